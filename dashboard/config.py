@@ -1,0 +1,103 @@
+"""Every setting in one place.
+
+Deployment settings (database URL, demo mode) come from the environment; clinical
+thresholds have the defaults of ``shared/spec/review-metrics.md`` and may be changed
+by the clinic (stored in the ``setting`` table, see ``dashboard.db.settings_store``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO_ROOT / "data"
+DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / 'dashboard.sqlite'}"
+
+
+def database_url() -> str:
+    """The database the process talks to: ``DASHBOARD_DATABASE_URL`` or the embedded SQLite file."""
+    return os.environ.get("DASHBOARD_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
+def demo_mode() -> bool:
+    """Demo mode shows the demo accounts on the login page; never set it in a clinic."""
+    return os.environ.get("DASHBOARD_DEMO", "").lower() in {"1", "true", "yes"}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A clinical threshold with its default and where the default comes from."""
+
+    key: str
+    default: float
+    label: str
+    source: str
+    minimum: float = 0.0
+    maximum: float = 1000.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The clinic's thresholds; defaults from review-metrics.md.
+
+    Responder cut-offs follow Farrar et al. 2001 (Pain 94:149-158) and the IMMPACT
+    recommendations (Dworkin et al. 2008, J Pain 9:105-121): a ~30 % or ~2-point drop on a
+    0-10 scale is moderately important, >= 50 % substantial.
+    """
+
+    baseline_days: int = 14
+    onset_days: int = 14
+    min_response_days: int = 7
+    min_baseline_diary_days: int = 3
+    responder_substantial_pct: float = 50.0
+    responder_moderate_pct: float = 30.0
+    responder_minimal_pct: float = 15.0
+    worse_pct: float = 15.0
+    important_change_points: float = 2.0
+    effective_category: str = "moderate"
+    severe_share_max_pct: float = 10.0
+    bp_systolic_high: float = 160.0
+    bp_diastolic_high: float = 100.0
+    pain_spike_points: float = 3.0
+    low_mood_max: float = 2.0
+    low_mood_days: int = 3
+    diary_gap_days: int = 7
+    escalation_min_benefit_points: float = 1.0
+    idle_logoff_minutes: int = 15
+
+    def replace(self, **changes: object) -> "Thresholds":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Thresholds(**values)  # type: ignore[arg-type]
+
+
+THRESHOLD_SOURCES: dict[str, str] = {
+    "baseline_days": "review-metrics.md: the 14 days before the first troche step",
+    "onset_days": "Ketamine's analgesic effect builds over 2-4 weeks (ASRA/AAPM/ASA consensus, Cohen et al. 2018, Reg Anesth Pain Med 43:521-546)",
+    "min_response_days": "review-metrics.md: fewer remaining days mark a step 'early'",
+    "min_baseline_diary_days": "review-metrics.md: fewer diary days with pain make the baseline missing",
+    "responder_substantial_pct": "Farrar et al. 2001 (Pain 94:149); IMMPACT, Dworkin et al. 2008 (J Pain 9:105): >= 50 % substantial",
+    "responder_moderate_pct": "Farrar et al. 2001; IMMPACT 2008: ~30 % moderately important",
+    "responder_minimal_pct": "IMMPACT 2008: 10-20 % minimally important",
+    "worse_pct": "review-metrics.md: pain rose by this share or more",
+    "important_change_points": "Farrar et al. 2001: ~2 points on a 0-10 scale",
+    "effective_category": "review-metrics.md: the response a step must reach to count as effective",
+    "severe_share_max_pct": "review-metrics.md: severe (CTCAE grade 3) side effects tolerated on at most this share of days",
+    "bp_systolic_high": "Ketamine raises blood pressure (FDA 2023 compounded-ketamine warning; ASRA/AAPM 2018)",
+    "bp_diastolic_high": "As above: diastolic threshold",
+    "pain_spike_points": "review-metrics.md: rise over the previous diary day",
+    "low_mood_max": "review-metrics.md: mood at or below this on consecutive days",
+    "low_mood_days": "review-metrics.md: consecutive diary days of low mood",
+    "diary_gap_days": "review-metrics.md: days without an entry",
+    "escalation_min_benefit_points": "review-metrics.md: benefit a dose increase must bring",
+    "idle_logoff_minutes": "HIPAA Security Rule 45 CFR 164.312(a)(2)(iii): automatic logoff",
+}
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    database_url: str = field(default_factory=database_url)
+    demo: bool = field(default_factory=demo_mode)
+    max_upload_mb: int = 50

@@ -1,0 +1,262 @@
+"""The diary store: SQLAlchemy 2 typed models.
+
+Times written by patients are kept as their local wall-clock time (``recorded_at``)
+with the UTC offset they gave, if any, because the review is about the patient's own
+days: a 23:30 entry belongs to that evening, wherever the server is.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# The diary measures, in the order of the native CSV (import-formats.md section 1).
+DIARY_MEASURES = (
+    "pain",
+    "pain_worst",
+    "sleep",
+    "mood",
+    "function",
+    "enjoyment_interference",
+    "activity_interference",
+    "peg",
+    "dose_mg",
+    "bp_systolic",
+    "bp_diastolic",
+)
+DIARY_TEXTS = ("other_medication", "notes")
+SIDE_EFFECTS = ("dizziness", "nausea", "brain_fog", "dissociation", "drowsiness", "bladder")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ImportRecord(Base):
+    """One imported file: what came in, from whom, and the original bytes, so nothing is lost."""
+
+    __tablename__ = "import_record"
+    __table_args__ = (UniqueConstraint("sha256", "format", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(40))
+    # What else decided how the bytes were read (a --patient override, a profile name).
+    scope: Mapped[str] = mapped_column(String(200), default="")
+    imported_by: Mapped[str | None] = mapped_column(String(200))
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    patients: Mapped[list] = mapped_column(JSON, default=list)
+    patients_created: Mapped[list] = mapped_column(JSON, default=list)
+    entries_added: Mapped[int] = mapped_column(Integer, default=0)
+    entries_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    records_added: Mapped[dict] = mapped_column(JSON, default=dict)
+    conflicts: Mapped[list] = mapped_column(JSON, default=list)
+    refused_rows: Mapped[list] = mapped_column(JSON, default=list)
+    ignored: Mapped[dict] = mapped_column(JSON, default=dict)
+    original: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Patient(Base):
+    __tablename__ = "patient"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    condition: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
+
+
+class Clinician(Base):
+    """A user of the dashboard (clinician, staff or admin)."""
+
+    __tablename__ = "clinician"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PatientShare(Base):
+    """A patient shared with a clinician: the only way a clinician sees a patient."""
+
+    __tablename__ = "patient_share"
+
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), primary_key=True, index=True)
+    shared_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class TitrationStep(Base):
+    """A prescribed dose step. ``status`` 'proposed' steps (from FHIR) count only once accepted."""
+
+    __tablename__ = "titration_step"
+    __table_args__ = (UniqueConstraint("patient_id", "start_date", "route", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    dose_mg: Mapped[float] = mapped_column(Float)
+    frequency: Mapped[str] = mapped_column(String(60))
+    max_per_day: Mapped[float | None] = mapped_column(Float)
+    route: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
+
+
+class Visit(Base):
+    __tablename__ = "visit"
+    __table_args__ = (UniqueConstraint("patient_id", "date", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
+
+
+class DiaryEntry(Base):
+    """One diary entry as the patient wrote it; empty means not recorded, never 0."""
+
+    __tablename__ = "diary_entry"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "recorded_at"),
+        Index("ix_diary_entry_patient_date", "patient_id", "diary_date"),
+        Index("ix_diary_entry_date", "diary_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    utc_offset_minutes: Mapped[int | None] = mapped_column(SmallInteger)
+    has_time: Mapped[bool] = mapped_column(Boolean, default=True)
+    diary_date: Mapped[date] = mapped_column(Date)
+    pain: Mapped[float | None] = mapped_column(Float)
+    pain_worst: Mapped[float | None] = mapped_column(Float)
+    sleep: Mapped[float | None] = mapped_column(Float)
+    mood: Mapped[float | None] = mapped_column(Float)
+    function: Mapped[float | None] = mapped_column(Float)
+    enjoyment_interference: Mapped[float | None] = mapped_column(Float)
+    activity_interference: Mapped[float | None] = mapped_column(Float)
+    peg: Mapped[float | None] = mapped_column(Float)
+    dose_mg: Mapped[float | None] = mapped_column(Float)
+    bp_systolic: Mapped[float | None] = mapped_column(Float)
+    bp_diastolic: Mapped[float | None] = mapped_column(Float)
+    other_medication: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(40))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"), index=True)
+
+
+class SideEffect(Base):
+    """Severity 0-3 (none/mild/moderate/severe), CTCAE-style grading of one effect in one entry."""
+
+    __tablename__ = "side_effect"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "effect"),
+        Index("ix_side_effect_effect_severity", "effect", "severity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("diary_entry.id", ondelete="CASCADE"))
+    effect: Mapped[str] = mapped_column(String(60))
+    severity: Mapped[int] = mapped_column(SmallInteger)
+
+
+class CoMedication(Base):
+    """Other medication: a safety concern with ketamine (opioids, benzodiazepines) and an outcome."""
+
+    __tablename__ = "co_medication"
+    __table_args__ = (UniqueConstraint("patient_id", "name", "start_date", "source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    rxnorm: Mapped[str | None] = mapped_column(String(20))
+    drug_class: Mapped[str | None] = mapped_column(String(40))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str | None] = mapped_column(String(30))
+    dose_text: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(40))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
+
+
+class MappingProfile(Base):
+    """A saved column mapping for another diary app's layout."""
+
+    __tablename__ = "mapping_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    mapping: Mapped[dict] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Setting(Base):
+    """A clinic setting (threshold) that differs from its default."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class AuditEvent(Base):
+    """Append-only audit trail; each row's hash chains to the previous row's."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_patient_at", "patient_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    patient_id: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,160 @@
+"""Read queries that return DataFrames: the contract between the store and analysis.
+
+Dates come back as pandas datetime64 at midnight (``diary_date``, ``start_date``...),
+missing values as NaN/NaT, never 0.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from dashboard.db.models import (
+    DIARY_MEASURES,
+    DIARY_TEXTS,
+    CoMedication,
+    DiaryEntry,
+    ImportRecord,
+    Patient,
+    SideEffect,
+    TitrationStep,
+    Visit,
+)
+
+DIARY_COLUMNS = ["entry_id", "recorded_at", "utc_offset_minutes", "diary_date", *DIARY_MEASURES, *DIARY_TEXTS, "source", "import_id"]
+SIDE_EFFECT_COLUMNS = ["entry_id", "diary_date", "effect", "severity"]
+STEP_COLUMNS = ["step_id", "start_date", "end_date", "dose_mg", "frequency", "max_per_day", "route", "note", "status"]
+VISIT_COLUMNS = ["visit_id", "date", "kind", "note"]
+COMEDICATION_COLUMNS = ["name", "rxnorm", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]
+
+
+def _frame(rows, columns: list[str], dates: tuple[str, ...] = (), floats: tuple[str, ...] = ()) -> pd.DataFrame:
+    df = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    for col in dates:
+        df[col] = pd.to_datetime(df[col]).astype("datetime64[ns]")
+    for col in floats:
+        df[col] = pd.to_numeric(df[col]).astype("float64")
+    return df
+
+
+def patient_by_ref(session: Session, ref: str) -> Patient | None:
+    return session.scalar(select(Patient).where(Patient.ref == ref))
+
+
+def diary_frame(session: Session, patient_id: int) -> pd.DataFrame:
+    """One row per diary entry, ordered by time."""
+    cols = [DiaryEntry.id, DiaryEntry.recorded_at, DiaryEntry.utc_offset_minutes, DiaryEntry.diary_date]
+    cols += [getattr(DiaryEntry, m) for m in (*DIARY_MEASURES, *DIARY_TEXTS)]
+    cols += [DiaryEntry.source, DiaryEntry.import_id]
+    rows = session.execute(
+        select(*cols).where(DiaryEntry.patient_id == patient_id).order_by(DiaryEntry.recorded_at)
+    ).all()
+    return _frame(rows, DIARY_COLUMNS, dates=("recorded_at", "diary_date"), floats=DIARY_MEASURES)
+
+
+def side_effects_frame(session: Session, patient_id: int) -> pd.DataFrame:
+    rows = session.execute(
+        select(SideEffect.entry_id, DiaryEntry.diary_date, SideEffect.effect, SideEffect.severity)
+        .join(DiaryEntry, DiaryEntry.id == SideEffect.entry_id)
+        .where(DiaryEntry.patient_id == patient_id)
+        .order_by(DiaryEntry.recorded_at, SideEffect.effect)
+    ).all()
+    df = _frame(rows, SIDE_EFFECT_COLUMNS, dates=("diary_date",))
+    df["severity"] = df["severity"].astype("int64")
+    return df
+
+
+def titration_frame(session: Session, patient_id: int, include_proposed: bool = False) -> pd.DataFrame:
+    """The prescribed steps; FHIR-proposed steps only when asked (they await a clinician's review)."""
+    query = select(
+        TitrationStep.id,
+        TitrationStep.start_date,
+        TitrationStep.end_date,
+        TitrationStep.dose_mg,
+        TitrationStep.frequency,
+        TitrationStep.max_per_day,
+        TitrationStep.route,
+        TitrationStep.note,
+        TitrationStep.status,
+    ).where(TitrationStep.patient_id == patient_id)
+    if not include_proposed:
+        query = query.where(TitrationStep.status == "active")
+    rows = session.execute(query.order_by(TitrationStep.start_date, TitrationStep.id)).all()
+    return _frame(rows, STEP_COLUMNS, dates=("start_date", "end_date"), floats=("dose_mg", "max_per_day"))
+
+
+def visits_frame(session: Session, patient_id: int) -> pd.DataFrame:
+    rows = session.execute(
+        select(Visit.id, Visit.date, Visit.kind, Visit.note).where(Visit.patient_id == patient_id).order_by(Visit.date)
+    ).all()
+    return _frame(rows, VISIT_COLUMNS, dates=("date",))
+
+
+def comedications_frame(session: Session, patient_id: int) -> pd.DataFrame:
+    rows = session.execute(
+        select(
+            CoMedication.name,
+            CoMedication.rxnorm,
+            CoMedication.drug_class,
+            CoMedication.start_date,
+            CoMedication.end_date,
+            CoMedication.status,
+            CoMedication.dose_text,
+            CoMedication.source,
+        )
+        .where(CoMedication.patient_id == patient_id)
+        .order_by(CoMedication.start_date, CoMedication.name)
+    ).all()
+    return _frame(rows, COMEDICATION_COLUMNS, dates=("start_date", "end_date"))
+
+
+def imports_frame(session: Session, patient_ref: str) -> pd.DataFrame:
+    """The imports that touched a patient: where the data on screen came from."""
+    rows = session.execute(
+        select(
+            ImportRecord.id,
+            ImportRecord.file_name,
+            ImportRecord.format,
+            ImportRecord.imported_at,
+            ImportRecord.imported_by,
+            ImportRecord.entries_added,
+            ImportRecord.patients,
+        ).order_by(ImportRecord.imported_at)
+    ).all()
+    kept = [r[:-1] for r in rows if patient_ref in (r[-1] or [])]
+    return _frame(
+        kept,
+        ["import_id", "file_name", "format", "imported_at", "imported_by", "entries_added"],
+        dates=("imported_at",),
+    )
+
+
+def patients_frame(session: Session, patient_ids: list[int] | None = None) -> pd.DataFrame:
+    """Patients with their diary span, for the patient list."""
+    from sqlalchemy import func
+
+    span = (
+        select(
+            DiaryEntry.patient_id,
+            func.count(DiaryEntry.id).label("entries"),
+            func.min(DiaryEntry.diary_date).label("first_entry"),
+            func.max(DiaryEntry.diary_date).label("last_entry"),
+        )
+        .group_by(DiaryEntry.patient_id)
+        .subquery()
+    )
+    query = select(
+        Patient.id, Patient.ref, Patient.name, Patient.birth_year, Patient.condition,
+        span.c.entries, span.c.first_entry, span.c.last_entry,
+    ).outerjoin(span, span.c.patient_id == Patient.id)
+    if patient_ids is not None:
+        query = query.where(or_(Patient.id.in_(patient_ids), False))
+    rows = session.execute(query.order_by(Patient.ref)).all()
+    df = _frame(
+        rows,
+        ["patient_id", "ref", "name", "birth_year", "condition", "entries", "first_entry", "last_entry"],
+        dates=("first_entry", "last_entry"),
+    )
+    df["entries"] = df["entries"].fillna(0).astype("int64")
+    return df

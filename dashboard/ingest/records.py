@@ -1,0 +1,118 @@
+"""What every format's parser hands to the one writer.
+
+A parser reads bytes and returns a :class:`ParsedFile`: the records it accepted and the
+rows it refused, each refusal saying where (row, column, value) and why. Parsers never
+touch the database; :mod:`dashboard.ingest.writer` decides what is new, unchanged or in
+conflict, inside one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class RefusedRow:
+    """One refused row. ``row`` is 1-based counting the header as row 1, or a FHIR
+    ``resourceType/id``; ``column`` is a column name or a FHIR field path."""
+
+    row: int | str
+    column: str
+    value: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+
+
+@dataclass
+class PatientRecord:
+    ref: str
+    name: str | None = None
+    birth_year: int | None = None
+    condition: str | None = None
+
+
+@dataclass
+class DiaryRecord:
+    """One diary entry. ``recorded_at`` is the patient's local wall-clock time (naive);
+    ``utc_offset_minutes`` is the offset written with it, if any. ``measures`` holds only
+    what was recorded (keys from ``dashboard.db.models.DIARY_MEASURES``/``DIARY_TEXTS``);
+    ``side_effects`` maps an effect name to severity 0-3."""
+
+    patient_ref: str
+    recorded_at: datetime
+    row: int | str
+    utc_offset_minutes: int | None = None
+    has_time: bool = True
+    measures: dict[str, float | str] = field(default_factory=dict)
+    side_effects: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class TitrationRecord:
+    patient_ref: str
+    start_date: date
+    dose_mg: float
+    frequency: str
+    route: str
+    row: int | str
+    end_date: date | None = None
+    max_per_day: float | None = None
+    note: str | None = None
+    status: str = "active"  # 'proposed' for steps read from FHIR MedicationRequests
+
+
+@dataclass
+class VisitRecord:
+    patient_ref: str
+    date: date
+    kind: str  # 'in person' | 'telehealth' | 'infusion'
+    row: int | str
+    note: str | None = None
+
+
+@dataclass
+class CoMedicationRecord:
+    patient_ref: str
+    name: str
+    start_date: date
+    row: int | str
+    source: str
+    rxnorm: str | None = None
+    drug_class: str | None = None  # 'opioid' | 'benzodiazepine' | None
+    end_date: date | None = None
+    status: str | None = None
+    dose_text: str | None = None
+
+
+@dataclass
+class ParsedFile:
+    """A file read by one parser, before anything is written."""
+
+    file_name: str
+    format: str
+    patients: list[PatientRecord] = field(default_factory=list)
+    diary: list[DiaryRecord] = field(default_factory=list)
+    steps: list[TitrationRecord] = field(default_factory=list)
+    visits: list[VisitRecord] = field(default_factory=list)
+    comedications: list[CoMedicationRecord] = field(default_factory=list)
+    refused: list[RefusedRow] = field(default_factory=list)
+    # What the file held that the diary has no place for: label -> count.
+    ignored: dict[str, int] = field(default_factory=dict)
+
+    def patient_refs(self) -> list[str]:
+        refs = {p.ref for p in self.patients}
+        for group in (self.diary, self.steps, self.visits, self.comedications):
+            refs.update(r.patient_ref for r in group)
+        return sorted(refs)
+
+
+class FileRefused(Exception):
+    """The whole file cannot be read (wrong format, undecodable, no header, ...)."""
+
+    def __init__(self, file_name: str, reason: str, row: int | str = 1, column: str = "", value: str = ""):
+        self.refused = RefusedRow(row=row, column=column, value=value, reason=reason)
+        self.file_name = file_name
+        super().__init__(f"{file_name}: row {row}, column {column!r}, value {value!r}: {reason}")
