@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 17:29:58.125098
+Create Date: 2026-11-25 17:33:14.018934
 """
 
 from alembic import op
@@ -28,7 +28,8 @@ def upgrade() -> None:
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_event')),
-    sa.UniqueConstraint('hash', name=op.f('uq_audit_event_hash'))
+    sa.UniqueConstraint('hash', name=op.f('uq_audit_event_hash')),
+    sa.UniqueConstraint('prev_hash', name=op.f('uq_audit_event_prev_hash'))
     )
     with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_event_at'), ['at'], unique=False)

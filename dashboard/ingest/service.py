@@ -1,0 +1,173 @@
+"""Import a file end to end: recognise, parse, write in one transaction, audit.
+
+Used by the command line and the import page alike, so both say the same thing about
+the same file.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from dashboard.db import audit
+from dashboard.db.session import session_scope
+from dashboard.ingest.records import FileRefused, ParsedFile
+from dashboard.ingest.writer import ImportReport, write_import
+
+FORMATS = ("diary-csv", "titration", "visits", "fhir", "bearable")
+
+
+class UnknownFormat(FileRefused):
+    pass
+
+
+def detect_format(raw: bytes, file_name: str) -> str:
+    """Recognise a file by its content, never by its name."""
+    from dashboard.ingest import detect
+
+    try:
+        from dashboard.ingest.fhir import looks_like_fhir
+    except ImportError:  # pragma: no cover - FHIR support not installed yet
+        looks_like_fhir = None
+    try:
+        from dashboard.ingest.bearable import looks_like_bearable
+    except ImportError:  # pragma: no cover
+        looks_like_bearable = None
+    if looks_like_fhir and looks_like_fhir(raw):
+        return "fhir"
+    if looks_like_bearable and looks_like_bearable(raw):
+        return "bearable"
+    found = detect.detect_csv_format(raw, file_name)
+    if found is None:
+        raise UnknownFormat(
+            file_name,
+            "not a format this dashboard reads (diary CSV, titration CSV, visits CSV, FHIR R4 JSON/NDJSON, Bearable export); "
+            "for another diary app's layout, use a mapping profile",
+        )
+    return found
+
+
+def parse(raw: bytes, file_name: str, *, fmt: str = "auto", patient_ref: str | None = None,
+          profile: dict | None = None, today: date | None = None) -> ParsedFile:
+    """Bytes to a ParsedFile; raises FileRefused when the file as a whole cannot be read."""
+    if profile is not None:
+        from dashboard.ingest.profiles import parse_with_profile
+
+        return parse_with_profile(raw, file_name, profile, patient_ref=patient_ref, today=today)
+    if fmt == "auto":
+        fmt = detect_format(raw, file_name)
+    if fmt == "diary-csv":
+        from dashboard.ingest.diary_csv import parse_diary_csv
+
+        return parse_diary_csv(raw, file_name, patient_ref=patient_ref, today=today)
+    if fmt == "titration":
+        from dashboard.ingest.clinic_records import parse_titration_csv
+
+        return parse_titration_csv(raw, file_name, patient_ref=patient_ref)
+    if fmt == "visits":
+        from dashboard.ingest.clinic_records import parse_visits_csv
+
+        return parse_visits_csv(raw, file_name, patient_ref=patient_ref)
+    if fmt == "fhir":
+        from dashboard.ingest.fhir import parse_fhir
+
+        return parse_fhir(raw, file_name, patient_ref=patient_ref)
+    if fmt == "bearable":
+        from dashboard.ingest.bearable import parse_bearable
+
+        return parse_bearable(raw, file_name, patient_ref=patient_ref)
+    raise UnknownFormat(file_name, f"unknown format {fmt!r}; use one of: auto, {', '.join(FORMATS)}")
+
+
+def _scope(patient_ref: str | None, profile_name: str | None) -> str:
+    return f"patient={patient_ref or ''};profile={profile_name or ''}"
+
+
+def refused_report(file_name: str, fmt: str, exc: FileRefused) -> ImportReport:
+    return ImportReport(file=file_name, format=fmt, status="refused", refused_rows=[exc.refused.as_dict()],
+                        message=str(exc))
+
+
+def import_file(
+    raw: bytes,
+    file_name: str,
+    *,
+    url: str | None = None,
+    fmt: str = "auto",
+    patient_ref: str | None = None,
+    accept_valid: bool = False,
+    actor: str = "cli",
+    profile_name: str | None = None,
+    dry_run: bool = False,
+    today: date | None = None,
+    retries: int = 4,
+) -> ImportReport:
+    """Parse and store one file in one transaction, retrying when a concurrent import won the race.
+
+    ``dry_run`` computes the full report (added, unchanged, conflicts, refused, ignored) and
+    rolls everything back: the import page shows it before anything is written.
+    """
+    profile = None
+    if profile_name:
+        from dashboard.ingest.profiles import load_profile
+
+        with session_scope(url) as session:
+            profile = load_profile(session, profile_name)
+    try:
+        parsed = parse(raw, file_name, fmt=fmt, patient_ref=patient_ref, profile=profile, today=today)
+    except FileRefused as exc:
+        report = refused_report(file_name, fmt, exc)
+        if not dry_run:
+            with session_scope(url) as session:
+                _audit(session, actor, report)
+        return report
+    for attempt in range(retries):
+        try:
+            return _write(parsed, raw, url=url, accept_valid=accept_valid, actor=actor,
+                          scope=_scope(patient_ref, profile_name), dry_run=dry_run)
+        except (IntegrityError, OperationalError):
+            # Another process imported the same entries (or held the SQLite write lock):
+            # try again in a fresh transaction, which now sees what it wrote.
+            if attempt == retries - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+            parsed = parse(raw, file_name, fmt=fmt, patient_ref=patient_ref, profile=profile, today=today)
+    raise AssertionError("unreachable")
+
+
+class _DryRun(Exception):
+    def __init__(self, report: ImportReport):
+        self.report = report
+
+
+def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run) -> ImportReport:
+    try:
+        with session_scope(url) as session:
+            report = write_import(session, parsed, raw=raw, accept_valid=accept_valid, imported_by=actor, scope=scope)
+            if dry_run:
+                raise _DryRun(report)
+            _audit(session, actor, report)
+            return report
+    except _DryRun as done:
+        return done.report
+
+
+def _audit(session: Session, actor: str, report: ImportReport) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action="import",
+        outcome=report.status,
+        detail={
+            "file": report.file,
+            "format": report.format,
+            "patients": report.patients,
+            "entries_added": report.entries_added,
+            "refused_rows": len(report.refused_rows),
+            "conflicts": len(report.conflicts),
+            "import_id": report.import_id,
+        },
+    )
