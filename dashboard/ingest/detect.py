@@ -1,0 +1,34 @@
+"""Which of the CSV formats a file is, by its header (never by its file name, which staff rename)."""
+
+from __future__ import annotations
+
+from dashboard.db.models import SIDE_EFFECTS
+from dashboard.ingest.csv_text import normalise_header, read_header
+from dashboard.ingest.diary_csv import KNOWN as DIARY_KNOWN
+from dashboard.ingest.diary_csv import MEASURES
+from dashboard.ingest.records import FileRefused
+
+
+def detect_csv_format(raw: bytes, file_name: str) -> str | None:
+    """``diary-csv``, ``titration``, ``visits``, or None for another layout.
+
+    A native diary has a date (or timestamp) column, at least one measure or side effect, and
+    mostly native columns: other diary apps (Daylio: full_date, date, weekday, time, mood, ...)
+    share a `date` and a `mood` column but are a different layout, for the mapping page.
+    """
+    try:
+        names = [normalise_header(name) for name in read_header(raw, file_name)]
+    except FileRefused:
+        return None
+    names = [name for name in names if name]
+    present = set(names)
+    if {"start_date", "dose_mg"} <= present and present & {"frequency", "route"}:
+        return "titration"
+    has_diary_values = bool(present & {*MEASURES, *SIDE_EFFECTS})
+    if {"date", "kind"} <= present and not has_diary_values:
+        return "visits"
+    native = sum(1 for name in names if name in DIARY_KNOWN)
+    if present & {"date", "timestamp"} and has_diary_values and native * 2 >= len(names):
+        return "diary-csv"
+    return None
+

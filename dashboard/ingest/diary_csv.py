@@ -1,0 +1,186 @@
+"""The native diary CSV (import-formats.md section 1): one row per diary entry.
+
+Every bad cell is refused with its row and column, and the other rows still import.
+``peg`` (the PEG mean, 0-10) is read too, because the store keeps it and the export writes it.
+A row holding only free text (notes, other_medication) has no measure and is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from dashboard.db.models import SIDE_EFFECTS
+from dashboard.ingest.csv_text import (
+    Table,
+    cell,
+    parse_number,
+    read_csv,
+    read_rows,
+    refuse,
+    report_unknown_columns,
+    require_patient,
+    unescape_text,
+)
+from dashboard.ingest.records import DiaryRecord, FileRefused, ParsedFile, RefusedRow
+
+FORMAT = "diary-csv"
+# Numeric rating scales 0-10 (pain: NRS; PEG items: Krebs et al. 2009, J Gen Intern Med 24:733).
+SCALES = (
+    "pain", "pain_worst", "sleep", "mood", "function", "enjoyment_interference", "activity_interference", "peg",
+)
+DOSE_MAX_MG = 1000.0
+BP_RANGES = {"bp_systolic": (60.0, 260.0), "bp_diastolic": (30.0, 160.0)}
+RANGES = {**{name: (0.0, 10.0) for name in SCALES}, "dose_mg": (0.0, DOSE_MAX_MG), **BP_RANGES}
+UNITS = {"dose_mg": " mg", "bp_systolic": " mmHg", "bp_diastolic": " mmHg"}
+TEXTS = ("other_medication", "notes")
+NOTES_MAX = 5000
+SEVERITY_WORDS = {"none": 0, "mild": 1, "moderate": 2, "severe": 3}
+MEASURES = (*SCALES, "dose_mg", *BP_RANGES)
+KNOWN = {"patient_id", "date", "timestamp", *MEASURES, *SIDE_EFFECTS, *TEXTS}
+
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?",
+    re.ASCII,
+)
+ISO_HINT = "write it as 2026-03-01 or 2026-03-01T21:30 (ISO 8601; dates are never guessed)"
+
+
+def parse_timestamp(text: str) -> tuple[datetime, int | None, bool]:
+    """(local wall time, UTC offset in minutes or None, has_time). The time is kept as the
+    patient wrote it: their diary day is their own, wherever the server is."""
+    text = text.strip()
+    match = _TIMESTAMP.fullmatch(text)
+    if not match:
+        what = f"{text!r} is not an ISO 8601 date or time" if text else "the date is empty"
+        raise ValueError(f"{what}: {ISO_HINT}")
+    year, month, day, hour, minute, second, fraction, offset = match.groups()
+    try:
+        when = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+        )
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date and time on the calendar") from None
+    if offset is None:
+        return when, None, hour is not None
+    if offset == "Z":
+        return when, 0, True
+    minutes = int(offset[1:3]) * 60 + int(offset[4:6])
+    if int(offset[4:6]) > 59 or minutes > (14 * 60 if offset[0] == "+" else 12 * 60):
+        raise ValueError(f"{offset} in {text!r} is not a UTC offset (offsets run from -12:00 to +14:00)")
+    return when, -minutes if offset[0] == "-" else minutes, True
+
+
+def parse_severity(text: str, decimal_comma: bool) -> int:
+    """CTCAE-style grade 0-3, as a number or the word."""
+    word = text.strip().lower()
+    if word in SEVERITY_WORDS:
+        return SEVERITY_WORDS[word]
+    try:
+        grade = parse_number(word, decimal_comma=decimal_comma)
+    except ValueError:
+        grade = -1.0
+    if grade not in (0.0, 1.0, 2.0, 3.0):
+        raise ValueError("a side effect is graded 0 (none), 1 (mild), 2 (moderate) or 3 (severe), in figures or words")
+    return int(grade)
+
+
+def _measure(name: str, text: str, decimal_comma: bool) -> float:
+    low, high = RANGES[name]
+    try:
+        value = parse_number(text, decimal_comma=decimal_comma)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        decimals = ", decimals allowed" if name in SCALES else ""
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g}{UNITS.get(name, '')}{decimals}")
+    return value
+
+
+def _blood_pressure(measures: dict, row: int, raw: dict[str, str]) -> list[RefusedRow]:
+    """Both values or neither, diastolic below systolic: one without the other cannot be read."""
+    given = [name for name in BP_RANGES if raw.get(name, "").strip()]
+    if len(given) == 1:
+        missing = "bp_diastolic" if given == ["bp_systolic"] else "bp_systolic"
+        return [refuse(row, missing, "", "blood pressure needs both systolic and diastolic values, or neither")]
+    systolic, diastolic = measures.get("bp_systolic"), measures.get("bp_diastolic")
+    if systolic is not None and diastolic is not None and diastolic >= systolic:
+        reason = f"diastolic pressure must be below systolic ({raw['bp_systolic'].strip()})"
+        return [refuse(row, "bp_diastolic", raw["bp_diastolic"], reason)]
+    return []
+
+
+def _read_value(name: str, text: str, decimal_comma: bool) -> float | int | str:
+    if name in SIDE_EFFECTS:
+        return parse_severity(text, decimal_comma)
+    if name not in TEXTS:
+        return _measure(name, text, decimal_comma)
+    text = unescape_text(text)
+    if name == "notes" and len(text) > NOTES_MAX:
+        raise ValueError(f"notes have at most {NOTES_MAX:,} characters (these have {len(text):,})")
+    return text
+
+
+def _entry_reader(table: Table, when_column: str, today: date):
+    """``read_row`` for :func:`read_rows`: a DiaryRecord, or the refusals of its bad cells."""
+    columns, comma = table.columns, table.decimal_comma
+    present = [name for name in (*MEASURES, *SIDE_EFFECTS, *TEXTS) if name in columns]
+    first_measure = next((name for name in present if name not in TEXTS), "pain")
+
+    def read_row(cells: list[str], row: int, patient: str) -> DiaryRecord | list[RefusedRow]:
+        refused: list[RefusedRow] = []
+        when_text = cell(cells, columns[when_column])
+        try:
+            when, offset, has_time = parse_timestamp(when_text)
+            if when.date() > today:
+                refused.append(refuse(row, when_column, when_text, f"the date is after the import day ({today})"))
+        except ValueError as exc:
+            refused.append(refuse(row, when_column, when_text, str(exc)))
+        raw = {name: cell(cells, columns[name]) for name in present}
+        values: dict[str, float | int | str] = {}
+        for name, text in raw.items():
+            if text.strip():  # empty means not recorded, never 0
+                try:
+                    values[name] = _read_value(name, text, comma)
+                except ValueError as exc:
+                    refused.append(refuse(row, name, text, str(exc)))
+        refused += _blood_pressure(values, row, raw)
+        if not refused and not any(name not in TEXTS for name in values):
+            reason = "no measure recorded: a row needs pain, another measure or a side effect"
+            refused.append(refuse(row, first_measure, "", reason))
+        if refused:
+            return refused
+        return DiaryRecord(
+            patient_ref=patient, recorded_at=when, row=row, utc_offset_minutes=offset, has_time=has_time,
+            measures={k: v for k, v in values.items() if k not in SIDE_EFFECTS},
+            side_effects={k: v for k, v in values.items() if k in SIDE_EFFECTS},
+        )
+
+    return read_row
+
+
+def _when_column(table: Table) -> str:
+    columns = table.columns
+    if "date" in columns and "timestamp" in columns:
+        reason = "the file has both a 'date' and a 'timestamp' column: keep one"
+        raise FileRefused(table.file_name, reason, row=1, column="timestamp")
+    if "date" not in columns and "timestamp" not in columns:
+        reason = f"the required column 'date' (or 'timestamp') is missing (the header has: {', '.join(table.header)})"
+        raise FileRefused(table.file_name, reason, row=1, column="date")
+    return "date" if "date" in columns else "timestamp"
+
+
+def parse_diary_csv(
+    raw: bytes, file_name: str, *, patient_ref: str | None = None, today: date | None = None
+) -> ParsedFile:
+    """Read a native diary CSV; ``patient_ref`` names the patient when the file has no
+    ``patient_id`` column (and, when it has one, every row must be for that patient)."""
+    table = read_csv(raw, file_name)
+    when_column = _when_column(table)
+    require_patient(table, patient_ref)
+    parsed = ParsedFile(file_name=file_name, format=FORMAT)
+    report_unknown_columns(table, KNOWN, parsed)
+    read_rows(table, patient_ref, _entry_reader(table, when_column, today or date.today()), parsed.diary, parsed)
+    return parsed

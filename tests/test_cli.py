@@ -1,0 +1,136 @@
+"""The command line as a clinic's IT person uses it: real processes, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from dashboard.db.models import DiaryEntry, ImportRecord
+from dashboard.db.session import session_scope
+from tests.dbdump import dump
+
+REPO = Path(__file__).resolve().parents[1]
+GOOD = "patient_id,date,pain,sleep,nausea,notes\nP-001,2026-03-01T21:30,6.5,4,mild,\"slept badly, woke at 3\"\nP-001,2026-03-02,5,,none,\n"
+BAD = "patient_id,date,pain\nP-001,03/01/2026,6\nP-001,2026-03-02,11\nP-001,2026-03-03,4\n"
+
+
+def cli(db_url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DASHBOARD_DATABASE_URL": db_url}
+    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _entries(db_url: str) -> int:
+    with session_scope(db_url) as session:
+        return session.scalar(select(func.count(DiaryEntry.id)))
+
+
+def test_import_then_reimport_json(db_url, tmp_path):
+    path = _write(tmp_path, "diary.csv", GOOD)
+    first = cli(db_url, "import", str(path), "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    for key in ("file", "format", "patients", "status", "entries_added", "entries_unchanged", "conflicts", "refused_rows", "ignored"):
+        assert key in report
+    assert (report["status"], report["format"], report["patients"], report["entries_added"]) == ("imported", "diary-csv", ["P-001"], 2)
+    again = json.loads(cli(db_url, "import", str(path), "--json").stdout)
+    assert again["status"] == "already-imported" and again["entries_added"] == 0
+    assert _entries(db_url) == 2
+
+
+def test_refused_file_exits_1_names_every_row_and_writes_no_data(db_url, tmp_path):
+    path = _write(tmp_path, "bad.csv", BAD)
+    before = dump(db_url, skip=("audit_event",))
+    result = cli(db_url, "import", str(path), "--json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["status"] == "refused"
+    assert [(r["row"], r["column"], r["value"]) for r in report["refused_rows"]] == [(2, "date", "03/01/2026"), (3, "pain", "11")]
+    assert dump(db_url, skip=("audit_event",)) == before
+    # The refused attempt itself is audited.
+    assert [(a[3], a[5]) for a in dump(db_url)["audit_event"]] == [("import", "refused")]
+
+
+def test_accept_valid_keeps_refused_rows_in_the_import_record(db_url, tmp_path):
+    path = _write(tmp_path, "bad.csv", BAD)
+    result = cli(db_url, "import", str(path), "--accept-valid", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["entries_added"] == 1
+    with session_scope(db_url) as session:
+        record = session.scalar(select(ImportRecord))
+        assert [r["row"] for r in record.refused_rows] == [2, 3]
+        assert record.original == path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["import"], ["import", "x.csv", "--format", "excel"], ["export"], ["summary"], ["frobnicate"], ["import", "missing-file.csv"]],
+)
+def test_usage_errors_exit_2(db_url, args):
+    assert cli(db_url, *args).returncode == 2
+
+
+@pytest.mark.parametrize("command", ["import", "demo", "export", "migrate", "summary", "audit"])
+def test_every_command_has_help(sqlite_url, command):
+    result = cli(sqlite_url, command, "--help")
+    assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_patient_option_for_files_without_the_column(db_url, tmp_path):
+    path = _write(tmp_path, "mine.csv", "date;pain;sleep\n2026-03-01;6,5;4\n")
+    report = json.loads(cli(db_url, "import", str(path), "--patient", "P-009", "--json").stdout)
+    assert (report["status"], report["patients"]) == ("imported", ["P-009"])
+    assert report["patients_created"] == ["P-009"]
+
+
+def test_export_import_export_round_trip(db_url, sqlite_url, tmp_path):
+    source = _write(tmp_path, "diary.csv", GOOD + "P-001,2026-03-03T08:00:00+01:00,3.25,7,severe,=HYPERLINK(\"x\")\n")
+    assert cli(db_url, "import", str(source)).returncode == 0
+    first = tmp_path / "first.csv"
+    assert cli(db_url, "export", "--patient", "P-001", "-o", str(first)).returncode == 0
+    assert cli(sqlite_url, "import", str(first)).returncode == 0
+    second = tmp_path / "second.csv"
+    assert cli(sqlite_url, "export", "--patient", "P-001", "-o", str(second)).returncode == 0
+    assert first.read_bytes() == second.read_bytes()
+    assert b"'=HYPERLINK" in first.read_bytes()
+
+
+def test_two_processes_importing_the_same_file_store_it_once(db_url, tmp_path):
+    rows = "".join(f"P-002,2026-01-{d:02d}T{h:02d}:00,{(d + h) % 10},\n" for d in range(1, 29) for h in (8, 20))
+    path = _write(tmp_path, "same.csv", "patient_id,date,pain,notes\n" + rows)
+    env = {**os.environ, "DASHBOARD_DATABASE_URL": db_url}
+    cmd = [sys.executable, "-m", "dashboard", "import", str(path), "--json"]
+    procs = [subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    statuses = sorted(json.loads(out)["status"] for out, _err in outs)
+    assert statuses == ["already-imported", "imported"]
+    assert _entries(db_url) == 56
+    with session_scope(db_url) as session:
+        assert session.scalar(select(func.count(ImportRecord.id))) == 1
+
+
+def test_audit_verify_detects_an_edited_row(db_url, tmp_path):
+    path = _write(tmp_path, "diary.csv", GOOD)
+    cli(db_url, "import", str(path))
+    cli(db_url, "import", str(path))
+    assert cli(db_url, "audit", "verify").returncode == 0
+    from sqlalchemy import update
+
+    from dashboard.db.models import AuditEvent
+
+    with session_scope(db_url) as session:
+        session.execute(update(AuditEvent).where(AuditEvent.id == 1).values(outcome="imported-edited"))
+    result = cli(db_url, "audit", "verify")
+    assert result.returncode == 1 and "row 1" in result.stderr
