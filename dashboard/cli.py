@@ -67,6 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub = p.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
     audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 if a row was edited or deleted")
 
+    p = sub.add_parser("user", help="local accounts: add, disable, reset-password, list, share")
+    user_sub = p.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    q = user_sub.add_parser("add", help="add an account (the password is read from the terminal or standard input)")
+    q.add_argument("username")
+    q.add_argument("--name", required=True, help="the name shown in the dashboard")
+    q.add_argument("--role", required=True, choices=["clinician", "staff", "admin"])
+    q.add_argument("--oidc-issuer", help="log in through the clinic's identity provider: its issuer URL")
+    q.add_argument("--oidc-subject", help="... and the person's subject identifier there")
+    q = user_sub.add_parser("disable", help="disable an account (it is kept for the audit trail)")
+    q.add_argument("username")
+    q = user_sub.add_parser("reset-password", help="set a new password (read from the terminal or standard input)")
+    q.add_argument("username")
+    user_sub.add_parser("list", help="list the accounts")
+    q = user_sub.add_parser("share", help="share a patient with a clinician")
+    q.add_argument("username")
+    q.add_argument("patient", metavar="PATIENT_REF")
+    q = user_sub.add_parser("unshare", help="stop sharing a patient with a clinician")
+    q.add_argument("username")
+    q.add_argument("patient", metavar="PATIENT_REF")
+
     p = sub.add_parser("run", help="start the dashboard (migrates, seeds the demo clinic with --demo on first start)")
     p.add_argument("--demo", action="store_true", help="seed the demo clinic into an empty database and show demo accounts")
     p.add_argument("--port", type=int, default=8501)
@@ -83,12 +103,33 @@ def main(argv: list[str] | None = None) -> int:
         "migrate": cmd_migrate,
         "audit": cmd_audit,
         "run": cmd_run,
+        "user": cmd_user,
     }[args.command]
     return handler(args)
 
 
 def _actor(args) -> str:
     return args.actor or f"cli:{os.environ.get('USER', 'unknown')}"
+
+
+def _denied(session, args, action: str) -> str | None:
+    """With ``--as USER`` the user's shares decide, exactly as on the review page.
+
+    Without it the caller is the server's operator, who can read the database directly
+    anyway; the audit trail records the operating-system user.
+    """
+    if args.actor is None:
+        return None
+    from dashboard.auth.accounts import can_view, resolve_user
+    from dashboard.db import audit
+    from dashboard.db.queries import patient_by_ref
+
+    user = resolve_user(session, args.actor)
+    patient = patient_by_ref(session, args.patient)
+    if user is not None and patient is not None and can_view(session, user, patient.id):
+        return None
+    audit.record(session, actor=args.actor, action=action, outcome="denied", detail={"patient": args.patient})
+    return f"{action}: patient {args.patient!r} is not available to {args.actor!r}"
 
 
 def cmd_migrate(args) -> int:
@@ -176,6 +217,10 @@ def cmd_export(args) -> int:
 
     migrate()
     with session_scope() as session:
+        denied = _denied(session, args, "export")
+        if denied:
+            print(denied, file=sys.stderr)
+            return EXIT_REFUSED
         try:
             text = export_patient_csv(session, args.patient)
         except LookupError as exc:
@@ -196,6 +241,10 @@ def cmd_summary(args) -> int:
 
     migrate()
     with session_scope() as session:
+        denied = _denied(session, args, "summary")
+        if denied:
+            print(denied, file=sys.stderr)
+            return EXIT_REFUSED
         try:
             summary = patient_summary(session, args.patient, as_of=args.as_of)
         except LookupError as exc:
@@ -237,3 +286,55 @@ def cmd_run(args) -> int:
         env["DASHBOARD_DEMO"] = "1"
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"), "--server.port", str(args.port)]
     return subprocess.call(cmd, cwd=REPO_ROOT, env=env)
+
+
+def _read_password() -> str:
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("New password: ")
+        if getpass.getpass("Repeat it: ") != first:
+            raise ValueError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_user(args) -> int:
+    from sqlalchemy import select
+
+    from dashboard.auth import accounts
+    from dashboard.db import audit
+    from dashboard.db.models import Clinician
+    from dashboard.db.session import migrate, session_scope
+
+    migrate()
+    actor = f"cli:{os.environ.get('USER', 'unknown')}"
+    try:
+        with session_scope() as session:
+            if args.user_command == "list":
+                for c in session.scalars(select(Clinician).order_by(Clinician.username)):
+                    state = "active" if c.active else "disabled"
+                    login = "oidc" if c.oidc_subject else "password"
+                    print(f"{c.username:<20} {c.role:<10} {state:<9} {login:<8} {c.display_name}")
+                return EXIT_OK
+            if args.user_command in ("share", "unshare"):
+                change = accounts.share if args.user_command == "share" else accounts.unshare
+                change(session, username=args.username, patient_ref=args.patient)
+                audit.record(session, actor=actor, action=args.user_command,
+                             detail={"user": args.username, "patient": args.patient})
+                print(f"{args.user_command}d {args.patient} with {args.username}")
+                return EXIT_OK
+            if args.user_command == "add":
+                password = None if args.oidc_subject else _read_password()
+                accounts.add_user(session, username=args.username, display_name=args.name, role=args.role,
+                                  password=password, oidc_issuer=args.oidc_issuer, oidc_subject=args.oidc_subject)
+            elif args.user_command == "disable":
+                accounts.disable_user(session, args.username)
+            elif args.user_command == "reset-password":
+                accounts.reset_password(session, args.username, _read_password())
+            audit.record(session, actor=actor, action=f"user {args.user_command}", detail={"user": args.username})
+    except (accounts.AccountError, ValueError) as exc:
+        print(f"user {args.user_command}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"user {args.user_command}: done for {args.username}")
+    return EXIT_OK

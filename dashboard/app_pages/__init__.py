@@ -1,0 +1,1 @@
+"""One module per page: arrange widgets, call the layers below, nothing more."""

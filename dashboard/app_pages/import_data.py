@@ -1,0 +1,89 @@
+"""Upload a file, see what it would change, then import it."""
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.auth.accounts import can_manage_records
+from dashboard.ingest.records import FileRefused
+from dashboard.ingest.service import import_file, parse, preview_frame
+from dashboard.session_state import current_user
+
+FORMAT_LABELS = {
+    "auto": "Recognise by content",
+    "diary-csv": "Diary CSV (native)",
+    "titration": "Titration steps CSV",
+    "visits": "Visits CSV",
+    "fhir": "FHIR R4 (JSON / NDJSON)",
+    "bearable": "Bearable export",
+}
+
+
+def show() -> None:
+    user = current_user()
+    st.title("Import")
+    if not can_manage_records(user):
+        st.warning("Your role cannot import records.")
+        return
+    upload = st.file_uploader("Diary, clinic-records, FHIR or Bearable file", key="upload")
+    cols = st.columns(3)
+    fmt = cols[0].selectbox("Format", list(FORMAT_LABELS), format_func=FORMAT_LABELS.get, key="format")
+    patient_ref = cols[1].text_input("Patient reference (for files without one)", key="patient_ref").strip() or None
+    accept_valid = cols[2].checkbox("Accept valid rows (keep refused rows in the import record)", key="accept_valid")
+    if upload is None:
+        st.info("Choose a file. Nothing is written until you press Import.")
+        return
+    raw = upload.getvalue()
+    st.text(f"File: {upload.name} ({len(raw):,} bytes, SHA-256 {hashlib.sha256(raw).hexdigest()[:16]}…)")
+    with st.spinner("Checking the file…"):
+        report = import_file(raw, upload.name, fmt=fmt, patient_ref=patient_ref, accept_valid=accept_valid,
+                             actor=user.username, dry_run=True)
+    _show_report(report, title="What this file would change")
+    _show_preview(raw, upload.name, fmt, patient_ref)
+    if report.status == "refused":
+        st.error("This file would be refused as it is. Fix the rows listed above, or tick 'Accept valid rows'.")
+        return
+    if report.status == "already-imported":
+        st.success("Everything in this file is already stored. Nothing to import.")
+        return
+    if st.button("Import", type="primary", key="do_import"):
+        done = import_file(raw, upload.name, fmt=fmt, patient_ref=patient_ref, accept_valid=accept_valid, actor=user.username)
+        st.cache_data.clear()
+        _show_report(done, title="Result")
+        if done.status == "imported":
+            st.success(f"Imported as import #{done.import_id}.")
+
+
+def _show_report(report, *, title: str) -> None:
+    st.subheader(title)
+    cols = st.columns(5)
+    cols[0].metric("Added", report.entries_added + sum(report.records_added.values()))
+    cols[1].metric("Unchanged", report.entries_unchanged + sum(report.records_unchanged.values()))
+    cols[2].metric("Conflicts", len(report.conflicts))
+    cols[3].metric("Refused rows", len(report.refused_rows))
+    cols[4].metric("Ignored", sum(report.ignored.values()))
+    st.text(f"Status: {report.status}. {report.message}")
+    if report.patients:
+        st.text("Patients: " + ", ".join(report.patients)
+                + (f" (new: {', '.join(report.patients_created)})" if report.patients_created else ""))
+    if report.refused_rows:
+        st.caption("Refused rows (row 1 is the header)")
+        st.dataframe(pd.DataFrame(report.refused_rows).astype(str), hide_index=True)
+    if report.conflicts:
+        st.caption("Already stored with other values (never overwritten)")
+        st.dataframe(pd.DataFrame(report.conflicts).astype(str), hide_index=True)
+    if report.ignored:
+        st.caption("Ignored (the diary has no place for these)")
+        st.dataframe(pd.DataFrame({"what": list(report.ignored), "count": list(report.ignored.values())}), hide_index=True)
+
+
+def _show_preview(raw: bytes, name: str, fmt: str, patient_ref: str | None) -> None:
+    try:
+        parsed = parse(raw, name, fmt=fmt, patient_ref=patient_ref)
+    except FileRefused:
+        return
+    preview = preview_frame(parsed)
+    if not preview.empty:
+        st.caption(f"Preview (first {len(preview)} records)")
+        st.dataframe(preview.astype(str), hide_index=True)

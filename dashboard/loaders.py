@@ -1,0 +1,102 @@
+"""The one boundary between Streamlit's caches and the database.
+
+Access is checked before any cached loader is called, and every cached function takes the
+database URL and the user's id among its (hashed) arguments, so one user's result never
+serves another and tests never see another database's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.auth.accounts import User, can_view, visible_patient_ids
+from dashboard.config import Thresholds, database_url
+from dashboard.db import audit, queries
+from dashboard.db.session import session_scope
+
+
+@dataclass(frozen=True)
+class PatientInfo:
+    id: int
+    ref: str
+    name: str | None
+    birth_year: int | None
+    condition: str | None
+
+
+@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
+def _thresholds(url: str) -> Thresholds:
+    from dashboard.db.settings_store import load_thresholds
+
+    with session_scope(url) as session:
+        return load_thresholds(session)
+
+
+def thresholds() -> Thresholds:
+    try:
+        return _thresholds(database_url())
+    except ImportError:  # settings store not installed yet
+        return Thresholds()
+
+
+@st.cache_data(ttl=60, max_entries=32, show_spinner=False)
+def visible_patients(url: str, user_id: int, username: str, role: str, display_name: str) -> pd.DataFrame:
+    user = User(user_id, username, display_name, role)
+    with session_scope(url) as session:
+        return queries.patients_frame(session, visible_patient_ids(session, user))
+
+
+def patient_list(user: User) -> pd.DataFrame:
+    return visible_patients(database_url(), user.id, user.username, user.role, user.display_name)
+
+
+def open_patient(user: User, ref: str, *, audit_view: bool = True) -> PatientInfo | None:
+    """The patient if shared with ``user``; every opening and every refusal is audited.
+
+    An unknown reference and a patient not shared answer alike, so a reference in a URL
+    reveals nothing about who is a patient here.
+    """
+    with session_scope() as session:
+        patient = queries.patient_by_ref(session, ref)
+        if patient is None or not can_view(session, user, patient.id):
+            audit.record(session, actor=user.username, action="view_patient", outcome="denied", detail={"ref": ref})
+            return None
+        if audit_view:
+            audit.record(session, actor=user.username, action="view_patient", patient_id=patient.id, detail={"ref": ref})
+        return PatientInfo(patient.id, patient.ref, patient.name, patient.birth_year, patient.condition)
+
+
+@st.cache_data(ttl=120, max_entries=64, show_spinner=False)
+def patient_frames(url: str, user_id: int, patient_id: int) -> dict[str, pd.DataFrame]:
+    """Everything the review page reads for one patient. Call only after ``open_patient``."""
+    with session_scope(url) as session:
+        return {
+            "diary": queries.diary_frame(session, patient_id),
+            "side_effects": queries.side_effects_frame(session, patient_id),
+            "steps": queries.titration_frame(session, patient_id),
+            "proposed_steps": queries.titration_frame(session, patient_id, include_proposed=True),
+            "visits": queries.visits_frame(session, patient_id),
+            "comedications": queries.comedications_frame(session, patient_id),
+        }
+
+
+@st.cache_data(ttl=120, max_entries=64, show_spinner=False)
+def patient_imports(url: str, user_id: int, patient_ref: str) -> pd.DataFrame:
+    with session_scope(url) as session:
+        return queries.imports_frame(session, patient_ref)
+
+
+def frames(user: User, patient: PatientInfo) -> dict[str, pd.DataFrame]:
+    return patient_frames(database_url(), user.id, patient.id)
+
+
+def imports(user: User, patient: PatientInfo) -> pd.DataFrame:
+    return patient_imports(database_url(), user.id, patient.ref)
+
+
+def today() -> date:
+    return date.today()
