@@ -1,0 +1,240 @@
+"""Flags for review, not alarms: each names its rule, its dates and the values behind it.
+
+Rules and defaults: review-metrics.md, "Flags". Safety sources: ketamine raises blood
+pressure, causes dissociation and can cause ulcerative cystitis, and is open to misuse
+(FDA 2023 warning on compounded ketamine; ASRA/AAPM/ASA consensus, Cohen et al. 2018, Reg
+Anesth Pain Med 43:521-546); opioids and benzodiazepines add sedation. Severity grades
+follow CTCAE (3 = severe).
+
+Runs: a daily rule is evaluated on the days its measure was recorded (BP on days with a
+reading, bladder on days the symptom was rated, ...). Firing days with no evaluated,
+non-firing day between them form one run and one flag (``start``..``end``), so a week of
+high readings is one flag, and only a recorded normal value ends a run; a day without a
+diary entry neither breaks nor extends it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from dashboard.analysis.adherence import over_prescribed_days, route_key
+from dashboard.analysis.daily import daily_values, day
+from dashboard.analysis.periods import steps_table
+from dashboard.analysis.response import step_response_table
+from dashboard.analysis.side_effects import SEVERE, daily_side_effect_severity
+from dashboard.config import Thresholds
+from dashboard.medications import drug_class
+
+FLAG_COLUMNS = ["rule", "start", "end", "detail"]
+TOLERANCE = 1e-9
+BLADDER_WORDS = ("bladder", "urin", "cystitis", "dysuria")
+CO_SEDATIVE_CLASSES = ("opioid", "benzodiazepine")
+
+
+def _n(value: float) -> str:
+    return f"{round(float(value), 2):g}"
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=FLAG_COLUMNS)
+    return frame.astype({"rule": "object", "start": "datetime64[ns]", "end": "datetime64[ns]", "detail": "object"})
+
+
+def runs(evaluated: pd.DataFrame, fired: pd.Series) -> list[pd.DataFrame]:
+    """Runs of consecutive firing rows among ``evaluated`` (sorted by date, one row a day)."""
+    run_id = (fired != fired.shift()).cumsum()
+    return [group for _, group in evaluated[fired].groupby(run_id[fired], sort=True)]
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    kept = [p for p in parts if not p.empty]
+    return _frame([]) if not kept else _frame(pd.concat(kept, ignore_index=True).to_dict("records"))
+
+
+def _run_flags(rule: str, evaluated: pd.DataFrame, fired: pd.Series, date_col: str, describe,
+               min_length: int = 1) -> pd.DataFrame:
+    return _frame([
+        {"rule": rule, "start": run[date_col].iloc[0], "end": run[date_col].iloc[-1], "detail": describe(run)}
+        for run in runs(evaluated, fired) if len(run) >= min_length
+    ])
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
+def bp_high(daily: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """Systolic >= ``bp_systolic_high`` or diastolic >= ``bp_diastolic_high`` mmHg on the day's highest reading.
+
+    Ketamine raises blood pressure (FDA 2023 compounded-ketamine warning; Cohen et al. 2018).
+    """
+    days = daily.dropna(subset=["bp_systolic", "bp_diastolic"], how="all")
+    fired = ((days["bp_systolic"] >= thresholds.bp_systolic_high)
+             | (days["bp_diastolic"] >= thresholds.bp_diastolic_high))
+    limit = f">= {_n(thresholds.bp_systolic_high)}/{_n(thresholds.bp_diastolic_high)} mmHg"
+    return _run_flags("bp_high", days, fired, "diary_date", lambda run: (
+        f"BP {limit} on {_days(len(run))}; highest systolic {_n(run['bp_systolic'].max())}, "
+        f"highest diastolic {_n(run['bp_diastolic'].max())} mmHg"))
+
+
+def _effect_days(severity: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    worst = severity[columns].max(axis=1).dropna() if columns else pd.Series(dtype="float64")
+    return pd.DataFrame({"diary_date": worst.index, "severity": worst.to_numpy()})
+
+
+def bladder(severity: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """Any bladder or urinary symptom (severity >= 1): possible ketamine cystitis, which the
+    ASRA/AAPM/ASA consensus (Cohen et al. 2018) and the FDA 2023 warning name for repeated use."""
+    columns = [c for c in severity.columns if any(w in str(c).lower() for w in BLADDER_WORDS)]
+    days = _effect_days(severity, columns)
+    return _run_flags("bladder", days, days["severity"] >= 1, "diary_date", lambda run: (
+        f"bladder/urinary symptom on {_days(len(run))}, highest severity {int(run['severity'].max())} "
+        "(possible ketamine cystitis)"))
+
+
+def dissociation_severe(severity: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """Dissociation rated severe (CTCAE-style grade 3); a known dose-related effect (Cohen et al. 2018)."""
+    days = _effect_days(severity, [c for c in severity.columns if c == "dissociation"])
+    return _run_flags("dissociation_severe", days, days["severity"] >= SEVERE, "diary_date",
+                      lambda run: f"severe dissociation (3) on {_days(len(run))}")
+
+
+def over_prescribed(over_days: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """The day's total (or the 7-day total) above the step's maximum; ``over_days`` is
+    ``adherence.over_prescribed_days``. Runs do not cross steps: each has its own maximum."""
+    parts = [_run_flags("over_prescribed", group, group["over"], "diary_date", _describe_over)
+             for _, group in over_days.groupby("step_id", sort=False)]
+    return _concat(parts)
+
+
+def _describe_over(run: pd.DataFrame) -> str:
+    first = run.iloc[0]
+    total = "daily total" if first["window_days"] == 1 else "7-day total"
+    maximum = "max" if first["window_days"] == 1 else "weekly max"
+    return (f"{total} up to {_n(run['taken_mg'].max())} mg on {_days(len(run))}; prescribed {maximum} "
+            f"{_n(first['max_mg'])} mg ({_n(first['dose_mg'])} mg {first['frequency']})")
+
+
+def co_sedative(diary: pd.DataFrame, comedications: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """An opioid or benzodiazepine in the diary's other medication or in co-medication records
+    (clinic records and imported prescriptions): added sedation and respiratory depression with
+    ketamine (FDA 2023 warning; Cohen et al. 2018). Recognised by ``dashboard.medications.drug_class``."""
+    return _concat([_diary_co_sedatives(diary, as_of), _record_co_sedatives(comedications, as_of)])
+
+
+def _diary_co_sedatives(diary: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    texts = diary[(diary["diary_date"] <= day(as_of)) & diary["other_medication"].notna()]
+    texts = texts[texts["other_medication"].astype(str).str.strip() != ""]
+    classes = texts["other_medication"].map(lambda t: drug_class(str(t)))
+    per_day = pd.DataFrame({"diary_date": texts["diary_date"], "text": texts["other_medication"].astype(str),
+                            "drug_class": classes}).groupby("diary_date", sort=True).agg(list).reset_index()
+    fired = per_day["drug_class"].map(lambda cs: any(c in CO_SEDATIVE_CLASSES for c in cs)).astype(bool)
+
+    def describe(run: pd.DataFrame) -> str:
+        found = sorted({f"{c}: '{t}'" for ts, cs in zip(run["text"], run["drug_class"]) for t, c in zip(ts, cs) if c})
+        return f"{'; '.join(found)} in the diary's other medication on {_days(len(run))}"
+
+    return _run_flags("co_sedative", per_day, fired, "diary_date", describe)
+
+
+def _record_co_sedatives(comedications: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    # One flag per drug name: start of its first record, end of its last. An open record
+    # ends on the as-of date if active, else on its start (all that is known).
+    as_of = day(as_of)
+    records = comedications[comedications["start_date"] <= as_of]
+    rows = []
+    for rec in records.itertuples(index=False):
+        cls = rec.drug_class if rec.drug_class in CO_SEDATIVE_CLASSES else drug_class(rec.name, _text(rec.rxnorm))
+        if cls not in CO_SEDATIVE_CLASSES:
+            continue
+        active = str(rec.status or "").lower() == "active"
+        end = min(rec.end_date, as_of) if not pd.isna(rec.end_date) else (as_of if active else rec.start_date)
+        rows.append({"name": rec.name, "cls": cls, "start": rec.start_date, "end": end, "source": rec.source})
+    flags = []
+    for (name, cls), group in pd.DataFrame(rows, columns=["name", "cls", "start", "end", "source"]).groupby(
+            ["name", "cls"], sort=True):
+        sources = ", ".join(sorted(set(group["source"].astype(str))))
+        flags.append({"rule": "co_sedative", "start": group["start"].min(), "end": group["end"].max(),
+                      "detail": f"{cls}: '{name}' in co-medication records ({sources}), {len(group)} record(s)"})
+    return _frame(flags)
+
+
+def _text(value) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def pain_spike(daily: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """Daily pain ``pain_spike_points`` or more above the previous diary day with pain."""
+    days = daily.dropna(subset=["pain"])[["diary_date", "pain"]].reset_index(drop=True)
+    days["previous"] = days["pain"].shift()
+    fired = (days["pain"] - days["previous"]).round(9) >= thresholds.pain_spike_points
+    return _run_flags("pain_spike", days, fired, "diary_date", lambda run: "; ".join(
+        f"{d:%Y-%m-%d}: pain {_n(p)} after {_n(q)} (+{_n(p - q)})"
+        for d, p, q in zip(run["diary_date"], run["pain"], run["previous"])))
+
+
+def low_mood(daily: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """Mood <= ``low_mood_max`` on ``low_mood_days`` consecutive diary days with mood recorded."""
+    days = daily.dropna(subset=["mood"])[["diary_date", "mood"]].reset_index(drop=True)
+    fired = days["mood"] <= thresholds.low_mood_max + TOLERANCE
+    return _run_flags("low_mood", days, fired, "diary_date", lambda run: (
+        f"mood <= {_n(thresholds.low_mood_max)} on {len(run)} consecutive diary days "
+        f"({', '.join(_n(m) for m in run['mood'])})"), min_length=thresholds.low_mood_days)
+
+
+def diary_gap(daily: pd.DataFrame, as_of: date, thresholds: Thresholds) -> pd.DataFrame:
+    """``diary_gap_days`` or more days without an entry since the first entry, dated from the
+    first to the last day without one (a gap still open on the as-of date ends there)."""
+    dates = list(daily["diary_date"]) + ([day(as_of) + pd.Timedelta(days=1)] if len(daily) else [])
+    rows = []
+    for before, after in zip(dates, dates[1:]):
+        missing = (after - before).days - 1
+        if missing >= thresholds.diary_gap_days:
+            rows.append({"rule": "diary_gap", "start": before + pd.Timedelta(days=1),
+                         "end": after - pd.Timedelta(days=1), "detail": f"{missing} days without an entry"})
+    return _frame(rows)
+
+
+def no_benefit_escalation(step_response_tbl: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """A step raised the dose over the previous step of its route, and its response pain is
+    not at least ``escalation_min_benefit_points`` below that step's. Dated by the step."""
+    rows = []
+    for _, steps in step_response_tbl.groupby(route_key(step_response_tbl["route"]), sort=False):
+        steps = steps.sort_values("start")
+        for prev, step in zip(steps.iloc[:-1].itertuples(), steps.iloc[1:].itertuples()):
+            if step.dose_mg <= prev.dose_mg or pd.isna(step.response_pain) or pd.isna(prev.response_pain):
+                continue
+            benefit = round(prev.response_pain - step.response_pain, 9)
+            if benefit < thresholds.escalation_min_benefit_points:
+                early = " (early: response window within the onset period)" if step.early else ""
+                rows.append({"rule": "no_benefit_escalation", "start": step.start, "end": step.end, "detail": (
+                    f"dose {_n(prev.dose_mg)} -> {_n(step.dose_mg)} mg; response pain {_n(step.response_pain)} vs "
+                    f"{_n(prev.response_pain)} before ({_n(-benefit)}; needs a drop of "
+                    f"{_n(thresholds.escalation_min_benefit_points)}){early}")})
+    return _frame(rows)
+
+
+def flags_table(*, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.DataFrame,
+                comedications: pd.DataFrame, as_of: date, thresholds: Thresholds) -> pd.DataFrame:
+    """Every rule's flags from the query frames, ordered by start date then rule."""
+    daily = daily_values(diary, as_of)
+    steps_tbl = steps_table(steps, as_of)
+    return review_flags(
+        daily=daily, severity=daily_side_effect_severity(side_effects, as_of), steps_tbl=steps_tbl,
+        step_response_tbl=step_response_table(daily, steps_tbl, None, thresholds), diary=diary,
+        comedications=comedications, as_of=as_of, thresholds=thresholds,
+    )
+
+
+def review_flags(*, daily, severity, steps_tbl, step_response_tbl, diary, comedications, as_of,
+                 thresholds: Thresholds) -> pd.DataFrame:
+    """``flags_table`` from frames already derived (daily values, severity, steps, responses)."""
+    parts = [
+        bp_high(daily, thresholds), bladder(severity, thresholds), dissociation_severe(severity, thresholds),
+        over_prescribed(over_prescribed_days(daily, steps_tbl), thresholds), co_sedative(diary, comedications, as_of),
+        pain_spike(daily, thresholds), low_mood(daily, thresholds), diary_gap(daily, as_of, thresholds),
+        no_benefit_escalation(step_response_tbl, thresholds),
+    ]
+    return _concat(parts).sort_values(["start", "rule"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,89 @@
+"""Side effects per day, per period and per titration step.
+
+Severity is graded 0-3 (none, mild, moderate, severe), after the CTCAE grades 0-3
+(NCI Common Terminology Criteria for Adverse Events v5.0). A day's severity for an effect
+is the highest any of its entries reported; a day with no record of an effect is missing,
+not 0, so an effect appears in a period only if it was recorded there.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from dashboard.analysis.daily import day, in_period
+from dashboard.db.models import SIDE_EFFECTS
+
+SEVERE = 3
+BY_STEP_COLUMNS = [
+    "step_id", "start", "end", "effect", "diary_days", "days_reported", "share_of_days", "max_severity",
+    "severe_days", "severe_share_of_days",
+]
+
+
+def daily_side_effect_severity(side_effects: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Heatmap-ready: index ``diary_date``, one column per effect, the day's highest severity (NaN = not recorded).
+
+    The standard effects always have a column, in the diary's order, so a chart keeps
+    its rows stable; effects from other apps follow alphabetically.
+    """
+    kept = side_effects[side_effects["diary_date"] <= day(as_of)]
+    wide = kept.groupby(["diary_date", "effect"])["severity"].max().unstack("effect")
+    others = sorted(set(wide.columns) - set(SIDE_EFFECTS))
+    wide = wide.reindex(columns=[*SIDE_EFFECTS, *others]).astype("float64")
+    wide.index = pd.DatetimeIndex(wide.index, name="diary_date").astype("datetime64[ns]")
+    wide.columns.name = "effect"
+    return wide
+
+
+def effect_counts(severity: pd.DataFrame, start, end) -> pd.DataFrame:
+    """Per effect recorded in start..end: ``days_reported`` (severity >= 1), ``severe_days`` (3), ``max_severity``."""
+    part = severity[(severity.index >= day(start)) & (severity.index <= day(end))]
+    recorded = [effect for effect in part.columns if part[effect].notna().any()]
+    part = part[recorded]
+    return pd.DataFrame(
+        {
+            "days_reported": (part >= 1).sum().astype("int64"),
+            "severe_days": (part >= SEVERE).sum().astype("int64"),
+            "max_severity": part.max().astype("int64"),
+        },
+        index=pd.Index(recorded, name="effect", dtype="object"),
+    )
+
+
+def period_side_effects(severity: pd.DataFrame, start, end, diary_days: int) -> dict:
+    """``{effect: {share_of_days, max_severity, severe_share_of_days}}`` for start..end.
+
+    Shares are of the period's diary days (days with any entry); reported means severity >= 1.
+    """
+    if diary_days == 0:
+        return {}
+    return {
+        effect: {
+            "share_of_days": int(row.days_reported) / diary_days,
+            "max_severity": int(row.max_severity),
+            "severe_share_of_days": int(row.severe_days) / diary_days,
+        }
+        for effect, row in effect_counts(severity, start, end).iterrows()
+    }
+
+
+def side_effects_by_step(severity: pd.DataFrame, daily: pd.DataFrame, steps_tbl: pd.DataFrame) -> pd.DataFrame:
+    """One row per step and recorded effect: days reported, share of diary days, highest severity, severe days."""
+    rows = []
+    for step in steps_tbl.itertuples(index=False):
+        diary_days = int(in_period(daily, step.start, step.end)["diary_date"].nunique())
+        for effect, row in effect_counts(severity, step.start, step.end).iterrows():
+            rows.append({
+                "step_id": step.step_id, "start": step.start, "end": step.end, "effect": effect,
+                "diary_days": diary_days,
+                "days_reported": int(row.days_reported),
+                "share_of_days": row.days_reported / diary_days,
+                "max_severity": int(row.max_severity),
+                "severe_days": int(row.severe_days),
+                "severe_share_of_days": row.severe_days / diary_days,
+            })
+    frame = pd.DataFrame(rows, columns=BY_STEP_COLUMNS)
+    return frame.astype({"start": "datetime64[ns]", "end": "datetime64[ns]", "share_of_days": "float64",
+                         "severe_share_of_days": "float64"})
