@@ -1,0 +1,81 @@
+"""Build the demo clinic into a database: the patients through the one writer, and the demo accounts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dashboard.auth.passwords import hash_password
+from dashboard.db.models import Clinician, Patient, PatientShare
+from dashboard.demo.clinic import generate_clinic
+from dashboard.demo.stories import STORIES
+from dashboard.ingest.writer import write_import
+
+# (username, display name, role, password): shown on the login page in demo mode only.
+DEMO_ACCOUNTS: list[tuple[str, str, str, str]] = [
+    ("dr.rivera", "Dr. Ana Rivera", "clinician", "rivera-demo-2026"),
+    ("dr.chen", "Dr. Wei Chen", "clinician", "chen-demo-2026!"),
+    ("sam.staff", "Sam Patel (clinic staff)", "staff", "staff-demo-2026"),
+    ("alex.admin", "Alex Morgan (administrator)", "admin", "admin-demo-2026"),
+]
+IMPORTED_BY = "demo"
+
+
+class DemoRefused(ValueError):
+    """The demo is built only into a database without patients, so nothing is overwritten."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _refuse_unless_empty(session: Session) -> None:
+    patients = session.scalar(select(func.count(Patient.id)))
+    if patients:
+        raise DemoRefused(f"the database already holds {patients} patient(s); the demo clinic is built only "
+                          "into a database without patients, so that nothing is overwritten")
+    names = [a[0] for a in DEMO_ACCOUNTS]
+    taken = sorted(session.scalars(select(Clinician.username).where(Clinician.username.in_(names))))
+    if taken:
+        raise DemoRefused(f"the demo account(s) {', '.join(taken)} exist already; the demo clinic was not built")
+
+
+def _add_accounts(session: Session) -> dict[str, int]:
+    now = _now()
+    accounts = [Clinician(username=u, display_name=d, role=r, password_hash=hash_password(p), active=True,
+                          failed_logins=0, created_at=now) for u, d, r, p in DEMO_ACCOUNTS]
+    session.add_all(accounts)
+    session.flush()
+    return {a.username: a.id for a in accounts}
+
+
+def _share_patients(session: Session, accounts: dict[str, int]) -> int:
+    ids = {ref: pid for ref, pid in session.execute(select(Patient.ref, Patient.id))}
+    now = _now()
+    shares = [PatientShare(clinician_id=accounts[user], patient_id=ids[story.ref], shared_at=now)
+              for story in STORIES for user in story.shared_with]
+    session.add_all(shares)
+    session.flush()
+    return len(shares)
+
+
+def build_demo(session: Session, *, seed: int = 7, today: date | None = None) -> dict:
+    """Write the demo clinic in the caller's transaction; raises DemoRefused if patients exist."""
+    today = today or date.today()
+    _refuse_unless_empty(session)
+    totals = {"entries": 0, "steps": 0, "visits": 0, "co_medications": 0}
+    for parsed, raw in generate_clinic(seed, today):
+        counts = {"steps": len(parsed.steps), "visits": len(parsed.visits), "co_medications": len(parsed.comedications)}
+        report = write_import(session, parsed, raw=raw, imported_by=IMPORTED_BY)
+        if report.status != "imported":  # the generator's own bug: say what the writer refused
+            raise RuntimeError(f"demo file {parsed.file_name} was not imported: {report.message} "
+                               f"{report.refused_rows[:3]} {report.conflicts[:3]}")
+        totals["entries"] += report.entries_added
+        for key, n in counts.items():
+            totals[key] += n
+    accounts = _add_accounts(session)
+    shares = _share_patients(session, accounts)
+    return {"seed": seed, "today": today.isoformat(), "patients": len(STORIES), **totals,
+            "accounts": len(accounts), "shares": shares}
