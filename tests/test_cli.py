@@ -119,18 +119,3 @@ def test_two_processes_importing_the_same_file_store_it_once(db_url, tmp_path):
     assert _entries(db_url) == 56
     with session_scope(db_url) as session:
         assert session.scalar(select(func.count(ImportRecord.id))) == 1
-
-
-def test_audit_verify_detects_an_edited_row(db_url, tmp_path):
-    path = _write(tmp_path, "diary.csv", GOOD)
-    cli(db_url, "import", str(path))
-    cli(db_url, "import", str(path))
-    assert cli(db_url, "audit", "verify").returncode == 0
-    from sqlalchemy import update
-
-    from dashboard.db.models import AuditEvent
-
-    with session_scope(db_url) as session:
-        session.execute(update(AuditEvent).where(AuditEvent.id == 1).values(outcome="imported-edited"))
-    result = cli(db_url, "audit", "verify")
-    assert result.returncode == 1 and "row 1" in result.stderr

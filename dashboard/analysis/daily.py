@@ -16,6 +16,7 @@ MEAN_MEASURES = (
     "pain", "pain_worst", "sleep", "mood", "function", "enjoyment_interference", "activity_interference",
 )
 # PEG (Krebs et al. 2009, J Gen Intern Med 24:733): mean of pain, enjoyment and activity items.
+# Its pain item is ``peg_pain`` where an instrument recorded it, else the diary's pain.
 PEG_ITEMS = ("pain", "enjoyment_interference", "activity_interference")
 DAILY_COLUMNS = [
     "diary_date", "n_entries", *MEAN_MEASURES, "peg", "dose_taken_mg", "doses_taken", "bp_systolic", "bp_diastolic",
@@ -51,7 +52,7 @@ def daily_values(diary: pd.DataFrame, as_of: date) -> pd.DataFrame:
     grouped = kept.groupby("diary_date", sort=True)
     daily = grouped[list(MEAN_MEASURES)].mean()
     daily.insert(0, "n_entries", grouped.size())
-    daily["peg"] = _daily_peg(daily, grouped["peg"].mean())
+    daily["peg"] = _daily_peg(daily, grouped["peg"].mean(), grouped["peg_pain"].mean())
     daily["dose_taken_mg"] = grouped["dose_mg"].sum(min_count=1)
     dose_entries = (kept["dose_mg"] > 0).groupby(kept["diary_date"]).sum().astype("float64")
     daily["doses_taken"] = dose_entries.where(daily["dose_taken_mg"].notna())
@@ -62,10 +63,10 @@ def daily_values(diary: pd.DataFrame, as_of: date) -> pd.DataFrame:
     return daily.astype({c: "float64" for c in DAILY_COLUMNS[2:]})
 
 
-def _daily_peg(daily: pd.DataFrame, stored: pd.Series) -> pd.Series:
+def _daily_peg(daily: pd.DataFrame, stored: pd.Series, peg_pain: pd.Series) -> pd.Series:
     # A PEG score the patient's app stored is the instrument's own answer; otherwise the
     # score is the mean of the three daily items, and only when all three were recorded.
-    items = daily[list(PEG_ITEMS)]
+    items = daily[list(PEG_ITEMS)].assign(pain=peg_pain.astype("float64").combine_first(daily["pain"]))
     computed = items.mean(axis=1).where(items.notna().all(axis=1))
     return stored.astype("float64").combine_first(computed)
 

@@ -45,6 +45,7 @@ DIARY_MEASURES = (
     "enjoyment_interference",
     "activity_interference",
     "peg",
+    "peg_pain",
     "dose_mg",
     "bp_systolic",
     "bp_diastolic",
@@ -179,6 +180,9 @@ class DiaryEntry(Base):
     enjoyment_interference: Mapped[float | None] = mapped_column(Float)
     activity_interference: Mapped[float | None] = mapped_column(Float)
     peg: Mapped[float | None] = mapped_column(Float)
+    # The PEG pain item (LOINC 75893-8: average pain over the past week) is not the diary's
+    # 24-hour pain, so it is kept apart; PEG = mean(peg_pain, enjoyment, activity).
+    peg_pain: Mapped[float | None] = mapped_column(Float)
     dose_mg: Mapped[float | None] = mapped_column(Float)
     bp_systolic: Mapped[float | None] = mapped_column(Float)
     bp_diastolic: Mapped[float | None] = mapped_column(Float)

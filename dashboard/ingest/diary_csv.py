@@ -28,6 +28,7 @@ FORMAT = "diary-csv"
 # Numeric rating scales 0-10 (pain: NRS; PEG items: Krebs et al. 2009, J Gen Intern Med 24:733).
 SCALES = (
     "pain", "pain_worst", "sleep", "mood", "function", "enjoyment_interference", "activity_interference", "peg",
+    "peg_pain",
 )
 DOSE_MAX_MG = 1000.0
 BP_RANGES = {"bp_systolic": (60.0, 260.0), "bp_diastolic": (30.0, 160.0)}

@@ -23,12 +23,12 @@ from dashboard.ingest.csv_text import escape_text
 
 COLUMNS = (
     "patient_id", "date", "pain", "pain_worst", "sleep", "mood", "function",
-    "enjoyment_interference", "activity_interference", "peg", "dose_mg",
+    "enjoyment_interference", "activity_interference", "peg", "peg_pain", "dose_mg",
     "dizziness", "nausea", "brain_fog", "dissociation", "drowsiness", "bladder",
     "bp_systolic", "bp_diastolic", "other_medication", "notes",
 )
 NUMBERS = ("pain", "pain_worst", "sleep", "mood", "function", "enjoyment_interference", "activity_interference",
-           "peg", "dose_mg", "bp_systolic", "bp_diastolic")
+           "peg", "peg_pain", "dose_mg", "bp_systolic", "bp_diastolic")
 TEXTS = ("other_medication", "notes")
 
 

@@ -6,6 +6,8 @@ the same file.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from datetime import date
 
@@ -111,23 +113,26 @@ def import_file(
     rolls everything back: the import page shows it before anything is written.
     """
     profile = None
+    scope = _scope(patient_ref, None)
     if profile_name:
         from dashboard.ingest.profiles import load_profile
 
-        with session_scope(url) as session:
-            profile = load_profile(session, profile_name)
+        try:
+            with session_scope(url) as session:
+                profile = load_profile(session, profile_name)
+        except LookupError as exc:
+            refusal = FileRefused(file_name, str(exc), column="--profile", value=profile_name)
+            return _refuse_whole(url, actor, refused_report(file_name, f"profile:{profile_name}", refusal), dry_run)
+        # The profile's content is part of how the bytes were read: a changed profile is a new reading.
+        content = json.dumps(profile, sort_keys=True, default=str).encode()
+        scope = _scope(patient_ref, f"{profile_name}@{hashlib.sha256(content).hexdigest()[:8]}")
     try:
         parsed = parse(raw, file_name, fmt=fmt, patient_ref=patient_ref, profile=profile, today=today)
     except FileRefused as exc:
-        report = refused_report(file_name, fmt, exc)
-        if not dry_run:
-            with session_scope(url) as session:
-                _audit(session, actor, report)
-        return report
+        return _refuse_whole(url, actor, refused_report(file_name, fmt, exc), dry_run)
     for attempt in range(retries):
         try:
-            return _write(parsed, raw, url=url, accept_valid=accept_valid, actor=actor,
-                          scope=_scope(patient_ref, profile_name), dry_run=dry_run)
+            return _write(parsed, raw, url=url, accept_valid=accept_valid, actor=actor, scope=scope, dry_run=dry_run)
         except (IntegrityError, OperationalError):
             # Another process imported the same entries (or held the SQLite write lock):
             # try again in a fresh transaction, which now sees what it wrote.
@@ -136,6 +141,14 @@ def import_file(
             time.sleep(0.2 * (attempt + 1))
             parsed = parse(raw, file_name, fmt=fmt, patient_ref=patient_ref, profile=profile, today=today)
     raise AssertionError("unreachable")
+
+
+def _refuse_whole(url, actor: str, report: ImportReport, dry_run: bool) -> ImportReport:
+    """A file refused as a whole writes nothing but its audit event."""
+    if not dry_run:
+        with session_scope(url) as session:
+            _audit(session, actor, report)
+    return report
 
 
 class _DryRun(Exception):
@@ -171,3 +184,18 @@ def _audit(session: Session, actor: str, report: ImportReport) -> None:
             "import_id": report.import_id,
         },
     )
+
+
+def preview_frame(parsed: ParsedFile, limit: int = 200):
+    """The first records a file would bring, as a table for the import page."""
+    import pandas as pd
+
+    rows = []
+    for rec in parsed.diary[:limit]:
+        rows.append({"patient": rec.patient_ref, "recorded_at": rec.recorded_at, **rec.measures,
+                     **{f"side effect: {k}": v for k, v in rec.side_effects.items()}})
+    for kind, records in (("titration step", parsed.steps), ("visit", parsed.visits), ("co-medication", parsed.comedications)):
+        for rec in records[:limit]:
+            values = {k: v for k, v in vars(rec).items() if k not in ("row", "patient_ref")}
+            rows.append({"patient": rec.patient_ref, "record": kind, **{k: str(v) for k, v in values.items() if v is not None}})
+    return pd.DataFrame(rows[:limit])

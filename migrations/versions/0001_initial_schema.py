@@ -135,6 +135,7 @@ def upgrade() -> None:
     sa.Column('enjoyment_interference', sa.Float(), nullable=True),
     sa.Column('activity_interference', sa.Float(), nullable=True),
     sa.Column('peg', sa.Float(), nullable=True),
+    sa.Column('peg_pain', sa.Float(), nullable=True),
     sa.Column('dose_mg', sa.Float(), nullable=True),
     sa.Column('bp_systolic', sa.Float(), nullable=True),
     sa.Column('bp_diastolic', sa.Float(), nullable=True),

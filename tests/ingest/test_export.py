@@ -11,7 +11,7 @@ from dashboard.ingest.export import UnknownPatient, export_patient_csv, format_n
 from dashboard.ingest.writer import write_import
 
 HEADER = (
-    "patient_id,date,pain,pain_worst,sleep,mood,function,enjoyment_interference,activity_interference,peg,dose_mg,"
+    "patient_id,date,pain,pain_worst,sleep,mood,function,enjoyment_interference,activity_interference,peg,peg_pain,dose_mg,"
     "dizziness,nausea,brain_fog,dissociation,drowsiness,bladder,bp_systolic,bp_diastolic,other_medication,notes\r\n"
 )
 # (recorded_at, utc offset, has_time, values, side effects)
@@ -26,11 +26,11 @@ ENTRIES = [
     (datetime(2026, 2, 4, 12, 0), None, True, {"function": 10.0, "notes": "'@quoted already"}, {"brain_fog": 1}),
 ]
 EXPECTED_ROWS = [
-    "P1,2026-02-01,7,,4,,,,,,,,,,,,,,,,\r\n",
-    'P1,2026-02-01T21:30:00+01:00,6.5,,,,,,,,25,2,0,,,,,128,84,,"dizzy, then fine\nslept"\r\n',
-    "P1,2026-02-02T08:05:30.250000-05:30,0.059874385741699676,,,,,,,4.333333333333333,,,,,,,,,,,\r\n",
-    "P1,2026-02-03T00:00:00+00:00,,,,3,,,,,,,,,,,3,,,'=oxycodone 10 mg,'-worse today\r\n",
-    "P1,2026-02-04T12:00:00,,,,,10,,,,,,,1,,,,,,,''@quoted already\r\n",
+    "P1,2026-02-01,7,,4,,,,,,,,,,,,,,,,,\r\n",
+    'P1,2026-02-01T21:30:00+01:00,6.5,,,,,,,,,25,2,0,,,,,128,84,,"dizzy, then fine\nslept"\r\n',
+    "P1,2026-02-02T08:05:30.250000-05:30,0.059874385741699676,,,,,,,4.333333333333333,,,,,,,,,,,,\r\n",
+    "P1,2026-02-03T00:00:00+00:00,,,,3,,,,,,,,,,,,3,,,'=oxycodone 10 mg,'-worse today\r\n",
+    "P1,2026-02-04T12:00:00,,,,,10,,,,,,,,1,,,,,,,''@quoted already\r\n",
 ]
 
 
