@@ -16,6 +16,7 @@ import streamlit as st
 from dashboard.auth.accounts import User, can_view, visible_patient_ids
 from dashboard.config import Thresholds, database_url
 from dashboard.db import audit, queries
+from dashboard.db.models import Patient
 from dashboard.db.session import session_scope
 
 
@@ -100,3 +101,20 @@ def imports(user: User, patient: PatientInfo) -> pd.DataFrame:
 
 def today() -> date:
     return date.today()
+
+
+@st.cache_data(ttl=120, max_entries=64, show_spinner=False)
+def _review(url: str, user_id: int, patient_id: int, as_of: date, limits: Thresholds):
+    from dashboard.analysis.review import build_review
+
+    with session_scope(url) as session:
+        patient = session.get(Patient, patient_id)
+        info = {"ref": patient.ref, "name": patient.name, "birth_year": patient.birth_year, "condition": patient.condition}
+    data = patient_frames(url, user_id, patient_id)
+    return build_review(patient=info, diary=data["diary"], side_effects=data["side_effects"], steps=data["steps"],
+                        visits=data["visits"], comedications=data["comedications"], thresholds=limits, as_of=as_of)
+
+
+def review(user: User, patient: PatientInfo, as_of: date):
+    """The review model of a patient the user has opened (call ``open_patient`` first)."""
+    return _review(database_url(), user.id, patient.id, as_of, thresholds())

@@ -124,3 +124,20 @@ def sqlite_url(_templates, tmp_path):
 def shared_dir() -> Path:
     require(SHARED.exists(), f"shared/ folder not found beside the repository ({SHARED})")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def demo_url(_templates, tmp_path_factory) -> str:
+    """The demo clinic, built once per test session by the same code as ``python -m dashboard demo``.
+
+    Read-only for tests: a test that writes takes ``db_url`` and builds what it needs.
+    """
+    from dashboard.db.session import session_scope
+    from dashboard.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    shutil.copy(_templates["sqlite"], path)
+    url = f"sqlite:///{path}"
+    with session_scope(url) as session:
+        build_demo(session, seed=7)
+    return url

@@ -26,6 +26,23 @@ def show() -> None:
     if not can_manage_records(user):
         st.warning("Your role cannot import records.")
         return
+    known, other = st.tabs(["Known formats", "Map another layout"])
+    with other:
+        _mapping_section(user)
+    with known:
+        _known_formats(user)
+
+
+def _mapping_section(user) -> None:
+    try:
+        from dashboard.app_pages import mapping_ui
+    except ImportError:
+        st.info("Mapping profiles for other diary apps are not available yet.")
+        return
+    mapping_ui.show(user)
+
+
+def _known_formats(user) -> None:
     upload = st.file_uploader("Diary, clinic-records, FHIR or Bearable file", key="upload")
     cols = st.columns(3)
     fmt = cols[0].selectbox("Format", list(FORMAT_LABELS), format_func=FORMAT_LABELS.get, key="format")
@@ -87,3 +104,7 @@ def _show_preview(raw: bytes, name: str, fmt: str, patient_ref: str | None) -> N
     if not preview.empty:
         st.caption(f"Preview (first {len(preview)} records)")
         st.dataframe(preview.astype(str), hide_index=True)
+
+
+if __name__ == "__main__":
+    show()

@@ -25,3 +25,7 @@ def show() -> None:
     ref = st.selectbox("Patient", list(labels), format_func=labels.get, key="patient_pick")
     if st.button("Open review", key="open_review", type="primary"):
         st.switch_page(navigation.review_page(), query_params={"patient": ref})
+
+
+if __name__ == "__main__":
+    show()

@@ -13,3 +13,7 @@ def show() -> None:
         [{"setting": k, "value": getattr(values, k), "source": THRESHOLD_SOURCES.get(k, "")} for k in THRESHOLD_SOURCES],
         hide_index=True,
     )
+
+
+if __name__ == "__main__":
+    show()

@@ -1,0 +1,161 @@
+"""The "Map another layout" section, driven with AppTest, and the command line reusing what it saved."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from dashboard.app_pages.mapping_ui import widget_key
+from dashboard.db.models import DiaryEntry, MappingProfile, Patient
+from dashboard.db.session import session_scope
+from dashboard.ingest.profiles import list_profiles, load_profile, save_profile
+
+REPO = Path(__file__).resolve().parents[2]
+P2 = "data/real/diary_csv/monstermizer/Participant2Pain.csv"
+SCRIPT = """
+from dashboard.app_pages import mapping_ui
+from dashboard.auth.accounts import User
+
+mapping_ui.show(User(1, "staff1", "Staff One", "staff"))
+"""
+
+
+@pytest.fixture
+def page(db_url, monkeypatch):
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", db_url)
+    at = AppTest.from_string(SCRIPT, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def upload(at: AppTest, name: str, raw: bytes, patient: str = "MM-2") -> AppTest:
+    at.file_uploader(key="map_upload").set_value((name, raw, "text/csv"))
+    at.run()
+    at.text_input(key="map_patient").input(patient)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(at: AppTest) -> list[str]:
+    return [t.value for t in at.text]
+
+
+def test_a_profile_saved_on_the_page_is_reused_by_the_cli(page, db_url, shared_dir, tmp_path):
+    raw = (shared_dir / P2).read_bytes()
+    upload(page, "Participant2Pain.csv", raw)
+    # The suggestion maps the two items; staff confirm them and choose the mean for a day's values.
+    assert page.selectbox(key=widget_key("item", "Knee Pain")).value == "pain"
+    assert page.selectbox(key=widget_key("item", "happiness")).value == "mood"
+    page.selectbox(key="map_aggregate").set_value("mean")
+    page.text_input(key="map_profile_name").input("monstermizer")
+    page.run()
+    page.button(key="map_save").click()
+    page.run()
+    assert not page.exception and not page.error
+    with session_scope(db_url) as session:
+        saved = load_profile(session, "monstermizer")
+        assert session.scalar(select(MappingProfile.created_by)) == "staff1"
+    assert (saved["layout"], saved["aggregate"]) == ("long", "mean")
+    assert saved["items"] == {"Knee Pain": "pain", "happiness": "mood"}
+
+    path = tmp_path / "Participant2Pain.csv"
+    path.write_bytes(raw)
+    env = {**os.environ, "DASHBOARD_DATABASE_URL": db_url}
+    command = [sys.executable, "-m", "dashboard", "import", str(path), "--profile", "monstermizer", "--patient", "MM-2",
+               "--json"]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert (report["status"], report["format"], report["patients"], report["entries_added"]) == (
+        "imported", "profile:monstermizer", ["MM-2"], 553)
+    with session_scope(db_url) as session:
+        first, last = session.execute(select(func.min(DiaryEntry.diary_date), func.max(DiaryEntry.diary_date))).one()
+        assert (first, last) == (date(2018, 1, 31), date(2020, 5, 3))
+        day_one = session.execute(select(DiaryEntry.pain, DiaryEntry.mood, DiaryEntry.source)
+                                  .where(DiaryEntry.diary_date == date(2018, 1, 31))).one()
+        assert tuple(day_one) == (3.0, 4.0, "profile:monstermizer")  # rows 2-3 of the file
+
+
+def test_import_from_the_page_after_saving(page, db_url, shared_dir):
+    raw = (shared_dir / P2).read_bytes()
+    upload(page, "Participant2Pain.csv", raw)
+    assert "Save the profile to import with it: an import always uses a saved profile." in [i.value for i in page.info]
+    page.text_input(key="map_profile_name").input("mm")
+    page.run()
+    page.button(key="map_save").click()
+    page.run()
+    assert any("Importing would add 553 diary entries" in t for t in texts(page))
+    page.button(key="map_import").click()
+    page.run()
+    assert not page.exception
+    assert [s.value for s in page.success][-1].startswith("Imported as import #")
+    with session_scope(db_url) as session:
+        assert session.scalar(select(func.count(DiaryEntry.id))) == 553
+        assert session.scalar(select(Patient.ref)) == "MM-2"
+
+
+def test_a_saved_profile_is_the_starting_point(page, db_url):
+    text = "Day;Score;Feeling\n01/03/2026;6,5;ok\n02/03/2026;4;good\n"
+    with session_scope(db_url) as session:
+        save_profile(session, "other app", {
+            "layout": "wide", "columns": {"Score": "pain", "Feeling": "mood"}, "date_column": "Day",
+            "date_format": "%d/%m/%Y", "value_maps": {"mood": {"ok": 5, "good": 7.5}}, "aggregate": "mean",
+        }, created_by="staff1")
+    page.run()
+    upload(page, "export.csv", text.encode())
+    page.selectbox(key="map_start").set_value("other app")
+    page.run()
+    assert not page.exception and not page.error
+    assert page.text_input(key="map_profile_name").value == "other app"
+    assert page.selectbox(key="map_aggregate").value == "mean"
+    assert page.number_input(key=widget_key("label_mood", "good")).value == 7.5
+    assert [m.value for m in page.metric][:2] == ["2", "0"]  # two entries, nothing refused
+    assert any("Importing would add 2 diary entries" in t for t in texts(page))
+
+
+def test_a_file_that_cannot_be_mapped_says_why_in_plain_text(page, db_url):
+    raw = "mood,activity\n**bold** <b>x</b>,walk\nsad,read\n".encode()
+    upload(page, "notes.csv", raw)
+    assert [e.value for e in page.error] == ["This file cannot be mapped with this profile yet:"]
+    assert any("no column can serve as the date" in t for t in texts(page))
+    # Cells are patient data: they show as plain text, never as markdown.
+    assert "**bold** <b>x</b>" in texts(page)
+    assert not any("bold" in m.value for m in page.markdown)
+    page.text_input(key="map_profile_name").input("broken")
+    page.run()
+    page.button(key="map_save").click()
+    page.run()
+    assert "The profile was not saved:" in [e.value for e in page.error]
+    with session_scope(db_url) as session:
+        assert list_profiles(session) == []
+
+
+def test_saving_over_another_profile_needs_replace(page, db_url, shared_dir):
+    with session_scope(db_url) as session:
+        save_profile(session, "mm", {
+            "layout": "long", "item_column": "name", "value_column": "intensity", "items": {"Knee Pain": "pain"},
+            "date_column": "date", "date_format": "%Y-%m-%d %H:%M:%S",
+        }, created_by="someone")
+    upload(page, "Participant2Pain.csv", (shared_dir / P2).read_bytes())
+    page.text_input(key="map_profile_name").input("mm")
+    page.run()
+    page.button(key="map_save").click()
+    page.run()
+    assert any("a different profile called 'mm' exists" in t for t in texts(page))
+    page.checkbox(key="map_replace").check()
+    page.run()
+    page.button(key="map_save").click()
+    page.run()
+    assert not page.exception
+    with session_scope(db_url) as session:
+        assert load_profile(session, "mm")["items"] == {"Knee Pain": "pain", "happiness": "mood"}
