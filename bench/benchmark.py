@@ -9,11 +9,13 @@ re-import of it (nothing new) likewise, and a patient's summary in well under a 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -66,11 +68,38 @@ def run(url: str, raw: bytes) -> None:
         timed("summary of one patient (2,000 entries)", lambda: patient_summary(session, "BENCH-000"))
 
 
+@contextmanager
+def scratch_postgres(server_url: str):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    name = f"dashboard_bench_{os.getpid()}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--postgres", help="also measure against this PostgreSQL database URL (it must be empty)")
+    parser.add_argument("--postgres", help="also measure on this PostgreSQL server (URL of any database there); "
+                        "a scratch database is created and dropped")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/demo.sqlite"
+        migrate(url)
+        from dashboard.demo import build_demo
+
+        with session_scope(url) as session:
+            timed("build the demo clinic (9 patients)", lambda: build_demo(session))
+        get_engine(url).dispose()
     raw = timed("generate the file", lambda: diary_csv(args.rows))
     print(f"file size: {len(raw) / 1e6:.1f} MB")
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,7 +109,8 @@ def main() -> None:
         get_engine(url).dispose()
     if args.postgres:
         print("-- PostgreSQL")
-        run(args.postgres, raw)
+        with scratch_postgres(args.postgres) as url:
+            run(url, raw)
     print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -374,13 +374,3 @@ def _flags(url: str, ref: str) -> pd.DataFrame:
     f = stored(url, ref)
     return flags_table(diary=f.diary, side_effects=f.effects, steps=f.steps, comedications=f.comeds,
                        as_of=TODAY, thresholds=Thresholds())
-
-
-def test_the_demo_builds_fast(tmp_path):
-    import time
-
-    url = fresh_sqlite(tmp_path / "fast.sqlite")
-    started = time.perf_counter()
-    build(url, today=TODAY - timedelta(days=30))
-    assert time.perf_counter() - started < 10
-    get_engine(url).dispose()

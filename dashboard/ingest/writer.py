@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from dashboard.db.models import (
@@ -215,7 +215,7 @@ def _create_patients(session: Session, parsed: ParsedFile, refs: list[str], ids:
                 "import_id": import_id,
             }
         )
-    session.execute(insert(Patient), rows)
+    session.execute(insert(Patient.__table__), rows)
     ids.update(_existing_patients(session, refs))
 
 
@@ -332,7 +332,7 @@ class _Plan:
                 values = {k: v for k, v in asdict(rec).items() if k not in ("row", "patient_ref")}
                 rows.append({**values, "patient_id": patient_ids[rec.patient_ref], "import_id": import_id})
             if rows:
-                session.execute(insert(model), rows)
+                session.execute(insert(model.__table__), rows)
 
 
 def _text(value) -> str:
@@ -355,7 +355,7 @@ def _diary_conflict(rec: DiaryRecord, stored: tuple) -> dict:
 
 
 def _insert_entries(session: Session, records: list[DiaryRecord], patient_ids: dict[str, int], import_id: int, source: str) -> None:
-    """Bulk insert (executemany with RETURNING): a 100k-row file imports in seconds."""
+    """Bulk insert (executemany with RETURNING): a 100k-row file imports in seconds (bench/benchmark.py)."""
     if not records:
         return
     rows = []
@@ -371,11 +371,25 @@ def _insert_entries(session: Session, records: list[DiaryRecord], patient_ids: d
             import_id=import_id,
         )
         rows.append(row)
-    ids = session.scalars(insert(DiaryEntry).returning(DiaryEntry.id, sort_by_parameter_order=True), rows).all()
+    # Core inserts on the tables (not the ORM's bulk path, which splits rows with NULLs into
+    # many small statements): executemany in batches, ids returned in the rows' order.
+    table = DiaryEntry.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        # Take the ids from the sequence first, then a plain executemany, which psycopg pipelines
+        # with one cached statement (a multi-row VALUES with RETURNING is re-parsed per batch).
+        ids = session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence('diary_entry', 'id')) FROM generate_series(1, :n)"),
+            {"n": len(rows)},
+        ).all()
+        for row, entry_id in zip(rows, ids):
+            row["id"] = entry_id
+        session.execute(insert(table), rows)
+    else:
+        ids = session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).all()
     effects = [
         {"entry_id": entry_id, "effect": effect, "severity": severity}
         for entry_id, rec in zip(ids, records)
         for effect, severity in rec.side_effects.items()
     ]
     if effects:
-        session.execute(insert(SideEffect), effects)
+        session.execute(insert(SideEffect.__table__), effects)

@@ -1,6 +1,5 @@
 """The native diary CSV, rule by rule (import-formats.md section 1)."""
 
-import time
 from datetime import date, datetime
 
 import pytest
@@ -339,15 +338,14 @@ def test_default_today_is_the_real_today():
     assert refusals(parsed) == [(2, "date", "2999-01-01")]
 
 
-def test_a_100k_row_file_parses_in_seconds():
+def test_a_100k_row_file_parses_completely():
+    """Correctness at size; its speed is measured by bench/benchmark.py, not asserted here."""
     rows = "".join(
         f"P{i % 5},2020-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d},"
         f'{i % 11},{i % 10}.5,mild,120,80,"n, {i}"\n'
         for i in range(100_000)
     )
     raw = ("patient_id,date,pain,sleep,nausea,bp_systolic,bp_diastolic,notes\n" + rows).encode()
-    start = time.perf_counter()
     parsed = parse_diary_csv(raw, "big.csv", today=TODAY)
-    elapsed = time.perf_counter() - start
     assert len(parsed.diary) == 100_000 and parsed.refused == []
-    assert elapsed < 10, f"{elapsed:.1f} s"
+    assert parsed.diary[-1].row == 100_001 and parsed.diary[-1].measures["notes"] == "n, 99999"
