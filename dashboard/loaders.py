@@ -118,3 +118,15 @@ def _review(url: str, user_id: int, patient_id: int, as_of: date, limits: Thresh
 def review(user: User, patient: PatientInfo, as_of: date):
     """The review model of a patient the user has opened (call ``open_patient`` first)."""
     return _review(database_url(), user.id, patient.id, as_of, thresholds())
+
+
+def decide_proposed_step(user: User, patient: PatientInfo, step_id: int, accept: bool) -> None:
+    """Only someone who may see the patient decides on their steps; the decision is audited."""
+    from dashboard.db.clinic_records import decide_proposed_step as decide
+
+    with session_scope() as session:
+        if not can_view(session, user, patient.id):
+            audit.record(session, actor=user.username, action="record change", patient_id=patient.id, outcome="denied")
+            raise PermissionError("not shared")
+        decide(session, patient_id=patient.id, step_id=step_id, accept=accept, actor=user.username)
+    st.cache_data.clear()

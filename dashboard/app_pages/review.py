@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import loaders
 from dashboard.app_pages import review_sections as sections
+from dashboard.db.clinic_records import RecordError
 from dashboard.session_state import current_user
 
 
@@ -32,6 +33,8 @@ def show() -> None:
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
         sections.comedications(loaders.frames(user, patient)["comedications"])
+        sections.proposed_steps(loaders.frames(user, patient)["proposed_steps"], lambda step_id, accept: _decide(
+            user, patient, step_id, accept))
         return
     sections.since_last_visit(review)
     highlight = sections.flags(review)
@@ -42,7 +45,17 @@ def show() -> None:
     sections.effects_by_step(review)
     sections.notes(review, as_of)
     sections.comedications(loaders.frames(user, patient)["comedications"])
-    sections.proposed_steps(loaders.frames(user, patient)["proposed_steps"])
+    sections.proposed_steps(loaders.frames(user, patient)["proposed_steps"], lambda step_id, accept: _decide(
+        user, patient, step_id, accept))
+
+
+def _decide(user, patient, step_id: int, accept: bool) -> None:
+    try:
+        loaders.decide_proposed_step(user, patient, step_id, accept)
+    except RecordError as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
 
 
 if __name__ == "__main__":

@@ -217,11 +217,18 @@ def comedications(table: pd.DataFrame) -> None:
     st.dataframe(shown[["name", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]], hide_index=True)
 
 
-def proposed_steps(table: pd.DataFrame) -> None:
+def proposed_steps(table: pd.DataFrame, decide) -> None:
+    """Steps read from imported prescriptions; they count only once a clinician accepts them."""
     proposed = table[table["status"] == "proposed"]
     if proposed.empty:
         return
     st.subheader("Proposed steps awaiting review")
-    st.caption("Read from imported prescriptions (FHIR MedicationRequest); they count only once a clinician accepts them.")
-    st.dataframe(proposed.assign(start_date=proposed["start_date"].dt.date)[["start_date", "dose_mg", "frequency", "route", "note"]],
-                 hide_index=True)
+    st.caption("Read from imported prescriptions (FHIR MedicationRequest). They count in the review only once accepted.")
+    for step in proposed.itertuples():
+        cols = st.columns([4, 1, 1])
+        cols[0].text(f"{step.start_date:%d %b %Y}: {step.dose_mg:g} mg, {step.frequency}, {step.route}"
+                     + (f" ({step.note})" if step.note else ""))
+        if cols[1].button("Accept", key=f"accept_{step.step_id}"):
+            decide(step.step_id, True)
+        if cols[2].button("Reject", key=f"reject_{step.step_id}"):
+            decide(step.step_id, False)

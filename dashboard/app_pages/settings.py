@@ -1,18 +1,60 @@
-"""Clinic thresholds (not yet editable here: issue 3)."""
+"""The clinic's thresholds, with where each default comes from. Admins and clinicians change them."""
+
+from dataclasses import asdict
 
 import streamlit as st
 
 from dashboard import loaders
-from dashboard.config import THRESHOLD_SOURCES
+from dashboard.config import THRESHOLD_SOURCES, Thresholds
+from dashboard.db import audit
+from dashboard.db.session import session_scope
+from dashboard.db.settings_store import CHOICES, RANGES, save_thresholds
+from dashboard.session_state import current_user
+
+EDITORS = ("admin", "clinician")
 
 
 def show() -> None:
+    user = current_user()
     st.title("Settings")
-    values = loaders.thresholds()
-    st.dataframe(
-        [{"setting": k, "value": getattr(values, k), "source": THRESHOLD_SOURCES.get(k, "")} for k in THRESHOLD_SOURCES],
-        hide_index=True,
-    )
+    st.caption("Thresholds used everywhere numbers are judged: responder categories, response windows, flags. "
+               "Defaults follow the spec and the sources shown; a change applies to every patient's review.")
+    current = loaders.thresholds()
+    defaults = asdict(Thresholds())
+    rows = [{"setting": key, "value": value, "default": defaults[key], "source": THRESHOLD_SOURCES.get(key, "")}
+            for key, value in asdict(current).items()]
+    st.dataframe(rows, hide_index=True, key="settings_table")
+    if user.role not in EDITORS:
+        st.info("Only clinicians and administrators change thresholds.")
+        return
+    with st.form("settings_form"):
+        changes = {key: _input(key, value) for key, value in asdict(current).items()}
+        submitted = st.form_submit_button("Save thresholds")
+    if submitted:
+        _save(user, changes, asdict(current))
+
+
+def _input(key: str, value):
+    if key in CHOICES:
+        return st.selectbox(key, CHOICES[key], index=CHOICES[key].index(value), key=f"set_{key}")
+    low, high = RANGES.get(key, (0, 1000))
+    if isinstance(value, int):
+        return st.number_input(key, min_value=int(low), max_value=int(high), value=value, step=1, key=f"set_{key}")
+    return st.number_input(key, min_value=float(low), max_value=float(high), value=float(value), key=f"set_{key}")
+
+
+def _save(user, changes: dict, before: dict) -> None:
+    try:
+        with session_scope() as session:
+            changed = save_thresholds(session, changes, updated_by=user.username)
+            if changed:
+                audit.record(session, actor=user.username, action="settings change",
+                             detail={key: {"from": before[key], "to": changes[key]} for key in changed})
+    except ValueError as exc:
+        st.error(f"Nothing was saved: {exc}")
+        return
+    st.cache_data.clear()
+    st.success(f"Saved: {', '.join(changed)}" if changed else "Nothing changed.")
 
 
 if __name__ == "__main__":
