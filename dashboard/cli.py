@@ -132,6 +132,13 @@ def _denied(session, args, action: str) -> str | None:
     return f"{action}: patient {args.patient!r} is not available to {args.actor!r}"
 
 
+def _patient_id(session, ref: str) -> int | None:
+    from dashboard.db.queries import patient_by_ref
+
+    patient = patient_by_ref(session, ref)
+    return patient.id if patient else None
+
+
 def cmd_migrate(args) -> int:
     from dashboard.db.session import migrate
 
@@ -226,7 +233,8 @@ def cmd_export(args) -> int:
         except LookupError as exc:
             print(f"export: {exc}", file=sys.stderr)
             return EXIT_REFUSED
-        audit.record(session, actor=_actor(args), action="export", detail={"patient": args.patient})
+        audit.record(session, actor=_actor(args), action="export", patient_id=_patient_id(session, args.patient),
+                     detail={"patient": args.patient})
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8", newline="")
     else:
@@ -250,7 +258,8 @@ def cmd_summary(args) -> int:
         except LookupError as exc:
             print(f"summary: {exc}", file=sys.stderr)
             return EXIT_REFUSED
-        audit.record(session, actor=_actor(args), action="summary", detail={"patient": args.patient})
+        audit.record(session, actor=_actor(args), action="summary", patient_id=_patient_id(session, args.patient),
+                     detail={"patient": args.patient})
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return EXIT_OK
 

@@ -1,39 +1,58 @@
-"""The pages, built in one place so a page can link to another."""
+"""The pages, built in one place so a page can link to another.
+
+Pages are files under ``app_pages/`` (paths relative to app.py), each ending with
+``if __name__ == "__main__": show()``: Streamlit runs a page file as ``__main__``, while
+tests import the module without running it, and AppTest can switch to it by path.
+"""
 
 import streamlit as st
 
 
 def patients_page() -> st.Page:
-    from dashboard.app_pages import patients
-
-    return st.Page(patients.show, title="Patients", icon=":material/groups:", url_path="patients", default=True)
+    return st.Page("app_pages/patients.py", title="Patients", icon=":material/groups:", url_path="patients", default=True)
 
 
 def review_page() -> st.Page:
-    from dashboard.app_pages import review
-
-    return st.Page(review.show, title="Patient review", icon=":material/monitoring:", url_path="review")
+    return st.Page("app_pages/review.py", title="Patient review", icon=":material/monitoring:", url_path="review")
 
 
 def import_page() -> st.Page:
-    from dashboard.app_pages import import_data
-
-    return st.Page(import_data.show, title="Import", icon=":material/upload_file:", url_path="import")
+    return st.Page("app_pages/import_data.py", title="Import", icon=":material/upload_file:", url_path="import")
 
 
 def settings_page() -> st.Page:
-    from dashboard.app_pages import settings
-
-    return st.Page(settings.show, title="Settings", icon=":material/tune:", url_path="settings")
+    return st.Page("app_pages/settings.py", title="Settings", icon=":material/tune:", url_path="settings")
 
 
 def audit_page() -> st.Page:
-    from dashboard.app_pages import audit_log
+    return st.Page("app_pages/audit_log.py", title="Audit trail", icon=":material/policy:", url_path="audit")
 
-    return st.Page(audit_log.show, title="Audit trail", icon=":material/policy:", url_path="audit")
+
+def admin_page() -> st.Page:
+    return st.Page("app_pages/admin.py", title="Accounts and shares", icon=":material/manage_accounts:", url_path="admin")
 
 
 def login_page() -> st.Page:
+    return st.Page("app_pages/login.py", title="Log in", url_path="login", default=True)
+
+
+PROTECTED_PATHS = ("patients", "review", "import", "settings", "audit", "admin")
+
+
+def login_pages() -> list[st.Page]:
+    """Before login every page's address shows the login form, so a link to
+    ``/review?patient=REF`` keeps its address and opens the patient once logged in."""
     from dashboard.app_pages import login
 
-    return st.Page(login.show, title="Log in", url_path="login", default=True)
+    pages = [login_page()]
+    for path in PROTECTED_PATHS:
+        pages.append(st.Page(_login_at(login.show, path), title="Log in", url_path=path))
+    return pages
+
+
+def _login_at(show, path: str):
+    def page() -> None:
+        show()
+
+    page.__name__ = f"login_{path}"
+    return page

@@ -1,54 +1,101 @@
-"""Who is logged in, and automatic logoff after idle minutes (HIPAA 164.312(a)(2)(iii))."""
+"""Who is logged in, and automatic logoff after idle minutes (HIPAA 164.312(a)(2)(iii)).
+
+A user logs in with a local password (the login page) or through the clinic's identity
+provider (``st.login``; ``st.user`` then carries the ID token's claims and
+:func:`dashboard.auth.oidc.resolve` finds the account by issuer and subject).
+"""
 
 from __future__ import annotations
 
 import time
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.auth.accounts import User
-from dashboard.config import Thresholds
+from dashboard.auth import oidc
+from dashboard.auth.accounts import User, resolve_user
 from dashboard.db import audit
 from dashboard.db.session import session_scope
 
 USER_KEY = "user"
 ACTIVITY_KEY = "last_activity"
+METHOD_KEY = "login_method"
+OIDC_REFUSED_KEY = "oidc_refused"
+LOGOUT_MESSAGE_KEY = "logout_message"
+IDLE_MESSAGE = "You were logged out after a period of inactivity."
+DISABLED_MESSAGE = "You were logged out: your account was disabled or changed by an administrator."
+# How often an open page checks the idle limit, so an unattended screen clears by itself.
+IDLE_CHECK_SECONDS = 30
 
 
 def idle_limit_seconds() -> float:
     from dashboard.loaders import thresholds
 
-    return thresholds().idle_logoff_minutes * 60 if thresholds() else Thresholds().idle_logoff_minutes * 60
+    return thresholds().idle_logoff_minutes * 60
 
 
 def current_user() -> User | None:
     """The logged-in user, or None; logs out after the idle limit. Any interaction counts as activity."""
-    user = st.session_state.get(USER_KEY)
+    user = st.session_state.get(USER_KEY) or _identity_provider_user()
     if user is None:
         return None
     now = time.time()
     last = st.session_state.get(ACTIVITY_KEY, now)
     if now - last > idle_limit_seconds():
         logout(reason="idle")
-        st.session_state["logout_message"] = "You were logged out after a period of inactivity."
+        st.session_state[LOGOUT_MESSAGE_KEY] = IDLE_MESSAGE
+        return None
+    if not _still_valid(user):
+        logout(reason="account disabled or changed")
+        st.session_state[LOGOUT_MESSAGE_KEY] = DISABLED_MESSAGE
         return None
     st.session_state[ACTIVITY_KEY] = now
     return user
 
 
-def login(user: User) -> None:
+def _still_valid(user: User) -> bool:
+    """A disabled account, or a changed role, ends the sessions it has open at their next run."""
+    with session_scope() as session:
+        return resolve_user(session, user.username) == user
+
+
+def _identity_provider_user() -> User | None:
+    """After ``st.login``: the account linked to the identity, once per session (audited)."""
+    if st.session_state.get(OIDC_REFUSED_KEY) or not st.user.get("is_logged_in"):
+        return None
+    if not oidc.configured_providers():
+        return None
+    with session_scope() as session:
+        user, why = oidc.resolve(session, st.user.to_dict())
+    if user is None:
+        st.session_state[OIDC_REFUSED_KEY] = why
+        return None
+    login(user, method="oidc")
+    return user
+
+
+def login(user: User, *, method: str = "password") -> None:
     st.session_state[USER_KEY] = user
+    st.session_state[METHOD_KEY] = method
     st.session_state[ACTIVITY_KEY] = time.time()
 
 
-def logout(reason: str = "user") -> None:
-    user = st.session_state.pop(USER_KEY, None)
+def logout(reason: str = "user") -> bool:
+    """Forget the session (audited). After an identity-provider login, also end Streamlit's
+    identity cookie, or the next run would log the same person in again from it; returns
+    True then, as the browser is being sent to the provider's logout."""
+    user = st.session_state.get(USER_KEY)
+    method = st.session_state.get(METHOD_KEY)
     if user is not None:
         with session_scope() as session:
             audit.record(session, actor=user.username, action="logout", detail={"reason": reason})
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.cache_data.clear()
+    if method == "oidc" or st.user.get("is_logged_in"):
+        st.logout()
+        return True
+    return False
 
 
 def sidebar_account(user: User) -> None:
@@ -56,5 +103,19 @@ def sidebar_account(user: User) -> None:
         st.caption("Logged in as")
         st.text(f"{user.display_name} ({user.role})")
         if st.button("Log out", key="logout"):
-            logout()
+            if logout():
+                st.stop()  # a rerun now could overtake the redirect to the provider's logout
             st.rerun()
+        _idle_watch()
+
+
+@st.fragment(run_every=IDLE_CHECK_SECONDS)
+def _idle_watch() -> None:
+    """Reruns the whole page once the idle limit has passed, so the logoff happens without a click."""
+    last = st.session_state.get(ACTIVITY_KEY)
+    try:
+        idle = last is not None and time.time() - last > idle_limit_seconds()
+    except SQLAlchemyError:  # the next full run shows the database message
+        return
+    if idle:
+        st.rerun(scope="app")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from dashboard import session_state
+from dashboard.auth import oidc
 from dashboard.auth.accounts import authenticate
 from dashboard.config import demo_mode
 from dashboard.db.session import session_scope
@@ -10,26 +11,56 @@ from dashboard.db.session import session_scope
 
 def show() -> None:
     st.title("Ketamine titration review")
-    message = st.session_state.pop("logout_message", None)
+    message = st.session_state.pop(session_state.LOGOUT_MESSAGE_KEY, None)
     if message:
         st.info(message)
+    refused = st.session_state.get(session_state.OIDC_REFUSED_KEY)
+    if refused:
+        _refused_identity(refused)
+    _identity_providers()
+    _password_form()
+    if demo_mode():
+        _demo_accounts()
+
+
+def _identity_providers() -> None:
+    for provider in oidc.configured_providers():
+        if st.button(f"Log in with {provider.label}", key=f"oidc_{provider.name}", type="primary"):
+            st.login(provider.name)
+
+
+def _refused_identity(why: str) -> None:
+    st.error(why)
+    if st.button("Log out of the identity provider", key="oidc_logout"):
+        st.session_state.pop(session_state.OIDC_REFUSED_KEY, None)
+        st.logout()
+
+
+def _password_form() -> None:
     with st.form("login", clear_on_submit=False):
         username = st.text_input("User name", key="login_username")
         password = st.text_input("Password", type="password", key="login_password")
         submitted = st.form_submit_button("Log in")
-    if submitted:
-        with session_scope() as session:
-            user, why = authenticate(session, username.strip(), password)
-        if user is None:
-            st.error(why)
-        else:
-            session_state.login(user)
-            st.rerun()
-    if demo_mode():
-        from dashboard.demo import DEMO_ACCOUNTS
+    if not submitted:
+        return
+    with session_scope() as session:
+        user, why = authenticate(session, username.strip(), password)
+    if user is None:
+        st.error(why)
+        return
+    session_state.login(user)
+    st.rerun()
 
-        st.caption("Demo mode: these accounts exist only in the demo database.")
-        st.dataframe(
-            [{"user name": u, "role": role, "password": pw} for u, _name, role, pw in DEMO_ACCOUNTS],
-            hide_index=True,
-        )
+
+def _demo_accounts() -> None:
+    from dashboard.demo import DEMO_ACCOUNTS
+
+    st.caption("Demo mode: these accounts exist only in the demo database.")
+    st.dataframe(
+        [{"user name": u, "role": role, "password": pw} for u, _name, role, pw in DEMO_ACCOUNTS],
+        hide_index=True,
+    )
+
+
+if __name__ == "__main__":
+    show()

@@ -25,7 +25,7 @@ def get_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if url.startswith("sqlite"):
         # A generous busy timeout: two importers at once wait for each other instead of failing.
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": 60}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -37,7 +37,7 @@ def get_engine(url: str | None = None) -> Engine:
         return engine
     # executemany through psycopg's pipeline (one cached single-row statement) is several times
     # faster here than multi-row VALUES, which psycopg re-parses per batch (bench/benchmark.py).
-    return create_engine(url, pool_pre_ping=True, use_insertmanyvalues=False)
+    return create_engine(url, pool_pre_ping=True, use_insertmanyvalues=False, hide_parameters=True)
 
 
 @lru_cache(maxsize=8)

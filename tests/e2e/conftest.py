@@ -44,10 +44,13 @@ def browser():
 def start_server(db_url: str, *, demo: bool = True) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "DASHBOARD_DATABASE_URL": db_url, "DASHBOARD_DEMO": "1" if demo else ""}
+    ARTIFACTS.mkdir(exist_ok=True)
+    # The server's output goes to a file: an unread pipe fills up and stalls the server.
+    log = open(ARTIFACTS / f"server-{port}.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -59,7 +62,7 @@ def start_server(db_url: str, *, demo: bool = True) -> tuple[subprocess.Popen, s
         except OSError:
             time.sleep(0.5)
     proc.kill()
-    raise RuntimeError(f"streamlit did not start: {proc.stdout.read().decode(errors='replace')[-2000:]}")
+    raise RuntimeError(f"streamlit did not start: {(ARTIFACTS / f'server-{port}.log').read_text(errors='replace')[-2000:]}")
 
 
 @pytest.fixture
@@ -74,6 +77,6 @@ def page(browser):
 def login(page, base: str, username: str, password: str) -> None:
     page.goto(base)
     page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Log in").click()
     page.get_by_text("Logged in as").wait_for(timeout=30_000)
