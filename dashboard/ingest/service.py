@@ -106,11 +106,15 @@ def import_file(
     dry_run: bool = False,
     today: date | None = None,
     retries: int = 4,
+    clinician_id: int | None = None,
 ) -> ImportReport:
     """Parse and store one file in one transaction, retrying when a concurrent import won the race.
 
     ``dry_run`` computes the full report (added, unchanged, conflicts, refused, ignored) and
     rolls everything back: the import page shows it before anything is written.
+    ``clinician_id`` limits a clinician's import to patients shared with them (a file naming
+    another clinician's patient is refused without showing its stored values); patients the
+    file creates are shared with that clinician. Staff and administrators import clinic-wide.
     """
     profile = None
     scope = _scope(patient_ref, None)
@@ -132,7 +136,8 @@ def import_file(
         return _refuse_whole(url, actor, refused_report(file_name, fmt, exc), dry_run)
     for attempt in range(retries):
         try:
-            return _write(parsed, raw, url=url, accept_valid=accept_valid, actor=actor, scope=scope, dry_run=dry_run)
+            return _write(parsed, raw, url=url, accept_valid=accept_valid, actor=actor, scope=scope, dry_run=dry_run,
+                          clinician_id=clinician_id)
         except (IntegrityError, OperationalError):
             # Another process imported the same entries (or held the SQLite write lock):
             # try again in a fresh transaction, which now sees what it wrote.
@@ -156,16 +161,50 @@ class _DryRun(Exception):
         self.report = report
 
 
-def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run) -> ImportReport:
+def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run, clinician_id=None) -> ImportReport:
     try:
         with session_scope(url) as session:
+            if clinician_id is not None:
+                hidden = _not_shared(session, clinician_id, parsed.patient_refs())
+                if hidden:
+                    report = ImportReport(file=parsed.file_name, format=parsed.format, status="refused", message=(
+                        f"this file names {len(hidden)} patient(s) not shared with you ({', '.join(hidden)}); "
+                        "ask clinic staff to import it"))
+                    if not dry_run:
+                        _audit(session, actor, report)
+                    return report
             report = write_import(session, parsed, raw=raw, accept_valid=accept_valid, imported_by=actor, scope=scope)
+            if clinician_id is not None and report.patients_created:
+                _share_created(session, clinician_id, report.patients_created)
             if dry_run:
                 raise _DryRun(report)
             _audit(session, actor, report)
             return report
     except _DryRun as done:
         return done.report
+
+
+def _not_shared(session: Session, clinician_id: int, refs: list[str]) -> list[str]:
+    from sqlalchemy import select
+
+    from dashboard.db.models import Patient, PatientShare
+
+    existing = dict(session.execute(select(Patient.ref, Patient.id).where(Patient.ref.in_(refs))).all())
+    shared = set(session.scalars(select(PatientShare.patient_id).where(PatientShare.clinician_id == clinician_id)))
+    return sorted(ref for ref, pid in existing.items() if pid not in shared)
+
+
+def _share_created(session: Session, clinician_id: int, refs: list[str]) -> None:
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from dashboard.db.models import Patient, PatientShare
+
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    for pid in session.scalars(select(Patient.id).where(Patient.ref.in_(refs))):
+        session.add(PatientShare(clinician_id=clinician_id, patient_id=pid, shared_at=now))
+    session.flush()
 
 
 def _audit(session: Session, actor: str, report: ImportReport) -> None:
