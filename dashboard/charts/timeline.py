@@ -33,6 +33,7 @@ PANELS = {  # row: (title, share of the height); proportions of the design targe
 FUNCTION_LINES = (("sleep", "sleep", c.REDDISH_PURPLE), ("mood", "mood", c.BLUISH_GREEN),
                   ("function", "function", c.ORANGE), ("peg", "PEG", c.BLACK))
 ON_DAY = "%{x|%d %b %Y}: %{y:.1f}"
+FLAG_LABEL_QUIET_DAYS = 45
 MG_ON_DAY = "%{x|%d %b %Y}: %{y:g} mg"
 
 
@@ -124,6 +125,19 @@ def _day(value) -> str:
     return "" if pd.isna(value) else f"{pd.Timestamp(value):%d %b %Y}"
 
 
+def flag_labels(flags: pd.DataFrame, quiet_days: int = FLAG_LABEL_QUIET_DAYS) -> list[str]:
+    """A flag's name is written once per rule in any ``quiet_days`` window; the other markers
+    keep their hover text. Twenty 'pain_spike' labels in a row are noise, not information."""
+    last: dict[str, pd.Timestamp] = {}
+    labels = []
+    for rule, start in zip(flags["rule"], pd.to_datetime(flags["start"])):
+        shown = rule not in last or start - last[rule] >= pd.Timedelta(days=quiet_days)
+        if shown:
+            last[rule] = start
+        labels.append(escaped(rule) if shown else "")
+    return labels
+
+
 def _flags(fig: go.Figure, flags: pd.DataFrame) -> None:
     """Flags sit at the top of the pain panel, on two staggered levels so neighbours stay legible."""
     if flags.empty:
@@ -132,7 +146,7 @@ def _flags(fig: go.Figure, flags: pd.DataFrame) -> None:
     custom = [[escaped(f.rule), _day(f.start), _day(f.end), escaped(f.detail)] for f in ordered.itertuples()]
     fig.add_trace(go.Scatter(
         x=ordered["start"], y=[9.0 - 0.8 * (i % 2) for i in range(len(ordered))], name="flags",
-        mode="markers+text", text=[row[0] for row in custom], textposition="bottom right",
+        mode="markers+text", text=flag_labels(ordered), textposition="bottom right",
         textfont={"color": c.VERMILLION, "size": 10},
         marker={"symbol": "triangle-down", "size": 11, "color": c.VERMILLION},
         customdata=custom, hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]} – %{customdata[2]}"

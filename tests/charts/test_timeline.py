@@ -290,3 +290,21 @@ def test_shared_date_axis_covers_the_diary():
     assert bottom.type == "date"
     assert dates(bottom.range) == [ts("01") - pd.Timedelta(days=3), ts("03") + pd.Timedelta(days=3)]
     assert all(fig.layout[f"xaxis{r if r > 1 else ''}"].matches == f"x{len(PANELS)}" for r in range(1, len(PANELS)))
+
+
+@pytest.mark.parametrize(
+    ("rules_and_days", "expected"),
+    [
+        ([("pain_spike", 0), ("pain_spike", 10), ("pain_spike", 50)], ["pain_spike", "", "pain_spike"]),
+        ([("pain_spike", 0), ("bp_high", 1), ("pain_spike", 2)], ["pain_spike", "bp_high", ""]),
+        ([("bladder", 0), ("bladder", 45)], ["bladder", "bladder"]),
+        ([("<b>x</b>", 0)], ["&lt;b&gt;x&lt;/b&gt;"]),
+    ],
+)
+def test_flag_names_are_written_once_per_rule_in_a_quiet_window(rules_and_days, expected):
+    from dashboard.charts.timeline import flag_labels
+
+    start = pd.Timestamp("2026-03-01")
+    flags = pd.DataFrame({"rule": [r for r, _ in rules_and_days],
+                          "start": [start + pd.Timedelta(days=d) for _, d in rules_and_days]})
+    assert flag_labels(flags) == expected

@@ -31,5 +31,8 @@ def test_demo_patient_review_draws_its_charts(server, page, ref):
     assert page.locator(".js-plotly-plot .scatterlayer .trace").count() > 5
     assert page.get_by_text("Flags for review").is_visible()
     page.screenshot(path=str(ARTIFACTS / f"review-{ref}.png"))
-    # Streamlit scrolls inside its own container, so the timeline is captured as an element.
+    # Streamlit scrolls inside its own container: a tall window shows the whole page at once.
+    page.set_viewport_size({"width": 1366, "height": 4000})
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(ARTIFACTS / f"review-{ref}-whole-page.png"))
     page.locator(".js-plotly-plot").first.screenshot(path=str(ARTIFACTS / f"review-{ref}-timeline.png"))
