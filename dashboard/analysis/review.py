@@ -6,14 +6,15 @@ One function builds both, from the same daily values, so the page and
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
-from dashboard.analysis.adherence import daily_prescription, troche_steps
+from dashboard.analysis.adherence import daily_prescription, schedule, troche_steps
 from dashboard.analysis.daily import daily_values, day, rolling_pain
-from dashboard.analysis.periods import steps_table, visit_aligned_pain, visit_comparison_table
+from dashboard.analysis.periods import baseline, steps_table, visit_aligned_pain, visit_comparison_table
 from dashboard.analysis.response import step_response_table
 from dashboard.analysis.side_effects import daily_side_effect_severity, side_effects_by_step
 from dashboard.analysis.summary import build_summary
@@ -45,13 +46,15 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
     steps_tbl = steps_table(steps, as_of)
     severity = daily_side_effect_severity(side_effects, as_of)
     prescription = daily_prescription(steps_tbl)
-    base_pain = summary["baseline"]["mean_pain"]
+    # The summary's numbers are rounded for JSON: the step table is computed from the exact
+    # baseline, as the summary's own steps are, so a step at a responder cut-off agrees with it.
+    base_pain = baseline(daily, steps_tbl, thresholds)["mean_pain"]
     flags = pd.DataFrame(summary["flags"], columns=["rule", "start", "end", "detail"])
     for col in ("start", "end"):
         flags[col] = pd.to_datetime(flags[col])
     return Review(
         summary=summary,
-        daily=chart_daily(daily, prescription),
+        daily=chart_daily(daily, steps_tbl),
         steps=steps_tbl,
         side_effect_days=long_severity(severity),
         gaps=flags.loc[flags["rule"] == "diary_gap", ["start", "end"]].reset_index(drop=True),
@@ -69,17 +72,24 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
 def labelled_by_step(table: pd.DataFrame, steps_tbl: pd.DataFrame) -> pd.DataFrame:
     """Name each step by dose and start, so two steps of the same dose stay apart."""
     table = table.merge(steps_tbl[["step_id", "dose_mg"]], on="step_id", how="left")
-    label = table["dose_mg"].map("{:g} mg".format) + " from " + table["start"].dt.strftime("%d %b %Y")
-    return table.assign(step_label=label)
+    # Built row by row: on an empty table (no side effect on any step) the vectorised
+    # float + str would fail, and the review must still open.
+    label = [f"{dose:g} mg from {start:%d %b %Y}" for dose, start in zip(table["dose_mg"], table["start"])]
+    return table.assign(step_label=pd.Series(label, index=table.index, dtype="str"))
 
 
 def next_visit(visits: pd.DataFrame, as_of: date) -> dict | None:
-    """The first booked visit after the review date, if the clinic records it."""
-    later = visits[visits["date"] > day(as_of)].sort_values("date")
+    """The first booked visit day after the review date, if the clinic records it.
+
+    Two visits on that day (an infusion and a review) are one visit with both kinds, as
+    ``periods.visit_intervals`` counts them.
+    """
+    later = visits[visits["date"] > day(as_of)]
     if later.empty:
         return None
-    first = later.iloc[0]
-    return {"date": first["date"].date(), "kind": first["kind"]}
+    first = later["date"].min()
+    kinds = sorted(set(later.loc[later["date"] == first, "kind"]))
+    return {"date": first.date(), "kind": ", ".join(kinds)}
 
 
 def treatment_days(steps_tbl: pd.DataFrame, as_of: date) -> int | None:
@@ -89,21 +99,46 @@ def treatment_days(steps_tbl: pd.DataFrame, as_of: date) -> int | None:
     return int((day(as_of) - steps_tbl["start"].min()).days) + 1
 
 
-def chart_daily(daily: pd.DataFrame, prescription: pd.DataFrame) -> pd.DataFrame:
-    """Daily values with the 7-day mean and the day's prescribed troche maximum (mg)."""
+def prescribed_maximum(steps_tbl: pd.DataFrame) -> pd.DataFrame:
+    """The most troche mg one day's prescription holds, per calendar day of a troche step.
+
+    Daily 1 x dose, twice daily 2 x dose, as needed max_per_day x dose. A weekly allowance
+    (every other day, N per week) spread over its 7 days: ceil(N / 7) x dose, so a dose day
+    shows its dose and the weekly limit stays the over_prescribed flag's. NaN where the step
+    sets no maximum (as needed without one, an unknown frequency): nothing to be above.
+    """
+    parts = []
+    for step in troche_steps(steps_tbl).itertuples(index=False):
+        sched = schedule(step.frequency, step.max_per_day)
+        if sched is None or sched.max_doses is None:
+            doses = float("nan")
+        else:
+            doses = sched.max_doses if sched.window_days == 1 else math.ceil(sched.max_doses / sched.window_days)
+        dates = pd.date_range(step.start, step.end, freq="D").astype("datetime64[ns]")
+        parts.append(pd.DataFrame({"diary_date": dates, "dose_prescribed_mg": doses * step.dose_mg}))
+    if not parts:
+        return pd.DataFrame({"diary_date": pd.Series(dtype="datetime64[ns]"),
+                             "dose_prescribed_mg": pd.Series(dtype="float64")})
+    # Steps of one route never overlap (steps_table ends each the day before the next).
+    return pd.concat(parts, ignore_index=True).astype({"dose_prescribed_mg": "float64"})
+
+
+def chart_daily(daily: pd.DataFrame, steps_tbl: pd.DataFrame) -> pd.DataFrame:
+    """Daily values with the 7-day mean pain and the day's prescribed troche maximum (mg).
+
+    The timeline draws a dose taken above ``dose_prescribed_mg`` as above prescription, so it
+    is a maximum (``prescribed_maximum``), not the mean expected a day: on an every-other-day
+    step an expected 25 mg a day would paint every 50 mg dose red.
+    """
     rolling = rolling_pain(daily)[["diary_date", "pain_rolling"]].rename(columns={"pain_rolling": "pain_7d"})
-    prescribed = (
-        prescription.groupby("date", as_index=False)["mg_prescribed"].sum()
-        .rename(columns={"date": "diary_date", "mg_prescribed": "dose_prescribed_mg"})
-    )
-    out = daily.merge(rolling, on="diary_date", how="left").merge(prescribed, on="diary_date", how="left")
-    return out
+    return daily.merge(rolling, on="diary_date", how="left").merge(
+        prescribed_maximum(steps_tbl), on="diary_date", how="left")
 
 
 def long_severity(severity: pd.DataFrame) -> pd.DataFrame:
     """Dates x effects (wide) to diary_date, effect, severity rows; unrecorded days left out."""
     if severity.empty:
-        return pd.DataFrame({"diary_date": pd.Series(dtype="datetime64[ns]"), "effect": pd.Series(dtype=object),
+        return pd.DataFrame({"diary_date": pd.Series(dtype="datetime64[ns]"), "effect": pd.Series(dtype="str"),
                              "severity": pd.Series(dtype="float64")})
     long = severity.rename_axis(index="diary_date", columns="effect").stack().rename("severity").reset_index()
     return long.dropna(subset=["severity"]).reset_index(drop=True)

@@ -10,6 +10,8 @@ from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import import_file, parse, preview_frame
 from dashboard.session_state import current_user
 
+# Above this size reading and checking a file take long enough to show their progress.
+LARGE_FILE_BYTES = 1_000_000
 FORMAT_LABELS = {
     "auto": "Recognise by content",
     "diary-csv": "Diary CSV (native)",
@@ -53,11 +55,13 @@ def _known_formats(user) -> None:
         return
     raw = upload.getvalue()
     st.text(f"File: {upload.name} ({len(raw):,} bytes, SHA-256 {hashlib.sha256(raw).hexdigest()[:16]}…)")
-    with st.spinner("Checking the file…"):
-        report = import_file(raw, upload.name, fmt=fmt, patient_ref=patient_ref, accept_valid=accept_valid,
-                             actor=user.username, dry_run=True)
+    options = {"fmt": fmt, "patient_ref": patient_ref, "accept_valid": accept_valid, "actor": user.username,
+               # A clinician imports for the patients shared with them; staff for the whole clinic.
+               "clinician_id": user.id if user.role == "clinician" else None}
+    parsed, report = _check(raw, upload.name, options)
     _show_report(report, title="What this file would change")
-    _show_preview(raw, upload.name, fmt, patient_ref)
+    if parsed is not None:
+        _show_preview(parsed)
     if report.status == "refused":
         st.error("This file would be refused as it is. Fix the rows listed above, or tick 'Accept valid rows'.")
         return
@@ -65,11 +69,37 @@ def _known_formats(user) -> None:
         st.success("Everything in this file is already stored. Nothing to import.")
         return
     if st.button("Import", type="primary", key="do_import"):
-        done = import_file(raw, upload.name, fmt=fmt, patient_ref=patient_ref, accept_valid=accept_valid, actor=user.username)
+        bar = _progress(raw, "Writing the file to the database…")
+        done = import_file(raw, upload.name, **options)
+        _advance(bar, 1.0, f"Written: {done.status}.")
         st.cache_data.clear()
         _show_report(done, title="Result")
         if done.status == "imported":
             st.success(f"Imported as import #{done.import_id}.")
+
+
+def _check(raw: bytes, name: str, options: dict):
+    """Read the file, then a dry run against the stored records: two phases, each shown for a large file."""
+    bar = _progress(raw, "Step 1 of 2: reading the file…")
+    with st.spinner("Checking the file…"):
+        try:
+            parsed = parse(raw, name, fmt=options["fmt"], patient_ref=options["patient_ref"])
+        except FileRefused:
+            parsed = None  # the dry run reports why, as the command line would
+        _advance(bar, 0.5, "Step 2 of 2: comparing with the stored records…")
+        report = import_file(raw, name, dry_run=True, **options)
+    _advance(bar, 1.0, "Checked. Nothing has been written.")
+    return parsed, report
+
+
+def _progress(raw: bytes, text: str):
+    """A progress bar for a file large enough to make a phase noticeable; None otherwise."""
+    return st.progress(0.0, text=text) if len(raw) > LARGE_FILE_BYTES else None
+
+
+def _advance(bar, fraction: float, text: str) -> None:
+    if bar is not None:
+        bar.progress(fraction, text=text)
 
 
 def _show_report(report, *, title: str) -> None:
@@ -80,6 +110,9 @@ def _show_report(report, *, title: str) -> None:
     cols[2].metric("Conflicts", len(report.conflicts))
     cols[3].metric("Refused rows", len(report.refused_rows))
     cols[4].metric("Ignored", sum(report.ignored.values()))
+    # A file refused before its format was known keeps the format asked for ("auto").
+    recognised = "not recognised" if report.format == "auto" else FORMAT_LABELS.get(report.format, report.format)
+    st.text(f"Format: {recognised}")
     st.text(f"Status: {report.status}. {report.message}")
     if report.patients:
         st.text("Patients: " + ", ".join(report.patients)
@@ -92,14 +125,11 @@ def _show_report(report, *, title: str) -> None:
         st.dataframe(pd.DataFrame(report.conflicts).astype(str), hide_index=True)
     if report.ignored:
         st.caption("Ignored (the diary has no place for these)")
-        st.dataframe(pd.DataFrame({"what": list(report.ignored), "count": list(report.ignored.values())}), hide_index=True)
+        st.dataframe(pd.DataFrame({"what": list(report.ignored), "count": list(report.ignored.values())}),
+                     hide_index=True)
 
 
-def _show_preview(raw: bytes, name: str, fmt: str, patient_ref: str | None) -> None:
-    try:
-        parsed = parse(raw, name, fmt=fmt, patient_ref=patient_ref)
-    except FileRefused:
-        return
+def _show_preview(parsed) -> None:
     preview = preview_frame(parsed)
     if not preview.empty:
         st.caption(f"Preview (first {len(preview)} records)")

@@ -6,6 +6,7 @@ st.dataframe, which render it as text.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 import pandas as pd
@@ -17,14 +18,19 @@ from dashboard.charts.side_effects import side_effects_by_step
 from dashboard.charts.timeline import timeline as timeline_figure
 from dashboard.config import Thresholds
 
-RESPONDER_WORDS = {
-    "substantial": "substantial (≥ 50 % less pain)",
-    "moderate": "moderate (≥ 30 %)",
-    "minimal": "minimal (≥ 15 %)",
-    "none": "no meaningful change",
-    "worse": "worse (≥ 15 % more pain)",
-    None: "not judged (no baseline)",
-}
+def responder_words(limits: dict) -> dict:
+    """Each responder category in words, with the clinic's own cut-offs (Farrar 2001; IMMPACT 2008)."""
+    return {
+        "substantial": f"substantial (≥ {limits['responder_substantial_pct']:g} % less pain)",
+        "moderate": f"moderate (≥ {limits['responder_moderate_pct']:g} %)",
+        "minimal": f"minimal (≥ {limits['responder_minimal_pct']:g} %)",
+        "none": "no meaningful change",
+        "worse": f"worse (≥ {limits['worse_pct']:g} % more pain)",
+        None: "not judged (no baseline)",
+    }
+
+
+FLAG_TABLE_KEY = "flag_table"
 FLAG_WORDS = {
     "bp_high": "High blood pressure",
     "bladder": "Bladder / urinary symptoms",
@@ -49,7 +55,8 @@ def _date(value) -> str:
 def header(patient, review: Review, imports: pd.DataFrame, as_of: date) -> None:
     summary = review.summary
     born = f", born {patient.birth_year}" if patient.birth_year else ""
-    st.text(f"{patient.name or 'Name not recorded'} · {patient.ref}{born} · {patient.condition or 'condition not recorded'}")
+    condition = patient.condition or "condition not recorded"
+    st.text(f"{patient.name or 'Name not recorded'} · {patient.ref}{born} · {condition}")
     step = summary["current_step"]
     cols = st.columns(5)
     if step:
@@ -67,7 +74,8 @@ def header(patient, review: Review, imports: pd.DataFrame, as_of: date) -> None:
     cols[3].metric("Next visit", _date(nxt["date"])[:6] if nxt else "—")
     cols[3].caption(f"{_date(nxt['date'])}, {nxt['kind']}" if nxt else "not booked")
     done = summary["completeness_last_30_days"]
-    cols[4].metric("Diary, last 30 days", f"{done['completeness']:.0%}" if done and done.get("completeness") is not None else "—")
+    share = done.get("completeness") if done else None
+    cols[4].metric("Diary, last 30 days", "—" if share is None else f"{share:.0%}")
     if done:
         cols[4].caption(f"{done.get('diary_days', 0)} of {done.get('days', 30)} days with an entry")
     if imports.empty:
@@ -83,10 +91,11 @@ def since_last_visit(review: Review) -> None:
     intervals = review.summary["visit_intervals"]
     if not intervals:
         st.info("No visits recorded: the comparison across visits starts with the first visit.")
+        st.caption(baseline_words(review.summary))
         return
     latest = intervals[-1]
     previous = intervals[-2] if len(intervals) > 1 else None
-    base = review.summary["baseline"]
+    limits = review.summary["thresholds"]
     cols = st.columns(5)
     delta = None
     if previous and latest["mean_pain"] is not None and previous["mean_pain"] is not None:
@@ -94,18 +103,28 @@ def since_last_visit(review: Review) -> None:
     cols[0].metric("Mean pain", _num(latest["mean_pain"]), delta=delta, delta_color="inverse",
                    help="Mean of daily pain (0-10) since the last visit; the arrow compares with the interval before")
     cols[1].metric("Change from baseline", _num(latest["change_from_baseline"], " pts"),
-                   help="Negative is less pain. Missing when the baseline has fewer than 3 diary days.")
+                   help=f"Negative is less pain. Missing when the baseline has fewer than "
+                        f"{limits['min_baseline_diary_days']} diary days with pain.")
     cols[2].metric("Change from baseline (%)", _num(latest["change_from_baseline_pct"], " %", 0))
     cols[3].metric("Responder", latest["responder"] or "—",
-                   help="Farrar 2001; IMMPACT 2008: ≥ 30 % moderately, ≥ 50 % substantially important")
-    cols[3].caption(RESPONDER_WORDS.get(latest["responder"], ""))
+                   help=f"Farrar 2001; IMMPACT 2008: ≥ {limits['responder_moderate_pct']:g} % moderately, "
+                        f"≥ {limits['responder_substantial_pct']:g} % substantially important (clinic settings)")
+    cols[3].caption(responder_words(limits).get(latest["responder"], ""))
     cols[4].metric("Diary days", f"{latest['diary_days']} / {latest['days']}")
+    st.caption(baseline_words(review.summary))
+
+
+def baseline_words(summary: dict) -> str:
+    """What the baseline is, or why there is none, in the clinic's own settings."""
+    base, limits = summary["baseline"], summary["thresholds"]
+    if base["start"] is None:
+        return "No baseline: no troche step is recorded, so changes from baseline are not shown."
     if base["missing"]:
-        st.caption(f"Baseline missing: only {base.get('pain_days', 0)} diary day(s) with pain in the "
-                   "14 days before the first troche step; changes from baseline are not shown.")
-    else:
-        st.caption(f"Baseline {_num(base['mean_pain'])} ({_date(base['start'])} – {_date(base['end'])}, "
-                   f"{base['diary_days']} diary days).")
+        return (f"Baseline missing: only {base['pain_days']} diary day(s) with pain in the {limits['baseline_days']} "
+                f"days before the first troche step (at least {limits['min_baseline_diary_days']} needed); "
+                "changes from baseline are not shown.")
+    return (f"Baseline {_num(base['mean_pain'])} ({_date(base['start'])} – {_date(base['end'])}, "
+            f"{base['diary_days']} diary days).")
 
 
 def flags(review: Review) -> tuple[date, date] | None:
@@ -120,10 +139,14 @@ def flags(review: Review) -> tuple[date, date] | None:
     shown = table.assign(flag=table["rule"].map(FLAG_WORDS).fillna(table["rule"]),
                          start=table["start"].dt.date, end=table["end"].dt.date)
     shown = shown.sort_values("start", ascending=False).reset_index(drop=True)
-    picked = st.dataframe(shown[["flag", "rule", "start", "end", "detail"]], hide_index=True, height=220,
-                          on_select="rerun", selection_mode="single-row", key="flag_table")
+    shown = shown[["flag", "rule", "start", "end", "detail"]]
+    # A selection is a row number: keyed by the table's content, it is forgotten when another
+    # patient, date or threshold changes the rows, instead of shading some other flag.
+    digest = hashlib.sha256(shown.to_csv(index=False).encode()).hexdigest()[:12]
+    picked = st.dataframe(shown, hide_index=True, height=220, on_select="rerun", selection_mode="single-row",
+                          key=f"{FLAG_TABLE_KEY}_{digest}")
     rows = picked.selection.rows if picked else []
-    if not rows:
+    if not rows or rows[0] >= len(shown):
         return None
     row = shown.iloc[rows[0]]
     return row["start"], row["end"]
@@ -167,15 +190,19 @@ def step_response(review: Review) -> None:
     shown = table[cols].copy()
     for c in ("start", "end", "window_start", "window_end"):
         shown[c] = shown[c].dt.date
+    limits = review.summary["thresholds"]
+    early = (f"Fewer than {limits['min_response_days']} days after the {limits['onset_days']}-day onset period: "
+             f"judged on its last {limits['min_response_days']} days")
     st.dataframe(shown.round(2), hide_index=True, column_config={
-        "early": st.column_config.CheckboxColumn("early", help="Fewer than 7 days after the onset period: judged on its last 7 days"),
+        "early": st.column_config.CheckboxColumn("early", help=early),
         "ci_low": "95 % CI low", "ci_high": "95 % CI high"})
-    led = review.summary["lowest_effective_dose"]
+    led, effective = review.summary["lowest_effective_dose"], limits["effective_category"]
     if led:
-        st.info(f"Pointer for your judgement, not a prescription: the lowest dose step that reached a moderate "
-                f"response without frequent severe side effects is {led['dose_mg']:g} mg (from {_date(led['step_start'])}).")
+        st.info(f"Pointer for your judgement, not a prescription: the lowest dose step that reached a {effective} "
+                f"response without frequent severe side effects is {led['dose_mg']:g} mg "
+                f"(from {_date(led['step_start'])}).")
     else:
-        st.caption("No step has yet reached a moderate response without frequent severe side effects.")
+        st.caption(f"No step has yet reached a {effective} response without frequent severe side effects.")
 
 
 def overlay(review: Review) -> None:
@@ -214,7 +241,8 @@ def comedications(table: pd.DataFrame) -> None:
         st.caption("No co-medication recorded.")
         return
     shown = table.assign(start_date=table["start_date"].dt.date, end_date=table["end_date"].dt.date)
-    st.dataframe(shown[["name", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]], hide_index=True)
+    columns = ["name", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]
+    st.dataframe(shown[columns], hide_index=True)
 
 
 def proposed_steps(table: pd.DataFrame, decide) -> None:
@@ -223,11 +251,13 @@ def proposed_steps(table: pd.DataFrame, decide) -> None:
     if proposed.empty:
         return
     st.subheader("Proposed steps awaiting review")
-    st.caption("Read from imported prescriptions (FHIR MedicationRequest). They count in the review only once accepted.")
+    st.caption("Read from imported prescriptions (FHIR MedicationRequest). "
+               "They count in the review only once accepted.")
     for step in proposed.itertuples():
         cols = st.columns([4, 1, 1])
-        cols[0].text(f"{step.start_date:%d %b %Y}: {step.dose_mg:g} mg, {step.frequency}, {step.route}"
-                     + (f" ({step.note})" if step.note else ""))
+        # A missing note is NaN when other steps have one, and NaN is truthy: test for presence.
+        note = f" ({step.note})" if pd.notna(step.note) and step.note else ""
+        cols[0].text(f"{step.start_date:%d %b %Y}: {step.dose_mg:g} mg, {step.frequency}, {step.route}{note}")
         if cols[1].button("Accept", key=f"accept_{step.step_id}"):
             decide(step.step_id, True)
         if cols[2].button("Reject", key=f"reject_{step.step_id}"):

@@ -12,6 +12,9 @@ from dashboard.db.settings_store import CHOICES, RANGES, save_thresholds
 from dashboard.session_state import current_user
 
 EDITORS = ("admin", "clinician")
+# Security settings (HIPAA automatic logoff) belong to the administrator, not to each clinician.
+ADMIN_ONLY = ("idle_logoff_minutes",)
+SAVED_KEY = "settings_saved"
 
 
 def show() -> None:
@@ -19,6 +22,8 @@ def show() -> None:
     st.title("Settings")
     st.caption("Thresholds used everywhere numbers are judged: responder categories, response windows, flags. "
                "Defaults follow the spec and the sources shown; a change applies to every patient's review.")
+    if saved := st.session_state.pop(SAVED_KEY, None):
+        st.success(saved)
     current = loaders.thresholds()
     defaults = asdict(Thresholds())
     rows = [{"setting": key, "value": value, "default": defaults[key], "source": THRESHOLD_SOURCES.get(key, "")}
@@ -28,7 +33,8 @@ def show() -> None:
         st.info("Only clinicians and administrators change thresholds.")
         return
     with st.form("settings_form"):
-        changes = {key: _input(key, value) for key, value in asdict(current).items()}
+        changes = {key: _input(key, value) for key, value in asdict(current).items()
+                   if user.role == "admin" or key not in ADMIN_ONLY}
         submitted = st.form_submit_button("Save thresholds")
     if submitted:
         _save(user, changes, asdict(current))
@@ -54,7 +60,9 @@ def _save(user, changes: dict, before: dict) -> None:
         st.error(f"Nothing was saved: {exc}")
         return
     st.cache_data.clear()
-    st.success(f"Saved: {', '.join(changed)}" if changed else "Nothing changed.")
+    # Run the page again so the table above shows what is now stored, not what was.
+    st.session_state[SAVED_KEY] = f"Saved: {', '.join(changed)}" if changed else "Nothing changed."
+    st.rerun()
 
 
 if __name__ == "__main__":

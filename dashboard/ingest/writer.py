@@ -129,11 +129,14 @@ def write_import(
         report.message = f"{len(refused)} row(s) refused; nothing was imported"
         return report
 
-    already = session.scalar(
-        select(ImportRecord.id).where(ImportRecord.sha256 == sha, ImportRecord.format == parsed.format, ImportRecord.scope == scope)
-    )
+    already = session.execute(
+        select(ImportRecord.id, ImportRecord.entries_added, ImportRecord.entries_unchanged)
+        .where(ImportRecord.sha256 == sha, ImportRecord.format == parsed.format, ImportRecord.scope == scope)
+    ).first()
     if already is not None:
+        already, added_then, unchanged_then = already
         report.status, report.import_id = "already-imported", already
+        report.entries_unchanged = added_then + unchanged_then
         report.message = f"this file was already imported (import #{already}); nothing changed"
         report.refused_rows = []
         return report

@@ -101,7 +101,7 @@ def _reset_password(url):
 
 
 def _settings_change(url):
-    at = app("settings", user=account(url, "dr.rivera")).run()
+    at = app("settings", user=account(url, "alex.admin")).run()
     at.number_input(key="set_idle_logoff_minutes").set_value(20)
     at.button[[b.label for b in at.button].index("Save thresholds")].click().run()
 
@@ -128,7 +128,7 @@ CASES = [
     (_add_user, ("alex.admin", "user add", "ok"), "dr.okoro"),
     (_disable, ("alex.admin", "user disable", "ok"), "dr.chen"),
     (_reset_password, ("alex.admin", "user reset-password", "ok"), "dr.chen"),
-    (_settings_change, ("dr.rivera", "settings change", "ok"), "idle_logoff_minutes"),
+    (_settings_change, ("alex.admin", "settings change", "ok"), "idle_logoff_minutes"),
 ]
 
 

@@ -1,0 +1,339 @@
+"""The patient review page, driven with AppTest: the demo patients, every empty state, the
+as-of date, a flag shown on the timeline, notes as text, and deciding proposed steps.
+
+The page's numbers are compared with ``summary`` (what ``summary --json`` prints), formatted
+as the page formats them: the page and the command line must say the same thing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from sqlalchemy import select
+
+from dashboard.analysis.summary import patient_summary
+from dashboard.app_pages.review_sections import FLAG_TABLE_KEY
+from dashboard.auth.accounts import add_user, share
+from dashboard.charts.palette import YELLOW
+from dashboard.db.models import TitrationStep
+from dashboard.db.session import session_scope
+from dashboard.demo import STORIES
+from dashboard.ingest.service import import_file
+from tests.app.conftest import account, app, audit_rows, last_audit_id, patient_id
+
+REPO = Path(__file__).resolve().parents[2]
+TODAY = date.today()
+HEADER = ["Current step", "Days on treatment", "Last visit", "Next visit", "Diary, last 30 days"]
+SINCE_LAST_VISIT = ["Mean pain", "Change from baseline", "Change from baseline (%)", "Responder", "Diary days"]
+MARKUP_NOTE = "**bold** <b>x</b> [link](http://x) # not a heading"
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _iso(days_ago: int) -> str:
+    return (TODAY - timedelta(days=days_ago)).isoformat()
+
+
+def _fmt(value, unit: str = "", digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def expected_metrics(summary: dict) -> dict[str, str]:
+    """The metrics the page should show, read from the summary."""
+    step, last, done = summary["current_step"], summary["last_visit"], summary["completeness_last_30_days"]
+    as_of = date.fromisoformat(summary["as_of"])
+    first = date.fromisoformat(summary["steps"][0]["start"]) if summary["steps"] else None
+    out = {
+        "Current step": f"{step['dose_mg']:g} mg" if step else "none",
+        "Days on treatment": str((as_of - first).days + 1) if first else "—",
+        "Last visit": f"{last['days_since']} d ago" if last else "none",
+        "Diary, last 30 days": f"{done['completeness']:.0%}",
+    }
+    if summary["visit_intervals"]:
+        latest = summary["visit_intervals"][-1]
+        out.update({
+            "Mean pain": _fmt(latest["mean_pain"]),
+            "Change from baseline": _fmt(latest["change_from_baseline"], " pts"),
+            "Change from baseline (%)": _fmt(latest["change_from_baseline_pct"], " %", 0),
+            "Responder": latest["responder"] or "—",
+            "Diary days": f"{latest['diary_days']} / {latest['days']}",
+        })
+    return out
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def summary_of(url: str, ref: str, as_of: date = TODAY) -> dict:
+    with session_scope(url) as session:
+        return patient_summary(session, ref, as_of=as_of)
+
+
+def charts(at) -> dict[str, dict]:
+    """The plotly figures on the page by their key, as the JSON the browser receives."""
+    return {e.proto.id.rsplit("-", 1)[-1]: json.loads(e.proto.spec) for e in at.get("plotly_chart")}
+
+
+def words(at, *kinds: str) -> list[str]:
+    return [e.value for kind in kinds for e in getattr(at, kind)]
+
+
+def review(url: str, ref: str, username: str = "dr.test"):
+    at = app("review", user=account(url, username), patient=ref).run()
+    assert not at.exception, at.exception
+    return at
+
+
+# --------------------------------------------------------------------------- the demo patients
+
+VIEWER = {story.ref: story.shared_with[0] for story in STORIES}
+
+
+@pytest.mark.parametrize("ref", sorted(VIEWER))
+def test_each_demo_patient_shows_the_summarys_numbers(clinic_url, ref):
+    at = review(clinic_url, ref, VIEWER[ref])
+    story = next(s for s in STORIES if s.ref == ref)
+    assert [t.value for t in at.title] == ["Patient review"]
+    assert f"{story.name} · {ref}, born {story.birth_year} · {story.condition}" in words(at, "text")
+    shown = metrics(at)
+    assert list(shown) == HEADER + SINCE_LAST_VISIT
+    summary = summary_of(clinic_url, ref)
+    expected = expected_metrics(summary)
+    assert {k: shown[k] for k in expected} == expected
+    assert set(charts(at)) == {"timeline_chart", "overlay_chart", "effects_chart"}
+    (steps,) = [d.value for d in at.dataframe if "response_pain" in d.value.columns]
+    assert [None if pd.isna(r) else r for r in steps["responder"]] == [s["responder"] for s in summary["steps"]]
+    led = summary["lowest_effective_dose"]
+    if led:
+        start = pd.Timestamp(led["step_start"]).strftime("%d %b %Y")
+        assert any(f"is {led['dose_mg']:g} mg (from {start})" in text for text in words(at, "info"))
+    else:
+        assert "No step has yet reached a moderate response without frequent severe side effects." in words(
+            at, "caption")
+
+
+def test_the_command_lines_summary_json_is_what_the_page_shows(clinic_url):
+    at = review(clinic_url, "DEMO-001", "dr.rivera")
+    env = {**os.environ, "DASHBOARD_DATABASE_URL": clinic_url}
+    result = subprocess.run([sys.executable, "-m", "dashboard", "summary", "DEMO-001", "--json", "--as", "dr.rivera"],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    expected = expected_metrics(json.loads(result.stdout))
+    assert {k: metrics(at)[k] for k in expected} == expected
+
+
+def test_an_earlier_as_of_date_changes_the_numbers_as_the_summary_does(clinic_url):
+    at = review(clinic_url, "DEMO-001", "dr.rivera")
+    today = metrics(at)
+    earlier = TODAY - timedelta(days=150)
+    at.date_input(key="as_of").set_value(earlier).run()
+    assert not at.exception
+    then, expected = metrics(at), expected_metrics(summary_of(clinic_url, "DEMO-001", earlier))
+    assert {k: then[k] for k in expected} == expected
+    assert then["Mean pain"] != today["Mean pain"] and then["Days on treatment"] != today["Days on treatment"]
+    assert any(f"Reviewed as of {earlier:%d %b %Y}." in c for c in words(at, "caption"))
+
+
+def _shaded(at) -> list[tuple[str, str]]:
+    shapes = charts(at)["timeline_chart"]["layout"].get("shapes", [])
+    return sorted({(s["x0"][:10], s["x1"][:10]) for s in shapes if s.get("fillcolor") == YELLOW})
+
+
+def _select_flag(at, row: int):
+    """AppTest cannot click a table row: the selection is set through the table's key, as the browser sends it."""
+    (table,) = [d for d in at.dataframe if d.key and d.key.startswith(FLAG_TABLE_KEY)]
+    at.session_state[table.key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    return table.value
+
+
+def test_selecting_a_flag_row_shades_it_on_the_timeline(clinic_url):
+    at = review(clinic_url, "DEMO-004", "dr.rivera")
+    assert _shaded(at) == []
+    table = _select_flag(at, 1)
+    assert list(table.columns) == ["flag", "rule", "start", "end", "detail"]
+    at.run()
+    assert not at.exception
+    start, end = pd.Timestamp(table["start"][1]), pd.Timestamp(table["end"][1])
+    # Whole days are shaded: from noon the day before the start to noon on the end day.
+    assert _shaded(at) == [((start - pd.Timedelta(days=1)).strftime("%Y-%m-%d"), end.strftime("%Y-%m-%d"))]
+
+
+def test_a_selected_flag_is_forgotten_when_the_date_changes_the_flags(clinic_url):
+    at = review(clinic_url, "DEMO-001", "dr.rivera")
+    table = _select_flag(at, 0)
+    at.run()
+    assert _shaded(at) != []
+    # Fewer flags a year ago: row 0 is another flag, and the last row of today's table does not exist.
+    at.date_input(key="as_of").set_value(TODAY - timedelta(days=300)).run()
+    assert not at.exception and _shaded(at) == []
+    _select_flag(at, len(table) - 1)
+    at.run()
+    assert not at.exception
+
+
+# --------------------------------------------------------------------------- small clinics: empty states
+
+def _diary(ref: str, first_days_ago: int, last_days_ago: int, pain: float = 6, notes: dict | None = None) -> bytes:
+    lines = ["patient_id,date,pain,mood,notes"]
+    for ago in range(first_days_ago, last_days_ago - 1, -1):
+        note = (notes or {}).get(ago, "")
+        lines.append(f'{ref},{_iso(ago)}T20:00,{pain if ago > 20 else pain - 2},5,"{note}"')
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _titration(ref: str, *starts: tuple[int, float], note: str = "") -> bytes:
+    rows = [f"{ref},{_iso(ago)},{dose},daily,troche,{note}" for ago, dose in starts]
+    return ("patient_id,start_date,dose_mg,frequency,route,note\n" + "\n".join(rows) + "\n").encode()
+
+
+def _visits(ref: str, *agos: int) -> bytes:
+    rows = [f"{ref},{_iso(ago)},in person," for ago in agos]
+    return ("patient_id,date,kind,note\n" + "\n".join(rows) + "\n").encode()
+
+
+def _ketamine_requests(ref: str) -> bytes:
+    def request(ident: str, ago: int, dose: float) -> dict:
+        return {"resource": {
+            "resourceType": "MedicationRequest", "id": ident, "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                      "code": "6130", "display": "ketamine"}]},
+            "subject": {"reference": f"Patient/{ref}"}, "authoredOn": _iso(ago),
+            "dosageInstruction": [{"route": {"text": "sublingual"},
+                                   "doseAndRate": [{"doseQuantity": {"value": dose, "unit": "mg", "code": "mg"}}],
+                                   "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}}]}}
+
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [request("ket-a", 10, 50), request("ket-b", 5, 75)]}
+    return json.dumps(bundle).encode()
+
+
+FILES = [
+    ("no-diary-titration.csv", _titration("NODIARY", (20, 25))),
+    ("no-steps-diary.csv", _diary("NOSTEPS", 40, 1)),
+    ("no-steps-visits.csv", _visits("NOSTEPS", 30, 10)),
+    ("no-visits-diary.csv", _diary("NOVISITS", 40, 1)),
+    ("no-visits-titration.csv", _titration("NOVISITS", (25, 25))),
+    # The diary starts after the first step: the 14 days before it hold no pain at all.
+    ("no-baseline-diary.csv", _diary("NOBASE", 30, 1, notes={2: MARKUP_NOTE})),
+    ("no-baseline-titration.csv", _titration("NOBASE", (40, 25), (20, 50))),
+    ("no-baseline-visits.csv", _visits("NOBASE", 40, 20, 5)),
+    ("full-diary.csv", _diary("FULL", 50, 1)),
+    # A note on the clinic's step, none on the proposals: a missing note must not show as "nan".
+    ("full-titration.csv", _titration("FULL", (30, 25), note="start low")),
+    ("full-visits.csv", _visits("FULL", 30, 15)),
+    ("full-prescriptions.json", _ketamine_requests("FULL")),
+]
+
+
+@pytest.fixture
+def small_clinic(sqlite_url, monkeypatch) -> str:
+    """A fresh clinic built by importing small native files, all its patients shared with dr.test."""
+    for name, raw in FILES:
+        report = import_file(raw, name, url=sqlite_url, actor="test")
+        assert report.status == "imported", (name, report.message, report.refused_rows)
+    with session_scope(sqlite_url) as session:
+        add_user(session, username="dr.test", display_name="Dr. Test", role="clinician", password=None)
+        for ref in ("NODIARY", "NOSTEPS", "NOVISITS", "NOBASE", "FULL"):
+            share(session, username="dr.test", patient_ref=ref)
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
+    st.cache_data.clear()
+    yield sqlite_url
+    st.cache_data.clear()
+
+
+@pytest.mark.parametrize(("ref", "message", "kind", "shown"), [
+    ("NODIARY", "No diary entries yet (up to this date). Import the patient's diary on the Import page.", "info",
+     {"Current step": "25 mg", "Days on treatment": "21", "Diary, last 30 days": "0%"}),
+    ("NOSTEPS", "No titration recorded: add the prescribed steps (titration CSV) to see the response to each step.",
+     "info", {"Current step": "none", "Days on treatment": "—", "Last visit": "10 d ago", "Change from baseline": "—",
+              "Responder": "—"}),
+    ("NOVISITS", "No visits recorded: the comparison across visits starts with the first visit.", "info",
+     {"Current step": "25 mg", "Last visit": "none"}),
+    ("NOBASE", "Baseline missing: only 0 diary day(s) with pain in the 14 days before the first troche step "
+               "(at least 3 needed); changes from baseline are not shown.", "caption",
+     {"Current step": "50 mg", "Change from baseline": "—", "Change from baseline (%)": "—", "Responder": "—"}),
+])
+def test_each_empty_state_says_what_is_missing(small_clinic, ref, message, kind, shown):
+    at = review(small_clinic, ref)
+    assert message in words(at, kind)
+    assert {k: metrics(at).get(k) for k in shown} == shown
+    summary = expected_metrics(summary_of(small_clinic, ref))
+    assert {k: metrics(at)[k] for k in summary} == summary
+
+
+def test_a_patient_without_a_diary_draws_no_chart(small_clinic):
+    at = review(small_clinic, "NODIARY")
+    assert charts(at) == {} and "No titration recorded" not in words(at, "caption")
+    assert "Since the last visit" not in words(at, "subheader")
+    assert "Co-medication history" in words(at, "subheader")
+
+
+def test_a_patient_without_titration_or_visits_keeps_the_rest_of_the_review(small_clinic):
+    no_steps, no_visits = review(small_clinic, "NOSTEPS"), review(small_clinic, "NOVISITS")
+    assert "No titration recorded" in words(no_steps, "caption")
+    assert "No baseline: no troche step is recorded, so changes from baseline are not shown." in words(
+        no_steps, "caption")
+    assert set(charts(no_steps)) == {"timeline_chart", "overlay_chart"}
+    assert "No visits recorded to align on." in words(no_visits, "caption")
+    baseline = summary_of(small_clinic, "NOVISITS")["baseline"]
+    assert any(c.startswith(f"Baseline {baseline['mean_pain']:.1f} (") for c in words(no_visits, "caption"))
+    assert set(charts(no_visits)) == {"timeline_chart"}
+    assert "All notes" in words(no_visits, "caption")
+
+
+def test_notes_are_shown_as_text_never_as_markdown(small_clinic):
+    at = review(small_clinic, "NOBASE")
+    notes = [d.value for d in at.dataframe if "notes" in d.value.columns]
+    assert len(notes) == 1 and list(notes[0]["notes"]) == [MARKUP_NOTE]
+    rendered = words(at, "markdown", "caption", "info", "warning", "error", "success", "header", "subheader", "text")
+    assert [w for w in rendered if "bold" in w or "<b>" in w or "http://x" in w] == []
+
+
+def test_a_note_search_finds_regex_characters_as_plain_text(small_clinic):
+    at = review(small_clinic, "NOBASE")
+    at.text_input(key="notes_search").input("[link](").run()
+    assert not at.exception and "Matching notes" in words(at, "caption")
+    notes = [d.value for d in at.dataframe if "notes" in d.value.columns]
+    assert list(notes[0]["notes"]) == [MARKUP_NOTE]
+
+
+# --------------------------------------------------------------------------- proposed steps
+
+def _proposed(url: str) -> dict[str, tuple[int, str]]:
+    with session_scope(url) as session:
+        rows = session.execute(select(TitrationStep.id, TitrationStep.dose_mg, TitrationStep.status)
+                               .where(TitrationStep.patient_id == patient_id(url, "FULL"))).all()
+    return {f"{dose:g}": (step_id, status) for step_id, dose, status in rows}
+
+
+@pytest.mark.parametrize(("dose", "button", "status"), [("50", "accept", "active"), ("75", "reject", "rejected")])
+def test_deciding_a_proposed_step_changes_it_and_writes_one_audit_row(small_clinic, dose, button, status):
+    steps = _proposed(small_clinic)
+    step_id = steps[dose][0]
+    assert {d: s for d, (_, s) in steps.items()} == {"25": "active", "50": "proposed", "75": "proposed"}
+    at = review(small_clinic, "FULL")
+    assert "Proposed steps awaiting review" in words(at, "subheader")
+    assert any(text.endswith(f": {dose} mg, daily, troche") for text in words(at, "text"))
+    before = last_audit_id(small_clinic)
+    at.button(key=f"{button}_{step_id}").click().run()
+    assert not at.exception and not at.error
+    assert _proposed(small_clinic)[dose] == (step_id, status)
+    rows = audit_rows(small_clinic, before)
+    assert [r[:4] for r in rows] == [("dr.test", "record change", "ok", patient_id(small_clinic, "FULL"))]
+    detail = json.loads(rows[0][4])
+    assert (detail["titration_step"], detail["decision"]) == (step_id, status)
+    # Decided: its buttons are gone, the other proposal still waits.
+    assert f"{button}_{step_id}" not in [b.key for b in at.button]
+    assert len([b for b in at.button if b.key and b.key.startswith("accept_")]) == 1
+    counted = summary_of(small_clinic, "FULL")["steps"]
+    assert (float(dose) in [s["dose_mg"] for s in counted]) is (status == "active")
