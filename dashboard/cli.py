@@ -217,24 +217,36 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
-def cmd_export(args) -> int:
+def _read_patient(args, action: str, read):
+    """``read(session)`` for the patient named in ``args``, after the access check, audited.
+
+    Returns the result, or None after printing why (the caller exits 1).
+    """
     from dashboard.db import audit
     from dashboard.db.session import migrate, session_scope
-    from dashboard.ingest.export import export_patient_csv
 
     migrate()
     with session_scope() as session:
-        denied = _denied(session, args, "export")
+        denied = _denied(session, args, action)
         if denied:
             print(denied, file=sys.stderr)
-            return EXIT_REFUSED
+            return None
         try:
-            text = export_patient_csv(session, args.patient)
+            result = read(session)
         except LookupError as exc:
-            print(f"export: {exc}", file=sys.stderr)
-            return EXIT_REFUSED
-        audit.record(session, actor=_actor(args), action="export", patient_id=_patient_id(session, args.patient),
+            print(f"{action}: {exc}", file=sys.stderr)
+            return None
+        audit.record(session, actor=_actor(args), action=action, patient_id=_patient_id(session, args.patient),
                      detail={"patient": args.patient})
+    return result
+
+
+def cmd_export(args) -> int:
+    from dashboard.ingest.export import export_patient_csv
+
+    text = _read_patient(args, "export", lambda session: export_patient_csv(session, args.patient))
+    if text is None:
+        return EXIT_REFUSED
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8", newline="")
     else:
@@ -244,22 +256,10 @@ def cmd_export(args) -> int:
 
 def cmd_summary(args) -> int:
     from dashboard.analysis.summary import patient_summary
-    from dashboard.db import audit
-    from dashboard.db.session import migrate, session_scope
 
-    migrate()
-    with session_scope() as session:
-        denied = _denied(session, args, "summary")
-        if denied:
-            print(denied, file=sys.stderr)
-            return EXIT_REFUSED
-        try:
-            summary = patient_summary(session, args.patient, as_of=args.as_of)
-        except LookupError as exc:
-            print(f"summary: {exc}", file=sys.stderr)
-            return EXIT_REFUSED
-        audit.record(session, actor=_actor(args), action="summary", patient_id=_patient_id(session, args.patient),
-                     detail={"patient": args.patient})
+    summary = _read_patient(args, "summary", lambda session: patient_summary(session, args.patient, as_of=args.as_of))
+    if summary is None:
+        return EXIT_REFUSED
     print(json.dumps(summary, ensure_ascii=False, indent=2))
     return EXIT_OK
 

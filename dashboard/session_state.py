@@ -119,3 +119,13 @@ def _idle_watch() -> None:
         return
     if idle:
         st.rerun(scope="app")
+
+
+def require_admin(user: User, action: str, refusal: str) -> bool:
+    """Administrators only: anyone else gets the refusal on screen and a 'denied' audit row."""
+    if user.role == "admin":
+        return True
+    with session_scope() as session:
+        audit.record(session, actor=user.username, action=action, outcome="denied")
+    st.error(refusal)
+    return False

@@ -17,7 +17,7 @@ from dashboard.auth.accounts import ROLES, AccountError, User
 from dashboard.db import audit
 from dashboard.db.models import Clinician, Patient, PatientShare
 from dashboard.db.session import session_scope
-from dashboard.session_state import current_user
+from dashboard.session_state import current_user, require_admin
 
 
 def accounts_frame(session: Session) -> pd.DataFrame:
@@ -130,10 +130,7 @@ def show() -> None:
     message = st.session_state.pop(MESSAGE_KEY, None)
     if message:
         st.success(message)
-    if admin.role != "admin":
-        with session_scope() as session:
-            audit.record(session, actor=admin.username, action="admin_page", outcome="denied")
-        st.error("Only administrators manage accounts and shares.")
+    if not require_admin(admin, "admin_page", "Only administrators manage accounts and shares."):
         return
     with session_scope() as session:
         table = accounts_frame(session)

@@ -17,7 +17,7 @@ from dashboard.db import audit
 from dashboard.db.models import AuditEvent, Patient
 from dashboard.db.session import session_scope
 from dashboard.ingest.csv_text import escape_text
-from dashboard.session_state import current_user
+from dashboard.session_state import current_user, require_admin
 
 COLUMNS = ["at (UTC)", "who", "action", "patient", "outcome", "detail"]
 SHOWN = 1000  # rows on screen; the export has every matching row
@@ -120,10 +120,7 @@ def _filters(session: Session) -> TrailFilter:
 def show() -> None:
     user = current_user()
     st.title("Audit trail")
-    if user.role != "admin":
-        with session_scope() as session:
-            audit.record(session, actor=user.username, action="view_audit", outcome="denied")
-        st.error("Only administrators see the audit trail.")
+    if not require_admin(user, "view_audit", "Only administrators see the audit trail."):
         return
     with session_scope() as session:
         f = _filters(session)
