@@ -44,6 +44,11 @@ FLAG_WORDS = {
 }
 
 
+def _rounded(table: pd.DataFrame) -> pd.DataFrame:
+    """Two decimals for the numbers on screen; dates and labels untouched."""
+    return table.round({c: 2 for c in table.select_dtypes("number").columns})
+
+
 def _num(value, unit: str = "", digits: int = 1) -> str:
     return "—" if value is None or pd.isna(value) else f"{value:.{digits}f}{unit}"
 
@@ -175,7 +180,7 @@ def visit_comparison(review: Review) -> None:
     shown = table[[c for c in cols if c in table.columns]].copy()
     for c in ("start", "end"):
         shown[c] = shown[c].dt.date
-    st.dataframe(shown.round(2), hide_index=True, column_config={"completeness": st.column_config.ProgressColumn(
+    st.dataframe(_rounded(shown), hide_index=True, column_config={"completeness": st.column_config.ProgressColumn(
         "completeness", min_value=0.0, max_value=1.0, format="percent")})
 
 
@@ -193,7 +198,7 @@ def step_response(review: Review) -> None:
     limits = review.summary["thresholds"]
     early = (f"Fewer than {limits['min_response_days']} days after the {limits['onset_days']}-day onset period: "
              f"judged on its last {limits['min_response_days']} days")
-    st.dataframe(shown.round(2), hide_index=True, column_config={
+    st.dataframe(_rounded(shown), hide_index=True, column_config={
         "early": st.column_config.CheckboxColumn("early", help=early),
         "ci_low": "95 % CI low", "ci_high": "95 % CI high"})
     led, effective = review.summary["lowest_effective_dose"], limits["effective_category"]

@@ -337,3 +337,26 @@ def test_deciding_a_proposed_step_changes_it_and_writes_one_audit_row(small_clin
     assert len([b for b in at.button if b.key and b.key.startswith("accept_")]) == 1
     counted = summary_of(small_clinic, "FULL")["steps"]
     assert (float(dose) in [s["dose_mg"] for s in counted]) is (status == "active")
+
+
+# --------------------------------------------------------------------------- a patient from FHIR
+
+def test_a_patient_imported_from_fhir_shows_like_any_other(sqlite_url, monkeypatch, shared_dir):
+    """Synthea's Bradly Douglas: 40 pain scores and opioid prescriptions, from a FHIR bundle alone."""
+    bundle = next((shared_dir / "data/real/synthea_r4").glob("Bradly_Douglas_*.json"))
+    report = import_file(bundle.read_bytes(), bundle.name, url=sqlite_url, actor="test")
+    assert report.status == "imported" and report.entries_added == 40
+    (ref,) = report.patients
+    with session_scope(sqlite_url) as session:
+        add_user(session, username="dr.test", display_name="Dr. Test", role="clinician", password=None)
+        share(session, username="dr.test", patient_ref=ref)
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", sqlite_url)
+    st.cache_data.clear()
+    at = review(sqlite_url, ref)
+    assert any("Bradly" in t and "Douglas" in t for t in words(at, "text"))
+    assert "timeline_chart" in charts(at)
+    comedications = [d.value for d in at.dataframe if "drug_class" in d.value.columns]
+    assert comedications and (comedications[0]["drug_class"] == "opioid").sum() == 34
+    flags = [d.value for d in at.dataframe if "rule" in d.value.columns]
+    assert flags and "co_sedative" in set(flags[0]["rule"])
+    st.cache_data.clear()
