@@ -210,6 +210,7 @@ def cmd_demo(args) -> int:
     try:
         with session_scope() as session:
             summary = build_demo(session, seed=args.seed, today=args.today)
+            _audit_demo(session, summary)
     except ValueError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -239,6 +240,13 @@ def _read_patient(args, action: str, read):
         audit.record(session, actor=_actor(args), action=action, patient_id=_patient_id(session, args.patient),
                      detail={"patient": args.patient})
     return result
+
+
+def _audit_demo(session, summary: dict) -> None:
+    from dashboard.db import audit
+
+    audit.record(session, actor=f"cli:{os.environ.get('USER', 'unknown')}", action="demo build",
+                 detail={k: summary[k] for k in ("seed", "today", "patients", "entries")})
 
 
 def cmd_export(args) -> int:
@@ -291,7 +299,7 @@ def cmd_run(args) -> int:
         with session_scope() as session:
             if not session.scalar(select(func.count(Patient.id))):
                 print("seeding the demo clinic (first start)...")
-                build_demo(session)
+                _audit_demo(session, build_demo(session))
         env["DASHBOARD_DEMO"] = "1"
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"), "--server.port", str(args.port)]
     return subprocess.call(cmd, cwd=REPO_ROOT, env=env)
