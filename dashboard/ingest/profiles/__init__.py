@@ -1,0 +1,134 @@
+"""Mapping profiles: another diary app's CSV layout read as diary entries (import-formats.md section 4).
+
+Staff map a layout once on the import page and save the mapping under a name; the next file
+from the same app is read the same way, from the page or with
+``python -m dashboard import FILE --profile NAME``. Profiles live in ``mapping_profile``.
+A profile is a JSON-able dict, checked by :func:`validate_profile` before it is saved:
+
+``layout`` (required)
+    ``"wide"``: one row per entry, and ``columns`` maps file columns to diary fields.
+    ``"long"``: one row per item, as in ``name, intensity, date`` files: ``item_column`` holds
+    the item's name, ``value_column`` its value, and ``items`` maps item names to diary fields.
+``columns`` / ``items``
+    ``{file column or item name: diary field or null}``. null means "ignored on purpose".
+    Ignored columns and items are reported with the number of rows that had them, never
+    silently dropped. Columns match like native headers (case, spaces and hyphens don't
+    matter); item names match ignoring case and surrounding spaces.
+``header_row`` (default 1)
+    The row holding the real header. Rows above it are skipped, and refusals still count
+    the file's own rows, so row 5 is the fifth row in a spreadsheet. MonsterMizer's
+    ``pain.csv`` has a note on row 1 and its header on row 2.
+The date of each row, one of:
+    ``date_column`` + ``date_format``: a ``strptime`` pattern that staff choose, such as
+    ``%Y-%m-%d %H:%M:%S``. Because the pattern is explicit, nothing is guessed: a cell that does
+    not match it is refused.
+    ``date_parts``: ``{"year": column, "month": column, "day": column}``, with ``fill_down``
+    (default false) set to true when a blank part means "same as the row above", as hand-kept
+    spreadsheets write it.
+``time_column`` + ``time_format`` (optional)
+    The time of day from a column of its own. Daylio writes "10:00 pm", read with ``%I:%M %p``.
+    A blank time gives an entry without a time.
+``fallback_date_column`` + ``fallback_date_format`` (optional)
+    Used on rows whose primary date is blank or not a date. MonsterMizer writes
+    ``startday=0, startmonth=""`` when the day was not chosen, and its ``date`` (the time the
+    entry was written) dates those rows.
+``one_entry_per_day`` (default false)
+    All of a day's rows make one entry at that date, and the time is dropped. This suits apps
+    that log each item separately, a few seconds apart.
+``value_maps``
+    ``{field: {label: number}}``: words read as numbers on the diary's own scale, matched
+    ignoring case and surrounding spaces. Example: Daylio's default moods (:data:`DAYLIO_MOODS`)
+    read as rad 10, good 7.5, meh 5, bad (formerly "fugly") 2.5, awful 0. Daylio users rename
+    their moods, so staff map the labels that the file holds.
+``scale``
+    ``{field: {"from": [lo, hi], "to": [lo, hi]}}``: a linear rescaling of the app's own number
+    scale. An app's 1-5 becomes the diary's 0-10 with ``from [1, 5], to [0, 10]``, and
+    ``from [5, 1]`` reverses it. The rescaling applies to numbers read from the file, not to
+    ``value_maps`` numbers, and a value outside ``from`` is refused. Side effects must come out
+    as whole grades 0-3, so MonsterMizer's 0/1/2 observation flags are best mapped as written
+    (0 none, 1 mild, 2 moderate). Stretching them to 0-3 would invent a grade of 1.5.
+``aggregate`` (default ``"max"``)
+    Decides what happens when several rows or columns give the same field for one entry, that
+    is the same patient at the same time. One example is pain.csv's several body regions a day.
+    ``"max"`` keeps the worst value and ``"mean"`` the mean, rounded to 3 decimals. Side-effect
+    grades always keep the worst. ``dose_mg`` always adds up, because the native diary records
+    the sum of doses taken with an entry. Texts are joined with "; ".
+``patient_column`` (optional)
+    The column holding the clinic's patient reference. Without one, the patient is named at
+    import.
+``name``
+    The profile's name, set by :func:`load_profile`. It has at most :data:`NAME_MAX` characters
+    because imports record ``profile:<name>`` as their format.
+
+Values keep the native format's rules (:mod:`dashboard.ingest.diary_csv`):
+
+- ranges and severity words are the same;
+- an empty cell means "not recorded";
+- an entry needs a measure;
+- a date after the import day is refused.
+
+Rows that make one entry are imported whole or not at all.
+
+The package, in the order a file meets it:
+
+- :mod:`.spec`: the keys, the diary fields, and the errors;
+- :mod:`.patterns`: the date and time patterns staff choose;
+- :mod:`.validate`: :func:`validate_profile`, run before a profile is saved or used;
+- :mod:`.store`: profiles saved by name;
+- :mod:`.rows` and :mod:`.reader`: :func:`parse_with_profile`, row by row, then entry by entry;
+- :mod:`.survey` and :mod:`.suggest`: helping staff map a file, and :func:`explain_unmappable`.
+"""
+
+from dashboard.ingest.profiles.patterns import ISO_PATTERNS, TIME_PATTERNS, example, has_time
+from dashboard.ingest.profiles.reader import parse_with_profile, read_profile_table
+from dashboard.ingest.profiles.spec import (
+    AGGREGATES,
+    DATE_PARTS,
+    DAYLIO_MOODS,
+    FIELDS,
+    KEYS,
+    LAYOUTS,
+    NAME_MAX,
+    NO_DATE,
+    ProfileError,
+    ProfileExists,
+    role_columns,
+)
+from dashboard.ingest.profiles.store import list_profiles, load_profile, save_profile
+from dashboard.ingest.profiles.suggest import explain_unmappable, guess_field, guess_header_row, suggest_profile
+from dashboard.ingest.profiles.survey import column_values, field_values, values_by_item, words_needing_numbers
+from dashboard.ingest.profiles.validate import check_name, same_profile, validate_profile
+
+__all__ = [
+    "AGGREGATES",
+    "DATE_PARTS",
+    "DAYLIO_MOODS",
+    "FIELDS",
+    "ISO_PATTERNS",
+    "KEYS",
+    "LAYOUTS",
+    "NAME_MAX",
+    "NO_DATE",
+    "TIME_PATTERNS",
+    "ProfileError",
+    "ProfileExists",
+    "check_name",
+    "column_values",
+    "example",
+    "explain_unmappable",
+    "field_values",
+    "guess_field",
+    "guess_header_row",
+    "has_time",
+    "list_profiles",
+    "load_profile",
+    "parse_with_profile",
+    "read_profile_table",
+    "role_columns",
+    "same_profile",
+    "save_profile",
+    "suggest_profile",
+    "validate_profile",
+    "values_by_item",
+    "words_needing_numbers",
+]

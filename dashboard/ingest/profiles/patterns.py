@@ -1,0 +1,50 @@
+"""Date and time patterns (``strptime``) that staff choose for a file: what a pattern looks like,
+whether it holds a time, and whether it can date a profile's rows."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from dashboard.ingest.profiles.spec import ProfileError
+
+# Tried first when guessing a date column: unambiguous, unlike day/month orders.
+ISO_PATTERNS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
+TIME_PATTERNS = ("%I:%M %p", "%H:%M", "%H:%M:%S", "%I:%M:%S %p")
+_EXAMPLE = datetime(2026, 3, 1, 21, 30, 5)  # day 1, month 3: a pattern's example shows which is which
+_DIRECTIVE = re.compile(r"%(.)")
+_DATE_DIRECTIVES = ({"Y", "y"}, {"m", "b", "B"}, {"d"})
+_TIME_DIRECTIVES = set("HIMSpfzXc")
+
+
+def _directives(pattern: str) -> set[str]:
+    return set(_DIRECTIVE.findall(pattern.replace("%%", "")))
+
+
+def has_time(pattern: str) -> bool:
+    return bool(_directives(pattern) & _TIME_DIRECTIVES)
+
+
+def example(pattern: str) -> str:
+    """How 1 March 2026, 21:30:05 looks in ``pattern``: shows staff what a pattern means."""
+    return _EXAMPLE.replace(tzinfo=timezone(timedelta(hours=1))).strftime(pattern)
+
+
+def check_pattern(m: dict, key: str, *, kind: str) -> str:
+    """``m[key]`` when it is a date (or time) pattern that reads its own example back, else ProfileError."""
+    pattern = m.get(key)
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise ProfileError(f"{key}: give the {kind} pattern, e.g. {'%Y-%m-%d' if kind == 'date' else '%H:%M'}")
+    used = _directives(pattern)
+    if kind == "date" and not all(used & need for need in _DATE_DIRECTIVES):
+        raise ProfileError(f"{key}: {pattern!r} must hold a year (%Y), a month (%m or %b) and a day (%d)")
+    if kind == "time":
+        if not used & {"H", "I"} or used & {"Y", "y", "m", "b", "B", "d", "j"}:
+            raise ProfileError(f"{key}: {pattern!r} must hold an hour (%H, or %I with %p) and no date")
+        if "I" in used and "p" not in used:
+            raise ProfileError(f"{key}: {pattern!r} has a 12-hour clock (%I) without am/pm (%p)")
+    try:
+        datetime.strptime(example(pattern), pattern)
+    except ValueError as exc:
+        raise ProfileError(f"{key}: {pattern!r} is not a pattern this importer can read ({exc})") from None
+    return pattern
