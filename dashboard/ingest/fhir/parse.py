@@ -1,0 +1,161 @@
+"""``parse_fhir``: the file's resources, one after another, to records; each resource is read
+whole or refused whole, naming the resource, the field's path and the value.
+
+- The diary stores one entry per patient and time, so resources at the same time are merged.
+  When two give different values for one measure, the later resource is refused, naming both.
+- Ketamine doses add up at the same time: the diary's ``dose_mg`` is the sum of doses taken.
+- Resources marked entered-in-error (or cancelled / not-taken / not-done) are counted as
+  ignored, never imported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dashboard.ingest.fhir.medications import (
+    _medication_administration,
+    _medication_request,
+    _medication_statement,
+)
+from dashboard.ingest.fhir.observations import _observation, _questionnaire_response
+from dashboard.ingest.fhir.patients import PATIENT_REF_MAX, _apply_patient_ref, _patient, _patient_ref
+from dashboard.ingest.fhir.reading import _decode, _documents, _flatten, _Resource
+from dashboard.ingest.fhir.values import RANGES, _Bad, _get, _number, _shown, _When
+from dashboard.ingest.records import DiaryRecord, FileRefused, ParsedFile, RefusedRow
+
+SKIPPED_STATUSES = {"entered-in-error", "cancelled", "not-taken", "not-done"}
+HANDLERS = {
+    "Patient": _patient, "Observation": _observation,
+    "QuestionnaireResponse": _questionnaire_response,
+    "MedicationAdministration": _medication_administration,
+    "MedicationStatement": _medication_statement, "MedicationRequest": _medication_request,
+}
+
+
+def parse_fhir(raw: bytes, file_name: str, *, patient_ref: str | None = None) -> ParsedFile:
+    """A FHIR R4 file to records; never touches the database."""
+    text = _decode(raw, file_name)
+    if not text.strip():
+        raise FileRefused(file_name, "the file is empty", row=1, column="resourceType")
+    named = patient_ref.strip() if patient_ref and patient_ref.strip() else None
+    if named and len(named) > PATIENT_REF_MAX:
+        raise FileRefused(file_name, f"a patient reference has at most {PATIENT_REF_MAX} characters",
+                          row=1, column="patient", value=_shown(named))
+    documents, refused = _documents(text, file_name)
+    ignored: dict[str, int] = {}
+    resources = _flatten(documents, file_name, refused, ignored)
+    reader = _Reader(file_name, named, resources)
+    reader.out.refused.extend(refused)
+    reader.out.ignored.update(ignored)
+    return reader.read()
+
+
+@dataclass
+class _Entry:
+    record: DiaryRecord
+    sources: dict[str, tuple[float, int, str]] = field(default_factory=dict)  # measure -> value, rank, where
+
+
+class _Reader:
+    """One file's reading: who is who, the diary entries so far, what was refused or ignored."""
+
+    def __init__(self, file_name: str, patient_ref: str | None, resources: list[_Resource]):
+        self.out = ParsedFile(file_name=file_name, format="fhir")
+        self.patient_ref = patient_ref
+        self.resources = resources
+        self.by_url: dict[str, dict] = {}
+        self.patients: dict[str, str] = {}  # "Patient/id" or fullUrl -> patient ref
+        self.named: set[str] = set()  # patients named by the file itself
+        self.entries: dict[tuple[str, datetime], _Entry] = {}
+        self.used_medications: set[int] = set()
+        for res in resources:
+            self._index(res)
+
+    def _index(self, res: _Resource) -> None:
+        kind, ident = res.body["resourceType"], res.body.get("id")
+        keys = [k for k in (res.full_url, f"{kind}/{ident}" if ident else None) if k]
+        for key in keys:
+            self.by_url.setdefault(key, res.body)
+        if kind == "Patient":
+            try:
+                ref = _patient_ref(res)
+            except _Bad:
+                return  # refused when the Patient itself is read
+            for key in keys:
+                self.patients.setdefault(key, ref)
+
+    def read(self) -> ParsedFile:
+        copies: dict[str, str] = {}
+        for res in self.resources:
+            if res.body.get("id"):
+                # Bundles sometimes repeat a resource: an identical copy counts once, a differing one is refused.
+                canonical = json.dumps(res.body, sort_keys=True)
+                first = copies.setdefault(res.where, canonical)
+                if first is not canonical:
+                    if first == canonical:
+                        self.ignore(f"{res.body['resourceType']} repeated with the same id and content")
+                    else:
+                        self._refuse(res.where, "id", res.body["id"], "the same id appears earlier with other content")
+                    continue
+            try:
+                self._read_one(res.body["resourceType"], res)
+            except _Bad as bad:
+                self._refuse(res.where, bad.path, bad.value, bad.reason)
+        for res in self.resources:
+            if res.body["resourceType"] == "Medication" and id(res.body) not in self.used_medications:
+                self.ignore("Medication")
+        self.out.diary = [entry.record for entry in self.entries.values()]
+        _apply_patient_ref(self)
+        return self.out
+
+    def _read_one(self, kind: str, res: _Resource) -> None:
+        status = _get(res.body, "status", "str", "")
+        if status in SKIPPED_STATUSES:
+            self.ignore(f"{kind} {status}")
+            return
+        handler = HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, res)
+        elif kind != "Medication":  # Medications are counted at the end, unless something used them
+            self.ignore(kind)
+
+    def _refuse(self, where: str, column: str, value: str, reason: str) -> None:
+        self.out.refused.append(RefusedRow(row=where, column=column, value=value, reason=reason))
+
+    def ignore(self, label: str) -> None:
+        self.out.ignored[label] = self.out.ignored.get(label, 0) + 1
+
+    def add(self, patient: str, when: _When, where: str, items: list[tuple[str, float, int, str]]) -> None:
+        """Merge one resource's values into the patient's entry at that time, all or nothing."""
+        for measure, value, _, path in items:
+            low, high = RANGES[measure]
+            if not low <= value <= high:
+                raise _Bad(path, _number(value), f"{measure} must be between {low:g} and {high:g}")
+        key = (patient, when.local)
+        entry = self.entries.get(key)
+        if entry and (entry.record.utc_offset_minutes, entry.record.has_time) != (when.offset, when.has_time):
+            raise _Bad(items[0][3], _number(items[0][1]),
+                       f"{entry.record.row} has the same local time written with another UTC offset or without a time")
+        sources = dict(entry.sources) if entry else {}
+        measures = dict(entry.record.measures) if entry else {}
+        for measure, value, _, path in items:
+            if measure == "dose_mg":
+                measures["dose_mg"] = measures.get("dose_mg", 0.0) + value
+                if measures["dose_mg"] > RANGES["dose_mg"][1]:
+                    raise _Bad(path, _number(value), "the doses at this time add up to more than 1000 mg")
+                continue
+            if measure not in sources:
+                sources[measure] = (value, where)
+                measures[measure] = value
+                continue
+            old, old_where = sources[measure]
+            if old != value:
+                raise _Bad(path, _number(value), f"{old_where} gives {measure} {_number(old)} for the same "
+                                                 "patient and time: the two disagree")
+        if entry is None:
+            entry = _Entry(DiaryRecord(patient_ref=patient, recorded_at=when.local, row=where,
+                                       utc_offset_minutes=when.offset, has_time=when.has_time))
+            self.entries[key] = entry
+        entry.sources, entry.record.measures = sources, measures

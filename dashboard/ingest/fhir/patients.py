@@ -1,0 +1,126 @@
+"""Whose data each resource is.
+
+- The patient of a Patient resource is its ``id``; without one, its first ``identifier`` value;
+  without either, the uuid of its ``urn:uuid:`` fullUrl. Other resources belong to the patient
+  their ``subject`` names (``Patient/<id>``, or a fullUrl inside the bundle); a resource without
+  a subject belongs to the file's only patient, else to the patient named at import.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import TYPE_CHECKING
+
+from dashboard.ingest.fhir.reading import _Resource
+from dashboard.ingest.fhir.values import _Bad, _get, _objects, _shown
+from dashboard.ingest.records import FileRefused, PatientRecord
+
+if TYPE_CHECKING:
+    from dashboard.ingest.fhir.parse import _Reader
+
+PATIENT_REF_MAX, PATIENT_NAME_MAX = 100, 200  # the store's column sizes
+_PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?")
+
+
+def _patient(reader: _Reader, res: _Resource) -> None:
+    ref = _patient_ref(res)
+    birth = _get(res.body, "birthDate", "str", "")
+    year = None
+    if birth is not None:
+        match = re.fullmatch(r"([0-9]{4})(-[0-9]{2}(-[0-9]{2})?)?", birth)
+        try:
+            if not match:
+                raise ValueError
+            if match.group(3):
+                date.fromisoformat(birth)
+        except ValueError:
+            raise _Bad("birthDate", birth, "not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)") from None
+        year = int(match.group(1))
+    name = _patient_name(res.body)
+    reader.named.add(ref)
+    if all(p.ref != ref for p in reader.out.patients):
+        reader.out.patients.append(PatientRecord(ref=ref, name=name, birth_year=year))
+
+
+def _patient_ref(res: _Resource) -> str:
+    ident = res.body.get("id")
+    if ident:
+        return _bounded_ref(ident, "id")
+    for identifier, path in _objects(res.body, "identifier", ""):
+        value = _get(identifier, "value", "str", path)
+        if value:
+            return _bounded_ref(value, f"{path}.value")
+    if res.full_url and res.full_url.startswith("urn:uuid:") and len(res.full_url) > 9:
+        return _bounded_ref(res.full_url[9:], "fullUrl")
+    raise _Bad("id", None, "the Patient has no id, identifier or urn:uuid fullUrl to know it by")
+
+
+def _bounded_ref(ref: str, path: str) -> str:
+    if len(ref) > PATIENT_REF_MAX:
+        raise _Bad(path, ref, f"a patient reference has at most {PATIENT_REF_MAX} characters")
+    return ref
+
+
+def _patient_name(body: dict) -> str | None:
+    names = _objects(body, "name", "")
+    if not names:
+        return None
+    order = {"official": 0, "usual": 1}
+    name, path = min(names, key=lambda n: order.get(_get(n[0], "use", "str", n[1]), 2))
+    given = name.get("given") or []
+    if not isinstance(given, list) or not all(isinstance(g, str) for g in given):
+        raise _Bad(f"{path}.given", given, "given names are an array of text")
+    family = _get(name, "family", "str", path)
+    text = " ".join([*given, family or ""]).strip() or _get(name, "text", "str", path)
+    if text and len(text) > PATIENT_NAME_MAX:
+        raise _Bad(path, text, f"a name has at most {PATIENT_NAME_MAX} characters")
+    return text
+
+
+def _subject(reader: _Reader, res: dict) -> str:
+    """Whose data this is: the Patient the subject names (see the module docstring)."""
+    subject = _get(res, "subject", "object", "")
+    if subject is None:
+        if reader.patient_ref:
+            return reader.patient_ref
+        refs = set(reader.patients.values())
+        if len(refs) == 1:
+            return refs.pop()
+        raise _Bad("subject", None, "no subject, and the file does not hold exactly one Patient")
+    reference = _get(subject, "reference", "str", "subject")
+    if reference is None:
+        identifier = _get(subject, "identifier", "object", "subject") or {}
+        value = _get(identifier, "value", "str", "subject.identifier")
+        if not value:
+            raise _Bad("subject.reference", None, "the subject names no patient")
+        ref = value
+    elif reference in reader.patients:
+        ref = reader.patients[reference]
+    elif reference.startswith("urn:"):
+        raise _Bad("subject.reference", reference, "no Patient in this file has this fullUrl")
+    else:
+        match = _PATIENT_REFERENCE.search(reference)
+        if not match or match.end() != len(reference):
+            raise _Bad("subject.reference", reference, "the subject is not a Patient")
+        ref = reader.patients.get(f"Patient/{match.group(1)}", match.group(1))
+    reader.named.add(_bounded_ref(ref, "subject"))
+    return reader.patient_ref or ref
+
+
+def _apply_patient_ref(reader: _Reader) -> None:
+    """A patient named at import takes all the data of a single-patient file."""
+    if not reader.patient_ref:
+        return
+    if len(reader.named) > 1:
+        names = ", ".join(sorted(reader.named))
+        raise FileRefused(reader.out.file_name,
+                          f"the file holds several patients ({names}); a patient named at import "
+                          "applies only to a file of one patient", row=1, column="subject", value=_shown(names))
+    for group in (reader.out.patients, reader.out.diary, reader.out.steps, reader.out.comedications):
+        for rec in group:
+            if isinstance(rec, PatientRecord):
+                rec.ref = reader.patient_ref
+            else:
+                rec.patient_ref = reader.patient_ref
+    reader.out.patients = reader.out.patients[:1]

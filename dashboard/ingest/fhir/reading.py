@@ -1,0 +1,156 @@
+"""The file to resources: one JSON document or NDJSON (one resource a line), Bundles of any
+type opened, nested ones too; a line or an entry that is not a resource is refused with its
+place, and the rest of the file is still read."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from dashboard.ingest.fhir.values import _Bad, _objects, _shown
+from dashboard.ingest.records import FileRefused, RefusedRow
+
+# Real resources nest a few dozen levels at most; a deeper document would exhaust Python's
+# recursion when a refusal quotes it, so it is refused as a whole.
+MAX_DEPTH = 100
+
+
+@dataclass
+class _Resource:
+    body: dict
+    where: str  # "Observation/abc", or "Observation (line 3)" without an id
+    full_url: str | None = None
+
+
+def _loads(text: str):
+    def no_constants(name: str):
+        raise ValueError(f"{name} is not a JSON number")
+
+    value = json.loads(text, parse_constant=no_constants)
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise RecursionError
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return value
+
+
+def _decode(raw: bytes, file_name: str) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise FileRefused(file_name, f"FHIR JSON must be UTF-8; byte {exc.start + 1} is not", row=line,
+                          column=f"byte {exc.start + 1}") from None
+
+
+def _json_error(file_name: str, exc: Exception, line_offset: int = 0) -> FileRefused:
+    if isinstance(exc, json.JSONDecodeError):
+        line = exc.lineno + line_offset
+        return FileRefused(file_name, f"not valid JSON: {exc.msg} (line {line}, column {exc.colno})",
+                           row=line, column=f"column {exc.colno}")
+    if isinstance(exc, RecursionError):
+        return FileRefused(file_name, f"not readable JSON: nested more than {MAX_DEPTH} levels deep",
+                           row=1 + line_offset, column="column 1")
+    return FileRefused(file_name, f"not valid JSON: {exc}", row=1 + line_offset, column="column 1")
+
+
+def _documents(text: str, file_name: str) -> tuple[list[tuple[object, int | None]], list[RefusedRow]]:
+    """One JSON document, or NDJSON (when the whole is not JSON but its first line is an
+    object): one value per line, a broken line refused with its number."""
+    try:
+        return [(_loads(text), None)], []
+    except (ValueError, RecursionError) as whole:
+        lines = text.split("\n")
+        first = next((n for n, line in enumerate(lines) if line.strip()), None)
+        try:
+            head = _loads(lines[first]) if first is not None and len(lines) > 1 else None
+        except (ValueError, RecursionError):
+            head = None
+        if not isinstance(head, dict):
+            raise _json_error(file_name, whole) from None
+    documents, refused = [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            documents.append((_loads(line), number))
+        except (ValueError, RecursionError) as exc:
+            where = _json_error(file_name, exc, line_offset=number - 1).refused
+            refused.append(RefusedRow(row=number, column=where.column, value=_shown(line.strip()),
+                                      reason=where.reason))
+    return documents, refused
+
+
+def _where(body: dict, fallback: str) -> str:
+    kind, ident = body.get("resourceType"), body.get("id")
+    if isinstance(ident, str) and ident:
+        return f"{kind}/{ident}"
+    return f"{kind} ({fallback})"
+
+
+def _flatten(documents, file_name: str, refused: list[RefusedRow], ignored: dict[str, int]) -> list[_Resource]:
+    """Every resource of the file in document order; Bundles (also nested ones) opened."""
+    out: list[_Resource] = []
+    # (value, where it is when it has no id, its fullUrl, the row and column a refusal names)
+    stack: list[tuple[object, str, str | None, int | str, str]] = []
+    for value, line in reversed(documents):
+        if line is None and not (isinstance(value, dict) and isinstance(value.get("resourceType"), str)):
+            raise FileRefused(file_name, "not a FHIR resource: the file must be a JSON object with a resourceType",
+                              row=1, column="resourceType", value=_shown(value))
+        stack.append((value, f"line {line}" if line else "file", None, line or 1, "resourceType"))
+    while stack:
+        value, fallback, full_url, row, column = stack.pop()
+        if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+            refused.append(RefusedRow(row=row, column=column, value=_shown(value),
+                                      reason="not a FHIR resource (a JSON object with a resourceType)"))
+            continue
+        if "id" in value and not isinstance(value["id"], str):
+            refused.append(RefusedRow(row=_where(value, fallback), column="id", value=_shown(value["id"]),
+                                      reason="a resource id is text"))
+            continue
+        where = _where(value, fallback)
+        if value["resourceType"] != "Bundle":
+            out.append(_Resource(value, where, full_url))
+            continue
+        try:
+            entries = _objects(value, "entry", "")
+        except _Bad as bad:
+            refused.append(RefusedRow(row=where, column=bad.path, value=bad.value, reason=bad.reason))
+            continue
+        for entry, path in reversed(entries):
+            if entry.get("resource") is None:
+                ignored["Bundle entry without a resource"] = ignored.get("Bundle entry without a resource", 0) + 1
+                continue
+            url = entry.get("fullUrl")
+            if url is not None and not isinstance(url, str):
+                refused.append(RefusedRow(row=where, column=f"{path}.fullUrl", value=_shown(url),
+                                          reason="a fullUrl is text"))
+                continue
+            stack.append((entry["resource"], f"{where} {path}", url, where, f"{path}.resource"))
+    return out
+
+
+def looks_like_fhir(raw: bytes) -> bool:
+    """A JSON object with a resourceType, or NDJSON whose first line is one. A broken JSON file
+    that names a resourceType early still counts, so its error is reported by this parser."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        value = _loads(text)
+    except (ValueError, RecursionError):
+        first = next((line for line in text.split("\n") if line.strip()), "")
+        try:
+            value = _loads(first)
+        except (ValueError, RecursionError):
+            return re.search(r'"resourceType"\s*:', text[:4096]) is not None
+    return isinstance(value, dict) and isinstance(value.get("resourceType"), str)

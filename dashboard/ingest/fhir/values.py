@@ -1,0 +1,186 @@
+"""The fields we use, each read by a small typed accessor that raises ``_Bad`` with its path,
+so that an import report names the place ("component[1].valueQuantity.value", 11).
+
+- Times are the local wall time as written, with its offset (``Z`` = 0). A date alone is an
+  entry without a time. A year or a month alone is refused: too imprecise for a diary day.
+  A time without an offset, which FHIR forbids, is read as the patient's local time (as in
+  the diary CSV) rather than refused: some portals write it so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+# The native diary's ranges (import-formats.md section 1).
+RANGES = {
+    "pain": (0, 10), "peg": (0, 10), "peg_pain": (0, 10), "enjoyment_interference": (0, 10), "activity_interference": (0, 10),
+    "bp_systolic": (60, 260), "bp_diastolic": (30, 160), "dose_mg": (0, 1000),
+}
+MG_UNITS = {"mg", "milligram", "milligrams"}
+_DATETIME = re.compile(
+    r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})"
+    r"(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?(Z|[+-][0-9]{2}:[0-9]{2})?)?)?)?"
+)
+VALUE_SHOWN_MAX = 200
+
+
+class _Bad(Exception):
+    """A field breaks FHIR's rules (or ours) for the fields we use: where, what, why."""
+
+    def __init__(self, path: str, value: object, reason: str):
+        super().__init__(reason)
+        self.path, self.value, self.reason = path, _shown(value), reason
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= VALUE_SHOWN_MAX else text[:VALUE_SHOWN_MAX] + "…"
+
+
+def _number(value: float) -> str:
+    """A number as it was most likely written: 11, not 11.0."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+# ---------------------------------------------------------------- typed accessors
+
+def _get(obj: dict, key: str, kind: str, path: str):
+    """``obj[key]`` if present and of FHIR's JSON type (str, number, integer, bool, object)."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    checks = {
+        "str": lambda v: isinstance(v, str),
+        "number": lambda v: (isinstance(v, float) and abs(v) < 1e15)
+        or (isinstance(v, int) and not isinstance(v, bool) and abs(v) < 10**15),
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool) and abs(v) < 2**31,
+        "bool": lambda v: isinstance(v, bool),
+        "object": lambda v: isinstance(v, dict),
+    }
+    if not checks[kind](value):
+        article = "an" if kind in ("integer", "object") else "a"
+        found = " (not text)" if isinstance(value, str) else ""
+        raise _Bad(_join(path, key), value, f"{article} {'text' if kind == 'str' else kind} is expected here{found}")
+    return value
+
+
+def _objects(obj: dict, key: str, path: str) -> list[tuple[dict, str]]:
+    """The JSON objects of an array field, each with its path (``item[2]``)."""
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Bad(_join(path, key), value, "an array is expected here")
+    out = []
+    for i, element in enumerate(value):
+        if not isinstance(element, dict):
+            raise _Bad(f"{_join(path, key)}[{i}]", element, "an object is expected here")
+        out.append((element, f"{_join(path, key)}[{i}]"))
+    return out
+
+
+@dataclass
+class _Concept:
+    """A CodeableConcept: its text and its (system, code, display) codings."""
+
+    text: str | None
+    codings: list[tuple[str | None, str | None, str | None]]
+
+    def codes(self, systems: set[str]) -> list[str]:
+        return [code for system, code, _ in self.codings if system in systems and code]
+
+    def name(self) -> str | None:
+        rx_display = next((d for s, _, d in self.codings if s == RXNORM and d), None)
+        return self.text or rx_display or next((d or c for _, c, d in self.codings if d or c), None)
+
+    def words(self) -> list[str]:
+        return [w for w in (self.text, *(d for _, _, d in self.codings)) if w]
+
+
+def _concept(obj: dict, key: str, path: str) -> _Concept | None:
+    cc = _get(obj, key, "object", path)
+    if cc is None:
+        return None
+    here = _join(path, key)
+    codings = [(_get(c, "system", "str", p), _get(c, "code", "str", p), _get(c, "display", "str", p))
+               for c, p in _objects(cc, "coding", here)]
+    return _Concept(_get(cc, "text", "str", here), codings)
+
+
+@dataclass(frozen=True)
+class _When:
+    local: datetime  # wall-clock time as written
+    offset: int | None  # minutes east of UTC
+    has_time: bool
+
+
+def _when(text: str, path: str) -> _When:
+    match = _DATETIME.fullmatch(text)
+    if not match:
+        raise _Bad(path, text, "not a FHIR dateTime (YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+hh:mm)")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    if day is None:
+        raise _Bad(path, text, "only a year or a month: too imprecise for a diary day")
+    try:
+        if hour is None:
+            return _When(datetime(int(year), int(month), int(day)), None, False)
+        micro = int((fraction + "000000")[:6]) if fraction else 0
+        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro)
+    except ValueError as exc:
+        raise _Bad(path, text, f"not a date and time on the calendar ({exc})") from None
+    offset = None
+    if zone == "Z":
+        offset = 0
+    elif zone:
+        hours, minutes = int(zone[1:3]), int(zone[4:6])
+        if hours > 14 or minutes > 59:
+            raise _Bad(path, text, "the UTC offset is outside -14:00..+14:00")
+        offset = (1 if zone[0] == "+" else -1) * (hours * 60 + minutes)
+    return _When(local, offset, True)
+
+
+def _first_time(obj: dict, *paths: str, base: str = "") -> tuple[_When, str] | None:
+    """The first of the given dateTime fields present (dotted paths such as ``effectivePeriod.start``)."""
+    for path in paths:
+        *parents, leaf = path.split(".")
+        node, here = obj, base
+        for part in parents:
+            node = _get(node, part, "object", here) or {}
+            here = _join(here, part)
+        text = _get(node, leaf, "str", here)
+        if text is not None:
+            return _when(text, _join(here, leaf)), _join(here, leaf)
+    return None
+
+
+def _quantity_value(q: dict, path: str) -> float:
+    if _get(q, "comparator", "str", path):
+        raise _Bad(_join(path, "comparator"), q["comparator"], "a value with a comparator (<, >) is not one value")
+    value = _get(q, "value", "number", path)
+    if value is None:
+        raise _Bad(_join(path, "value"), None, "the quantity has no value")
+    return float(value)
+
+
+def _mg(q: dict, path: str) -> float:
+    """A dose Quantity in mg: any other unit, or none, is refused rather than converted by guess."""
+    value = _quantity_value(q, path)
+    code, unit = _get(q, "code", "str", path), _get(q, "unit", "str", path)
+    if code is None and unit is None:
+        raise _Bad(_join(path, "unit"), None, "the dose has no unit: ketamine doses are read in mg")
+    for key, written in (("code", code), ("unit", unit)):
+        if written is not None and written.strip().lower() not in MG_UNITS:
+            raise _Bad(_join(path, key), written, "not mg: ketamine doses are read in mg")
+    if not 0 < value <= RANGES["dose_mg"][1]:
+        raise _Bad(_join(path, "value"), _number(value), "a ketamine dose is more than 0 and at most 1000 mg")
+    return value
