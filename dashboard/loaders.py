@@ -125,8 +125,11 @@ def decide_proposed_step(user: User, patient: PatientInfo, step_id: int, accept:
     from dashboard.db.clinic_records import decide_proposed_step as decide
 
     with session_scope() as session:
-        if not can_view(session, user, patient.id):
+        allowed = can_view(session, user, patient.id)
+        if allowed:
+            decide(session, patient_id=patient.id, step_id=step_id, accept=accept, actor=user.username)
+        else:  # the refusal is committed before it is raised, so it stays in the trail
             audit.record(session, actor=user.username, action="record change", patient_id=patient.id, outcome="denied")
-            raise PermissionError("not shared")
-        decide(session, patient_id=patient.id, step_id=step_id, accept=accept, actor=user.username)
+    if not allowed:
+        raise PermissionError("This patient is no longer shared with you; nothing was changed.")
     st.cache_data.clear()

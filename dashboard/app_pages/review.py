@@ -52,7 +52,7 @@ def show() -> None:
 def _decide(user, patient, step_id: int, accept: bool) -> None:
     try:
         loaders.decide_proposed_step(user, patient, step_id, accept)
-    except RecordError as exc:
+    except (RecordError, PermissionError) as exc:
         st.error(str(exc))
         return
     st.rerun()

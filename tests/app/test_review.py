@@ -360,3 +360,19 @@ def test_a_patient_imported_from_fhir_shows_like_any_other(sqlite_url, monkeypat
     flags = [d.value for d in at.dataframe if "rule" in d.value.columns]
     assert flags and "co_sedative" in set(flags[0]["rule"])
     st.cache_data.clear()
+
+
+def test_deciding_a_step_after_the_share_was_withdrawn_is_refused_and_audited(small_clinic):
+    from dashboard.auth.accounts import unshare
+    from dashboard.loaders import decide_proposed_step, open_patient
+
+    user = account(small_clinic, "dr.test")
+    step_id, status = _proposed(small_clinic)["50"]
+    patient = open_patient(user, "FULL")
+    with session_scope(small_clinic) as session:
+        unshare(session, username="dr.test", patient_ref="FULL")
+    before = last_audit_id(small_clinic)
+    with pytest.raises(PermissionError, match="no longer shared"):
+        decide_proposed_step(user, patient, step_id, True)
+    assert [r[1:3] for r in audit_rows(small_clinic, before)] == [("record change", "denied")]
+    assert _proposed(small_clinic)["50"] == (step_id, status) == (step_id, "proposed")
