@@ -29,18 +29,12 @@ class UnknownFormat(FileRefused):
 def detect_format(raw: bytes, file_name: str) -> str:
     """Recognise a file by its content, never by its name."""
     from dashboard.ingest import detect
+    from dashboard.ingest.bearable import looks_like_bearable
+    from dashboard.ingest.fhir import looks_like_fhir
 
-    try:
-        from dashboard.ingest.fhir import looks_like_fhir
-    except ImportError:  # pragma: no cover - FHIR support not installed yet
-        looks_like_fhir = None
-    try:
-        from dashboard.ingest.bearable import looks_like_bearable
-    except ImportError:  # pragma: no cover
-        looks_like_bearable = None
-    if looks_like_fhir and looks_like_fhir(raw):
+    if looks_like_fhir(raw):
         return "fhir"
-    if looks_like_bearable and looks_like_bearable(raw):
+    if looks_like_bearable(raw):
         return "bearable"
     found = detect.detect_csv_format(raw, file_name)
     if found is None:
@@ -144,7 +138,6 @@ def import_file(
             if attempt == retries - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
-            parsed = parse(raw, file_name, fmt=fmt, patient_ref=patient_ref, profile=profile, today=today)
     raise AssertionError("unreachable")
 
 

@@ -10,7 +10,7 @@ import record together with the original bytes.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import insert, select, text
@@ -70,9 +70,13 @@ def _record_signature(rec: DiaryRecord) -> tuple:
     return _entry_signature(rec.utc_offset_minutes, rec.has_time, rec.measures, rec.side_effects)
 
 
-def _drop_in_file_duplicates(parsed: ParsedFile) -> list[RefusedRow]:
-    """Two rows of one file for the same entry: identical ones count once, differing ones are refused."""
+def _drop_in_file_duplicates(parsed: ParsedFile) -> tuple[ParsedFile, list[RefusedRow]]:
+    """Two rows of one file for the same entry: identical ones count once, differing ones are refused.
+
+    Returns a copy: the caller's ParsedFile stays as parsed, so a retried write refuses the same rows.
+    """
     refused: list[RefusedRow] = []
+    kept_by_group: dict[str, list] = {}
     groups = {
         "diary": (parsed.diary, lambda r: (r.patient_ref, r.recorded_at), _record_signature),
         "steps": (parsed.steps, lambda r: (r.patient_ref, r.start_date, r.route, r.status), _plain_signature),
@@ -97,8 +101,8 @@ def _drop_in_file_duplicates(parsed: ParsedFile) -> list[RefusedRow]:
                         reason=f"row {first.row} of this file has the same patient and time with other values",
                     )
                 )
-        records[:] = kept
-    return refused
+        kept_by_group[name] = kept
+    return replace(parsed, **kept_by_group), refused
 
 
 def _plain_signature(rec) -> tuple:
@@ -116,7 +120,8 @@ def write_import(
 ) -> ImportReport:
     """Store ``parsed`` in the caller's transaction; on refusal nothing at all is written."""
     sha = hashlib.sha256(raw).hexdigest()
-    refused = list(parsed.refused) + _drop_in_file_duplicates(parsed)
+    parsed, duplicates = _drop_in_file_duplicates(parsed)
+    refused = list(parsed.refused) + duplicates
     report = ImportReport(
         file=parsed.file_name,
         format=parsed.format,

@@ -132,3 +132,12 @@ def test_a_clinician_imports_only_for_shared_or_new_patients(db_url):
     again = import_file(b"patient_id,date,pain\nP-NEW,2026-03-02,5\n", "c.csv", url=db_url, actor="chen",
                         clinician_id=chen, today=date(2026, 3, 3))
     assert again.status == "imported"
+
+
+def test_a_refused_duplicate_is_refused_again_when_the_same_parsed_file_is_written_again(db_url):
+    """The import service retries a write with the same ParsedFile after a lost race."""
+    parsed = _file(_entry(1, row=2), _entry(1, pain=6.0, row=3))
+    first, second = _write(db_url, parsed), _write(db_url, parsed)
+    assert first.status == second.status == "refused"
+    assert first.refused_rows == second.refused_rows and len(second.refused_rows) == 1
+    assert len(parsed.diary) == 2
