@@ -38,10 +38,7 @@ def _thresholds(url: str) -> Thresholds:
 
 
 def thresholds() -> Thresholds:
-    try:
-        return _thresholds(database_url())
-    except ImportError:  # settings store not installed yet
-        return Thresholds()
+    return _thresholds(database_url())
 
 
 @st.cache_data(ttl=60, max_entries=32, show_spinner=False)

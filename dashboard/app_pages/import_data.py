@@ -36,11 +36,8 @@ def show() -> None:
 
 
 def _mapping_section(user) -> None:
-    try:
-        from dashboard.app_pages import mapping_ui
-    except ImportError:
-        st.info("Mapping profiles for other diary apps are not available yet.")
-        return
+    from dashboard.app_pages import mapping_ui
+
     mapping_ui.show(user)
 
 
