@@ -44,6 +44,11 @@ FLAG_WORDS = {
 }
 
 
+def _as_dates(table: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Calendar dates without a time of day, as a clinician reads them."""
+    return table.assign(**{c: table[c].dt.date for c in columns})
+
+
 def _rounded(table: pd.DataFrame) -> pd.DataFrame:
     """Two decimals for the numbers on screen; dates and labels untouched."""
     return table.round({c: 2 for c in table.select_dtypes("number").columns})
@@ -177,9 +182,7 @@ def visit_comparison(review: Review) -> None:
         return
     cols = ["period", "start", "end", "days", "diary_days", "completeness", "mean_pain", "change_from_baseline",
             "change_from_baseline_pct", "responder", "mean_sleep", "mean_mood", "mean_function"]
-    shown = table[[c for c in cols if c in table.columns]].copy()
-    for c in ("start", "end"):
-        shown[c] = shown[c].dt.date
+    shown = _as_dates(table[[c for c in cols if c in table.columns]], "start", "end")
     st.dataframe(_rounded(shown), hide_index=True, column_config={"completeness": st.column_config.ProgressColumn(
         "completeness", min_value=0.0, max_value=1.0, format="percent")})
 
@@ -192,9 +195,7 @@ def step_response(review: Review) -> None:
         return
     cols = ["start", "end", "dose_mg", "frequency", "route", "window_start", "window_end", "response_pain", "ci_low",
             "ci_high", "response_change_pct", "responder", "early"]
-    shown = table[cols].copy()
-    for c in ("start", "end", "window_start", "window_end"):
-        shown[c] = shown[c].dt.date
+    shown = _as_dates(table[cols], "start", "end", "window_start", "window_end")
     limits = review.summary["thresholds"]
     early = (f"Fewer than {limits['min_response_days']} days after the {limits['onset_days']}-day onset period: "
              f"judged on its last {limits['min_response_days']} days")
@@ -245,7 +246,7 @@ def comedications(table: pd.DataFrame) -> None:
     if table.empty:
         st.caption("No co-medication recorded.")
         return
-    shown = table.assign(start_date=table["start_date"].dt.date, end_date=table["end_date"].dt.date)
+    shown = _as_dates(table, "start_date", "end_date")
     columns = ["name", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]
     st.dataframe(shown[columns], hide_index=True)
 
