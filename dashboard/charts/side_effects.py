@@ -7,6 +7,7 @@ reported (severity >= 1), with steps where it was ever severe (3) hatched.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -24,22 +25,30 @@ def severity_matrix(side_effect_days: pd.DataFrame, diary_dates: pd.Series) -> p
     """
     dates = pd.concat([diary_dates, side_effect_days["diary_date"]]).dropna()
     calendar = pd.date_range(dates.min(), dates.max(), freq="D").as_unit("ns")
-    matrix = side_effect_days.pivot_table(index="effect", columns="diary_date", values="severity", aggfunc="max")
-    matrix.columns = pd.DatetimeIndex(matrix.columns).as_unit("ns")
-    return matrix.reindex(columns=calendar).astype("float64")
+    rated = side_effect_days.dropna(subset=["severity"])
+    effects, row = np.unique(rated["effect"].astype(str).to_numpy(), return_inverse=True)
+    column = ((pd.to_datetime(rated["diary_date"]) - calendar[0]) // pd.Timedelta(days=1)).to_numpy()
+    worst = np.full((len(effects), len(calendar)), np.nan)
+    np.fmax.at(worst, (row, column), rated["severity"].to_numpy(dtype="float64"))
+    return pd.DataFrame(worst, index=pd.Index(effects, name="effect"), columns=calendar)
 
 
-def severity_heatmap(side_effect_days: pd.DataFrame, diary_dates: pd.Series) -> go.Heatmap:
-    """Severity by effect and day, 0 none - 3 severe on one sequential scale (darker is worse).
+def severity_heatmap(side_effect_days: pd.DataFrame, diary_dates: pd.Series) -> dict:
+    """Severity by effect and day, 1 mild - 3 severe on one sequential scale (darker is worse),
+    as a heatmap trace's properties (validated once, by the figure that takes it).
 
-    side_effect_days: diary_date, effect, severity (the day's max, 0-3).
+    side_effect_days: diary_date, effect, severity (the day's max, 0-3). A day rated 0
+    (none) is blank like a day not rated: painting "none" would bury the mild days.
     """
     matrix = severity_matrix(side_effect_days, diary_dates)
-    return go.Heatmap(
-        z=matrix.to_numpy(), x=matrix.columns, y=[escaped(e) for e in matrix.index], name="side effects",
-        zmin=0, zmax=SEVERE, colorscale=c.SEVERITY_SCALE, ygap=2, hoverongaps=False,
-        hovertemplate="%{y}, %{x|%d %b %Y}: severity %{z}<extra></extra>",
-        colorbar={"tickvals": list(range(SEVERE + 1)), "ticktext": list(c.SEVERITY_WORDS), "thickness": 10})
+    return {
+        "type": "heatmap", "name": "side effects", "z": matrix.where(matrix >= 1).to_numpy(),
+        "x": matrix.columns.to_numpy(dtype="datetime64[D]"),
+        "y": [escaped(str(e).replace("_", " ")) for e in matrix.index],
+        "zmin": 1, "zmax": SEVERE, "colorscale": c.SEVERITY_SCALE,
+        "ygap": 2, "hoverongaps": False,
+        "hovertemplate": "%{y}, %{x|%d %b %Y}: severity %{z} (1 mild, 2 moderate, 3 severe)<extra></extra>",
+        "colorbar": {"tickvals": list(range(1, SEVERE + 1)), "ticktext": list(c.SEVERITY_WORDS[1:]), "thickness": 10}}
 
 
 def side_effects_by_step(table: pd.DataFrame) -> go.Figure:

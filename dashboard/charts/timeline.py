@@ -1,264 +1,543 @@
 """The review timeline: every panel on one date axis, so cause and effect line up.
 
-Panels, top to bottom: pain (daily, 7-day mean, baseline and relief band, flags), ketamine
-dose (prescribed step line and doses taken), function, side-effect severity, blood
-pressure. Steps are labelled where they change, visits are dotted lines across all panels,
-in-clinic infusions a coloured line, diary gaps shaded and never bridged by a line.
+Panels, top to bottom: flags (one lane per rule that fired, safety first), pain (daily, 7-day
+mean, baseline and relief band, step labels), ketamine dose (prescribed maximum and doses
+taken), sleep/mood/function and PEG, side-effect severity, blood pressure. Visits are dotted
+lines across all panels, in-clinic infusions a coloured line, diary gaps shaded and never
+bridged by a line, the flag the clinician selected a yellow band.
+
+Built in one go (STYLE.md, "Figures built in one go"): traces, shapes and annotations are
+collected as plain dicts and handed to plotly once. A shape added with ``add_vline(row="all")``
+re-validates every shape before it, which made a three-year patient take seconds.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from dashboard.charts import palette as c
-from dashboard.charts.palette import escaped, mg, with_gap_breaks
+from dashboard.charts.palette import escaped, gap_breaks, mg
 from dashboard.charts.side_effects import severity_heatmap
 
 DAY = pd.Timedelta(days=1)
 HALF_DAY = pd.Timedelta(hours=12)
+PAD = 2 * DAY  # either side of the period, so the first and last day's marks are not cut in half
 TOLERANCE = 1e-9  # summed decimal doses (12.5 + 12.5) must not tip the over-prescription test
 HOME_ROUTE = "troche"
 PAIN_TOP = 10.5
-PANELS = {  # row: (title, share of the height); proportions of the design target
-    "pain": (1, "Pain (0–10): daily, 7-day mean, baseline", 0.31),
-    "dose": (2, "Ketamine troche: prescribed mg/day and taken", 0.16),
-    "function": (3, "Sleep, mood, function (0–10, 10 = best; PEG 10 = worst)", 0.19),
-    "side_effects": (4, "Side effects (0 none – 3 severe)", 0.19),
-    "bp": (5, "Blood pressure (mmHg)", 0.15),
+PANEL_GAP_PX = 42  # room for a panel's title above it
+PANELS = {  # panel: (row, title, height in px); the flags and side-effect lanes grow with their rows
+    "pain": (1, "Pain (0–10, 10 = worst): daily, 7-day mean, baseline", 270),
+    "flags": (2, "Flags (safety first; faded: acknowledged; outlined: new since the last visit)", 0),
+    "dose": (3, "Ketamine troche: prescribed maximum mg/day and taken", 130),
+    "function": (4, "Sleep, mood, function: 7-day means (10 = best) · PEG weekly (10 = worst)", 170),
+    "side_effects": (5, "Side effects (blank: none or not rated)", 0),
+    "bp": (6, "Blood pressure (mmHg)", 120),
 }
-FUNCTION_LINES = (("sleep", "sleep", c.REDDISH_PURPLE), ("mood", "mood", c.BLUISH_GREEN),
-                  ("function", "function", c.ORANGE), ("peg", "PEG", c.BLACK))
+LANE_PX, LANE_PAD_PX = 22, 18
+FUNCTION_LINES = (("sleep", c.REDDISH_PURPLE), ("mood", c.BLUISH_GREEN), ("function", c.ORANGE))
 ON_DAY = "%{x|%d %b %Y}: %{y:.1f}"
-FLAG_LABEL_QUIET_DAYS = 45
 MG_ON_DAY = "%{x|%d %b %Y}: %{y:g} mg"
+# Step labels: a label is about this wide per character at 10 px, on a plot about this wide
+# at 1366 px (Streamlit's main column less the margins); labels that would touch stagger down.
+LABEL_CHAR_PX, PLOT_PX, LABEL_LEVELS, LABEL_STEP = 6.2, 850, 3, 0.6
+HIGHLIGHT_MIN_SHARE = 0.008  # a one-day flag on a three-year axis still gets ~7 px
+SELECTED_LABEL_PX = 34  # above the top panel's title
+
+
+@dataclass
+class Parts:
+    """What the panels contribute, collected before plotly sees any of it."""
+
+    start: pd.Timestamp  # the x range, padding included
+    end: pd.Timestamp
+    traces: list = field(default_factory=list)
+    shapes: list[dict] = field(default_factory=list)
+    annotations: list[dict] = field(default_factory=list)
+    yaxes: dict[str, dict] = field(default_factory=dict)
+    heights: dict[str, int] = field(default_factory=lambda: {k: px for k, (_, _, px) in PANELS.items()})
+
+    def add(self, panel: str, trace: dict) -> None:
+        self.traces.append({**trace, "xaxis": _ref("x", panel), "yaxis": _ref("y", panel)})
+
+    def note(self, panel: str, text: str, **where) -> None:
+        """Text inside a panel at data coordinates (x, y) or, by default, at its centre."""
+        spot = {"xref": f"{_ref('x', panel)} domain", "yref": f"{_ref('y', panel)} domain", "x": 0.5, "y": 0.5}
+        if "x" in where:
+            spot["xref"] = _ref("x", panel)
+        if "y" in where:
+            spot["yref"] = _ref("y", panel)
+        self.annotations.append({**spot, **where, "text": text, "showarrow": where.get("showarrow", False)})
+
+    def axis(self, panel: str, **settings) -> None:
+        self.yaxes.setdefault(panel, {}).update(settings)
 
 
 def timeline(daily: pd.DataFrame, steps: pd.DataFrame, visits: pd.DataFrame, side_effect_days: pd.DataFrame,
              flags: pd.DataFrame, *, baseline: float | None, bp_limits: tuple[float, float] = (160, 100),
              gaps: pd.DataFrame | None = None, highlight: tuple[date, date] | None = None,
-             relief_pct: tuple[float, float] = (30.0, 50.0)) -> go.Figure:
+             relief_pct: tuple[float, float] = (30.0, 50.0), period: tuple[date, date] | None = None) -> go.Figure:
     """The patient's course on one date axis.
 
-    daily: diary_date, pain, pain_7d, sleep, mood, function, peg, dose_taken_mg,
-    dose_prescribed_mg (the day's prescribed maximum, NaN without a step), bp_systolic,
-    bp_diastolic. steps: start, end, dose_mg, route[, label]. visits: date, kind ('in person',
-    'telehealth', 'infusion'). side_effect_days: diary_date, effect, severity (the day's max,
-    0-3). flags: rule, start, end, detail. gaps: start, end (first and last day without an
-    entry). highlight: a date range to shade, e.g. the flag the clinician asked to see.
+    daily: diary_date, pain, pain_7d, sleep, mood, function (and sleep_7d, mood_7d,
+    function_7d when computed), peg, dose_taken_mg, dose_prescribed_mg (the day's prescribed
+    maximum, NaN without a step), bp_systolic, bp_diastolic. steps: start, end, dose_mg,
+    daily_dose_mg, frequency, route[, label]. visits: date, kind ('in person', 'telehealth',
+    'infusion'). side_effect_days: diary_date, effect, severity (the day's max, 0-3). flags:
+    rule, name, safety, start, end, detail, new, acknowledged (dates already clipped to the
+    review period). gaps: start, end (first and last day without an entry). highlight: the
+    dates of the flag the clinician selected. period: baseline start to as-of date; the date
+    axis spans exactly it (without it, whatever the data spans).
     The relief band spans 30-50 % below baseline (Farrar et al. 2001; IMMPACT 2008).
     """
-    fig = make_subplots(rows=len(PANELS), cols=1, shared_xaxes=True, vertical_spacing=0.045,
-                        row_heights=[share for _, _, share in PANELS.values()],
-                        subplot_titles=[title for _, title, _ in PANELS.values()])
-    fig.update_annotations(font_size=13)  # the panel titles, the only annotations so far
-    days = with_gap_breaks(daily, "diary_date", unit=DAY)
-    _pain_panel(fig, days, baseline, relief_pct)
-    _flags(fig, flags)
-    _dose_panel(fig, days)
-    _function_panel(fig, days)
-    _side_effect_panel(fig, side_effect_days, daily["diary_date"])
-    _bp_panel(fig, days, bp_limits)
-    _mark_steps(fig, steps)
-    _mark_visits(fig, visits)
-    _shade(fig, gaps, highlight)
-    marks = [steps.get("start"), visits.get("date"), flags.get("start"),
-             None if gaps is None else gaps["end"], None if highlight is None else pd.Series(highlight)]
-    return _layout(fig, pd.to_datetime(pd.concat([daily["diary_date"], *[m for m in marks if m is not None]])))
+    start, end = _span(period, daily, steps, visits, flags, gaps, highlight)
+    parts = Parts(start - PAD, end + PAD)
+    daily = daily[daily["diary_date"].between(parts.start, parts.end)]
+    days = Days.of(daily)
+    flag_runs = flag_rows(flags)
+    _flag_lanes(parts, flag_runs)
+    _pain_panel(parts, days, baseline, relief_pct)
+    _step_labels(parts, steps)
+    _dose_panel(parts, days)
+    _function_panel(parts, days)
+    _side_effect_panel(parts, side_effect_days, daily["diary_date"])
+    _bp_panel(parts, days, bp_limits)
+    _visits(parts, visits)
+    _gaps(parts, gaps)
+    _highlight(parts, highlight, flag_runs)
+    return _figure(parts)
 
 
-def step_labels(steps: pd.DataFrame) -> pd.Series:
-    """'start 25 mg' for a route's first step, then '25 → 50 mg': what changed, where it changed.
-
-    Routes are separate sequences (an in-clinic IV session does not end the home troche
-    step), so a non-troche step names its route.
-    """
-    ordered = steps.sort_values("start")
-    route = ordered["route"].fillna("").astype(str).str.strip()
-    previous = ordered["dose_mg"].groupby(route.str.lower()).shift(1)
-    labels = [f"start {mg(dose)} mg" if pd.isna(prev) else f"{mg(prev)} → {mg(dose)} mg"
-              for dose, prev in zip(ordered["dose_mg"], previous)]
-    prefixes = ["" if r.lower() in (HOME_ROUTE, "") else f"{r} " for r in route]
-    return pd.Series([p + t for p, t in zip(prefixes, labels)], index=ordered.index).reindex(steps.index)
-
-
-def _row(panel: str) -> dict:
-    return {"row": PANELS[panel][0], "col": 1}
-
-
-def _empty(fig: go.Figure, panel: str, text: str) -> None:
-    """Say what is missing where it would be, instead of an empty grid that looks like zeros."""
+def _ref(axis: str, panel: str) -> str:
     row = PANELS[panel][0]
-    domain = fig.layout[f"yaxis{row if row > 1 else ''}"].domain
-    fig.add_annotation(text=text, x=0.5, y=sum(domain) / 2, xref="paper", yref="paper", showarrow=False,
-                       font={"color": c.GREY, "size": 13})
-    # plotly draws no axes for a panel without traces, which would take the shared date axis with it.
-    fig.add_trace(go.Scatter(x=[], y=[], name=text, showlegend=False, hoverinfo="skip"), **_row(panel))
-    fig.update_yaxes(showticklabels=False, ticks="", **_row(panel))
+    return axis if row == 1 else f"{axis}{row}"
 
 
-def _pain_panel(fig: go.Figure, days: pd.DataFrame, baseline: float | None, relief_pct: tuple[float, float]) -> None:
-    if days["pain"].notna().any():
-        fig.add_trace(go.Scatter(x=days["diary_date"], y=days["pain"], name="daily pain", mode="markers",
-                                 marker={"color": c.GREY, "size": 4}, hovertemplate=ON_DAY), **_row("pain"))
-        if "pain_7d" in days and days["pain_7d"].notna().any():
-            fig.add_trace(go.Scatter(x=days["diary_date"], y=days["pain_7d"], name="7-day mean", mode="lines",
-                                     line={"color": c.BLUE, "width": 2.5}, hovertemplate=ON_DAY), **_row("pain"))
+def _span(period, daily, steps, visits, flags, gaps, highlight) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The review period when given; otherwise every dated mark, so nothing falls off the axis."""
+    if period is not None:
+        return pd.Timestamp(period[0]), pd.Timestamp(period[1])
+    marks = [daily["diary_date"], steps.get("start"), visits.get("date"), flags.get("start"), flags.get("end"),
+             None if gaps is None else gaps["end"], None if highlight is None else pd.Series(highlight)]
+    dates = pd.to_datetime(pd.concat([m for m in marks if m is not None and len(m)], ignore_index=True)).dropna()
+    if dates.empty:
+        today = pd.Timestamp.today().normalize()
+        return today - 7 * DAY, today
+    return dates.min(), dates.max()
+
+
+@dataclass(frozen=True)
+class Days:
+    """The daily frame as arrays, so each series is cut from them without another pandas pass."""
+
+    number: np.ndarray  # days since 1970-01-01, ascending
+    day: np.ndarray  # the same days as datetime64[D], which plotly sends as 'YYYY-MM-DD'
+    values: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, daily: pd.DataFrame) -> Days:
+        ordered = daily if daily["diary_date"].is_monotonic_increasing else daily.sort_values("diary_date")
+        days = ordered["diary_date"].to_numpy(dtype="datetime64[D]")
+        values = {col: ordered[col].to_numpy(dtype="float64") for col in ordered.columns
+                  if col != "diary_date" and pd.api.types.is_numeric_dtype(ordered[col])}
+        return cls(days.astype("int64"), days, values)
+
+    def has(self, col: str) -> bool:
+        return col in self.values and not np.isnan(self.values[col]).all()
+
+    def points(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """The days with a value: a marker per drawn point and nothing else goes to the browser."""
+        values = self.values.get(col, np.full(len(self.number), np.nan))
+        kept = ~np.isnan(values)
+        return self.day[kept], np.round(values[kept], 2)
+
+    def line(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """The days with a value, the pen lifted (a missing value on the day after the last one)
+        where two or more days have none, as ``palette.with_gap_breaks`` does."""
+        x, y = self.points(col)
+        values = self.values.get(col, np.full(len(self.number), np.nan))
+        number = self.number[~np.isnan(values)]
+        at = gap_breaks(number)
+        after = (number[at - 1] + 1).astype("datetime64[D]")
+        return np.insert(x, at, after), np.insert(y, at, np.nan)
+
+
+def _line(xy: tuple[np.ndarray, np.ndarray], name: str, **style) -> dict:
+    return {"type": "scatter", "mode": "lines", "x": xy[0], "y": xy[1], "name": name, **style}
+
+
+def _points(xy: tuple[np.ndarray, np.ndarray], name: str, **style) -> dict:
+    return {"type": "scatter", "mode": "markers", "x": xy[0], "y": xy[1], "name": name, **style}
+
+
+def _empty(parts: Parts, panel: str, text: str) -> None:
+    """Say what is missing where it would be, instead of an empty grid that looks like zeros."""
+    parts.note(panel, text, font={"color": c.GREY, "size": 13})
+    # plotly draws no axes for a panel without traces, and the bottom one carries the dates.
+    parts.add(panel, {"type": "scatter", "x": [], "y": [], "name": text, "showlegend": False, "hoverinfo": "skip"})
+    parts.axis(panel, showticklabels=False, ticks="")
+
+
+# Flags ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FlagRun:
+    lane: int  # 0 at the top: safety rules first
+    name: str  # human, never the rule key
+    safety: bool
+    start: pd.Timestamp
+    end: pd.Timestamp
+    detail: str
+    new: bool
+    acknowledged: bool
+
+
+def _flag(record: dict, key: str) -> bool:
+    value = record.get(key, False)
+    return bool(value) if value is not None and not (pd.api.types.is_scalar(value) and pd.isna(value)) else False
+
+
+def flag_rows(flags: pd.DataFrame) -> list[FlagRun]:
+    """The flag runs as the lanes draw them, lane by lane, each in date order: a lane per rule,
+    safety rules first, then in the order the rules first appear in ``flags``.
+
+    A flag without ``name`` gets its rule key made readable ('Bp high'), never the raw key.
+    """
+    records = flags.to_dict("records")
+    lanes: dict[str, int] = {}
+    for safety in (True, False):
+        for record in records:
+            if _flag(record, "safety") == safety:
+                lanes.setdefault(record["rule"], len(lanes))
+    runs = []
+    for record in records:
+        name = record.get("name")
+        if not isinstance(name, str) or not name.strip():
+            name = str(record["rule"]).replace("_", " ").capitalize()
+        start = pd.Timestamp(record["start"])
+        end = start if pd.isna(record.get("end")) else pd.Timestamp(record["end"])
+        runs.append(FlagRun(lanes[record["rule"]], name, _flag(record, "safety"), start, end,
+                            escaped(record.get("detail")), _flag(record, "new"), _flag(record, "acknowledged")))
+    return sorted(runs, key=lambda run: (run.lane, run.start))
+
+
+def _when(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    return _day(start) if start == end else f"{_day(start)} – {_day(end)}"
+
+
+def _flag_hover(run: FlagRun) -> str:
+    status = "new since the last visit" if run.new else ("acknowledged" if run.acknowledged else "")
+    return "<br>".join(line for line in (f"<b>{escaped(run.name)}</b>", _when(run.start, run.end), run.detail, status)
+                       if line)
+
+
+def lane_label(run: FlagRun, new: bool) -> str:
+    """A lane's tick label: the rule's human name, safety in vermillion, NEW while a run since
+    the last visit is not acknowledged."""
+    text = escaped(run.name)
+    text = f'<span style="color:{c.VERMILLION}">{text}</span>' if run.safety else text
+    return f"{text} <b>NEW</b>" if new else text
+
+
+def _flag_lanes(parts: Parts, runs: list[FlagRun]) -> None:
+    """A bar from a run's first to its last day and a marker at its middle that keeps a one-day
+    run visible (and carries the hover).
+    Safety in vermillion, course flags in blue; acknowledged runs faded, new ones outlined."""
+    runs = [r for r in runs if r.end >= parts.start and r.start <= parts.end]
+    firsts = {r.lane: r for r in reversed(runs)}  # lane -> its first run (for the name)
+    lanes = sorted(firsts)
+    parts.heights["flags"] = LANE_PX * max(len(lanes), 1) + LANE_PAD_PX
+    if not runs:
+        _empty(parts, "flags", "no flags in this period")
+        return
+    row = {lane: i for i, lane in enumerate(lanes)}
+    y = [row[r.lane] for r in runs]
+    colour = [c.VERMILLION if r.safety else c.BLUE for r in runs]
+    opacity = [0.3 if r.acknowledged else 1.0 for r in runs]
+    starts = [max(r.start, parts.start) for r in runs]
+    ends = [min(r.end, parts.end) for r in runs]
+    parts.add("flags", {
+        "type": "bar", "orientation": "h", "name": "flag runs", "showlegend": False, "hoverinfo": "skip",
+        "y": y, "base": [(s - HALF_DAY).isoformat() for s in starts], "width": 0.5,
+        "x": [(e - s + DAY) / pd.Timedelta(milliseconds=1) for s, e in zip(starts, ends)],
+        "marker": {"color": colour, "opacity": opacity, "line": {"width": 0}}})
+    parts.add("flags", {
+        "type": "scatter", "mode": "markers", "name": "flags", "showlegend": False,
+        "x": [(s + (e - s) / 2).isoformat() for s, e in zip(starts, ends)], "y": y,
+        "hovertext": [_flag_hover(r) for r in runs], "hovertemplate": "%{hovertext}<extra></extra>",
+        "marker": {"symbol": "diamond", "color": colour, "opacity": opacity,
+                   "size": [12 if r.new else 9 for r in runs],
+                   "line": {"color": c.BLACK, "width": [1.5 if r.new else 0 for r in runs]}}})
+    new = {r.lane for r in runs if r.new and not r.acknowledged}
+    parts.axis("flags", tickvals=list(range(len(lanes))), range=[len(lanes) - 0.4, -0.6], ticks="",
+               ticktext=[lane_label(firsts[lane], lane in new) for lane in lanes], tickfont={"size": 11})
+
+
+# Pain, steps, dose, function -------------------------------------------------------------
+
+def _pain_panel(parts: Parts, days: Days, baseline: float | None, relief_pct: tuple[float, float]) -> None:
+    parts.axis("pain", range=[0, PAIN_TOP])
+    if not days.has("pain"):
+        _empty(parts, "pain", "no pain recorded")
     else:
-        _empty(fig, "pain", "no pain recorded")
+        parts.add("pain", _points(days.points("pain"), "daily pain", marker={"color": c.GREY, "size": 4},
+                                  hovertemplate=ON_DAY))
+        if days.has("pain_7d"):
+            parts.add("pain", _line(days.line("pain_7d"), "7-day mean", line={"color": c.BLUE, "width": 2.5},
+                                    hovertemplate=ON_DAY))
     if baseline is None or pd.isna(baseline):
         return
     low, high = sorted(relief_pct)
-    fig.add_hrect(y0=baseline * (1 - high / 100), y1=baseline * (1 - low / 100), fillcolor=c.BLUISH_GREEN,
-                  opacity=0.12, line_width=0, layer="below", exclude_empty_subplots=False,
-                  annotation_text=f"{low:g}–{high:g} % relief", annotation_position="bottom left",
-                  annotation_font={"color": c.BLUISH_GREEN, "size": 11}, **_row("pain"))
-    fig.add_hline(y=baseline, line_dash="dash", line_color=c.BLUISH_GREEN, line_width=1,
-                  exclude_empty_subplots=False, annotation_text=f"baseline {baseline:.1f}",
-                  annotation_position="top left", annotation_font={"size": 11}, **_row("pain"))
+    across = {"xref": f"{_ref('x', 'pain')} domain", "x0": 0, "x1": 1, "yref": _ref("y", "pain"), "layer": "below"}
+    parts.shapes.append({"type": "rect", **across, "y0": baseline * (1 - high / 100), "y1": baseline * (1 - low / 100),
+                         "fillcolor": c.BLUISH_GREEN, "opacity": 0.12, "line": {"width": 0}})
+    parts.shapes.append({"type": "line", **across, "y0": baseline, "y1": baseline,
+                         "line": {"color": c.BLUISH_GREEN, "dash": "dash", "width": 1}})
+    at_left = {"x": 0.005, "xref": f"{_ref('x', 'pain')} domain", "xanchor": "left", "yanchor": "bottom"}
+    parts.note("pain", f"{low:g}–{high:g} % relief", y=baseline * (1 - high / 100), **at_left,
+               font={"color": c.BLUISH_GREEN, "size": 11})
+    parts.note("pain", f"baseline {baseline:.1f}", y=baseline, **at_left, font={"size": 11})
 
+
+def step_labels(steps: pd.DataFrame) -> pd.Series:
+    """What changed, where it changed, in mg/day (review-metrics.md, "Doses").
+
+    Troche steps: 'start 25 mg/day', then '50 → 100 mg/day' against the previous troche step's
+    ``daily_dose_mg``; a schedule change at the same daily dose names the new schedule.
+    Other routes (IV or IM in clinic) are sessions, not days: 'IV 35 mg'. A step without a
+    daily dose (as needed without a maximum) gives its dose and schedule.
+    """
+    labels, before = {}, None  # before: the previous troche step's mg/day, None before the first
+    for i, step in steps.sort_values("start", kind="stable").iterrows():
+        route = "" if pd.isna(step.get("route")) else str(step["route"]).strip()
+        per_day, schedule = step.get("daily_dose_mg", float("nan")), step.get("frequency")
+        schedule = "" if pd.isna(schedule) else str(schedule)
+        if route.lower() not in (HOME_ROUTE, ""):
+            labels[i] = f"{route} {mg(step['dose_mg'])} mg"
+            continue
+        if pd.isna(per_day):
+            labels[i] = f"{mg(step['dose_mg'])} mg {schedule}".strip()
+        elif before is None:
+            labels[i] = f"start {mg(per_day)} mg/day"
+        elif pd.isna(before) or before == per_day:
+            labels[i] = f"{mg(per_day)} mg/day" + (f", {schedule}" if before == per_day and schedule else "")
+        else:
+            labels[i] = f"{mg(before)} → {mg(per_day)} mg/day"
+        before = per_day
+    return pd.Series(labels, dtype="object").reindex(steps.index)
+
+
+def label_levels(starts: list[pd.Timestamp], widths: list[pd.Timedelta], levels: int = LABEL_LEVELS) -> list[int]:
+    """The line each label goes on: the highest line where it does not touch the label before it.
+
+    Labels are placed in date order; when every line is taken, the one free soonest is used.
+    """
+    free_from = [pd.Timestamp.min] * levels
+    placed = []
+    for start, width in zip(starts, widths):
+        level = next((i for i, free in enumerate(free_from) if start >= free), None)
+        if level is None:
+            level = min(range(levels), key=lambda i: free_from[i])
+        free_from[level] = start + width
+        placed.append(level)
+    return placed
+
+
+def _step_labels(parts: Parts, steps: pd.DataFrame) -> None:
+    labels = step_labels(steps)
+    if "label" in steps:  # a label the caller chose wins
+        labels = steps["label"].where(steps["label"].notna(), labels)
+    per_px = (parts.end - parts.start) / PLOT_PX
+    shown = sorted((start, str(label), route) for start, label, route in zip(steps["start"], labels, steps["route"])
+                   if parts.start <= start <= parts.end)
+    widths = [per_px * (LABEL_CHAR_PX * len(label) + 8) for _, label, _ in shown]
+    for (start, label, route), level in zip(shown, label_levels([s for s, _, _ in shown], widths)):
+        home = pd.isna(route) or str(route).strip().lower() in (HOME_ROUTE, "")
+        parts.note("pain", escaped(label), x=start.strftime("%Y-%m-%d"), y=PAIN_TOP - 0.05 - LABEL_STEP * level,
+                   xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.75)",
+                   font={"size": 10, "color": c.BLACK if home else c.REDDISH_PURPLE})
+
+
+def _dose_panel(parts: Parts, days: Days) -> None:
+    if not days.has("dose_prescribed_mg") and not days.has("dose_taken_mg"):
+        _empty(parts, "dose", "no ketamine doses recorded or prescribed")
+        return
+    if days.has("dose_prescribed_mg"):
+        parts.add("dose", _line(days.line("dose_prescribed_mg"), "prescribed", hovertemplate=MG_ON_DAY,
+                                line={"color": c.ORANGE, "width": 2.5, "shape": "hv"}))
+    taken, prescribed = days.values["dose_taken_mg"], days.values["dose_prescribed_mg"]
+    with np.errstate(invalid="ignore"):
+        over = taken > prescribed + TOLERANCE
+    bar_width = DAY.total_seconds() * 1000 * 0.7
+    for name, rows, colour in (("taken", ~np.isnan(taken) & ~over, c.SKY_BLUE),
+                               ("above prescription", over, c.VERMILLION)):
+        if rows.any():
+            parts.add("dose", {
+                "type": "bar", "x": days.day[rows], "y": np.round(taken[rows], 2), "name": name,
+                "marker": {"color": colour}, "width": bar_width, "customdata": np.round(prescribed[rows], 2),
+                "hovertemplate": "%{x|%d %b %Y}: %{y:g} mg taken, %{customdata:g} mg prescribed"})
+    parts.axis("dose", title={"text": "mg/day"}, rangemode="tozero")
+
+
+def _function_panel(parts: Parts, days: Days) -> None:
+    """7-day means over faint daily values; PEG (weekly, 10 = worst) as points joined across the week."""
+    drawn = [col for col, _ in FUNCTION_LINES if days.has(col)]
+    for col, colour in FUNCTION_LINES:
+        if col not in drawn:
+            continue
+        style = {"legendgroup": col, "hovertemplate": ON_DAY}
+        if not days.has(f"{col}_7d"):  # no 7-day mean computed: the daily values are the line
+            parts.add("function", _line(days.line(col), col, line={"color": colour, "width": 1.5}, **style))
+            continue
+        parts.add("function", _points(days.points(col), f"{col} (daily)", showlegend=False,
+                                      marker={"color": colour, "size": 3, "opacity": 0.35}, **style))
+        parts.add("function", _line(days.line(f"{col}_7d"), col, line={"color": colour, "width": 2}, **style))
+    if days.has("peg"):
+        # Weekly: the week's points are joined whatever lies between them.
+        parts.add("function", {**_line(days.points("peg"), "PEG (weekly, 10 = worst)", hovertemplate=ON_DAY,
+                                       line={"color": c.BLACK, "width": 1.2, "dash": "dot"},
+                                       marker={"color": c.BLACK, "size": 6, "symbol": "square"}),
+                               "mode": "lines+markers"})
+    elif not drawn:
+        _empty(parts, "function", "no sleep, mood, function or PEG recorded")
+    parts.axis("function", range=[0, PAIN_TOP])
+
+
+def _side_effect_panel(parts: Parts, side_effect_days: pd.DataFrame, diary_dates: pd.Series) -> None:
+    shown = side_effect_days[side_effect_days["diary_date"].between(parts.start, parts.end)]
+    effects = shown["effect"].nunique()
+    parts.heights["side_effects"] = max(LANE_PX * effects + LANE_PAD_PX, 70)
+    if shown.empty:
+        _empty(parts, "side_effects", "no side effects recorded")
+        return
+    heatmap = severity_heatmap(shown, diary_dates)
+    heatmap["colorbar"].update(x=1.01, title={"text": "severity", "font": {"size": 10}})
+    parts.add("side_effects", heatmap)
+    parts.axis("side_effects", autorange="reversed", ticks="")
+
+
+def _bp_panel(parts: Parts, days: Days, bp_limits: tuple[float, float]) -> None:
+    readings = (("bp_systolic", "systolic", c.VERMILLION), ("bp_diastolic", "diastolic", c.BLUE))
+    if not any(days.has(col) for col, _, _ in readings):
+        _empty(parts, "bp", "no blood pressure recorded")
+        return
+    across = {"xref": f"{_ref('x', 'bp')} domain", "x0": 0, "x1": 1, "yref": _ref("y", "bp")}
+    for (col, name, colour), limit in zip(readings, bp_limits):
+        if days.has(col):
+            parts.add("bp", _points(days.points(col), name, marker={"color": colour, "size": 5},
+                                    hovertemplate="%{x|%d %b %Y}: %{y:g} mmHg"))
+        # The threshold the bp_high flag uses (ketamine raises blood pressure; FDA 2023, ASRA/AAPM 2018).
+        parts.shapes.append({"type": "line", **across, "y0": limit, "y1": limit, "opacity": 0.6,
+                             "line": {"color": colour, "dash": "dash", "width": 1}})
+        parts.note("bp", f"{limit:g}", x=1.0, xref=f"{_ref('x', 'bp')} domain", y=limit, xanchor="left",
+                   font={"color": colour, "size": 10})
+    recorded = np.concatenate([days.points(col)[1] for col, _, _ in readings])
+    top, bottom = max(*bp_limits, recorded.max()), min(*bp_limits, recorded.min())
+    parts.axis("bp", range=[max(bottom - 20, 0), top + 15])
+
+
+# Marks across every panel -----------------------------------------------------------------
 
 def _day(value) -> str:
     return "" if pd.isna(value) else f"{pd.Timestamp(value):%d %b %Y}"
 
 
-def flag_labels(flags: pd.DataFrame, quiet_days: int = FLAG_LABEL_QUIET_DAYS) -> list[str]:
-    """A flag's name is written once per rule in any ``quiet_days`` window; the other markers
-    keep their hover text. Twenty 'pain_spike' labels in a row are noise, not information."""
-    last: dict[str, pd.Timestamp] = {}
-    labels = []
-    for rule, start in zip(flags["rule"], pd.to_datetime(flags["start"])):
-        shown = rule not in last or start - last[rule] >= pd.Timedelta(days=quiet_days)
-        if shown:
-            last[rule] = start
-        labels.append(escaped(rule) if shown else "")
-    return labels
-
-
-def _flags(fig: go.Figure, flags: pd.DataFrame) -> None:
-    """Flags sit at the top of the pain panel, on two staggered levels so neighbours stay legible."""
-    if flags.empty:
-        return
-    ordered = flags.sort_values("start")
-    custom = [[escaped(f.rule), _day(f.start), _day(f.end), escaped(f.detail)] for f in ordered.itertuples()]
-    fig.add_trace(go.Scatter(
-        x=ordered["start"], y=[9.0 - 0.8 * (i % 2) for i in range(len(ordered))], name="flags",
-        mode="markers+text", text=flag_labels(ordered), textposition="bottom right",
-        textfont={"color": c.VERMILLION, "size": 10},
-        marker={"symbol": "triangle-down", "size": 11, "color": c.VERMILLION},
-        customdata=custom, hovertemplate="<b>%{customdata[0]}</b><br>%{customdata[1]} – %{customdata[2]}"
-                                         "<br>%{customdata[3]}<extra></extra>"), **_row("pain"))
-
-
-def _dose_panel(fig: go.Figure, days: pd.DataFrame) -> None:
-    prescribed, taken = days["dose_prescribed_mg"], days["dose_taken_mg"]
-    if prescribed.isna().all() and taken.isna().all():
-        _empty(fig, "dose", "no ketamine doses recorded or prescribed")
-        return
-    if prescribed.notna().any():
-        fig.add_trace(go.Scatter(x=days["diary_date"], y=prescribed, name="prescribed", mode="lines",
-                                 line={"color": c.ORANGE, "width": 2.5, "shape": "hv"}, hovertemplate=MG_ON_DAY),
-                      **_row("dose"))
-    over = taken > prescribed + TOLERANCE
-    bar_width = DAY.total_seconds() * 1000 * 0.7
-    bars = (("taken", taken.notna() & ~over, c.SKY_BLUE), ("above prescription", over, c.VERMILLION))
-    for name, rows, colour in bars:
-        if rows.any():
-            fig.add_trace(go.Bar(x=days.loc[rows, "diary_date"], y=taken[rows], name=name, marker_color=colour,
-                                 width=bar_width, customdata=prescribed[rows],
-                                 hovertemplate="%{x|%d %b %Y}: %{y:g} mg taken, %{customdata:g} mg prescribed"),
-                          **_row("dose"))
-    fig.update_yaxes(title_text="mg/day", rangemode="tozero", **_row("dose"))
-
-
-def _function_panel(fig: go.Figure, days: pd.DataFrame) -> None:
-    drawn = [(col, name, colour) for col, name, colour in FUNCTION_LINES if col in days and days[col].notna().any()]
-    for col, name, colour in drawn:
-        dash = "dash" if col == "peg" else "solid"
-        fig.add_trace(go.Scatter(x=days["diary_date"], y=days[col], name=name, mode="lines",
-                                 line={"color": colour, "width": 1.5, "dash": dash}, hovertemplate=ON_DAY),
-                      **_row("function"))
-    if not drawn:
-        _empty(fig, "function", "no sleep, mood or function recorded")
-    fig.update_yaxes(range=[0, PAIN_TOP], **_row("function"))
-
-
-def _side_effect_panel(fig: go.Figure, side_effect_days: pd.DataFrame, diary_dates: pd.Series) -> None:
-    if side_effect_days.empty:
-        _empty(fig, "side_effects", "no side effects recorded")
-        return
-    heatmap = severity_heatmap(side_effect_days, diary_dates)
-    domain = fig.layout[f"yaxis{PANELS['side_effects'][0]}"].domain
-    heatmap.colorbar.update(len=domain[1] - domain[0], y=sum(domain) / 2, yanchor="middle", x=1.01)
-    fig.add_trace(heatmap, **_row("side_effects"))
-    fig.update_yaxes(autorange="reversed", **_row("side_effects"))
-
-
-def _bp_panel(fig: go.Figure, days: pd.DataFrame, bp_limits: tuple[float, float]) -> None:
-    readings = (("bp_systolic", "systolic", c.VERMILLION), ("bp_diastolic", "diastolic", c.BLUE))
-    if all(days[col].isna().all() for col, _, _ in readings):
-        _empty(fig, "bp", "no blood pressure recorded")
-        return
-    for (col, name, colour), limit in zip(readings, bp_limits):
-        if days[col].notna().any():
-            fig.add_trace(go.Scatter(x=days["diary_date"], y=days[col], name=name, mode="markers",
-                                     marker={"color": colour, "size": 6}, hovertemplate="%{x|%d %b %Y}: %{y:g} mmHg"),
-                          **_row("bp"))
-        # The threshold the bp_high flag uses (ketamine raises blood pressure; FDA 2023, ASRA/AAPM 2018).
-        fig.add_hline(y=limit, line_dash="dash", line_color=colour, line_width=1, opacity=0.6,
-                      exclude_empty_subplots=False, annotation_text=f"{limit:g}", annotation_position="right",
-                      annotation_font={"color": colour, "size": 10}, **_row("bp"))
-    recorded = pd.concat([days[col] for col, _, _ in readings]).dropna()
-    top, bottom = max(*bp_limits, recorded.max()), min(*bp_limits, recorded.min())
-    fig.update_yaxes(range=[max(bottom - 20, 0), top + 15], **_row("bp"))
-
-
-def _mark_steps(fig: go.Figure, steps: pd.DataFrame) -> None:
-    """Label each step where it starts; a label close to the one before moves down a line to stay legible."""
-    if steps.empty:
-        return
-    given = steps["label"] if "label" in steps else pd.Series(None, index=steps.index, dtype="object")
-    labels = given.where(given.notna(), step_labels(steps))
-    level, previous = 0, None
-    for start, label in sorted(zip(steps["start"], labels), key=lambda pair: pair[0]):
-        level = 1 - level if previous is not None and start - previous < pd.Timedelta(days=21) else 0
-        fig.add_annotation(x=start, y=PAIN_TOP - 0.1 - 0.55 * level, text=escaped(label), showarrow=False,
-                           xanchor="left", yanchor="top", font={"size": 10}, **_row("pain"))
-        previous = start
-
-
-def _mark_visits(fig: go.Figure, visits: pd.DataFrame) -> None:
-    for visit in visits.dropna(subset=["date"]).itertuples():
-        infusion = str(visit.kind).strip().lower() == "infusion"
-        fig.add_vline(x=visit.date, line_dash="solid" if infusion else "dot", line_width=1.5 if infusion else 1,
-                      line_color=c.REDDISH_PURPLE if infusion else c.GREY, layer="below",
-                      exclude_empty_subplots=False, row="all", col=1)
+def _visits(parts: Parts, visits: pd.DataFrame) -> None:
+    """One line per visit day from the bottom panel to the top one (an infusion wins the day)."""
+    infusion_days: dict[pd.Timestamp, bool] = {}
+    for when, kind in zip(pd.to_datetime(visits["date"]), visits["kind"]):
+        if pd.notna(when) and parts.start <= when <= parts.end:
+            day = when.normalize()
+            infusion_days[day] = infusion_days.get(day, False) or str(kind).strip().lower() == "infusion"
+    for day, infusion in sorted(infusion_days.items()):
+        x = day.strftime("%Y-%m-%d")
+        parts.shapes.append({
+            "type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1, "layer": "below",
+            "line": {"color": c.REDDISH_PURPLE if infusion else c.GREY, "width": 1.5 if infusion else 1,
+                     "dash": "solid" if infusion else "dot"}})
         if infusion:
-            # At the foot of the panel: the top belongs to the step labels.
-            fig.add_annotation(x=visit.date, y=0.2, text="infusion", showarrow=False, xanchor="left",
-                               yanchor="bottom", font={"size": 10, "color": c.REDDISH_PURPLE}, **_row("pain"))
+            # At the foot of the pain panel: the top belongs to the step labels.
+            parts.note("pain", "infusion", x=x, y=0.2, xanchor="left", yanchor="bottom",
+                       font={"size": 10, "color": c.REDDISH_PURPLE})
 
 
-def _shade(fig: go.Figure, gaps: pd.DataFrame | None, highlight: tuple[date, date] | None) -> None:
-    """Shade whole days: a one-day flag still gets a visible band."""
-    spans = [] if gaps is None else [(g.start, g.end, c.GAP_GREY, 0.7) for g in gaps.itertuples()]
-    if highlight is not None:
-        spans.append((highlight[0], highlight[1], c.YELLOW, 0.35))
-    for start, end, colour, opacity in spans:
-        fig.add_vrect(x0=pd.Timestamp(start) - HALF_DAY, x1=pd.Timestamp(end) + HALF_DAY, fillcolor=colour,
-                      opacity=opacity, line_width=0, layer="below", exclude_empty_subplots=False, row="all", col=1)
+def _band(x0, x1, colour: str, opacity: float, **extra) -> dict:
+    return {"type": "rect", "xref": "x", "yref": "paper", "y0": 0, "y1": 1, "layer": "below",
+            "x0": x0.isoformat(), "x1": x1.isoformat(), "fillcolor": colour, "opacity": opacity,
+            "line": {"width": 0}, **extra}
 
 
-def _layout(fig: go.Figure, dates: pd.Series) -> go.Figure:
-    """One explicit date range: an empty bottom panel must not turn the shared axis into numbers."""
-    dates = dates.dropna()
-    if not dates.empty:
-        fig.update_xaxes(type="date", range=[dates.min() - 3 * DAY, dates.max() + 3 * DAY])
-    fig.update_yaxes(range=[0, PAIN_TOP], **_row("pain"))
-    fig.update_layout(template="simple_white", height=960, margin={"l": 60, "r": 110, "t": 40, "b": 60},
-                      barmode="overlay", hovermode="closest",
-                      legend={"orientation": "h", "x": 0, "y": -0.04, "yanchor": "top", "font": {"size": 12}})
-    return fig
+def _gaps(parts: Parts, gaps: pd.DataFrame | None) -> None:
+    """Whole days without an entry, shaded through every panel."""
+    if gaps is None or gaps.empty:
+        return
+    for start, end in zip(pd.to_datetime(gaps["start"]), pd.to_datetime(gaps["end"])):
+        if end >= parts.start and start <= parts.end:
+            parts.shapes.append(_band(max(start, parts.start) - HALF_DAY, min(end, parts.end) + HALF_DAY,
+                                      c.GAP_GREY, 0.7))
+
+
+def _highlight(parts: Parts, highlight: tuple[date, date] | None, runs: list[FlagRun]) -> None:
+    """The selected flag's days as a band at least ``HIGHLIGHT_MIN_SHARE`` of the axis wide, and a
+    label above the panels naming it, so a one-day flag on a three-year axis cannot be missed."""
+    if highlight is None:
+        return
+    start, end = pd.Timestamp(highlight[0]), pd.Timestamp(highlight[1])
+    x0, x1 = start - HALF_DAY, end + HALF_DAY
+    shortfall = (parts.end - parts.start) * HIGHLIGHT_MIN_SHARE - (x1 - x0)
+    if shortfall > pd.Timedelta(0):
+        x0, x1 = x0 - shortfall / 2, x1 + shortfall / 2
+    band = _band(x0, x1, c.YELLOW, 0.5, line={"color": c.ORANGE, "width": 1})
+    # The band continues above the panels, in pixels, to the label that names it.
+    stem = {**band, "ysizemode": "pixel", "yanchor": 1, "y0": 0, "y1": SELECTED_LABEL_PX}
+    parts.shapes += [band, stem]
+    names = [escaped(r.name) + ", " for r in runs if (r.start, r.end) == (start, end)]
+    share = ((x0 + (x1 - x0) / 2) - parts.start) / (parts.end - parts.start)
+    parts.annotations.append({
+        "text": f"selected: {names[0] if names else ''}{_when(start, end)}", "x": (x0 + (x1 - x0) / 2).isoformat(),
+        "xref": "x", "y": 1, "yref": "paper", "yshift": SELECTED_LABEL_PX, "yanchor": "bottom", "showarrow": False,
+        "xanchor": "left" if share < 0.25 else ("right" if share > 0.75 else "center"),
+        "font": {"size": 12, "color": c.BLACK}, "bgcolor": "rgba(240,228,66,0.6)", "bordercolor": c.ORANGE})
+
+
+# Assembly ----------------------------------------------------------------------------------
+
+def _domains(heights: dict[str, int]) -> tuple[dict[str, list[float]], int]:
+    """Each panel's vertical share of the plot area, top to bottom, and the area's height in px."""
+    total = sum(heights.values()) + PANEL_GAP_PX * (len(heights) - 1)
+    domains, top = {}, float(total)
+    for panel in PANELS:
+        bottom = top - heights[panel]
+        domains[panel] = [max(bottom / total, 0.0), top / total]
+        top = bottom - PANEL_GAP_PX
+    return domains, total
+
+
+def _figure(parts: Parts) -> go.Figure:
+    domains, plot_px = _domains(parts.heights)
+    bottom_x = _ref("x", "bp")
+    layout = {"template": {"layout": c.TEMPLATE_LAYOUT}, "height": plot_px + 150, "hovermode": "closest",
+              "barmode": "overlay", "margin": {"l": 60, "r": 90, "t": 36, "b": 100},
+              "legend": {"orientation": "h", "x": 0, "y": -60 / plot_px, "yanchor": "top", "font": {"size": 12}}}
+    titles = []
+    for panel, (row, title, _) in PANELS.items():
+        x, y = _ref("x", panel), _ref("y", panel)
+        layout[f"xaxis{'' if row == 1 else row}"] = {
+            "anchor": y, "domain": [0, 1], "type": "date", "range": [parts.start.isoformat(), parts.end.isoformat()],
+            **({} if x == bottom_x else {"matches": bottom_x, "showticklabels": False})}
+        layout[f"yaxis{'' if row == 1 else row}"] = {"anchor": x, "domain": domains[panel],
+                                                     **parts.yaxes.get(panel, {})}
+        titles.append({"text": title, "x": 0, "xref": "paper", "xanchor": "left", "y": domains[panel][1],
+                       "yref": "paper", "yanchor": "bottom", "showarrow": False, "font": {"size": 13}})
+    for trace in parts.traces:
+        if trace.get("type") == "heatmap":  # the severity scale beside its own panel
+            low, high = domains["side_effects"]
+            trace["colorbar"].update(y=(low + high) / 2, len=max(high - low, 0.08), yanchor="middle")
+    layout["shapes"] = parts.shapes
+    layout["annotations"] = titles + parts.annotations
+    return go.Figure(data=parts.traces, layout=layout)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import html
+import importlib
 import json
+from datetime import date
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from dashboard.charts import palette
-from dashboard.charts.timeline import PANELS, step_labels, timeline
+from dashboard.charts.timeline import PANELS, flag_rows, label_levels, step_labels, timeline
 
+timeline_module = importlib.import_module("dashboard.charts.timeline")
 NAN = float("nan")
 DAILY_MEASURES = ["pain", "pain_7d", "sleep", "mood", "function", "peg", "dose_taken_mg", "dose_prescribed_mg",
                   "bp_systolic", "bp_diastolic"]
+FLAG_COLUMNS = ["rule", "name", "safety", "start", "end", "detail", "new", "acknowledged"]
 
 
 def ts(day: str) -> pd.Timestamp:
@@ -24,7 +28,7 @@ def ts(day: str) -> pd.Timestamp:
 def daily(days: list[str], **columns: list[float]) -> pd.DataFrame:
     """A daily frame on the given days of March 2026; measures not given are NaN."""
     frame = pd.DataFrame({"diary_date": pd.to_datetime([ts(d) for d in days])})
-    for name in DAILY_MEASURES:
+    for name in [*DAILY_MEASURES, *[c for c in columns if c not in DAILY_MEASURES]]:
         frame[name] = np.asarray(columns.get(name, [NAN] * len(days)), dtype="float64")
     return frame
 
@@ -36,15 +40,20 @@ def frame(columns: list[str], rows: list[tuple] = (), dates: tuple[str, ...] = (
     return out
 
 
-NO_STEPS = frame(["start", "end", "dose_mg", "route"], dates=("start", "end"))
+def flags(*rows: tuple) -> pd.DataFrame:
+    """Flag rows: (rule, name, safety, start, end, detail, new, acknowledged)."""
+    return frame(FLAG_COLUMNS, list(rows), dates=("start", "end"))
+
+
+NO_STEPS = frame(["start", "end", "dose_mg", "daily_dose_mg", "frequency", "route"], dates=("start", "end"))
 NO_VISITS = frame(["date", "kind"], dates=("date",))
 NO_EFFECTS = frame(["diary_date", "effect", "severity"], dates=("diary_date",))
-NO_FLAGS = frame(["rule", "start", "end", "detail"], dates=("start", "end"))
+NO_FLAGS = flags()
 
 
-def build(days: pd.DataFrame, *, steps=NO_STEPS, visits=NO_VISITS, effects=NO_EFFECTS, flags=NO_FLAGS, **kwargs):
+def build(days: pd.DataFrame, *, steps=NO_STEPS, visits=NO_VISITS, effects=NO_EFFECTS, flag_frame=NO_FLAGS, **kwargs):
     kwargs.setdefault("baseline", None)
-    return timeline(days, steps, visits, effects, flags, **kwargs)
+    return timeline(days, steps, visits, effects, flag_frame, **kwargs)
 
 
 def trace(fig, name: str):
@@ -65,30 +74,43 @@ def yref(panel: str) -> str:
     return f"y{row if row > 1 else ''}"
 
 
+def strings(node) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in strings(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in strings(value)]
+    return []
+
+
 FULL = daily(["01", "02", "03"], pain=[6, 5, 4], pain_7d=[6, 5.5, 5], sleep=[4, 5, 6], mood=[5, 5, 6],
-             function=[3, 4, 5], peg=[6, 6, 5], dose_taken_mg=[25, 50, 25], dose_prescribed_mg=[25, 25, 25],
-             bp_systolic=[130, NAN, 165], bp_diastolic=[85, NAN, 90])
-
-
+             function=[3, 4, 5], peg=[6, NAN, 5], dose_taken_mg=[25, 50, 25], dose_prescribed_mg=[25, 25, 25],
+             bp_systolic=[130, NAN, 165], bp_diastolic=[85, NAN, 90],
+             sleep_7d=[4, 4.5, 5], mood_7d=[5, 5, 5.333333], function_7d=[3, 3.5, 4])
 ONE_EFFECT = frame(["diary_date", "effect", "severity"], [("2026-03-01", "nausea", 1)], dates=("diary_date",))
-ONE_FLAG = frame(["rule", "start", "end", "detail"], [("bp_high", "2026-03-03", "2026-03-03", "165/90")],
-                 dates=("start", "end"))
+ONE_FLAG = flags(("bp_high", "High blood pressure", True, "2026-03-03", "2026-03-03", "165/90", True, False))
 
 
-@pytest.mark.parametrize(("days", "effects", "flags", "names"), [
-    (FULL, ONE_EFFECT, ONE_FLAG, ["daily pain", "7-day mean", "flags", "prescribed", "taken", "above prescription",
-                                  "sleep", "mood", "function", "PEG", "side effects", "systolic", "diastolic"]),
-    (FULL.assign(peg=NAN, dose_taken_mg=[25, 25, NAN]), ONE_EFFECT, NO_FLAGS,
-     ["daily pain", "7-day mean", "prescribed", "taken", "sleep", "mood", "function", "side effects", "systolic",
-      "diastolic"]),
+@pytest.mark.parametrize(("days", "effects", "flag_frame", "names"), [
+    (FULL, ONE_EFFECT, ONE_FLAG,
+     ["flag runs", "flags", "daily pain", "7-day mean", "prescribed", "taken", "above prescription",
+      "sleep (daily)", "sleep", "mood (daily)", "mood", "function (daily)", "function", "PEG (weekly, 10 = worst)",
+      "side effects", "systolic", "diastolic"]),
+    # Without the 7-day columns the daily values are the lines.
+    (FULL.drop(columns=["sleep_7d", "mood_7d", "function_7d"]).assign(peg=NAN, dose_taken_mg=[25, 25, NAN]),
+     ONE_EFFECT, NO_FLAGS,
+     ["no flags in this period", "daily pain", "7-day mean", "prescribed", "taken", "sleep", "mood", "function",
+      "side effects", "systolic", "diastolic"]),
     (FULL.assign(bp_systolic=NAN, bp_diastolic=NAN, dose_prescribed_mg=NAN), NO_EFFECTS, NO_FLAGS,
-     ["daily pain", "7-day mean", "taken", "sleep", "mood", "function", "PEG",
-      "no side effects recorded", "no blood pressure recorded"]),  # invisible, to keep the panel's axes
+     ["no flags in this period", "daily pain", "7-day mean", "taken", "sleep (daily)", "sleep", "mood (daily)", "mood",
+      "function (daily)", "function", "PEG (weekly, 10 = worst)", "no side effects recorded",
+      "no blood pressure recorded"]),  # empty, to keep the panel's axes
 ])
-def test_trace_names_and_order(days, effects, flags, names):
-    fig = build(days, effects=effects, flags=flags)
+def test_trace_names_and_order(days, effects, flag_frame, names):
+    fig = build(days, effects=effects, flag_frame=flag_frame)
     assert [t.name for t in fig.data] == names
-    assert [t.name for t in fig.data if t.showlegend is False] == [n for n in names if n.startswith("no ")]
+    assert all(len(t.x) == 0 for t in fig.data if t.name.startswith("no "))
 
 
 @pytest.mark.parametrize(("days", "pain", "x"), [
@@ -97,13 +119,23 @@ def test_trace_names_and_order(days, effects, flags, names):
     (["01", "02", "05"], [6, 5, 4], ["01", "02", "03", "05"]),  # two missing days break the line
     (["01", "05", "06", "10"], [6, 5, 4, 3], ["01", "02", "05", "06", "07", "10"]),
 ])
-def test_pain_lines_break_at_gaps_of_two_days_or_more(days, pain, x):
+def test_the_seven_day_line_breaks_at_gaps_of_two_days_or_more(days, pain, x):
     fig = build(daily(days, pain=pain, pain_7d=pain))
-    expected_y = [pain[days.index(day)] if day in days else None for day in x]
-    for name in ("daily pain", "7-day mean"):
-        assert dates(trace(fig, name).x) == [ts(d) for d in x]
-        assert values(trace(fig, name).y) == expected_y
-    assert trace(fig, "7-day mean").mode == "lines"
+    line = trace(fig, "7-day mean")
+    assert dates(line.x) == [ts(d) for d in x]
+    assert values(line.y) == [pain[days.index(day)] if day in days else None for day in x]
+    assert line.mode == "lines"
+    # Markers need no break: only the days with a value are sent.
+    assert dates(trace(fig, "daily pain").x) == [ts(d) for d in days]
+
+
+def test_only_drawn_points_are_sent_rounded_to_two_decimals():
+    days = daily(["01", "02", "03", "04"], pain=[6.123456, NAN, 4.0, NAN], pain_7d=[6.123456, 6.123456, 5.061728, NAN],
+                 bp_systolic=[NAN, 141.0, NAN, NAN], bp_diastolic=[NAN, 91.0, NAN, NAN])
+    fig = build(days)
+    assert values(trace(fig, "daily pain").y) == [6.12, 4.0]
+    assert values(trace(fig, "7-day mean").y) == [6.12, 6.12, 5.06]
+    assert dates(trace(fig, "systolic").x) == [ts("02")]
 
 
 def test_seven_day_mean_is_the_input_column():
@@ -112,10 +144,27 @@ def test_seven_day_mean_is_the_input_column():
     assert trace(fig, "7-day mean").line.color == palette.BLUE
 
 
+def test_sleep_mood_function_are_seven_day_lines_over_faint_daily_values():
+    fig = build(FULL)
+    assert values(trace(fig, "mood").y) == [5, 5, 5.33]
+    assert values(trace(fig, "mood (daily)").y) == [5, 5, 6]
+    assert trace(fig, "mood (daily)").mode == "markers" and trace(fig, "mood (daily)").showlegend is False
+    assert trace(fig, "mood (daily)").marker.opacity < 1
+    assert trace(fig, "mood").legendgroup == trace(fig, "mood (daily)").legendgroup
+
+
+def test_peg_points_are_joined_across_the_week():
+    days = daily(["01", "08", "15", "16"], pain=[5, 5, 5, 5], peg=[6, 5, NAN, 4])
+    peg = trace(build(days), "PEG (weekly, 10 = worst)")
+    assert dates(peg.x) == [ts("01"), ts("08"), ts("16")]  # no break between weekly points
+    assert values(peg.y) == [6, 5, 4]
+    assert peg.mode == "lines+markers"
+
+
 @pytest.mark.parametrize(("taken", "prescribed", "within", "above"), [
     ([25, 50, 25], [25, 25, 25], {"01": 25, "03": 25}, {"02": 50}),
     ([25, 25, NAN], [25, 25, 50], {"01": 25, "02": 25}, {}),
-    ([12.5, 25.0000000001, 30], [25, 25, NAN], {"01": 12.5, "02": 25.0000000001, "03": 30}, {}),
+    ([12.5, 25.0000000001, 30], [25, 25, NAN], {"01": 12.5, "02": 25.0, "03": 30}, {}),
     ([100, 100, 100], [50, 50, 75], {}, {"01": 100, "02": 100, "03": 100}),
 ])
 def test_taken_doses_above_the_prescription_get_their_own_trace(taken, prescribed, within, above):
@@ -134,7 +183,7 @@ def test_taken_doses_above_the_prescription_get_their_own_trace(taken, prescribe
 @pytest.mark.parametrize(("days", "prescribed", "expected"), [
     (["01", "02", "03"], [25, 25, 50], [25, 25, 50]),
     (["01", "02", "06"], [25, 25, 50], [25, 25, None, 50]),  # the step line does not bridge a diary gap
-    (["01", "02"], [NAN, 25], [None, 25]),
+    (["01", "02"], [NAN, 25], [25]),
 ])
 def test_prescribed_step_line(days, prescribed, expected):
     line = trace(build(daily(days, dose_prescribed_mg=prescribed)), "prescribed")
@@ -142,21 +191,21 @@ def test_prescribed_step_line(days, prescribed, expected):
     assert line.line.shape == "hv"
 
 
-def test_heatmap_is_effects_by_calendar_day():
+def test_heatmap_leaves_none_blank_so_mild_stands_out():
     effects = frame(["diary_date", "effect", "severity"], [
         ("2026-03-01", "nausea", 1), ("2026-03-02", "nausea", 0), ("2026-03-04", "nausea", 3),
-        ("2026-03-02", "dissociation", 2), ("2026-03-01", "dissociation", 1), ("2026-03-01", "dissociation", 2),
+        ("2026-03-02", "brain_fog", 2), ("2026-03-01", "brain_fog", 1), ("2026-03-01", "brain_fog", 2),
     ], dates=("diary_date",))
     heat = trace(build(daily(["01", "02", "04"], pain=[5, 5, 5]), effects=effects), "side effects")
-    assert list(heat.y) == ["dissociation", "nausea"]
+    assert list(heat.y) == ["brain fog", "nausea"]
     assert dates(heat.x) == [ts(d) for d in ("01", "02", "03", "04")]  # the un-rated 3rd stays blank
-    assert [values(row) for row in heat.z] == [[2, 2, None, None], [1, 0, None, 3]]
-    assert (heat.zmin, heat.zmax) == (0, 3)
+    assert [values(row) for row in heat.z] == [[2, 2, None, None], [1, None, None, 3]]  # 0 (none) is blank too
+    assert (heat.zmin, heat.zmax) == (1, 3)
+    assert list(heat.colorbar.ticktext) == ["mild", "moderate", "severe"]
 
 
-def vlines(fig, day: str) -> list:
-    return [s for s in fig.layout.shapes if s.type == "line" and s.x0 is not None and s.x0 == s.x1
-            and pd.Timestamp(s.x0) == ts(day)]
+def visit_lines(fig) -> list:
+    return [s for s in fig.layout.shapes if s.type == "line" and s.yref == "paper"]
 
 
 @pytest.mark.parametrize(("kind", "dash", "colour"), [
@@ -164,34 +213,81 @@ def vlines(fig, day: str) -> list:
     ("telehealth", "dot", palette.GREY),
     ("infusion", "solid", palette.REDDISH_PURPLE),
 ])
-def test_visits_are_vertical_lines_across_every_panel(kind, dash, colour):
+def test_a_visit_is_one_line_across_every_panel(kind, dash, colour):
     visits = frame(["date", "kind"], [("2026-03-02", kind)], dates=("date",))
     fig = build(FULL, visits=visits)
-    lines = vlines(fig, "02")
-    assert len(lines) == len(PANELS)
-    assert {(s.line.dash, s.line.color) for s in lines} == {(dash, colour)}
+    (line,) = visit_lines(fig)
+    assert (line.xref, line.yref, line.y0, line.y1) == ("x", "paper", 0, 1)
+    assert pd.Timestamp(line.x0) == pd.Timestamp(line.x1) == ts("02")
+    assert (line.line.dash, line.line.color) == (dash, colour)
     assert ("infusion" in [a.text for a in fig.layout.annotations]) == (kind == "infusion")
 
 
+def test_an_infusion_and_a_review_on_one_day_are_one_infusion_line():
+    visits = frame(["date", "kind"], [("2026-03-02", "in person"), ("2026-03-02", "infusion"),
+                                      ("2026-03-03", "telehealth")], dates=("date",))
+    lines = visit_lines(build(FULL, visits=visits))
+    assert [(pd.Timestamp(s.x0), s.line.color) for s in lines] == [(ts("02"), palette.REDDISH_PURPLE),
+                                                                   (ts("03"), palette.GREY)]
+
+
+def test_shapes_are_few_whatever_the_number_of_panels():
+    visits = frame(["date", "kind"], [(f"2026-03-{d:02d}", "in person") for d in (1, 2, 3)], dates=("date",))
+    gaps = frame(["start", "end"], [("2026-03-05", "2026-03-09"), ("2026-03-12", "2026-03-20")], dates=("start", "end"))
+    fig = build(FULL, visits=visits, gaps=gaps, baseline=6.0, highlight=(date(2026, 3, 2), date(2026, 3, 2)))
+    # 3 visits + 2 gaps + baseline line and relief band + 2 BP limits + the highlight band and its stem.
+    assert len(fig.layout.shapes) == 3 + 2 + 2 + 2 + 2
+
+
 @pytest.mark.parametrize(("steps", "labels"), [
-    ([("2026-03-01", 25.0, "troche")], ["start 25 mg"]),
-    ([("2026-03-01", 30.0, "troche"), ("2026-03-15", 50.0, "troche")], ["start 30 mg", "30 → 50 mg"]),
-    ([("2026-03-15", 100.0, "troche"), ("2026-03-01", 12.5, "troche"), ("2026-03-10", 35.0, "IV")],
-     ["12.5 → 100 mg", "start 12.5 mg", "IV start 35 mg"]),
+    ([("2026-03-01", 25.0, 25.0, "daily", "troche")], ["start 25 mg/day"]),
+    ([("2026-03-01", 25.0, 50.0, "twice daily", "troche"), ("2026-03-15", 50.0, 100.0, "twice daily", "troche")],
+     ["start 50 mg/day", "50 → 100 mg/day"]),
+    # Compared with the previous troche step, whatever the in-clinic sessions in between.
+    ([("2026-03-15", 50.0, 100.0, "twice daily", "troche"), ("2026-03-01", 25.0, 25.0, "daily", "troche"),
+      ("2026-03-10", 35.0, 35.0, "once", "IV")], ["25 → 100 mg/day", "start 25 mg/day", "IV 35 mg"]),
+    ([("2026-03-01", 50.0, 50.0, "daily", "troche"), ("2026-03-15", 100.0, 50.0, "every other day", "troche")],
+     ["start 50 mg/day", "50 mg/day, every other day"]),
+    ([("2026-03-01", 100.0, 75.0, "every other day", "Troche "), ("2026-03-15", 12.5, NAN, "as needed", "troche")],
+     ["start 75 mg/day", "12.5 mg as needed"]),
+    ([("2026-03-01", 0.5, 0.5, "once", "IM")], ["IM 0.5 mg"]),
 ])
-def test_step_labels(steps, labels):
-    table = frame(["start", "dose_mg", "route"], steps, dates=("start",))
+def test_step_labels_in_mg_per_day(steps, labels):
+    table = frame(["start", "dose_mg", "daily_dose_mg", "frequency", "route"], steps, dates=("start",))
     assert list(step_labels(table)) == labels
     texts = [a.text for a in build(FULL, steps=table).layout.annotations]
     assert all(label in texts for label in labels)
 
 
 def test_given_step_labels_are_used_and_escaped():
-    table = frame(["start", "end", "dose_mg", "route", "label"],
-                  [("2026-03-01", "2026-03-09", 30.0, "troche", "30 → 50 mg"),
-                   ("2026-03-10", "2026-03-20", 50.0, "troche", "<i>custom</i>")], dates=("start", "end"))
+    table = frame(["start", "end", "dose_mg", "daily_dose_mg", "route", "label"],
+                  [("2026-03-01", "2026-03-09", 30.0, 30.0, "troche", "30 → 50 mg"),
+                   ("2026-03-10", "2026-03-20", 50.0, 50.0, "troche", "<i>custom</i>")], dates=("start", "end"))
     texts = [a.text for a in build(FULL, steps=table).layout.annotations]
     assert "30 → 50 mg" in texts and "&lt;i&gt;custom&lt;/i&gt;" in texts
+
+
+@pytest.mark.parametrize(("starts", "widths", "levels"), [
+    ([0, 100, 200], [50, 50, 50], [0, 0, 0]),  # far apart: one line
+    ([0, 10, 20], [50, 50, 50], [0, 1, 2]),  # close: staggered
+    ([0, 10, 60], [50, 50, 50], [0, 1, 0]),  # the top line is free again
+    ([0, 5, 10, 15], [50, 50, 50, 50], [0, 1, 2, 0]),  # all taken: the one free soonest
+])
+def test_close_step_labels_stagger(starts, widths, levels):
+    day0 = pd.Timestamp("2026-03-01")
+    assert label_levels([day0 + pd.Timedelta(days=s) for s in starts],
+                        [pd.Timedelta(days=w) for w in widths]) == levels
+
+
+def test_step_labels_close_together_go_on_separate_lines_in_the_figure():
+    table = frame(["start", "dose_mg", "daily_dose_mg", "frequency", "route"],
+                  [("2026-03-01", 25.0, 25.0, "daily", "troche"), ("2026-03-02", 50.0, 50.0, "daily", "troche")],
+                  dates=("start",))
+    on_a_week = {a.text: a.y for a in build(FULL, steps=table).layout.annotations}
+    assert on_a_week["start 25 mg/day"] == on_a_week["25 → 50 mg/day"]  # a day apart is far on a week's axis
+    on_two_years = {a.text: a.y for a in build(FULL, steps=table, period=(date(2026, 3, 1), date(2028, 3, 1)))
+                    .layout.annotations}
+    assert on_two_years["start 25 mg/day"] > on_two_years["25 → 50 mg/day"]
 
 
 def pain_shapes(fig) -> list:
@@ -220,91 +316,154 @@ def test_blood_pressure_threshold_lines(limits):
     fig = build(FULL, bp_limits=limits)
     lines = [s for s in fig.layout.shapes if s.yref == yref("bp") and s.type == "line"]
     assert [(s.y0, s.line.color) for s in lines] == [(limits[0], palette.VERMILLION), (limits[1], palette.BLUE)]
-    assert values(trace(fig, "systolic").y) == [130, None, 165]
+    assert values(trace(fig, "systolic").y) == [130, 165]
 
 
 def test_empty_panels_say_what_is_missing():
-    days = daily(["01", "02"], pain=[5, 4])
-    fig = build(days, baseline=5.0)
+    fig = build(daily(["01", "02"], pain=[5, 4]), baseline=5.0)
     texts = [a.text for a in fig.layout.annotations]
     for text in ("no blood pressure recorded", "no side effects recorded", "no ketamine doses recorded or prescribed",
-                 "no sleep, mood or function recorded"):
+                 "no sleep, mood, function or PEG recorded", "no flags in this period"):
         assert text in texts
     assert not [s for s in fig.layout.shapes if s.yref == yref("bp")]
 
 
-def test_flags_are_markers_named_by_rule_with_escaped_hover():
-    flags = frame(["rule", "start", "end", "detail"], [
-        ("bp_high", "2026-03-03", "2026-03-03", "systolic 165"),
-        ("pain_spike", "2026-03-01", "2026-03-02", "<script>alert(1)</script> & more"),
-    ], dates=("start", "end"))
-    marks = trace(build(FULL, flags=flags), "flags")
-    assert list(marks.text) == ["pain_spike", "bp_high"]
-    assert dates(marks.x) == [ts("01"), ts("03")]
-    assert list(marks.customdata[0]) == ["pain_spike", "01 Mar 2026", "02 Mar 2026",
-                                         "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"]
+MIXED_FLAGS = flags(
+    ("pain_spike", "Pain spike", False, "2026-03-01", "2026-03-02", "<script>alert(1)</script> & more", False, False),
+    ("bp_high", "High blood pressure", True, "2026-03-03", "2026-03-03", "systolic 165", True, False),
+    ("low_mood", "Low mood", False, "2026-03-02", "2026-03-04", "mood 2, 1, 2", False, True),
+    ("pain_spike", "Pain spike", False, "2026-03-05", "2026-03-05", "pain 9", False, False),
+)
 
 
-def strings(node) -> list[str]:
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [s for value in node.values() for s in strings(value)]
-    if isinstance(node, list):
-        return [s for value in node for s in strings(value)]
-    return []
+def test_flag_lanes_put_safety_first_named_for_humans():
+    fig = build(FULL, flag_frame=MIXED_FLAGS)
+    axis = fig.layout[f"yaxis{PANELS['flags'][0] if PANELS['flags'][0] > 1 else ''}"]
+    assert [html.unescape(t).split("<span")[-1] for t in axis.ticktext] == [
+        f' style="color:{palette.VERMILLION}">High blood pressure</span> <b>NEW</b>', "Pain spike", "Low mood"]
+    assert list(axis.tickvals) == [0, 1, 2]
+    assert axis.range[0] > axis.range[1]  # the first lane on top
+
+
+def test_flag_markers_carry_status_and_escaped_hover():
+    fig = build(FULL, flag_frame=MIXED_FLAGS)
+    marks = trace(fig, "flags")
+    assert list(marks.y) == [0, 1, 1, 2]  # lane by lane, each in date order
+    assert list(marks.marker.color) == [palette.VERMILLION, palette.BLUE, palette.BLUE, palette.BLUE]
+    assert list(marks.marker.opacity) == [1.0, 1.0, 1.0, 0.3]  # the acknowledged run faded
+    assert list(marks.marker.size)[0] > list(marks.marker.size)[1]  # the new one emphasised
+    assert marks.hovertext[1] == ("<b>Pain spike</b><br>01 Mar 2026 – 02 Mar 2026<br>"
+                                  "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more")
+    assert marks.hovertext[0].endswith("new since the last visit")
+    assert marks.hovertext[3].endswith("acknowledged")
+    runs = trace(fig, "flag runs")
+    assert runs.orientation == "h" and list(runs.y) == [0, 1, 1, 2]
+    assert [pd.Timestamp(b) for b in runs.base][1] == ts("01") - pd.Timedelta(hours=12)
+    assert list(runs.x)[1] == pd.Timedelta(days=2).total_seconds() * 1000  # two whole days
+
+
+def test_no_raw_rule_key_reaches_the_figure():
+    rules = flags(*[(rule, name, safety, "2026-03-02", "2026-03-02", "", False, False) for rule, name, safety in (
+        ("bp_high", "High blood pressure", True), ("dissociation_severe", "Severe dissociation", True),
+        ("no_benefit_escalation", "Dose raised without benefit", False), ("diary_gap", None, False))])
+    text = " ".join(strings(json.loads(build(FULL, flag_frame=rules, highlight=(date(2026, 3, 2),) * 2).to_json())))
+    for key in ("bp_high", "dissociation_severe", "no_benefit_escalation", "diary_gap"):
+        assert key not in text
+    assert "Diary gap" in text  # a flag without a name gets a readable one
+
+
+def test_flag_rows_default_missing_status_columns():
+    old_style = frame(["rule", "start", "end", "detail"], [("bladder", "2026-03-01", None, "x")],
+                      dates=("start", "end"))
+    (run,) = flag_rows(old_style)
+    assert (run.name, run.safety, run.new, run.acknowledged, run.end) == ("Bladder", False, False, False, ts("01"))
 
 
 @pytest.mark.parametrize("payload", ["<img src=x onerror=alert(1)>", "<b>bold</b>", "<a href='javascript:x'>x</a>"])
 def test_html_from_data_is_escaped_in_the_figure_json(payload):
-    flags = frame(["rule", "start", "end", "detail"], [(f"rule{payload}", "2026-03-01", "2026-03-01", payload)],
-                  dates=("start", "end"))
+    flag_frame = flags((f"rule{payload}", f"name{payload}", True, "2026-03-01", "2026-03-01", payload, False, False))
     effects = frame(["diary_date", "effect", "severity"], [("2026-03-01", payload, 2)], dates=("diary_date",))
-    steps = frame(["start", "end", "dose_mg", "route", "label"],
-                  [("2026-03-01", "2026-03-03", 25.0, "troche", payload)], dates=("start", "end"))
-    fig = build(FULL, flags=flags, effects=effects, steps=steps)
+    steps = frame(["start", "end", "dose_mg", "daily_dose_mg", "route", "label"],
+                  [("2026-03-01", "2026-03-03", 25.0, 25.0, "troche", payload)], dates=("start", "end"))
+    fig = build(FULL, flag_frame=flag_frame, effects=effects, steps=steps, highlight=(date(2026, 3, 1),) * 2)
     text = strings(json.loads(fig.to_json()))
     assert not [s for s in text if payload in s]
-    assert html.escape(payload) in text  # the flag detail, shown as typed, not interpreted
+    assert html.escape(payload) in text  # the step label, shown as typed, not interpreted
 
 
-@pytest.mark.parametrize(("start", "end"), [("2026-03-02", "2026-03-02"), ("2026-03-01", "2026-03-03")])
-def test_highlight_and_gaps_shade_whole_days(start, end):
-    gaps = frame(["start", "end"], [("2026-03-05", "2026-03-09")], dates=("start", "end"))
-    fig = build(FULL, highlight=(pd.Timestamp(start).date(), pd.Timestamp(end).date()), gaps=gaps)
-    rects = [s for s in fig.layout.shapes if s.type == "rect"]
-    spans = {(pd.Timestamp(s.x0), pd.Timestamp(s.x1), s.fillcolor) for s in rects}
-    half = pd.Timedelta(hours=12)
-    assert spans == {(pd.Timestamp(start) - half, pd.Timestamp(end) + half, palette.YELLOW),
-                     (ts("05") - half, ts("09") + half, palette.GAP_GREY)}
-    assert len(rects) == 2 * len(PANELS)
+PERIOD = (date(2026, 3, 1), date(2026, 3, 31))
 
 
-def test_without_highlight_there_is_no_shading():
-    assert [s for s in build(FULL).layout.shapes if s.type == "rect"] == []
-
-
-def test_shared_date_axis_covers_the_diary():
-    fig = build(FULL.assign(bp_systolic=NAN, bp_diastolic=NAN))
+def test_the_date_axis_spans_the_review_period():
+    old_flag = flags(("co_sedative", "Co-sedative", True, "2023-01-01", "2026-03-31", "oxycodone", False, False))
+    early_days = pd.concat([daily(["2026-02-01"], pain=[9]), FULL])
+    fig = build(early_days, flag_frame=old_flag, period=PERIOD)
     bottom = fig.layout[f"xaxis{len(PANELS)}"]
+    two_days = pd.Timedelta(days=2)
     assert bottom.type == "date"
-    assert dates(bottom.range) == [ts("01") - pd.Timedelta(days=3), ts("03") + pd.Timedelta(days=3)]
+    assert dates(bottom.range) == [ts("01") - two_days, ts("31") + two_days]
     assert all(fig.layout[f"xaxis{r if r > 1 else ''}"].matches == f"x{len(PANELS)}" for r in range(1, len(PANELS)))
+    assert dates(trace(fig, "daily pain").x) == [ts("01"), ts("02"), ts("03")]  # before the period: not sent
+    assert pd.Timestamp(trace(fig, "flag runs").base[0]) == ts("01") - two_days - pd.Timedelta(hours=12)
 
 
-@pytest.mark.parametrize(
-    ("rules_and_days", "expected"),
-    [
-        ([("pain_spike", 0), ("pain_spike", 10), ("pain_spike", 50)], ["pain_spike", "", "pain_spike"]),
-        ([("pain_spike", 0), ("bp_high", 1), ("pain_spike", 2)], ["pain_spike", "bp_high", ""]),
-        ([("bladder", 0), ("bladder", 45)], ["bladder", "bladder"]),
-        ([("<b>x</b>", 0)], ["&lt;b&gt;x&lt;/b&gt;"]),
-    ],
-)
-def test_flag_names_are_written_once_per_rule_in_a_quiet_window(rules_and_days, expected):
-    from dashboard.charts.timeline import flag_labels
+def test_without_a_period_the_axis_covers_the_data():
+    fig = build(FULL.assign(bp_systolic=NAN, bp_diastolic=NAN))
+    assert dates(fig.layout[f"xaxis{len(PANELS)}"].range) == [ts("01") - pd.Timedelta(days=2),
+                                                              ts("03") + pd.Timedelta(days=2)]
 
-    start = pd.Timestamp("2026-03-01")
-    flags = pd.DataFrame({"rule": [r for r, _ in rules_and_days],
-                          "start": [start + pd.Timedelta(days=d) for _, d in rules_and_days]})
-    assert flag_labels(flags) == expected
+
+def rects(fig, colour: str) -> list:
+    return [s for s in fig.layout.shapes if s.type == "rect" and s.fillcolor == colour]
+
+
+def test_gaps_are_shaded_whole_days_through_every_panel():
+    gaps = frame(["start", "end"], [("2026-03-05", "2026-03-09")], dates=("start", "end"))
+    (band,) = rects(build(FULL, gaps=gaps), palette.GAP_GREY)
+    half = pd.Timedelta(hours=12)
+    assert (pd.Timestamp(band.x0), pd.Timestamp(band.x1)) == (ts("05") - half, ts("09") + half)
+    assert (band.xref, band.yref, band.y0, band.y1, band.layer) == ("x", "paper", 0, 1, "below")
+
+
+@pytest.mark.parametrize(("start", "end", "width_days"), [
+    ("2026-03-10", "2026-03-10", 1),  # a day is more than 0.8 % of 33 days
+    ("2026-03-01", "2026-03-20", 20),
+])
+def test_highlight_shades_whole_days(start, end, width_days):
+    fig = build(FULL, highlight=(ts(start).date(), ts(end).date()), period=PERIOD)
+    band, stem = rects(fig, palette.YELLOW)
+    assert pd.Timestamp(band.x1) - pd.Timestamp(band.x0) == pd.Timedelta(days=width_days)
+    assert (band.yref, band.y0, band.y1) == ("paper", 0, 1)
+    assert (stem.ysizemode, stem.yanchor, stem.x0) == ("pixel", 1, band.x0)
+
+
+def test_a_one_day_highlight_on_three_years_keeps_a_visible_width_and_is_named():
+    period = (date(2024, 1, 1), date(2026, 12, 31))
+    selected = flags(("bp_high", "High blood pressure", True, "2025-06-01", "2025-06-01", "172/95", False, False))
+    fig = build(FULL, flag_frame=selected, highlight=(date(2025, 6, 1), date(2025, 6, 1)), period=period)
+    band, _ = rects(fig, palette.YELLOW)
+    width = pd.Timestamp(band.x1) - pd.Timestamp(band.x0)
+    assert width >= (pd.Timestamp(period[1]) - pd.Timestamp(period[0])) * 0.008
+    assert pd.Timestamp(band.x0) + width / 2 == pd.Timestamp("2025-06-01")  # centred on the day
+    (label,) = [a for a in fig.layout.annotations if a.text.startswith("selected")]
+    assert label.text == "selected: High blood pressure, 01 Jun 2025"
+
+
+def test_without_highlight_or_gaps_there_is_no_shading():
+    assert [s for s in build(FULL).layout.shapes if s.type == "rect" and s.yref == "paper"] == []
+
+
+def test_a_three_year_patient_builds_in_one_go(monkeypatch):
+    """Shapes and annotations are handed over once, not added one by one."""
+    import plotly.graph_objects as go
+
+    calls = []
+    for name in ("add_shape", "add_vline", "add_vrect", "add_hline", "add_hrect", "add_annotation", "add_trace"):
+        monkeypatch.setattr(go.Figure, name, lambda *a, _n=name, **k: calls.append(_n))
+    days = pd.date_range("2024-01-01", "2026-12-31", freq="D")
+    big = daily([d.strftime("%Y-%m-%d") for d in days], pain=list(np.linspace(2, 8, len(days))))
+    visits = frame(["date", "kind"], [(d, "in person") for d in days[::28]], dates=("date",))
+    fig = build(big, visits=visits, period=(days[0].date(), days[-1].date()))
+    assert calls == []
+    assert len(visit_lines(fig)) == len(visits)
+    assert timeline_module.PANEL_GAP_PX > 0
