@@ -69,8 +69,11 @@ def open_patient(user: User, ref: str, *, audit_view: bool = True) -> PatientInf
 
 
 @st.cache_data(ttl=120, max_entries=64, show_spinner=False)
-def patient_frames(url: str, user_id: int, patient_id: int) -> dict[str, pd.DataFrame]:
-    """Everything the review page reads for one patient. Call only after ``open_patient``."""
+def patient_frames(url: str, user_id: int, patient_id: int, version: tuple = ()) -> dict[str, pd.DataFrame]:
+    """Everything the review page reads for one patient. Call only after ``open_patient``.
+
+    ``version`` (``queries.data_version``) makes a change by another process a new entry.
+    """
     with session_scope(url) as session:
         return {
             "diary": queries.diary_frame(session, patient_id),
@@ -89,7 +92,8 @@ def patient_imports(url: str, user_id: int, patient_ref: str) -> pd.DataFrame:
 
 
 def frames(user: User, patient: PatientInfo) -> dict[str, pd.DataFrame]:
-    return patient_frames(database_url(), user.id, patient.id)
+    url = database_url()
+    return patient_frames(url, user.id, patient.id, _data_version(url, patient.id))
 
 
 def imports(user: User, patient: PatientInfo) -> pd.DataFrame:
@@ -100,21 +104,43 @@ def today() -> date:
     return date.today()
 
 
-@st.cache_data(ttl=120, max_entries=64, show_spinner=False)
-def _review(url: str, user_id: int, patient_id: int, as_of: date, limits: Thresholds):
+def _data_version(url: str, patient_id: int) -> tuple:
+    with session_scope(url) as session:
+        return queries.data_version(session, patient_id)
+
+
+@st.cache_resource(ttl=600, max_entries=32, show_spinner=False)
+def _review(url: str, user_id: int, patient_id: int, as_of: date, limits: Thresholds, version: tuple):
+    """The review, computed once per patient, as-of date, thresholds and data version.
+
+    ``cache_resource`` hands back the same object (``cache_data`` would unpickle a copy of
+    every frame on each rerun); the Review is frozen and nothing on the page mutates it.
+    """
     from dashboard.analysis.review import build_review
+    from dashboard.db.flag_reviews import acknowledgements_frame
 
     with session_scope(url) as session:
         patient = session.get(Patient, patient_id)
         info = {"ref": patient.ref, "name": patient.name, "birth_year": patient.birth_year, "condition": patient.condition}
-    data = patient_frames(url, user_id, patient_id)
+        acknowledgements = acknowledgements_frame(session, patient_id)
+    data = patient_frames(url, user_id, patient_id, version)
     return build_review(patient=info, diary=data["diary"], side_effects=data["side_effects"], steps=data["steps"],
-                        visits=data["visits"], comedications=data["comedications"], thresholds=limits, as_of=as_of)
+                        visits=data["visits"], comedications=data["comedications"], thresholds=limits, as_of=as_of,
+                        acknowledgements=acknowledgements)
 
 
 def review(user: User, patient: PatientInfo, as_of: date):
     """The review model of a patient the user has opened (call ``open_patient`` first)."""
-    return _review(database_url(), user.id, patient.id, as_of, thresholds())
+    url = database_url()
+    return _review(url, user.id, patient.id, as_of, thresholds(), _data_version(url, patient.id))
+
+
+def acknowledge_flag(user: User, patient: PatientInfo, *, rule: str, start, end, note: str) -> None:
+    """Acknowledge a flag (audited); the review's data version changes, so the next run recomputes it."""
+    from dashboard.db.flag_reviews import acknowledge_flag as acknowledge
+
+    with session_scope() as session:
+        acknowledge(session, user=user, patient_id=patient.id, rule=rule, flag_start=start, flag_end=end, note=note)
 
 
 def decide_proposed_step(user: User, patient: PatientInfo, step_id: int, accept: bool) -> None:
@@ -129,4 +155,3 @@ def decide_proposed_step(user: User, patient: PatientInfo, step_id: int, accept:
             audit.record(session, actor=user.username, action="record change", patient_id=patient.id, outcome="denied")
     if not allowed:
         raise PermissionError("This patient is no longer shared with you; nothing was changed.")
-    st.cache_data.clear()

@@ -59,6 +59,22 @@ def schedule(frequency: str | None, max_per_day: float | None = None) -> Schedul
     return None
 
 
+def daily_dose(dose_mg: float | None, frequency: str | None, max_per_day: float | None = None) -> float | None:
+    """mg per day of a step (review-metrics.md v2, "Doses"): what labels, comparisons and the
+    lowest effective dose use, because 25 mg twice daily is more than 40 mg daily.
+
+    dose x 1 (daily), x 2 (twice daily), x 0.5 (every other day), x N / 7 (N per week),
+    x the maximum per day (as needed); None when the frequency gives no daily amount.
+    """
+    if dose_mg is None or pd.isna(dose_mg):
+        return None
+    sched = schedule(frequency, max_per_day)
+    if sched is None:
+        return None
+    per_day = sched.doses_per_day if sched.doses_per_day is not None else sched.max_doses
+    return None if per_day is None else float(dose_mg) * per_day
+
+
 def route_key(routes: pd.Series) -> pd.Series:
     """Routes compared case- and space-insensitively ('Troche ' is 'troche')."""
     return routes.astype("str").str.strip().str.lower()

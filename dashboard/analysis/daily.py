@@ -82,3 +82,21 @@ def rolling_pain(daily: pd.DataFrame, window: int = 7, min_days: int = 1) -> pd.
     return pd.DataFrame(
         {"diary_date": pain.index.astype("datetime64[ns]"), "pain": pain.to_numpy(), "pain_rolling": rolled.to_numpy()}
     )
+
+
+def rolling_means(daily: pd.DataFrame, columns: tuple[str, ...] = ("sleep", "mood", "function"), window: int = 7,
+                  min_days: int = 1) -> pd.DataFrame:
+    """``daily`` with ``<column>_<window>d``: the mean daily value over the ``window`` calendar
+    days ending on each diary day, as ``rolling_pain`` does for pain.
+
+    A time-based window, so a missed day shortens the sample instead of reaching further
+    back; ``min_days`` days with a value are needed. A day without its own value gets no
+    mean, as a day without pain gets no 7-day pain. Rows keep their order.
+    """
+    out = daily.copy()
+    ordered = daily.sort_values("diary_date", kind="stable")
+    for col in columns:
+        values = ordered.set_index("diary_date")[col].astype("float64")
+        rolled = values.rolling(f"{window}D", min_periods=min_days).mean().where(values.notna())
+        out[f"{col}_{window}d"] = pd.Series(rolled.to_numpy(), index=ordered.index).reindex(daily.index)
+    return out

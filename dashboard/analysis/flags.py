@@ -15,6 +15,7 @@ diary entry neither breaks nor extends it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
@@ -28,6 +29,37 @@ from dashboard.config import Thresholds
 from dashboard.medications import drug_class
 
 FLAG_COLUMNS = ["rule", "start", "end", "detail"]
+
+
+@dataclass(frozen=True)
+class FlagRule:
+    """A flag rule as the clinician reads it: its key (in JSON and settings), name and kind."""
+
+    key: str
+    name: str
+    safety: bool
+
+
+# The one list of rules, in the order they are read: safety first (review-metrics.md v2,
+# "Reading flags"), then the course of treatment. Pages, charts and the summary ask it.
+RULES: dict[str, FlagRule] = {rule.key: rule for rule in (
+    FlagRule("bp_high", "High blood pressure", True),
+    FlagRule("bladder", "Bladder / urinary symptoms", True),
+    FlagRule("dissociation_severe", "Severe dissociation", True),
+    FlagRule("over_prescribed", "More taken than prescribed", True),
+    FlagRule("co_sedative", "Opioid or benzodiazepine", True),
+    FlagRule("self_harm_thoughts", "Thoughts of self-harm (PHQ-9 item 9)", True),
+    FlagRule("pain_spike", "Pain spike", False),
+    FlagRule("low_mood", "Low mood", False),
+    FlagRule("diary_gap", "Diary gap", False),
+    FlagRule("no_benefit_escalation", "Dose raised without benefit", False),
+)}
+RULE_ORDER = {key: i for i, key in enumerate(RULES)}
+
+
+def rule_name(key: str) -> str:
+    """The human name of a rule; an unknown key (a newer database) is shown as it is."""
+    return RULES[key].name if key in RULES else str(key)
 TOLERANCE = 1e-9
 BLADDER_WORDS = ("bladder", "urin", "cystitis", "dysuria")
 CO_SEDATIVE_CLASSES = ("opioid", "benzodiazepine")
@@ -165,14 +197,37 @@ def _text(value) -> str | None:
     return None if value is None or pd.isna(value) else str(value)
 
 
-def pain_spike(daily: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
-    """Daily pain ``pain_spike_points`` or more above the previous diary day with pain."""
+SPIKE_REFERENCE_DAYS = 7  # diary days with pain the spike is measured against
+SPIKE_LOOKBACK_DAYS = 14  # ... found within this many calendar days before the day
+SPIKE_MIN_REFERENCE_DAYS = 3
+
+
+def spike_reference(daily: pd.DataFrame) -> pd.DataFrame:
+    """Per diary day with pain: the mean daily pain of the previous 7 diary days with pain found
+    within the previous 14 calendar days, and how many there were (review-metrics.md v2).
+
+    One bad day after one good day is ordinary variation; a day well above the patient's
+    recent week is worth a look.
+    """
     days = daily.dropna(subset=["pain"])[["diary_date", "pain"]].reset_index(drop=True)
-    days["previous"] = days["pain"].shift()
-    fired = (days["pain"] - days["previous"]).round(9) >= thresholds.pain_spike_points
-    return _run_flags("pain_spike", days, fired, "diary_date", lambda run: "; ".join(
-        f"{d:%Y-%m-%d}: pain {_n(p)} after {_n(q)} (+{_n(p - q)})"
-        for d, p, q in zip(run["diary_date"], run["pain"], run["previous"])))
+    total = pd.Series(0.0, index=days.index)
+    count = pd.Series(0, index=days.index)
+    for k in range(1, SPIKE_REFERENCE_DAYS + 1):
+        within = (days["diary_date"] - days["diary_date"].shift(k)).dt.days <= SPIKE_LOOKBACK_DAYS
+        total += days["pain"].shift(k).where(within, 0.0).fillna(0.0)
+        count += within.astype("int64")
+    return days.assign(reference=(total / count).where(count > 0), reference_days=count)
+
+
+def pain_spike(daily: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """Daily pain ``pain_spike_points`` or more above the mean of the previous 7 diary days with
+    pain within 14 calendar days (at least 3 of them); consecutive spike days are one run."""
+    days = spike_reference(daily)
+    fired = ((days["reference_days"] >= SPIKE_MIN_REFERENCE_DAYS)
+             & ((days["pain"] - days["reference"]).round(9) >= thresholds.pain_spike_points))
+    return _run_flags("pain_spike", days, fired, "diary_date", lambda run: (
+        f"pain {_n(run['pain'].max())} at most, up to +{_n((run['pain'] - run['reference']).max())} over the "
+        f"previous week's mean, on {_days(len(run))}"))
 
 
 def low_mood(daily: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
@@ -198,43 +253,119 @@ def diary_gap(daily: pd.DataFrame, as_of: date, thresholds: Thresholds) -> pd.Da
 
 
 def no_benefit_escalation(step_response_tbl: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
-    """A step raised the dose over the previous step of its route, and its response pain is
-    not at least ``escalation_min_benefit_points`` below that step's. Dated by the step."""
+    """A troche step raised the daily dose (mg/day) over the previous troche step, neither step is
+    early, and its response pain is not at least ``escalation_min_benefit_points`` below the
+    previous step's. An early step is "too early to judge", not a flag. Dated by the step."""
+    steps = step_response_tbl[route_key(step_response_tbl["route"]) == "troche"].sort_values("start")
     rows = []
-    for _, steps in step_response_tbl.groupby(route_key(step_response_tbl["route"]), sort=False):
-        steps = steps.sort_values("start")
-        for prev, step in zip(steps.iloc[:-1].itertuples(), steps.iloc[1:].itertuples()):
-            if step.dose_mg <= prev.dose_mg or pd.isna(step.response_pain) or pd.isna(prev.response_pain):
-                continue
-            benefit = round(prev.response_pain - step.response_pain, 9)
-            if benefit < thresholds.escalation_min_benefit_points:
-                early = " (early: response window within the onset period)" if step.early else ""
-                rows.append({"rule": "no_benefit_escalation", "start": step.start, "end": step.end, "detail": (
-                    f"dose {_n(prev.dose_mg)} -> {_n(step.dose_mg)} mg; response pain {_n(step.response_pain)} vs "
-                    f"{_n(prev.response_pain)} before ({_n(-benefit)}; needs a drop of "
-                    f"{_n(thresholds.escalation_min_benefit_points)}){early}")})
+    for prev, step in zip(steps.iloc[:-1].itertuples(), steps.iloc[1:].itertuples()):
+        if pd.isna(step.daily_dose_mg) or pd.isna(prev.daily_dose_mg) or step.daily_dose_mg <= prev.daily_dose_mg:
+            continue
+        if step.early or prev.early or pd.isna(step.response_pain) or pd.isna(prev.response_pain):
+            continue
+        benefit = round(prev.response_pain - step.response_pain, 9)
+        if benefit < thresholds.escalation_min_benefit_points:
+            rows.append({"rule": "no_benefit_escalation", "start": step.start, "end": step.end, "detail": (
+                f"{_n(prev.daily_dose_mg)} -> {_n(step.daily_dose_mg)} mg/day; response pain "
+                f"{_n(step.response_pain)} vs {_n(prev.response_pain)} before ({_n(-benefit):s} points; needs a "
+                f"drop of {_n(thresholds.escalation_min_benefit_points)})")})
     return _frame(rows)
 
 
+def self_harm_thoughts(answers: pd.DataFrame) -> pd.DataFrame:
+    """PHQ-9 item 9 (LOINC 44260-8: thoughts of being better off dead or of self-harm) answered
+    above "not at all" (0). ``answers``: diary_date, value (0-3), from an imported questionnaire
+    or observation. Each answer day is a flag: it asks for a conversation, not a trend."""
+    fired = answers[answers["value"] > 0].sort_values("diary_date")
+    return _frame([{"rule": "self_harm_thoughts", "start": row.diary_date, "end": row.diary_date,
+                    "detail": f"PHQ-9 item 9 answered {_n(row.value)} (0 = not at all, 3 = nearly every day)"}
+                   for row in fired.itertuples(index=False)])
+
+
+NO_ANSWERS = pd.DataFrame({"diary_date": pd.Series(dtype="datetime64[ns]"), "value": pd.Series(dtype="float64")})
+
+
 def flags_table(*, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.DataFrame,
-                comedications: pd.DataFrame, as_of: date, thresholds: Thresholds) -> pd.DataFrame:
-    """Every rule's flags from the query frames, ordered by start date then rule."""
+                comedications: pd.DataFrame, as_of: date, thresholds: Thresholds,
+                phq9_item9: pd.DataFrame = NO_ANSWERS) -> pd.DataFrame:
+    """Every rule's flags from the query frames, safety rules first, then by start date."""
     daily = daily_values(diary, as_of)
     steps_tbl = steps_table(steps, as_of)
     return review_flags(
         daily=daily, severity=daily_side_effect_severity(side_effects, as_of), steps_tbl=steps_tbl,
         step_response_tbl=step_response_table(daily, steps_tbl, None, thresholds), diary=diary,
-        comedications=comedications, as_of=as_of, thresholds=thresholds,
+        comedications=comedications, as_of=as_of, thresholds=thresholds, phq9_item9=phq9_item9,
     )
 
 
 def review_flags(*, daily, severity, steps_tbl, step_response_tbl, diary, comedications, as_of,
-                 thresholds: Thresholds) -> pd.DataFrame:
+                 thresholds: Thresholds, phq9_item9: pd.DataFrame = NO_ANSWERS) -> pd.DataFrame:
     """``flags_table`` from frames already derived (daily values, severity, steps, responses)."""
+    answers = phq9_item9[phq9_item9["diary_date"] <= day(as_of)]
     parts = [
         bp_high(daily, thresholds), bladder(severity, thresholds), dissociation_severe(severity, thresholds),
         over_prescribed(over_prescribed_days(daily, steps_tbl), thresholds), co_sedative(diary, comedications, as_of),
-        pain_spike(daily, thresholds), low_mood(daily, thresholds), diary_gap(daily, as_of, thresholds),
-        no_benefit_escalation(step_response_tbl, thresholds),
+        self_harm_thoughts(answers), pain_spike(daily, thresholds), low_mood(daily, thresholds),
+        diary_gap(daily, as_of, thresholds), no_benefit_escalation(step_response_tbl, thresholds),
     ]
-    return _concat(parts).sort_values(["start", "rule"], kind="stable").reset_index(drop=True)
+    return safety_first(_concat(parts))
+
+
+def safety_first(flags: pd.DataFrame) -> pd.DataFrame:
+    """Rules in the order of ``RULES`` (safety first), each rule's runs by start date."""
+    order = flags["rule"].map(RULE_ORDER).fillna(len(RULE_ORDER))
+    return (flags.assign(_order=order).sort_values(["_order", "start"], kind="stable")
+            .drop(columns="_order").reset_index(drop=True))
+
+
+STATUS_COLUMNS = ["name", "safety", "new", "acknowledged", "acknowledged_by", "acknowledged_at", "acknowledgement_note",
+                  "shown_start", "shown_end"]
+
+
+def flag_status(flags: pd.DataFrame, *, last_visit: pd.Timestamp | None, acknowledgements: pd.DataFrame,
+                period_start: pd.Timestamp | None, as_of: date) -> pd.DataFrame:
+    """What a clinician needs to read each flag (review-metrics.md v2, "Reading flags").
+
+    ``new``: the run ends after the last visit (no visit yet: every flag is new).
+    ``acknowledged``: a clinician acknowledged this run (same rule and true start) on or before
+    the as-of date; a later run of the rule has another start and is a new flag.
+    ``shown_start``/``shown_end``: the dates clipped to the review period (``period_start`` to
+    the as-of date) for display; ``start``/``end`` keep the truth.
+    """
+    as_of = day(as_of)
+    acks = acknowledgements[acknowledgements["acknowledged_at"] < as_of + pd.Timedelta(days=1)]
+    acks = acks.sort_values("acknowledged_at").drop_duplicates(["rule", "flag_start"], keep="first")
+    merged = flags.merge(acks.rename(columns={"flag_start": "start", "note": "acknowledgement_note"})
+                         [["rule", "start", "acknowledged_by", "acknowledged_at", "acknowledgement_note"]],
+                         on=["rule", "start"], how="left")
+    lower = flags["start"] if period_start is None else flags["start"].clip(lower=day(period_start))
+    table = merged.assign(
+        name=merged["rule"].map(rule_name),
+        safety=merged["rule"].map(lambda key: key in RULES and RULES[key].safety).astype(bool),
+        new=(merged["end"] > day(last_visit)) if last_visit is not None else True,
+        acknowledged=merged["acknowledged_at"].notna(),
+        shown_start=lower.clip(upper=as_of).to_numpy(), shown_end=merged["end"].clip(upper=as_of),
+    )
+    table["new"] = table["new"].astype(bool)
+    return table[[*FLAG_COLUMNS, *STATUS_COLUMNS]].astype({"shown_start": "datetime64[ns]",
+                                                          "shown_end": "datetime64[ns]"})
+
+
+def open_flag_counts(status: pd.DataFrame) -> pd.DataFrame:
+    """One line per rule that fired, safety first: runs, open (not acknowledged), new and open,
+    acknowledged, and the last day (review-metrics.md v2: acknowledged flags stay visible but
+    no longer count as open)."""
+    columns = ["rule", "name", "safety", "runs", "open", "new", "acknowledged", "last"]
+    if status.empty:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            columns, ["object", "object", "bool", "int64", "int64", "int64", "int64", "datetime64[ns]"])})
+    open_ = ~status["acknowledged"]
+    grouped = status.assign(_open=open_, _new=open_ & status["new"]).groupby("rule", sort=False)
+    table = pd.DataFrame({
+        "runs": grouped.size(), "open": grouped["_open"].sum(), "new": grouped["_new"].sum(),
+        "acknowledged": grouped["acknowledged"].sum(), "last": grouped["shown_end"].max(),
+    }).reset_index()
+    table = table.assign(name=table["rule"].map(rule_name),
+                         safety=table["rule"].map(lambda key: key in RULES and RULES[key].safety).astype(bool))
+    table = table.astype({"runs": "int64", "open": "int64", "new": "int64", "acknowledged": "int64"})
+    return safety_first(table.assign(start=table["last"]))[columns]

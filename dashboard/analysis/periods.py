@@ -12,13 +12,14 @@ from datetime import date
 
 import pandas as pd
 
-from dashboard.analysis.adherence import HOME_ROUTE, period_adherence, route_key
+from dashboard.analysis.adherence import HOME_ROUTE, daily_dose, period_adherence, route_key
 from dashboard.analysis.completeness import completeness
 from dashboard.analysis.daily import as_object, day, in_period
 from dashboard.analysis.side_effects import period_side_effects
 from dashboard.config import Thresholds
 
-STEP_TABLE_COLUMNS = ["step_id", "start", "end", "dose_mg", "frequency", "max_per_day", "route", "note", "days"]
+STEP_TABLE_COLUMNS = ["step_id", "start", "end", "dose_mg", "daily_dose_mg", "frequency", "max_per_day", "route",
+                      "note", "days"]
 INTERVAL_COLUMNS = ["start", "end", "days", "kind"]
 # Percentages and points are compared after rounding away float noise: 100 * (4.2 - 6) / 6
 # is -29.999999999999996, which a clinician reads as a 30 % reduction.
@@ -52,8 +53,11 @@ def steps_table(steps: pd.DataFrame, as_of: date) -> pd.DataFrame:
     ends = pd.concat([next_start, ordered["end_date"], pd.Series(as_of, index=ordered.index)], axis=1).min(axis=1)
     table = ordered.assign(start=ordered["start_date"], end=ends.astype("datetime64[ns]"))
     table["days"] = ((table["end"] - table["start"]).dt.days + 1).astype("int64")
+    table["daily_dose_mg"] = pd.Series(
+        [daily_dose(d, f, m) for d, f, m in zip(table["dose_mg"], table["frequency"], table["max_per_day"])],
+        index=table.index, dtype="float64")
     table = table.sort_values(["start", "step_id"]).reset_index(drop=True)[STEP_TABLE_COLUMNS]
-    return table.astype({"start": "datetime64[ns]", "end": "datetime64[ns]"})
+    return table.astype({"start": "datetime64[ns]", "end": "datetime64[ns]", "daily_dose_mg": "float64"})
 
 
 def first_troche_start(steps_tbl: pd.DataFrame) -> pd.Timestamp | None:
@@ -165,11 +169,17 @@ COMPARISON_COLUMNS = [
 ]
 
 
-def visit_comparison_table(daily, severity, prescription, steps_tbl, visits, as_of, thresholds) -> pd.DataFrame:
-    """The baseline row, then one row per visit interval: the table a clinician compares visits with."""
-    base = baseline(daily, steps_tbl, thresholds)
+def visit_comparison_table(daily, severity, prescription, steps_tbl, visits, as_of, thresholds, *,
+                           base: dict | None = None, intervals: list[dict] | None = None) -> pd.DataFrame:
+    """The baseline row, then one row per visit interval: the table a clinician compares visits with.
+
+    ``base`` and ``intervals`` may be given when already computed (``baseline``, ``visit_interval_stats``).
+    """
+    base = base if base is not None else baseline(daily, steps_tbl, thresholds)
+    if intervals is None:
+        intervals = visit_interval_stats(daily, severity, prescription, visits, as_of, base["mean_pain"], thresholds)
     rows = [_baseline_row(daily, severity, prescription, base, thresholds)]
-    for interval in visit_interval_stats(daily, severity, prescription, visits, as_of, base["mean_pain"], thresholds):
+    for interval in intervals:
         rows.append({"period": f"visit {interval['start']:%Y-%m-%d} ({interval['kind']})", **interval})
     table = pd.DataFrame(rows).reindex(columns=COMPARISON_COLUMNS)
     floats = ["completeness", *MEAN_FIELDS, "change_from_baseline", "change_from_baseline_pct"]

@@ -1,84 +1,217 @@
-"""The review page's model: the summary's numbers plus the frames its charts draw.
+"""The review page's model: every number and frame of a patient's review, computed once.
 
-One function builds both, from the same daily values, so the page and
-``summary --json`` can never disagree.
+``build_review`` derives daily values, steps, responses, flags and safety once per patient,
+as-of date and data version, into typed records and frames; ``summary --json`` is built from
+the same records, so the page and the summary can never disagree (review-metrics.md v2).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
 import pandas as pd
 
-from dashboard.analysis.adherence import daily_prescription, schedule, troche_steps
-from dashboard.analysis.daily import daily_values, day, rolling_pain
-from dashboard.analysis.periods import baseline, steps_table, visit_aligned_pain, visit_comparison_table
-from dashboard.analysis.response import step_response_table
+from dashboard.analysis.adherence import (
+    HOME_ROUTE, daily_prescription, over_prescribed_days, route_key, schedule, troche_steps,
+)
+from dashboard.analysis.completeness import completeness_last_days
+from dashboard.analysis.daily import daily_values, day, rolling_means, rolling_pain
+from dashboard.analysis.flags import NO_ANSWERS, flag_status, open_flag_counts, review_flags
+from dashboard.analysis.periods import (
+    baseline, steps_table, visit_aligned_pain, visit_comparison_table, visit_interval_stats, visit_intervals,
+)
+from dashboard.analysis.response import lowest_effective_dose, step_response_table
+from dashboard.analysis.safety import SafetySinceLastVisit, safety_since_last_visit
 from dashboard.analysis.side_effects import daily_side_effect_severity, side_effects_by_step
-from dashboard.analysis.summary import build_summary
+from dashboard.analysis.summary import BASELINE_KEYS, _step_entry, json_ready
 from dashboard.config import Thresholds
 
 
-@dataclass
+NO_ACKNOWLEDGEMENTS = pd.DataFrame({
+    "rule": pd.Series(dtype="object"), "flag_start": pd.Series(dtype="datetime64[ns]"),
+    "flag_end": pd.Series(dtype="datetime64[ns]"), "note": pd.Series(dtype="object"),
+    "acknowledged_by": pd.Series(dtype="object"), "acknowledged_at": pd.Series(dtype="datetime64[ns]"),
+})
+
+
+@dataclass(frozen=True)
+class CurrentStep:
+    """The step running on the as-of date, read as "25 mg twice daily = 50 mg/day"."""
+
+    step_id: int
+    start: pd.Timestamp
+    dose_mg: float
+    daily_dose_mg: float | None
+    frequency: str
+    max_per_day: float | None
+    route: str
+    days_on_step: int
+
+    @property
+    def words(self) -> str:
+        dose = f"{self.dose_mg:g} mg {self.frequency}"
+        if self.daily_dose_mg is None or pd.isna(self.daily_dose_mg):
+            return f"{dose}, {self.route}"
+        if str(self.frequency).strip().lower() in ("daily", "once daily", "once a day"):
+            return f"{self.daily_dose_mg:g} mg/day, {self.route}"
+        return f"{dose} = {self.daily_dose_mg:g} mg/day, {self.route}"
+
+
+@dataclass(frozen=True)
+class Visit:
+    date: pd.Timestamp
+    kind: str
+
+
+@dataclass(frozen=True)
 class Review:
-    summary: dict
+    """A patient's review as of a date, computed once; the page, ``summary --json`` and the
+    report read these fields instead of recomputing them."""
+
+    summary: dict  # the JSON of ``summary --json``, built from the fields below
+    period: tuple[pd.Timestamp, pd.Timestamp]  # baseline start (or first record) to the as-of date
+    baseline: dict
+    current_step: CurrentStep | None
+    last_visit: Visit | None
+    next_visit: Visit | None
+    treatment_days: int | None
+    safety: SafetySinceLastVisit
     daily: pd.DataFrame  # chart input: one row per diary day
-    steps: pd.DataFrame
+    steps: pd.DataFrame  # steps_table: start, end, dose_mg, daily_dose_mg, ...
     side_effect_days: pd.DataFrame  # diary_date, effect, severity (long)
     gaps: pd.DataFrame  # start, end
-    flags: pd.DataFrame  # rule, start, end, detail
+    flags: pd.DataFrame  # rule, start, end, detail + flags.STATUS_COLUMNS
+    flag_counts: pd.DataFrame  # flags.open_flag_counts
     visit_table: pd.DataFrame
-    step_table: pd.DataFrame
+    step_table: pd.DataFrame  # response.step_response_table
     aligned: pd.DataFrame
     effects_by_step: pd.DataFrame
     notes: pd.DataFrame  # recorded_at, diary_date, notes, other_medication
-    next_visit: dict | None
-    treatment_days: int | None
+    thresholds: Thresholds
+
+    @property
+    def last_troche_step(self) -> pd.Series | None:
+        """The troche step the question "did the last step work?" is about: the one running, or the latest."""
+        troche = troche_steps(self.step_table)
+        return None if troche.empty else troche.sort_values("start").iloc[-1]
 
 
 def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.DataFrame,
-                 visits: pd.DataFrame, comedications: pd.DataFrame, thresholds: Thresholds, as_of: date) -> Review:
-    summary = build_summary(patient=patient, diary=diary, side_effects=side_effects, steps=steps, visits=visits,
-                            comedications=comedications, thresholds=thresholds, as_of=as_of)
+                 visits: pd.DataFrame, comedications: pd.DataFrame, thresholds: Thresholds, as_of: date,
+                 acknowledgements: pd.DataFrame = NO_ACKNOWLEDGEMENTS,
+                 phq9_item9: pd.DataFrame = NO_ANSWERS) -> Review:
+    """Every figure of the review from the query frames, each computed once."""
     daily = daily_values(diary, as_of)
     steps_tbl = steps_table(steps, as_of)
     severity = daily_side_effect_severity(side_effects, as_of)
     prescription = daily_prescription(steps_tbl)
-    # The summary's numbers are rounded for JSON: the step table is computed from the exact
-    # baseline, as the summary's own steps are, so a step at a responder cut-off agrees with it.
-    base_pain = baseline(daily, steps_tbl, thresholds)["mean_pain"]
-    flags = pd.DataFrame(summary["flags"], columns=["rule", "start", "end", "detail"])
-    for col in ("start", "end"):
-        flags[col] = pd.to_datetime(flags[col])
+    base = baseline(daily, steps_tbl, thresholds)
+    responses = step_response_table(daily, steps_tbl, base["mean_pain"], thresholds)
+    by_step = side_effects_by_step(severity, daily, steps_tbl)
+    over_days = over_prescribed_days(daily, steps_tbl)
+    period = review_period(base, daily, steps_tbl, as_of)
+    last = last_visit(visits, as_of)
+    flags = review_flags(daily=daily, severity=severity, steps_tbl=steps_tbl, step_response_tbl=responses,
+                         diary=diary, comedications=comedications, as_of=as_of, thresholds=thresholds,
+                         phq9_item9=phq9_item9)
+    status = flag_status(flags, last_visit=None if last is None else last.date, acknowledgements=acknowledgements,
+                         period_start=period[0], as_of=as_of)
+    safety = safety_since_last_visit(diary=diary, severity=severity, over_days=over_days,
+                                     comedications=comedications, last_visit=None if last is None else last.date,
+                                     period_start=period[0], as_of=as_of, thresholds=thresholds)
+    intervals = visit_interval_stats(daily, severity, prescription, visits, as_of, base["mean_pain"], thresholds)
+    current = current_step(steps_tbl, as_of)
+    nxt = next_visit(visits, as_of)
+    led = lowest_effective_dose(responses, troche_by_step(by_step, steps_tbl), thresholds)
+    counts = open_flag_counts(status)
+    summary = json_ready({
+        "patient": patient,
+        "as_of": day(as_of),
+        "review_period": {"start": period[0], "end": period[1]},
+        "baseline": {key: base[key] for key in BASELINE_KEYS},
+        "steps": [_step_entry(step, response, daily, severity, prescription, thresholds)
+                  for step, response in zip(steps_tbl.itertuples(index=False), responses.to_dict("records"))],
+        "visit_intervals": intervals,
+        "lowest_effective_dose": led,
+        "flags": status.to_dict("records"),
+        "flag_counts": counts.to_dict("records"),
+        "safety_since_last_visit": safety.json(),
+        "completeness_last_30_days": completeness_last_days(daily, as_of, 30),
+        "current_step": None if current is None else {**asdict(current), "words": current.words},
+        "last_visit": None if last is None else {"date": last.date, "kind": last.kind,
+                                                  "days_since": int((day(as_of) - last.date).days)},
+        "next_visit": None if nxt is None else {"date": nxt.date, "kind": nxt.kind},
+        "thresholds": asdict(thresholds),
+    })
     return Review(
-        summary=summary,
-        daily=chart_daily(daily, steps_tbl),
-        steps=steps_tbl,
-        side_effect_days=long_severity(severity),
+        summary=summary, period=period, baseline=base, current_step=current, last_visit=last, next_visit=nxt,
+        treatment_days=treatment_days(steps_tbl, as_of), safety=safety,
+        daily=chart_daily(daily, steps_tbl), steps=steps_tbl, side_effect_days=long_severity(severity),
         gaps=flags.loc[flags["rule"] == "diary_gap", ["start", "end"]].reset_index(drop=True),
-        flags=flags,
-        visit_table=visit_comparison_table(daily, severity, prescription, steps_tbl, visits, as_of, thresholds),
-        step_table=step_response_table(daily, steps_tbl, base_pain, thresholds),
+        flags=status, flag_counts=counts,
+        visit_table=visit_comparison_table(daily, severity, prescription, steps_tbl, visits, as_of, thresholds,
+                                           base=base, intervals=intervals),
+        step_table=responses,
         aligned=visit_aligned_pain(daily, visits, as_of),
-        effects_by_step=labelled_by_step(side_effects_by_step(severity, daily, troche_steps(steps_tbl)), steps_tbl),
-        notes=patient_notes(diary, as_of),
-        next_visit=next_visit(visits, as_of),
-        treatment_days=treatment_days(steps_tbl, as_of),
+        effects_by_step=labelled_by_step(troche_by_step(by_step, steps_tbl), steps_tbl),
+        notes=patient_notes(diary, as_of), thresholds=thresholds,
     )
+
+
+def troche_by_step(by_step: pd.DataFrame, steps_tbl: pd.DataFrame) -> pd.DataFrame:
+    return by_step[by_step["step_id"].isin(list(troche_steps(steps_tbl)["step_id"]))]
+
+
+def review_period(base: dict, daily: pd.DataFrame, steps_tbl: pd.DataFrame,
+                  as_of: date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Baseline start to the as-of date; without a baseline, from the first diary day or step."""
+    if base["start"] is not None:
+        return day(base["start"]), day(as_of)
+    firsts = [d for d in (daily["diary_date"].min() if len(daily) else None,
+                          steps_tbl["start"].min() if len(steps_tbl) else None) if d is not None and not pd.isna(d)]
+    return (min(firsts) if firsts else day(as_of)), day(as_of)
+
+
+def current_step(steps_tbl: pd.DataFrame, as_of: date) -> CurrentStep | None:
+    """The step running on the as-of date, a troche step first (the one the patient takes at home)."""
+    running = steps_tbl[steps_tbl["end"] == day(as_of)]
+    if running.empty:
+        return None
+    ranked = running.assign(_away=route_key(running["route"]) != HOME_ROUTE)
+    step = ranked.sort_values(["_away", "start"], ascending=[True, False]).iloc[0]
+    max_per_day = None if pd.isna(step["max_per_day"]) else float(step["max_per_day"])
+    daily = None if pd.isna(step["daily_dose_mg"]) else float(step["daily_dose_mg"])
+    return CurrentStep(step_id=step["step_id"], start=step["start"], dose_mg=float(step["dose_mg"]),
+                       daily_dose_mg=daily, frequency=str(step["frequency"]), max_per_day=max_per_day,
+                       route=str(step["route"]), days_on_step=int((day(as_of) - step["start"]).days) + 1)
+
+
+def last_visit(visits: pd.DataFrame, as_of: date) -> Visit | None:
+    intervals = visit_intervals(visits, as_of)
+    if intervals.empty:
+        return None
+    last = intervals.iloc[-1]
+    return Visit(day(last["start"]), str(last["kind"]))
 
 
 def labelled_by_step(table: pd.DataFrame, steps_tbl: pd.DataFrame) -> pd.DataFrame:
     """Name each step by dose and start, so two steps of the same dose stay apart."""
-    table = table.merge(steps_tbl[["step_id", "dose_mg"]], on="step_id", how="left")
+    table = table.merge(steps_tbl[["step_id", "dose_mg", "daily_dose_mg"]], on="step_id", how="left")
     # Built row by row: on an empty table (no side effect on any step) the vectorised
     # float + str would fail, and the review must still open.
-    label = [f"{dose:g} mg from {start:%d %b %Y}" for dose, start in zip(table["dose_mg"], table["start"])]
+    label = [f"{mg_per_day(daily, dose)} from {start:%d %b %Y}"
+             for dose, daily, start in zip(table["dose_mg"], table["daily_dose_mg"], table["start"])]
     return table.assign(step_label=pd.Series(label, index=table.index, dtype="str"))
 
 
-def next_visit(visits: pd.DataFrame, as_of: date) -> dict | None:
+def mg_per_day(daily_dose_mg, dose_mg) -> str:
+    """'50 mg/day', or the dose of one administration when the schedule gives no daily amount."""
+    return f"{dose_mg:g} mg" if pd.isna(daily_dose_mg) else f"{daily_dose_mg:g} mg/day"
+
+
+def next_visit(visits: pd.DataFrame, as_of: date) -> Visit | None:
     """The first booked visit day after the review date, if the clinic records it.
 
     Two visits on that day (an infusion and a review) are one visit with both kinds, as
@@ -89,7 +222,7 @@ def next_visit(visits: pd.DataFrame, as_of: date) -> dict | None:
         return None
     first = later["date"].min()
     kinds = sorted(set(later.loc[later["date"] == first, "kind"]))
-    return {"date": first.date(), "kind": ", ".join(kinds)}
+    return Visit(day(first), ", ".join(kinds))
 
 
 def treatment_days(steps_tbl: pd.DataFrame, as_of: date) -> int | None:
@@ -131,6 +264,7 @@ def chart_daily(daily: pd.DataFrame, steps_tbl: pd.DataFrame) -> pd.DataFrame:
     step an expected 25 mg a day would paint every 50 mg dose red.
     """
     rolling = rolling_pain(daily)[["diary_date", "pain_rolling"]].rename(columns={"pain_rolling": "pain_7d"})
+    daily = rolling_means(daily, columns=("sleep", "mood", "function"), window=7)
     return daily.merge(rolling, on="diary_date", how="left").merge(
         prescribed_maximum(steps_tbl), on="diary_date", how="left")
 

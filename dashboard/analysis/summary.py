@@ -8,19 +8,13 @@ boundary only, so no figure is computed from a rounded one.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
 from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
 
-from dashboard.analysis.adherence import HOME_ROUTE, daily_prescription, period_adherence, route_key
-from dashboard.analysis.completeness import completeness_last_days
-from dashboard.analysis.daily import daily_values, day
-from dashboard.analysis.flags import review_flags
-from dashboard.analysis.periods import baseline, period_stats, steps_table, visit_interval_stats, visit_intervals
-from dashboard.analysis.response import lowest_effective_dose, step_response_table
-from dashboard.analysis.side_effects import daily_side_effect_severity, side_effects_by_step
+from dashboard.analysis.adherence import HOME_ROUTE, period_adherence
+from dashboard.analysis.periods import period_stats
 from dashboard.config import Thresholds
 
 BASELINE_KEYS = ("start", "end", "mean_pain", "diary_days", "days", "completeness", "pain_days", "missing")
@@ -29,35 +23,13 @@ STEP_PERIOD_KEYS = ("days", "diary_days", "completeness", "mean_pain", "mean_sle
 
 
 def build_summary(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.DataFrame,
-                  visits: pd.DataFrame, comedications: pd.DataFrame, thresholds: Thresholds, as_of: date) -> dict:
-    """Everything the review shows for one patient as of a date, from the query frames."""
-    daily = daily_values(diary, as_of)
-    severity = daily_side_effect_severity(side_effects, as_of)
-    steps_tbl = steps_table(steps, as_of)
-    prescription = daily_prescription(steps_tbl)
-    base = baseline(daily, steps_tbl, thresholds)
-    responses = step_response_table(daily, steps_tbl, base["mean_pain"], thresholds)
-    step_entries = [
-        _step_entry(step, response, daily, severity, prescription, thresholds)
-        for step, response in zip(steps_tbl.itertuples(index=False), responses.to_dict("records"))
-    ]
-    flags = review_flags(daily=daily, severity=severity, steps_tbl=steps_tbl, step_response_tbl=responses,
-                         diary=diary, comedications=comedications, as_of=as_of, thresholds=thresholds)
-    return json_ready({
-        "patient": patient,
-        "as_of": day(as_of),
-        "baseline": {key: base[key] for key in BASELINE_KEYS},
-        "steps": step_entries,
-        "visit_intervals": visit_interval_stats(daily, severity, prescription, visits, as_of, base["mean_pain"],
-                                                thresholds),
-        "lowest_effective_dose": lowest_effective_dose(responses, side_effects_by_step(severity, daily, steps_tbl),
-                                                       thresholds),
-        "flags": flags.to_dict("records"),
-        "completeness_last_30_days": completeness_last_days(daily, as_of, 30),
-        "current_step": _current_step(steps_tbl, as_of),
-        "last_visit": _last_visit(visits, as_of),
-        "thresholds": asdict(thresholds),
-    })
+                  visits: pd.DataFrame, comedications: pd.DataFrame, thresholds: Thresholds, as_of: date,
+                  **more) -> dict:
+    """Everything the review shows for one patient as of a date: ``build_review(...).summary``."""
+    from dashboard.analysis.review import build_review
+
+    return build_review(patient=patient, diary=diary, side_effects=side_effects, steps=steps, visits=visits,
+                        comedications=comedications, thresholds=thresholds, as_of=as_of, **more).summary
 
 
 def _step_entry(step, response: dict, daily, severity, prescription, thresholds: Thresholds) -> dict:
@@ -66,42 +38,45 @@ def _step_entry(step, response: dict, daily, severity, prescription, thresholds:
     ci = None if pd.isna(response["ci_low"]) else [response["ci_low"], response["ci_high"]]
     return {
         "step_id": step.step_id, "start": step.start, "end": step.end, "dose_mg": step.dose_mg,
+        "daily_dose_mg": step.daily_dose_mg,
         "frequency": step.frequency, "max_per_day": step.max_per_day, "route": step.route,
         **{key: stats[key] for key in STEP_PERIOD_KEYS},
         "response_window": {"start": response["window_start"], "end": response["window_end"]},
         "response_pain": response["response_pain"], "response_diary_days": response["response_diary_days"],
         "response_pain_days": response["response_pain_days"], "response_ci": ci,
+        "response_r1": response["response_r1"], "response_n_eff": response["response_n_eff"],
         "response_change": response["response_change"], "response_change_pct": response["response_change_pct"],
         "responder": response["responder"], "early": response["early"],
+        "vs_previous": _vs_previous(response),
         # The diary's doses are troche doses: an in-clinic step has no adherence to count.
         "adherence": period_adherence(daily, prescription, step.start, step.end, step.step_id) if is_troche else None,
     }
 
 
-def _current_step(steps_tbl: pd.DataFrame, as_of: date) -> dict | None:
-    """The step running on the as-of date, a troche step first (the one the patient takes at home)."""
-    running = steps_tbl[steps_tbl["end"] == day(as_of)]
-    if running.empty:
+def _vs_previous(response: dict) -> dict | None:
+    """``{difference, ci: [low, high], verdict}`` against the previous troche step; None on the first."""
+    if response["verdict"] is None:
         return None
-    ranked = running.assign(_away=route_key(running["route"]) != HOME_ROUTE)
-    step = ranked.sort_values(["_away", "start"], ascending=[True, False]).iloc[0]
-    return {key: step[key] for key in ("step_id", "start", "dose_mg", "frequency", "max_per_day", "route")}
+    ci = None if pd.isna(response["vs_ci_low"]) else [response["vs_ci_low"], response["vs_ci_high"]]
+    return {"difference": response["vs_difference"], "ci": ci, "verdict": response["verdict"],
+            "previous_step_id": response["previous_step_id"]}
 
 
-def _last_visit(visits: pd.DataFrame, as_of: date) -> dict | None:
-    intervals = visit_intervals(visits, as_of)
-    if intervals.empty:
-        return None
-    last = intervals.iloc[-1]
-    return {"date": last["start"], "kind": last["kind"], "days_since": int((day(as_of) - last["start"]).days)}
+def truncated(value: float, decimals: int = 0) -> float:
+    """Toward zero: -29.7 % is shown as -29 %, never as a rounded -30 % that reaches a category
+    it did not reach (review-metrics.md v2, "Shown numbers never contradict their category")."""
+    scale = 10 ** decimals
+    return math.trunc(round(value * scale, 6)) / scale
 
 
-def json_ready(value):
-    """Dates as 'YYYY-MM-DD', NaN/NaT/NA as None, numpy scalars as Python, floats to 2 decimals."""
+def json_ready(value, key: str = ""):
+    """Dates as 'YYYY-MM-DD', NaN/NaT/NA as None, numpy scalars as Python, floats to 2 decimals;
+    percentages (keys ending in ``_pct``) truncated toward zero to 2 decimals, so that a JSON
+    figure never crosses a responder cut-off its category did not reach."""
     if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
+        return {str(k): json_ready(v, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
+        return [json_ready(v, key) for v in value]
     if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -109,7 +84,9 @@ def json_ready(value):
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
-        return None if not math.isfinite(value) else round(float(value), 2)
+        if not math.isfinite(value):
+            return None
+        return truncated(float(value), 2) if key.endswith("_pct") else round(float(value), 2)
     if isinstance(value, (pd.Timestamp, datetime, date, np.datetime64)):
         stamp = pd.Timestamp(value)
         return None if pd.isna(stamp) else stamp.strftime("%Y-%m-%d")
@@ -119,6 +96,7 @@ def json_ready(value):
 def patient_summary(session, patient_ref: str, *, as_of: date | None = None) -> dict:
     """``build_summary`` for a stored patient, with the clinic's thresholds; LookupError if unknown."""
     from dashboard.db import queries
+    from dashboard.db.flag_reviews import acknowledgements_frame
     from dashboard.db.settings_store import load_thresholds
 
     patient = queries.patient_by_ref(session, patient_ref)
@@ -134,4 +112,5 @@ def patient_summary(session, patient_ref: str, *, as_of: date | None = None) -> 
         comedications=queries.comedications_frame(session, patient.id),
         thresholds=load_thresholds(session),
         as_of=as_of or date.today(),
+        acknowledgements=acknowledgements_frame(session, patient.id),
     )

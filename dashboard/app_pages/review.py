@@ -10,14 +10,15 @@ import streamlit as st
 from dashboard import loaders
 from dashboard.app_pages import review_sections as sections
 from dashboard.db.clinic_records import RecordError
+from dashboard.db.flag_reviews import AcknowledgementError
 from dashboard.session_state import current_user
 
 
 def show() -> None:
     user = current_user()
-    st.title("Patient review")
     ref = st.query_params.get("patient")
     if not ref:
+        st.title("Patient review")
         st.info("Open a patient from the Patients page.")
         return
     as_of = st.sidebar.date_input("Review as of", value=loaders.today(), max_value=loaders.today(), key="as_of",
@@ -26,27 +27,39 @@ def show() -> None:
     patient = loaders.open_patient(user, ref, audit_view=st.session_state.get("_viewed") != viewed)
     st.session_state["_viewed"] = viewed
     if patient is None:
+        st.title("Patient review")
         st.error("This patient is not available to you. Patients are shared with clinicians by an administrator.")
         return
     review = loaders.review(user, patient, as_of)
-    sections.header(patient, review, loaders.imports(user, patient), as_of)
+    data = loaders.frames(user, patient)
+    sections.first_screen(patient, review, loaders.imports(user, patient), as_of)
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
-        sections.comedications(loaders.frames(user, patient)["comedications"])
-        sections.proposed_steps(loaders.frames(user, patient)["proposed_steps"], lambda step_id, accept: _decide(
-            user, patient, step_id, accept))
+        sections.comedications(data["comedications"])
+        sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
         return
+    timeline_slot = st.container()  # drawn after the flags, which choose what it marks
+    highlight = sections.flags(review, lambda rule, start, end, note: _acknowledge(
+        user, patient, rule, start, end, note))
+    with timeline_slot:
+        sections.timeline(review, data["visits"], review.thresholds, highlight, as_of)
     sections.since_last_visit(review)
-    highlight = sections.flags(review)
-    sections.timeline(review, loaders.frames(user, patient)["visits"], loaders.thresholds(), highlight, as_of)
-    sections.visit_comparison(review)
     sections.step_response(review)
+    sections.visit_comparison(review)
     sections.overlay(review)
     sections.effects_by_step(review)
     sections.notes(review, as_of)
-    sections.comedications(loaders.frames(user, patient)["comedications"])
-    sections.proposed_steps(loaders.frames(user, patient)["proposed_steps"], lambda step_id, accept: _decide(
-        user, patient, step_id, accept))
+    sections.comedications(data["comedications"])
+    sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
+
+
+def _acknowledge(user, patient, rule: str, start, end, note: str) -> None:
+    try:
+        loaders.acknowledge_flag(user, patient, rule=rule, start=start, end=end, note=note)
+    except (AcknowledgementError, PermissionError) as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
 
 
 def _decide(user, patient, step_id: int, accept: bool) -> None:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -247,6 +248,31 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class FlagAcknowledgement(Base):
+    """A clinician's note on one review flag: the flag stays visible but no longer counts as open.
+
+    A flag is its patient, rule and the true start of its run (review-metrics.md, "Flags"), so a
+    later run of the same rule is a new flag, and a run that grows keeps its acknowledgement.
+    """
+
+    __tablename__ = "flag_acknowledgement"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "rule", "flag_start"),
+        CheckConstraint("length(note) BETWEEN 1 AND 2000", name="note_length"),
+        CheckConstraint("flag_start <= flag_end", name="dates_in_order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(40))
+    flag_start: Mapped[date] = mapped_column(Date)
+    # The run's end when it was acknowledged: what the clinician saw, for the record only.
+    flag_end: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text)
+    acknowledged_by: Mapped[str] = mapped_column(String(100))
+    acknowledged_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class AuditEvent(Base):

@@ -158,3 +158,26 @@ def patients_frame(session: Session, patient_ids: list[int] | None = None) -> pd
     )
     df["entries"] = df["entries"].fillna(0).astype("int64")
     return df
+
+
+def data_version(session: Session, patient_id: int) -> tuple:
+    """A cheap fingerprint of everything a patient's review reads, for caching the review.
+
+    Stored rows are never overwritten (imports only add, with their side effects; a step
+    decision changes a status; an acknowledgement adds a row), so row counts, highest ids and
+    the counts of active and proposed steps change whenever the review could change, whichever process or
+    server made the change.
+    """
+    from sqlalchemy import case, func
+
+    from dashboard.db.models import FlagAcknowledgement
+
+    def stats(model, *extra):
+        return select(func.count(), func.max(model.id), *extra).where(model.patient_id == patient_id)
+
+    parts = [
+        stats(DiaryEntry), stats(Visit), stats(CoMedication), stats(FlagAcknowledgement),
+        stats(TitrationStep, func.sum(case((TitrationStep.status == "active", 1), else_=0)),
+              func.sum(case((TitrationStep.status == "proposed", 1), else_=0))),
+    ]
+    return tuple(tuple(session.execute(part).one()) for part in parts)

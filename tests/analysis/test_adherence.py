@@ -8,6 +8,7 @@ from pandas.testing import assert_frame_equal
 
 from dashboard.analysis.adherence import (
     Schedule,
+    daily_dose,
     daily_prescription,
     over_prescribed_days,
     period_adherence,
@@ -129,3 +130,26 @@ def test_over_prescribed_days_ignore_other_routes_and_days_without_a_step():
     daily = daily_values(daily_diary("2026-03-01", [500, 500], measure="dose_mg"), day("2026-03-31"))
     steps_tbl = steps_table(steps({"start": "2026-03-02", "dose": 50, "route": "IV"}), day("2026-03-31"))
     assert over_prescribed_days(daily, steps_tbl).empty
+
+
+@pytest.mark.parametrize(("dose", "frequency", "max_per_day", "expected"), [
+    (50, "daily", None, 50.0),
+    (25, "twice daily", None, 50.0),
+    (25, "Twice  Daily", None, 50.0),
+    (50, "every other day", None, 25.0),
+    (35, "3 per week", None, 15.0),
+    (20, "as needed", 3, 60.0),
+    (20, "as needed", None, None),  # no maximum: no daily amount to judge on
+    (20, "whenever", None, None),  # an unknown schedule is not guessed
+    (None, "daily", None, None),
+])
+def test_daily_dose_in_mg_per_day(dose, frequency, max_per_day, expected):
+    """review-metrics.md v2, "Doses": steps are compared, labelled and judged on mg/day."""
+    result = daily_dose(dose, frequency, max_per_day)
+    assert result == (None if expected is None else pytest.approx(expected))
+
+
+def test_steps_table_carries_the_daily_dose_beside_the_dose():
+    table = steps_table(steps({"start": "2026-01-01", "dose": 25, "frequency": "twice daily"},
+                              {"start": "2026-02-01", "dose": 40, "frequency": "every other day"}), day("2026-03-01"))
+    assert table[["dose_mg", "daily_dose_mg"]].values.tolist() == [[25.0, 50.0], [40.0, 20.0]]

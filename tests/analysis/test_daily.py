@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-from dashboard.analysis.daily import DAILY_COLUMNS, daily_values, rolling_pain
-from tests.analysis import dates, day, diary
+from dashboard.analysis.daily import DAILY_COLUMNS, daily_values, rolling_means, rolling_pain
+from tests.analysis import daily_diary, dates, day, diary
 
 NAN = float("nan")
 
@@ -149,3 +149,66 @@ def test_daily_pain_is_the_plain_mean_of_each_days_entries(entries):
     assert result["diary_date"].dt.strftime("%Y-%m-%d").tolist() == sorted(by_day)
     expected = [sum(v) / len(v) if v else NAN for _, v in sorted(by_day.items())]
     assert result["pain"].tolist() == pytest.approx(expected, nan_ok=True)
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    # A calendar window: the 01-10 value does not reach back to 01-01.
+    ([2, None, None, None, None, None, None, None, None, 4], [2.0, 4.0]),
+    ([2, 4, 6], [2.0, 3.0, 4.0]),
+    ([1, 1, 1, 1, 1, 1, 1, 8], [1.0] * 7 + [(6 + 8) / 7]),
+])
+def test_rolling_means_over_seven_calendar_days(values, expected):
+    from dashboard.analysis.daily import rolling_means
+
+    daily = daily_values(daily_diary("2026-01-01", values, measure="sleep"), day("2026-01-31"))
+    assert rolling_means(daily)["sleep_7d"].tolist() == pytest.approx(expected)
+    assert rolling_means(daily)["mood_7d"].isna().all()
+
+
+def days_with(**columns: dict[str, float]) -> pd.DataFrame:
+    """A daily frame: one row per date named in any column, in the order first named."""
+    names = list(dict.fromkeys(d for values in columns.values() for d in values))
+    frame = pd.DataFrame({"diary_date": dates(*names)})
+    for col, values in columns.items():
+        frame[col] = [float(values.get(d, NAN)) for d in names]
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("sleep", "window", "min_days", "expected"),
+    [
+        ({"2026-03-01": 2, "2026-03-02": 4, "2026-03-03": 6}, 7, 1, [2.0, 3.0, 4.0]),
+        ({"2026-03-01": 2, "2026-03-02": 4, "2026-03-03": 6}, 2, 1, [2.0, 3.0, 5.0]),
+        # 8 days apart: the first falls out of the 7-day window (calendar days, not rows).
+        ({"2026-03-01": 2, "2026-03-09": 6}, 7, 1, [2.0, 6.0]),
+        # 7 days apart: still inside (the window is the 7 days ending on the day).
+        ({"2026-03-01": 2, "2026-03-07": 6}, 7, 1, [2.0, 4.0]),
+        ({"2026-03-01": 2, "2026-03-02": 4, "2026-03-03": 6}, 7, 2, [NAN, 3.0, 4.0]),
+        # A day without its own value gets no mean, and does not count as 0 for the next.
+        ({"2026-03-01": 2, "2026-03-02": NAN, "2026-03-03": 6}, 7, 1, [2.0, NAN, 4.0]),
+        # Rows out of date order keep their order; the window follows the calendar.
+        ({"2026-03-03": 6, "2026-03-01": 2, "2026-03-02": 4}, 7, 1, [4.0, 2.0, 3.0]),
+    ],
+)
+def test_rolling_means_by_calendar_window(sleep, window, min_days, expected):
+    daily = days_with(sleep=sleep)
+    result = rolling_means(daily, columns=("sleep",), window=window, min_days=min_days)
+    assert_frame_equal(result, daily.assign(**{f"sleep_{window}d": expected}))
+
+
+def test_rolling_means_default_columns_each_on_its_own_days():
+    daily = days_with(sleep={"2026-03-01": 4, "2026-03-02": 6},
+                      mood={"2026-03-01": 3, "2026-03-03": 5},
+                      function={"2026-03-02": 7, "2026-03-03": 9},
+                      pain={"2026-03-01": 8, "2026-03-02": 8, "2026-03-03": 8})
+    result = rolling_means(daily)
+    assert list(result.columns) == [*daily.columns, "sleep_7d", "mood_7d", "function_7d"]
+    assert result["sleep_7d"].tolist() == pytest.approx([4.0, 5.0, NAN], nan_ok=True)
+    assert result["mood_7d"].tolist() == pytest.approx([3.0, NAN, 4.0], nan_ok=True)
+    assert result["function_7d"].tolist() == pytest.approx([NAN, 7.0, 8.0], nan_ok=True)
+    assert "sleep_7d" not in daily  # the input is left alone
+
+
+def test_rolling_means_of_an_empty_frame():
+    result = rolling_means(days_with(sleep={}, mood={}, function={}))
+    assert result.empty and list(result.columns)[-3:] == ["sleep_7d", "mood_7d", "function_7d"]

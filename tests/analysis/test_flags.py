@@ -19,13 +19,16 @@ from dashboard.analysis.flags import (
     low_mood,
     no_benefit_escalation,
     over_prescribed,
+    flag_status,
+    open_flag_counts,
     pain_spike,
     runs,
+    self_harm_thoughts,
 )
 from dashboard.analysis.periods import steps_table
 from dashboard.analysis.side_effects import daily_side_effect_severity
 from dashboard.config import Thresholds
-from tests.analysis import comedications, daily_diary, dates, day, diary, side_effects, steps
+from tests.analysis import comedications, daily_diary, dates, day, diary, side_effects, steps, ts
 
 T = Thresholds()
 AS_OF = day("2026-03-31")
@@ -164,13 +167,20 @@ def test_co_sedative(texts, records, expected):
 @pytest.mark.parametrize(
     ("pains", "thresholds", "expected"),
     [
-        ([2, 5], T, [("03-02", "03-02")]),
-        ([2, 4.9], T, []),
-        ([2.1, 5.1], T, [("03-02", "03-02")]),  # 5.1 - 2.1 is 2.9999999999999996 in floating point
-        ([2, None, 5], T, [("03-03", "03-03")]),  # against the previous diary day
-        ([2, 5, 8, 8], T, [("03-02", "03-03")]),  # two spikes in a row: one run
-        ([5, 2], T, []),
-        ([2, 4], Thresholds(pain_spike_points=2), [("03-02", "03-02")]),
+        ([2, 2, 2, 5], T, [("03-04", "03-04")]),
+        ([2, 2, 2, 4.9], T, []),
+        ([2.1, 2.1, 2.1, 5.1], T, [("03-04", "03-04")]),  # 5.1 - 2.1 is 2.9999999999999996 in floating point
+        ([2, 2, 5], T, []),  # only 2 earlier days with pain: too few to judge a spike
+        ([2, 5], T, []),  # version 1 fired here (against one day before); version 2 is quieter
+        ([2, 2, 2, 5, 8], T, [("03-04", "03-05")]),  # two spike days in a row: one run
+        ([2, 2, 2, None, 5], T, [("03-05", "03-05")]),  # against diary days, not calendar days
+        # Earlier days count only within the previous 14 calendar days: 03-01 is 15 days before 03-16.
+        ([2, 2, 2] + [None] * 12 + [5], T, []),
+        ([2, 2, 2, 2] + [None] * 11 + [5], T, [("03-16", "03-16")]),
+        # Only the previous 7 diary days: the 10 eight days back does not raise the reference.
+        ([10, 4, 4, 4, 4, 4, 4, 4, 7], T, [("03-09", "03-09")]),
+        ([5, 5, 5, 2], T, []),
+        ([2, 2, 2, 4], Thresholds(pain_spike_points=2), [("03-04", "03-04")]),
     ],
 )
 def test_pain_spike(pains, thresholds, expected):
@@ -178,8 +188,8 @@ def test_pain_spike(pains, thresholds, expected):
 
 
 def test_pain_spike_detail():
-    flags = pain_spike(daily_values(daily_diary("2026-03-01", [2, 6]), AS_OF), T)
-    assert flags["detail"].tolist() == ["2026-03-02: pain 6 after 2 (+4)"]
+    flags = pain_spike(daily_values(daily_diary("2026-03-01", [2, 2, 2, 6]), AS_OF), T)
+    assert flags["detail"].tolist() == ["pain 6 at most, up to +4 over the previous week's mean, on 1 day"]
 
 
 @pytest.mark.parametrize(
@@ -223,31 +233,45 @@ def test_diary_gap(days, as_of, expected):
     assert [(f"{r.start:%m-%d}", f"{r.end:%m-%d}", r.detail) for r in flags.itertuples()] == expected
 
 
+PER_DAY = {"daily": 1.0, "twice daily": 2.0, "every other day": 0.5}
+
+
 def _responses(*rows) -> pd.DataFrame:
-    """Rows (start, end, dose, route, response_pain)."""
+    """Rows (start, end, dose, route, response_pain[, frequency[, early]])."""
+    freq = [r[5] if len(r) > 5 else "daily" for r in rows]
     return pd.DataFrame({
         "step_id": range(1, len(rows) + 1), "start": dates(*[r[0] for r in rows]), "end": dates(*[r[1] for r in rows]),
-        "dose_mg": [float(r[2]) for r in rows], "route": [r[3] for r in rows],
-        "response_pain": [float("nan") if r[4] is None else float(r[4]) for r in rows], "early": [False] * len(rows),
+        "dose_mg": [float(r[2]) for r in rows], "daily_dose_mg": [float(r[2]) * PER_DAY[f] for r, f in zip(rows, freq)],
+        "frequency": freq, "route": [r[3] for r in rows],
+        "response_pain": [float("nan") if r[4] is None else float(r[4]) for r in rows],
+        "early": [r[6] if len(r) > 6 else False for r in rows],
     })
+
+
+JAN, FEB = ("2026-01-01", "2026-01-31"), ("2026-02-01", "2026-02-28")
 
 
 @pytest.mark.parametrize(
     ("rows", "expected"),
     [
-        ([("2026-01-01", "2026-01-31", 25, "troche", 6), ("2026-02-01", "2026-02-28", 50, "troche", 5)], []),
-        ([("2026-01-01", "2026-01-31", 25, "troche", 6), ("2026-02-01", "2026-02-28", 50, "troche", 5.1)],
-         [("02-01", "02-28")]),
-        ([("2026-01-01", "2026-01-31", 25, "troche", 6), ("2026-02-01", "2026-02-28", 50, "troche", 7)],
-         [("02-01", "02-28")]),
-        # A lower or equal dose is not an escalation.
-        ([("2026-01-01", "2026-01-31", 50, "troche", 6), ("2026-02-01", "2026-02-28", 25, "troche", 7)], []),
-        ([("2026-01-01", "2026-01-31", 50, "troche", 6), ("2026-02-01", "2026-02-28", 50, "troche", 7)], []),
+        ([(*JAN, 25, "troche", 6), (*FEB, 50, "troche", 5)], []),
+        ([(*JAN, 25, "troche", 6), (*FEB, 50, "troche", 5.1)], [("02-01", "02-28")]),
+        ([(*JAN, 25, "troche", 6), (*FEB, 50, "troche", 7)], [("02-01", "02-28")]),
+        # A lower or equal daily dose is not an escalation.
+        ([(*JAN, 50, "troche", 6), (*FEB, 25, "troche", 7)], []),
+        ([(*JAN, 50, "troche", 6), (*FEB, 50, "troche", 7)], []),
+        # Judged on mg/day: 25 mg daily -> 20 mg twice daily raises the dose (25 -> 40 mg/day) ...
+        ([(*JAN, 25, "troche", 6), (*FEB, 20, "troche", 5.5, "twice daily")], [("02-01", "02-28")]),
+        # ... and 40 mg daily -> 50 mg every other day lowers it (40 -> 25 mg/day).
+        ([(*JAN, 40, "troche", 6), (*FEB, 50, "troche", 7, "every other day")], []),
+        # An early step (or an early step before it) is too early to judge, not a flag.
+        ([(*JAN, 25, "troche", 6), (*FEB, 50, "troche", 7, "daily", True)], []),
+        ([(*JAN, 25, "troche", 6, "daily", True), (*FEB, 50, "troche", 7)], []),
         # No response pain: nothing to judge.
-        ([("2026-01-01", "2026-01-31", 25, "troche", None), ("2026-02-01", "2026-02-28", 50, "troche", 7)], []),
-        # An IV session in between is another route's sequence.
-        ([("2026-01-01", "2026-01-31", 25, "troche", 6), ("2026-01-20", "2026-01-20", 100, "IV", 3),
-          ("2026-02-01", "2026-02-28", 50, "troche", 5.5)], [("02-01", "02-28")]),
+        ([(*JAN, 25, "troche", None), (*FEB, 50, "troche", 7)], []),
+        # An IV session in between is not a troche step.
+        ([(*JAN, 25, "troche", 6), ("2026-01-20", "2026-01-20", 100, "IV", 3), (*FEB, 50, "troche", 5.5)],
+         [("02-01", "02-28")]),
     ],
 )
 def test_no_benefit_escalation(rows, expected):
@@ -255,30 +279,96 @@ def test_no_benefit_escalation(rows, expected):
 
 
 def test_no_benefit_escalation_detail():
-    flags = no_benefit_escalation(_responses(("2026-01-01", "2026-01-31", 25, "troche", 6),
-                                             ("2026-02-01", "2026-02-28", 50, "troche", 5.5)), T)
+    flags = no_benefit_escalation(_responses((*JAN, 25, "troche", 6), (*FEB, 25, "troche", 5.5, "twice daily")), T)
     assert flags["detail"].tolist() == [
-        "dose 25 -> 50 mg; response pain 5.5 vs 6 before (-0.5; needs a drop of 1)"]
+        "25 -> 50 mg/day; response pain 5.5 vs 6 before (-0.5 points; needs a drop of 1)"]
 
 
-def test_flags_table_orders_by_date_then_rule():
+def test_flags_table_lists_safety_rules_first_then_by_date():
     entries = diary(
         {"date": "2026-03-01", "pain": 2, "mood": 2},
-        {"date": "2026-03-02", "pain": 6, "mood": 2, "bp_systolic": 170, "bp_diastolic": 90},
-        {"date": "2026-03-03", "pain": 6, "mood": 2},
+        {"date": "2026-03-02", "pain": 2, "mood": 2},
+        {"date": "2026-03-03", "pain": 2, "mood": 2},
+        {"date": "2026-03-04", "pain": 6, "bp_systolic": 170, "bp_diastolic": 90},
     )
     flags = flags_table(diary=entries, side_effects=side_effects(("2026-03-02", "bladder", 1, 2)), steps=steps(),
-                        comedications=comedications(), as_of=day("2026-03-03"), thresholds=T)
-    expected = pd.DataFrame({
-        "rule": ["low_mood", "bladder", "bp_high", "pain_spike"],
-        "start": dates("2026-03-01", "2026-03-02", "2026-03-02", "2026-03-02"),
-        "end": dates("2026-03-03", "2026-03-02", "2026-03-02", "2026-03-02"),
-        "detail": ["mood <= 2 on 3 consecutive diary days (2, 2, 2)",
-                   "bladder/urinary symptom on 1 day, highest severity 1 (possible ketamine cystitis)",
-                   "BP >= 160/100 mmHg on 1 day; highest systolic 170, highest diastolic 90 mmHg",
-                   "2026-03-02: pain 6 after 2 (+4)"],
-    }).astype({"rule": "object", "detail": "object"})
-    assert_frame_equal(flags, expected)
+                        comedications=comedications(), as_of=day("2026-03-04"), thresholds=T)
+    assert flags["rule"].tolist() == ["bp_high", "bladder", "pain_spike", "low_mood"]
+    assert [f"{d:%m-%d}" for d in flags["start"]] == ["03-04", "03-02", "03-04", "03-01"]
+    assert list(flags.columns) == FLAG_COLUMNS
+
+
+@pytest.mark.parametrize(("answers", "expected"), [
+    ([("2026-03-01", 0), ("2026-03-08", 1), ("2026-03-15", 3)], [("03-08", "03-08"), ("03-15", "03-15")]),
+    ([("2026-03-01", 0)], []),
+    ([], []),
+])
+def test_self_harm_thoughts(answers, expected):
+    frame = pd.DataFrame({"diary_date": dates(*[a[0] for a in answers]),
+                          "value": pd.Series([float(a[1]) for a in answers], dtype="float64")})
+    assert spans(self_harm_thoughts(frame)) == expected
+
+
+def _flags(*rows) -> pd.DataFrame:
+    """Rows (rule, start, end)."""
+    return pd.DataFrame({"rule": [r[0] for r in rows], "start": dates(*[r[1] for r in rows]),
+                         "end": dates(*[r[2] for r in rows]), "detail": ["d"] * len(rows)}).astype(
+        {"rule": "object", "detail": "object"})
+
+
+def _acks(*rows) -> pd.DataFrame:
+    """Rows (rule, flag_start, acknowledged_at)."""
+    return pd.DataFrame({"rule": pd.Series([r[0] for r in rows], dtype="object"),
+                         "flag_start": dates(*[r[1] for r in rows]), "flag_end": dates(*[r[1] for r in rows]),
+                         "note": pd.Series(["seen"] * len(rows), dtype="object"),
+                         "acknowledged_by": pd.Series(["Dr. A"] * len(rows), dtype="object"),
+                         "acknowledged_at": pd.Series([ts(r[2]) for r in rows], dtype="datetime64[ns]")})
+
+
+FLAGS = _flags(("bp_high", "2026-03-10", "2026-03-10"), ("bp_high", "2026-03-20", "2026-03-22"),
+               ("co_sedative", "2019-05-01", "2026-03-31"), ("pain_spike", "2026-02-01", "2026-02-02"))
+
+
+@pytest.mark.parametrize(("last_visit", "acks", "as_of", "expected"), [
+    # (rule, new, acknowledged) per flag
+    ("2026-03-15", _acks(), "2026-03-31",
+     [("bp_high", False, False), ("bp_high", True, False), ("co_sedative", True, False), ("pain_spike", False, False)]),
+    # No visit yet: the clinician has seen nothing, every flag is new.
+    (None, _acks(), "2026-03-31",
+     [("bp_high", True, False), ("bp_high", True, False), ("co_sedative", True, False), ("pain_spike", True, False)]),
+    # An acknowledged run; the later run of the same rule is a new flag, not acknowledged.
+    ("2026-03-15", _acks(("bp_high", "2026-03-10", "2026-03-16 09:00")), "2026-03-31",
+     [("bp_high", False, True), ("bp_high", True, False), ("co_sedative", True, False), ("pain_spike", False, False)]),
+    # Reviewed as of a day before the acknowledgement: it had not happened yet.
+    ("2026-03-15", _acks(("bp_high", "2026-03-10", "2026-04-02 09:00")), "2026-03-31",
+     [("bp_high", False, False), ("bp_high", True, False), ("co_sedative", True, False), ("pain_spike", False, False)]),
+])
+def test_flag_status_new_and_acknowledged(last_visit, acks, as_of, expected):
+    status = flag_status(FLAGS, last_visit=None if last_visit is None else ts(last_visit), acknowledgements=acks,
+                         period_start=ts("2026-01-15"), as_of=day(as_of))
+    assert list(zip(status["rule"], status["new"], status["acknowledged"])) == expected
+
+
+def test_flag_status_clips_dates_to_the_review_period_and_names_rules():
+    status = flag_status(FLAGS, last_visit=ts("2026-03-15"), acknowledgements=_acks(),
+                         period_start=ts("2026-01-15"), as_of=day("2026-03-21"))
+    assert [(f"{a:%Y-%m-%d}", f"{b:%Y-%m-%d}") for a, b in zip(status["shown_start"], status["shown_end"])] == [
+        ("2026-03-10", "2026-03-10"), ("2026-03-20", "2026-03-21"), ("2026-01-15", "2026-03-21"),
+        ("2026-02-01", "2026-02-02")]
+    assert f"{status['start'][2]:%Y-%m-%d}" == "2019-05-01"  # the detail keeps the true start
+    assert status["name"].tolist() == ["High blood pressure", "High blood pressure", "Opioid or benzodiazepine",
+                                       "Pain spike"]
+    assert status["safety"].tolist() == [True, True, True, False]
+
+
+def test_open_flag_counts_by_rule_safety_first():
+    status = flag_status(FLAGS, last_visit=ts("2026-03-15"), acknowledgements=_acks(("bp_high", "2026-03-10",
+                                                                                      "2026-03-16")),
+                         period_start=ts("2026-01-15"), as_of=day("2026-03-31"))
+    counts = open_flag_counts(status.iloc[[3, 0, 1, 2]])
+    assert counts[["rule", "runs", "open", "new", "acknowledged"]].values.tolist() == [
+        ["bp_high", 2, 1, 1, 1], ["co_sedative", 1, 1, 1, 0], ["pain_spike", 1, 1, 0, 0]]
+    assert f"{counts['last'][0]:%m-%d}" == "03-22"
 
 
 def test_flags_table_of_an_empty_record():

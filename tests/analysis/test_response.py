@@ -6,11 +6,21 @@ import math
 
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 from pandas.testing import assert_frame_equal
 
 from dashboard.analysis.daily import daily_values
 from dashboard.analysis.periods import steps_table
-from dashboard.analysis.response import lowest_effective_dose, response_window, step_response_table, t_interval
+from dashboard.analysis.response import (
+    WindowStats,
+    compare_steps,
+    lag1_autocorrelation,
+    lowest_effective_dose,
+    response_window,
+    step_response_table,
+    t_interval,
+    window_stats,
+)
 from dashboard.analysis.side_effects import daily_side_effect_severity, side_effects_by_step
 from dashboard.config import Thresholds
 from tests.analysis import daily_diary, dates, day, side_effects, steps, ts
@@ -76,13 +86,21 @@ def test_step_response_table():
     result = step_response_table(daily, steps_tbl, 8.0, T)
     expected = pd.DataFrame({
         "step_id": [1, 2], "start": dates("2026-01-15", "2026-02-15"), "end": dates("2026-02-14", "2026-02-24"),
-        "dose_mg": [25.0, 50.0], "frequency": ["daily", "daily"], "route": ["troche", "troche"],
+        "dose_mg": [25.0, 50.0], "daily_dose_mg": [25.0, 50.0], "frequency": ["daily", "daily"],
+        "route": ["troche", "troche"],
         "window_start": dates("2026-01-29", "2026-02-18"), "window_end": dates("2026-02-14", "2026-02-24"),
         "early": [False, True], "response_pain": [5.0, 3.0],
         "response_diary_days": [2, 7], "response_pain_days": [2, 7],
+        "response_sd": [math.sqrt(2), 0.0], "response_r1": [0.0, 0.0], "response_n_eff": [2.0, 7.0],
         "ci_low": [5 - T_975[1], 3.0], "ci_high": [5 + T_975[1], 3.0],
         "response_change": [-3.0, -5.0], "response_change_pct": [-37.5, -62.5],
         "responder": pd.Series(["moderate", "substantial"], dtype="object"),
+        # Step 2 against step 1: d = -2, SE = sqrt(0/7 + 2/2) = 1 with 1 Welch degree of freedom;
+        # step 2 is early, so the difference is given but not judged.
+        "previous_step_id": pd.Series([None, 1], dtype="object"),
+        "vs_difference": [float("nan"), -2.0], "vs_ci_low": [float("nan"), -2 - T_975[1]],
+        "vs_ci_high": [float("nan"), -2 + T_975[1]],
+        "verdict": pd.Series([None, "too early to judge"], dtype="object"),
     })
     assert_frame_equal(result, expected, atol=1e-9)
 
@@ -117,10 +135,11 @@ def test_step_response_table_without_steps_is_empty():
 
 
 def _responses(*rows) -> pd.DataFrame:
-    """Rows (step_id, start, dose, route, responder)."""
+    """Rows (step_id, start, dose, route, responder[, mg/day])."""
     return pd.DataFrame({
         "step_id": [r[0] for r in rows], "start": dates(*[r[1] for r in rows]),
-        "dose_mg": [float(r[2]) for r in rows], "route": [r[3] for r in rows],
+        "dose_mg": [float(r[2]) for r in rows], "daily_dose_mg": [float(r[5] if len(r) > 5 else r[2]) for r in rows],
+        "frequency": ["daily"] * len(rows), "route": [r[3] for r in rows],
         "responder": pd.Series([r[4] for r in rows], dtype="object"),
     })
 
@@ -155,6 +174,9 @@ RESPONSES = _responses(
         (_responses((1, "2026-01-01", 50, "troche", None), (2, "2026-02-01", 50, "troche", "worse"),
                     (3, "2026-01-15", 20, "IV", "substantial")), _severe(), T, None),
         (_responses(), _severe(), T, None),
+        # Judged on mg/day: 20 mg twice daily (40 mg/day) is more than 30 mg daily.
+        (_responses((1, "2026-01-01", 20, "troche", "moderate", 40), (2, "2026-02-01", 30, "troche", "moderate")),
+         _severe(), T, (30.0, "2026-02-01")),
     ],
 )
 def test_lowest_effective_dose(responses, severe, thresholds, expected):
@@ -175,3 +197,95 @@ def test_lowest_effective_dose_from_a_diary(severe_days, expected_dose):
     responses = step_response_table(daily, steps_tbl, 8.0, T)
     result = lowest_effective_dose(responses, side_effects_by_step(severity, daily, steps_tbl), T)
     assert result["dose_mg"] == expected_dose
+
+
+@pytest.mark.parametrize(("values", "r1", "n_eff"), [
+    # Fewer than 10 days: r is taken as 0, the plain t-interval.
+    ([1, 2, 3, 4, 5, 6, 7, 8, 9], 0.0, 9.0),
+    # 1..10: sum of lag products 57.75 over sum of squares 82.5.
+    (list(range(1, 11)), 0.7, 10 * 0.3 / 1.7),
+    # Ten zeros then ten ones: (18 x 0.25 - 0.25) / 5.
+    ([0] * 10 + [1] * 10, 0.85, 20 * 0.15 / 1.85),
+    # Twenty of each: 9.25 / 10 = 0.925, capped at 0.9.
+    ([0] * 20 + [1] * 20, 0.9, 40 * 0.1 / 1.9),
+    # Alternating days: r < 0 is taken as 0.
+    ([2, 6] * 6, 0.0, 12.0),
+    # A constant series has no variation to correlate.
+    ([5] * 12, 0.0, 12.0),
+])
+def test_lag1_autocorrelation_and_effective_days(values, r1, n_eff):
+    stats_ = window_stats(values)
+    assert lag1_autocorrelation(values) == pytest.approx(r1)
+    assert (stats_.r1, stats_.n_eff) == (pytest.approx(r1), pytest.approx(n_eff))
+
+
+def test_autocorrelated_interval_is_wider_than_the_plain_one():
+    values = [0] * 20 + [1] * 20
+    s = math.sqrt(40 * 0.25 / 39)
+    n_eff = 40 * 0.1 / 1.9
+    half = scipy_stats.t.ppf(0.975, n_eff - 1) * s / math.sqrt(n_eff)
+    assert t_interval(values) == pytest.approx((0.5 - half, 0.5 + half))
+    assert half > scipy_stats.t.ppf(0.975, 39) * s / math.sqrt(40) * 3
+
+
+def test_interval_missing_when_effective_days_below_two():
+    assert window_stats(list(range(1, 11))).ci is None  # n_eff 1.76
+    assert window_stats([4]).ci is None
+
+
+def _w(values) -> WindowStats:
+    return window_stats(values)
+
+
+T4 = 2.7764451051977987  # Student's t, 0.975 quantile, 4 degrees of freedom
+
+
+@pytest.mark.parametrize(("current", "previous", "early", "expected"), [
+    # d = -2, SE = sqrt(1/3 + 1/3), Welch df = 4: the interval crosses 0.
+    ([4, 5, 6], [6, 7, 8], (False, False), (-2.0, (-2 - T4 * math.sqrt(2 / 3), -2 + T4 * math.sqrt(2 / 3)),
+                                             "no clear difference")),
+    ([4, 5, 6], [8, 9, 10], (False, False), (-4.0, (-4 - T4 * math.sqrt(2 / 3), -4 + T4 * math.sqrt(2 / 3)),
+                                              "better")),
+    ([8, 9, 10], [4, 5, 6], (False, False), (4.0, (4 - T4 * math.sqrt(2 / 3), 4 + T4 * math.sqrt(2 / 3)), "worse")),
+    # Either step early: the difference and interval are given, the verdict waits.
+    ([4, 5, 6], [8, 9, 10], (True, False), (-4.0, (-4 - T4 * math.sqrt(2 / 3), -4 + T4 * math.sqrt(2 / 3)),
+                                             "too early to judge")),
+    ([4, 5, 6], [8, 9, 10], (False, True), (-4.0, (-4 - T4 * math.sqrt(2 / 3), -4 + T4 * math.sqrt(2 / 3)),
+                                             "too early to judge")),
+    # One day in a window: no interval, too few days.
+    ([4], [8, 9, 10], (False, False), (-5.0, None, "too few days")),
+    ([], [8, 9, 10], (True, False), (None, None, "too few days")),
+])
+def test_compare_steps_welch_interval_and_verdict(current, previous, early, expected):
+    result = compare_steps(_w(current), _w(previous), current_early=early[0], previous_early=early[1])
+    difference, ci, verdict = expected
+    assert result.verdict == verdict
+    assert result.difference == (None if difference is None else pytest.approx(difference))
+    assert result.ci == (None if ci is None else pytest.approx(ci))
+
+
+def test_welch_degrees_of_freedom_with_unequal_windows():
+    # s1^2/n1 = 1/3, s2^2/n2 = 4/5 (values 2 apart); df = (1/3 + 4/5)^2 / ((1/3)^2/2 + (4/5)^2/4)
+    result = compare_steps(_w([4, 5, 6]), _w([3, 5, 7, 9, 11]), current_early=False, previous_early=False)
+    v1, v2 = 1 / 3, 10 / 5
+    df = (v1 + v2) ** 2 / (v1 ** 2 / 2 + v2 ** 2 / 4)
+    half = scipy_stats.t.ppf(0.975, df) * math.sqrt(v1 + v2)
+    assert result.ci == pytest.approx((-2 - half, -2 + half))
+
+
+def test_a_raised_step_is_compared_on_mg_per_day_with_the_previous_troche_step():
+    # 25 mg daily, then an IV session, then 20 mg twice daily (40 mg/day): the troche steps are compared.
+    pains = [8] * 14 + [6] * 40 + [4] * 40
+    daily = daily_values(daily_diary("2026-01-01", pains), day("2026-04-04"))
+    steps_tbl = steps_table(steps({"start": "2026-01-15", "dose": 25},
+                                  {"start": "2026-02-01", "dose": 35, "route": "IV", "end": "2026-02-01"},
+                                  {"start": "2026-02-24", "dose": 20, "frequency": "twice daily"}),
+                            day("2026-04-04"))
+    table = step_response_table(daily, steps_tbl, 8.0, T)
+    troche = table[table["route"] == "troche"]
+    assert troche["daily_dose_mg"].tolist() == [25.0, 40.0]
+    assert troche["previous_step_id"].tolist() == [None, 1]
+    iv = table[table["route"] == "IV"].iloc[0]
+    assert iv["verdict"] is None and iv["previous_step_id"] is None
+    assert troche["verdict"].tolist() == [None, "better"]
+    assert troche["vs_difference"].iloc[1] == pytest.approx(-2.0)

@@ -159,7 +159,8 @@ VISITS = visits(("2026-03-01", "in person"), ("2026-03-15", "telehealth"), ("202
     (visits(), "2026-03-01", None),
 ])
 def test_next_visit(visit_rows, as_of, expected):
-    assert next_visit(visit_rows, day(as_of)) == expected
+    got = next_visit(visit_rows, day(as_of))
+    assert (None if got is None else {"date": got.date.date(), "kind": got.kind}) == expected
 
 
 @pytest.mark.parametrize(("step_rows", "as_of", "expected"), [
@@ -181,8 +182,9 @@ def test_treatment_days(step_rows, as_of, expected):
     # Two steps of the same dose stay apart by their start.
     (({"start": "2026-03-01", "dose": 50}, {"start": "2026-03-05", "dose": 25}, {"start": "2026-03-08", "dose": 50}),
      (("2026-03-02", "nausea", 1), ("2026-03-06", "nausea", 2), ("2026-03-09", "nausea", 3)),
-     ["50 mg from 01 Mar 2026", "25 mg from 05 Mar 2026", "50 mg from 08 Mar 2026"]),
-    (({"start": "2026-03-01", "dose": 12.5},), (("2026-03-02", "dizziness", 1),), ["12.5 mg from 01 Mar 2026"]),
+     ["50 mg/day from 01 Mar 2026", "25 mg/day from 05 Mar 2026", "50 mg/day from 08 Mar 2026"]),
+    (({"start": "2026-03-01", "dose": 12.5, "frequency": "twice daily"},), (("2026-03-02", "dizziness", 1),),
+     ["25 mg/day from 01 Mar 2026"]),
     (({"start": "2026-03-01", "dose": 25},), (), []),
 ])
 def test_labelled_by_step(step_rows, effect_rows, expected):
@@ -193,7 +195,7 @@ def test_labelled_by_step(step_rows, effect_rows, expected):
                                    daily_values(entries, as_of), tbl)
     out = labelled_by_step(by_step, tbl)
     assert list(out["step_label"]) == expected
-    assert list(out["dose_mg"]) == [float(label.split(" mg")[0]) for label in expected]
+    assert list(out["daily_dose_mg"]) == [float(label.split(" mg")[0]) for label in expected]
 
 
 # --------------------------------------------------------------------------- build_review
@@ -242,7 +244,8 @@ def test_build_review_summary_is_build_summary(name):
 ])
 def test_build_review_facts_of_incomplete_records(name, expected):
     review = build_review(**_frames(CASES[name]))
-    assert (review.treatment_days, review.next_visit, len(review.daily)) == (
+    nxt = None if review.next_visit is None else {"date": review.next_visit.date.date(), "kind": review.next_visit.kind}
+    assert (review.treatment_days, nxt, len(review.daily)) == (
         expected["treatment_days"], expected["next_visit"], expected["days"])
 
 
@@ -265,7 +268,10 @@ def test_review_frames_have_the_chart_columns():
     assert list(review.side_effect_days["effect"]) == ["nausea", "bladder"]
     assert list(review.notes.columns) == ["recorded_at", "diary_date", "notes", "other_medication"]
     assert len(review.notes) == 45 and review.notes["recorded_at"].is_monotonic_decreasing
-    assert list(review.effects_by_step["step_label"]) == ["25 mg from 15 Jan 2026", "50 mg from 01 Feb 2026"]
-    assert review.gaps.empty and list(review.flags.columns) == ["rule", "start", "end", "detail"]
+    assert list(review.effects_by_step["step_label"]) == ["25 mg/day from 15 Jan 2026", "50 mg/day from 01 Feb 2026"]
+    assert review.gaps.empty and list(review.flags.columns) == [
+        "rule", "start", "end", "detail", "name", "safety", "new", "acknowledged", "acknowledged_by", "acknowledged_at",
+        "acknowledgement_note", "shown_start", "shown_end"]
+    assert {"sleep_7d", "mood_7d", "function_7d"} <= set(review.daily.columns)
     assert isinstance(review.aligned, pd.DataFrame) and set(review.aligned["interval_start"]) == {
         ts("2026-01-15"), ts("2026-02-01")}

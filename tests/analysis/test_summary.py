@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from dashboard.analysis.response import LOWEST_DOSE_NOTE
-from dashboard.analysis.summary import build_summary, json_ready, patient_summary
+from dashboard.analysis.summary import build_summary, json_ready, patient_summary, truncated
 from dashboard.config import Thresholds
 from dashboard.db.models import CoMedication, DiaryEntry, Patient, SideEffect, TitrationStep, Visit
 from dashboard.db.session import session_scope
@@ -57,8 +57,15 @@ def test_summary_shape_and_values():
         True, {"start": "2026-02-08", "end": "2026-02-14"}, 4.0, "substantial")
     assert second["adherence"] == {"doses_taken": 14.0, "doses_prescribed": 14.0, "mg_taken": 350.0,
                                    "mg_prescribed": 700.0, "doses_pct": 100.0, "mg_pct": 50.0}
-    assert summary["lowest_effective_dose"] == {"dose_mg": 50.0, "step_start": "2026-02-01", "step_id": 2,
+    assert summary["lowest_effective_dose"] == {"dose_mg": 50.0, "daily_dose_mg": 50.0, "frequency": "daily",
+                                                "step_start": "2026-02-01", "step_id": 2,
                                                 "responder": "substantial", "note": LOWEST_DOSE_NOTE}
+    # Version 2: mg/day, autocorrelation-aware intervals, and each step against the one before.
+    assert (first["daily_dose_mg"], first["response_r1"], first["response_n_eff"], first["vs_previous"]) == (
+        25.0, 0.0, 7.0, None)
+    assert second["vs_previous"] == {"difference": -2.0, "ci": [-2.0, -2.0], "verdict": "too early to judge",
+                                     "previous_step_id": 1}
+    assert {"safety_since_last_visit", "flag_counts", "review_period", "next_visit"} <= set(summary)
     interval = summary["visit_intervals"][0]
     assert (interval["start"], interval["end"], interval["days"], interval["mean_pain"]) == (
         "2026-01-15", "2026-02-14", 31, round((6 * 17 + 4 * 14) / 31, 2))
@@ -106,15 +113,40 @@ def test_summary_of_an_incomplete_record(entries, step_rows, visit_rows, expecte
 
 
 def test_summary_flags_are_json_ready():
-    entries = daily_diary("2026-02-01", [2, 6], bp_systolic=170, bp_diastolic=90)
+    entries = daily_diary("2026-01-30", [2, 2, 2, 6], bp_systolic=170, bp_diastolic=90)
     summary = _summary(entries, effects=side_effects(("2026-02-02", "dissociation", 3)), as_of="2026-02-02")
+    unacknowledged = {"new": True, "acknowledged": False, "acknowledged_by": None, "acknowledged_at": None,
+                      "acknowledgement_note": None}
     assert summary["flags"] == [
-        {"rule": "bp_high", "start": "2026-02-01", "end": "2026-02-02",
-         "detail": "BP >= 160/100 mmHg on 2 days; highest systolic 170, highest diastolic 90 mmHg"},
-        {"rule": "dissociation_severe", "start": "2026-02-02", "end": "2026-02-02",
-         "detail": "severe dissociation (3) on 1 day"},
-        {"rule": "pain_spike", "start": "2026-02-02", "end": "2026-02-02", "detail": "2026-02-02: pain 6 after 2 (+4)"},
+        {"rule": "bp_high", "start": "2026-01-30", "end": "2026-02-02", "name": "High blood pressure", "safety": True,
+         "detail": "BP >= 160/100 mmHg on 4 days; highest systolic 170, highest diastolic 90 mmHg",
+         "shown_start": "2026-01-30", "shown_end": "2026-02-02", **unacknowledged},
+        {"rule": "dissociation_severe", "start": "2026-02-02", "end": "2026-02-02", "name": "Severe dissociation",
+         "safety": True, "detail": "severe dissociation (3) on 1 day", "shown_start": "2026-02-02",
+         "shown_end": "2026-02-02", **unacknowledged},
+        {"rule": "pain_spike", "start": "2026-02-02", "end": "2026-02-02", "name": "Pain spike", "safety": False,
+         "detail": "pain 6 at most, up to +4 over the previous week's mean, on 1 day", "shown_start": "2026-02-02",
+         "shown_end": "2026-02-02", **unacknowledged},
     ]
+    assert [(c["rule"], c["open"], c["new"]) for c in summary["flag_counts"]] == [
+        ("bp_high", 1, 1), ("dissociation_severe", 1, 1), ("pain_spike", 1, 1)]
+    assert summary["safety_since_last_visit"] == {
+        "last_visit": None, "max_systolic": 170.0, "max_diastolic": 90.0, "high_readings": 4, "bp_days": 4,
+        "bladder_days": 0, "bladder_max": None, "severe_dissociation_days": 1, "over_prescribed_days": 0,
+        "max_excess_mg": None, "co_sedatives": []}
+
+
+@pytest.mark.parametrize(("value", "key", "expected"), [
+    (-29.7, "response_change_pct", -29.7), (-29.999, "change_from_baseline_pct", -29.99),
+    (-29.999, "mean_pain", -30.0), (49.996, "change_from_baseline_pct", 49.99), (-0.004, "x_pct", 0.0),
+])
+def test_percentages_are_truncated_toward_zero_in_json(value, key, expected):
+    assert json_ready({key: value}) == {key: expected}
+
+
+@pytest.mark.parametrize(("value", "expected"), [(-29.7, -29.0), (29.7, 29.0), (-30.0, -30.0), (-0.4, 0.0)])
+def test_truncated_shown_percentages(value, expected):
+    assert truncated(value) == expected
 
 
 @pytest.mark.parametrize(

@@ -44,8 +44,10 @@ def clinic_url(demo_url, tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", url)
     monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
     st.cache_data.clear()
+    st.cache_resource.clear()
     yield url
     st.cache_data.clear()
+    st.cache_resource.clear()
     get_engine(url).dispose()
 
 

@@ -267,10 +267,11 @@ def test_a_database_that_cannot_be_reached_gives_a_clear_message(clinic_url, mon
 def test_a_link_to_a_review_opens_it_once_logged_in_if_shared(clinic_url, username, ref, shown):
     at = log_in(app("review", patient=ref), username, PASSWORDS[username])
     assert not at.exception and _logged_in(at)
-    assert [t.value for t in at.title] == ["Patient review"]
     if shown:
+        assert [t.value for t in at.subheader][0] == f"{shown} · {ref}"
         assert shown in texts(at)
     else:
+        assert [t.value for t in at.title] == ["Patient review"]
         assert "not available" in _errors(at) and "Maria Alvarez" not in texts(at)
 
 

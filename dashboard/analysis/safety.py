@@ -1,0 +1,108 @@
+"""Safety since the last visit: the second question of every visit, "is it safe?".
+
+review-metrics.md v2, "Safety since the last visit". The signals are the ones the FDA's 2023
+warning on compounded ketamine and the ASRA/AAPM/ASA consensus (Cohen et al. 2018, Reg Anesth
+Pain Med 43:521-546) ask prescribers to watch: blood pressure, bladder and urinary symptoms
+(ketamine cystitis), dissociation, taking more than prescribed, and co-sedatives (opioids,
+benzodiazepines). "No blood pressure reading" is said, not hidden: 0 readings is a finding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from dashboard.analysis.daily import day, in_period
+from dashboard.analysis.flags import BLADDER_WORDS, CO_SEDATIVE_CLASSES
+from dashboard.analysis.side_effects import SEVERE
+from dashboard.config import Thresholds
+from dashboard.medications import drug_class
+
+
+@dataclass(frozen=True)
+class SafetySinceLastVisit:
+    """``safety_since_last_visit`` of ``summary --json``; counts are of days or readings in the interval."""
+
+    last_visit: pd.Timestamp | None  # None: no visit yet, the interval is the whole review period
+    start: pd.Timestamp | None
+    end: pd.Timestamp
+    max_systolic: float | None
+    max_diastolic: float | None
+    high_readings: int
+    bp_days: int
+    bladder_days: int
+    bladder_max: int | None
+    severe_dissociation_days: int
+    over_prescribed_days: int
+    max_excess_mg: float | None
+    co_sedatives: list[str] = field(default_factory=list)
+
+    def json(self) -> dict:
+        keys = ("last_visit", "max_systolic", "max_diastolic", "high_readings", "bp_days", "bladder_days",
+                "bladder_max", "severe_dissociation_days", "over_prescribed_days", "max_excess_mg", "co_sedatives")
+        return {key: getattr(self, key) for key in keys}
+
+
+def safety_since_last_visit(*, diary: pd.DataFrame, severity: pd.DataFrame, over_days: pd.DataFrame,
+                            comedications: pd.DataFrame, last_visit: pd.Timestamp | None,
+                            period_start: pd.Timestamp | None, as_of: date,
+                            thresholds: Thresholds) -> SafetySinceLastVisit:
+    """From the last visit (or the start of the review period) to the as-of date, both included.
+
+    ``diary``: entries (each BP pair is one reading); ``severity``: daily side-effect severity
+    (wide); ``over_days``: ``adherence.over_prescribed_days``.
+    """
+    end = day(as_of)
+    start = day(last_visit) if last_visit is not None else (None if period_start is None else day(period_start))
+    lower = start if start is not None else pd.Timestamp.min.normalize()
+    entries = in_period(diary, lower, end)
+    readings = entries.dropna(subset=["bp_systolic", "bp_diastolic"], how="all")
+    high = ((readings["bp_systolic"] >= thresholds.bp_systolic_high)
+            | (readings["bp_diastolic"] >= thresholds.bp_diastolic_high))
+    days = severity[(severity.index >= lower) & (severity.index <= end)]
+    bladder_cols = [c for c in days.columns if any(w in str(c).lower() for w in BLADDER_WORDS)]
+    bladder = days[bladder_cols].max(axis=1).dropna() if bladder_cols else pd.Series(dtype="float64")
+    dissociation = days["dissociation"] if "dissociation" in days else pd.Series(dtype="float64")
+    over = in_period(over_days, lower, end)
+    over = over[over["over"]]
+    return SafetySinceLastVisit(
+        last_visit=None if last_visit is None else day(last_visit), start=start, end=end,
+        max_systolic=_max(readings["bp_systolic"]), max_diastolic=_max(readings["bp_diastolic"]),
+        high_readings=int(high.sum()), bp_days=int(readings["diary_date"].nunique()),
+        bladder_days=int((bladder >= 1).sum()),
+        bladder_max=int(bladder.max()) if (bladder >= 1).any() else None,
+        severe_dissociation_days=int((dissociation >= SEVERE).sum()),
+        over_prescribed_days=int(over["diary_date"].nunique()),
+        max_excess_mg=_max(over["taken_mg"] - over["max_mg"]),
+        co_sedatives=co_sedatives_active(entries, comedications, lower, end),
+    )
+
+
+def co_sedatives_active(entries: pd.DataFrame, comedications: pd.DataFrame, start, end) -> list[str]:
+    """Opioids and benzodiazepines named in the interval's diary entries or active in it in the
+    co-medication records, as 'name (class)'."""
+    found = set()
+    for text in entries["other_medication"].dropna().astype(str):
+        cls = drug_class(text)
+        if cls in CO_SEDATIVE_CLASSES:
+            found.add(f"{text.strip()} ({cls})")
+    start, end = day(start), day(end)
+    for rec in comedications.itertuples(index=False):
+        if pd.isna(rec.start_date) or rec.start_date > end:
+            continue
+        ended = rec.end_date if not pd.isna(rec.end_date) else (
+            None if str(rec.status or "").lower() == "active" else rec.start_date)
+        if ended is not None and ended < start:
+            continue
+        cls = rec.drug_class if rec.drug_class in CO_SEDATIVE_CLASSES else drug_class(
+            rec.name, None if rec.rxnorm is None or pd.isna(rec.rxnorm) else str(rec.rxnorm))
+        if cls in CO_SEDATIVE_CLASSES:
+            found.add(f"{rec.name} ({cls})")
+    return sorted(found)
+
+
+def _max(values: pd.Series) -> float | None:
+    value = values.max()
+    return None if pd.isna(value) else float(value)
