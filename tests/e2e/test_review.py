@@ -1,12 +1,15 @@
-"""The review page in a real browser: a demo patient's charts draw, and a screenshot is kept."""
+"""The review page in a real browser: every demo patient's first screen answers the visit's
+questions at 1366x768 without scrolling, and its charts draw. Screenshots are kept under
+tests/e2e/artifacts/ (a 1366x768 first screen and a full page per patient)."""
 
 import pytest
 
-from dashboard.demo import DEMO_ACCOUNTS
+from dashboard.demo import DEMO_ACCOUNTS, STORIES
 from tests.e2e.conftest import ARTIFACTS, login, start_server
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
+VIEWER = {story.ref: story.shared_with[0] for story in STORIES}
 
 
 @pytest.fixture(scope="module")
@@ -17,22 +20,33 @@ def server(demo_url):
     proc.wait(timeout=20)
 
 
-@pytest.mark.parametrize("ref", ["DEMO-001", "DEMO-004"])
-def test_demo_patient_review_draws_its_charts(server, page, ref):
+def _inside_first_screen(page, text: str) -> bool:
+    box = page.get_by_text(text, exact=False).first.bounding_box()
+    return box is not None and box["y"] + box["height"] <= 768
+
+
+@pytest.mark.parametrize("ref", sorted(VIEWER))
+def test_demo_patient_first_screen_and_charts(server, page, ref):
     # A colleague's link: the login comes first, then the patient it names.
-    login(page, f"{server}/review?patient={ref}", "dr.rivera", PASSWORDS["dr.rivera"])
+    login(page, f"{server}/review?patient={ref}", VIEWER[ref], PASSWORDS[VIEWER[ref]])
     try:
-        page.get_by_role("heading", name="Since the last visit").wait_for(timeout=60_000)
+        page.get_by_text("DID THE LAST STEP WORK?").wait_for(timeout=60_000)
+        # Plotly draws each chart into an SVG once it has rendered.
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3",
+                               timeout=60_000)
+        page.wait_for_timeout(500)
     finally:
-        page.screenshot(path=str(ARTIFACTS / f"review-{ref}-opened.png"))
-    # Plotly draws each chart as an SVG with a "main-svg" class once it has rendered.
-    page.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=60_000)
-    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 3", timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / f"review-{ref}-first-screen.png"))
+    # The three answers and the open flags are on the first screen, before any scrolling.
+    for text in ("CURRENT STEP", "DID THE LAST STEP WORK?", "SAFETY SINCE", "OPEN FLAGS", "Blood pressure:"):
+        assert _inside_first_screen(page, text), text
+    # The top of the timeline too.
+    timeline = page.locator(".js-plotly-plot").first.bounding_box()
+    assert timeline is not None and timeline["y"] < 768
     assert page.locator(".js-plotly-plot .scatterlayer .trace").count() > 5
-    assert page.get_by_text("Flags for review").is_visible()
-    page.screenshot(path=str(ARTIFACTS / f"review-{ref}.png"))
     # Streamlit scrolls inside its own container: a tall window shows the whole page at once.
-    page.set_viewport_size({"width": 1366, "height": 4000})
+    page.set_viewport_size({"width": 1366, "height": 4200})
     page.wait_for_timeout(1500)
     page.screenshot(path=str(ARTIFACTS / f"review-{ref}-whole-page.png"))
     page.locator(".js-plotly-plot").first.screenshot(path=str(ARTIFACTS / f"review-{ref}-timeline.png"))
+    assert page.get_by_role("heading", name="Flags for review").is_visible()
