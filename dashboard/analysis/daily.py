@@ -29,7 +29,16 @@ def day(value: date | pd.Timestamp | str) -> pd.Timestamp:
 
 
 def in_period(frame: pd.DataFrame, start, end, column: str = "diary_date") -> pd.DataFrame:
-    """Rows dated from ``start`` to ``end`` inclusive (both calendar days)."""
+    """Rows dated from ``start`` to ``end`` inclusive (both calendar days).
+
+    The review asks this of the same sorted daily frame for every step and visit interval, so
+    a frame already in date order is cut by binary search instead of a mask over every row.
+    """
+    values = frame[column].to_numpy()
+    low, high = day(start).to_datetime64(), day(end).to_datetime64()
+    if values.dtype == "datetime64[ns]" and (len(values) < 2 or not (values[1:] < values[:-1]).any()) \
+            and not pd.isna(values).any():
+        return frame.iloc[values.searchsorted(low, "left"):values.searchsorted(high, "right")]
     return frame[(frame[column] >= day(start)) & (frame[column] <= day(end))]
 
 

@@ -70,8 +70,14 @@ def _n(value: float) -> str:
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=FLAG_COLUMNS)
-    return frame.astype({"rule": "object", "start": "datetime64[ns]", "end": "datetime64[ns]", "detail": "object"})
+    # Built column by column with its dtype: the review builds this for every rule, and a
+    # frame of records followed by astype costs several times more.
+    return pd.DataFrame({
+        "rule": pd.Series([r["rule"] for r in rows], dtype="object"),
+        "start": pd.Series([r["start"] for r in rows], dtype="datetime64[ns]"),
+        "end": pd.Series([r["end"] for r in rows], dtype="datetime64[ns]"),
+        "detail": pd.Series([r["detail"] for r in rows], dtype="object"),
+    })
 
 
 def runs(evaluated: pd.DataFrame, fired: pd.Series) -> list[pd.DataFrame]:
@@ -82,7 +88,7 @@ def runs(evaluated: pd.DataFrame, fired: pd.Series) -> list[pd.DataFrame]:
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
     kept = [p for p in parts if not p.empty]
-    return _frame([]) if not kept else _frame(pd.concat(kept, ignore_index=True).to_dict("records"))
+    return _frame([]) if not kept else pd.concat(kept, ignore_index=True)
 
 
 def _run_flags(rule: str, evaluated: pd.DataFrame, fired: pd.Series, date_col: str, describe,
@@ -299,12 +305,15 @@ def flags_table(*, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.Da
 
 
 def review_flags(*, daily, severity, steps_tbl, step_response_tbl, diary, comedications, as_of,
-                 thresholds: Thresholds, phq9_item9: pd.DataFrame = NO_ANSWERS) -> pd.DataFrame:
-    """``flags_table`` from frames already derived (daily values, severity, steps, responses)."""
+                 thresholds: Thresholds, phq9_item9: pd.DataFrame = NO_ANSWERS,
+                 over_days: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``flags_table`` from frames already derived (daily values, severity, steps, responses and,
+    if known, ``adherence.over_prescribed_days``)."""
     answers = phq9_item9[phq9_item9["diary_date"] <= day(as_of)]
+    over_days = over_prescribed_days(daily, steps_tbl) if over_days is None else over_days
     parts = [
         bp_high(daily, thresholds), bladder(severity, thresholds), dissociation_severe(severity, thresholds),
-        over_prescribed(over_prescribed_days(daily, steps_tbl), thresholds), co_sedative(diary, comedications, as_of),
+        over_prescribed(over_days, thresholds), co_sedative(diary, comedications, as_of),
         self_harm_thoughts(answers), pain_spike(daily, thresholds), low_mood(daily, thresholds),
         diary_gap(daily, as_of, thresholds), no_benefit_escalation(step_response_tbl, thresholds),
     ]

@@ -201,16 +201,18 @@ def visit_aligned_pain(daily: pd.DataFrame, visits: pd.DataFrame, as_of: date) -
     """Daily pain re-timed as days since each visit, to overlay the intervals on one axis."""
     columns = ["interval_start", "days_since_visit", "pain", "is_latest", "diary_date"]
     intervals = visit_intervals(visits, as_of)
-    parts = []
-    for i, row in enumerate(intervals.itertuples(index=False)):
-        part = in_period(daily, row.start, row.end).dropna(subset=["pain"])
-        parts.append(pd.DataFrame({
-            "interval_start": row.start, "days_since_visit": (part["diary_date"] - row.start).dt.days.astype("int64"),
-            "pain": part["pain"], "is_latest": i == len(intervals) - 1, "diary_date": part["diary_date"],
-        }))
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            columns, ["datetime64[ns]", "int64", "float64", "bool", "datetime64[ns]"])})
-    frame = pd.concat(parts, ignore_index=True)[columns]
-    return frame.astype({"interval_start": "datetime64[ns]", "is_latest": "bool"})
+    days = daily[daily["diary_date"] <= day(as_of)].dropna(subset=["pain"])
+    starts = intervals["start"].to_numpy()
+    # Each day belongs to the last visit on or before it; intervals run to the as-of date.
+    position = starts.searchsorted(days["diary_date"].to_numpy(), side="right") - 1
+    days, position = days[position >= 0], position[position >= 0]
+    interval_start = pd.Series(starts[position], index=days.index, dtype="datetime64[ns]")
+    frame = pd.DataFrame({
+        "interval_start": interval_start,
+        "days_since_visit": (days["diary_date"] - interval_start).dt.days.astype("int64"),
+        "pain": days["pain"].astype("float64"), "is_latest": position == len(intervals) - 1,
+        "diary_date": days["diary_date"],
+    }, columns=columns)
+    return frame.sort_values(["interval_start", "diary_date"], kind="stable").reset_index(drop=True).astype(
+        {"interval_start": "datetime64[ns]", "days_since_visit": "int64", "pain": "float64", "is_latest": "bool",
+         "diary_date": "datetime64[ns]"})

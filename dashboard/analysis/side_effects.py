@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from dashboard.analysis.daily import day, in_period
@@ -39,16 +40,20 @@ def daily_side_effect_severity(side_effects: pd.DataFrame, as_of: date) -> pd.Da
 
 def effect_counts(severity: pd.DataFrame, start, end) -> pd.DataFrame:
     """Per effect recorded in start..end: ``days_reported`` (severity >= 1), ``severe_days`` (3), ``max_severity``."""
-    part = severity[(severity.index >= day(start)) & (severity.index <= day(end))]
-    recorded = [effect for effect in part.columns if part[effect].notna().any()]
-    part = part[recorded]
+    index = severity.index.to_numpy()
+    inside = (index >= day(start).to_datetime64()) & (index <= day(end).to_datetime64())
+    part = severity.to_numpy(dtype="float64")[inside]
+    recorded = ~np.isnan(part).all(axis=0) if len(part) else np.zeros(part.shape[1], dtype=bool)
+    part = part[:, recorded]
+    with np.errstate(invalid="ignore"):
+        reported, severe = (part >= 1).sum(axis=0), (part >= SEVERE).sum(axis=0)
     return pd.DataFrame(
         {
-            "days_reported": (part >= 1).sum().astype("int64"),
-            "severe_days": (part >= SEVERE).sum().astype("int64"),
-            "max_severity": part.max().astype("int64"),
+            "days_reported": reported.astype("int64"),
+            "severe_days": severe.astype("int64"),
+            "max_severity": (np.nanmax(part, axis=0) if part.size else np.zeros(0)).astype("int64"),
         },
-        index=pd.Index(recorded, name="effect", dtype="object"),
+        index=pd.Index(list(severity.columns[recorded]), name="effect", dtype="object"),
     )
 
 
