@@ -78,7 +78,9 @@ def _plural(n: int, word: str) -> str:
 
 def header(patient, review: Review, imports: pd.DataFrame, as_of: date) -> None:
     """Who, since when, how complete, from where: one title and one line."""
-    st.subheader(f"{patient.name or 'Name not recorded'} · {patient.ref}", anchor=False)
+    # The name is patient data: plain text (never a markdown heading), set large by COMPACT's style.
+    with st.container(key="patient_title"):
+        st.text(f"{patient.name or 'Name not recorded'} · {patient.ref}")
     facts = [f"born {patient.birth_year}" if patient.birth_year else "", patient.condition or "condition not recorded"]
     if review.treatment_days is not None:
         facts.append(f"on ketamine {review.treatment_days} days")
@@ -212,6 +214,7 @@ def open_flags_line(review: Review) -> None:
 COMPACT = """<style>
 [data-testid="stMainBlockContainer"] {padding-top: 2.2rem; padding-bottom: 2rem;}
 [data-testid="stMetricValue"] {font-size: 1.9rem;}
+.st-key-patient_title [data-testid="stText"] {font-size: 1.75rem; font-weight: 700; line-height: 1.2;}
 </style>"""
 
 

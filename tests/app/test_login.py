@@ -268,7 +268,7 @@ def test_a_link_to_a_review_opens_it_once_logged_in_if_shared(clinic_url, userna
     at = log_in(app("review", patient=ref), username, PASSWORDS[username])
     assert not at.exception and _logged_in(at)
     if shown:
-        assert [t.value for t in at.subheader][0] == f"{shown} · {ref}"
+        assert [t.value for t in at.text][0] == f"{shown} · {ref}"
         assert shown in texts(at)
     else:
         assert [t.value for t in at.title] == ["Patient review"]

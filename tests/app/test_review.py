@@ -122,7 +122,7 @@ VIEWER = {story.ref: story.shared_with[0] for story in STORIES}
 def test_each_demo_patient_shows_the_summarys_numbers(clinic_url, ref):
     at = review(clinic_url, ref, VIEWER[ref])
     story = next(s for s in STORIES if s.ref == ref)
-    assert [t.value for t in at.subheader][0] == f"{story.name} · {ref}"
+    assert words(at, "text")[0] == f"{story.name} · {ref}"  # patient data: text, never a markdown heading
     assert any(t.startswith(f"born {story.birth_year} · {story.condition} · ") for t in words(at, "text"))
     shown = metrics(at)
     assert list(shown) == HEADER + SINCE_LAST_VISIT
@@ -459,7 +459,7 @@ def test_a_patient_imported_from_fhir_shows_like_any_other(sqlite_url, monkeypat
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", sqlite_url)
     st.cache_data.clear()
     at = review(sqlite_url, ref)
-    assert any("Bradly" in t and "Douglas" in t for t in words(at, "subheader"))
+    assert "Bradly" in words(at, "text")[0] and "Douglas" in words(at, "text")[0]
     assert "timeline_chart" in charts(at)
     comedications = [d.value for d in at.dataframe if "drug_class" in d.value.columns]
     assert comedications and (comedications[0]["drug_class"] == "opioid").sum() == 34
