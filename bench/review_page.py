@@ -183,7 +183,7 @@ def figure(runs: list[float | None], **extra) -> dict:
 def _git(*args: str) -> str:
     try:
         done = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True)
-        return done.stdout.strip()
+        return done.stdout.rstrip()  # porcelain lines start with a space: keep it
     except (OSError, subprocess.CalledProcessError):
         return ""
 
