@@ -1,7 +1,8 @@
 """``python -m dashboard ...``: import, demo data, export, summary, audit, run.
 
 Exit codes: 0 success (everything imported or already present), 1 a file or check was
-refused, 2 a usage error.
+refused, 2 a usage error, 3 it could not be done: the database cannot be reached or is
+misconfigured (one line on standard error, from every command), or the audit key is missing.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from dashboard.audit_actions import AuditAction, user_command
 from dashboard.config import REPO_ROOT, database_url
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNCHECKED = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,10 +28,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _iso_date(text: str) -> date:
+    """A diary day (``--as-of``, the demo's ``--today``): within the dates a diary may carry."""
+    from dashboard import fields
+
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from None
+    problem = fields.DIARY.problem(day)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return day
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="the audit trail")
     audit_sub = p.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
-    audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 if a row was edited or deleted")
+    audit_sub.add_parser("verify", help="recompute the keyed hash chain against the checkpoint; exit 1 if the trail "
+                         "was edited, cut or rewritten, 3 if it cannot be checked; advances the checkpoint when intact")
+    audit_sub.add_parser("checkpoint", help="verify, then write the signed checkpoint of the trail's last row")
 
     p = sub.add_parser("user", help="local accounts: add, disable, reset-password, list, share")
     user_sub = p.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
@@ -105,31 +116,87 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "user": cmd_user,
     }[args.command]
-    return handler(args)
+    try:
+        return handler(args)
+    except Exception as exc:  # noqa: BLE001 - only database failures are answered here; others re-raise
+        line = _database_failure(exc)
+        if line is None:
+            raise
+        print(line, file=sys.stderr)
+        return EXIT_UNCHECKED
+
+
+def _database_failure(exc: BaseException) -> str | None:
+    """One line for a database that cannot be reached or used (no traceback, no password), else None.
+
+    Any command can meet it: a server that is down, a wrong URL or driver, a file that cannot be
+    opened. The full error stays out of the terminal, as it may quote SQL parameters.
+    """
+    from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
+        why = "cannot be reached"
+    elif isinstance(exc, (ArgumentError, NoSuchModuleError)):
+        why = "is misconfigured (check DASHBOARD_DATABASE_URL)"
+    else:
+        return None
+    try:
+        where = _safe_url()
+    except Exception:  # noqa: BLE001 - an unparseable URL is itself the misconfiguration
+        where = "DASHBOARD_DATABASE_URL"
+    return f"dashboard: the database {where} {why} ({exc.__class__.__name__}); nothing was changed."
+
+
+def _operator() -> str:
+    return f"cli:{os.environ.get('USER', 'unknown')}"
 
 
 def _actor(args) -> str:
-    return args.actor or f"cli:{os.environ.get('USER', 'unknown')}"
+    return args.actor or _operator()
+
+
+def _unknown_as(session, args, action: str, detail: dict) -> str | None:
+    """``--as USER`` must name an existing, enabled account (``dashboard.access``); otherwise a
+    one-line refusal, audited under the operating-system user with the name that was given."""
+    from dashboard import access
+    from dashboard.db import audit
+
+    if args.actor is None or access.acting_user(session, args.actor) is not None:
+        return None
+    audit.record(session, actor=_operator(), action=action, outcome="denied",
+                 detail={**detail, "as": args.actor, "reason": "no enabled account of that name"})
+    return f"{action}: --as {args.actor!r} is not an enabled account; nothing was done"
 
 
 def _denied(session, args, action: str) -> str | None:
-    """With ``--as USER`` the user's shares decide, exactly as on the review page.
+    """With ``--as USER`` the user's shares decide (``dashboard.access``), exactly as on the review page.
 
     Without it the caller is the server's operator, who can read the database directly
     anyway; the audit trail records the operating-system user.
     """
     if args.actor is None:
         return None
-    from dashboard.auth.accounts import can_view, resolve_user
+    from dashboard import access
     from dashboard.db import audit
     from dashboard.db.queries import patient_by_ref
 
-    user = resolve_user(session, args.actor)
+    unknown = _unknown_as(session, args, action, {"patient": args.patient})
+    if unknown:
+        return unknown
+    user = access.acting_user(session, args.actor)
     patient = patient_by_ref(session, args.patient)
-    if user is not None and patient is not None and can_view(session, user, patient.id):
+    if patient is not None and access.can_open_patient(session, user, patient.id):
         return None
     audit.record(session, actor=args.actor, action=action, outcome="denied", detail={"patient": args.patient})
     return f"{action}: patient {args.patient!r} is not available to {args.actor!r}"
+
+
+def _acting_user(session, args):
+    """The account of ``--as`` (after ``_denied``), or None for the operator."""
+    from dashboard import access
+
+    return access.acting_user(session, args.actor) if args.actor else None
 
 
 def _patient_id(session, ref: str) -> int | None:
@@ -158,6 +225,14 @@ def cmd_import(args) -> int:
     from dashboard.ingest.service import import_file
 
     migrate()
+    if args.actor is not None:
+        from dashboard.db.session import session_scope
+
+        with session_scope() as session:
+            unknown = _unknown_as(session, args, AuditAction.IMPORT, {"files": [Path(f).name for f in args.files]})
+        if unknown:
+            print(unknown, file=sys.stderr)
+            return EXIT_REFUSED
     worst = EXIT_OK
     for name in args.files:
         path = Path(name)
@@ -168,7 +243,7 @@ def cmd_import(args) -> int:
             return EXIT_USAGE
         report = import_file(
             raw, path.name, fmt=args.format, patient_ref=args.patient, accept_valid=args.accept_valid,
-            actor=_actor(args), profile_name=args.profile, dry_run=args.dry_run,
+            actor=_actor(args), as_user=args.actor is not None, profile_name=args.profile, dry_run=args.dry_run,
         )
         if report.status == "refused":
             worst = EXIT_REFUSED
@@ -234,7 +309,7 @@ def _read_patient(args, action: str, read):
             return None
         try:
             result = read(session)
-        except LookupError as exc:
+        except (LookupError, PermissionError) as exc:
             print(f"{action}: {exc}", file=sys.stderr)
             return None
         audit.record(session, actor=_actor(args), action=action, patient_id=_patient_id(session, args.patient),
@@ -245,14 +320,15 @@ def _read_patient(args, action: str, read):
 def _audit_demo(session, summary: dict) -> None:
     from dashboard.db import audit
 
-    audit.record(session, actor=f"cli:{os.environ.get('USER', 'unknown')}", action="demo build",
+    audit.record(session, actor=_operator(), action=AuditAction.DEMO_BUILD,
                  detail={k: summary[k] for k in ("seed", "today", "patients", "entries")})
 
 
 def cmd_export(args) -> int:
     from dashboard.ingest.export import export_patient_csv
 
-    text = _read_patient(args, "export", lambda session: export_patient_csv(session, args.patient))
+    text = _read_patient(args, AuditAction.EXPORT,
+                         lambda session: export_patient_csv(session, args.patient, user=_acting_user(session, args)))
     if text is None:
         return EXIT_REFUSED
     if args.output:
@@ -265,7 +341,8 @@ def cmd_export(args) -> int:
 def cmd_summary(args) -> int:
     from dashboard.analysis.summary import patient_summary
 
-    summary = _read_patient(args, "summary", lambda session: patient_summary(session, args.patient, as_of=args.as_of))
+    summary = _read_patient(args, AuditAction.SUMMARY, lambda session: patient_summary(
+        session, args.patient, as_of=args.as_of, user=_acting_user(session, args)))
     if summary is None:
         return EXIT_REFUSED
     print(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -273,16 +350,38 @@ def cmd_summary(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    from dashboard.db.audit import verify
+    """Verify the trail against the checkpoint; if it is intact, advance the checkpoint to its last row."""
+    from sqlalchemy.exc import DBAPIError
+
+    from dashboard.config import audit_checkpoint_file
+    from dashboard.db import audit, audit_checkpoint, audit_key
     from dashboard.db.session import session_scope
 
-    with session_scope() as session:
-        result = verify(session)
-    if result.ok:
-        print(f"audit trail intact: {result.rows} rows")
-        return EXIT_OK
-    print(f"audit trail BROKEN: {result.problem}", file=sys.stderr)
-    return EXIT_REFUSED
+    try:
+        key = audit_key.load(create=False)
+        previous = audit_checkpoint.read(key)
+        with session_scope() as session:
+            result = audit.verify(session, key=key, checkpoint=previous)
+            if result.ok:
+                audit_checkpoint.write(key, audit.checkpoint_after(session, result, key, previous))
+    except audit_key.AuditKeyError as exc:
+        print(f"audit trail NOT CHECKED: {exc}", file=sys.stderr)
+        return EXIT_UNCHECKED
+    except audit_checkpoint.CheckpointError as exc:
+        print(f"audit trail BROKEN: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else exc.__class__.__name__
+        print(f"audit trail NOT CHECKED: cannot read the database {_safe_url()}: {reason}", file=sys.stderr)
+        return EXIT_UNCHECKED
+    if not result.ok:
+        print(f"audit trail BROKEN: {result.problem}", file=sys.stderr)
+        return EXIT_REFUSED
+    if previous is None:
+        print("no checkpoint before this run: rows deleted from the end earlier could not be detected")
+    print(f"audit trail intact: {result.rows} rows, last row {result.last_id}")
+    print(f"checkpoint written: {audit_checkpoint_file()}")
+    return EXIT_OK
 
 
 def cmd_run(args) -> int:
@@ -294,15 +393,51 @@ def cmd_run(args) -> int:
         from sqlalchemy import func, select
 
         from dashboard.db.models import Patient
-        from dashboard.demo import build_demo
+        from dashboard.demo import DemoRefused, build_demo, not_the_demo
 
-        with session_scope() as session:
-            if not session.scalar(select(func.count(Patient.id))):
-                print("seeding the demo clinic (first start)...")
-                _audit_demo(session, build_demo(session))
+        # Demo mode publishes the demo passwords: it runs on an empty database (seeded now)
+        # or on the demo's own, never beside a clinic's real accounts or patients.
+        try:
+            with session_scope() as session:
+                why = not_the_demo(session)
+                if why:
+                    raise DemoRefused(why)
+                if not session.scalar(select(func.count(Patient.id))):
+                    print("seeding the demo clinic (first start)...")
+                    _audit_demo(session, build_demo(session))
+        except DemoRefused as exc:
+            print(f"run --demo: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
         env["DASHBOARD_DEMO"] = "1"
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"), "--server.port", str(args.port)]
-    return subprocess.call(cmd, cwd=REPO_ROOT, env=env)
+    return _serve(cmd, env)
+
+
+def _serve(cmd: list[str], env: dict) -> int:
+    """Run the Streamlit server and stop it when this command is stopped (Ctrl-C or SIGTERM), so a
+    service manager that stops ``python -m dashboard run`` never leaves a server holding the port."""
+    import signal
+
+    server = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env)
+
+    def stop(signum, _frame):
+        server.send_signal(signal.SIGTERM)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.send_signal(signal.SIGTERM)
+        try:
+            return server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            return server.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            server.kill()
+            server.wait()
 
 
 def _read_password() -> str:
@@ -325,7 +460,7 @@ def cmd_user(args) -> int:
     from dashboard.db.session import migrate, session_scope
 
     migrate()
-    actor = f"cli:{os.environ.get('USER', 'unknown')}"
+    actor = _operator()
     try:
         with session_scope() as session:
             if args.user_command == "list":
@@ -337,7 +472,7 @@ def cmd_user(args) -> int:
             if args.user_command in ("share", "unshare"):
                 change = accounts.share if args.user_command == "share" else accounts.unshare
                 change(session, username=args.username, patient_ref=args.patient)
-                audit.record(session, actor=actor, action=args.user_command,
+                audit.record(session, actor=actor, action=user_command(args.user_command),
                              detail={"user": args.username, "patient": args.patient})
                 print(f"{args.user_command}d {args.patient} with {args.username}")
                 return EXIT_OK
@@ -349,7 +484,7 @@ def cmd_user(args) -> int:
                 accounts.disable_user(session, args.username)
             elif args.user_command == "reset-password":
                 accounts.reset_password(session, args.username, _read_password())
-            audit.record(session, actor=actor, action=f"user {args.user_command}", detail={"user": args.username})
+            audit.record(session, actor=actor, action=user_command(args.user_command), detail={"user": args.username})
     except (accounts.AccountError, ValueError) as exc:
         print(f"user {args.user_command}: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -26,6 +26,23 @@ def demo_mode() -> bool:
     return os.environ.get("DASHBOARD_DEMO", "").lower() in {"1", "true", "yes"}
 
 
+def audit_key_file() -> Path:
+    """Where the audit trail's HMAC key lives when ``DASHBOARD_AUDIT_KEY`` is not set.
+
+    Outside the database on purpose: whoever can write the database must not also hold the key.
+    """
+    return Path(os.environ.get("DASHBOARD_AUDIT_KEY_FILE") or DATA_DIR / "audit.key")
+
+
+def audit_checkpoint_file() -> Path:
+    """The signed record of the trail's last row, kept outside the database (see ``audit checkpoint``)."""
+    return Path(os.environ.get("DASHBOARD_AUDIT_CHECKPOINT_FILE") or DATA_DIR / "audit-checkpoint.json")
+
+
+# Every this many audit rows the application itself advances the checkpoint (after the commit).
+AUDIT_CHECKPOINT_EVERY = 100
+
+
 @dataclass(frozen=True)
 class Threshold:
     """A clinical threshold with its default and where the default comes from."""

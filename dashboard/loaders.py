@@ -13,7 +13,9 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard.auth.accounts import User, can_view, visible_patient_ids
+from dashboard.access import can_open_patient, visible_patient_ids
+from dashboard.audit_actions import AuditAction
+from dashboard.auth.accounts import User
 from dashboard.config import Thresholds, database_url
 from dashboard.db import audit, queries
 from dashboard.db.models import Patient
@@ -60,11 +62,11 @@ def open_patient(user: User, ref: str, *, audit_view: bool = True) -> PatientInf
     """
     with session_scope() as session:
         patient = queries.patient_by_ref(session, ref)
-        if patient is None or not can_view(session, user, patient.id):
-            audit.record(session, actor=user.username, action="view_patient", outcome="denied", detail={"ref": ref})
+        if patient is None or not can_open_patient(session, user, patient.id):
+            audit.record(session, actor=user.username, action=AuditAction.VIEW_PATIENT, outcome="denied", detail={"ref": ref})
             return None
         if audit_view:
-            audit.record(session, actor=user.username, action="view_patient", patient_id=patient.id, detail={"ref": ref})
+            audit.record(session, actor=user.username, action=AuditAction.VIEW_PATIENT, patient_id=patient.id, detail={"ref": ref})
         return PatientInfo(patient.id, patient.ref, patient.name, patient.birth_year, patient.condition)
 
 
@@ -91,13 +93,45 @@ def patient_imports(url: str, user_id: int, patient_ref: str) -> pd.DataFrame:
         return queries.imports_frame(session, patient_ref)
 
 
+def _require_open(url: str, user: User, patient: PatientInfo) -> None:
+    """Before any cached read: the patient must still be shared with the user (a refusal is audited)."""
+    with session_scope(url) as session:
+        if can_open_patient(session, user, patient.id):
+            return
+        audit.record(session, actor=user.username, action=AuditAction.VIEW_PATIENT, outcome="denied",
+                     detail={"ref": patient.ref})
+    raise PermissionError("This patient is not available to you.")
+
+
 def frames(user: User, patient: PatientInfo) -> dict[str, pd.DataFrame]:
     url = database_url()
+    _require_open(url, user, patient)
     return patient_frames(url, user.id, patient.id, _data_version(url, patient.id))
 
 
 def imports(user: User, patient: PatientInfo) -> pd.DataFrame:
-    return patient_imports(database_url(), user.id, patient.ref)
+    url = database_url()
+    _require_open(url, user, patient)
+    return patient_imports(url, user.id, patient.ref)
+
+
+def invalidate(patient: PatientInfo | str | None = None, *, settings: bool = False) -> None:
+    """After a write: forget what the caches hold that the write may have changed.
+
+    The one place pages and the session ask for it (never ``st.cache_data.clear()``).
+    ``patient_frames`` and ``_review`` are keyed by the patient's data version, so a change to
+    a patient's records is a new entry by itself and nothing of theirs needs clearing. What is
+    not versioned is cleared whole: the patient list (an import may share a new patient) and
+    the import history, whose keys hold every user's id, so one patient's entries cannot be
+    named; ``settings`` also clears the thresholds (the review is keyed by their values).
+    ``patient`` (a ``PatientInfo`` or a reference) says whose data changed; it is accepted
+    for the day per-patient entries can be named, and today changes nothing.
+    """
+    del patient  # see the docstring: every unversioned cache is cleared whole
+    visible_patients.clear()
+    patient_imports.clear()
+    if settings:
+        _thresholds.clear()
 
 
 def today() -> date:
@@ -132,6 +166,7 @@ def _review(url: str, user_id: int, patient_id: int, as_of: date, limits: Thresh
 def review(user: User, patient: PatientInfo, as_of: date):
     """The review model of a patient the user has opened (call ``open_patient`` first)."""
     url = database_url()
+    _require_open(url, user, patient)
     return _review(url, user.id, patient.id, as_of, thresholds(), _data_version(url, patient.id))
 
 
@@ -148,10 +183,4 @@ def decide_proposed_step(user: User, patient: PatientInfo, step_id: int, accept:
     from dashboard.db.clinic_records import decide_proposed_step as decide
 
     with session_scope() as session:
-        allowed = can_view(session, user, patient.id)
-        if allowed:
-            decide(session, patient_id=patient.id, step_id=step_id, accept=accept, actor=user.username)
-        else:  # the refusal is committed before it is raised, so it stays in the trail
-            audit.record(session, actor=user.username, action="record change", patient_id=patient.id, outcome="denied")
-    if not allowed:
-        raise PermissionError("This patient is no longer shared with you; nothing was changed.")
+        decide(session, user=user, patient_id=patient.id, step_id=step_id, accept=accept)

@@ -12,6 +12,7 @@ import time
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.audit_actions import AuditAction
 from dashboard.auth import oidc
 from dashboard.auth.accounts import User, resolve_user
 from dashboard.db import audit
@@ -88,10 +89,12 @@ def logout(reason: str = "user") -> bool:
     method = st.session_state.get(METHOD_KEY)
     if user is not None:
         with session_scope() as session:
-            audit.record(session, actor=user.username, action="logout", detail={"reason": reason})
+            audit.record(session, actor=user.username, action=AuditAction.LOGOUT, detail={"reason": reason})
     for key in list(st.session_state.keys()):
         del st.session_state[key]
-    st.cache_data.clear()
+    from dashboard.loaders import invalidate
+
+    invalidate(settings=True)
     if method == "oidc" or st.user.get("is_logged_in"):
         st.logout()
         return True
@@ -121,9 +124,10 @@ def _idle_watch() -> None:
         st.rerun(scope="app")
 
 
-def require_admin(user: User, action: str, refusal: str) -> bool:
-    """Administrators only: anyone else gets the refusal on screen and a 'denied' audit row."""
-    if user.role == "admin":
+def refuse_unless(user: User, allowed: bool, action: AuditAction, refusal: str) -> bool:
+    """``allowed`` is a ``dashboard.access`` decision: when False the refusal is shown on screen
+    and a "denied" row written to the audit trail."""
+    if allowed:
         return True
     with session_scope() as session:
         audit.record(session, actor=user.username, action=action, outcome="denied")

@@ -9,7 +9,9 @@ the reason, except under ``CI=true``, where a skip is a failure.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -20,6 +22,11 @@ from sqlalchemy.engine import make_url
 from dashboard.db.session import get_engine, migrate
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The audit trail's key and checkpoint never come from the repository or the developer's
+# environment: a key per test run, and (below) a checkpoint file per test. Subprocesses inherit both.
+os.environ["DASHBOARD_AUDIT_KEY"] = secrets.token_hex(32)
+os.environ.pop("DASHBOARD_AUDIT_KEY_FILE", None)
+os.environ["DASHBOARD_AUDIT_CHECKPOINT_FILE"] = str(Path(tempfile.mkdtemp(prefix="audit-")) / "audit-checkpoint.json")
 PG_URL = os.environ.get("DASHBOARD_TEST_POSTGRES_URL", "")
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 if not SHARED.exists():  # a clone beside shared/, as CI lays it out
@@ -70,6 +77,12 @@ def _pg_drop(name: str, url: str) -> None:
     get_engine(url).dispose()
     with _admin_engine().connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(autouse=True)
+def _audit_checkpoint_per_test(tmp_path, monkeypatch):
+    """Each test's databases are new, so each test starts without a checkpoint."""
+    monkeypatch.setenv("DASHBOARD_AUDIT_CHECKPOINT_FILE", str(tmp_path / "audit-checkpoint.json"))
 
 
 @pytest.fixture(scope="session")

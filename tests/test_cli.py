@@ -119,3 +119,57 @@ def test_two_processes_importing_the_same_file_store_it_once(db_url, tmp_path):
     assert _entries(db_url) == 56
     with session_scope(db_url) as session:
         assert session.scalar(select(func.count(ImportRecord.id))) == 1
+
+
+UNREACHABLE = [
+    ("postgresql+psycopg://postgres:secret-pw@127.0.0.1:1/nothing", "cannot be reached"),
+    ("sqlite:////dev/null/clinic.sqlite", "cannot be reached"),  # below a file: no folder can be made
+    ("nosuchdialect://x/y", "is misconfigured"),
+]
+
+
+@pytest.mark.parametrize(("url", "why"), UNREACHABLE, ids=["postgresql down", "sqlite path missing", "bad url"])
+@pytest.mark.parametrize("command", [["migrate"], ["summary", "DEMO-001", "--json"], ["export", "--patient", "DEMO-001"],
+                                     ["user", "list"], ["import", "--dry-run", "README.md"], ["demo"]])
+def test_every_command_says_in_one_line_that_the_database_cannot_be_used(command, url, why):
+    """Issue 9: an unreachable or misconfigured database is one clear line and exit 3, never a traceback."""
+    env = {**os.environ, "DASHBOARD_DATABASE_URL": url}
+    result = subprocess.run([sys.executable, "-m", "dashboard", *command], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert why in result.stderr and "Traceback" not in result.stderr and "secret-pw" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_stopping_run_stops_the_streamlit_server_it_started(tmp_path):
+    """SIGTERM to `python -m dashboard run` (a service manager stopping it) stops its Streamlit child."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DASHBOARD_DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite'}"}
+    proc = subprocess.Popen([sys.executable, "-m", "dashboard", "run", "--port", str(port)], cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    health = f"http://127.0.0.1:{port}/_stcore/health"
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(health, timeout=2):
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the server did not start")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) is not None
+        time.sleep(1)
+        with pytest.raises(OSError):
+            urllib.request.urlopen(health, timeout=2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

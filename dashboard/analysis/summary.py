@@ -93,8 +93,12 @@ def json_ready(value, key: str = ""):
     return value
 
 
-def patient_summary(session, patient_ref: str, *, as_of: date | None = None) -> dict:
-    """``build_summary`` for a stored patient, with the clinic's thresholds; LookupError if unknown."""
+def patient_summary(session, patient_ref: str, *, as_of: date | None = None, user=None) -> dict:
+    """``build_summary`` for a stored patient, with the clinic's thresholds; LookupError if unknown.
+
+    With ``user``, PermissionError unless the patient is shared with them (``dashboard.access``).
+    """
+    from dashboard.access import require_patient
     from dashboard.db import queries
     from dashboard.db.flag_reviews import acknowledgements_frame
     from dashboard.db.settings_store import load_thresholds
@@ -102,6 +106,7 @@ def patient_summary(session, patient_ref: str, *, as_of: date | None = None) -> 
     patient = queries.patient_by_ref(session, patient_ref)
     if patient is None:
         raise LookupError(f"no patient with reference {patient_ref!r}")
+    require_patient(session, user, patient.id)
     return build_summary(
         patient={"ref": patient.ref, "name": patient.name, "birth_year": patient.birth_year,
                  "condition": patient.condition},

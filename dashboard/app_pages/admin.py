@@ -6,53 +6,23 @@ Administrators see patient references, not names or data: sharing needs no more
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from dashboard import access, services
+from dashboard.audit_actions import AuditAction
 from dashboard.auth import accounts
 from dashboard.auth.accounts import ROLES, AccountError, User
-from dashboard.db import audit
-from dashboard.db.models import Clinician, Patient, PatientShare
-from dashboard.db.session import session_scope
-from dashboard.session_state import current_user, require_admin
-
-
-def accounts_frame(session: Session) -> pd.DataFrame:
-    rows = session.execute(
-        select(Clinician.username, Clinician.display_name, Clinician.role, Clinician.active,
-               Clinician.oidc_subject.is_not(None), Clinician.locked_until).order_by(Clinician.username)
-    ).all()
-    return pd.DataFrame(
-        [(u, name, role, "active" if active else "disabled", "identity provider" if oidc else "password", locked)
-         for u, name, role, active, oidc, locked in rows],
-        columns=["user name", "name", "role", "status", "login", "locked until (UTC)"],
-    )
-
-
-def shared_refs(session: Session, username: str) -> list[str]:
-    return list(session.scalars(
-        select(Patient.ref).join(PatientShare, PatientShare.patient_id == Patient.id)
-        .join(Clinician, Clinician.id == PatientShare.clinician_id)
-        .where(Clinician.username == username).order_by(Patient.ref)
-    ))
-
+from dashboard.session_state import current_user, refuse_unless
 
 MESSAGE_KEY = "admin_message"
 
 
-def _change(admin: User, action: str, detail: dict, change) -> None:
+def _change(admin: User, action: AuditAction, detail: dict, change) -> None:
     """Apply ``change(session)`` and its audit row together, then show the page afresh.
     A refused change is shown, not raised."""
     try:
-        with session_scope() as session:
-            change(session)
-            patient_id = None
-            if "patient" in detail:
-                patient_id = session.scalar(select(Patient.id).where(Patient.ref == detail["patient"]))
-            audit.record(session, actor=admin.username, action=action, patient_id=patient_id, detail=detail)
+        services.change_account(admin, action, detail, change)
     except (AccountError, IntegrityError) as exc:
         why = str(exc) if isinstance(exc, AccountError) else "an account with this identity exists already"
         st.error("The change was refused:")
@@ -82,7 +52,7 @@ def _add_account(admin: User) -> None:
     if oidc and not (issuer and subject):
         st.error("An identity-provider account needs the issuer and the subject.")
         return
-    _change(admin, "user add", {"user": username, "role": role, "login": method},
+    _change(admin, AuditAction.USER_ADD, {"user": username, "role": role, "login": method},
             lambda s: accounts.add_user(s, username=username, display_name=display_name, role=role,
                                         password=None if oidc else password,
                                         oidc_issuer=issuer if oidc else None, oidc_subject=subject if oidc else None))
@@ -93,7 +63,7 @@ def _disable_account(admin: User, active: list[str]) -> None:
     others = [u for u in active if u != admin.username]  # no administrator locks themselves out
     username = st.selectbox("Account", others, key="disable_username", index=None)
     if st.button("Disable", key="disable", disabled=username is None):
-        _change(admin, "user disable", {"user": username}, lambda s: accounts.disable_user(s, username))
+        _change(admin, AuditAction.USER_DISABLE, {"user": username}, lambda s: accounts.disable_user(s, username))
 
 
 def _reset_password(admin: User, active: list[str]) -> None:
@@ -101,7 +71,7 @@ def _reset_password(admin: User, active: list[str]) -> None:
     username = st.selectbox("Account", active, key="reset_username", index=None)
     password = st.text_input("New password", type="password", key="reset_password")
     if st.button("Reset password", key="reset", disabled=username is None):
-        _change(admin, "user reset-password", {"user": username},
+        _change(admin, AuditAction.USER_RESET_PASSWORD, {"user": username},
                 lambda s: accounts.reset_password(s, username, password))
 
 
@@ -110,17 +80,16 @@ def _shares(admin: User, active: list[str], refs: list[str]) -> None:
     username = st.selectbox("Account", active, key="share_username", index=None)
     if username is None:
         return
-    with session_scope() as session:
-        shared = shared_refs(session, username)
+    shared = services.shared_refs(admin, username)
     st.text(f"Shared with {username}: {', '.join(shared) if shared else 'none'}")
     cols = st.columns(2)
     to_share = cols[0].selectbox("Share patient", [r for r in refs if r not in shared], key="share_ref", index=None)
     if cols[0].button("Share", key="share", disabled=to_share is None):
-        _change(admin, "share", {"user": username, "patient": to_share},
+        _change(admin, AuditAction.SHARE, {"user": username, "patient": to_share},
                 lambda s: accounts.share(s, username=username, patient_ref=to_share))
     to_unshare = cols[1].selectbox("Stop sharing patient", shared, key="unshare_ref", index=None)
     if cols[1].button("Stop sharing", key="unshare", disabled=to_unshare is None):
-        _change(admin, "unshare", {"user": username, "patient": to_unshare},
+        _change(admin, AuditAction.UNSHARE, {"user": username, "patient": to_unshare},
                 lambda s: accounts.unshare(s, username=username, patient_ref=to_unshare))
 
 
@@ -130,11 +99,10 @@ def show() -> None:
     message = st.session_state.pop(MESSAGE_KEY, None)
     if message:
         st.success(message)
-    if not require_admin(admin, "admin_page", "Only administrators manage accounts and shares."):
+    if not refuse_unless(admin, access.may_manage_accounts(admin), AuditAction.ADMIN_PAGE,
+                         "Only administrators manage accounts and shares."):
         return
-    with session_scope() as session:
-        table = accounts_frame(session)
-        refs = list(session.scalars(select(Patient.ref).order_by(Patient.ref)))
+    table, refs = services.accounts_overview(admin)
     active = table.loc[table["status"] == "active", "user name"].tolist()
     st.dataframe(table, hide_index=True)
     accounts_tab, shares_tab = st.tabs(["Accounts", "Shares"])

@@ -5,7 +5,8 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from dashboard.auth.accounts import can_manage_records
+from dashboard import loaders
+from dashboard.access import may_import
 from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import import_file, parse, preview_frame
 from dashboard.session_state import current_user
@@ -25,7 +26,7 @@ FORMAT_LABELS = {
 def show() -> None:
     user = current_user()
     st.title("Import")
-    if not can_manage_records(user):
+    if not may_import(user):
         st.warning("Your role cannot import records.")
         return
     known, other = st.tabs(["Known formats", "Map another layout"])
@@ -52,9 +53,9 @@ def _known_formats(user) -> None:
         return
     raw = upload.getvalue()
     st.text(f"File: {upload.name} ({len(raw):,} bytes, SHA-256 {hashlib.sha256(raw).hexdigest()[:16]}…)")
+    # The import service decides for whom this account may import (dashboard.access).
     options = {"fmt": fmt, "patient_ref": patient_ref, "accept_valid": accept_valid, "actor": user.username,
-               # A clinician imports for the patients shared with them; staff for the whole clinic.
-               "clinician_id": user.id if user.role == "clinician" else None}
+               "as_user": True}
     parsed, report = _check(raw, upload.name, options)
     _show_report(report, title="What this file would change")
     if parsed is not None:
@@ -69,7 +70,7 @@ def _known_formats(user) -> None:
         bar = _progress(raw, "Writing the file to the database…")
         done = import_file(raw, upload.name, **options)
         _advance(bar, 1.0, f"Written: {done.status}.")
-        st.cache_data.clear()
+        loaders.invalidate()
         _show_report(done, title="Result")
         if done.status == "imported":
             st.success(f"Imported as import #{done.import_id}.")

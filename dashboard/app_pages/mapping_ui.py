@@ -17,9 +17,10 @@ import re
 import pandas as pd
 import streamlit as st
 
-from dashboard.auth.accounts import User, can_manage_records
+from dashboard import loaders, services
+from dashboard.access import may_import
+from dashboard.auth.accounts import User
 from dashboard.db.models import SIDE_EFFECTS
-from dashboard.db.session import session_scope
 from dashboard.ingest import profiles
 from dashboard.ingest.csv_text import normalise_header
 from dashboard.ingest.diary_csv import RANGES, TEXTS, UNITS
@@ -42,7 +43,7 @@ _SCALE = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*(?:-|to)\s*(-?\d+(?:\.\d+)?)\s*")
 
 def show(user: User) -> None:
     st.subheader("Map another diary app's layout")
-    if not can_manage_records(user):
+    if not may_import(user):
         st.warning("Your role cannot import records.")
         return
     upload = st.file_uploader("Export from another diary app (CSV)", key="map_upload")
@@ -53,8 +54,7 @@ def show(user: User) -> None:
     raw, file_name = upload.getvalue(), upload.name
     patient_ref = st.text_input("Patient reference (for files without a patient column)", key="map_patient")
     patient_ref = patient_ref.strip() or None
-    with session_scope() as session:
-        saved = profiles.list_profiles(session)
+    saved = services.mapping_profiles()
     start = st.selectbox("Start from", [NEW, *saved], key="map_start",
                          help="A saved profile reads the next file from the same app the same way.")
     base = _starting_profile(raw, file_name, start)
@@ -88,8 +88,7 @@ def _starting_profile(raw: bytes, file_name: str, start: str) -> dict | None:
         if start == NEW:
             header_row = _header_row(profiles.guess_header_row(raw, file_name))
             return profiles.suggest_profile(raw, file_name, header_row=header_row)
-        with session_scope() as session:
-            base = profiles.load_profile(session, start)
+        base = services.mapping_profile(start)
         return {**base, "header_row": _header_row(base["header_row"])}
     except FileRefused as exc:
         st.error("This file cannot be read:")
@@ -316,9 +315,8 @@ def _save(profile: dict, user: User) -> str:
     replace = cols[1].checkbox("Replace the saved profile of this name", key="map_replace")
     if st.button("Save profile", key="map_save", disabled=not name):
         try:
-            with session_scope() as session:
-                profiles.save_profile(session, name, profile, created_by=user.username, replace=replace)
-        except profiles.ProfileError as exc:
+            services.save_mapping_profile(user, name, profile, replace=replace)
+        except (profiles.ProfileError, PermissionError) as exc:
             st.error("The profile was not saved:")
             st.text(str(exc))
         else:
@@ -328,11 +326,10 @@ def _save(profile: dict, user: User) -> str:
 
 def _saved_as(profile: dict, name: str) -> bool:
     """Imports always go through a saved profile, so the next file from this app is read the same way."""
-    with session_scope() as session:
-        try:
-            stored = profiles.load_profile(session, name)
-        except LookupError:
-            return False
+    try:
+        stored = services.mapping_profile(name)
+    except LookupError:
+        return False
     try:
         return profiles.same_profile(profile, stored)
     except profiles.ProfileError:
@@ -345,14 +342,14 @@ def _import(raw: bytes, file_name: str, profile: dict, name: str, patient_ref: s
         st.info("Save the profile to import with it: an import always uses a saved profile.")
         return
     accept_valid = st.checkbox("Accept valid rows (keep refused rows in the import record)", key="map_accept_valid")
-    args = dict(profile_name=name, patient_ref=patient_ref, accept_valid=accept_valid, actor=user.username)
+    args = dict(profile_name=name, patient_ref=patient_ref, accept_valid=accept_valid, actor=user.username, as_user=True)
     report = import_file(raw, file_name, dry_run=True, **args)
     _show_report(report, dry_run=True)
     if report.status != "imported":
         return
     if st.button("Import", type="primary", key="map_import"):
         done = import_file(raw, file_name, **args)
-        st.cache_data.clear()
+        loaders.invalidate()
         _show_report(done, dry_run=False)
         if done.status == "imported":
             st.success(f"Imported as import #{done.import_id}.")

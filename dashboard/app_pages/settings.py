@@ -4,16 +4,11 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import access, loaders, services
 from dashboard.config import THRESHOLD_SOURCES, Thresholds
-from dashboard.db import audit
-from dashboard.db.session import session_scope
-from dashboard.db.settings_store import CHOICES, RANGES, save_thresholds
+from dashboard.db.settings_store import CHOICES, RANGES
 from dashboard.session_state import current_user
 
-EDITORS = ("admin", "clinician")
-# Security settings (HIPAA automatic logoff) belong to the administrator, not to each clinician.
-ADMIN_ONLY = ("idle_logoff_minutes",)
 SAVED_KEY = "settings_saved"
 
 
@@ -29,15 +24,15 @@ def show() -> None:
     rows = [{"setting": key, "value": value, "default": defaults[key], "source": THRESHOLD_SOURCES.get(key, "")}
             for key, value in asdict(current).items()]
     st.dataframe(rows, hide_index=True, key="settings_table")
-    if user.role not in EDITORS:
+    if not access.may_edit_settings(user):
         st.info("Only clinicians and administrators change thresholds.")
         return
     with st.form("settings_form"):
         changes = {key: _input(key, value) for key, value in asdict(current).items()
-                   if user.role == "admin" or key not in ADMIN_ONLY}
+                   if access.may_change_setting(user, key)}
         submitted = st.form_submit_button("Save thresholds")
     if submitted:
-        _save(user, changes, asdict(current))
+        _save(user, changes)
 
 
 def _input(key: str, value):
@@ -49,17 +44,13 @@ def _input(key: str, value):
     return st.number_input(key, min_value=float(low), max_value=float(high), value=float(value), key=f"set_{key}")
 
 
-def _save(user, changes: dict, before: dict) -> None:
+def _save(user, changes: dict) -> None:
     try:
-        with session_scope() as session:
-            changed = save_thresholds(session, changes, updated_by=user.username)
-            if changed:
-                audit.record(session, actor=user.username, action="settings change",
-                             detail={key: {"from": before[key], "to": changes[key]} for key in changed})
-    except ValueError as exc:
+        changed = services.change_thresholds(user, changes)
+    except (ValueError, PermissionError) as exc:
         st.error(f"Nothing was saved: {exc}")
         return
-    st.cache_data.clear()
+    loaders.invalidate(settings=True)
     # Run the page again so the table above shows what is now stored, not what was.
     st.session_state[SAVED_KEY] = f"Saved: {', '.join(changed)}" if changed else "Nothing changed."
     st.rerun()

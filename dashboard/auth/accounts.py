@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.audit_actions import AuditAction
 from dashboard.auth.passwords import hash_password, verify_password
 from dashboard.db import audit
 from dashboard.db.models import Clinician, Patient, PatientShare
@@ -20,6 +21,11 @@ ROLES = ("clinician", "staff", "admin")
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
+USERNAME_MAX = 100  # clinician.username is VARCHAR(100)
+# One message for every refused login, whether the name is unknown, the password wrong or the
+# account locked: a different message for a locked account would tell a stranger the name exists.
+LOGIN_REFUSED = ("Unknown user name or wrong password. After repeated failed logins an account is locked "
+                 "for a while: try again later or ask an administrator.")
 # The most common passwords of public breach lists (NCSC "PwnedPasswordsTop100k" head); NIST SP 800-63B 5.1.1.2.
 COMMON_PASSWORDS = frozenset(
     """123456 123456789 12345678 password qwerty123 qwerty 1q2w3e4r 111111 12345 1234567 123123 abc123 iloveyou
@@ -77,18 +83,31 @@ def as_user(account: Clinician) -> User:
     return User(id=account.id, username=account.username, display_name=account.display_name, role=account.role)
 
 
+def storable_name(username: str) -> bool:
+    """A name the username column can hold: longer ones, or with a NUL (which PostgreSQL refuses
+    in any text), are unknown accounts, never a database error."""
+    return len(username) <= USERNAME_MAX and "\x00" not in username
+
+
+def _shown_name(username: str) -> str:
+    """The name as the audit trail keeps it (its actor column holds 200 characters)."""
+    name = username.replace("\x00", "\ufffd")
+    return name if len(name) <= USERNAME_MAX else name[:USERNAME_MAX] + "…"
+
+
 def authenticate(session: Session, username: str, password: str) -> tuple[User | None, str]:
     """Check a local login; audit it either way. Returns (user, '') or (None, why for the screen)."""
-    account = session.scalar(select(Clinician).where(Clinician.username == username))
+    account = session.scalar(select(Clinician).where(Clinician.username == username)) \
+        if storable_name(username) else None
     now = _now()
-    generic = "Unknown user name or wrong password."
+    generic = LOGIN_REFUSED
     if account is None or not account.active:
-        audit.record(session, actor=username or "?", action="login", outcome="failed",
+        audit.record(session, actor=_shown_name(username) or "?", action=AuditAction.LOGIN, outcome="failed",
                      detail={"reason": "unknown or disabled account"})
         return None, generic
     if account.locked_until and account.locked_until > now:
-        audit.record(session, actor=username, action="login", outcome="locked", detail={"until": account.locked_until})
-        return None, "This account is locked after repeated failed logins. Try again later or ask an administrator."
+        audit.record(session, actor=username, action=AuditAction.LOGIN, outcome="locked", detail={"until": account.locked_until})
+        return None, generic
     if not verify_password(account.password_hash, password):
         account.failed_logins = (account.failed_logins or 0) + 1
         detail = {"failed_logins": account.failed_logins}
@@ -96,11 +115,11 @@ def authenticate(session: Session, username: str, password: str) -> tuple[User |
             account.locked_until = now + LOCKOUT
             account.failed_logins = 0
             detail["locked_until"] = account.locked_until
-        audit.record(session, actor=username, action="login", outcome="failed", detail=detail)
+        audit.record(session, actor=username, action=AuditAction.LOGIN, outcome="failed", detail=detail)
         return None, generic
     account.failed_logins = 0
     account.locked_until = None
-    audit.record(session, actor=username, action="login", outcome="ok")
+    audit.record(session, actor=username, action=AuditAction.LOGIN, outcome="ok")
     return as_user(account), ""
 
 
@@ -113,19 +132,24 @@ def user_by_oidc(session: Session, issuer: str, subject: str) -> User | None:
 
 
 def visible_patient_ids(session: Session, user: User) -> list[int]:
-    """The patients whose review pages a user may open: only those shared with them."""
-    rows = session.scalars(select(PatientShare.patient_id).where(PatientShare.clinician_id == user.id))
-    return sorted(rows)
+    """Kept for callers of the old name: the decision lives in ``dashboard.access``."""
+    from dashboard import access
+
+    return access.visible_patient_ids(session, user)
 
 
 def can_view(session: Session, user: User, patient_id: int) -> bool:
-    share = session.get(PatientShare, {"clinician_id": user.id, "patient_id": patient_id})
-    return share is not None
+    """Kept for callers of the old name: the decision lives in ``dashboard.access``."""
+    from dashboard import access
+
+    return access.can_open_patient(session, user, patient_id)
 
 
 def can_manage_records(user: User) -> bool:
-    """Staff and admins import and manage the clinic's records; clinicians import for their patients."""
-    return user.role in ("staff", "admin", "clinician")
+    """Kept for callers of the old name: the decision lives in ``dashboard.access``."""
+    from dashboard import access
+
+    return access.may_import(user)
 
 
 def share(session: Session, *, username: str, patient_ref: str) -> None:
@@ -139,6 +163,8 @@ def share(session: Session, *, username: str, patient_ref: str) -> None:
 
 
 def resolve_user(session: Session, username: str) -> User | None:
+    if not storable_name(username):
+        return None  # no account can have this name: an unknown account, as for any other
     account = session.scalar(select(Clinician).where(Clinician.username == username, Clinician.active))
     return as_user(account) if account else None
 

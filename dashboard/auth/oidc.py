@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from sqlalchemy.orm import Session
 
+from dashboard.audit_actions import AuditAction
 from dashboard.auth.accounts import User, user_by_oidc
 from dashboard.db import audit
 
@@ -75,8 +76,8 @@ def resolve(session: Session, claims: Mapping) -> tuple[User | None, str]:
     detail = {"method": "oidc", "issuer": issuer, "subject": subject, "email": claims.get("email")}
     user = user_by_oidc(session, issuer, subject) if issuer and subject else None
     if user is None:
-        audit.record(session, actor=f"oidc:{subject or '?'}", action="login", outcome="failed",
+        audit.record(session, actor=f"oidc:{subject or '?'}", action=AuditAction.LOGIN, outcome="failed",
                      detail={**detail, "reason": "no active account for this issuer and subject"})
         return None, REFUSED
-    audit.record(session, actor=user.username, action="login", outcome="ok", detail=detail)
+    audit.record(session, actor=user.username, action=AuditAction.LOGIN, outcome="ok", detail=detail)
     return user, ""

@@ -1,12 +1,20 @@
-"""The append-only audit trail, hash-chained so an edited or deleted row is detected.
+"""The append-only audit trail, chained with a keyed hash so an edited, deleted or forged row is detected.
 
-HIPAA Security Rule 45 CFR 164.312(b) (audit controls) and (c)(1) (integrity): each row's
-hash covers its content and the previous row's hash; ``verify`` recomputes the chain.
+HIPAA Security Rule 45 CFR 164.312(b) (audit controls) and (c)(1) (integrity): each row's hash
+is an HMAC-SHA256, under a key kept outside the database (``dashboard.db.audit_key``), of its
+id, content and the previous row's hash; ``verify`` recomputes the chain. A database owner can
+recompute a plain SHA-256 chain but not this one. A signed checkpoint outside the database
+(``dashboard.db.audit_checkpoint``) catches the newest rows being deleted.
+
+Rows written before the key existed carry a plain SHA-256 hash. They are accepted only as the
+trail's beginning: once a keyed row appears, every later row must be keyed, and the checkpoint
+records a row by which the keyed chain had begun, so re-hashing the trail without the key shows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -14,18 +22,43 @@ from datetime import datetime, timezone
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from dashboard.db import audit_checkpoint, audit_key
+from dashboard.db.audit_checkpoint import Checkpoint
 from dashboard.db.models import AuditEvent
 
 GENESIS = "0" * 64
+_KEYED = "audit-row-v2"  # in the HMAC'd body, so a row hash can never be replayed as anything else
 
 
-def _digest(prev_hash: str, at: datetime, actor: str, action: str, patient_id: int | None, outcome: str, detail: str) -> str:
-    body = json.dumps(
-        [prev_hash, at.isoformat(timespec="microseconds"), actor, action, patient_id, outcome, detail],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+def _body(*fields) -> bytes:
+    return json.dumps(list(fields), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _legacy_digest(prev_hash: str, at: datetime, actor: str, action: str, patient_id: int | None, outcome: str, detail: str) -> str:
+    """The plain SHA-256 of rows written before the keyed chain; kept only to verify those rows."""
+    return hashlib.sha256(_body(prev_hash, at.isoformat(timespec="microseconds"), actor, action, patient_id, outcome, detail)).hexdigest()
+
+
+def _keyed_digest(key: bytes, row_id: int, prev_hash: str, at: datetime, actor: str, action: str,
+                  patient_id: int | None, outcome: str, detail: str) -> str:
+    # The id is inside the HMAC: a row moved to another position, or a renumbered trail, fails.
+    body = _body(_KEYED, row_id, prev_hash, at.isoformat(timespec="microseconds"), actor, action, patient_id, outcome, detail)
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def _serialise_appends(session: Session) -> None:
+    """Two transactions must never chain to the same previous row; the second one waits instead.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: take the database's write lock
+    (BEGIN IMMEDIATE, waiting up to the engine's busy timeout) before reading the last row;
+    a deferred transaction would read a row another writer is about to follow, and fail.
+    A transaction that has already written holds that lock.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+    elif conn.dialect.name == "sqlite" and not conn.connection.driver_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def record(
@@ -38,14 +71,16 @@ def record(
     detail: dict | str = "",
 ) -> AuditEvent:
     """Append one event in the caller's transaction, so the event and the change land together."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends: two transactions must not chain to the same previous row.
-        session.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+    key = audit_key.load(create=True)
+    action, outcome = str(action), str(outcome)  # an enumeration member is stored as its plain value
     detail_text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
-    last = session.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
-    prev = last or GENESIS
+    _serialise_appends(session)
+    last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
+    prev, row_id = (last.hash, last.id + 1) if last else (GENESIS, 1)
     at = datetime.now(timezone.utc).replace(tzinfo=None)
+    # Ids are given here, contiguous under the lock above, so a missing id is a deleted row.
     event = AuditEvent(
+        id=row_id,
         at=at,
         actor=actor,
         action=action,
@@ -53,10 +88,11 @@ def record(
         outcome=outcome,
         detail=detail_text,
         prev_hash=prev,
-        hash=_digest(prev, at, actor, action, patient_id, outcome, detail_text),
+        hash=_keyed_digest(key, row_id, prev, at, actor, action, patient_id, outcome, detail_text),
     )
     session.add(event)
     session.flush()
+    audit_checkpoint.schedule_after_commit(session, event, key)
     return event
 
 
@@ -66,18 +102,73 @@ class VerifyResult:
     rows: int
     problem: str = ""
     row_id: int | None = None
+    last_id: int = 0
+    last_hash: str = GENESIS
+    keyed_from: int | None = None  # the first keyed row (None: the trail has only plain SHA-256 rows)
 
 
-def verify(session: Session) -> VerifyResult:
-    """Recompute the chain: an edited row breaks its own hash, a deleted row breaks the link."""
-    prev = GENESIS
-    count = 0
+def _kind(key: bytes, ev: AuditEvent) -> str | None:
+    content = (ev.prev_hash, ev.at, ev.actor, ev.action, ev.patient_id, ev.outcome, ev.detail)
+    if hmac.compare_digest(ev.hash, _keyed_digest(key, ev.id, *content)):
+        return "keyed"
+    if hmac.compare_digest(ev.hash, _legacy_digest(*content)):
+        return "sha256"
+    return None
+
+
+def verify(session: Session, *, key: bytes | None = None, checkpoint: Checkpoint | None = None) -> VerifyResult:
+    """Recompute the chain, and check that it still reaches the checkpoint, if one is given.
+
+    An edited row breaks its own hash; a deleted, inserted or reordered row breaks the link or the
+    id sequence; a row hashed without the key (or with another key) fails the HMAC; rows deleted
+    from the end show only against a checkpoint.
+    """
+    key = key or audit_key.load(create=False)
+    result = VerifyResult(True, 0)
+
+    def broken(problem: str, row_id: int | None) -> VerifyResult:
+        result.ok, result.problem, result.row_id = False, problem, row_id
+        return result
+
+    if checkpoint is not None:
+        here = audit_checkpoint.database_id(session.get_bind().url)
+        if checkpoint.database != here:
+            return broken(f"the checkpoint was written for {checkpoint.database}, not {here}", None)
+    reached = checkpoint is None or checkpoint.last_id == 0
     for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
-        count += 1
-        if ev.prev_hash != prev:
-            return VerifyResult(False, count, f"row {ev.id}: the previous row was deleted or changed", ev.id)
-        expected = _digest(ev.prev_hash, ev.at, ev.actor, ev.action, ev.patient_id, ev.outcome, ev.detail)
-        if ev.hash != expected:
-            return VerifyResult(False, count, f"row {ev.id}: its content was edited", ev.id)
-        prev = ev.hash
-    return VerifyResult(True, count)
+        result.rows += 1
+        if ev.prev_hash != result.last_hash:
+            return broken(f"row {ev.id}: the row before it was deleted, changed or reordered "
+                          f"(its link does not match row {result.last_id})", ev.id)
+        kind = _kind(key, ev)
+        if kind is None:
+            return broken(f"row {ev.id}: its content was edited, or it was hashed without the audit key", ev.id)
+        if kind == "sha256" and result.keyed_from is not None:
+            return broken(f"row {ev.id}: hashed without the audit key after the keyed chain began at row "
+                          f"{result.keyed_from}: the trail was rewritten", ev.id)
+        if kind == "keyed":
+            result.keyed_from = result.keyed_from or ev.id
+            if ev.id != result.last_id + 1:
+                return broken(f"row {ev.id}: rows {result.last_id + 1} to {ev.id - 1} were deleted "
+                              "(or the row was inserted out of sequence)", ev.id)
+        if checkpoint is not None and ev.id >= checkpoint.last_id and not reached:
+            if ev.id != checkpoint.last_id or ev.hash != checkpoint.last_hash:
+                return broken(f"row {checkpoint.last_id}: differs from the checkpoint of {checkpoint.written_at} "
+                              "(the trail after it was deleted and rewritten)", checkpoint.last_id)
+            reached = True
+        result.last_id, result.last_hash = ev.id, ev.hash
+    if not reached:
+        return broken(f"the trail ends at row {result.last_id} but the checkpoint of {checkpoint.written_at} "
+                      f"reaches row {checkpoint.last_id}: the newest rows were deleted", result.last_id + 1)
+    if checkpoint is not None and checkpoint.keyed_by is not None and (
+            result.keyed_from is None or result.keyed_from > checkpoint.keyed_by):
+        return broken(f"row {checkpoint.keyed_by}: the checkpoint shows the keyed chain had begun by this row, "
+                      "but it is hashed without the audit key: the trail was rewritten", checkpoint.keyed_by)
+    return result
+
+
+def checkpoint_after(session: Session, result: VerifyResult, key: bytes, previous: Checkpoint | None) -> Checkpoint:
+    """The checkpoint for a trail that ``verify`` has just passed."""
+    keyed_by = previous.keyed_by if previous is not None and previous.keyed_by is not None else result.keyed_from
+    return Checkpoint(result.last_id, result.last_hash, keyed_by,
+                      audit_checkpoint.database_id(session.get_bind().url), audit_checkpoint.timestamp())

@@ -16,14 +16,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dashboard.access import can_open_patient
 from dashboard.analysis.flags import RULES
-from dashboard.auth.accounts import User, can_view
+from dashboard.audit_actions import AuditAction
+from dashboard.auth.accounts import User
 from dashboard.db import audit
 from dashboard.db.models import Clinician, FlagAcknowledgement
 from dashboard.db.queries import _frame
 
 NOTE_MAX_CHARS = 2000
-ACTION = "acknowledge_flag"
+ACTION = AuditAction.ACKNOWLEDGE_FLAG
 ACKNOWLEDGEMENT_COLUMNS = ["rule", "flag_start", "flag_end", "note", "acknowledged_by", "acknowledged_at"]
 
 
@@ -45,7 +47,7 @@ def acknowledge_flag(
     although ``session_scope`` rolls back on the exception; call this at the start of its own
     unit of work, since whatever the caller wrote before it is committed along with the denial.
     """
-    if not can_view(session, user, patient_id):
+    if not can_open_patient(session, user, patient_id):
         audit.record(session, actor=user.username, action=ACTION, patient_id=patient_id, outcome="denied",
                      detail={"rule": rule, "flag_start": flag_start})
         session.commit()

@@ -276,7 +276,11 @@ class FlagAcknowledgement(Base):
 
 
 class AuditEvent(Base):
-    """Append-only audit trail; each row's hash chains to the previous row's."""
+    """Append-only audit trail; each row's hash chains to the previous row's (``dashboard.db.audit``).
+
+    ``audit.record`` gives each id itself (last id + 1, under a lock) and keys the hash with it,
+    so ids are contiguous and the id sequence of PostgreSQL's SERIAL column goes unused.
+    """
 
     __tablename__ = "audit_event"
     __table_args__ = (Index("ix_audit_event_patient_at", "patient_id", "at"),)

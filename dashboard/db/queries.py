@@ -6,10 +6,13 @@ missing values as NaN/NaT, never 0.
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
 import pandas as pd
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from dashboard import fields
 from dashboard.db.models import (
     DIARY_MEASURES,
     DIARY_TEXTS,
@@ -38,6 +41,23 @@ def _frame(rows, columns: list[str], dates: tuple[str, ...] = (), floats: tuple[
     return df
 
 
+def _dated(column, limits: fields.DateRange, *, optional: bool = False):
+    """Rows dated within ``dashboard.fields``: a row stored outside them (an old database, a
+    hand edit) is left out of every frame, so it cannot crash the review, the charts or the
+    export (pandas cannot even hold a date before 1677), rather than being half-shown. This
+    is the one place the review applies the limits."""
+    within = column.between(fields.EARLIEST, limits.latest())
+    return or_(column.is_(None), within) if optional else within
+
+
+def _diary_dated():
+    """Diary entries within ``fields.DIARY`` by both their day and their time (a time on the
+    last day counts: compared as datetimes, not with the date's midnight)."""
+    end = datetime.combine(fields.DIARY.latest() + timedelta(days=1), time.min)
+    return and_(_dated(DiaryEntry.diary_date, fields.DIARY),
+                DiaryEntry.recorded_at >= datetime.combine(fields.EARLIEST, time.min), DiaryEntry.recorded_at < end)
+
+
 def patient_by_ref(session: Session, ref: str) -> Patient | None:
     return session.scalar(select(Patient).where(Patient.ref == ref))
 
@@ -48,7 +68,8 @@ def diary_frame(session: Session, patient_id: int) -> pd.DataFrame:
     cols += [getattr(DiaryEntry, m) for m in (*DIARY_MEASURES, *DIARY_TEXTS)]
     cols += [DiaryEntry.source, DiaryEntry.import_id]
     rows = session.execute(
-        select(*cols).where(DiaryEntry.patient_id == patient_id).order_by(DiaryEntry.recorded_at)
+        select(*cols).where(DiaryEntry.patient_id == patient_id, _diary_dated())
+        .order_by(DiaryEntry.recorded_at)
     ).all()
     return _frame(rows, DIARY_COLUMNS, dates=("recorded_at", "diary_date"), floats=DIARY_MEASURES)
 
@@ -57,7 +78,7 @@ def side_effects_frame(session: Session, patient_id: int) -> pd.DataFrame:
     rows = session.execute(
         select(SideEffect.entry_id, DiaryEntry.diary_date, SideEffect.effect, SideEffect.severity)
         .join(DiaryEntry, DiaryEntry.id == SideEffect.entry_id)
-        .where(DiaryEntry.patient_id == patient_id)
+        .where(DiaryEntry.patient_id == patient_id, _diary_dated())
         .order_by(DiaryEntry.recorded_at, SideEffect.effect)
     ).all()
     df = _frame(rows, SIDE_EFFECT_COLUMNS, dates=("diary_date",))
@@ -77,7 +98,13 @@ def titration_frame(session: Session, patient_id: int, include_proposed: bool = 
         TitrationStep.route,
         TitrationStep.note,
         TitrationStep.status,
-    ).where(TitrationStep.patient_id == patient_id)
+    ).where(
+        TitrationStep.patient_id == patient_id,
+        _dated(TitrationStep.start_date, fields.PLAN),
+        _dated(TitrationStep.end_date, fields.PLAN, optional=True),
+        # A step that ends before it starts has no days: left out, as the importers refuse it.
+        or_(TitrationStep.end_date.is_(None), TitrationStep.end_date >= TitrationStep.start_date),
+    )
     if not include_proposed:
         query = query.where(TitrationStep.status == "active")
     rows = session.execute(query.order_by(TitrationStep.start_date, TitrationStep.id)).all()
@@ -86,7 +113,8 @@ def titration_frame(session: Session, patient_id: int, include_proposed: bool = 
 
 def visits_frame(session: Session, patient_id: int) -> pd.DataFrame:
     rows = session.execute(
-        select(Visit.id, Visit.date, Visit.kind, Visit.note).where(Visit.patient_id == patient_id).order_by(Visit.date)
+        select(Visit.id, Visit.date, Visit.kind, Visit.note)
+        .where(Visit.patient_id == patient_id, _dated(Visit.date, fields.PLAN)).order_by(Visit.date)
     ).all()
     return _frame(rows, VISIT_COLUMNS, dates=("date",))
 
@@ -103,7 +131,8 @@ def comedications_frame(session: Session, patient_id: int) -> pd.DataFrame:
             CoMedication.dose_text,
             CoMedication.source,
         )
-        .where(CoMedication.patient_id == patient_id)
+        .where(CoMedication.patient_id == patient_id, _dated(CoMedication.start_date, fields.PLAN),
+               _dated(CoMedication.end_date, fields.PLAN, optional=True))
         .order_by(CoMedication.start_date, CoMedication.name)
     ).all()
     return _frame(rows, COMEDICATION_COLUMNS, dates=("start_date", "end_date"))

@@ -76,6 +76,11 @@ def migrate(url: str | None = None) -> None:
     if url.startswith("sqlite:///"):
         from pathlib import Path
 
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a folder that cannot be made is a database that cannot be opened
+            raise OperationalError("create the SQLite file's folder", {}, exc) from exc
     with _migrate_lock:
         command.upgrade(alembic_config(url), "head")

@@ -24,7 +24,8 @@ IMPORTED_BY = "demo"
 
 
 class DemoRefused(ValueError):
-    """The demo is built only into a database without patients, so nothing is overwritten."""
+    """The demo is built only into an empty database (no account, no patient), so nothing is
+    overwritten and no real account ever sits beside the demo's published passwords."""
 
 
 def _now() -> datetime:
@@ -35,11 +36,29 @@ def _refuse_unless_empty(session: Session) -> None:
     patients = session.scalar(select(func.count(Patient.id)))
     if patients:
         raise DemoRefused(f"the database already holds {patients} patient(s); the demo clinic is built only "
-                          "into a database without patients, so that nothing is overwritten")
+                          "into an empty database, so that nothing is overwritten")
     names = [a[0] for a in DEMO_ACCOUNTS]
     taken = sorted(session.scalars(select(Clinician.username).where(Clinician.username.in_(names))))
     if taken:
         raise DemoRefused(f"the demo account(s) {', '.join(taken)} exist already; the demo clinic was not built")
+    accounts = session.scalar(select(func.count(Clinician.id)))
+    if accounts:
+        raise DemoRefused(f"the database already holds {accounts} account(s); the demo clinic is built only into "
+                          "an empty database, so that no real account sits beside the demo's published passwords")
+
+
+def not_the_demo(session: Session) -> str | None:
+    """Why this database is not the demo clinic alone (an account or a patient of its own), or
+    None when it is empty or holds only the demo: ``run --demo`` starts only on those."""
+    names = [a[0] for a in DEMO_ACCOUNTS]
+    own_accounts = session.scalar(select(func.count(Clinician.id)).where(Clinician.username.not_in(names)))
+    refs = [story.ref for story in STORIES]
+    own_patients = session.scalar(select(func.count(Patient.id)).where(Patient.ref.not_in(refs)))
+    if own_accounts or own_patients:
+        return (f"the database holds {own_accounts} account(s) and {own_patients} patient(s) that are not the "
+                "demo's: demo mode shows the demo passwords on the login page, so it runs only on an empty "
+                "database or the demo's own")
+    return None
 
 
 def _add_accounts(session: Session) -> dict[str, int]:

@@ -37,6 +37,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from dashboard import fields
 from dashboard.ingest.csv_text import (
     PATIENT_REF_MAX,
     Table,
@@ -121,7 +122,8 @@ def looks_like_bearable(raw: bytes) -> bool:
     return {"category", "rating/amount", "detail"} <= names and bool(names & {"date", "date_formatted"})
 
 
-def parse_bearable(raw: bytes, file_name: str, *, patient_ref: str | None = None) -> ParsedFile:
+def parse_bearable(raw: bytes, file_name: str, *, patient_ref: str | None = None,
+                   today: date | None = None) -> ParsedFile:
     """A Bearable export to diary entries and co-medications; never touches the database."""
     if not (patient_ref and patient_ref.strip()):
         raise FileRefused(file_name, "a Bearable export names no patient: name the patient when importing it",
@@ -143,7 +145,7 @@ def parse_bearable(raw: bytes, file_name: str, *, patient_ref: str | None = None
             refused.append(extra)
             continue
         try:
-            row = _read_row(table, number, cells)
+            row = _read_row(table, number, cells, today)
             diary.add(row, _items(row))
         except _Bad as bad:
             refused.append(refuse(number, bad.column, bad.value, bad.reason))
@@ -153,12 +155,17 @@ def parse_bearable(raw: bytes, file_name: str, *, patient_ref: str | None = None
 
 # ---------------------------------------------------------------- one row
 
-def _read_row(table: Table, number: int, cells: list[str]) -> _Row:
+def _read_row(table: Table, number: int, cells: list[str], today: date | None = None) -> _Row:
     def value(name: str) -> str:
         return cell(cells, table.columns.get(name)).strip()
 
     time_text = value("time_of_day")
-    return _Row(number=number, day=_row_date(value("date"), value("date_formatted")),
+    day = _row_date(value("date"), value("date_formatted"))
+    problem = fields.DIARY.problem(day, today)
+    if problem:
+        column = "date" if value("date") else "date_formatted"
+        raise _Bad(column, value(column), problem)
+    return _Row(number=number, day=day,
                 clock=_clock(time_text), time_text=time_text, category=value("category"),
                 rating=value("rating/amount"), detail=value("detail"), notes=value("notes"))
 

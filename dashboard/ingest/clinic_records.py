@@ -20,7 +20,10 @@ reading that is left to analysis.
 from __future__ import annotations
 
 import re
+from datetime import date
+from functools import partial
 
+from dashboard import fields
 from dashboard.ingest.csv_text import (
     Table,
     cell,
@@ -97,15 +100,24 @@ def _doses_per_day(text: str, *, decimal_comma: bool) -> float:
     return value
 
 
-def _step_cells(table: Table, text: dict[str, str], row: int) -> tuple[dict, list[RefusedRow]]:
+def _plan_date(text: str, today: date | None) -> date:
+    """An ISO date within :data:`dashboard.fields.PLAN` (1900 to five years ahead)."""
+    day = parse_iso_date(text)
+    problem = fields.PLAN.problem(day, today)
+    if problem:
+        raise ValueError(problem)
+    return day
+
+
+def _step_cells(table: Table, text: dict[str, str], row: int, today: date | None) -> tuple[dict, list[RefusedRow]]:
     """Each cell read on its own; optional cells left empty are None."""
     comma = table.decimal_comma
     readers = {
-        "start_date": parse_iso_date,
+        "start_date": lambda t: _plan_date(t, today),
         "dose_mg": lambda t: _dose(t, comma),
         "frequency": parse_frequency,
         "route": _route,
-        "end_date": parse_iso_date,
+        "end_date": lambda t: _plan_date(t, today),
         "max_per_day": lambda t: _doses_per_day(t, decimal_comma=comma),
     }
     values: dict = {}
@@ -119,9 +131,10 @@ def _step_cells(table: Table, text: dict[str, str], row: int) -> tuple[dict, lis
     return values, refused
 
 
-def _titration_row(table: Table, cells: list[str], row: int, patient: str) -> TitrationRecord | list[RefusedRow]:
+def _titration_row(table: Table, cells: list[str], row: int, patient: str,
+                   today: date | None = None) -> TitrationRecord | list[RefusedRow]:
     text = {name: cell(cells, table.columns.get(name)) for name in TITRATION_KNOWN}
-    values, refused = _step_cells(table, text, row)
+    values, refused = _step_cells(table, text, row, today)
     if refused:
         return refused
     (frequency, written_max), max_per_day = values["frequency"], values["max_per_day"]
@@ -161,12 +174,13 @@ def _route(text: str) -> str:
     return ROUTES[words]
 
 
-def _visit_row(table: Table, cells: list[str], row: int, patient: str) -> VisitRecord | list[RefusedRow]:
+def _visit_row(table: Table, cells: list[str], row: int, patient: str,
+               today: date | None = None) -> VisitRecord | list[RefusedRow]:
     columns = table.columns
     date_text, kind_text, note = (cell(cells, columns.get(name)) for name in ("date", "kind", "note"))
     refused: list[RefusedRow] = []
     try:
-        when = parse_iso_date(date_text)
+        when = _plan_date(date_text, today)
     except ValueError as exc:
         refused.append(refuse(row, "date", date_text, str(exc)))
     kind = VISIT_KINDS.get(_words(kind_text))
@@ -190,12 +204,16 @@ def _parse(raw: bytes, file_name: str, fmt: str, required: tuple[str, ...], know
     return parsed
 
 
-def parse_titration_csv(raw: bytes, file_name: str, *, patient_ref: str | None = None) -> ParsedFile:
+def parse_titration_csv(raw: bytes, file_name: str, *, patient_ref: str | None = None,
+                        today: date | None = None) -> ParsedFile:
     """Prescribed titration steps: a step lasts until the next starts, or until its end_date."""
     required = ("start_date", "dose_mg", "frequency", "route")
-    return _parse(raw, file_name, "titration", required, TITRATION_KNOWN, _titration_row, patient_ref)
+    return _parse(raw, file_name, "titration", required, TITRATION_KNOWN, partial(_titration_row, today=today),
+                  patient_ref)
 
 
-def parse_visits_csv(raw: bytes, file_name: str, *, patient_ref: str | None = None) -> ParsedFile:
+def parse_visits_csv(raw: bytes, file_name: str, *, patient_ref: str | None = None,
+                     today: date | None = None) -> ParsedFile:
     """Clinic visits: in person, telehealth, or infusion (an in-clinic IV/IM session)."""
-    return _parse(raw, file_name, "visits", ("date", "kind"), VISIT_KNOWN, _visit_row, patient_ref)
+    return _parse(raw, file_name, "visits", ("date", "kind"), VISIT_KNOWN, partial(_visit_row, today=today),
+                  patient_ref)

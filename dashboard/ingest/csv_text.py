@@ -28,6 +28,13 @@ _HEADER_SEPARATORS = re.compile(r"[\s\-]+")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PATIENT_REF_MAX = 100  # patient.ref is VARCHAR(100)
 VALUE_SHOWN_MAX = 200  # a refusal quotes at most this much of a cell
+UNKNOWN_COLUMNS_LISTED = 20  # more unknown columns than this are reported as one count
+# A well-formed UTF-8 character of two to four bytes: finding one in a file that is not UTF-8
+# means two encodings were mixed (a file pasted together from two programs).
+_UTF8_CHARACTER = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
 
 
 def decode(raw: bytes, file_name: str) -> str:
@@ -46,6 +53,12 @@ def decode(raw: bytes, file_name: str) -> str:
         if raw.startswith(b"\xef\xbb\xbf"):
             reason = f"the file is marked as UTF-8 but byte {exc.start + 4} is not UTF-8"  # 3 BOM bytes
             raise FileRefused(file_name, reason) from None
+        utf8 = _UTF8_CHARACTER.search(raw)
+        if utf8:  # Windows-1252 would read it without error, as garbage: refuse instead
+            raise FileRefused(
+                file_name, f"the file mixes two encodings: byte {utf8.start() + 1} starts a UTF-8 character but "
+                f"byte {exc.start + 1} is not UTF-8 (it looks like Windows-1252); save the file again as UTF-8",
+            ) from None
         try:
             text = raw.decode("cp1252")
         except UnicodeDecodeError as exc:
@@ -56,6 +69,8 @@ def decode(raw: bytes, file_name: str) -> str:
 
 
 def _text_only(text: str, file_name: str) -> str:
+    if text.startswith("\ufeff"):  # a byte order mark after the one the decoder removed
+        raise FileRefused(file_name, "the file starts with two byte order marks (BOM): save it again as UTF-8")
     if not text.strip():
         raise FileRefused(file_name, "the file is empty")
     bad = _BINARY.search(text)
@@ -290,10 +305,16 @@ def read_rows(table: Table, patient_ref: str | None, read_row, accepted: list, p
 
 
 def report_unknown_columns(table: Table, known: set[str], parsed: ParsedFile) -> None:
-    """Unknown columns never fail an import; the report counts the rows that had a value there."""
-    for i, name in enumerate(table.header):
-        if normalise_header(name) in known:
-            continue
+    """Unknown columns never fail an import; the report counts the rows that had a value there.
+    Beyond :data:`UNKNOWN_COLUMNS_LISTED` they are one line ("1,000,000 unknown columns", with the
+    rows that had a value in any of them), so that a hostile header cannot flood the report."""
+    unknown = [i for i, name in enumerate(table.header) if normalise_header(name) not in known]
+    if len(unknown) > UNKNOWN_COLUMNS_LISTED:
+        filled = sum(1 for _, cells in table.rows if any(c.strip() for c in (cell(cells, i) for i in unknown)))
+        parsed.ignored[f"{len(unknown):,} unknown columns"] = filled
+        return
+    for i in unknown:
+        name = table.header[i]
         filled = sum(1 for _, cells in table.rows if cell(cells, i).strip())
         if name or filled:
             label = f"column '{name}'" if name else f"column {i + 1} (no name)"

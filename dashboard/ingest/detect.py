@@ -9,6 +9,16 @@ from dashboard.ingest.diary_csv import MEASURES
 from dashboard.ingest.records import FileRefused
 
 
+def unreadable(raw: bytes, file_name: str) -> FileRefused | None:
+    """Why the file cannot be read as text at all (a NUL byte, an undecodable byte, a double
+    BOM, ...), or None: the import then names that reason instead of "not a format"."""
+    try:
+        read_header(raw, file_name)
+    except FileRefused as exc:
+        return exc
+    return None
+
+
 def detect_csv_format(raw: bytes, file_name: str) -> str | None:
     """``diary-csv``, ``titration``, ``visits``, or None for another layout.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from dashboard import fields
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
     Table,
@@ -135,8 +136,9 @@ def _entry_reader(table: Table, when_column: str, today: date):
         when_text = cell(cells, columns[when_column])
         try:
             when, offset, has_time = parse_timestamp(when_text)
-            if when.date() > today:
-                refused.append(refuse(row, when_column, when_text, f"the date is after the import day ({today})"))
+            problem = fields.DIARY.problem(when, today)
+            if problem:
+                refused.append(refuse(row, when_column, when_text, problem))
         except ValueError as exc:
             refused.append(refuse(row, when_column, when_text, str(exc)))
         raw = {name: cell(cells, columns[name]) for name in present}

@@ -74,11 +74,17 @@ def _csv_row(entry: dict, ref: str, has_time: bool, grades: dict[str, int]) -> l
     return [row[name] for name in COLUMNS]
 
 
-def export_patient_csv(session: Session, patient_ref: str) -> str:
-    """The patient's whole diary, oldest entry first, as text with a comma delimiter (write it as UTF-8)."""
+def export_patient_csv(session: Session, patient_ref: str, *, user=None) -> str:
+    """The patient's whole diary, oldest entry first, as text with a comma delimiter (write it as UTF-8).
+
+    With ``user``, PermissionError unless the patient is shared with them (``dashboard.access``).
+    """
+    from dashboard.access import require_patient
+
     patient = patient_by_ref(session, patient_ref)
     if patient is None:
         raise UnknownPatient(patient_ref)
+    require_patient(session, user, patient.id)
     diary = diary_frame(session, patient.id)
     effects = side_effects_frame(session, patient.id)
     grades: dict[int, dict[str, int]] = {}
@@ -96,3 +102,23 @@ def export_patient_csv(session: Session, patient_ref: str) -> str:
         entry_id = int(entry["entry_id"])
         writer.writerow(_csv_row(entry, patient.ref, entry_id not in dated_only, grades.get(entry_id, {})))
     return out.getvalue()
+
+
+def trail_csv(frame: pd.DataFrame) -> bytes:
+    """The audit trail's events as CSV for a spreadsheet: a cell that starts like a formula
+    (=, +, -, @, tab, CR) gets a leading quote (OWASP CSV injection), because actors include
+    whatever was typed at login."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(frame.columns)
+    for row in frame.itertuples(index=False):
+        writer.writerow([_trail_cell(value) for value in row])
+    return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+
+
+def _trail_cell(value: object) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, (datetime, pd.Timestamp)):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return escape_text(str(value))

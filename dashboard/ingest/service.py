@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from dashboard.audit_actions import AuditAction
 from dashboard.db import audit
 from dashboard.db.session import session_scope
 from dashboard.ingest.records import FileRefused, ParsedFile
@@ -38,6 +39,9 @@ def detect_format(raw: bytes, file_name: str) -> str:
         return "bearable"
     found = detect.detect_csv_format(raw, file_name)
     if found is None:
+        unreadable = detect.unreadable(raw, file_name)
+        if unreadable is not None:  # say the specific reason (a NUL byte, a double BOM, ...)
+            raise unreadable
         raise UnknownFormat(
             file_name,
             "not a format this dashboard reads (diary CSV, titration CSV, visits CSV, FHIR R4 JSON/NDJSON, Bearable export); "
@@ -62,19 +66,19 @@ def parse(raw: bytes, file_name: str, *, fmt: str = "auto", patient_ref: str | N
     if fmt == "titration":
         from dashboard.ingest.clinic_records import parse_titration_csv
 
-        return parse_titration_csv(raw, file_name, patient_ref=patient_ref)
+        return parse_titration_csv(raw, file_name, patient_ref=patient_ref, today=today)
     if fmt == "visits":
         from dashboard.ingest.clinic_records import parse_visits_csv
 
-        return parse_visits_csv(raw, file_name, patient_ref=patient_ref)
+        return parse_visits_csv(raw, file_name, patient_ref=patient_ref, today=today)
     if fmt == "fhir":
         from dashboard.ingest.fhir import parse_fhir
 
-        return parse_fhir(raw, file_name, patient_ref=patient_ref)
+        return parse_fhir(raw, file_name, patient_ref=patient_ref, today=today)
     if fmt == "bearable":
         from dashboard.ingest.bearable import parse_bearable
 
-        return parse_bearable(raw, file_name, patient_ref=patient_ref)
+        return parse_bearable(raw, file_name, patient_ref=patient_ref, today=today)
     raise UnknownFormat(file_name, f"unknown format {fmt!r}; use one of: auto, {', '.join(FORMATS)}")
 
 
@@ -100,15 +104,17 @@ def import_file(
     dry_run: bool = False,
     today: date | None = None,
     retries: int = 4,
-    clinician_id: int | None = None,
+    as_user: bool = False,
 ) -> ImportReport:
     """Parse and store one file in one transaction, retrying when a concurrent import won the race.
 
     ``dry_run`` computes the full report (added, unchanged, conflicts, refused, ignored) and
     rolls everything back: the import page shows it before anything is written.
-    ``clinician_id`` limits a clinician's import to patients shared with them (a file naming
-    another clinician's patient is refused without showing its stored values); patients the
-    file creates are shared with that clinician. Staff and administrators import clinic-wide.
+    ``as_user``: ``actor`` is an account's user name (a page's logged-in user, ``--as``), and
+    ``dashboard.access.import_scope`` decides for whom it may write, from the stored account:
+    a clinician only for patients shared with them (a file naming another clinician's patient
+    is refused, dry run included, without showing its stored values), and patients the file
+    creates are shared with that clinician. Otherwise ``actor`` names the server's operator.
     """
     profile = None
     scope = _scope(patient_ref, None)
@@ -131,7 +137,7 @@ def import_file(
     for attempt in range(retries):
         try:
             return _write(parsed, raw, url=url, accept_valid=accept_valid, actor=actor, scope=scope, dry_run=dry_run,
-                          clinician_id=clinician_id)
+                          as_user=as_user)
         except (IntegrityError, OperationalError):
             # Another process imported the same entries (or held the SQLite write lock):
             # try again in a fresh transaction, which now sees what it wrote.
@@ -154,21 +160,25 @@ class _DryRun(Exception):
         self.report = report
 
 
-def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run, clinician_id=None) -> ImportReport:
+def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run, as_user=False) -> ImportReport:
+    from dashboard import access
+
     try:
         with session_scope(url) as session:
-            if clinician_id is not None:
-                hidden = _not_shared(session, clinician_id, parsed.patient_refs())
-                if hidden:
-                    report = ImportReport(file=parsed.file_name, format=parsed.format, status="refused", message=(
-                        f"this file names {len(hidden)} patient(s) not shared with you ({', '.join(hidden)}); "
-                        "ask clinic staff to import it"))
-                    if not dry_run:
-                        _audit(session, actor, report)
-                    return report
+            allowed = access.import_scope(session, actor if as_user else None)
+            refused = None
+            if allowed is None:
+                refused = "your account cannot import records"
+            elif hidden := allowed.refused_refs(session, parsed.patient_refs()):
+                refused = (f"this file names {len(hidden)} patient(s) not shared with you ({', '.join(hidden)}); "
+                           "ask clinic staff to import it")
+            if refused:
+                report = ImportReport(file=parsed.file_name, format=parsed.format, status="refused", message=refused)
+                if not dry_run:
+                    _audit(session, actor, report)
+                return report
             report = write_import(session, parsed, raw=raw, accept_valid=accept_valid, imported_by=actor, scope=scope)
-            if clinician_id is not None and report.patients_created:
-                _share_created(session, clinician_id, report.patients_created)
+            allowed.adopt_created(session, report.patients_created)
             if dry_run:
                 raise _DryRun(report)
             _audit(session, actor, report)
@@ -177,34 +187,11 @@ def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, d
         return done.report
 
 
-def _not_shared(session: Session, clinician_id: int, refs: list[str]) -> list[str]:
-    from sqlalchemy import select
-
-    from dashboard.db.models import Patient, PatientShare
-
-    existing = dict(session.execute(select(Patient.ref, Patient.id).where(Patient.ref.in_(refs))).all())
-    shared = set(session.scalars(select(PatientShare.patient_id).where(PatientShare.clinician_id == clinician_id)))
-    return sorted(ref for ref, pid in existing.items() if pid not in shared)
-
-
-def _share_created(session: Session, clinician_id: int, refs: list[str]) -> None:
-    from datetime import datetime, timezone
-
-    from sqlalchemy import select
-
-    from dashboard.db.models import Patient, PatientShare
-
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    for pid in session.scalars(select(Patient.id).where(Patient.ref.in_(refs))):
-        session.add(PatientShare(clinician_id=clinician_id, patient_id=pid, shared_at=now))
-    session.flush()
-
-
 def _audit(session: Session, actor: str, report: ImportReport) -> None:
     audit.record(
         session,
         actor=actor,
-        action="import",
+        action=AuditAction.IMPORT,
         outcome=report.status,
         detail={
             "file": report.file,

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from dashboard.app_pages.audit_log import TrailFilter, events_frame, trail_csv
+from dashboard.db.audit_trail import TrailFilter, events_frame
+from dashboard.ingest.export import trail_csv
 from dashboard.db import audit
 from dashboard.db.session import get_engine, session_scope
 from tests.app.conftest import PASSWORDS, account, app, audit_rows, copy_demo, last_audit_id, log_in, patient_id
@@ -125,10 +126,10 @@ CASES = [
     (_export_trail, ("alex.admin", "export", "ok"), "audit trail"),
     (_share, ("alex.admin", "share", "ok"), "dr.chen"),
     (_unshare, ("alex.admin", "unshare", "ok"), "DEMO-008"),
-    (_add_user, ("alex.admin", "user add", "ok"), "dr.okoro"),
-    (_disable, ("alex.admin", "user disable", "ok"), "dr.chen"),
-    (_reset_password, ("alex.admin", "user reset-password", "ok"), "dr.chen"),
-    (_settings_change, ("alex.admin", "settings change", "ok"), "idle_logoff_minutes"),
+    (_add_user, ("alex.admin", "user_add", "ok"), "dr.okoro"),
+    (_disable, ("alex.admin", "user_disable", "ok"), "dr.chen"),
+    (_reset_password, ("alex.admin", "user_reset_password", "ok"), "dr.chen"),
+    (_settings_change, ("alex.admin", "settings_change", "ok"), "idle_logoff_minutes"),
 ]
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from dashboard.app_pages.mapping_ui import widget_key
+from dashboard.auth.accounts import add_user
 from dashboard.db.models import DiaryEntry, MappingProfile, Patient
 from dashboard.db.session import session_scope
 from dashboard.ingest.profiles import list_profiles, load_profile, save_profile
@@ -31,6 +32,9 @@ mapping_ui.show(User(1, "staff1", "Staff One", "staff"))
 @pytest.fixture
 def page(db_url, monkeypatch):
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", db_url)
+    # The import service reads the importer's role from the stored account (dashboard.access).
+    with session_scope(db_url) as session:
+        add_user(session, username="staff1", display_name="Staff One", role="staff", password=None)
     at = AppTest.from_string(SCRIPT, default_timeout=60)
     at.run()
     assert not at.exception

@@ -435,7 +435,7 @@ def test_deciding_a_proposed_step_changes_it_and_writes_one_audit_row(small_clin
     assert not at.exception and not at.error
     assert _proposed(small_clinic)[dose] == (step_id, status)
     rows = audit_rows(small_clinic, before)
-    assert [r[:4] for r in rows] == [("dr.test", "record change", "ok", patient_id(small_clinic, "FULL"))]
+    assert [r[:4] for r in rows] == [("dr.test", "record_change", "ok", patient_id(small_clinic, "FULL"))]
     detail = json.loads(rows[0][4])
     assert (detail["titration_step"], detail["decision"]) == (step_id, status)
     # Decided: its buttons are gone, the other proposal still waits.
@@ -479,5 +479,5 @@ def test_deciding_a_step_after_the_share_was_withdrawn_is_refused_and_audited(sm
     before = last_audit_id(small_clinic)
     with pytest.raises(PermissionError, match="no longer shared"):
         decide_proposed_step(user, patient, step_id, True)
-    assert [r[1:3] for r in audit_rows(small_clinic, before)] == [("record change", "denied")]
+    assert [r[1:3] for r in audit_rows(small_clinic, before)] == [("record_change", "denied")]
     assert _proposed(small_clinic)["50"] == (step_id, status) == (step_id, "proposed")

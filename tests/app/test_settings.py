@@ -71,7 +71,7 @@ def stored(url: str) -> Thresholds:
 
 
 def settings_audits(url: str, after: int) -> list[tuple]:
-    return [r for r in audit_rows(url, after) if r[1] == "settings change"]
+    return [r for r in audit_rows(url, after) if r[1] == "settings_change"]
 
 
 def shown_value(at, key: str) -> str:

@@ -61,8 +61,12 @@ def test_iso_8601_times_keep_the_patients_wall_clock_and_offset(text, recorded_a
         ("2026-03-01T24:00", "not a date and time on the calendar"),
         ("2026-03-01T21:30+15:00", "not a UTC offset"),
         ("2026-03-01T21:30+01:60", "not a UTC offset"),
-        ("2026-03-11", "after the import day (2026-03-10)"),
-        ("2026-03-11T00:00+14:00", "after the import day"),
+        # Tomorrow is still a diary day where the patient lives; the day after is not (dashboard.fields).
+        ("2026-03-12", "the date is after 2026-03-11"),
+        ("2026-03-12T00:00+14:00", "the date is after 2026-03-11"),
+        ("1899-12-31", "the date is before 1900-01-01"),
+        ("0001-01-01", "the date is before 1900-01-01"),
+        ("9999-12-31T23:59:59.999999", "the date is after 2026-03-11"),
         ("", "the date is empty"),
     ],
 )

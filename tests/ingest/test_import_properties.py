@@ -9,6 +9,7 @@ imported adds exactly what the report says.
 from __future__ import annotations
 
 import json
+from datetime import date
 import shutil
 import uuid
 
@@ -101,3 +102,25 @@ def test_a_damaged_fhir_bundle_is_imported_whole_or_not_at_all(_templates, raw):
 @given(raw=st.binary(max_size=400))
 def test_random_bytes_are_imported_whole_or_not_at_all(_templates, raw):
     _check_all_or_nothing(_templates["sqlite"], VALID_CSV, "random.csv", raw)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(day=st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)),
+       fhir=st.booleans())
+def test_a_date_at_or_beyond_the_limits_is_imported_whole_or_not_at_all(_templates, day, fhir):
+    """An entry dated anywhere on the calendar, in the diary CSV or FHIR: within dashboard.fields
+    it imports, outside it the file is refused and nothing is written."""
+    from dashboard import fields
+
+    if fhir:
+        raw = VALID_FHIR.replace(b"2026-03-02T08:00:00Z", f"{day.isoformat()}T08:00:00Z".encode())
+    else:
+        raw = VALID_CSV.replace(b"2026-03-02T09:30+01:00", f"{day.isoformat()}T09:30+01:00".encode())
+    _check_all_or_nothing(_templates["sqlite"], VALID_FHIR if fhir else VALID_CSV,
+                          "bundle.json" if fhir else "diary.csv", raw)
+    url = _fresh(_templates["sqlite"])
+    try:
+        report = import_file(raw, "bundle.json" if fhir else "diary.csv", url=url, dry_run=True)
+        assert (report.status == "refused") is (not fields.DIARY.contains(day))
+    finally:
+        get_engine(url).dispose()

@@ -130,3 +130,28 @@ def test_exported_numbers_read_back_as_the_same_float(value):
     text = format_number(value)
     assert parse_number(text, decimal_comma=False) == value
     assert not text.endswith(".0") and "e" not in text.lower()
+
+
+@PROPERTY
+@given(day=st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)),
+       parser=st.sampled_from(["diary", "visits", "titration"]))
+def test_any_calendar_date_is_accepted_exactly_within_the_one_date_rule(day, parser):
+    """Dates at and beyond dashboard.fields' limits, in every CSV importer: inside is read back,
+    outside is one refusal naming the date's column, never an exception."""
+    from dashboard import fields
+
+    text = day.isoformat()
+    limits, raw, parse = {
+        "diary": (fields.DIARY, f"date,pain\n{text},4\n",
+                  lambda raw: parse_diary_csv(raw, "f.csv", patient_ref="P1", today=TODAY)),
+        "visits": (fields.PLAN, f"date,kind\n{text},telehealth\n",
+                   lambda raw: parse_visits_csv(raw, "f.csv", patient_ref="P1", today=TODAY)),
+        "titration": (fields.PLAN, f"start_date,dose_mg,frequency,route\n{text},50,daily,troche\n",
+                      lambda raw: parse_titration_csv(raw, "f.csv", patient_ref="P1", today=TODAY)),
+    }[parser]
+    parsed = parse(raw.encode())
+    if limits.contains(day, TODAY):
+        assert parsed.refused == []
+    else:
+        assert [(r.row, r.value) for r in parsed.refused] == [(2, text)]
+        assert "the date is" in parsed.refused[0].reason

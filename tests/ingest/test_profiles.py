@@ -156,7 +156,8 @@ def refusals(parsed):
     [
         ("when,Pain\n2026-03-01,4\n", WIDE, [(2, "when", "2026-03-01")]),  # the pattern is day/month/year
         ("when,Pain\n01/03/2026,11\n", WIDE, [(2, "Pain", "11")]),
-        ("when,Pain\n11/03/2026,4\n", WIDE, [(2, "when", "11/03/2026")]),  # after the import day
+        ("when,Pain\n12/03/2026,4\n", WIDE, [(2, "when", "12/03/2026")]),  # after tomorrow (dashboard.fields)
+        ("when,Pain\n31/12/1899,4\n", WIDE, [(2, "when", "31/12/1899")]),  # before 1900
         ("when,Pain,Mood\n01/03/2026,4,great\n", WITH_MOOD, [(2, "Mood", "great")]),
         ("when,Pain\n01/03/2026,\n", WIDE, [(2, "when", "01/03/2026")]),  # no measure recorded
         ("item,value,when\nPain,4,01/03/2026\nSick,4,01/03/2026\n", LONG,
@@ -382,7 +383,7 @@ def test_save_load_and_refuse_to_overwrite(db_url):
         unknown = r"no mapping profile called 'fitbit' \(saved profiles: daylio, monstermizer\)"
         with pytest.raises(LookupError, match=unknown):
             load_profile(session, "fitbit")
-        saved = session.scalars(select(AuditEvent.action).where(AuditEvent.action == "save mapping profile")).all()
+        saved = session.scalars(select(AuditEvent.action).where(AuditEvent.action == "save_mapping_profile")).all()
         assert len(saved) == 3  # the unchanged save wrote nothing
 
 

@@ -115,22 +115,22 @@ def test_a_clinician_imports_only_for_shared_or_new_patients(db_url):
     from dashboard.ingest.service import import_file
 
     with session_scope(db_url) as session:
-        rivera = add_user(session, username="rivera", display_name="Dr R", role="clinician", password=None).id
-        chen = add_user(session, username="chen", display_name="Dr C", role="clinician", password=None).id
+        add_user(session, username="rivera", display_name="Dr R", role="clinician", password=None)
+        add_user(session, username="chen", display_name="Dr C", role="clinician", password=None)
     first = import_file(b"patient_id,date,pain\nP-NEW,2026-03-01,6\n", "a.csv", url=db_url, actor="rivera",
-                        clinician_id=rivera, today=date(2026, 3, 2))
+                        as_user=True, today=date(2026, 3, 2))
     assert first.status == "imported"
     with session_scope(db_url) as session:  # the new patient is shared with the clinician who brought it
         assert session.scalar(select(func.count()).select_from(PatientShare)) == 1
     before = dump(db_url, skip=("audit_event",))
     other = import_file(b"patient_id,date,pain\nP-NEW,2026-03-01,9\n", "b.csv", url=db_url, actor="chen",
-                        clinician_id=chen, today=date(2026, 3, 2))
+                        as_user=True, today=date(2026, 3, 2))
     assert other.status == "refused" and "P-NEW" in other.message and other.conflicts == []
     assert dump(db_url, skip=("audit_event",)) == before
     with session_scope(db_url) as session:
         share(session, username="chen", patient_ref="P-NEW")
     again = import_file(b"patient_id,date,pain\nP-NEW,2026-03-02,5\n", "c.csv", url=db_url, actor="chen",
-                        clinician_id=chen, today=date(2026, 3, 3))
+                        as_user=True, today=date(2026, 3, 3))
     assert again.status == "imported"
 
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dashboard import fields
 from dashboard.ingest.fhir.patients import _subject
 from dashboard.ingest.fhir.reading import _Resource
 from dashboard.ingest.fhir.titration import _bounds, _dose_quantity, _titration_step
@@ -84,7 +85,7 @@ def _medication_request(reader: _Reader, res: _Resource) -> None:
     patient = _subject(reader, body)
     dosages = _objects(body, "dosageInstruction", "")
     if drug.ketamine:
-        reader.out.steps.append(_titration_step(body, res.where, patient, dosages))
+        reader.out.steps.append(_titration_step(body, res.where, patient, dosages, reader.today))
         return
     bounds = _bounds(dosages)
     start = _first_time(body, "authoredOn") or (bounds and _first_time(bounds[0], "start", base=bounds[1])) \
@@ -117,6 +118,9 @@ def _medication_statement(reader: _Reader, res: _Resource) -> None:
 
 def _co_medication(reader: _Reader, res: _Resource, drug: _Drug, patient: str, start: tuple[_When, str],
                    end: tuple[_When, str] | None, dosages: list[tuple[dict, str]]) -> None:
+    for timed in (start, end):
+        if timed:
+            timed[0].check(fields.PLAN, reader.today)  # a co-medication's dates, like a titration step's
     status = _get(res.body, "status", "str", "")
     if status is not None and status not in MEDICATION_STATUSES[res.body["resourceType"]]:
         raise _Bad("status", status, f"not a {res.body['resourceType']} status of FHIR R4")

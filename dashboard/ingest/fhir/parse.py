@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+
+from dashboard import fields
 
 from dashboard.ingest.fhir.medications import (
     _medication_administration,
@@ -34,7 +36,8 @@ HANDLERS = {
 }
 
 
-def parse_fhir(raw: bytes, file_name: str, *, patient_ref: str | None = None) -> ParsedFile:
+def parse_fhir(raw: bytes, file_name: str, *, patient_ref: str | None = None,
+               today: date | None = None) -> ParsedFile:
     """A FHIR R4 file to records; never touches the database."""
     text = _decode(raw, file_name)
     if not text.strip():
@@ -46,7 +49,7 @@ def parse_fhir(raw: bytes, file_name: str, *, patient_ref: str | None = None) ->
     documents, refused = _documents(text, file_name)
     ignored: dict[str, int] = {}
     resources = _flatten(documents, file_name, refused, ignored)
-    reader = _Reader(file_name, named, resources)
+    reader = _Reader(file_name, named, resources, today)
     reader.out.refused.extend(refused)
     reader.out.ignored.update(ignored)
     return reader.read()
@@ -61,8 +64,10 @@ class _Entry:
 class _Reader:
     """One file's reading: who is who, the diary entries so far, what was refused or ignored."""
 
-    def __init__(self, file_name: str, patient_ref: str | None, resources: list[_Resource]):
+    def __init__(self, file_name: str, patient_ref: str | None, resources: list[_Resource],
+                 today: date | None = None):
         self.out = ParsedFile(file_name=file_name, format="fhir")
+        self.today = today  # the import day: dates are checked against dashboard.fields
         self.patient_ref = patient_ref
         self.resources = resources
         self.by_url: dict[str, dict] = {}
@@ -129,6 +134,7 @@ class _Reader:
 
     def add(self, patient: str, when: _When, where: str, items: list[tuple[str, float, int, str]]) -> None:
         """Merge one resource's values into the patient's entry at that time, all or nothing."""
+        when.check(fields.DIARY, self.today)
         for measure, value, _, path in items:
             low, high = RANGES[measure]
             if not low <= value <= high:

@@ -23,20 +23,48 @@ class _Resource:
     full_url: str | None = None
 
 
+class DuplicateKey(ValueError):
+    """An object names a key twice: JSON readers disagree on which value counts (RFC 8259
+    section 4), so the document is refused rather than read one way here and another elsewhere."""
+
+    def __init__(self, path: str):
+        super().__init__(f"the key {path!r} appears twice in one object")
+        self.path = path
+
+
+class _Duplicated(dict):
+    """An object whose key ``duplicate`` was written twice; refused with its path once the
+    document is walked (the hook sees an object before knowing where it sits)."""
+
+    duplicate = ""
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    marked = _Duplicated(obj)
+    marked.duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+    return marked
+
+
 def _loads(text: str):
     def no_constants(name: str):
         raise ValueError(f"{name} is not a JSON number")
 
-    value = json.loads(text, parse_constant=no_constants)
-    stack = [(value, 1)]
+    value = json.loads(text, parse_constant=no_constants, object_pairs_hook=_object)
+    stack = [(value, 1, "")]
     while stack:
-        node, depth = stack.pop()
+        node, depth, path = stack.pop()
         if depth > MAX_DEPTH:
             raise RecursionError
+        if isinstance(node, _Duplicated):
+            raise DuplicateKey(f"{path}.{node.duplicate}" if path else node.duplicate)
         if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values())
+            stack.extend((child, depth + 1, f"{path}.{key}" if path else key) for key, child in node.items())
         elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node)
+            stack.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(node))
     return value
 
 
@@ -54,6 +82,8 @@ def _json_error(file_name: str, exc: Exception, line_offset: int = 0) -> FileRef
         line = exc.lineno + line_offset
         return FileRefused(file_name, f"not valid JSON: {exc.msg} (line {line}, column {exc.colno})",
                            row=line, column=f"column {exc.colno}")
+    if isinstance(exc, DuplicateKey):
+        return FileRefused(file_name, f"not valid FHIR JSON: {exc}", row=1 + line_offset, column=exc.path)
     if isinstance(exc, RecursionError):
         return FileRefused(file_name, f"not readable JSON: nested more than {MAX_DEPTH} levels deep",
                            row=1 + line_offset, column="column 1")

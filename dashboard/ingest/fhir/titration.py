@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 
+from dashboard import fields
 from dashboard.ingest.fhir.values import MG_UNITS, _Bad, _concept, _first_time, _get, _mg, _objects, _quantity_value
 from dashboard.ingest.records import TitrationRecord
 
@@ -49,7 +51,8 @@ def _dose_quantity(dosages: list[tuple[dict, str]], field_name: str) -> tuple[fl
     raise _Bad(f"{path}.doseAndRate", None, "no doseQuantity: a ketamine dose in mg is needed")
 
 
-def _titration_step(body: dict, where: str, patient: str, dosages: list[tuple[dict, str]]) -> TitrationRecord:
+def _titration_step(body: dict, where: str, patient: str, dosages: list[tuple[dict, str]],
+                    today: date | None = None) -> TitrationRecord:
     dose, _ = _dose_quantity(dosages, "dosageInstruction")
     dosage, path = dosages[0]
     bounds = _bounds(dosages)
@@ -57,6 +60,9 @@ def _titration_step(body: dict, where: str, patient: str, dosages: list[tuple[di
     if start is None:
         raise _Bad("authoredOn", None, "no start: timing.repeat.boundsPeriod.start or authoredOn is needed")
     end = bounds and _first_time(bounds[0], "end", base=bounds[1])
+    for timed in (start, end):
+        if timed:
+            timed[0].check(fields.PLAN, today)
     frequency, max_per_day = _frequency(dosage, path, dose)
     route, route_note = _route(dosage, path)
     status = _get(body, "status", "str", "")

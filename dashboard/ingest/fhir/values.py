@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+
+from dashboard import fields
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # The native diary's ranges (import-formats.md section 1).
@@ -122,6 +124,15 @@ class _When:
     local: datetime  # wall-clock time as written
     offset: int | None  # minutes east of UTC
     has_time: bool
+    text: str = ""  # as written, and where, for a refusal of the date itself
+    path: str = ""
+
+    def check(self, limits: fields.DateRange, today: date | None) -> _When:
+        """This time, if its date is within ``limits``; else the field is refused."""
+        problem = limits.problem(self.local, today)
+        if problem:
+            raise _Bad(self.path, self.text, problem)
+        return self
 
 
 def _when(text: str, path: str) -> _When:
@@ -133,7 +144,7 @@ def _when(text: str, path: str) -> _When:
         raise _Bad(path, text, "only a year or a month: too imprecise for a diary day")
     try:
         if hour is None:
-            return _When(datetime(int(year), int(month), int(day)), None, False)
+            return _When(datetime(int(year), int(month), int(day)), None, False, text, path)
         micro = int((fraction + "000000")[:6]) if fraction else 0
         local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro)
     except ValueError as exc:
@@ -146,7 +157,7 @@ def _when(text: str, path: str) -> _When:
         if hours > 14 or minutes > 59:
             raise _Bad(path, text, "the UTC offset is outside -14:00..+14:00")
         offset = (1 if zone[0] == "+" else -1) * (hours * 60 + minutes)
-    return _When(local, offset, True)
+    return _When(local, offset, True, text, path)
 
 
 def _first_time(obj: dict, *paths: str, base: str = "") -> tuple[_When, str] | None:

@@ -65,7 +65,7 @@ Values keep the native format's rules (:mod:`dashboard.ingest.diary_csv`):
 - ranges and severity words are the same;
 - an empty cell means "not recorded";
 - an entry needs a measure;
-- a date after the import day is refused.
+- a date outside :data:`dashboard.fields.DIARY` (1900-01-01 to tomorrow) is refused.
 
 Rows that make one entry are imported whole or not at all.
 

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from dashboard import fields
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
     PATIENT_REF_MAX,
@@ -106,8 +107,9 @@ class RowReader:
                 return refuse(row, primary.column, primary.text, reason)
         if p["one_entry_per_day"]:
             when.at, when.offset, when.has_time = datetime.combine(when.at.date(), datetime.min.time()), None, False
-        if when.at.date() > self.today:
-            return refuse(row, when.column, when.text, f"the date is after the import day ({self.today})")
+        problem = fields.DIARY.problem(when.at, self.today)
+        if problem:
+            return refuse(row, when.column, when.text, problem)
         return when
 
     def _primary(self, cells: list[str]) -> When:

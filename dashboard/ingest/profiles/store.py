@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.audit_actions import AuditAction
 from dashboard.db import audit
 from dashboard.db.models import MappingProfile
 from dashboard.ingest.profiles.spec import ProfileExists
@@ -27,7 +28,7 @@ def save_profile(session: Session, name: str, mapping: dict, *, created_by: str,
     else:
         stored.mapping, stored.created_by, stored.created_at = checked, created_by, utcnow()
     session.flush()
-    audit.record(session, actor=created_by, action="save mapping profile",
+    audit.record(session, actor=created_by, action=AuditAction.SAVE_MAPPING_PROFILE,
                  detail={"profile": name, "replaced": stored is not None})
 
 

@@ -1,0 +1,130 @@
+"""Who may do what: the one policy every page, loader, service and command-line command asks.
+
+HIPAA Security Rule 45 CFR 164.312(a)(1) (access control) and 164.502(b) (minimum necessary).
+Access is decided here, where data is read or written, never by hiding a page.
+
+- Open a patient (review, summary, export, acknowledge a flag, decide a step): only a patient
+  shared with the user, whatever the role.
+- Import: staff and administrators for the whole clinic; a clinician only for patients shared
+  with them, or for new patients, which are then shared with them. The scope is derived
+  from the acting account inside the import service, never passed in by a caller.
+- Settings: clinicians and administrators change thresholds; security settings (automatic
+  logoff) are the administrator's alone.
+- The audit trail and accounts/shares: administrators only.
+- ``--as NAME`` on the command line: NAME must be an existing, enabled account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dashboard.auth.accounts import User, resolve_user
+from dashboard.db.models import Clinician, Patient, PatientShare
+
+IMPORT_ROLES = ("clinician", "staff", "admin")
+CLINIC_WIDE_IMPORT_ROLES = ("staff", "admin")
+SETTINGS_ROLES = ("clinician", "admin")
+# Security settings (HIPAA automatic logoff) belong to the administrator, not to each clinician.
+ADMIN_ONLY_SETTINGS = ("idle_logoff_minutes",)
+
+
+# --- patients -----------------------------------------------------------------------------
+
+def visible_patient_ids(session: Session, user: User) -> list[int]:
+    """The patients whose data a user may open: only those shared with them."""
+    rows = session.scalars(select(PatientShare.patient_id).where(PatientShare.clinician_id == user.id))
+    return sorted(rows)
+
+
+def can_open_patient(session: Session, user: User, patient_id: int) -> bool:
+    return session.get(PatientShare, {"clinician_id": user.id, "patient_id": patient_id}) is not None
+
+
+# --- imports ------------------------------------------------------------------------------
+
+def may_import(user: User) -> bool:
+    """Whether the user's role imports at all (the patients are decided by ``ImportScope``)."""
+    return user.role in IMPORT_ROLES
+
+
+@dataclass(frozen=True)
+class ImportScope:
+    """For whom an import may write. ``clinician_id`` None: the whole clinic."""
+
+    clinician_id: int | None
+
+    def refused_refs(self, session: Session, refs: list[str]) -> list[str]:
+        """The existing patients the file names that are outside this scope (new ones are fine)."""
+        if self.clinician_id is None:
+            return []
+        existing = dict(session.execute(select(Patient.ref, Patient.id).where(Patient.ref.in_(refs))).all())
+        shared = set(session.scalars(select(PatientShare.patient_id)
+                                     .where(PatientShare.clinician_id == self.clinician_id)))
+        return sorted(ref for ref, pid in existing.items() if pid not in shared)
+
+    def adopt_created(self, session: Session, refs: list[str]) -> None:
+        """Patients a clinician's import created are shared with that clinician."""
+        if self.clinician_id is None or not refs:
+            return
+        from datetime import datetime, timezone
+
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        for pid in session.scalars(select(Patient.id).where(Patient.ref.in_(refs))):
+            session.add(PatientShare(clinician_id=self.clinician_id, patient_id=pid, shared_at=now))
+        session.flush()
+
+
+OPERATOR_SCOPE = ImportScope(clinician_id=None)
+
+
+def import_scope(session: Session, username: str | None) -> ImportScope | None:
+    """The scope of an import by ``username`` (None: the server's operator, clinic-wide).
+
+    Re-read from the stored account, so a disabled account or a changed role counts at once.
+    None when the account does not exist, is disabled, or its role does not import.
+    """
+    if username is None:
+        return OPERATOR_SCOPE
+    user = resolve_user(session, username)
+    if user is None or not may_import(user):
+        return None
+    return OPERATOR_SCOPE if user.role in CLINIC_WIDE_IMPORT_ROLES else ImportScope(clinician_id=user.id)
+
+
+# --- settings, audit trail, accounts --------------------------------------------------------
+
+def may_edit_settings(user: User) -> bool:
+    return user.role in SETTINGS_ROLES
+
+
+def may_change_setting(user: User, key: str) -> bool:
+    return may_edit_settings(user) and (user.role == "admin" or key not in ADMIN_ONLY_SETTINGS)
+
+
+def may_see_audit_trail(user: User) -> bool:
+    return user.role == "admin"
+
+
+def may_manage_accounts(user: User) -> bool:
+    return user.role == "admin"
+
+
+# --- the command line ----------------------------------------------------------------------
+
+def acting_user(session: Session, username: str) -> User | None:
+    """The account ``--as USERNAME`` names, if it exists and is enabled."""
+    return resolve_user(session, username)
+
+
+def account_exists(session: Session, username: str) -> bool:
+    return session.scalar(select(Clinician.id).where(Clinician.username == username)) is not None
+
+
+def require_patient(session: Session, user: User | None, patient_id: int) -> None:
+    """``PermissionError`` unless ``user`` may open the patient; ``None`` is the server's operator
+    (a command without ``--as``), who can read the database directly anyway."""
+    if user is not None and not can_open_patient(session, user, patient_id):
+        raise PermissionError("this patient is not available to you")

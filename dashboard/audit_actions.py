@@ -1,0 +1,56 @@
+"""Every audit action, in one enumeration: what an event in ``audit_event.action`` is called.
+
+A ``StrEnum``, so a stored action is a plain string and ``AuditAction.IMPORT == "import"``.
+New rows use these snake_case names. Rows written before this module existed used a few
+other spellings ("record change", "user add", ...); the table is append-only, so they are
+never rewritten: ``LEGACY`` maps each old spelling to its action and ``spellings`` lists
+every string an action has been stored as, so a filter on an action finds old rows too.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    LOGIN = "login"  # a local or identity-provider login: ok, failed or locked
+    LOGOUT = "logout"  # by the user, after the idle limit, or because the account changed
+    VIEW_PATIENT = "view_patient"  # a patient's review opened (or refused)
+    IMPORT = "import"  # a file imported, refused, or refused for a patient not shared
+    EXPORT = "export"  # a patient's diary CSV, or the audit trail as CSV
+    SUMMARY = "summary"  # a patient's review numbers as JSON (command line)
+    RECORD_CHANGE = "record_change"  # a proposed titration step accepted or rejected
+    ACKNOWLEDGE_FLAG = "acknowledge_flag"  # a review flag acknowledged with a note
+    SETTINGS_CHANGE = "settings_change"  # thresholds changed (or a change refused)
+    SAVE_MAPPING_PROFILE = "save_mapping_profile"  # a mapping profile saved or replaced
+    DEMO_BUILD = "demo_build"  # the demo clinic built into the database
+    USER_ADD = "user_add"  # an account added
+    USER_DISABLE = "user_disable"  # an account disabled
+    USER_RESET_PASSWORD = "user_reset_password"  # a password reset (unlocks the account)
+    SHARE = "share"  # a patient shared with an account
+    UNSHARE = "unshare"  # a share withdrawn
+    VIEW_AUDIT = "view_audit"  # the audit trail page opened (refusals are audited)
+    ADMIN_PAGE = "admin_page"  # the accounts page opened (refusals are audited)
+
+
+# Spellings stored before the enumeration; read, never written.
+LEGACY: dict[str, AuditAction] = {
+    "record change": AuditAction.RECORD_CHANGE,
+    "settings change": AuditAction.SETTINGS_CHANGE,
+    "save mapping profile": AuditAction.SAVE_MAPPING_PROFILE,
+    "demo build": AuditAction.DEMO_BUILD,
+    "user add": AuditAction.USER_ADD,
+    "user disable": AuditAction.USER_DISABLE,
+    "user reset-password": AuditAction.USER_RESET_PASSWORD,
+}
+
+
+def spellings(actions) -> tuple[str, ...]:
+    """Every stored string meaning one of ``actions`` (new and legacy), for a filter."""
+    wanted = {AuditAction(a) if a in AuditAction._value2member_map_ else LEGACY.get(a, a) for a in actions}
+    return tuple(sorted({str(a) for a in wanted} | {old for old, new in LEGACY.items() if new in wanted}))
+
+
+def user_command(command: str) -> AuditAction:
+    """The action of ``python -m dashboard user COMMAND`` and of the same change on the Accounts page."""
+    return AuditAction(f"user_{command.replace('-', '_')}") if command not in ("share", "unshare") else AuditAction(command)

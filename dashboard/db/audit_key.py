@@ -1,0 +1,61 @@
+"""The audit trail's HMAC key, kept outside the database.
+
+Whoever can write ``audit_event`` (a database owner who switches the append-only triggers off)
+can recompute a plain SHA-256 chain, but not an HMAC chain without this key. The key comes
+from ``DASHBOARD_AUDIT_KEY`` or from a file (``DASHBOARD_AUDIT_KEY_FILE``, default
+``data/audit.key``), which the first audited event creates with mode 0600. Never commit it;
+back it up with the same care as the database backups: without it the keyed rows cannot be
+verified.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from dashboard.config import audit_key_file
+
+ENV = "DASHBOARD_AUDIT_KEY"
+MIN_CHARS = 32  # 128 bits as hex; the file the application creates holds 256 bits
+
+
+class AuditKeyError(RuntimeError):
+    """The key is missing (and must not be created here) or too short to be a key."""
+
+
+def load(*, create: bool) -> bytes:
+    """The key's bytes. ``create`` is for writers only: a verifier must never invent a new key."""
+    from_env = os.environ.get(ENV, "").strip()
+    if from_env:
+        return _checked(from_env, ENV)
+    path = audit_key_file()
+    if not path.exists():
+        if not create:
+            raise AuditKeyError(f"no audit key: set {ENV} or provide the key file {path}")
+        _create(path)
+    try:
+        return _checked(path.read_text(encoding="utf-8").strip(), str(path))
+    except OSError as exc:
+        raise AuditKeyError(f"cannot read the audit key file {path}: {exc.strerror}") from None
+
+
+def _checked(text: str, where: str) -> bytes:
+    if len(text) < MIN_CHARS:
+        raise AuditKeyError(f"the audit key in {where} is shorter than {MIN_CHARS} characters")
+    return text.encode("utf-8")
+
+
+def _create(path: Path) -> None:
+    """Write a fresh key atomically; if two processes race, both end up with the first one's key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(secrets.token_hex(32) + "\n")
+    try:
+        os.link(tmp, path)  # unlike rename, link refuses to replace a key another process just wrote
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)

@@ -1,0 +1,131 @@
+"""Units of work for the pages: each opens one transaction, asks ``dashboard.access`` where a
+decision is needed, calls the ``db`` layer, and returns plain values. Pages hold no SQL and
+open no sessions; cached reads go through ``dashboard.loaders`` instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import pandas as pd
+
+from dashboard import access
+from dashboard.audit_actions import AuditAction
+from dashboard.auth.accounts import User
+from dashboard.db import audit
+from dashboard.db.session import session_scope
+
+
+class NotAllowed(PermissionError):
+    """The user's role may not do this; the refusal is already in the audit trail."""
+
+
+def _require(user: User, allowed: bool, action: AuditAction) -> None:
+    if not allowed:
+        with session_scope() as session:
+            audit.record(session, actor=user.username, action=action, outcome="denied")
+        raise NotAllowed(action)
+
+
+# --- settings -------------------------------------------------------------------------------
+
+def change_thresholds(user: User, changes: dict) -> list[str]:
+    """Raises ValueError (nothing saved) for an invalid value, PermissionError for a key not the user's."""
+    from dashboard.db.settings_store import change_thresholds as change
+
+    with session_scope() as session:
+        return change(session, changes, user=user)
+
+
+# --- accounts and shares --------------------------------------------------------------------
+
+def accounts_overview(user: User) -> tuple[pd.DataFrame, list[str]]:
+    """The accounts table and every patient reference (administrators only)."""
+    from dashboard.db import admin_queries
+
+    _require(user, access.may_manage_accounts(user), AuditAction.ADMIN_PAGE)
+    with session_scope() as session:
+        return admin_queries.accounts_frame(session), admin_queries.patient_refs(session)
+
+
+def shared_refs(user: User, username: str) -> list[str]:
+    from dashboard.db import admin_queries
+
+    _require(user, access.may_manage_accounts(user), AuditAction.ADMIN_PAGE)
+    with session_scope() as session:
+        return admin_queries.shared_refs(session, username)
+
+
+def change_account(user: User, action: AuditAction, detail: dict, change) -> None:
+    """Apply ``change(session)`` and its audit row together (administrators only).
+    Raises AccountError or IntegrityError when the change is refused."""
+    from dashboard.db import admin_queries
+
+    _require(user, access.may_manage_accounts(user), action)
+    with session_scope() as session:
+        change(session)
+        patient_id = admin_queries.patient_id_of(session, detail["patient"]) if "patient" in detail else None
+        audit.record(session, actor=user.username, action=action, patient_id=patient_id, detail=detail)
+
+
+# --- the audit trail ------------------------------------------------------------------------
+
+def trail_choices(user: User) -> tuple[list[str], list[str]]:
+    """The actions and outcomes the filter offers."""
+    from dashboard.db import audit_trail
+
+    _require(user, access.may_see_audit_trail(user), AuditAction.VIEW_AUDIT)
+    with session_scope() as session:
+        return audit_trail.action_choices(session), audit_trail.outcome_choices(session)
+
+
+def trail(user: User, f, *, limit: int | None = None) -> tuple[int, pd.DataFrame]:
+    """How many events match, and the newest ``limit`` of them."""
+    from dashboard.db import audit_trail
+
+    _require(user, access.may_see_audit_trail(user), AuditAction.VIEW_AUDIT)
+    with session_scope() as session:
+        return audit_trail.count_events(session, f), audit_trail.events_frame(session, f, limit=limit or audit_trail.SHOWN)
+
+
+def trail_export(user: User, f) -> tuple[bytes, int]:
+    """The CSV of every matching event (up to ``EXPORT_MAX``) and its row count; not yet audited."""
+    from dashboard.db import audit_trail
+    from dashboard.ingest.export import trail_csv
+
+    _require(user, access.may_see_audit_trail(user), AuditAction.VIEW_AUDIT)
+    with session_scope() as session:
+        everything = audit_trail.events_frame(session, f, limit=audit_trail.EXPORT_MAX)
+    return trail_csv(everything), len(everything)
+
+
+def record_trail_export(user: User, f, rows: int) -> None:
+    with session_scope() as session:
+        audit.record(session, actor=user.username, action=AuditAction.EXPORT,
+                     detail={"what": "audit trail", "rows": rows, "filter": asdict(f)})
+
+
+# --- mapping profiles -----------------------------------------------------------------------
+
+def mapping_profiles() -> list[str]:
+    from dashboard.ingest import profiles
+
+    with session_scope() as session:
+        return profiles.list_profiles(session)
+
+
+def mapping_profile(name: str) -> dict:
+    """The saved profile; LookupError if there is none of that name."""
+    from dashboard.ingest import profiles
+
+    with session_scope() as session:
+        return profiles.load_profile(session, name)
+
+
+def save_mapping_profile(user: User, name: str, profile: dict, *, replace: bool) -> None:
+    """Raises ``profiles.ProfileError`` when refused; saving is for those who import."""
+    from dashboard.ingest import profiles
+
+    _require(user, access.may_import(user), AuditAction.SAVE_MAPPING_PROFILE)
+    with session_scope() as session:
+        profiles.save_profile(session, name, profile, created_by=user.username, replace=replace)

@@ -1,0 +1,277 @@
+"""Every door to a patient's data, tried by a clinician the patient is NOT shared with.
+
+Each entry point must refuse and show nothing of the patient's stored values. The lists are
+checked against the code: a new command-line subcommand (from the argparse parser), a new
+page (from ``dashboard.navigation``) or a new public function in ``dashboard.loaders`` or
+``dashboard.services`` fails ``test_every_entry_point_is_listed`` until it is listed here,
+with a case or with the reason it touches no patient data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+from datetime import date
+
+import pytest
+import streamlit as st
+
+from dashboard import cli, loaders, navigation, services
+from dashboard.auth import accounts
+from dashboard.db.session import session_scope
+from dashboard.ingest.service import import_file
+from tests.app.conftest import account, app, audit_rows, last_audit_id, texts
+
+SECRET = "chen-secret-note-7731"  # a stored value of dr.chen's patient: must never reach dr.rivera
+STORED = f"patient_id,date,pain,notes\nP-CHE,2026-03-01T21:00,6,{SECRET}\nP-CHE,2026-03-02T21:00,5,\n"
+# The same entry with other values: a dry run by someone allowed would list the stored note as a conflict.
+HOSTILE = "patient_id,date,pain,notes\nP-CHE,2026-03-01T21:00,9,overwrite\nP-CHE,2026-03-05T21:00,4,new\n"
+LONG = "who,day,Knee Pain\nP-CHE,2026-03-01,9\nP-CHE,2026-03-06,3\n"  # another app's layout
+PROFILE = {"header_row": 1, "layout": "wide", "date_column": "day", "date_format": "%Y-%m-%d",
+           "patient_column": "who", "columns": {"Knee Pain": "pain"}}
+INTRUDER = "dr.rivera"
+
+
+@pytest.fixture
+def clinic(sqlite_url, monkeypatch, tmp_path):
+    """dr.rivera (P-RIV) and dr.chen (P-CHE, with a secret note and a proposed step); a saved profile."""
+    for ref, text in (("P-RIV", STORED.replace("P-CHE", "P-RIV").replace(SECRET, "riv")), ("P-CHE", STORED)):
+        assert import_file(text.encode(), f"{ref}.csv", url=sqlite_url, actor="test").status == "imported"
+    titration = "patient_id,start_date,dose_mg,frequency,route\nP-CHE,2026-03-01,50,daily,troche\n"
+    import_file(titration.encode(), "t.csv", url=sqlite_url, actor="test", fmt="titration")
+    with session_scope(sqlite_url) as session:
+        for username in ("dr.rivera", "dr.chen"):
+            accounts.add_user(session, username=username, display_name=username, role="clinician", password=None)
+        accounts.share(session, username="dr.rivera", patient_ref="P-RIV")
+        accounts.share(session, username="dr.chen", patient_ref="P-CHE")
+        from dashboard.ingest.profiles import save_profile
+
+        save_profile(session, "longapp", PROFILE, created_by="test")
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    (tmp_path / "hostile.csv").write_text(HOSTILE)
+    (tmp_path / "long.csv").write_text(LONG)
+    yield sqlite_url
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _chen_patient(url: str) -> loaders.PatientInfo:
+    from dashboard.db.queries import patient_by_ref
+
+    with session_scope(url) as session:
+        p = patient_by_ref(session, "P-CHE")
+        return loaders.PatientInfo(p.id, p.ref, p.name, p.birth_year, p.condition)
+
+
+# --- the command line -------------------------------------------------------------------------
+
+# Every subcommand that reads or writes patient data, with the ways to try it; {dir} is tmp_path.
+CLI_CASES = {
+    "import": [
+        ["import", "{dir}/hostile.csv", "--as", INTRUDER],
+        ["import", "{dir}/hostile.csv", "--as", INTRUDER, "--dry-run", "--json"],
+        ["import", "{dir}/hostile.csv", "--as", INTRUDER, "--accept-valid"],
+        ["import", "{dir}/long.csv", "--profile", "longapp", "--as", INTRUDER, "--json"],
+        ["import", "{dir}/long.csv", "--profile", "longapp", "--as", INTRUDER, "--dry-run"],
+        ["import", "{dir}/hostile.csv", "--as", "nobody"],
+        ["import", "{dir}/hostile.csv", "--as", "nobody", "--dry-run"],
+    ],
+    "export": [
+        ["export", "--patient", "P-CHE", "--as", INTRUDER],
+        ["export", "--patient", "P-CHE", "--as", "nobody"],
+    ],
+    "summary": [
+        ["summary", "P-CHE", "--json", "--as", INTRUDER],
+        ["summary", "P-CHE", "--json", "--as", "nobody"],
+    ],
+}
+# Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
+CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run"}
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def _takes_as(sub: argparse.ArgumentParser) -> bool:
+    return any("--as" in a.option_strings for a in sub._actions)
+
+
+def _cli_cases():
+    for command, cases in CLI_CASES.items():
+        for argv in cases:
+            yield pytest.param(argv, id=" ".join(argv).replace("{dir}/", ""))
+
+
+@pytest.mark.parametrize("argv", list(_cli_cases()))
+def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, capsys, argv):
+    from tests.dbdump import dump
+
+    before_rows, before = last_audit_id(clinic), dump(clinic, skip=("audit_event",))
+    code = cli.main([a.replace("{dir}", str(tmp_path)) for a in argv])
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_REFUSED, (out, err)
+    assert SECRET not in out + err and "overwrite" not in err
+    assert dump(clinic, skip=("audit_event",)) == before  # nothing written, no share taken
+    if "--as" in argv and argv[argv.index("--as") + 1] == "nobody":
+        assert len(err.strip().splitlines()) == 1 and "not an enabled account" in err
+        rows = audit_rows(clinic, before_rows)
+        assert [(r[0].startswith("cli:"), r[1], r[2]) for r in rows] == [(True, argv[0], "denied")]
+        assert '"nobody"' in rows[0][4]
+        assert not any(r[0] == "nobody" for r in rows)  # an unknown name never becomes the audit actor
+    elif "--dry-run" not in argv:
+        assert [(r[0], r[1], r[2]) for r in audit_rows(clinic, before_rows)][-1:] in (
+            [(INTRUDER, argv[0], "denied")], [(INTRUDER, argv[0], "refused")])
+
+
+# --- the pages ----------------------------------------------------------------------------------
+
+def _page_paths() -> set[str]:
+    """The url path of every page ``navigation`` builds (read from its source: an ``st.Page``
+    outside a running app cannot tell its own path)."""
+    import re
+
+    builders = [f for name, f in inspect.getmembers(navigation, inspect.isfunction)
+                if name.endswith("_page") and name != "login_page"]
+    return {re.search(r'url_path="([^"]+)"', inspect.getsource(f)).group(1) for f in builders}
+
+
+def _import_page(url):
+    at = app("import", user=account(url, INTRUDER)).run()
+    at.file_uploader(key="upload").upload("hostile.csv", HOSTILE.encode(), "text/csv").run()
+    assert "not shared with you" in texts(at)
+    assert not [b for b in at.button if b.key == "do_import"]
+    return at
+
+
+def _plain_page(path):
+    return lambda url: app(path, user=account(url, INTRUDER), patient="P-CHE").run()
+
+
+PAGE_CASES = {
+    "patients": _plain_page("patients"),
+    "review": _plain_page("review"),
+    "import": _import_page,
+    "settings": _plain_page("settings"),
+    "audit": _plain_page("audit"),
+    "admin": _plain_page("admin"),
+}
+
+
+@pytest.mark.parametrize("path", sorted(PAGE_CASES))
+def test_every_page_shows_nothing_of_another_clinicians_patient(clinic, path):
+    at = PAGE_CASES[path](clinic)
+    assert not at.exception
+    assert SECRET not in texts(at)
+    if path == "review":
+        assert any("not available" in e.value for e in at.error)
+
+
+# --- loaders, services and the functions under them ------------------------------------------------
+
+def _session_call(fn):
+    def call(url, user, patient):
+        with session_scope(url) as session:
+            return fn(session, user, patient)
+    return call
+
+
+def _import(**kw):
+    def call(url, user, patient):
+        raw = (LONG if "profile_name" in kw else HOSTILE).encode()
+        report = import_file(raw, "f.csv", url=url, actor=user.username, as_user=True, **kw)
+        assert report.status == "refused" and "not shared" in report.message
+        return json.dumps(report.as_dict(), default=str)
+    return call
+
+
+def _flag(session, user, patient):
+    from dashboard.db.flag_reviews import acknowledge_flag
+
+    return acknowledge_flag(session, user=user, patient_id=patient.id, rule=_a_rule(), flag_start=date(2026, 3, 1),
+                            flag_end=date(2026, 3, 1), note="seen")
+
+
+def _a_rule() -> str:
+    from dashboard.analysis.flags import RULES
+
+    return next(iter(RULES))
+
+
+def _step(session, user, patient):
+    from dashboard.db.clinic_records import decide_proposed_step
+
+    return decide_proposed_step(session, user=user, patient_id=patient.id, step_id=1, accept=True)
+
+
+def _summary(session, user, patient):
+    from dashboard.analysis.summary import patient_summary
+
+    return patient_summary(session, patient.ref, user=user)
+
+
+def _export(session, user, patient):
+    from dashboard.ingest.export import export_patient_csv
+
+    return export_patient_csv(session, patient.ref, user=user)
+
+
+FUNCTION_CASES = {
+    "loaders.open_patient": lambda url, user, p: loaders.open_patient(user, p.ref),
+    "loaders.review": lambda url, user, p: loaders.review(user, p, date(2026, 3, 10)),
+    "loaders.frames": lambda url, user, p: loaders.frames(user, p),
+    "loaders.imports": lambda url, user, p: loaders.imports(user, p),
+    "loaders.acknowledge_flag": lambda url, user, p: loaders.acknowledge_flag(
+        user, p, rule=_a_rule(), start=date(2026, 3, 1), end=date(2026, 3, 1), note="seen"),
+    "loaders.decide_proposed_step": lambda url, user, p: loaders.decide_proposed_step(user, p, 1, True),
+    "flag_reviews.acknowledge_flag": _session_call(_flag),
+    "clinic_records.decide_proposed_step": _session_call(_step),
+    "summary.patient_summary": _session_call(_summary),
+    "export.export_patient_csv": _session_call(_export),
+    "service.import_file": _import(),
+    "service.import_file dry run": _import(dry_run=True),
+    "service.import_file accept valid": _import(accept_valid=True),
+    "service.import_file profile": _import(profile_name="longapp"),
+    "service.import_file profile dry run": _import(profile_name="longapp", dry_run=True),
+}
+# Public functions of loaders and services that take no patient, or only after the checks above.
+NOT_PATIENT_DATA = {
+    "loaders.thresholds", "loaders.today", "loaders.invalidate", "loaders.patient_list",  # the user's own shares
+    "loaders.visible_patients", "loaders.patient_frames", "loaders.patient_imports",  # cached: only after the checks
+    "services.change_thresholds", "services.accounts_overview", "services.shared_refs", "services.change_account",
+    "services.trail_choices", "services.trail", "services.trail_export", "services.record_trail_export",
+    "services.mapping_profiles", "services.mapping_profile", "services.save_mapping_profile",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTION_CASES))
+def test_every_function_refuses_another_clinicians_patient(clinic, name):
+    user = account(clinic, INTRUDER)
+    patient = _chen_patient(clinic)
+    try:
+        result = FUNCTION_CASES[name](clinic, user, patient)
+    except PermissionError as exc:
+        assert SECRET not in str(exc)
+        return
+    assert result is None or name.startswith("service."), result
+    assert SECRET not in str(result)
+
+
+def test_every_entry_point_is_listed():
+    subcommands = _subcommands()
+    assert set(subcommands) == set(CLI_CASES) | CLI_OPERATOR_ONLY
+    assert {name for name, sub in subcommands.items() if _takes_as(sub)} == set(CLI_CASES)
+    assert _page_paths() == set(PAGE_CASES) == set(navigation.PROTECTED_PATHS)
+    public = {f"{module.__name__.split('.')[-1]}.{name}"
+              for module in (loaders, services)
+              for name, f in vars(module).items()
+              if callable(f) and not name.startswith("_") and getattr(f, "__module__", module.__name__) == module.__name__
+              and not isinstance(f, type)}
+    listed = {n for n in FUNCTION_CASES if n.startswith(("loaders.", "services."))} | NOT_PATIENT_DATA
+    assert public - listed == set(), "list the new entry point in FUNCTION_CASES or NOT_PATIENT_DATA"
