@@ -27,6 +27,16 @@ def _require(user: User, allowed: bool, action: AuditAction) -> None:
         raise NotAllowed(action)
 
 
+# --- logging in -----------------------------------------------------------------------------
+
+def log_in(username: str, password: str) -> tuple[User | None, str]:
+    """A password login in its own transaction, so the attempt's audit row and any lockout land."""
+    from dashboard.auth.accounts import authenticate
+
+    with session_scope() as session:
+        return authenticate(session, username.strip(), password)
+
+
 # --- settings -------------------------------------------------------------------------------
 
 def change_thresholds(user: User, changes: dict) -> list[str]:

@@ -247,6 +247,7 @@ NOT_PATIENT_DATA = {
     "services.change_thresholds", "services.accounts_overview", "services.shared_refs", "services.change_account",
     "services.trail_choices", "services.trail", "services.trail_export", "services.record_trail_export",
     "services.mapping_profiles", "services.mapping_profile", "services.save_mapping_profile",
+    "services.log_in",  # before any user exists: reads accounts only
 }
 
 

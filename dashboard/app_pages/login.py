@@ -2,11 +2,9 @@
 
 import streamlit as st
 
-from dashboard import session_state
+from dashboard import services, session_state
 from dashboard.auth import oidc
-from dashboard.auth.accounts import authenticate
 from dashboard.config import demo_mode
-from dashboard.db.session import session_scope
 
 
 def show() -> None:
@@ -43,8 +41,7 @@ def _password_form() -> None:
         submitted = st.form_submit_button("Log in")
     if not submitted:
         return
-    with session_scope() as session:
-        user, why = authenticate(session, username.strip(), password)
+    user, why = services.log_in(username, password)
     if user is None:
         st.error(why)
         return
