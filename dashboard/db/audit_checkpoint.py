@@ -104,14 +104,37 @@ def timestamp() -> str:
 
 
 def schedule_after_commit(session: Session, row, key: bytes) -> None:
-    """Advance the checkpoint to ``row`` once its transaction commits (never for a rolled-back row)."""
+    """Advance the checkpoint to ``row`` once its transaction commits (never for a rolled-back row).
+
+    Only from a trail that still reaches the current checkpoint: if its row is gone or changed, the
+    trail was cut or rewritten, and advancing would overwrite the evidence that ``audit verify``
+    needs, so the checkpoint is left where it is (checked here, inside the transaction, because
+    no SQL can run after the commit).
+    """
     if row.id % AUDIT_CHECKPOINT_EVERY and audit_checkpoint_file().exists():
+        return
+    if not _still_reaches_checkpoint(session, key):
+        log.warning("audit trail no longer reaches its checkpoint: the checkpoint is kept; run audit verify")
         return
     session.info["audit_checkpoint_row"] = (row, key)
     if not session.info.get("audit_checkpoint_hooked"):
         event.listen(session, "after_commit", _after_commit)
         event.listen(session, "after_rollback", _after_rollback)
         session.info["audit_checkpoint_hooked"] = True
+
+
+def _still_reaches_checkpoint(session: Session, key: bytes) -> bool:
+    from sqlalchemy import select
+
+    from dashboard.db.models import AuditEvent
+
+    try:
+        current = read(key)
+    except CheckpointError:
+        return False  # a checkpoint that does not verify is evidence too
+    if current is None or current.database != database_id(session.get_bind().url):
+        return True
+    return session.scalar(select(AuditEvent.hash).where(AuditEvent.id == current.last_id)) == current.last_hash
 
 
 def _after_commit(session: Session) -> None:

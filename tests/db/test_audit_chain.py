@@ -144,6 +144,18 @@ def test_a_cut_tail_is_detected_even_after_new_rows_fill_it(db_url):
     assert not result.ok and result.row_id == 5 and "differs from the checkpoint" in result.problem
 
 
+def test_the_application_does_not_advance_the_checkpoint_over_a_cut_tail(db_url, monkeypatch):
+    """Advancing from a trail that no longer reaches the checkpoint would erase the evidence."""
+    monkeypatch.setattr(audit_checkpoint, "AUDIT_CHECKPOINT_EVERY", 1)  # every committed row advances it
+    _trail(db_url, events=5)
+    assert audit_checkpoint.read(_key()).last_id == 5
+    _tamper(db_url, delete(AuditEvent).where(AuditEvent.id >= 4))
+    _trail(db_url, events=3)  # rows 4-6 again, written after the cut
+    assert audit_checkpoint.read(_key()).last_id == 5  # kept: it is the evidence
+    result = _verify(db_url)
+    assert not result.ok and result.row_id == 5 and "differs from the checkpoint" in result.problem
+
+
 def test_a_trail_rehashed_entirely_with_plain_sha256_fails_the_checkpoint(db_url):
     """Passing the rewrite off as rows from before the key is what the checkpoint's keyed_by stops."""
     _trail(db_url, events=4)
