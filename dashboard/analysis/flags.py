@@ -122,10 +122,15 @@ def _effect_days(severity: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"diary_date": worst.index, "severity": worst.to_numpy()})
 
 
+def bladder_columns(severity: pd.DataFrame) -> list:
+    """The side effects that are bladder or urinary symptoms, whatever an app called them."""
+    return [c for c in severity.columns if any(w in str(c).lower() for w in BLADDER_WORDS)]
+
+
 def bladder(severity: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
     """Any bladder or urinary symptom (severity >= 1): possible ketamine cystitis, which the
     ASRA/AAPM/ASA consensus (Cohen et al. 2018) and the FDA 2023 warning name for repeated use."""
-    columns = [c for c in severity.columns if any(w in str(c).lower() for w in BLADDER_WORDS)]
+    columns = bladder_columns(severity)
     days = _effect_days(severity, columns)
     return _run_flags("bladder", days, days["severity"] >= 1, "diary_date", lambda run: (
         f"bladder/urinary symptom on {_days(len(run))}, highest severity {int(run['severity'].max())} "

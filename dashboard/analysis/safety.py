@@ -15,7 +15,7 @@ from datetime import date
 import pandas as pd
 
 from dashboard.analysis.daily import day, in_period
-from dashboard.analysis.flags import BLADDER_WORDS, CO_SEDATIVE_CLASSES
+from dashboard.analysis.flags import CO_SEDATIVE_CLASSES, bladder_columns
 from dashboard.analysis.side_effects import SEVERE
 from dashboard.config import Thresholds
 from dashboard.medications import drug_class
@@ -62,7 +62,7 @@ def safety_since_last_visit(*, diary: pd.DataFrame, severity: pd.DataFrame, over
     high = ((readings["bp_systolic"] >= thresholds.bp_systolic_high)
             | (readings["bp_diastolic"] >= thresholds.bp_diastolic_high))
     days = severity[(severity.index >= lower) & (severity.index <= end)]
-    bladder_cols = [c for c in days.columns if any(w in str(c).lower() for w in BLADDER_WORDS)]
+    bladder_cols = bladder_columns(days)
     bladder = days[bladder_cols].max(axis=1).dropna() if bladder_cols else pd.Series(dtype="float64")
     dissociation = days["dissociation"] if "dissociation" in days else pd.Series(dtype="float64")
     over = in_period(over_days, lower, end)

@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from dashboard.analysis.review import Review, patient_notes
+from dashboard.analysis.review import Review, mg_per_day, patient_notes
 from dashboard.analysis.summary import truncated
 from dashboard.charts.overlay import visit_overlay
 from dashboard.charts.side_effects import side_effects_by_step
@@ -142,17 +142,15 @@ def last_step_card(review: Review) -> None:
                      f"{_pct(step['response_change_pct'])}, **{responder_words(limits)[step['responder']]}**.")
     led = review.summary["lowest_effective_dose"]
     if led:
-        lines.append(f"Lowest effective dose so far: {_mg_value(led['daily_dose_mg'], led['dose_mg'])} "
+        lines.append(f"Lowest effective dose so far: {mg_per_day(led['daily_dose_mg'], led['dose_mg'])} "
                      f"(from {_date(led['step_start'])}), a pointer for judgement, not a prescription.")
     st.caption("  \n".join(lines))
 
 
 def _mg(step) -> str:
-    return _mg_value(step["daily_dose_mg"], step["dose_mg"])
+    return mg_per_day(step["daily_dose_mg"], step["dose_mg"])
 
 
-def _mg_value(daily_dose_mg, dose_mg) -> str:
-    return f"{dose_mg:g} mg" if daily_dose_mg is None or pd.isna(daily_dose_mg) else f"{daily_dose_mg:g} mg/day"
 
 
 def safety_card(review: Review) -> None:
@@ -425,7 +423,7 @@ def step_response(review: Review) -> None:
     if led:
         st.info(f"Pointer for your judgement, not a prescription: the lowest daily dose that reached a {effective} "
                 f"response without frequent severe side effects is "
-                f"{_mg_value(led['daily_dose_mg'], led['dose_mg'])} (from {_date(led['step_start'])}).")
+                f"{mg_per_day(led['daily_dose_mg'], led['dose_mg'])} (from {_date(led['step_start'])}).")
     else:
         st.caption(f"No step has yet reached a {effective} response without frequent severe side effects.")
 
