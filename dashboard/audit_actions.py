@@ -31,6 +31,8 @@ class AuditAction(StrEnum):
     UNSHARE = "unshare"  # a share withdrawn
     VIEW_AUDIT = "view_audit"  # the audit trail page opened (refusals are audited)
     ADMIN_PAGE = "admin_page"  # the accounts page opened (refusals are audited)
+    BACKUP = "backup"  # a backup of the whole database taken (python -m dashboard backup)
+    RESTORE = "restore"  # a backup restored into an empty database (written into the restored trail)
 
 
 # Spellings stored before the enumeration; read, never written.

@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("username")
     q.add_argument("patient", metavar="PATIENT_REF")
 
+    p = sub.add_parser("backup", help="the whole database into one file while the app runs (SQLite online backup; "
+                       "pg_dump custom format), with the audit trail's signed checkpoint beside it")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+
+    p = sub.add_parser("restore", help="a backup into the configured, empty database; verifies the audit trail")
+    p.add_argument("file", metavar="FILE")
+
     p = sub.add_parser("run", help="start the dashboard (migrates, seeds the demo clinic with --demo on first start)")
     p.add_argument("--demo", action="store_true", help="seed the demo clinic into an empty database and show demo accounts")
     p.add_argument("--port", type=int, default=8501)
@@ -115,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         "audit": cmd_audit,
         "run": cmd_run,
         "user": cmd_user,
+        "backup": cmd_backup,
+        "restore": cmd_restore,
     }[args.command]
     try:
         return handler(args)
@@ -489,4 +498,42 @@ def cmd_user(args) -> int:
         print(f"user {args.user_command}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print(f"user {args.user_command}: done for {args.username}")
+    return EXIT_OK
+
+
+def cmd_backup(args) -> int:
+    """Exit 0 with a backup of an intact trail, 1 if the backup was written but the trail is broken."""
+    from dashboard.db import audit_key, backup
+
+    try:
+        done = backup.take_backup(database_url(), Path(args.output), actor=_operator())
+    except (backup.BackupError, audit_key.AuditKeyError) as exc:
+        print(f"backup NOT written: {exc}", file=sys.stderr)
+        return EXIT_UNCHECKED
+    print(f"backup written: {done.path} ({done.backend}, {done.size_bytes:,} bytes, sha256 {done.sha256})")
+    print(f"audit checkpoint beside it: {done.checkpoint_path} (the backup holds the trail up to row "
+          f"{done.trail_reaches} at least)")
+    print("the audit key is not in the backup: keep a copy of it apart from the backups")
+    if not done.trail_ok:
+        print(f"audit trail BROKEN in the database that was backed up: {done.trail_problem}", file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def cmd_restore(args) -> int:
+    """Exit 0 restored and verified; 1 refused (not empty, wrong file) or trail broken; 3 no key/tools."""
+    from dashboard.db import audit_checkpoint, audit_key, backup
+
+    try:
+        done = backup.restore_backup(Path(args.file), database_url(), actor=_operator())
+    except (audit_key.AuditKeyError, backup.ToolMissing) as exc:
+        print(f"restore NOT done: {exc}", file=sys.stderr)
+        return EXIT_UNCHECKED
+    except (backup.BackupError, audit_checkpoint.CheckpointError) as exc:
+        print(f"restore: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"restored into {_safe_url()}: audit trail intact, {done.audit_rows} rows, last row {done.last_row}"
+          + (", reaching the backup's checkpoint" if done.reached_backup_checkpoint else ""))
+    for note in done.notes:
+        print(f"note: {note}")
     return EXIT_OK

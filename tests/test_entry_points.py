@@ -90,7 +90,7 @@ CLI_CASES = {
     ],
 }
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
-CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run"}
+CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run", "backup", "restore"}
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
