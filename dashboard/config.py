@@ -21,6 +21,22 @@ def database_url() -> str:
     return os.environ.get("DASHBOARD_DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
+def pool_settings() -> tuple[int, int]:
+    """Database connections per server process: ``DASHBOARD_DB_POOL_SIZE`` kept open (default 5)
+    and ``DASHBOARD_DB_MAX_OVERFLOW`` more under load (default 5). With several processes, size
+    them so that processes x (pool + overflow) + command-line jobs stays below PostgreSQL's
+    ``max_connections`` minus its reserved connections (README, "More than one server")."""
+    def number(name: str, default: int) -> int:
+        text = os.environ.get(name, "").strip()
+        if not text:
+            return default
+        if not text.isdigit():
+            raise ValueError(f"{name} must be a whole number of connections, not {text!r}")
+        return int(text)
+
+    return number("DASHBOARD_DB_POOL_SIZE", 5), number("DASHBOARD_DB_MAX_OVERFLOW", 5)
+
+
 def demo_mode() -> bool:
     """Demo mode shows the demo accounts on the login page; never set it in a clinic."""
     return os.environ.get("DASHBOARD_DEMO", "").lower() in {"1", "true", "yes"}

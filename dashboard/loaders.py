@@ -31,8 +31,15 @@ class PatientInfo:
     condition: str | None
 
 
-@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
-def _thresholds(url: str) -> Thresholds:
+def _clinic_version(url: str) -> tuple:
+    """``queries.clinic_version``: part of every unversioned list's cache key, so what another
+    server process wrote (an import, a share, a setting) shows here on the next run."""
+    with session_scope(url) as session:
+        return queries.clinic_version(session)
+
+
+@st.cache_data(ttl=600, max_entries=8, show_spinner=False)
+def _thresholds(url: str, version: tuple = ()) -> Thresholds:
     from dashboard.db.settings_store import load_thresholds
 
     with session_scope(url) as session:
@@ -40,18 +47,21 @@ def _thresholds(url: str) -> Thresholds:
 
 
 def thresholds() -> Thresholds:
-    return _thresholds(database_url())
+    url = database_url()
+    return _thresholds(url, _clinic_version(url))
 
 
-@st.cache_data(ttl=60, max_entries=32, show_spinner=False)
-def visible_patients(url: str, user_id: int, username: str, role: str, display_name: str) -> pd.DataFrame:
+@st.cache_data(ttl=600, max_entries=32, show_spinner=False)
+def visible_patients(url: str, user_id: int, username: str, role: str, display_name: str,
+                     version: tuple = ()) -> pd.DataFrame:
     user = User(user_id, username, display_name, role)
     with session_scope(url) as session:
         return queries.patients_frame(session, visible_patient_ids(session, user))
 
 
 def patient_list(user: User) -> pd.DataFrame:
-    return visible_patients(database_url(), user.id, user.username, user.role, user.display_name)
+    url = database_url()
+    return visible_patients(url, user.id, user.username, user.role, user.display_name, _clinic_version(url))
 
 
 def open_patient(user: User, ref: str, *, audit_view: bool = True) -> PatientInfo | None:
@@ -87,8 +97,8 @@ def patient_frames(url: str, user_id: int, patient_id: int, version: tuple = ())
         }
 
 
-@st.cache_data(ttl=120, max_entries=64, show_spinner=False)
-def patient_imports(url: str, user_id: int, patient_ref: str) -> pd.DataFrame:
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def patient_imports(url: str, user_id: int, patient_ref: str, version: tuple = ()) -> pd.DataFrame:
     with session_scope(url) as session:
         return queries.imports_frame(session, patient_ref)
 
@@ -112,18 +122,17 @@ def frames(user: User, patient: PatientInfo) -> dict[str, pd.DataFrame]:
 def imports(user: User, patient: PatientInfo) -> pd.DataFrame:
     url = database_url()
     _require_open(url, user, patient)
-    return patient_imports(url, user.id, patient.ref)
+    return patient_imports(url, user.id, patient.ref, _clinic_version(url))
 
 
 def invalidate(patient: PatientInfo | str | None = None, *, settings: bool = False) -> None:
     """After a write: forget what the caches hold that the write may have changed.
 
     The one place pages and the session ask for it (never ``st.cache_data.clear()``).
-    ``patient_frames`` and ``_review`` are keyed by the patient's data version, so a change to
-    a patient's records is a new entry by itself and nothing of theirs needs clearing. What is
-    not versioned is cleared whole: the patient list (an import may share a new patient) and
-    the import history, whose keys hold every user's id, so one patient's entries cannot be
-    named; ``settings`` also clears the thresholds (the review is keyed by their values).
+    Every cache is keyed by a version read from the database (``queries.data_version`` per
+    patient, ``queries.clinic_version`` for the lists and settings), so a change by this or
+    any other server process is a new entry by itself. Clearing here only frees memory early:
+    the patient list, the import history and, with ``settings``, the thresholds.
     ``patient`` (a ``PatientInfo`` or a reference) says whose data changed; it is accepted
     for the day per-patient entries can be named, and today changes nothing.
     """

@@ -15,7 +15,7 @@ from functools import lru_cache
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.config import REPO_ROOT, database_url
+from dashboard.config import REPO_ROOT, database_url, pool_settings
 
 _migrate_lock = threading.Lock()
 
@@ -37,7 +37,9 @@ def get_engine(url: str | None = None) -> Engine:
         return engine
     # executemany through psycopg's pipeline (one cached single-row statement) is several times
     # faster here than multi-row VALUES, which psycopg re-parses per batch (bench/benchmark.py).
-    return create_engine(url, pool_pre_ping=True, use_insertmanyvalues=False, hide_parameters=True)
+    pool_size, max_overflow = pool_settings()
+    return create_engine(url, pool_pre_ping=True, use_insertmanyvalues=False, hide_parameters=True,
+                         pool_size=pool_size, max_overflow=max_overflow)
 
 
 @lru_cache(maxsize=8)
