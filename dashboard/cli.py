@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="a backup into the configured, empty database; verifies the audit trail")
     p.add_argument("file", metavar="FILE")
 
+    p = sub.add_parser("bench", help="clinic-scale speed figures beside their baselines (bench/clinic_scale.py)",
+                       add_help=False)
+    p.add_argument("bench_args", nargs=argparse.REMAINDER)
+
     p = sub.add_parser("run", help="start the dashboard (migrates, seeds the demo clinic with --demo on first start)")
     p.add_argument("--demo", action="store_true", help="seed the demo clinic into an empty database and show demo accounts")
     p.add_argument("--port", type=int, default=8501)
@@ -112,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # its own options, parsed by bench/clinic_scale.py (argparse cannot pass them on)
+        return cmd_bench(argparse.Namespace(bench_args=argv[1:]))
     args = build_parser().parse_args(argv)
     handler = {
         "import": cmd_import,
@@ -124,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "user": cmd_user,
         "backup": cmd_backup,
         "restore": cmd_restore,
+        "bench": cmd_bench,
     }[args.command]
     try:
         return handler(args)
@@ -537,3 +545,15 @@ def cmd_restore(args) -> int:
     for note in done.notes:
         print(f"note: {note}")
     return EXIT_OK
+
+
+def cmd_bench(args) -> int:
+    """The benchmark lives in bench/ beside the package (a checkout's tool, not the clinic's)."""
+    script = REPO_ROOT / "bench" / "clinic_scale.py"
+    if not script.exists():
+        print(f"bench: {script} is not here (the benchmark comes with a checkout of the repository)", file=sys.stderr)
+        return EXIT_USAGE
+    sys.path.insert(0, str(script.parent))
+    import clinic_scale
+
+    return clinic_scale.main(args.bench_args)

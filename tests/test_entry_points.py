@@ -90,7 +90,7 @@ CLI_CASES = {
     ],
 }
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
-CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run", "backup", "restore"}
+CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run", "backup", "restore", "bench"}
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:

@@ -1,0 +1,64 @@
+"""The benchmark's tools work (what they measure is never asserted: speed is not a test here).
+
+``python -m dashboard bench`` with its import section on a small file, and the simulated
+clinicians (Streamlit's websocket protocol, bench/clinicians.py) against a real server: each
+logs in through the form and opens review pages, and a page with an error is counted as one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from dashboard import cli
+from dashboard.demo import DEMO_ACCOUNTS, STORIES
+from tests.app.conftest import copy_demo
+from tests.e2e.conftest import start_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import clinicians  # noqa: E402
+
+
+def test_the_bench_command_measures_the_import_against_its_baseline(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert cli.main(["bench", "--rows", "400", "--skip", "review,browser,clinicians", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    figures = result["sections"]["import"]
+    assert figures["rows"] == 400
+    assert figures["ratio_to_executemany"] == round(figures["executemany_s"] / figures["import_s"], 3)
+    assert "ratio to executemany" in capsys.readouterr().out
+
+
+def test_simulated_clinicians_log_in_and_open_their_patients_without_errors(demo_url, tmp_path):
+    url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
+    passwords = {u: p for u, _n, _r, p in DEMO_ACCOUNTS}
+    accounts = [(u, passwords[u], [s.ref for s in STORIES if u in s.shared_with]) for u in ("dr.rivera", "dr.chen")]
+    proc, base = start_server(url, demo=False)
+    try:
+        result = asyncio.run(clinicians.simulate(base.removeprefix("http://"), accounts, clinicians=2, rounds=2,
+                                                 think=(0.1, 0.3), server_pid=proc.pid, idle_sessions=2))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert result["errors"] == 0, result["error_detail"]
+    assert result["pages"] == 4
+    assert result["review_kb_median"] > 20  # a review page, not the login form again
+    assert result["memory"]["mb_per_idle_session"] is not None
+
+
+def test_a_clinician_who_cannot_log_in_is_an_error_of_the_run(demo_url, tmp_path):
+    url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
+    passwords = {u: p for u, _n, _r, p in DEMO_ACCOUNTS}
+    accounts = [("dr.rivera", passwords["dr.rivera"], ["DEMO-001"]), ("dr.chen", "not-her-password", ["DEMO-008"])]
+    proc, base = start_server(url, demo=False)
+    try:
+        result = asyncio.run(clinicians.simulate(base.removeprefix("http://"), accounts, clinicians=2, rounds=1,
+                                                 think=(0.1, 0.2), idle_sessions=1))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert result["errors"] == 1
+    assert result["error_detail"] == ["clinician 1: RuntimeError: login refused for dr.chen"]
+    assert result["pages"] == 1  # dr.rivera's
