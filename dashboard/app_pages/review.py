@@ -42,7 +42,7 @@ def show() -> None:
     highlight = sections.flags(review, lambda rule, start, end, note: _acknowledge(
         user, patient, rule, start, end, note))
     with timeline_slot:
-        sections.timeline(review, data["visits"], review.thresholds, highlight, as_of)
+        sections.timeline(review, data["visits"], highlight, as_of)
     sections.since_last_visit(review)
     sections.step_response(review)
     sections.visit_comparison(review)
