@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     UNSHARE = "unshare"  # a share withdrawn
     VIEW_AUDIT = "view_audit"  # the audit trail page opened (refusals are audited)
     ADMIN_PAGE = "admin_page"  # the accounts page opened (refusals are audited)
+    REPORT = "report"  # a patient's pre-visit report (PDF) made, on the page or the command line
 
 
 # Spellings stored before the enumeration; read, never written.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard.analysis.review import Review, mg_per_day
+from dashboard.analysis.review import Review, mg_per_day, patient_notes
 from dashboard.analysis.summary import truncated
 
 
@@ -281,3 +281,10 @@ def step_table(review: Review) -> pd.DataFrame:
         "Responder": table["responder"].map(lambda r: r or "—"), "Early": table["early"],
         "Days with pain": table["response_pain_days"],
     })
+
+
+def notes_since_last_visit(review: Review) -> pd.DataFrame:
+    """The patient's notes since the last visit (all of them before a first visit), newest first."""
+    last = review.summary["last_visit"]
+    since = None if not last else pd.Timestamp(last["date"]).date()
+    return patient_notes(review.notes, review.period[1], since=since)

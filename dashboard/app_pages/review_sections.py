@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.analysis import review_words as words
+from dashboard.analysis.note import clinical_note
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
 from dashboard.analysis.review_words import baseline_words, responder_words
 from dashboard.charts.overlay import visit_overlay
@@ -217,6 +218,20 @@ def _acknowledge_form(rule: str, runs: pd.DataFrame, acknowledge) -> None:
 def timeline(review: Review, visits: pd.DataFrame, highlight, as_of: date) -> None:
     fig = review_timeline(review, visits, highlight=highlight)
     st.plotly_chart(fig, theme=None, key="timeline_chart", config={"displaylogo": False})
+
+
+def for_the_record(review: Review, make_report) -> None:
+    """The pre-visit report (PDF, drawn only when asked for) and the note to paste into the record."""
+    st.subheader("For the record")
+    ref = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in review.summary["patient"]["ref"])
+    # A callable: the PDF (and its browser-drawn chart) is made on the click, never on a rerun.
+    st.download_button("Download the pre-visit report (PDF)", data=make_report, on_click="ignore",
+                        file_name=f"pre-visit-report-{ref}-{review.summary['as_of']}.pdf", mime="application/pdf",
+                        key="report_download", icon=":material/picture_as_pdf:",
+                        help="One or two pages: the first screen, the timeline, the step and visit tables, the "
+                             "notes since the last visit and the data sources. Takes a few seconds.")
+    st.caption("Note for the health record (plain text; the copy button is at its top right):")
+    st.code(clinical_note(review), language=None, wrap_lines=True)  # st.code shows patient text literally
 
 
 def visit_comparison(review: Review) -> None:
