@@ -228,7 +228,7 @@ def _steps(pdf: FPDF, review: Review) -> None:
         return
     columns = ["Step", "Dates", "Response pain", "vs previous step", "Verdict", "vs baseline", "Responder"]
     rows = [[*(row[c] for c in columns), "early" if row["Early"] else ""] for _, row in table.iterrows()]
-    _table(pdf, [*columns, "Early"], rows, (38, 30, 26, 28, 20, 16, 18, 10))
+    _table(pdf, [*columns, "Early"], rows, (34, 30, 26, 32, 20, 16, 18, 10))
     pdf.set_font(FONT, size=7)
     pdf.multi_cell(WIDTH, 3.4, "Response pain: mean daily pain (0–10) in the response window, with its 95 % interval "
                    "allowing for day-to-day correlation. vs previous step: points against the previous troche step "
