@@ -24,7 +24,7 @@ def clinical_note(review: Review) -> str:
              regimen_line(review), response_line(review)]
     answer = words.last_step(review)
     if answer is not None:
-        lines.append(f"Last step: {answer.headline}.")
+        lines.append(f"Last step: {answer.headline.rstrip('.')}.")
     lines += [safety_line(review), flags_line(review), PLAN_PLACEHOLDER]
     return "\n".join(lines)
 
@@ -41,7 +41,8 @@ def response_line(review: Review) -> str:
     """Since the last visit: mean pain, the change from baseline and the responder category."""
     intervals = review.summary["visit_intervals"]
     if not intervals:
-        return f"Response: no visit recorded yet; {words.baseline_words(review.summary)}."
+        base = words.baseline_words(review.summary).rstrip(".")
+        return f"Response: no visit recorded yet. {base[:1].upper()}{base[1:]}."
     latest = intervals[-1]
     limits = review.summary["thresholds"]
     since = (f"Response since the last visit ({words.long_date(latest['start'])}): mean pain "

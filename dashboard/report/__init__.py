@@ -26,9 +26,9 @@ def report_pdf(review: Review, *, visits: pd.DataFrame, imports: pd.DataFrame,
         try:
             png = timeline_png(review_timeline(review, visits))
         except ChartUnavailable as exc:
-            problem = str(exc)
+            problem = f"The timeline could not be drawn for this report ({exc}); it is on the review page."
     else:
-        problem = "no diary entries up to this date"
+        problem = "No timeline: no diary entries up to this date."
     return render(ReportInputs(review=review, visits=visits, imports=imports, chart_png=png, chart_problem=problem,
                                generated_at=generated_at or datetime.now()))
 

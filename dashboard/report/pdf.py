@@ -41,7 +41,7 @@ class ReportInputs:
     review: Review
     visits: pd.DataFrame  # date, kind
     imports: pd.DataFrame  # file_name, format, imported_at, imported_by
-    chart_png: bytes | None  # the timeline, or None with ``chart_problem`` saying why
+    chart_png: bytes | None  # the timeline, or None with ``chart_problem`` saying why (a sentence)
     chart_problem: str | None
     generated_at: datetime
 
@@ -202,8 +202,7 @@ def _flags(pdf: FPDF, review: Review) -> None:
 def _chart(pdf: FPDF, inputs: ReportInputs) -> None:
     _heading(pdf, "Timeline")
     if inputs.chart_png is None:
-        pdf.multi_cell(WIDTH, LINE, f"The timeline could not be drawn for this report: {inputs.chart_problem}. "
-                       "It is on the review page.", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(WIDTH, LINE, inputs.chart_problem, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
     from PIL import Image
 
@@ -220,7 +219,8 @@ def _chart(pdf: FPDF, inputs: ReportInputs) -> None:
 
 
 def _steps(pdf: FPDF, review: Review) -> None:
-    pdf.add_page()
+    if pdf.will_page_break(50):  # the tables start page 2 unless page 1 has room for them (no chart)
+        pdf.add_page()
     _heading(pdf, "Response to each titration step")
     table = words.step_table(review)
     if table.empty:

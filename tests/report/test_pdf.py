@@ -142,3 +142,16 @@ def test_hostile_notes_and_names_are_written_as_text(sqlite_url):
     for note in HOSTILE_NOTES:
         assert flat(note) in text, note
     assert "<b>Zoë</b> **Ünal** · P-HOS" in text
+
+
+@pytest.mark.parametrize("browser", [None, "/bin/false"])
+def test_without_a_working_chromium_the_report_says_so_instead_of_a_chart(demo_url, monkeypatch, browser):
+    """No Chromium, or one kaleido cannot drive: the report is still made, and says why it has no chart."""
+    monkeypatch.setattr("dashboard.report.chart.chromium_path", lambda: browser)
+    with session_scope(demo_url) as session:
+        pdf = patient_report(session, "DEMO-002")
+    reader = PdfReader(BytesIO(pdf))
+    assert list(reader.pages[0].images) == []
+    text = pdf_text(pdf)
+    assert "The timeline could not be drawn for this report" in text and "it is on the review page" in text
+    assert ("no Chromium found" in text) is (browser is None)
