@@ -44,3 +44,16 @@ def test_the_pages_report_is_checked_and_audited_when_clicked(clinic_url):
     assert pdf.startswith(b"%PDF")
     rows = audit_rows(clinic_url, before)
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [("dr.rivera", "report", "ok", patient.id)]
+
+
+def test_the_note_shows_hostile_patient_text_as_text(clinic_url):
+    """The name and condition are patient data: st.code shows them literally, never as markdown or HTML."""
+    hostile_name, hostile_condition = "<script>alert(1)</script> **Zoë**", "# CRPS <b>é ≥ −</b>"
+    with session_scope(clinic_url) as session:
+        patient = queries.patient_by_ref(session, "DEMO-001")
+        patient.name, patient.condition = hostile_name, hostile_condition
+    at = app("review", user=account(clinic_url, "dr.rivera"), patient="DEMO-001").run()
+    assert not at.exception, at.exception
+    (code,) = at.code
+    assert f"{hostile_name} (DEMO-001)" in code.value and f"Condition: {hostile_condition}." in code.value
+    assert not any("<script>" in m.value or "**Zoë**" in m.value for m in at.markdown)
