@@ -33,6 +33,7 @@ class AuditAction(StrEnum):
     ADMIN_PAGE = "admin_page"  # the accounts page opened (refusals are audited)
     BACKUP = "backup"  # a backup of the whole database taken (python -m dashboard backup)
     RESTORE = "restore"  # a backup restored into an empty database (written into the restored trail)
+    REPORT = "report"  # a patient's pre-visit report (PDF) made, on the page or the command line
 
 
 # Spellings stored before the enumeration; read, never written.

@@ -67,7 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="a patient's review numbers as JSON")
     p.add_argument("patient", metavar="PATIENT_REF")
     p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD")
-    p.add_argument("--json", action="store_true", help="print JSON (the only output format)")
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print the review's numbers as JSON (the default)")
+    shape.add_argument("--note", action="store_true", help="print a plain-text note to paste into the health record")
+    p.add_argument("--as", dest="actor", default=None, metavar="USER")
+
+    p = sub.add_parser("report", help="a patient's pre-visit report as a one- or two-page PDF")
+    p.add_argument("patient", metavar="PATIENT_REF")
+    p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.pdf", help="where to write the PDF")
     p.add_argument("--as", dest="actor", default=None, metavar="USER")
 
     sub.add_parser("migrate", help="bring the database schema up to date")
@@ -125,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo": cmd_demo,
         "export": cmd_export,
         "summary": cmd_summary,
+        "report": cmd_report,
         "migrate": cmd_migrate,
         "audit": cmd_audit,
         "run": cmd_run,
@@ -310,7 +319,7 @@ def cmd_demo(args) -> int:
     return EXIT_OK
 
 
-def _read_patient(args, action: str, read):
+def _read_patient(args, action: str, read, detail: dict | None = None):
     """``read(session)`` for the patient named in ``args``, after the access check, audited.
 
     Returns the result, or None after printing why (the caller exits 1).
@@ -330,7 +339,7 @@ def _read_patient(args, action: str, read):
             print(f"{action}: {exc}", file=sys.stderr)
             return None
         audit.record(session, actor=_actor(args), action=action, patient_id=_patient_id(session, args.patient),
-                     detail={"patient": args.patient})
+                     detail={"patient": args.patient, **(detail or {})})
     return result
 
 
@@ -356,13 +365,39 @@ def cmd_export(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from dashboard.analysis.summary import patient_summary
+    from dashboard.analysis.summary import patient_review
 
-    summary = _read_patient(args, AuditAction.SUMMARY, lambda session: patient_summary(
-        session, args.patient, as_of=args.as_of, user=_acting_user(session, args)))
-    if summary is None:
+    review = _read_patient(args, AuditAction.SUMMARY, lambda session: patient_review(
+        session, args.patient, as_of=args.as_of, user=_acting_user(session, args)),
+        detail={"as_of": args.as_of.isoformat() if args.as_of else None, "format": "note" if args.note else "json"})
+    if review is None:
         return EXIT_REFUSED
-    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    if args.note:
+        from dashboard.analysis.note import clinical_note
+
+        print(clinical_note(review))
+    else:
+        print(json.dumps(review.summary, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    """The pre-visit report PDF; refused (exit 1) before anything is written when the patient is not available."""
+    from dashboard.report import report_data, report_pdf
+
+    target = Path(args.output)
+    if not target.parent.is_dir():
+        print(f"report: cannot write {args.output}: no such folder", file=sys.stderr)
+        return EXIT_USAGE
+    data = _read_patient(args, AuditAction.REPORT, lambda session: report_data(
+        session, args.patient, as_of=args.as_of, user=_acting_user(session, args)),
+        detail={"as_of": args.as_of.isoformat() if args.as_of else None})
+    if data is None:
+        return EXIT_REFUSED
+    review, visits, imports = data
+    pdf = report_pdf(review, visits=visits, imports=imports)  # drawn after the transaction has closed
+    target.write_bytes(pdf)
+    print(f"report for {args.patient} written to {target} ({len(pdf) // 1024} KiB)")
     return EXIT_OK
 
 

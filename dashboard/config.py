@@ -42,6 +42,15 @@ def demo_mode() -> bool:
     return os.environ.get("DASHBOARD_DEMO", "").lower() in {"1", "true", "yes"}
 
 
+def chromium_path() -> str | None:
+    """The Chromium that draws the report's chart (plotly's static export through kaleido):
+    ``CHROMIUM_PATH``, else kaleido's own ``BROWSER_PATH``, else Debian's /usr/bin/chromium."""
+    for candidate in (os.environ.get("CHROMIUM_PATH"), os.environ.get("BROWSER_PATH"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
 def audit_key_file() -> Path:
     """Where the audit trail's HMAC key lives when ``DASHBOARD_AUDIT_KEY`` is not set.
 

@@ -139,3 +139,28 @@ def save_mapping_profile(user: User, name: str, profile: dict, *, replace: bool)
     _require(user, access.may_import(user), AuditAction.SAVE_MAPPING_PROFILE)
     with session_scope() as session:
         profiles.save_profile(session, name, profile, created_by=user.username, replace=replace)
+
+
+# --- the pre-visit report -------------------------------------------------------------------
+
+def pre_visit_report(user: User, patient, review, *, visits: pd.DataFrame, imports: pd.DataFrame) -> bytes:
+    """The review as a PDF, when the user clicks for it: the patient must still be shared with the
+    user (a refusal is audited), and the report is audited like a view of the patient.
+
+    Runs in Streamlit's download thread (no script context), so it takes what the page already
+    holds and opens its own transactions; the PDF is drawn between them, not inside one.
+    """
+    from dashboard.report import report_pdf
+
+    with session_scope() as session:
+        allowed = access.can_open_patient(session, user, patient.id)
+        if not allowed:
+            audit.record(session, actor=user.username, action=AuditAction.REPORT, outcome="denied",
+                         detail={"ref": patient.ref})
+    if not allowed:
+        raise PermissionError("This patient is not available to you.")
+    pdf = report_pdf(review, visits=visits, imports=imports)
+    with session_scope() as session:
+        audit.record(session, actor=user.username, action=AuditAction.REPORT, patient_id=patient.id,
+                     detail={"ref": patient.ref, "as_of": review.summary["as_of"]})
+    return pdf

@@ -87,6 +87,12 @@ CLI_CASES = {
     "summary": [
         ["summary", "P-CHE", "--json", "--as", INTRUDER],
         ["summary", "P-CHE", "--json", "--as", "nobody"],
+        ["summary", "P-CHE", "--note", "--as", INTRUDER],
+        ["summary", "P-CHE", "--note", "--as", "nobody"],
+    ],
+    "report": [
+        ["report", "P-CHE", "-o", "{dir}/report.pdf", "--as", INTRUDER],
+        ["report", "P-CHE", "-o", "{dir}/report.pdf", "--as", "nobody"],
     ],
 }
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
@@ -119,6 +125,7 @@ def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, c
     assert code == cli.EXIT_REFUSED, (out, err)
     assert SECRET not in out + err and "overwrite" not in err
     assert dump(clinic, skip=("audit_event",)) == before  # nothing written, no share taken
+    assert not (tmp_path / "report.pdf").exists()  # no report file for a refused patient
     if "--as" in argv and argv[argv.index("--as") + 1] == "nobody":
         assert len(err.strip().splitlines()) == 1 and "not an enabled account" in err
         rows = audit_rows(clinic, before_rows)
@@ -216,6 +223,35 @@ def _summary(session, user, patient):
     return patient_summary(session, patient.ref, user=user)
 
 
+def _review(session, user, patient):
+    from dashboard.analysis.summary import patient_review
+
+    return patient_review(session, patient.ref, user=user)
+
+
+def _report(session, user, patient):
+    from dashboard.report import patient_report
+
+    return patient_report(session, patient.ref, user=user)
+
+
+def _report_data(session, user, patient):
+    from dashboard.report import report_data
+
+    return report_data(session, patient.ref, user=user)
+
+
+def _page_report(url, user, patient):
+    """The review page's download, clicked by someone the patient is not (or no longer) shared with."""
+    from dashboard.analysis.summary import patient_review
+    from dashboard.db.queries import imports_frame, visits_frame
+
+    with session_scope(url) as session:  # what the page held before the share was withdrawn
+        review = patient_review(session, patient.ref)
+        visits, imports = visits_frame(session, patient.id), imports_frame(session, patient.ref)
+    return services.pre_visit_report(user, patient, review, visits=visits, imports=imports)
+
+
 def _export(session, user, patient):
     from dashboard.ingest.export import export_patient_csv
 
@@ -233,6 +269,10 @@ FUNCTION_CASES = {
     "flag_reviews.acknowledge_flag": _session_call(_flag),
     "clinic_records.decide_proposed_step": _session_call(_step),
     "summary.patient_summary": _session_call(_summary),
+    "summary.patient_review": _session_call(_review),
+    "report.patient_report": _session_call(_report),
+    "report.report_data": _session_call(_report_data),
+    "services.pre_visit_report": _page_report,
     "export.export_patient_csv": _session_call(_export),
     "service.import_file": _import(),
     "service.import_file dry run": _import(dry_run=True),

@@ -98,7 +98,14 @@ def patient_summary(session, patient_ref: str, *, as_of: date | None = None, use
 
     With ``user``, PermissionError unless the patient is shared with them (``dashboard.access``).
     """
+    return patient_review(session, patient_ref, as_of=as_of, user=user).summary
+
+
+def patient_review(session, patient_ref: str, *, as_of: date | None = None, user=None):
+    """The ``Review`` of a stored patient (what ``patient_summary`` prints, the note and the report
+    read); LookupError if unknown, PermissionError unless shared with ``user`` (None: the operator)."""
     from dashboard.access import require_patient
+    from dashboard.analysis.review import build_review
     from dashboard.db import queries
     from dashboard.db.flag_reviews import acknowledgements_frame
     from dashboard.db.settings_store import load_thresholds
@@ -107,7 +114,7 @@ def patient_summary(session, patient_ref: str, *, as_of: date | None = None, use
     if patient is None:
         raise LookupError(f"no patient with reference {patient_ref!r}")
     require_patient(session, user, patient.id)
-    return build_summary(
+    return build_review(
         patient={"ref": patient.ref, "name": patient.name, "birth_year": patient.birth_year,
                  "condition": patient.condition},
         diary=queries.diary_frame(session, patient.id),

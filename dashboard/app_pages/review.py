@@ -7,7 +7,7 @@ st.dataframe, never as markdown or HTML.
 
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, services
 from dashboard.app_pages import review_sections as sections
 from dashboard.db.clinic_records import RecordError
 from dashboard.db.flag_reviews import AcknowledgementError
@@ -32,9 +32,15 @@ def show() -> None:
         return
     review = loaders.review(user, patient, as_of)
     data = loaders.frames(user, patient)
-    sections.first_screen(patient, review, loaders.imports(user, patient), as_of)
+    imports = loaders.imports(user, patient)
+    sections.first_screen(patient, review, imports, as_of)
+
+    def make_report() -> bytes:  # called on the click, in Streamlit's download thread
+        return services.pre_visit_report(user, patient, review, visits=data["visits"], imports=imports)
+
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
+        sections.for_the_record(review, make_report)
         sections.comedications(data["comedications"])
         sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
         return
@@ -42,8 +48,9 @@ def show() -> None:
     highlight = sections.flags(review, lambda rule, start, end, note: _acknowledge(
         user, patient, rule, start, end, note))
     with timeline_slot:
-        sections.timeline(review, data["visits"], review.thresholds, highlight, as_of)
+        sections.timeline(review, data["visits"], highlight, as_of)
     sections.since_last_visit(review)
+    sections.for_the_record(review, make_report)
     sections.step_response(review)
     sections.visit_comparison(review)
     sections.overlay(review)

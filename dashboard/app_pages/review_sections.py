@@ -12,24 +12,13 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from dashboard.analysis import review_words as words
+from dashboard.analysis.note import clinical_note
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
-from dashboard.analysis.summary import truncated
+from dashboard.analysis.review_words import baseline_words, responder_words
 from dashboard.charts.overlay import visit_overlay
 from dashboard.charts.side_effects import side_effects_by_step
-from dashboard.charts.timeline import timeline as timeline_figure
-from dashboard.config import Thresholds
-
-def responder_words(limits: dict) -> dict:
-    """Each responder category in words, with the clinic's own cut-offs (Farrar 2001; IMMPACT 2008)."""
-    return {
-        "substantial": f"substantial (≥ {limits['responder_substantial_pct']:g} % less pain)",
-        "moderate": f"moderate (≥ {limits['responder_moderate_pct']:g} %)",
-        "minimal": f"minimal (≥ {limits['responder_minimal_pct']:g} %)",
-        "none": "no meaningful change",
-        "worse": f"worse (≥ {limits['worse_pct']:g} % more pain)",
-        None: "not judged (no baseline)",
-    }
-
+from dashboard.charts.timeline import review_timeline
 
 FLAG_TABLE_KEY = "flag_table"
 VERDICT_BADGE = {  # the verdict of a step against the previous one, as a coloured word
@@ -38,6 +27,7 @@ VERDICT_BADGE = {  # the verdict of a step against the previous one, as a colour
     "too few days": ":gray-badge[too few days]",
 }
 NEW = ":orange-badge[NEW]"
+_num, _pct, _date, _plural = words.num, words.pct, words.long_date, words.plural
 
 
 def _as_dates(table: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -45,150 +35,53 @@ def _as_dates(table: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return table.assign(**{c: table[c].dt.date for c in columns})
 
 
-def _rounded(table: pd.DataFrame) -> pd.DataFrame:
-    """Two decimals for the numbers on screen; dates and labels untouched."""
-    return table.round({c: 2 for c in table.select_dtypes("number").columns})
-
-
-def _num(value, unit: str = "", digits: int = 1) -> str:
-    return "—" if value is None or pd.isna(value) else f"{value:.{digits}f}{unit}"
-
-
-def _signed(value, digits: int = 1) -> str:
-    """A change with its sign and a real minus: '−0.6', '+1.2'."""
-    return "—" if value is None or pd.isna(value) else f"{value:+.{digits}f}".replace("-", "−")
-
-
-def _pct(value) -> str:
-    """Truncated toward zero (review-metrics.md v2): −29.7 % is '−29 %', never a rounded −30 %."""
-    return "—" if value is None or pd.isna(value) else f"{truncated(value):+.0f} %".replace("-", "−")
-
-
-def _date(value) -> str:
-    return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%d %b %Y")
-
-
-def _short(value) -> str:
-    return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%-d %b")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def header(patient, review: Review, imports: pd.DataFrame, as_of: date) -> None:
     """Who, since when, how complete, from where: one title and one line."""
     # The name is patient data: plain text (never a markdown heading), set large by COMPACT's style.
     with st.container(key="patient_title"):
         st.text(f"{patient.name or 'Name not recorded'} · {patient.ref}")
-    facts = [f"born {patient.birth_year}" if patient.birth_year else "", patient.condition or "condition not recorded"]
-    if review.treatment_days is not None:
-        facts.append(f"on ketamine {review.treatment_days} days")
-    done = review.summary["completeness_last_30_days"]
-    facts.append(f"diary {done.get('diary_days', 0)} of the last {done.get('days', 30)} days")
-    if imports.empty:
-        facts.append("no imports recorded")
-    else:
-        formats = ", ".join(sorted(set(imports["format"])))
-        facts.append(f"{_plural(len(imports), 'import')} ({formats}), last {_date(imports['imported_at'].max())}")
-    facts.append(baseline_words(review.summary))
+    facts = words.header_facts(review, imports)
     # Condition and name are patient data: plain text, never markdown.
     st.text(" · ".join(f for f in facts if f))
 
 
 def current_step_card(review: Review) -> None:
-    step = review.current_step
     st.caption("CURRENT STEP")
-    if step is None:
-        st.metric("Current step", "none", label_visibility="collapsed")
-        lines = ["No titration recorded" if review.steps.empty else "No step running on this date"]
-    else:
-        value = f"{step.daily_dose_mg:g} mg/day" if step.daily_dose_mg is not None else f"{step.dose_mg:g} mg"
-        st.metric("Current step", value, label_visibility="collapsed")
-        lines = [f"{step.dose_mg:g} mg {step.frequency}, {step.route}",
-                 f"since {_date(step.start)} ({_plural(step.days_on_step, 'day')})"]
-    last, nxt = review.last_visit, review.next_visit
-    lines.append(f"Last visit {_date(last.date)} ({last.kind})" if last else "No visit recorded")
-    lines.append(f"Next visit {_date(nxt.date)} ({nxt.kind})" if nxt else "Next visit not booked")
+    value, lines = words.current_step_lines(review)
+    st.metric("Current step", value, label_visibility="collapsed")
     st.text("\n".join(lines))  # the route and frequency come from imported records: plain text
 
 
 def last_step_card(review: Review) -> None:
     """Did the last step work? The running troche step against the previous one, then against baseline."""
     st.caption("DID THE LAST STEP WORK?")
-    step = review.last_troche_step
-    limits = review.summary["thresholds"]
-    if step is None:
+    answer = words.last_step(review)
+    if answer is None:
         st.markdown("No troche step recorded yet.")
         return
-    steps = review.step_table.set_index("step_id")
-    if step["verdict"] is None:
-        st.markdown(f"**First step, {_mg(step)}**: no earlier step to compare with.")
+    if answer.verdict is None:
+        st.markdown(f"**{answer.comparison}**: no earlier step to compare with.")
     else:
-        before = steps.loc[step["previous_step_id"]]
-        interval = ("no interval" if pd.isna(step["vs_ci_low"])
-                    else f"{_signed(step['vs_ci_low'])} to {_signed(step['vs_ci_high'])}")
-        st.markdown(f"**{_mg(step)} vs {_mg(before)}: {_signed(step['vs_difference'])} points** ({interval}) "
-                    f"{VERDICT_BADGE[step['verdict']]}")
-    early = ", early: judged on its last days" if step["early"] else ""
-    lines = [f"Response window {_short(step['window_start'])} – {_short(step['window_end'])}{early}: "
-             f"{_plural(int(step['response_pain_days']), 'day')} with pain; the 95 % interval allows for day-to-day "
-             "correlation."]
-    if step["responder"] is None or pd.isna(step["response_change_pct"]):
-        lines.append("Against baseline: not judged (no baseline).")
-    else:
-        base = review.summary["baseline"]["mean_pain"]
-        lines.append(f"Against baseline: {_num(step['response_pain'])} vs {_num(base)}, "
-                     f"{_pct(step['response_change_pct'])}, **{responder_words(limits)[step['responder']]}**.")
-    led = review.summary["lowest_effective_dose"]
-    if led:
-        lines.append(f"Lowest effective dose so far: {mg_per_day(led['daily_dose_mg'], led['dose_mg'])} "
-                     f"(from {_date(led['step_start'])}), a pointer for judgement, not a prescription.")
+        st.markdown(f"**{answer.comparison}** ({answer.interval}) {VERDICT_BADGE[answer.verdict]}")
+    lines = [answer.window, "Against baseline: not judged (no baseline)." if answer.vs_baseline is None
+             else f"Against baseline: {answer.vs_baseline}, **{answer.responder}**."]
+    if answer.lowest_effective:
+        lines.append(answer.lowest_effective)
     st.caption("  \n".join(lines))
-
-
-def _mg(step) -> str:
-    return mg_per_day(step["daily_dose_mg"], step["dose_mg"])
-
-
 
 
 def safety_card(review: Review) -> None:
     """Safety since the last visit, one line per signal; new open flags marked, silence said."""
-    safety = review.safety
-    since = f"SINCE THE LAST VISIT ({_short(safety.last_visit).upper()})" if safety.last_visit is not None \
-        else "SINCE THE START OF THE REVIEW PERIOD"
-    st.caption(f"SAFETY {since}")
-    new = set(review.flags.loc[review.flags["new"] & ~review.flags["acknowledged"], "rule"])
-    limits = review.thresholds
-    lines = []
-
-    def line(label: str, text: str, rule: str | None = None, alarm: bool = False) -> None:
-        shown = f":red[**{text}**]" if alarm else text
-        lines.append(f"**{label}:** {shown}" + (f" {NEW}" if rule in new else ""))
-
-    if safety.bp_days == 0:
-        line("Blood pressure", ":orange[**no reading since the last visit**]" if safety.last_visit is not None
-             else ":orange[**no reading recorded**]")
-    else:
-        high = (f", {_plural(safety.high_readings, 'reading')} ≥ {limits.bp_systolic_high:g}/"
-                f"{limits.bp_diastolic_high:g}") if safety.high_readings else ""
-        line("Blood pressure", f"highest {safety.max_systolic:g}/{safety.max_diastolic:g}{high}", "bp_high",
-             alarm=bool(safety.high_readings))
-        lines[-1] += f" (readings on {_plural(safety.bp_days, 'day')})"
-    line("Dissociation", f"severe on {_plural(safety.severe_dissociation_days, 'day')}"
-         if safety.severe_dissociation_days else "no severe days", "dissociation_severe",
-         alarm=bool(safety.severe_dissociation_days))
-    line("Bladder", f"symptoms on {_plural(safety.bladder_days, 'day')}, highest {safety.bladder_max}/3"
-         if safety.bladder_days else "none reported", "bladder", alarm=bool(safety.bladder_days))
-    line("Above prescription", f"{_plural(safety.over_prescribed_days, 'day')}, up to +{safety.max_excess_mg:g} mg"
-         if safety.over_prescribed_days else "none", "over_prescribed", alarm=bool(safety.over_prescribed_days))
-    line("PHQ-9 item 9", "no questionnaire imported", "self_harm_thoughts")
-    line("Co-sedatives", "see below" if safety.co_sedatives else "none recorded", "co_sedative",
-         alarm=bool(safety.co_sedatives))
-    st.markdown("  \n".join(lines))
-    if safety.co_sedatives:
-        st.text(", ".join(safety.co_sedatives))  # names as the patient wrote them: plain text
+    st.caption(words.safety_heading(review).upper())
+    new = words.new_open_rules(review)
+    shown = []
+    for line in words.safety_lines(review):
+        text = {"alarm": f":red[**{line.text}**]", "warn": f":orange[**{line.text}**]"}.get(line.level, line.text)
+        shown.append(f"**{line.label}:** {text}{line.note}" + (f" {NEW}" if line.rule in new else ""))
+    st.markdown("  \n".join(shown))
+    names = [name for line in words.safety_lines(review) for name in line.names]
+    if names:
+        st.text(", ".join(names))  # names as the patient wrote them: plain text
 
 
 def open_flags_line(review: Review) -> None:
@@ -257,19 +150,6 @@ def since_last_visit(review: Review) -> None:
     cols[4].metric("Diary days", f"{latest['diary_days']} / {latest['days']}")
 
 
-def baseline_words(summary: dict) -> str:
-    """What the baseline is, or why there is none, in the clinic's own settings."""
-    base, limits = summary["baseline"], summary["thresholds"]
-    if base["start"] is None:
-        return "No baseline: no troche step is recorded, so changes from baseline are not shown."
-    if base["missing"]:
-        return (f"Baseline missing: only {base['pain_days']} diary day(s) with pain in the {limits['baseline_days']} "
-                f"days before the first troche step (at least {limits['min_baseline_diary_days']} needed); "
-                "changes from baseline are not shown.")
-    return (f"baseline pain {_num(base['mean_pain'])} ({_date(base['start'])} – {_date(base['end'])}, "
-            f"{base['diary_days']} diary days)")
-
-
 def flags(review: Review, acknowledge) -> tuple[date, date] | None:
     """Flags for review grouped by rule, safety first; each rule opens to its runs. Selecting a
     run marks it on the timeline; an open run can be acknowledged with a note."""
@@ -335,23 +215,23 @@ def _acknowledge_form(rule: str, runs: pd.DataFrame, acknowledge) -> None:
             acknowledge(rule, run["start"].date(), run["end"].date(), note)
 
 
-def timeline(review: Review, visits: pd.DataFrame, limits: Thresholds, highlight, as_of: date) -> None:
-    shown_visits = visits[visits["date"] <= pd.Timestamp(as_of)]
-    fig = timeline_figure(
-        review.daily, review.steps, shown_visits, review.side_effect_days, timeline_flags(review.flags),
-        baseline=review.summary["baseline"]["mean_pain"], bp_limits=(limits.bp_systolic_high, limits.bp_diastolic_high),
-        gaps=review.gaps, highlight=highlight,
-        relief_pct=(limits.responder_moderate_pct, limits.responder_substantial_pct), period=review.period,
-    )
+def timeline(review: Review, visits: pd.DataFrame, highlight, as_of: date) -> None:
+    fig = review_timeline(review, visits, highlight=highlight)
     st.plotly_chart(fig, theme=None, key="timeline_chart", config={"displaylogo": False})
 
 
-def timeline_flags(status: pd.DataFrame) -> pd.DataFrame:
-    """Flags as the timeline draws them: dates clipped to the review period; runs wholly before it
-    are left to the flag list, which keeps their true dates."""
-    kept = status[status["shown_end"] >= status["shown_start"]]
-    return kept.assign(start=kept["shown_start"], end=kept["shown_end"])[
-        ["rule", "name", "safety", "start", "end", "detail", "new", "acknowledged"]].reset_index(drop=True)
+def for_the_record(review: Review, make_report) -> None:
+    """The pre-visit report (PDF, drawn only when asked for) and the note to paste into the record."""
+    st.subheader("For the record")
+    ref = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in review.summary["patient"]["ref"])
+    # A callable: the PDF (and its browser-drawn chart) is made on the click, never on a rerun.
+    st.download_button("Download the pre-visit report (PDF)", data=make_report, on_click="ignore",
+                        file_name=f"pre-visit-report-{ref}-{review.summary['as_of']}.pdf", mime="application/pdf",
+                        key="report_download", icon=":material/picture_as_pdf:",
+                        help="One or two pages: the first screen, the timeline, the step and visit tables, the "
+                             "notes since the last visit and the data sources. Takes a few seconds.")
+    st.caption("Note for the health record (plain text; the copy button is at its top right):")
+    st.code(clinical_note(review), language=None, wrap_lines=True)  # st.code shows patient text literally
 
 
 def visit_comparison(review: Review) -> None:
@@ -360,20 +240,7 @@ def visit_comparison(review: Review) -> None:
     if table.empty or (len(table) == 1 and pd.isna(table["start"].iloc[0])):
         st.caption("No baseline or visits to compare.")
         return
-    table = table[table["start"].notna()]
-    latest = table["start"] == table["start"].max()
-    shown = pd.DataFrame({
-        "Period": [p if p == "baseline" else f"since {_date(s)}" + (" (latest)" if last else "")
-                   for p, s, last in zip(table["period"], table["start"], latest)],
-        "Days with diary": [f"{d} of {n}" for d, n in zip(table["diary_days"], table["days"])],
-        "Mean pain": table["mean_pain"].map(_num),
-        "vs baseline": [f"{_signed(p)} ({_pct(q)})" if pd.notna(p) else "—"
-                        for p, q in zip(table["change_from_baseline"], table["change_from_baseline_pct"])],
-        "Responder": table["responder"].map(lambda r: r or "—"),
-        "≥ 2 points less": table["reduction_ge_2_points"].map(lambda v: "—" if v is None else "yes" if v else "no"),
-        "Sleep": table["mean_sleep"].map(_num), "Mood": table["mean_mood"].map(_num),
-        "Function": table["mean_function"].map(_num),
-    })
+    shown = words.visit_table(review)
     st.dataframe(shown, hide_index=True, column_config={
         "vs baseline": st.column_config.TextColumn(help="Points and per cent; percentages truncated toward zero"),
         "≥ 2 points less": st.column_config.TextColumn(help="A reduction of at least 2 points (Farrar 2001)"),
@@ -389,20 +256,7 @@ def step_response(review: Review) -> None:
         st.info("No titration recorded: add the prescribed steps (titration CSV) to see the response to each step.")
         return
     limits = review.summary["thresholds"]
-    # The columns that answer "did it work" come first and fit 1366 px; the rest follow.
-    shown = pd.DataFrame({
-        "Step": [_step_words(r) for r in table.itertuples()],
-        "Dates": [f"{a:%-d %b} – {b:%-d %b %Y}" for a, b in zip(table["start"], table["end"])],
-        "Response pain": [_with_ci(m, lo, hi) for m, lo, hi in
-                          zip(table["response_pain"], table["ci_low"], table["ci_high"])],
-        "vs previous step": [_with_ci(d, lo, hi, signed=True) for d, lo, hi in
-                             zip(table["vs_difference"], table["vs_ci_low"], table["vs_ci_high"])],
-        "Verdict": [v if v else ("first step" if r.lower().strip() == "troche" else "—")
-                    for v, r in zip(table["verdict"], table["route"].astype(str))],
-        "vs baseline": table["response_change_pct"].map(_pct),
-        "Responder": table["responder"].map(lambda r: r or "—"), "Early": table["early"],
-        "Days with pain": table["response_pain_days"],
-    })
+    shown = words.step_table(review)
     early = (f"Fewer than {limits['min_response_days']} days after the {limits['onset_days']}-day onset period: "
              f"judged on its last {limits['min_response_days']} days")
     small = {"width": "small"}
@@ -426,24 +280,6 @@ def step_response(review: Review) -> None:
                 f"{mg_per_day(led['daily_dose_mg'], led['dose_mg'])} (from {_date(led['step_start'])}).")
     else:
         st.caption(f"No step has yet reached a {effective} response without frequent severe side effects.")
-
-
-def _step_words(step) -> str:
-    route = "" if str(step.route).strip().lower() == "troche" else f", {step.route}"
-    if pd.isna(step.daily_dose_mg):
-        return f"{step.dose_mg:g} mg {step.frequency}{route}"
-    if str(step.frequency).strip().lower() in ("daily", "once daily", "once a day"):
-        return f"{step.daily_dose_mg:g} mg/day{route}"
-    return f"{step.daily_dose_mg:g} mg/day ({step.dose_mg:g} mg {step.frequency}){route}"
-
-
-def _with_ci(value, low, high, signed: bool = False) -> str:
-    fmt = _signed if signed else _num
-    if value is None or pd.isna(value):
-        return "—"
-    if low is None or pd.isna(low):
-        return fmt(value)
-    return f"{fmt(value)} ({fmt(low)} to {fmt(high)})"
 
 
 def overlay(review: Review) -> None:

@@ -113,6 +113,26 @@ def timeline(daily: pd.DataFrame, steps: pd.DataFrame, visits: pd.DataFrame, sid
     return _figure(parts)
 
 
+def review_timeline(review, visits: pd.DataFrame, *, highlight: tuple[date, date] | None = None) -> go.Figure:
+    """The timeline of a ``Review`` (the page's and the report's one figure): visits up to its
+    as-of date, limits and relief band from its thresholds, the axis spanning its period."""
+    limits = review.thresholds
+    return timeline(
+        review.daily, review.steps, visits[visits["date"] <= review.period[1]], review.side_effect_days, timeline_flags(review.flags),
+        baseline=review.summary["baseline"]["mean_pain"], bp_limits=(limits.bp_systolic_high, limits.bp_diastolic_high),
+        gaps=review.gaps, highlight=highlight,
+        relief_pct=(limits.responder_moderate_pct, limits.responder_substantial_pct), period=review.period,
+    )
+
+
+def timeline_flags(status: pd.DataFrame) -> pd.DataFrame:
+    """Flags as the timeline draws them: dates clipped to the review period; runs wholly before it
+    are left to the flag list, which keeps their true dates."""
+    kept = status[status["shown_end"] >= status["shown_start"]]
+    return kept.assign(start=kept["shown_start"], end=kept["shown_end"])[
+        ["rule", "name", "safety", "start", "end", "detail", "new", "acknowledged"]].reset_index(drop=True)
+
+
 def _ref(axis: str, panel: str) -> str:
     row = PANELS[panel][0]
     return axis if row == 1 else f"{axis}{row}"

@@ -1,0 +1,71 @@
+"""The review as a few lines of a clinical note, to paste into the health record.
+
+Plain text from the ``Review`` in the page's own words (``review_words``): current regimen in
+mg/day, response since the last visit with its responder category (Farrar 2001; IMMPACT
+2008), did the last step work, safety findings, open flags, and a plan for the clinician to
+write. Nothing is recomputed, and the note proposes no dose: the plan line is left to the
+clinician.
+"""
+
+from __future__ import annotations
+
+from dashboard.analysis import review_words as words
+from dashboard.analysis.review import Review
+
+PLAN_PLACEHOLDER = "Plan: [to be completed by the clinician]"
+
+
+def clinical_note(review: Review) -> str:
+    """A handful of lines, each a sentence a clinician would write; no markdown, no HTML."""
+    patient = review.summary["patient"]
+    name = patient.get("name") or "Name not recorded"
+    lines = [f"Ketamine titration review: {name} ({patient['ref']}), as of {words.long_date(review.summary['as_of'])}.",
+             f"Condition: {patient.get('condition') or 'not recorded'}.",
+             regimen_line(review), response_line(review)]
+    answer = words.last_step(review)
+    if answer is not None:
+        lines.append(f"Last step: {answer.headline.rstrip('.')}.")
+    lines += [safety_line(review), flags_line(review), PLAN_PLACEHOLDER]
+    return "\n".join(lines)
+
+
+def regimen_line(review: Review) -> str:
+    step = review.current_step
+    if step is None:
+        return "Current regimen: " + ("no titration recorded." if review.steps.empty else "no step running on this date.")
+    return (f"Current regimen: ketamine {step.words}; day {step.days_on_step} on this step "
+            f"(since {words.long_date(step.start)}).")
+
+
+def response_line(review: Review) -> str:
+    """Since the last visit: mean pain, the change from baseline and the responder category."""
+    intervals = review.summary["visit_intervals"]
+    if not intervals:
+        base = words.baseline_words(review.summary).rstrip(".")
+        return f"Response: no visit recorded yet. {base[:1].upper()}{base[1:]}."
+    latest = intervals[-1]
+    limits = review.summary["thresholds"]
+    since = (f"Response since the last visit ({words.long_date(latest['start'])}): mean pain "
+             f"{words.num(latest['mean_pain'])}/10 on {latest['diary_days']} of {latest['days']} diary days")
+    if latest["change_from_baseline"] is None or latest["responder"] is None:
+        return f"{since}; change from baseline not judged (no baseline)."
+    base = review.summary["baseline"]["mean_pain"]
+    return (f"{since}; vs baseline {words.num(base)}: {words.signed(latest['change_from_baseline'])} points "
+            f"({words.pct(latest['change_from_baseline_pct'])}), responder: "
+            f"{words.responder_words(limits)[latest['responder']]}.")
+
+
+def safety_line(review: Review) -> str:
+    parts = []
+    for line in words.safety_lines(review):
+        names = f" ({', '.join(line.names)})" if line.names else ""
+        parts.append(f"{line.label.lower() if line.label != 'PHQ-9 item 9' else line.label}: "
+                     f"{line.text}{names}{line.note}")
+    return f"{words.safety_heading(review)}: " + "; ".join(parts) + "."
+
+
+def flags_line(review: Review) -> str:
+    """Open flags by rule, safety first; acknowledged ones are left out of a note."""
+    counts = review.flag_counts
+    shown = [words.flag_count_words(row) for row in counts.itertuples(index=False) if row.open]
+    return "Open flags: " + ("; ".join(shown) if shown else "none") + "."

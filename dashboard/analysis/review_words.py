@@ -1,0 +1,290 @@
+"""The review's figures in words: one wording for the review page, the PDF report and the note.
+
+Plain text only (no markdown, no colour): the page adds its emphasis around these strings,
+the report and the note print them as they are, so the three can never word a figure
+differently. Every figure is read from the ``Review``; nothing here computes one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from dashboard.analysis.review import Review, mg_per_day, patient_notes
+from dashboard.analysis.summary import truncated
+
+
+def num(value, unit: str = "", digits: int = 1) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.{digits}f}{unit}"
+
+
+def signed(value, digits: int = 1) -> str:
+    """A change with its sign and a real minus: '−0.6', '+1.2'."""
+    return "—" if value is None or pd.isna(value) else f"{value:+.{digits}f}".replace("-", "−")
+
+
+def pct(value) -> str:
+    """Truncated toward zero (review-metrics.md v2): −29.7 % is '−29 %', never a rounded −30 %."""
+    return "—" if value is None or pd.isna(value) else f"{truncated(value):+.0f} %".replace("-", "−")
+
+
+def long_date(value) -> str:
+    return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%d %b %Y")
+
+
+def short_date(value) -> str:
+    return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%-d %b")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def step_mg(step) -> str:
+    """A step row's daily dose: '50 mg/day' (or one administration's mg without a daily amount)."""
+    return mg_per_day(step["daily_dose_mg"], step["dose_mg"])
+
+
+def step_words(step) -> str:
+    """A step as the step table names it: '50 mg/day (25 mg twice daily)', with the route when not a troche."""
+    route = "" if str(step.route).strip().lower() == "troche" else f", {step.route}"
+    if pd.isna(step.daily_dose_mg):
+        return f"{step.dose_mg:g} mg {step.frequency}{route}"
+    if str(step.frequency).strip().lower() in ("daily", "once daily", "once a day"):
+        return f"{step.daily_dose_mg:g} mg/day{route}"
+    return f"{step.daily_dose_mg:g} mg/day ({step.dose_mg:g} mg {step.frequency}){route}"
+
+
+def with_ci(value, low, high, with_sign: bool = False) -> str:
+    fmt = signed if with_sign else num
+    if value is None or pd.isna(value):
+        return "—"
+    if low is None or pd.isna(low):
+        return fmt(value)
+    return f"{fmt(value)} ({fmt(low)} to {fmt(high)})"
+
+
+def responder_words(limits: dict) -> dict:
+    """Each responder category in words, with the clinic's own cut-offs (Farrar 2001; IMMPACT 2008)."""
+    return {
+        "substantial": f"substantial (≥ {limits['responder_substantial_pct']:g} % less pain)",
+        "moderate": f"moderate (≥ {limits['responder_moderate_pct']:g} %)",
+        "minimal": f"minimal (≥ {limits['responder_minimal_pct']:g} %)",
+        "none": "no meaningful change",
+        "worse": f"worse (≥ {limits['worse_pct']:g} % more pain)",
+        None: "not judged (no baseline)",
+    }
+
+
+def baseline_words(summary: dict) -> str:
+    """What the baseline is, or why there is none, in the clinic's own settings."""
+    base, limits = summary["baseline"], summary["thresholds"]
+    if base["start"] is None:
+        return "No baseline: no troche step is recorded, so changes from baseline are not shown."
+    if base["missing"]:
+        return (f"Baseline missing: only {base['pain_days']} diary day(s) with pain in the {limits['baseline_days']} "
+                f"days before the first troche step (at least {limits['min_baseline_diary_days']} needed); "
+                "changes from baseline are not shown.")
+    return (f"baseline pain {num(base['mean_pain'])} ({long_date(base['start'])} – {long_date(base['end'])}, "
+            f"{base['diary_days']} diary days)")
+
+
+def current_step_lines(review: Review) -> tuple[str, list[str]]:
+    """The current step as its mg/day figure and the lines under it (schedule, days on it, visits)."""
+    step = review.current_step
+    if step is None:
+        value = "none"
+        lines = ["No titration recorded" if review.steps.empty else "No step running on this date"]
+    else:
+        value = f"{step.daily_dose_mg:g} mg/day" if step.daily_dose_mg is not None else f"{step.dose_mg:g} mg"
+        lines = [f"{step.dose_mg:g} mg {step.frequency}, {step.route}",
+                 f"since {long_date(step.start)} ({plural(step.days_on_step, 'day')})"]
+    last, nxt = review.last_visit, review.next_visit
+    lines.append(f"Last visit {long_date(last.date)} ({last.kind})" if last else "No visit recorded")
+    lines.append(f"Next visit {long_date(nxt.date)} ({nxt.kind})" if nxt else "Next visit not booked")
+    return value, lines
+
+
+@dataclass(frozen=True)
+class LastStep:
+    """"Did the last step work?" in words: the comparison, its interval and verdict, then against baseline."""
+
+    comparison: str  # "100 mg/day vs 50 mg/day: −0.6 points", or "First step, 50 mg/day"
+    interval: str | None  # "−1.0 to −0.2", "no interval"; None on the first step
+    verdict: str | None  # better, worse, no clear difference, too early to judge, too few days
+    window: str
+    vs_baseline: str | None  # "4.1 vs 6.2, −33 %"; None: not judged
+    responder: str  # the responder category in words
+    responder_key: str | None
+    lowest_effective: str | None
+
+    @property
+    def headline(self) -> str:
+        """The answer on one line: '100 mg/day vs 50 mg/day: −0.6 points (−1.0 to −0.2), better'."""
+        if self.verdict is None:
+            return f"{self.comparison}: no earlier step to compare with."
+        return f"{self.comparison} ({self.interval}), {self.verdict}"
+
+    @property
+    def baseline_line(self) -> str:
+        if self.vs_baseline is None:
+            return "Against baseline: not judged (no baseline)."
+        return f"Against baseline: {self.vs_baseline}, {self.responder}."
+
+
+def last_step(review: Review) -> LastStep | None:
+    """The running troche step against the previous one (None when no troche step is recorded)."""
+    step = review.last_troche_step
+    if step is None:
+        return None
+    limits = review.summary["thresholds"]
+    if step["verdict"] is None:
+        comparison, interval = f"First step, {step_mg(step)}", None
+    else:
+        before = review.step_table.set_index("step_id").loc[step["previous_step_id"]]
+        comparison = f"{step_mg(step)} vs {step_mg(before)}: {signed(step['vs_difference'])} points"
+        interval = ("no interval" if pd.isna(step["vs_ci_low"])
+                    else f"{signed(step['vs_ci_low'])} to {signed(step['vs_ci_high'])}")
+    early = ", early: judged on its last days" if step["early"] else ""
+    window = (f"Response window {short_date(step['window_start'])} – {short_date(step['window_end'])}{early}: "
+              f"{plural(int(step['response_pain_days']), 'day')} with pain; the 95 % interval allows for day-to-day "
+              "correlation.")
+    judged = not (step["responder"] is None or pd.isna(step["response_change_pct"]))
+    vs_baseline = None
+    if judged:
+        base = review.summary["baseline"]["mean_pain"]
+        vs_baseline = f"{num(step['response_pain'])} vs {num(base)}, {pct(step['response_change_pct'])}"
+    led = review.summary["lowest_effective_dose"]
+    lowest = None
+    if led:
+        lowest = (f"Lowest effective dose so far: {mg_per_day(led['daily_dose_mg'], led['dose_mg'])} "
+                  f"(from {long_date(led['step_start'])}), a pointer for judgement, not a prescription.")
+    key = step["responder"] if judged else None
+    return LastStep(comparison=comparison, interval=interval, verdict=step["verdict"], window=window,
+                    vs_baseline=vs_baseline, responder=responder_words(limits)[key], responder_key=key,
+                    lowest_effective=lowest)
+
+
+@dataclass(frozen=True)
+class SafetyLine:
+    label: str
+    text: str
+    rule: str | None  # the flag rule this line answers to (its NEW mark), if any
+    level: str | None = None  # "alarm" (a finding), "warn" (a missing check) or None
+    note: str = ""  # said after the finding, unemphasised
+    names: tuple[str, ...] = ()  # medication names as the patient wrote them: shown as plain text only
+
+
+def safety_heading(review: Review) -> str:
+    safety = review.safety
+    if safety.last_visit is not None:
+        return f"Safety since the last visit ({short_date(safety.last_visit)})"
+    return "Safety since the start of the review period"
+
+
+def safety_lines(review: Review) -> list[SafetyLine]:
+    """Safety since the last visit, one line per signal; silence is said, never left blank."""
+    safety, limits = review.safety, review.thresholds
+    lines = []
+    if safety.bp_days == 0:
+        text = "no reading since the last visit" if safety.last_visit is not None else "no reading recorded"
+        lines.append(SafetyLine("Blood pressure", text, None, "warn"))
+    else:
+        high = (f", {plural(safety.high_readings, 'reading')} ≥ {limits.bp_systolic_high:g}/"
+                f"{limits.bp_diastolic_high:g}") if safety.high_readings else ""
+        lines.append(SafetyLine("Blood pressure", f"highest {safety.max_systolic:g}/{safety.max_diastolic:g}{high}",
+                                "bp_high", "alarm" if safety.high_readings else None,
+                                f" (readings on {plural(safety.bp_days, 'day')})"))
+    dissociation = safety.severe_dissociation_days
+    lines.append(SafetyLine("Dissociation", f"severe on {plural(dissociation, 'day')}" if dissociation
+                            else "no severe days", "dissociation_severe", "alarm" if dissociation else None))
+    lines.append(SafetyLine("Bladder", f"symptoms on {plural(safety.bladder_days, 'day')}, highest "
+                            f"{safety.bladder_max}/3" if safety.bladder_days else "none reported", "bladder",
+                            "alarm" if safety.bladder_days else None))
+    over = safety.over_prescribed_days
+    lines.append(SafetyLine("Above prescription", f"{plural(over, 'day')}, up to +{safety.max_excess_mg:g} mg"
+                            if over else "none", "over_prescribed", "alarm" if over else None))
+    lines.append(SafetyLine("PHQ-9 item 9", "no questionnaire imported", "self_harm_thoughts"))
+    sedatives = tuple(safety.co_sedatives)
+    lines.append(SafetyLine("Co-sedatives", f"{plural(len(sedatives), 'medication')} recorded" if sedatives
+                            else "none recorded", "co_sedative", "alarm" if sedatives else None, names=sedatives))
+    return lines
+
+
+def new_open_rules(review: Review) -> set[str]:
+    """Rules with an open run that began since the last visit (marked NEW)."""
+    flags = review.flags
+    return set(flags.loc[flags["new"] & ~flags["acknowledged"], "rule"])
+
+
+def flag_count_words(row) -> str:
+    """One rule of ``review.flag_counts``: 'High blood pressure · 2 (1 new)', or '... · acknowledged'."""
+    if not row.open:
+        return f"{row.name} · acknowledged"
+    return f"{row.name} · {row.open}" + (f" ({row.new} new)" if row.new else "")
+
+
+def header_facts(review: Review, imports: pd.DataFrame) -> list[str]:
+    """Who, since when, how complete, from where: the facts under the patient's name."""
+    patient = review.summary["patient"]
+    facts = [f"born {patient['birth_year']}" if patient.get("birth_year") else "",
+             patient.get("condition") or "condition not recorded"]
+    if review.treatment_days is not None:
+        facts.append(f"on ketamine {review.treatment_days} days")
+    done = review.summary["completeness_last_30_days"]
+    facts.append(f"diary {done.get('diary_days', 0)} of the last {done.get('days', 30)} days")
+    facts.append(imports_words(imports))
+    facts.append(baseline_words(review.summary))
+    return [f for f in facts if f]
+
+
+def imports_words(imports: pd.DataFrame) -> str:
+    if imports.empty:
+        return "no imports recorded"
+    formats = ", ".join(sorted(set(imports["format"])))
+    return f"{plural(len(imports), 'import')} ({formats}), last {long_date(imports['imported_at'].max())}"
+
+
+def visit_table(review: Review) -> pd.DataFrame:
+    """The baseline and each visit interval in words (the page's "Visit by visit" table)."""
+    table = review.visit_table
+    table = table[table["start"].notna()]
+    latest = table["start"] == table["start"].max()
+    return pd.DataFrame({
+        "Period": [p if p == "baseline" else f"since {long_date(s)}" + (" (latest)" if last else "")
+                   for p, s, last in zip(table["period"], table["start"], latest)],
+        "Days with diary": [f"{d} of {n}" for d, n in zip(table["diary_days"], table["days"])],
+        "Mean pain": table["mean_pain"].map(num),
+        "vs baseline": [f"{signed(p)} ({pct(q)})" if pd.notna(p) else "—"
+                        for p, q in zip(table["change_from_baseline"], table["change_from_baseline_pct"])],
+        "Responder": table["responder"].map(lambda r: r or "—"),
+        "≥ 2 points less": table["reduction_ge_2_points"].map(lambda v: "—" if v is None else "yes" if v else "no"),
+        "Sleep": table["mean_sleep"].map(num), "Mood": table["mean_mood"].map(num),
+        "Function": table["mean_function"].map(num),
+    })
+
+
+def step_table(review: Review) -> pd.DataFrame:
+    """Each titration step's response in words (the page's step table); "did it work" first."""
+    table = review.step_table
+    return pd.DataFrame({
+        "Step": [step_words(r) for r in table.itertuples()],
+        "Dates": [f"{a:%-d %b} – {b:%-d %b %Y}" for a, b in zip(table["start"], table["end"])],
+        "Response pain": [with_ci(m, lo, hi) for m, lo, hi in
+                          zip(table["response_pain"], table["ci_low"], table["ci_high"])],
+        "vs previous step": [with_ci(d, lo, hi, with_sign=True) for d, lo, hi in
+                             zip(table["vs_difference"], table["vs_ci_low"], table["vs_ci_high"])],
+        "Verdict": [v if v else ("first step" if r.lower().strip() == "troche" else "—")
+                    for v, r in zip(table["verdict"], table["route"].astype(str))],
+        "vs baseline": table["response_change_pct"].map(pct),
+        "Responder": table["responder"].map(lambda r: r or "—"), "Early": table["early"],
+        "Days with pain": table["response_pain_days"],
+    })
+
+
+def notes_since_last_visit(review: Review) -> pd.DataFrame:
+    """The patient's notes since the last visit (all of them before a first visit), newest first."""
+    last = review.summary["last_visit"]
+    since = None if not last else pd.Timestamp(last["date"]).date()
+    return patient_notes(review.notes, review.period[1], since=since)

@@ -1,0 +1,82 @@
+"""The note for the health record, for every demo patient, checked against the Review's own figures
+(its summary JSON), never against hard-coded strings."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from dashboard.analysis.note import PLAN_PLACEHOLDER, clinical_note
+from dashboard.analysis.summary import patient_review
+from dashboard.db.session import session_scope
+from dashboard.demo import STORIES
+
+
+def signed(value: float) -> str:
+    return f"{value:+.1f}".replace("-", "−")
+
+
+def pct(value: float) -> str:
+    return f"{math.trunc(value):+d} %".replace("-", "−")
+
+
+@pytest.fixture(scope="module")
+def notes(demo_url):
+    out = {}
+    with session_scope(demo_url) as session:
+        for story in STORIES:
+            review = patient_review(session, story.ref)
+            out[story.ref] = (review.summary, clinical_note(review))
+    return out
+
+
+@pytest.mark.parametrize("ref", [story.ref for story in STORIES])
+def test_the_note_says_what_the_review_says(notes, ref):
+    summary, note = notes[ref]
+    lines = note.splitlines()
+    assert 6 <= len(lines) <= 9 and lines[-1] == PLAN_PLACEHOLDER
+    patient = summary["patient"]
+    assert f"{patient['name']} ({patient['ref']})" in lines[0]
+    assert f"as of {pd.Timestamp(summary['as_of']):%d %b %Y}" in lines[0]
+    regimen = next(line for line in lines if line.startswith("Current regimen:"))
+    step = summary["current_step"]
+    if step is None:
+        assert "no " in regimen
+    else:
+        assert f"{step['daily_dose_mg']:g} mg/day" in regimen and f"day {step['days_on_step']} on this step" in regimen
+    response = next(line for line in lines if line.startswith("Response"))
+    if summary["visit_intervals"]:
+        latest = summary["visit_intervals"][-1]
+        assert f"mean pain {latest['mean_pain']:.1f}/10 on {latest['diary_days']} of {latest['days']}" in response
+        if latest["responder"]:
+            assert f"{signed(latest['change_from_baseline'])} points ({pct(latest['change_from_baseline_pct'])})" \
+                in response
+            assert f"responder: {latest['responder'] if latest['responder'] != 'none' else 'no meaningful change'}" \
+                in response
+    troche = [s for s in summary["steps"] if s["route"] == "troche"]
+    if troche and troche[-1]["vs_previous"]:
+        vs = troche[-1]["vs_previous"]
+        last_step = next(line for line in lines if line.startswith("Last step:"))
+        assert f"{signed(vs['difference'])} points" in last_step and last_step.endswith(f", {vs['verdict']}.")
+        if vs["ci"]:
+            assert f"({signed(vs['ci'][0])} to {signed(vs['ci'][1])})" in last_step
+    safety_line = next(line for line in lines if line.startswith("Safety since"))
+    safety = summary["safety_since_last_visit"]
+    if safety["bp_days"]:
+        assert f"highest {safety['max_systolic']:g}/{safety['max_diastolic']:g}" in safety_line
+    else:
+        assert "blood pressure: no reading" in safety_line
+    for name in safety["co_sedatives"]:
+        assert name in safety_line
+    flags_line = next(line for line in lines if line.startswith("Open flags:"))
+    open_counts = [c for c in summary["flag_counts"] if c["open"]]
+    for count in open_counts:
+        assert f"{count['name']} · {count['open']}" in flags_line
+    for count in summary["flag_counts"]:
+        if not count["open"]:
+            assert count["name"] not in flags_line
+    if not open_counts:
+        assert flags_line == "Open flags: none."
+    assert "None" not in note and "nan" not in note and "**" not in note
