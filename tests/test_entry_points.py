@@ -161,6 +161,7 @@ PAGE_CASES = {
     "settings": _plain_page("settings"),
     "audit": _plain_page("audit"),
     "admin": _plain_page("admin"),
+    "cohort": _plain_page("cohort"),
 }
 
 
@@ -248,6 +249,7 @@ NOT_PATIENT_DATA = {
     "services.trail_choices", "services.trail", "services.trail_export", "services.record_trail_export",
     "services.mapping_profiles", "services.mapping_profile", "services.save_mapping_profile",
     "services.log_in",  # before any user exists: reads accounts only
+    "loaders.cohort",  # figures over access.cohort_patient_ids only (tests/app/test_cohort.py)
 }
 
 
