@@ -46,20 +46,23 @@ def responders(cohort) -> None:
     st.subheader("Response at the latest troche step")
     st.caption("Responder category against baseline (Farrar 2001; IMMPACT 2008) of each patient's latest troche step, "
                "judged on its response window (the first 14 days left out). Dose bands include their lower bound.")
-    left, right = st.columns(2)
-    left.plotly_chart(charts.responder_bars(cohort.responders_by_band, "By daily dose (mg/day)"),
-                      use_container_width=True, key="responders_band")
-    right.plotly_chart(charts.responder_bars(cohort.responders_by_condition, "By condition"),
-                       use_container_width=True, key="responders_condition")
-    with st.expander("Responder counts as a table"):
-        _responder_table(cohort.responders_by_band, "Daily dose")
-        _responder_table(cohort.responders_by_condition, "Condition")
+    for table, title, key in ((cohort.responders_by_band, "Daily dose", "band"),
+                              (cohort.responders_by_condition, "Condition", "condition")):
+        st.markdown(f"**By {title.lower()}**")
+        if table["too_small"].all():
+            st.info(f"Every {title.lower()} group has fewer than {MIN_GROUP} patients: no share can be read. "
+                    "The groups and their sizes:")
+            _responder_table(table, title)
+            continue
+        st.plotly_chart(charts.responder_bars(table), theme=None, key=f"responders_{key}")
+        with st.expander(f"By {title.lower()} as a table"):
+            _responder_table(table, title)
 
 
 def _responder_table(table, group_title: str) -> None:
     columns = {"group": group_title, "n": "Patients (n)",
                **{c: CATEGORY_LABELS[c] for c in (*CATEGORIES, NOT_JUDGED)}, "early": "Latest step still early"}
-    st.dataframe(_marked(table, list(columns)).rename(columns=columns), hide_index=True, use_container_width=True)
+    st.dataframe(_marked(table, list(columns)).rename(columns=columns), hide_index=True)
 
 
 def lowest_effective_dose(cohort) -> None:
@@ -67,8 +70,7 @@ def lowest_effective_dose(cohort) -> None:
     st.markdown(LED_DEFINITION)
     columns = {"group": "Group", "n": "Patients (n)", "reached": "Reached", "not_reached": "Not reached (yet)",
                "median_days": "Median days", "min_days": "Fewest days", "max_days": "Most days"}
-    st.dataframe(_marked(cohort.lowest_effective_dose, list(columns)).rename(columns=columns), hide_index=True,
-                 use_container_width=True)
+    st.dataframe(_marked(cohort.lowest_effective_dose, list(columns)).rename(columns=columns), hide_index=True)
 
 
 def side_effects(cohort) -> None:
@@ -78,20 +80,20 @@ def side_effects(cohort) -> None:
     if cohort.side_effects.empty:
         st.info("No side effects were rated on any troche step.")
         return
-    st.plotly_chart(charts.side_effect_heatmap(cohort.side_effects), use_container_width=True, key="effects")
+    st.plotly_chart(charts.side_effect_heatmap(cohort.side_effects), theme=None, key="effects")
     with st.expander("Side effects as a table (with the share of days severe)"):
         table = cohort.side_effects.assign(effect=cohort.side_effects["effect"].str.replace("_", " "))
         columns = {"band": "Daily dose", "effect": "Side effect", "n": "Patients (n)",
                    "reported_share": "Days reported (mean share)", "severe_share": "Days severe (mean share)"}
         st.dataframe(_marked(table, list(columns), percent=("reported_share", "severe_share")).rename(columns=columns),
-                     hide_index=True, use_container_width=True)
+                     hide_index=True)
 
 
 def flags(cohort) -> None:
     st.subheader("Flags per 100 patient-months")
     st.caption("Flag runs (acknowledged ones included) over the patients' review periods, from the baseline to "
                "today; a month is 365.25/12 days. Safety flags first.")
-    st.plotly_chart(charts.flag_rate_bars(cohort.flags), use_container_width=True, key="flags")
+    st.plotly_chart(charts.flag_rate_bars(cohort.flags), theme=None, key="flags")
 
 
 def drill_down(cohort) -> None:

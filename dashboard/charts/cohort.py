@@ -7,6 +7,8 @@ Group names can be condition text typed at the clinic, so they are escaped for p
 
 from __future__ import annotations
 
+import textwrap
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -21,12 +23,12 @@ TOO_SMALL_WORDS = f"{TOO_SMALL}: too few to read"
 
 
 def group_label(group: str, n: int, too_small: bool) -> str:
-    """'Fibromyalgia (n=7)', or '… (n=3) · n < 5: too few to read'."""
-    label = f"{escaped(group)} (n={int(n)})"
+    """'Fibromyalgia (n=7)', or '… (n=3) · n < 5: too few to read'; a long name wraps."""
+    label = f"{'<br>'.join(escaped(part) for part in textwrap.wrap(str(group), 45) or [''])} (n={int(n)})"
     return f"{label} · {TOO_SMALL_WORDS}" if too_small else label
 
 
-def responder_bars(table: pd.DataFrame, title: str) -> go.Figure:
+def responder_bars(table: pd.DataFrame, title: str = "") -> go.Figure:
     """One 100 % bar per group (``responders_by``): the share of its patients in each responder
     category at their latest troche step, the count written in the bar."""
     labels = [group_label(g, n, s) for g, n, s in zip(table["group"], table["n"], table["too_small"])]
@@ -41,8 +43,9 @@ def responder_bars(table: pd.DataFrame, title: str) -> go.Figure:
                                              "%{x:.0%}<extra></extra>"))
     fig = go.Figure(data=traces)
     fig.update_layout(
-        barmode="stack", height=120 + 34 * max(len(labels), 1), margin={"l": 10, "r": 10, "t": 50, "b": 40},
-        title={"text": title, "font": {"size": 14}}, legend={"orientation": "h", "y": -0.25, "traceorder": "normal"},
+        barmode="stack", height=130 + 40 * max(len(labels), 1), margin={"l": 10, "r": 10, "t": 70, "b": 50},
+        title={"text": title, "font": {"size": 14}},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "traceorder": "normal"},
         **c.TEMPLATE_LAYOUT)
     fig.update_xaxes(range=[0, 1], tickformat=".0%", title_text="share of the group's patients")
     fig.update_yaxes(autorange="reversed", type="category")
@@ -102,6 +105,8 @@ def flag_rate_bars(table: pd.DataFrame) -> go.Figure:
              if months is not None else f"Flags per 100 patient-months (n={n} patients) · {TOO_SMALL_WORDS}")
     fig.update_layout(height=120 + 28 * max(len(labels), 1), margin={"l": 10, "r": 40, "t": 50, "b": 40},
                       title={"text": title, "font": {"size": 14}}, showlegend=False, **c.TEMPLATE_LAYOUT)
-    fig.update_xaxes(title_text="flags per 100 patient-months", rangemode="tozero")
+    top = shown["per_100_patient_months"].max() if len(shown) else 0
+    # Room to the right for the counts written beside the longest bar.
+    fig.update_xaxes(title_text="flags per 100 patient-months", range=[0, 1.45 * top if top > 0 else 1])
     fig.update_yaxes(autorange="reversed", type="category")
     return fig
