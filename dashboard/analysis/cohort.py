@@ -149,7 +149,9 @@ FLAG_COLUMNS = ["rule", "runs", "patient"]
 
 def _stack(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    return pd.concat(parts, ignore_index=True)
 
 
 def _hide_small(table: pd.DataFrame, figures: list[str]) -> pd.DataFrame:

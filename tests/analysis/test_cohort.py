@@ -55,7 +55,8 @@ def test_a_group_of_four_is_hidden_and_a_group_of_five_shown():
 
     led = time_to_lowest_effective_dose(_patients({"Four": 4, "Five": 5})).set_index("group")
     assert led.loc["Four", "too_small"] and led.loc["Four", ["reached", "median_days"]].isna().all()
-    assert (led.loc["Five", "reached"], led.loc["Five", "not_reached"], led.loc["Five", "median_days"]) == (2, 3, 90)  # days 60 and 120
+    five = led.loc["Five"]
+    assert (five["reached"], five["not_reached"], five["median_days"]) == (2, 3, 90)  # days 60 and 120
     assert led.loc[ALL_PATIENTS, "n"] == 9 and led.loc[ALL_PATIENTS, "reached"] == 4
 
 

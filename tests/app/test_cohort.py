@@ -97,3 +97,14 @@ def test_drill_down_opens_a_shared_patients_review(clinic_url):
     at.button(key="cohort_open").click().run()
     assert not at.exception
     assert at.query_params.get("patient") in ("DEMO-002", ["DEMO-002"])
+
+
+def test_a_clinician_without_patients_gets_an_empty_state(clinic_url):
+    from dashboard.auth.accounts import add_user
+
+    with session_scope(clinic_url) as session:
+        add_user(session, username="dr.new", display_name="Dr. New", role="clinician", password=None)
+    at = app("cohort", user=account(clinic_url, "dr.new")).run()
+    assert not at.exception
+    assert [i.value for i in at.info] == ["No patients are shared with you yet, so there is nothing to aggregate."]
+    assert not at.get("plotly_chart") and not at.dataframe

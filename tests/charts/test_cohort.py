@@ -33,7 +33,8 @@ def test_side_effect_heatmap_writes_share_and_n_or_too_small():
                             "patient": [0, 1, 2, 3, 4, 0, 1]})
     fig = side_effect_heatmap(side_effect_rates(effects))
     heat = fig.data[0]
-    assert list(heat.x) == ["&lt;50 mg/day", "50–&lt;100 mg/day"]  # escaped: plotly shows "<" and list(heat.y) == ["brain fog"]
+    assert list(heat.x) == ["&lt;50 mg/day", "50–&lt;100 mg/day"]  # escaped: plotly shows "<"
+    assert list(heat.y) == ["brain fog"]
     assert heat.z[0][0] == 0.1 and heat.z[0][1] is None
     assert heat.text[0][0] == "10%<br>n=5" and heat.text[0][1] == "n=2<br>n < 5"
 
