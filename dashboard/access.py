@@ -51,16 +51,17 @@ def can_open_patient(session: Session, user: User, patient_id: int) -> bool:
 CLINIC_WIDE_COHORT_ROLES = ("staff", "admin")
 
 
-def cohort_patient_ids(session: Session, user: User) -> list[int]:
-    """The patients whose figures a user's cohort view aggregates (see the module docstring)."""
-    if user.role in CLINIC_WIDE_COHORT_ROLES:
+def cohort_patient_ids(session: Session, user: User | None) -> list[int]:
+    """The patients whose figures a user's cohort view aggregates (see the module docstring).
+    ``None`` is the server's operator (the command line without ``--as``): the clinic."""
+    if user is None or user.role in CLINIC_WIDE_COHORT_ROLES:
         return sorted(session.scalars(select(Patient.id)))
     return visible_patient_ids(session, user)
 
 
-def cohort_scope(user: User) -> str:
+def cohort_scope(user: User | None) -> str:
     """What the cohort covers, in words for the page and the audit row."""
-    return "the clinic" if user.role in CLINIC_WIDE_COHORT_ROLES else "patients shared with you"
+    return "the clinic" if user is None or user.role in CLINIC_WIDE_COHORT_ROLES else "patients shared with you"
 
 
 # --- imports ------------------------------------------------------------------------------

@@ -88,7 +88,13 @@ CLI_CASES = {
         ["summary", "P-CHE", "--json", "--as", INTRUDER],
         ["summary", "P-CHE", "--json", "--as", "nobody"],
     ],
+    # As INTRUDER it prints their own cohort (tests/analysis/test_cohort.py checks whose figures).
+    "cohort": [
+        ["cohort", "--json", "--as", "nobody"],
+    ],
 }
+# Subcommands audited under another action than their name.
+CLI_AUDIT_ACTION = {"cohort": "view_cohort"}
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
 CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run"}
 
@@ -122,7 +128,8 @@ def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, c
     if "--as" in argv and argv[argv.index("--as") + 1] == "nobody":
         assert len(err.strip().splitlines()) == 1 and "not an enabled account" in err
         rows = audit_rows(clinic, before_rows)
-        assert [(r[0].startswith("cli:"), r[1], r[2]) for r in rows] == [(True, argv[0], "denied")]
+        assert [(r[0].startswith("cli:"), r[1], r[2]) for r in rows] == [
+            (True, CLI_AUDIT_ACTION.get(argv[0], argv[0]), "denied")]
         assert '"nobody"' in rows[0][4]
         assert not any(r[0] == "nobody" for r in rows)  # an unknown name never becomes the audit actor
     elif "--dry-run" not in argv:

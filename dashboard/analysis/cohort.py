@@ -232,3 +232,14 @@ def flag_rates(flags: pd.DataFrame, observed_days: pd.Series) -> pd.DataFrame:
                                         "per_100_patient_months"])
     return _hide_small(table.astype({"n": "int64"}), ["patient_months", "runs", "patients_with",
                                                        "per_100_patient_months"])
+
+
+def cohort_json(cohort: Cohort, *, as_of, scope: str) -> dict:
+    """The figures as ``cohort --json`` prints them: the aggregate tables only (no patient line,
+    no reference), a figure of a group under ``MIN_GROUP`` as null beside ``too_small``."""
+    from dashboard.analysis.summary import json_ready
+
+    tables = {name: getattr(cohort, name).to_dict("records") for name in (
+        "responders_by_band", "responders_by_condition", "lowest_effective_dose", "side_effects", "flags")}
+    return json_ready({"as_of": as_of, "scope": scope, "patients": cohort.n_patients, "min_group": MIN_GROUP,
+                       "dose_bands": BAND_ORDER, **tables})

@@ -3,6 +3,7 @@ recomputed by hand from each patient's ``summary --json`` (on SQLite and Postgre
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter, defaultdict
 from datetime import date
@@ -12,10 +13,10 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import cli, loaders
 from dashboard.analysis.cohort import (
-    ALL_PATIENTS, BAND_ORDER, MIN_GROUP, NO_DAILY_DOSE, dose_band, flag_rates, responders_by, side_effect_rates,
-    time_to_lowest_effective_dose,
+    ALL_PATIENTS, BAND_ORDER, MIN_GROUP, NO_DAILY_DOSE, cohort_json, dose_band, flag_rates, responders_by,
+    side_effect_rates, time_to_lowest_effective_dose,
 )
 from dashboard.analysis.summary import patient_summary
 from dashboard.auth.accounts import resolve_user
@@ -150,7 +151,7 @@ def demo_db(db_url, monkeypatch):
 
 
 @pytest.mark.parametrize("username", ["dr.rivera", "sam.staff"])
-def test_demo_cohort_matches_a_recomputation_from_the_summaries(demo_db, username):
+def test_demo_cohort_matches_a_recomputation_from_the_summaries(demo_db, username, capsys):
     today = date.today()
     with session_scope(demo_db) as session:
         user = resolve_user(session, username)
@@ -181,6 +182,15 @@ def test_demo_cohort_matches_a_recomputation_from_the_summaries(demo_db, usernam
         if not row["too_small"]:
             # The summary rounds each share to 2 decimals: at most 0.005 off per patient.
             assert row["reported_share"] == pytest.approx(mean(shares), abs=0.0051), key
+
+    # The command line prints the same figures, from the same functions.
+    assert cli.main(["cohort", "--as", username, "--json"]) == cli.EXIT_OK
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(json.dumps(cohort_json(cohort, as_of=today, scope=printed["scope"])))
+    assert printed["scope"] == ("the clinic" if user.role == "staff" else "patients shared with you")
+    for story in STORIES:
+        if story.ref not in refs:
+            assert story.condition not in json.dumps(printed, ensure_ascii=False)
 
     flags = cohort.flags.set_index("rule")
     assert set(flags["n"]) == {len(refs)}
