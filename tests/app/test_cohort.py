@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import update
 
 from dashboard.audit_actions import AuditAction
@@ -50,8 +51,9 @@ def test_the_view_is_audited_once_per_visit_not_per_rerun(clinic_url):
     assert len(rows) == 1 and json.loads(rows[0][4])["patients"] == len(shared_with("dr.chen"))
 
 
-def test_staff_see_the_clinic_in_figures_but_cannot_open_anyone(clinic_url):
-    at = app("cohort", user=account(clinic_url, "sam.staff")).run()
+@pytest.mark.parametrize("username", ["sam.staff", "alex.admin"])
+def test_staff_see_the_clinic_in_figures_but_cannot_open_anyone(clinic_url, username):
+    at = app("cohort", user=account(clinic_url, username)).run()
     assert not at.exception
     shown = texts(at)
     assert f"{len(STORIES)} patients (the clinic)" in shown
