@@ -11,6 +11,9 @@ Access is decided here, where data is read or written, never by hiding a page.
 - Settings: clinicians and administrators change thresholds; security settings (automatic
   logoff) are the administrator's alone.
 - The audit trail and accounts/shares: administrators only.
+- Cohort view (figures aggregated over many patients): a clinician over the patients shared
+  with them; staff and administrators over the whole clinic, who import and manage its
+  records anyway. Figures only: opening one of the patients behind them is still the rule above.
 - ``--as NAME`` on the command line: NAME must be an existing, enabled account.
 """
 
@@ -41,6 +44,24 @@ def visible_patient_ids(session: Session, user: User) -> list[int]:
 
 def can_open_patient(session: Session, user: User, patient_id: int) -> bool:
     return session.get(PatientShare, {"clinician_id": user.id, "patient_id": patient_id}) is not None
+
+
+# --- the cohort view -------------------------------------------------------------------------
+
+CLINIC_WIDE_COHORT_ROLES = ("staff", "admin")
+
+
+def cohort_patient_ids(session: Session, user: User | None) -> list[int]:
+    """The patients whose figures a user's cohort view aggregates (see the module docstring).
+    ``None`` is the server's operator (the command line without ``--as``): the clinic."""
+    if user is None or user.role in CLINIC_WIDE_COHORT_ROLES:
+        return sorted(session.scalars(select(Patient.id)))
+    return visible_patient_ids(session, user)
+
+
+def cohort_scope(user: User | None) -> str:
+    """What the cohort covers, in words for the page and the audit row."""
+    return "the clinic" if user is None or user.role in CLINIC_WIDE_COHORT_ROLES else "patients shared with you"
 
 
 # --- imports ------------------------------------------------------------------------------

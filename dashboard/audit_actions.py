@@ -34,6 +34,7 @@ class AuditAction(StrEnum):
     BACKUP = "backup"  # a backup of the whole database taken (python -m dashboard backup)
     RESTORE = "restore"  # a backup restored into an empty database (written into the restored trail)
     REPORT = "report"  # a patient's pre-visit report (PDF) made, on the page or the command line
+    VIEW_COHORT = "view_cohort"  # the cohort view opened: figures over many patients (their count, the scope)
 
 
 # Spellings stored before the enumeration; read, never written.

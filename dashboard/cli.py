@@ -1,4 +1,4 @@
-"""``python -m dashboard ...``: import, demo data, export, summary, audit, run.
+"""``python -m dashboard ...``: import, demo data, export, summary, cohort, audit, run.
 
 Exit codes: 0 success (everything imported or already present), 1 a file or check was
 refused, 2 a usage error, 3 it could not be done: the database cannot be reached or is
@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="FILE.pdf", help="where to write the PDF")
     p.add_argument("--as", dest="actor", default=None, metavar="USER")
 
+    p = sub.add_parser("cohort", help="the cohort view's figures as JSON (your shared patients; staff: the clinic)")
+    p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD")
+    p.add_argument("--json", action="store_true", help="print JSON (the only output format)")
+    p.add_argument("--as", dest="actor", default=None, metavar="USER")
+
     sub.add_parser("migrate", help="bring the database schema up to date")
 
     p = sub.add_parser("audit", help="the audit trail")
@@ -134,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "export": cmd_export,
         "summary": cmd_summary,
         "report": cmd_report,
+        "cohort": cmd_cohort,
         "migrate": cmd_migrate,
         "audit": cmd_audit,
         "run": cmd_run,
@@ -398,6 +404,38 @@ def cmd_report(args) -> int:
     pdf = report_pdf(review, visits=visits, imports=imports)  # drawn after the transaction has closed
     target.write_bytes(pdf)
     print(f"report for {args.patient} written to {target} ({len(pdf) // 1024} KiB)")
+    return EXIT_OK
+
+
+def cmd_cohort(args) -> int:
+    """The page's figures from the same functions (``access.cohort_patient_ids``, each patient's
+    review, ``analysis.cohort.build_cohort``), audited as one view of many patients."""
+    from sqlalchemy import select
+
+    from dashboard import access
+    from dashboard.analysis.cohort import build_cohort, cohort_json
+    from dashboard.analysis.summary import stored_review
+    from dashboard.db import audit
+    from dashboard.db.models import Patient
+    from dashboard.db.session import migrate, session_scope
+    from dashboard.db.settings_store import load_thresholds
+
+    migrate()
+    as_of = args.as_of or date.today()
+    with session_scope() as session:
+        unknown = _unknown_as(session, args, AuditAction.VIEW_COHORT, {})
+        if unknown:
+            print(unknown, file=sys.stderr)
+            return EXIT_REFUSED
+        user = _acting_user(session, args)
+        ids = access.cohort_patient_ids(session, user)
+        limits = load_thresholds(session)
+        patients = session.scalars(select(Patient).where(Patient.id.in_(ids)).order_by(Patient.id))
+        cohort = build_cohort([stored_review(session, p, as_of=as_of, thresholds=limits) for p in patients])
+        scope = access.cohort_scope(user)
+        audit.record(session, actor=_actor(args), action=AuditAction.VIEW_COHORT,
+                     detail={"patients": len(ids), "scope": scope, "as_of": as_of.isoformat()})
+    print(json.dumps(cohort_json(cohort, as_of=as_of, scope=scope), ensure_ascii=False, indent=2))
     return EXIT_OK
 
 

@@ -12,8 +12,9 @@ from datetime import date
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import select
 
-from dashboard.access import can_open_patient, visible_patient_ids
+from dashboard.access import can_open_patient, cohort_patient_ids, cohort_scope, visible_patient_ids
 from dashboard.audit_actions import AuditAction
 from dashboard.auth.accounts import User
 from dashboard.config import Thresholds, database_url
@@ -177,6 +178,29 @@ def review(user: User, patient: PatientInfo, as_of: date):
     url = database_url()
     _require_open(url, user, patient)
     return _review(url, user.id, patient.id, as_of, thresholds(), _data_version(url, patient.id))
+
+
+def cohort(user: User, as_of: date, *, audit_view: bool = True):
+    """The cohort view's figures (``analysis.cohort.build_cohort``) over the patients
+    ``access.cohort_patient_ids`` gives the user, from each patient's cached review.
+
+    Audited as one view of many patients (their count and the scope). Only the references of
+    patients the user may open leave this function; the others' reviews stay here.
+    """
+    from dashboard.analysis.cohort import build_cohort
+
+    url = database_url()
+    with session_scope(url) as session:
+        ids = cohort_patient_ids(session, user)
+        openable = set(visible_patient_ids(session, user))
+        versions = {pid: queries.data_version(session, pid) for pid in ids}
+        openable_refs = {p.ref for p in session.scalars(select(Patient).where(Patient.id.in_(list(openable))))}
+        if audit_view:
+            audit.record(session, actor=user.username, action=AuditAction.VIEW_COHORT,
+                         detail={"patients": len(ids), "scope": cohort_scope(user), "as_of": as_of.isoformat()})
+    limits = thresholds()
+    reviews = [_review(url, user.id, pid, as_of, limits, versions[pid]) for pid in ids]
+    return build_cohort(reviews, openable_refs=openable_refs)
 
 
 def acknowledge_flag(user: User, patient: PatientInfo, *, rule: str, start, end, note: str) -> None:

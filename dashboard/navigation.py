@@ -16,6 +16,10 @@ def review_page() -> st.Page:
     return st.Page("app_pages/review.py", title="Patient review", icon=":material/monitoring:", url_path="review")
 
 
+def cohort_page() -> st.Page:
+    return st.Page("app_pages/cohort.py", title="Cohort", icon=":material/query_stats:", url_path="cohort")
+
+
 def import_page() -> st.Page:
     return st.Page("app_pages/import_data.py", title="Import", icon=":material/upload_file:", url_path="import")
 
@@ -36,7 +40,7 @@ def login_page() -> st.Page:
     return st.Page("app_pages/login.py", title="Log in", url_path="login", default=True)
 
 
-PROTECTED_PATHS = ("patients", "review", "import", "settings", "audit", "admin")
+PROTECTED_PATHS = ("patients", "review", "import", "settings", "audit", "admin", "cohort")
 
 
 def login_pages() -> list[st.Page]:

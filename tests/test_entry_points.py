@@ -94,7 +94,13 @@ CLI_CASES = {
         ["report", "P-CHE", "-o", "{dir}/report.pdf", "--as", INTRUDER],
         ["report", "P-CHE", "-o", "{dir}/report.pdf", "--as", "nobody"],
     ],
+    # As INTRUDER it prints their own cohort (tests/analysis/test_cohort.py checks whose figures).
+    "cohort": [
+        ["cohort", "--json", "--as", "nobody"],
+    ],
 }
+# Subcommands audited under another action than their name.
+CLI_AUDIT_ACTION = {"cohort": "view_cohort"}
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
 CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run", "backup", "restore", "bench"}
 
@@ -129,7 +135,8 @@ def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, c
     if "--as" in argv and argv[argv.index("--as") + 1] == "nobody":
         assert len(err.strip().splitlines()) == 1 and "not an enabled account" in err
         rows = audit_rows(clinic, before_rows)
-        assert [(r[0].startswith("cli:"), r[1], r[2]) for r in rows] == [(True, argv[0], "denied")]
+        assert [(r[0].startswith("cli:"), r[1], r[2]) for r in rows] == [
+            (True, CLI_AUDIT_ACTION.get(argv[0], argv[0]), "denied")]
         assert '"nobody"' in rows[0][4]
         assert not any(r[0] == "nobody" for r in rows)  # an unknown name never becomes the audit actor
     elif "--dry-run" not in argv:
@@ -168,6 +175,7 @@ PAGE_CASES = {
     "settings": _plain_page("settings"),
     "audit": _plain_page("audit"),
     "admin": _plain_page("admin"),
+    "cohort": _plain_page("cohort"),
 }
 
 
@@ -288,6 +296,7 @@ NOT_PATIENT_DATA = {
     "services.trail_choices", "services.trail", "services.trail_export", "services.record_trail_export",
     "services.mapping_profiles", "services.mapping_profile", "services.save_mapping_profile",
     "services.log_in",  # before any user exists: reads accounts only
+    "loaders.cohort",  # figures over access.cohort_patient_ids only (tests/app/test_cohort.py)
 }
 
 

@@ -105,15 +105,22 @@ def patient_review(session, patient_ref: str, *, as_of: date | None = None, user
     """The ``Review`` of a stored patient (what ``patient_summary`` prints, the note and the report
     read); LookupError if unknown, PermissionError unless shared with ``user`` (None: the operator)."""
     from dashboard.access import require_patient
-    from dashboard.analysis.review import build_review
     from dashboard.db import queries
-    from dashboard.db.flag_reviews import acknowledgements_frame
     from dashboard.db.settings_store import load_thresholds
 
     patient = queries.patient_by_ref(session, patient_ref)
     if patient is None:
         raise LookupError(f"no patient with reference {patient_ref!r}")
     require_patient(session, user, patient.id)
+    return stored_review(session, patient, as_of=as_of or date.today(), thresholds=load_thresholds(session))
+
+
+def stored_review(session, patient, *, as_of: date, thresholds: Thresholds):
+    """``build_review`` for a stored patient (a ``db.models.Patient``); access is the caller's check."""
+    from dashboard.analysis.review import build_review
+    from dashboard.db import queries
+    from dashboard.db.flag_reviews import acknowledgements_frame
+
     return build_review(
         patient={"ref": patient.ref, "name": patient.name, "birth_year": patient.birth_year,
                  "condition": patient.condition},
@@ -122,7 +129,7 @@ def patient_review(session, patient_ref: str, *, as_of: date | None = None, user
         steps=queries.titration_frame(session, patient.id),
         visits=queries.visits_frame(session, patient.id),
         comedications=queries.comedications_frame(session, patient.id),
-        thresholds=load_thresholds(session),
-        as_of=as_of or date.today(),
+        thresholds=thresholds,
+        as_of=as_of,
         acknowledgements=acknowledgements_frame(session, patient.id),
     )
