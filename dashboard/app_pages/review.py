@@ -7,7 +7,7 @@ st.dataframe, never as markdown or HTML.
 
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, services
 from dashboard.app_pages import review_sections as sections
 from dashboard.db.clinic_records import RecordError
 from dashboard.db.flag_reviews import AcknowledgementError
@@ -33,6 +33,7 @@ def show() -> None:
     review = loaders.review(user, patient, as_of)
     data = loaders.frames(user, patient)
     sections.first_screen(patient, review, loaders.imports(user, patient), as_of)
+    _fhir_download(user, patient)
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
         sections.comedications(data["comedications"])
@@ -51,6 +52,14 @@ def show() -> None:
     sections.notes(review, as_of)
     sections.comedications(data["comedications"])
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
+
+
+def _fhir_download(user, patient) -> None:
+    """The patient for a health record or another clinic; built (and audited) only when clicked."""
+    st.download_button("Download for another system (FHIR R4, JSON)", lambda: services.patient_fhir(user, patient.ref),
+                       file_name=f"{patient.ref}-fhir-r4.json", mime="application/fhir+json", key="fhir_export",
+                       on_click="ignore", help="Everything held for this patient as a FHIR R4 Bundle: diary, doses, "
+                       "titration steps, visits and co-medication. It imports back into this dashboard.")
 
 
 def _acknowledge(user, patient, rule: str, start, end, note: str) -> None:
