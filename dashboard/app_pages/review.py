@@ -33,11 +33,11 @@ def show() -> None:
     review = loaders.review(user, patient, as_of)
     data = loaders.frames(user, patient)
     sections.first_screen(patient, review, loaders.imports(user, patient), as_of)
-    _fhir_download(user, patient)
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
         sections.comedications(data["comedications"])
         sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
+        _fhir_download(user, patient)
         return
     timeline_slot = st.container()  # drawn after the flags, which choose what it marks
     highlight = sections.flags(review, lambda rule, start, end, note: _acknowledge(
@@ -52,10 +52,12 @@ def show() -> None:
     sections.notes(review, as_of)
     sections.comedications(data["comedications"])
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
+    _fhir_download(user, patient)
 
 
 def _fhir_download(user, patient) -> None:
     """The patient for a health record or another clinic; built (and audited) only when clicked."""
+    st.subheader("Export")
     st.download_button("Download for another system (FHIR R4, JSON)", lambda: services.patient_fhir(user, patient.ref),
                        file_name=f"{patient.ref}-fhir-r4.json", mime="application/fhir+json", key="fhir_export",
                        on_click="ignore", help="Everything held for this patient as a FHIR R4 Bundle: diary, doses, "

@@ -109,10 +109,11 @@ class _Bundle:
     def add(self, kind: str, key: str, body: dict) -> None:
         ident = self.uuid(key)
         resource = {"resourceType": kind, "id": ident, **body}
-        if kind == "Patient":  # the importer knows the patient by its id: the clinic's reference
-            resource["id"] = self.ref if FHIR_ID.fullmatch(self.ref) else ident
-            if resource["id"] != self.ref:
-                del resource["id"]  # a reference FHIR cannot carry as an id travels as the identifier only
+        if kind == "Patient":
+            # The importer knows a patient by its id, so the id is the clinic's reference; a reference
+            # FHIR cannot carry as an id (spaces, underscores, ...) travels as the identifier alone.
+            resource = {"resourceType": kind, "id": self.ref, **body} if FHIR_ID.fullmatch(self.ref) \
+                else {"resourceType": kind, **body}
         self.entries.append({"fullUrl": f"urn:uuid:{ident}", "resource": resource})
 
     def json(self, timestamp: str) -> str:

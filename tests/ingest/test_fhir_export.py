@@ -157,6 +157,18 @@ def test_codes_units_and_times_as_the_importer_reads_them(sqlite_url):
                       ("2026-03-03T00:00:00", None, False)]
 
 
+def test_a_reference_fhir_cannot_carry_as_an_id_travels_as_the_identifier(sqlite_url):
+    ref = "Smith_J 01"
+    assert import_file(f"patient_id,date,pain\n{ref},2026-03-01T21:30,6\n".encode(), "d.csv", url=sqlite_url,
+                       actor="test").status == "imported"
+    bundle = json.loads(_export(sqlite_url, ref))
+    patient = bundle["entry"][0]["resource"]
+    assert "id" not in patient and patient["identifier"][0]["value"] == ref
+    assert r4_errors(bundle) == []
+    parsed = parse_fhir(json.dumps(bundle).encode(), "p.json")
+    assert [p.ref for p in parsed.patients] == [ref] and parsed.diary[0].patient_ref == ref
+
+
 def test_a_zero_mg_dose_comes_back_as_not_recorded(sqlite_url):
     """FHIR has no 0 mg dose taken: 'not-done', which the importer counts as ignored. Named, not hidden."""
     assert import_file(CSV.encode(), "d.csv", url=sqlite_url, actor="test").status == "imported"
