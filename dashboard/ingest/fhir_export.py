@@ -257,7 +257,7 @@ def _medication_request(step: dict, subject: dict) -> dict:
     repeat: dict = {"boundsPeriod": {"start": start, **({"end": end} if end else {})}}
     dosage: dict = {"timing": {"repeat": repeat}}
     frequency = str(step["frequency"])
-    weekly = re.fullmatch(r"([1-6]) per week", frequency)
+    weekly = re.fullmatch(r"([0-9]+) per week", frequency)
     if frequency in SCHEDULES:
         count, period, unit = SCHEDULES[frequency]
         repeat.update(frequency=count, period=period, periodUnit=unit)

@@ -16,7 +16,7 @@ from dashboard.analysis.summary import patient_summary
 from dashboard.auth import accounts
 from dashboard.db.clinic_records import decide_proposed_step
 from dashboard.db.models import AuditEvent, Patient, TitrationStep
-from dashboard.db.session import session_scope
+from dashboard.db.session import get_engine, migrate, session_scope
 from dashboard.demo import STORIES
 from dashboard.ingest.fhir import parse_fhir
 from dashboard.ingest.fhir_export import export_patient_fhir
@@ -90,6 +90,49 @@ def test_every_demo_patient_survives_the_round_trip(demo_url, db_url):
 
 def _resources(bundle: str) -> dict[str, dict]:
     return {e["resource"].get("id", e["fullUrl"]): e["resource"] for e in json.loads(bundle)["entry"]}
+
+
+def _every_kind_of_record() -> dict[str, str]:
+    """A patient with every diary field, frequency, route and visit kind the clinic's CSVs allow."""
+    header = ("patient_id,date,pain,pain_worst,sleep,mood,function,enjoyment_interference,activity_interference,peg,"
+              "peg_pain,dose_mg,dizziness,nausea,brain_fog,dissociation,drowsiness,bladder,bp_systolic,bp_diastolic,"
+              "other_medication,notes\n")
+    rows = []
+    for d in range(1, 29):
+        peg = ("4.5", "5") if d % 2 else ("", "")
+        rows.append(f"P-S,2026-02-{d:02d}T08:00:00+01:00,{5 + d % 3},7,4,5,6,3,4,{peg[0]},{peg[1]},{25 if d % 4 else 0},"
+                    f"{d % 4},0,1,{d % 2},0,{d % 3},{120 + d},80,ibuprofen 400 mg,\"day {d} **bold** <b>x</b>\"")
+        rows.append(f"P-S,2026-02-{d:02d}T21:30,{4 + d % 2}" + "," * 19)
+        rows.append(f"P-S,2026-03-{d:02d},6,,,,,,,,,50" + "," * 10)
+    steps = ["2026-01-20,25,daily,troche,start,,2", "2026-02-01,25,twice daily,troche,,,",
+             "2026-02-10,50,every other day,IM,,2026-02-15,", "2026-02-16,50,3 per week,intranasal,,,",
+             "2026-02-25,25,10 per week,troche,,,", "2026-03-01,25,7 per week,troche,,,",
+             "2026-03-05,25,as needed,troche,,,3", "2026-03-10,100,daily,IV,infusion,2026-03-10,"]
+    return {
+        "diary-csv": header + "\n".join(rows) + "\n",
+        "titration": "patient_id,start_date,dose_mg,frequency,route,note,end_date,max_per_day\n"
+                     + "".join(f"P-S,{s}\n" for s in steps),
+        "visits": "patient_id,date,kind,note\nP-S,2026-01-20,in person,first\nP-S,2026-02-10,telehealth,\n"
+                  "P-S,2026-03-10,infusion,iv\nP-S,2027-01-10,in person,next\n",
+    }
+
+
+def test_every_kind_of_record_survives_the_round_trip(db_url, tmp_path):
+    """Beyond the demo: every frequency (N per week up to 14), route, visit kind, a maximum per day on a
+    scheduled step, PEG with and without its score, offsets, date-only entries; SQLite to SQLite and PostgreSQL."""
+    sqlite_url = f"sqlite:///{tmp_path / 'source.sqlite'}"  # not db_url's file, which sqlite_url would share
+    migrate(sqlite_url)
+    for fmt, text in _every_kind_of_record().items():
+        assert import_file(text.encode(), f"{fmt}.csv", url=sqlite_url, actor="test", fmt=fmt).status == "imported"
+    with session_scope(db_url) as session:
+        accounts.add_user(session, username=RECEIVER, display_name="r", role="clinician", password=None)
+    bundle = _export(sqlite_url, "P-S")
+    assert r4_errors(json.loads(bundle)) == []
+    _receive(db_url, bundle, "P-S")
+    original = _summary(sqlite_url, "P-S")
+    assert len(original["steps"]) == 8 and original["next_visit"] is not None
+    assert _comparable(_summary(db_url, "P-S")) == _comparable(original)
+    get_engine(sqlite_url).dispose()
 
 
 def test_comedication_source_is_the_one_named_difference(demo_url, sqlite_url):
