@@ -189,7 +189,8 @@ def _diary_entry(bundle: _Bundle, entry: dict, has_time: bool, grades: dict[str,
     _peg(bundle, entry, key, base, when)
     _other_measures(bundle, entry, key, base, when, grades)
     if _present(entry, "dose_mg"):
-        bundle.add("MedicationAdministration", f"{key}|dose", _administration(float(entry["dose_mg"]), bundle.subject, when))
+        dose = _administration(float(entry["dose_mg"]), bundle.subject, when)
+        bundle.add("MedicationAdministration", f"{key}|dose", dose)
 
 
 def _peg(bundle: _Bundle, entry: dict, key: str, base: dict, when: dict) -> None:
@@ -273,7 +274,8 @@ def _medication_request(step: dict, subject: dict) -> dict:
                                                     "system": UCUM, "code": "{dose}"},
                                       "denominator": {"value": 1, "unit": "day", "system": UCUM, "code": "d"}}
     body = {"status": "active", "intent": "order" if step["status"] == "active" else "proposal",
-            "medicationCodeableConcept": KETAMINE, "subject": subject, "authoredOn": start, "dosageInstruction": [dosage]}
+            "medicationCodeableConcept": KETAMINE, "subject": subject, "authoredOn": start,
+            "dosageInstruction": [dosage]}
     if not pd.isna(step["note"]) and step["note"]:
         body["note"] = [{"text": str(step["note"])}]
     return body

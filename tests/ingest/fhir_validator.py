@@ -39,7 +39,8 @@ def r4_errors(document: dict) -> list[str]:
     errors = []
     resources = [document]
     if document.get("resourceType") == "Bundle":
-        shell = {**document, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in document.get("entry", [])]}
+        entries = document.get("entry", [])
+        shell = {**document, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]}
         errors += _errors(shell)
         resources = [e["resource"] for e in document.get("entry", []) if "resource" in e]
     for resource in resources:

@@ -100,7 +100,8 @@ def _every_kind_of_record() -> dict[str, str]:
     rows = []
     for d in range(1, 29):
         peg = ("4.5", "5") if d % 2 else ("", "")
-        rows.append(f"P-S,2026-02-{d:02d}T08:00:00+01:00,{5 + d % 3},7,4,5,6,3,4,{peg[0]},{peg[1]},{25 if d % 4 else 0},"
+        rows.append(f"P-S,2026-02-{d:02d}T08:00:00+01:00,{5 + d % 3},7,4,5,6,3,4,{peg[0]},{peg[1]},"
+                    f"{25 if d % 4 else 0},"
                     f"{d % 4},0,1,{d % 2},0,{d % 3},{120 + d},80,ibuprofen 400 mg,\"day {d} **bold** <b>x</b>\"")
         rows.append(f"P-S,2026-02-{d:02d}T21:30,{4 + d % 2}" + "," * 19)
         rows.append(f"P-S,2026-03-{d:02d},6,,,,,,,,,50" + "," * 10)
@@ -150,7 +151,8 @@ def test_exporting_twice_gives_the_same_bytes_apart_from_the_timestamp(demo_url)
     first = _export(demo_url, "DEMO-003", now=datetime(2026, 6, 1, 0, 0, 1, tzinfo=timezone.utc))
     second = _export(demo_url, "DEMO-003", now=datetime(2026, 6, 1, 23, 59, 59, tzinfo=timezone.utc))
     assert first != second
-    assert first.replace('"timestamp":"2026-06-01T00:00:01Z"', "") == second.replace('"timestamp":"2026-06-01T23:59:59Z"', "")
+    assert first.replace('"timestamp":"2026-06-01T00:00:01Z"', "") == \
+        second.replace('"timestamp":"2026-06-01T23:59:59Z"', "")
     later = json.loads(_export(demo_url, "DEMO-003", now=datetime(2030, 1, 1, tzinfo=timezone.utc)))
     earlier = json.loads(first)
     moved = [(a["resource"]["resourceType"], key) for a, b in zip(earlier["entry"], later["entry"])
@@ -276,15 +278,17 @@ def test_the_command_line_exports_fhir_and_refuses_a_patient_not_shared(demo_url
                                .where(AuditEvent.action == "export").order_by(AuditEvent.id)).all()
     details = [(actor, outcome, json.loads(detail)) for actor, outcome, detail in rows]
     assert (stranger, "denied", {"patient": "DEMO-002", "format": "fhir"}) in details
-    assert any(outcome == "ok" and detail == {"patient": "DEMO-002", "format": "fhir"} for _, outcome, detail in details)
+    assert any(
+        outcome == "ok" and detail == {"patient": "DEMO-002", "format": "fhir"} for _, outcome, detail in details)
 
 
 def test_encounters_and_conditions_of_other_systems_stay_ignored():
     """The importer reads only the dashboard's own visit kinds and indication category back."""
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": [
         {"resource": {"resourceType": "Patient", "id": "p1"}},
-        {"resource": {"resourceType": "Encounter", "id": "e1", "status": "finished", "subject": {"reference": "Patient/p1"},
-                      "class": {"code": "AMB"}, "period": {"start": "2026-03-01"}}},
+        {"resource": {"resourceType": "Encounter", "id": "e1", "status": "finished",
+                      "subject": {"reference": "Patient/p1"}, "class": {"code": "AMB"},
+                      "period": {"start": "2026-03-01"}}},
         {"resource": {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
                       "code": {"text": "Hypertension"}}},
     ]}

@@ -70,11 +70,7 @@ def _component_value(component: dict, path: str, name: str) -> tuple[float | str
 def _encounter(reader: _Reader, res: _Resource) -> None:
     """An Encounter typed with the dashboard's visit kinds is a clinic visit; others are ignored."""
     body = res.body
-    kinds = []
-    for type_, path in _objects(body, "type", ""):
-        kinds += [_Concept(_get(type_, "text", "str", path), [(
-            _get(c, "system", "str", p), _get(c, "code", "str", p), None) for c, p in _objects(type_, "coding", path)])]
-    kind = next((codes.VISIT_KIND_OF_CODE[c] for concept in kinds for c in concept.codes({codes.VISIT_KIND_SYSTEM})
+    kind = next((codes.VISIT_KIND_OF_CODE[c] for c in _codes(body, "type", codes.VISIT_KIND_SYSTEM)
                  if c in codes.VISIT_KIND_OF_CODE), None)
     if kind is None:
         reader.ignore("Encounter")
@@ -94,8 +90,7 @@ def _encounter(reader: _Reader, res: _Resource) -> None:
 def _condition(reader: _Reader, res: _Resource) -> None:
     """A Condition in the dashboard's indication category is the patient's condition; others are ignored."""
     body = res.body
-    categories = [_concept({"c": c}, "c", p) for c, p in _objects(body, "category", "")]
-    if not any(codes.INDICATION in c.codes({codes.CONDITION_CATEGORY_SYSTEM}) for c in categories if c):
+    if codes.INDICATION not in _codes(body, "category", codes.CONDITION_CATEGORY_SYSTEM):
         reader.ignore("Condition")
         return
     concept = _concept(body, "code", "")
@@ -110,3 +105,13 @@ def _condition(reader: _Reader, res: _Resource) -> None:
         record = PatientRecord(ref=ref)
         reader.out.patients.append(record)
     record.condition = text
+
+
+def _codes(body: dict, key: str, system: str) -> list[str]:
+    """The codes of ``system`` in an array of CodeableConcepts (Encounter.type, Condition.category)."""
+    found = []
+    for concept, path in _objects(body, key, ""):
+        for coding, coding_path in _objects(concept, "coding", path):
+            if _get(coding, "system", "str", coding_path) == system:
+                found.append(_get(coding, "code", "str", coding_path))
+    return [code for code in found if code]

@@ -188,7 +188,8 @@ def _local_time(when: _When, element: object) -> _When:
     for extension in element["extension"]:
         if isinstance(extension, dict) and extension.get("url") == LOCAL_TIME_URL:
             text = extension.get("valueTime")
-            match = isinstance(text, str) and re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])(\.[0-9]+)?", text)
+            match = isinstance(text, str) and re.fullmatch(
+                r"([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])(\.[0-9]+)?", text)
             if not match:
                 raise _Bad(f"{when.path}.extension.valueTime", text, "not a FHIR time (hh:mm:ss)")
             micro = int((match.group(4) or ".0")[1:].ljust(6, "0")[:6])
