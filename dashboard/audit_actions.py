@@ -17,7 +17,7 @@ class AuditAction(StrEnum):
     LOGOUT = "logout"  # by the user, after the idle limit, or because the account changed
     VIEW_PATIENT = "view_patient"  # a patient's review opened (or refused)
     IMPORT = "import"  # a file imported, refused, or refused for a patient not shared
-    EXPORT = "export"  # a patient's diary CSV, or the audit trail as CSV
+    EXPORT = "export"  # a patient's diary CSV or FHIR R4 Bundle (detail: format), or the audit trail as CSV
     SUMMARY = "summary"  # a patient's review numbers as JSON (command line)
     RECORD_CHANGE = "record_change"  # a proposed titration step accepted or rejected
     ACKNOWLEDGE_FLAG = "acknowledge_flag"  # a review flag acknowledged with a note

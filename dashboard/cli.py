@@ -59,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--today", type=_iso_date, default=None, help="the demo's last diary day (default: today)")
 
-    p = sub.add_parser("export", help="a patient's diary in the native CSV format")
+    p = sub.add_parser("export", help="a patient's diary in the native CSV format, or the patient as a FHIR R4 Bundle")
     p.add_argument("--patient", required=True, metavar="REF")
+    p.add_argument("--format", default="csv", choices=["csv", "fhir"],
+                   help="csv: the native diary CSV (default); fhir: a FHIR R4 Bundle (JSON) of the patient")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--as", dest="actor", default=None, metavar="USER")
 
@@ -201,7 +203,7 @@ def _unknown_as(session, args, action: str, detail: dict) -> str | None:
     return f"{action}: --as {args.actor!r} is not an enabled account; nothing was done"
 
 
-def _denied(session, args, action: str) -> str | None:
+def _denied(session, args, action: str, detail: dict | None = None) -> str | None:
     """With ``--as USER`` the user's shares decide (``dashboard.access``), exactly as on the review page.
 
     Without it the caller is the server's operator, who can read the database directly
@@ -213,14 +215,15 @@ def _denied(session, args, action: str) -> str | None:
     from dashboard.db import audit
     from dashboard.db.queries import patient_by_ref
 
-    unknown = _unknown_as(session, args, action, {"patient": args.patient})
+    unknown = _unknown_as(session, args, action, {"patient": args.patient, **(detail or {})})
     if unknown:
         return unknown
     user = access.acting_user(session, args.actor)
     patient = patient_by_ref(session, args.patient)
     if patient is not None and access.can_open_patient(session, user, patient.id):
         return None
-    audit.record(session, actor=args.actor, action=action, outcome="denied", detail={"patient": args.patient})
+    audit.record(session, actor=args.actor, action=action, outcome="denied",
+                 detail={"patient": args.patient, **(detail or {})})
     return f"{action}: patient {args.patient!r} is not available to {args.actor!r}"
 
 
@@ -335,7 +338,7 @@ def _read_patient(args, action: str, read, detail: dict | None = None):
 
     migrate()
     with session_scope() as session:
-        denied = _denied(session, args, action)
+        denied = _denied(session, args, action, detail)
         if denied:
             print(denied, file=sys.stderr)
             return None
@@ -358,9 +361,12 @@ def _audit_demo(session, summary: dict) -> None:
 
 def cmd_export(args) -> int:
     from dashboard.ingest.export import export_patient_csv
+    from dashboard.ingest.fhir_export import export_patient_fhir
 
+    export = export_patient_fhir if args.format == "fhir" else export_patient_csv
     text = _read_patient(args, AuditAction.EXPORT,
-                         lambda session: export_patient_csv(session, args.patient, user=_acting_user(session, args)))
+                         lambda session: export(session, args.patient, user=_acting_user(session, args)),
+                         detail={"format": args.format})
     if text is None:
         return EXIT_REFUSED
     if args.output:

@@ -164,3 +164,27 @@ def pre_visit_report(user: User, patient, review, *, visits: pd.DataFrame, impor
         audit.record(session, actor=user.username, action=AuditAction.REPORT, patient_id=patient.id,
                      detail={"ref": patient.ref, "as_of": review.summary["as_of"]})
     return pdf
+
+
+# --- a patient's record for another system ---------------------------------------------------
+
+def patient_fhir(user: User, patient_ref: str) -> bytes:
+    """The patient as a FHIR R4 Bundle (UTF-8 JSON), audited as an export with its format.
+
+    Only for a patient shared with the user (``dashboard.access``): otherwise PermissionError,
+    after a "denied" audit row that is committed so the refusal stays in the trail.
+    """
+    from dashboard.db.queries import patient_by_ref
+    from dashboard.ingest.fhir_export import export_patient_fhir
+
+    with session_scope() as session:
+        patient = patient_by_ref(session, patient_ref)
+        if patient is None or not access.can_open_patient(session, user, patient.id):
+            audit.record(session, actor=user.username, action=AuditAction.EXPORT, outcome="denied",
+                         patient_id=patient.id if patient else None, detail={"patient": patient_ref, "format": "fhir"})
+            session.commit()
+            raise PermissionError("This patient is not available to you.")
+        text = export_patient_fhir(session, patient_ref, user=user)
+        audit.record(session, actor=user.username, action=AuditAction.EXPORT, patient_id=patient.id,
+                     detail={"patient": patient_ref, "format": "fhir"})
+    return text.encode("utf-8")

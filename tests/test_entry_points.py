@@ -83,6 +83,8 @@ CLI_CASES = {
     "export": [
         ["export", "--patient", "P-CHE", "--as", INTRUDER],
         ["export", "--patient", "P-CHE", "--as", "nobody"],
+        ["export", "--patient", "P-CHE", "--format", "fhir", "--as", INTRUDER],
+        ["export", "--patient", "P-CHE", "--format", "fhir", "--as", "nobody"],
     ],
     "summary": [
         ["summary", "P-CHE", "--json", "--as", INTRUDER],
@@ -266,6 +268,12 @@ def _export(session, user, patient):
     return export_patient_csv(session, patient.ref, user=user)
 
 
+def _export_fhir(session, user, patient):
+    from dashboard.ingest.fhir_export import export_patient_fhir
+
+    return export_patient_fhir(session, patient.ref, user=user)
+
+
 FUNCTION_CASES = {
     "loaders.open_patient": lambda url, user, p: loaders.open_patient(user, p.ref),
     "loaders.review": lambda url, user, p: loaders.review(user, p, date(2026, 3, 10)),
@@ -282,6 +290,8 @@ FUNCTION_CASES = {
     "report.report_data": _session_call(_report_data),
     "services.pre_visit_report": _page_report,
     "export.export_patient_csv": _session_call(_export),
+    "fhir_export.export_patient_fhir": _session_call(_export_fhir),
+    "services.patient_fhir": lambda url, user, p: services.patient_fhir(user, p.ref),
     "service.import_file": _import(),
     "service.import_file dry run": _import(dry_run=True),
     "service.import_file accept valid": _import(accept_valid=True),

@@ -43,6 +43,7 @@ def show() -> None:
         sections.for_the_record(review, make_report)
         sections.comedications(data["comedications"])
         sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
+        _fhir_download(user, patient)
         return
     timeline_slot = st.container()  # drawn after the flags, which choose what it marks
     highlight = sections.flags(review, lambda rule, start, end, note: _acknowledge(
@@ -58,6 +59,16 @@ def show() -> None:
     sections.notes(review, as_of)
     sections.comedications(data["comedications"])
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
+    _fhir_download(user, patient)
+
+
+def _fhir_download(user, patient) -> None:
+    """The patient for a health record or another clinic; built (and audited) only when clicked."""
+    st.subheader("Export")
+    st.download_button("Download for another system (FHIR R4, JSON)", lambda: services.patient_fhir(user, patient.ref),
+                       file_name=f"{patient.ref}-fhir-r4.json", mime="application/fhir+json", key="fhir_export",
+                       on_click="ignore", help="Everything held for this patient as a FHIR R4 Bundle: diary, doses, "
+                       "titration steps, visits and co-medication. It imports back into this dashboard.")
 
 
 def _acknowledge(user, patient, rule: str, start, end, note: str) -> None:

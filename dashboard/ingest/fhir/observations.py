@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dashboard.ingest.fhir.dashboard_codes import DIARY_ENTRY, DIARY_SYSTEM
+from dashboard.ingest.fhir.dashboard_records import _diary_entry
 from dashboard.ingest.fhir.patients import _subject
 from dashboard.ingest.fhir.reading import _Resource
 from dashboard.ingest.fhir.values import (
@@ -52,6 +54,9 @@ ORDINAL_EXTENSIONS = {
 def _observation(reader: _Reader, res: _Resource) -> None:
     body = res.body
     concept = _concept(body, "code", "") or _Concept(None, [])
+    if DIARY_ENTRY in concept.codes({DIARY_SYSTEM}):
+        _diary_entry(reader, res)
+        return
     codes = concept.codes(LOINC_SYSTEMS)
     kind = next((code for code in OBSERVATION_CODES if code in codes), None)
     if kind is None:

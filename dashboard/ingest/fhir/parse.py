@@ -16,6 +16,8 @@ from datetime import date, datetime
 
 from dashboard import fields
 
+from dashboard.db.models import SIDE_EFFECTS
+from dashboard.ingest.fhir.dashboard_records import _condition, _encounter
 from dashboard.ingest.fhir.medications import (
     _medication_administration,
     _medication_request,
@@ -33,6 +35,7 @@ HANDLERS = {
     "QuestionnaireResponse": _questionnaire_response,
     "MedicationAdministration": _medication_administration,
     "MedicationStatement": _medication_statement, "MedicationRequest": _medication_request,
+    "Encounter": _encounter, "Condition": _condition,
 }
 
 
@@ -136,6 +139,8 @@ class _Reader:
         """Merge one resource's values into the patient's entry at that time, all or nothing."""
         when.check(fields.DIARY, self.today)
         for measure, value, _, path in items:
+            if isinstance(value, str):
+                continue  # a text (notes, other medication): no range
             low, high = RANGES[measure]
             if not low <= value <= high:
                 raise _Bad(path, _number(value), f"{measure} must be between {low:g} and {high:g}")
@@ -145,7 +150,7 @@ class _Reader:
             raise _Bad(items[0][3], _number(items[0][1]),
                        f"{entry.record.row} has the same local time written with another UTC offset or without a time")
         sources = dict(entry.sources) if entry else {}
-        measures = dict(entry.record.measures) if entry else {}
+        measures = {**entry.record.measures, **entry.record.side_effects} if entry else {}
         for measure, value, _, path in items:
             if measure == "dose_mg":
                 measures["dose_mg"] = measures.get("dose_mg", 0.0) + value
@@ -158,10 +163,16 @@ class _Reader:
                 continue
             old, old_where = sources[measure]
             if old != value:
-                raise _Bad(path, _number(value), f"{old_where} gives {measure} {_number(old)} for the same "
-                                                 "patient and time: the two disagree")
+                raise _Bad(path, _written(value), f"{old_where} gives {measure} {_written(old)} for the same "
+                                                  "patient and time: the two disagree")
         if entry is None:
             entry = _Entry(DiaryRecord(patient_ref=patient, recorded_at=when.local, row=where,
                                        utc_offset_minutes=when.offset, has_time=when.has_time))
             self.entries[key] = entry
-        entry.sources, entry.record.measures = sources, measures
+        entry.sources = sources
+        entry.record.measures = {k: v for k, v in measures.items() if k not in SIDE_EFFECTS}
+        entry.record.side_effects = {k: int(v) for k, v in measures.items() if k in SIDE_EFFECTS}
+
+
+def _written(value: float | str) -> str:
+    return value if isinstance(value, str) else _number(value)

@@ -117,7 +117,7 @@ def _apply_patient_ref(reader: _Reader) -> None:
         raise FileRefused(reader.out.file_name,
                           f"the file holds several patients ({names}); a patient named at import "
                           "applies only to a file of one patient", row=1, column="subject", value=_shown(names))
-    for group in (reader.out.patients, reader.out.diary, reader.out.steps, reader.out.comedications):
+    for group in (reader.out.patients, reader.out.diary, reader.out.steps, reader.out.visits, reader.out.comedications):
         for rec in group:
             if isinstance(rec, PatientRecord):
                 rec.ref = reader.patient_ref

@@ -97,13 +97,17 @@ def _frequency(dosage: dict, path: str, dose: float) -> tuple[str, float | None]
     per_week = count * 7 / (period * PERIOD_DAYS[unit])
     if not math.isfinite(per_week):
         raise _Bad(f"{here}.period", period, "the period is too short to be a schedule")
+    # A maximum per day may come with any schedule, as in the titration CSV.
+    most = _max_per_day(dosage, path, dose) if dosage.get("maxDosePerPeriod") is not None else None
+    if unit == "wk" and period == 1 and 1 <= count <= 14:
+        return f"{count} per week", most  # written weekly, kept weekly ("7 per week" stays as the clinic wrote it)
     for target, name in ((7, "daily"), (14, "twice daily"), (3.5, "every other day")):
         if math.isclose(per_week, target):
-            return name, None
-    if 1 <= round(per_week) <= 6 and math.isclose(per_week, round(per_week)):
-        return f"{round(per_week)} per week", None
+            return name, most
+    if 1 <= round(per_week) <= 14 and math.isclose(per_week, round(per_week)):
+        return f"{round(per_week)} per week", most
     raise _Bad(here, repeat, "not one of the clinic's frequencies (daily, twice daily, every other day, "
-                             "N per week, as needed)")
+                             "N per week with N from 1 to 14, as needed)")
 
 
 def _max_per_day(dosage: dict, path: str, dose: float) -> float | None:

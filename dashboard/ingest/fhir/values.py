@@ -15,12 +15,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from dashboard import fields
+from dashboard.db.models import SIDE_EFFECTS
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # The native diary's ranges (import-formats.md section 1).
 RANGES = {
     "pain": (0, 10), "peg": (0, 10), "peg_pain": (0, 10), "enjoyment_interference": (0, 10), "activity_interference": (0, 10),
     "bp_systolic": (60, 260), "bp_diastolic": (30, 160), "dose_mg": (0, 1000),
+    # the diary's other scores and side-effect grades, as the dashboard's own export writes them
+    "pain_worst": (0, 10), "sleep": (0, 10), "mood": (0, 10), "function": (0, 10),
+    **{effect: (0, 3) for effect in SIDE_EFFECTS},
 }
 MG_UNITS = {"mg", "milligram", "milligrams"}
 _DATETIME = re.compile(
@@ -170,8 +174,29 @@ def _first_time(obj: dict, *paths: str, base: str = "") -> tuple[_When, str] | N
             here = _join(here, part)
         text = _get(node, leaf, "str", here)
         if text is not None:
-            return _when(text, _join(here, leaf)), _join(here, leaf)
+            return _local_time(_when(text, _join(here, leaf)), node.get(f"_{leaf}")), _join(here, leaf)
     return None
+
+
+def _local_time(when: _When, element: object) -> _When:
+    """A date with the dashboard's local-time extension (its own export of a time written
+    without a UTC offset, which FHIR's dateTime cannot carry) is that local time again."""
+    from dashboard.ingest.fhir.dashboard_codes import LOCAL_TIME_URL
+
+    if when.has_time or not isinstance(element, dict) or not isinstance(element.get("extension"), list):
+        return when
+    for extension in element["extension"]:
+        if isinstance(extension, dict) and extension.get("url") == LOCAL_TIME_URL:
+            text = extension.get("valueTime")
+            match = isinstance(text, str) and re.fullmatch(
+                r"([01][0-9]|2[0-3]):([0-5][0-9]):([0-5][0-9])(\.[0-9]+)?", text)
+            if not match:
+                raise _Bad(f"{when.path}.extension.valueTime", text, "not a FHIR time (hh:mm:ss)")
+            micro = int((match.group(4) or ".0")[1:].ljust(6, "0")[:6])
+            local = when.local.replace(hour=int(match.group(1)), minute=int(match.group(2)),
+                                       second=int(match.group(3)), microsecond=micro)
+            return _When(local, None, True, f"{when.text} {text}", when.path)
+    return when
 
 
 def _quantity_value(q: dict, path: str) -> float:
