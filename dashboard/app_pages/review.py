@@ -8,6 +8,7 @@ st.dataframe, never as markdown or HTML.
 import streamlit as st
 
 from dashboard import loaders
+from dashboard.app_pages import review_records as records
 from dashboard.app_pages import review_sections as sections
 from dashboard.db.clinic_records import RecordError
 from dashboard.db.flag_reviews import AcknowledgementError
@@ -33,12 +34,16 @@ def show() -> None:
     review = loaders.review(user, patient, as_of)
     data = loaders.frames(user, patient)
     sections.first_screen(patient, review, loaders.imports(user, patient), as_of)
+    records.download(user, patient)
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
+        records.show(user, patient, data["proposed_steps"])
         sections.comedications(data["comedications"])
         sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
+        records.accept_proposed(user, patient, data["proposed_steps"])
         return
     timeline_slot = st.container()  # drawn after the flags, which choose what it marks
+    records.show(user, patient, data["proposed_steps"])  # below the timeline: the first screen stays as it is
     highlight = sections.flags(review, lambda rule, start, end, note: _acknowledge(
         user, patient, rule, start, end, note))
     with timeline_slot:
@@ -51,6 +56,7 @@ def show() -> None:
     sections.notes(review, as_of)
     sections.comedications(data["comedications"])
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
+    records.accept_proposed(user, patient, data["proposed_steps"])
 
 
 def _acknowledge(user, patient, rule: str, start, end, note: str) -> None:
@@ -63,6 +69,9 @@ def _acknowledge(user, patient, rule: str, start, end, note: str) -> None:
 
 
 def _decide(user, patient, step_id: int, accept: bool) -> None:
+    if accept:  # through the step form, prefilled, so the clinician sees and may correct it first
+        records.start_accepting(step_id)
+        st.rerun()
     try:
         loaders.decide_proposed_step(user, patient, step_id, accept)
     except (RecordError, PermissionError) as exc:
