@@ -135,7 +135,7 @@ def _step_form(user, patient, key: str, prefill: StepForm, step_id: int | None, 
         cols = st.columns(4)
         start = cols[0].date_input("Start", value=prefill.start_date, key=f"{key}_start", format="YYYY-MM-DD",
                                    min_value=date(1900, 1, 1), max_value=date.today() + timedelta(days=3700))
-        dose = cols[1].number_input("Dose (mg)", value=float(prefill.dose_mg), step=5.0, key=f"{key}_dose",
+        dose = cols[1].number_input("Dose (mg)", value=float(prefill.dose_mg), step=5.0, key=f"{key}_dose", format="%g",
                                     help="One administration (one troche, one infusion)")
         frequency = cols[2].selectbox("Frequency", frequency_choices, index=frequency_choices.index(prefill.frequency),
                                       key=f"{key}_frequency")
@@ -234,9 +234,9 @@ def _confirm(user, patient, pending: dict) -> None:
                 st.markdown(f"**Infusion on the timeline:** {_plain(preview.label)} on {_date(preview.start)}")
         if form.note:
             st.text(f"Note: {form.note}")  # patient text: plain
-        cols = st.columns([1, 1, 4])
-        save = cols[0].button("Save", type="primary", key="record_save")
-        back = cols[1].button("Back to the form", key="record_back")
+        with st.container(horizontal=True):
+            save = st.button("Save", type="primary", key="record_save")
+            back = st.button("Back to the form", key="record_back")
     if back:
         st.session_state.pop(PENDING, None)
         st.rerun()

@@ -158,13 +158,16 @@ def preview_step(session: Session, patient_id: int, form: StepForm, *, step_id: 
     step = after.loc[mine]
     end = None if step["end"] == pd.Timestamp(horizon) else step["end"].date()
     per_day = "" if pd.isna(step["daily_dose_mg"]) else f" = {step['daily_dose_mg']:g} mg/day"
+    schedule = f"{form.dose_mg:g} mg {form.frequency}{per_day}, {form.route}"
+    if per_day and form.frequency == "daily":  # "50 mg daily = 50 mg/day" says it twice
+        schedule = f"{step['daily_dose_mg']:g} mg/day, {form.route}"
     others = []
     for other in after[after["step_id"] != (step_id or -1)].itertuples():
         if other.step_id in before.index and before.loc[other.step_id, "end"] != other.end:
             until = "runs on" if other.end == pd.Timestamp(horizon) else f"now ends on {other.end:%d %b %Y}"
             others.append(f"The {other.route} step of {other.dose_mg:g} mg {other.frequency} from "
                           f"{other.start:%d %b %Y} {until}.")
-    return StepPreview(label=str(labels[mine]), schedule=f"{form.dose_mg:g} mg {form.frequency}{per_day}, {form.route}",
+    return StepPreview(label=str(labels[mine]), schedule=schedule,
                        start=form.start_date, end=end, others=others)
 
 
