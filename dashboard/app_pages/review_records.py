@@ -46,13 +46,13 @@ def show(user, patient, steps: pd.DataFrame) -> None:
     """The expander "Record a step or visit", below the first screen. ``steps``: every stored
     step of the patient, proposed ones included (``loaders.frames``' ``proposed_steps``)."""
     may_steps, may_visits = services.record_permissions(user, patient.id)
-    pending = st.session_state.get(PENDING)
-    with st.expander("Record a step or visit", expanded=bool(pending or st.session_state.get(ERRORS)),
+    pending = _mine(PENDING, patient)
+    with st.expander("Record a step or visit", expanded=bool(pending or _mine(ERRORS, patient)),
                      icon=":material/edit_note:"):
         if not (may_steps or may_visits):
             st.caption("Your role does not record titration steps or visits for this patient.")
             return
-        if pending and pending["patient"] == patient.id and pending["where"] == "section":
+        if pending and pending["where"] == "section":
             _confirm(user, patient, pending)
             return
         modes = MODES if may_steps else MODES[2:]
@@ -74,16 +74,22 @@ def accept_proposed(user, patient, steps: pd.DataFrame) -> None:
     proposed = steps[(steps["status"] == "proposed") & (steps["step_id"] == step_id)] if step_id else steps.iloc[:0]
     if proposed.empty:
         return
-    pending = st.session_state.get(PENDING)
+    pending = _mine(PENDING, patient)
     with st.container(border=True, key="accept_proposed"):
         st.markdown("**Accept the proposed step** — check or correct it before it counts")
-        if pending and pending["patient"] == patient.id and pending["where"] == "accept":
+        if pending and pending["where"] == "accept":
             _confirm(user, patient, pending)
             return
         _step_form(user, patient, f"accepting_{step_id}", step_form_of(proposed.iloc[0]), int(step_id), where="accept")
         if st.button("Cancel", key=f"cancel_accept_{step_id}"):
             st.session_state.pop(ACCEPTING, None)
             st.rerun()
+
+
+def _mine(name: str, patient) -> dict | None:
+    """A pending change or refusal of this patient (another patient's stays out of this page)."""
+    value = st.session_state.get(name)
+    return value if value and value.get("patient") == patient.id else None
 
 
 def start_accepting(step_id: int) -> None:
@@ -148,7 +154,7 @@ def _step_form(user, patient, key: str, prefill: StepForm, step_id: int | None, 
                                     help="Needed for an as-needed step")
         note = cols[2].text_input("Note (optional)", value=prefill.note or "", key=f"{key}_note", max_chars=2000)
         checked = st.form_submit_button("Check the step", key=f"{key}_check")
-    _errors(key)
+    _errors(key, patient)
     if checked:
         form = StepForm(start_date=start, dose_mg=dose if dose is not None else float("nan"), frequency=frequency,
                         route=route, end_date=end, max_per_day=most, note=note)
@@ -177,7 +183,7 @@ def _visit_form(user, patient) -> None:
                                   help="For an infusion only")
         note = cols[2].text_input("Note (optional)", key=f"{key}_note", max_chars=2000)
         checked = st.form_submit_button("Check the visit", key=f"{key}_check")
-    _errors(key)
+    _errors(key, patient)
     if checked:
         infusion = kind == "infusion"
         form = VisitForm(date=when, kind=kind, booked=booked, note=note, infusion_dose_mg=dose if infusion else None,
@@ -194,11 +200,11 @@ def _check(user, patient, key: str, what: str, form, step_id: int | None, where:
     try:
         clean, problems, preview = check(user, patient.id, form, **kwargs)
     except PermissionError as exc:
-        st.session_state[ERRORS] = {"key": key, "lines": [str(exc)]}
+        st.session_state[ERRORS] = {"key": key, "patient": patient.id, "lines": [str(exc)]}
         st.rerun()
     if problems:
-        st.session_state[ERRORS] = {"key": key, "lines": [f"{LABELS.get(p.field, p.field)}: {p.reason}"
-                                                          for p in problems]}
+        st.session_state[ERRORS] = {"key": key, "patient": patient.id,
+                                    "lines": [f"{LABELS.get(p.field, p.field)}: {p.reason}" for p in problems]}
     else:
         st.session_state.pop(ERRORS, None)
         st.session_state[PENDING] = {"patient": patient.id, "what": what, "form": clean, "step_id": step_id,
@@ -206,8 +212,8 @@ def _check(user, patient, key: str, what: str, form, step_id: int | None, where:
     st.rerun()
 
 
-def _errors(key: str) -> None:
-    errors = st.session_state.get(ERRORS)
+def _errors(key: str, patient) -> None:
+    errors = _mine(ERRORS, patient)
     if errors and errors["key"] == key:
         st.error("Not saved. " + "  \n".join(_plain(line) for line in errors["lines"]), icon=":material/block:")
 
@@ -253,7 +259,7 @@ def _save(user, patient, pending: dict) -> None:
     except (RecordError, PermissionError) as exc:
         st.session_state.pop(PENDING, None)
         lines = [f"{LABELS.get(p.field, p.field)}: {p.reason}" for p in getattr(exc, "problems", [])] or [str(exc)]
-        st.session_state[ERRORS] = {"key": pending["key"], "lines": lines}
+        st.session_state[ERRORS] = {"key": pending["key"], "patient": patient.id, "lines": lines}
         st.rerun()
     st.session_state.pop(PENDING, None)
     if pending["where"] == "accept":

@@ -177,3 +177,22 @@ def test_the_diary_download_is_offered_and_lazy(clinic_url):
     assert len(buttons) == 1 and buttons[0].proto.label == "Download diary (CSV)"
     # Built only when clicked: opening the page exported nothing.
     assert not [r for r in audit_rows(clinic_url, before) if r[1] == "export"]
+
+
+def test_staff_book_visits_but_do_not_record_steps(clinic_url):
+    from dashboard.auth.accounts import share
+
+    with session_scope(clinic_url) as session:
+        share(session, username="sam.staff", patient_ref=REF)
+    at = _review(clinic_url, "sam.staff")
+    assert at.radio(key="record_mode").options == ["Book or record a visit"]
+    assert not [n for n in at.number_input if n.key == "new_dose"]
+    assert any("a clinician records infusions" in c.value for c in at.caption)
+    at.date_input(key="visit_date").set_value(TODAY + timedelta(days=1))
+    at.button(key="visit_check").click().run()
+    before = last_audit_id(clinic_url)
+    at.button(key="record_save").click().run()
+    assert not at.exception and not at.error
+    assert [r[:3] for r in audit_rows(clinic_url, before) if r[1] == "record_change"] == [
+        ("sam.staff", "record_change", "ok")]
+    assert _summary(clinic_url)["next_visit"]["date"] == (TODAY + timedelta(days=1)).isoformat()
