@@ -114,7 +114,8 @@ def doses_per_day(value: float) -> float:
 def route(text: str) -> str:
     said = words(text)
     if said not in ROUTES:
-        raise ValueError(f"{str(text).strip()!r} is not a route: use troche (buccal or sublingual), IV, IM or intranasal")
+        raise ValueError(f"{str(text).strip()!r} is not a route: use troche (buccal or sublingual), IV, IM or "
+                         "intranasal")
     return ROUTES[said]
 
 
@@ -160,7 +161,8 @@ def step_problems(*, start: date, end: date | None, frequency_name: str, written
     return kept, problems
 
 
-def troche_overlap(steps: pd.DataFrame, *, start: date, end: date | None, ignore_step_id: int | None = None) -> str | None:
+def troche_overlap(steps: pd.DataFrame, *, start: date, end: date | None,
+                   ignore_step_id: int | None = None) -> str | None:
     """Why a troche step from ``start`` to ``end`` (None: until the next starts) would overlap
     another active troche step of ``steps`` (``queries.titration_frame``), or None.
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from dashboard import services
+from dashboard import cli, services
 from dashboard.analysis.summary import patient_summary
 from dashboard.auth import accounts
 from dashboard.db import clinic_records, queries
@@ -216,7 +216,7 @@ def test_accepting_a_proposed_step_with_the_form_writes_its_values(clinic):
     assert "50 → 60 mg/day" in _labels(clinic)
 
 
-def test_booking_a_visit_shows_as_the_next_visit(clinic):
+def test_booking_a_visit_shows_as_the_next_visit(clinic, capsys):
     user, pid = _user(clinic, "sam"), _pid(clinic)  # staff book visits
     assert _summary(clinic)["next_visit"] is None
     before = _last_audit(clinic)
@@ -226,6 +226,8 @@ def test_booking_a_visit_shows_as_the_next_visit(clinic):
     assert json.loads(rows[0][4])["new"] == {"date": ago(-7).isoformat(), "kind": "telehealth",
                                              "note": "<b>call</b>", "booked": True}
     assert _summary(clinic)["next_visit"] == {"date": ago(-7).isoformat(), "kind": "telehealth"}
+    assert cli.main(["summary", "P1", "--json", "--as", "dr.a"]) == cli.EXIT_OK  # summary --json itself
+    assert json.loads(capsys.readouterr().out)["next_visit"] == {"date": ago(-7).isoformat(), "kind": "telehealth"}
 
 
 def test_an_infusion_that_took_place_is_a_visit_and_its_dose_step(clinic):

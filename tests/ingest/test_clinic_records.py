@@ -214,7 +214,8 @@ SAME_RULE = [
 ]
 
 
-@pytest.mark.parametrize(("column", "row", "values"), SAME_RULE, ids=[f"{c}-{r.split(',')[3]}" for c, r, _ in SAME_RULE])
+@pytest.mark.parametrize(("column", "row", "values"), SAME_RULE,
+                         ids=[f"{c}-{r.split(',')[3]}" for c, r, _ in SAME_RULE])
 def test_the_importer_and_the_forms_refuse_a_step_for_the_same_reason(sqlite_url, column, row, values):
     from dashboard.db.clinic_records import StepForm, check_step
     from dashboard.db.session import session_scope
