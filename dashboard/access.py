@@ -3,8 +3,13 @@
 HIPAA Security Rule 45 CFR 164.312(a)(1) (access control) and 164.502(b) (minimum necessary).
 Access is decided here, where data is read or written, never by hiding a page.
 
-- Open a patient (review, summary, export, acknowledge a flag, decide a step): only a patient
-  shared with the user, whatever the role.
+- Open a patient (review, summary, export, acknowledge a flag): only a patient shared with the
+  user, whatever the role.
+- Titration steps (add, change, end, accept or reject a proposed one): clinicians, for patients
+  shared with them. A step is a prescribing decision; staff and administrators do not make it.
+- Visits (book one, record one that took place, an infusion with its dose): clinicians and
+  staff, for patients shared with them; booking is the front desk's work too. An infusion's
+  dose is recorded as an IV/IM step, so recording an infusion is a clinician's.
 - Import: staff and administrators for the whole clinic; a clinician only for patients shared
   with them, or for new patients, which are then shared with them. The scope is derived
   from the acting account inside the import service, never passed in by a caller.
@@ -62,6 +67,25 @@ def cohort_patient_ids(session: Session, user: User | None) -> list[int]:
 def cohort_scope(user: User | None) -> str:
     """What the cohort covers, in words for the page and the audit row."""
     return "the clinic" if user is None or user.role in CLINIC_WIDE_COHORT_ROLES else "patients shared with you"
+STEP_ROLES = ("clinician",)
+VISIT_ROLES = ("clinician", "staff")
+
+
+def may_change_steps(session: Session, user: User, patient_id: int) -> bool:
+    """Whether ``user`` may add, change, end, accept or reject a titration step of the patient."""
+    return user.role in STEP_ROLES and can_open_patient(session, user, patient_id)
+
+
+def may_record_visits(session: Session, user: User, patient_id: int, *, infusion: bool = False) -> bool:
+    """Whether ``user`` may book or record a visit of the patient (an infusion also writes a step)."""
+    if infusion:
+        return may_change_steps(session, user, patient_id)
+    return user.role in VISIT_ROLES and can_open_patient(session, user, patient_id)
+
+
+def may_record_anything(session: Session, user: User, patient_id: int) -> bool:
+    """Whether the review page offers its record forms to ``user`` at all."""
+    return may_change_steps(session, user, patient_id) or may_record_visits(session, user, patient_id)
 
 
 # --- imports ------------------------------------------------------------------------------

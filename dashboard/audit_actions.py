@@ -19,7 +19,8 @@ class AuditAction(StrEnum):
     IMPORT = "import"  # a file imported, refused, or refused for a patient not shared
     EXPORT = "export"  # a patient's diary CSV or FHIR R4 Bundle (detail: format), or the audit trail as CSV
     SUMMARY = "summary"  # a patient's review numbers as JSON (command line)
-    RECORD_CHANGE = "record_change"  # a proposed titration step accepted or rejected
+    # a titration step or visit recorded or changed (old and new values), or a proposed step accepted or rejected
+    RECORD_CHANGE = "record_change"
     ACKNOWLEDGE_FLAG = "acknowledge_flag"  # a review flag acknowledged with a note
     SETTINGS_CHANGE = "settings_change"  # thresholds changed (or a change refused)
     SAVE_MAPPING_PROFILE = "save_mapping_profile"  # a mapping profile saved or replaced

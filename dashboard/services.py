@@ -188,3 +188,89 @@ def patient_fhir(user: User, patient_ref: str) -> bytes:
         audit.record(session, actor=user.username, action=AuditAction.EXPORT, patient_id=patient.id,
                      detail={"patient": patient_ref, "format": "fhir"})
     return text.encode("utf-8")
+
+
+# --- a patient's titration steps and visits (the review page's record forms) ----------------
+
+def record_permissions(user: User, patient_id: int) -> tuple[bool, bool]:
+    """(may change steps, may record visits) for the review page to offer the forms it may."""
+    with session_scope() as session:
+        return access.may_change_steps(session, user, patient_id), access.may_record_visits(session, user, patient_id)
+
+
+def _readable(session, user: User, patient_id: int) -> None:
+    if not access.can_open_patient(session, user, patient_id):
+        raise PermissionError("This patient is not available to you.")
+
+
+def check_step(user: User, patient_id: int, form, *, step_id: int | None = None):
+    """(the form in canonical words, the problems, the preview if none): nothing is written."""
+    from dashboard.db import clinic_records
+
+    with session_scope() as session:
+        _readable(session, user, patient_id)
+        clean, problems = clinic_records.check_step(session, patient_id, form, step_id=step_id)
+        preview = None if problems else clinic_records.preview_step(session, patient_id, clean, step_id=step_id)
+    return clean, problems, preview
+
+
+def save_step(user: User, patient_id: int, form, *, step_id: int | None = None) -> int:
+    """Add, change, end or accept (a proposed) step in one transaction with its audit row.
+    Raises RecordRefused (nothing written), RecordError or PermissionError (refusal audited)."""
+    from dashboard.db import clinic_records
+
+    with session_scope() as session:
+        return clinic_records.save_step(session, user=user, patient_id=patient_id, form=form, step_id=step_id).id
+
+
+def check_visit(user: User, patient_id: int, form):
+    """(the form in canonical words, the problems, the infusion step's preview if any): nothing is written."""
+    from dashboard.db import clinic_records
+
+    with session_scope() as session:
+        _readable(session, user, patient_id)
+        clean, problems = clinic_records.check_visit(session, patient_id, form)
+        preview = None
+        if not problems and clean.kind == "infusion":
+            preview = clinic_records.preview_step(session, patient_id, clinic_records.infusion_step(clean))
+    return clean, problems, preview
+
+
+def save_visit(user: User, patient_id: int, form) -> int:
+    """Book a visit or record one that took place, with its audit row (see ``save_step``)."""
+    from dashboard.db import clinic_records
+
+    with session_scope() as session:
+        return clinic_records.save_visit(session, user=user, patient_id=patient_id, form=form).id
+
+
+# --- a patient's diary as a file ------------------------------------------------------------
+
+def diary_csv(user: User, patient_ref: str) -> bytes:
+    """The patient's diary as the command line's ``export`` writes it (spreadsheet-safe: a cell
+    that starts like a formula gets a leading quote), with a UTF-8 byte order mark so that a
+    spreadsheet reads it as UTF-8 (the importer reads it either way). Audited as an export; a
+    refusal is audited and raises PermissionError."""
+    from dashboard.db.queries import patient_by_ref
+    from dashboard.ingest.export import export_patient_csv
+
+    with session_scope() as session:
+        patient = patient_by_ref(session, patient_ref)
+        if patient is None or not access.can_open_patient(session, user, patient.id):
+            audit.record(session, actor=user.username, action=AuditAction.EXPORT, outcome="denied",
+                         detail={"patient": patient_ref, "format": "csv", "what": "diary"})
+            session.commit()
+            raise PermissionError("This patient is not available to you.")
+        text = export_patient_csv(session, patient_ref, user=user)
+        audit.record(session, actor=user.username, action=AuditAction.EXPORT, patient_id=patient.id,
+                     detail={"patient": patient_ref, "format": "csv", "what": "diary", "rows": _csv_rows(text),
+                             "via": "page"})
+    return text.encode("utf-8-sig")
+
+
+def _csv_rows(text: str) -> int:
+    """Diary rows in the file (a note may hold a line break inside its quotes)."""
+    import csv
+    import io
+
+    return sum(1 for _ in csv.reader(io.StringIO(text))) - 1

@@ -272,6 +272,28 @@ def _export_fhir(session, user, patient):
     from dashboard.ingest.fhir_export import export_patient_fhir
 
     return export_patient_fhir(session, patient.ref, user=user)
+def _step_form():
+    from dashboard.db.clinic_records import StepForm
+
+    return StepForm(start_date=date(2026, 3, 5), dose_mg=100.0, frequency="daily", route="troche")
+
+
+def _visit_form(kind: str = "in person"):
+    from dashboard.db.clinic_records import VisitForm
+
+    return VisitForm(date=date(2026, 3, 5), kind=kind, booked=False, infusion_dose_mg=35.0, infusion_route="IV")
+
+
+def _save_step(session, user, patient):
+    from dashboard.db.clinic_records import save_step
+
+    return save_step(session, user=user, patient_id=patient.id, form=_step_form())
+
+
+def _save_visit(session, user, patient):
+    from dashboard.db.clinic_records import save_visit
+
+    return save_visit(session, user=user, patient_id=patient.id, form=_visit_form("infusion"))
 
 
 FUNCTION_CASES = {
@@ -289,6 +311,15 @@ FUNCTION_CASES = {
     "report.patient_report": _session_call(_report),
     "report.report_data": _session_call(_report_data),
     "services.pre_visit_report": _page_report,
+    "services.record_permissions": lambda url, user, p: None if services.record_permissions(user, p.id) == (
+        False, False) else "offered",
+    "services.check_step": lambda url, user, p: services.check_step(user, p.id, _step_form()),
+    "services.save_step": lambda url, user, p: services.save_step(user, p.id, _step_form()),
+    "services.check_visit": lambda url, user, p: services.check_visit(user, p.id, _visit_form()),
+    "services.save_visit": lambda url, user, p: services.save_visit(user, p.id, _visit_form()),
+    "services.diary_csv": lambda url, user, p: services.diary_csv(user, p.ref),
+    "clinic_records.save_step": _session_call(_save_step),
+    "clinic_records.save_visit": _session_call(_save_visit),
     "export.export_patient_csv": _session_call(_export),
     "fhir_export.export_patient_fhir": _session_call(_export_fhir),
     "services.patient_fhir": lambda url, user, p: services.patient_fhir(user, p.ref),

@@ -8,6 +8,7 @@ st.dataframe, never as markdown or HTML.
 import streamlit as st
 
 from dashboard import loaders, services
+from dashboard.app_pages import review_records as records
 from dashboard.app_pages import review_sections as sections
 from dashboard.db.clinic_records import RecordError
 from dashboard.db.flag_reviews import AcknowledgementError
@@ -34,6 +35,7 @@ def show() -> None:
     data = loaders.frames(user, patient)
     imports = loaders.imports(user, patient)
     sections.first_screen(patient, review, imports, as_of)
+    records.download(user, patient)
 
     def make_report() -> bytes:  # called on the click, in Streamlit's download thread
         return services.pre_visit_report(user, patient, review, visits=data["visits"], imports=imports)
@@ -41,11 +43,14 @@ def show() -> None:
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
         sections.for_the_record(review, make_report)
+        records.show(user, patient, data["proposed_steps"])
         sections.comedications(data["comedications"])
         sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
+        records.accept_proposed(user, patient, data["proposed_steps"])
         _fhir_download(user, patient)
         return
     timeline_slot = st.container()  # drawn after the flags, which choose what it marks
+    records.show(user, patient, data["proposed_steps"])  # below the timeline: the first screen stays as it is
     highlight = sections.flags(review, lambda rule, start, end, note: _acknowledge(
         user, patient, rule, start, end, note))
     with timeline_slot:
@@ -59,6 +64,7 @@ def show() -> None:
     sections.notes(review, as_of)
     sections.comedications(data["comedications"])
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
+    records.accept_proposed(user, patient, data["proposed_steps"])
     _fhir_download(user, patient)
 
 
@@ -81,6 +87,9 @@ def _acknowledge(user, patient, rule: str, start, end, note: str) -> None:
 
 
 def _decide(user, patient, step_id: int, accept: bool) -> None:
+    if accept:  # through the step form, prefilled, so the clinician sees and may correct it first
+        records.start_accepting(step_id)
+        st.rerun()
     try:
         loaders.decide_proposed_step(user, patient, step_id, accept)
     except (RecordError, PermissionError) as exc:

@@ -1,34 +1,332 @@
-"""Changes a clinician makes to a patient's clinic records, each audited in the same transaction."""
+"""Changes a clinician makes to a patient's clinic records, each audited in the same transaction.
+
+Steps and visits recorded on the review page pass the rules the clinic-records importer applies
+(``dashboard.clinic_rules``), plus what only the stored records can tell (no overlapping troche
+steps, no second visit of a kind on a day). A refused change writes nothing; an accepted one
+writes the record and exactly one ``record_change`` audit row with the old and new values.
+Who may change what is ``dashboard.access``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timezone
+
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.access import can_open_patient
+from dashboard import clinic_rules as rules
+from dashboard.access import can_open_patient, may_change_steps, may_record_visits
 from dashboard.audit_actions import AuditAction
 from dashboard.auth.accounts import User
 from dashboard.db import audit
-from dashboard.db.models import TitrationStep
+from dashboard.db.models import TitrationStep, Visit
+from dashboard.db.queries import titration_frame
+
+NOTE_MAX = 2000
 
 
 class RecordError(ValueError):
     pass
 
 
+class RecordRefused(RecordError):
+    """The form's values break a rule: nothing was written. ``problems`` say field, value and why."""
+
+    def __init__(self, problems: list[rules.Problem]):
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class StepForm:
+    """A titration step as a form gives it (the importer's columns, as values)."""
+
+    start_date: date
+    dose_mg: float
+    frequency: str
+    route: str
+    end_date: date | None = None
+    max_per_day: float | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class VisitForm:
+    """A visit: ``booked`` (today or later) or one that took place (today or earlier). An infusion
+    carries its dose and route (IV or IM), stored as a step on the visit's day, as imports do."""
+
+    date: date
+    kind: str
+    booked: bool
+    note: str | None = None
+    infusion_dose_mg: float | None = None
+    infusion_route: str | None = None
+
+
+@dataclass(frozen=True)
+class StepPreview:
+    """A step as the timeline will show it, before it is written."""
+
+    label: str  # the timeline's step label, e.g. "50 → 100 mg/day"
+    schedule: str  # "50 mg twice daily = 100 mg/day, troche"
+    start: date
+    end: date | None  # None: until the next step of its route starts
+    others: list[str]  # how the change moves other steps' ends
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+# --- steps ------------------------------------------------------------------------------------
+
+def check_step(session: Session, patient_id: int, form: StepForm, *, step_id: int | None = None,
+               today: date | None = None) -> tuple[StepForm, list[rules.Problem]]:
+    """The form in canonical words, and every rule it breaks (empty: it may be written)."""
+    problems: list[rules.Problem] = []
+
+    def read(name: str, value, check):
+        try:
+            return check(value)
+        except ValueError as exc:
+            problems.append(rules.Problem(name, "" if value is None else str(value), str(exc)))
+            return None
+
+    start = read("start_date", form.start_date, lambda d: rules.plan_date(d, today))
+    end = None if form.end_date is None else read("end_date", form.end_date, lambda d: rules.plan_date(d, today))
+    freq = read("frequency", form.frequency, rules.frequency)
+    route = read("route", form.route, rules.route)
+    most = None if form.max_per_day is None else read("max_per_day", form.max_per_day, rules.doses_per_day)
+    dose = read("dose_mg", form.dose_mg, lambda v: rules.dose(float(v), route))
+    note = _text(form.note)
+    if note is not None and len(note) > NOTE_MAX:
+        problems.append(rules.Problem("note", note[:40] + "…", f"a note is at most {NOTE_MAX} characters"))
+    if problems:
+        return form, problems
+    frequency_name, written_max = freq
+    most, between = rules.step_problems(start=start, end=end, frequency_name=frequency_name,
+                                        written_max=written_max, max_per_day=most)
+    problems += between
+    clean = StepForm(start_date=start, dose_mg=dose, frequency=frequency_name, route=route, end_date=end,
+                     max_per_day=most, note=note)
+    if not problems:
+        problems += _stored_clashes(session, patient_id, clean, step_id)
+    return clean, problems
+
+
+def _stored_clashes(session: Session, patient_id: int, form: StepForm, step_id: int | None) -> list[rules.Problem]:
+    steps = titration_frame(session, patient_id)
+    if form.route == rules.HOME_ROUTE:
+        overlap = rules.troche_overlap(steps, start=form.start_date, end=form.end_date, ignore_step_id=step_id)
+        return [rules.Problem("start_date", form.start_date.isoformat(), overlap)] if overlap else []
+    same = steps[(steps["route"] == form.route) & (steps["start_date"] == pd.Timestamp(form.start_date))
+                 & (steps["step_id"] != (step_id or -1))]
+    if same.empty:
+        return []
+    return [rules.Problem("start_date", form.start_date.isoformat(),
+                          f"a {form.route} step starting {form.start_date:%d %b %Y} is already recorded")]
+
+
+def preview_step(session: Session, patient_id: int, form: StepForm, *, step_id: int | None = None) -> StepPreview:
+    """The step's label and dates as the timeline will draw them, with the change applied to the
+    stored steps (``form`` already checked)."""
+    from dashboard.analysis.periods import steps_table
+    from dashboard.charts.timeline import step_labels
+
+    stored = titration_frame(session, patient_id)
+    stored = stored[stored["step_id"] != (step_id or -1)]
+    row = {"step_id": step_id or -1, "start_date": pd.Timestamp(form.start_date),
+           "end_date": pd.Timestamp(form.end_date) if form.end_date else pd.NaT, "dose_mg": float(form.dose_mg),
+           "frequency": form.frequency, "max_per_day": form.max_per_day if form.max_per_day else float("nan"),
+           "route": form.route, "note": form.note, "status": "active"}
+    changed = pd.concat([stored, pd.DataFrame([row])], ignore_index=True) if len(stored) else pd.DataFrame([row])
+    changed = changed.astype({"start_date": "datetime64[ns]", "end_date": "datetime64[ns]", "dose_mg": "float64",
+                              "max_per_day": "float64"})
+    dates = pd.concat([changed["start_date"], changed["end_date"].dropna()])
+    horizon = (dates.max() + pd.Timedelta(days=3650)).date()
+    before = steps_table(titration_frame(session, patient_id), horizon).set_index("step_id")
+    after = steps_table(changed, horizon)
+    labels = step_labels(after)
+    mine = after.index[after["step_id"] == (step_id or -1)][0]
+    step = after.loc[mine]
+    end = None if step["end"] == pd.Timestamp(horizon) else step["end"].date()
+    per_day = "" if pd.isna(step["daily_dose_mg"]) else f" = {step['daily_dose_mg']:g} mg/day"
+    schedule = f"{form.dose_mg:g} mg {form.frequency}{per_day}, {form.route}"
+    if per_day and form.frequency == "daily":  # "50 mg daily = 50 mg/day" says it twice
+        schedule = f"{step['daily_dose_mg']:g} mg/day, {form.route}"
+    others = []
+    for other in after[after["step_id"] != (step_id or -1)].itertuples():
+        if other.step_id in before.index and before.loc[other.step_id, "end"] != other.end:
+            until = "runs on" if other.end == pd.Timestamp(horizon) else f"now ends on {other.end:%d %b %Y}"
+            others.append(f"The {other.route} step of {other.dose_mg:g} mg {other.frequency} from "
+                          f"{other.start:%d %b %Y} {until}.")
+    return StepPreview(label=str(labels[mine]), schedule=schedule,
+                       start=form.start_date, end=end, others=others)
+
+
+def _step_values(step: TitrationStep) -> dict:
+    return {"start_date": step.start_date, "end_date": step.end_date, "dose_mg": step.dose_mg,
+            "frequency": step.frequency, "max_per_day": step.max_per_day, "route": step.route, "note": step.note,
+            "status": step.status}
+
+
+def _refuse_access(session: Session, user: User, patient_id: int, detail: dict) -> None:
+    """The refusal's audit row is committed before the raise, so that it stays in the trail."""
+    audit.record(session, actor=user.username, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
+                 outcome="denied", detail=detail)
+    session.commit()
+    if not can_open_patient(session, user, patient_id):
+        raise PermissionError("This patient is no longer shared with you; nothing was changed.")
+    raise PermissionError("Your role does not record this for patients; nothing was changed.")
+
+
+def save_step(session: Session, *, user: User, patient_id: int, form: StepForm, step_id: int | None = None,
+              today: date | None = None) -> TitrationStep:
+    """Add a step (``step_id`` None), change or end an active one, or accept a proposed one with
+    the form's values. ``RecordRefused`` (nothing written) when a rule is broken."""
+    what = "add step" if step_id is None else "change step"
+    if not may_change_steps(session, user, patient_id):
+        _refuse_access(session, user, patient_id, {"change": what, "titration_step": step_id})
+    step = None
+    if step_id is not None:
+        step = session.get(TitrationStep, step_id)
+        if step is None or step.patient_id != patient_id or step.status not in ("active", "proposed"):
+            raise RecordError("this step no longer exists or was rejected; nothing was changed")
+        what = "accept proposed step" if step.status == "proposed" else "change step"
+    clean, problems = check_step(session, patient_id, form, step_id=step_id, today=today)
+    if problems:
+        raise RecordRefused(problems)
+    old = None if step is None else _step_values(step)
+    if old is not None and old == {**asdict(clean), "status": "active"}:
+        raise RecordError("nothing to change: the step already says this")
+    if step is None:
+        step = TitrationStep(patient_id=patient_id)
+        session.add(step)
+    for key, value in asdict(clean).items():
+        setattr(step, key, value)
+    step.status, step.changed_by, step.changed_at = "active", user.username, _now()
+    session.flush()
+    audit.record(session, actor=user.username, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
+                 detail={"change": what, "titration_step": step.id, "old": old, "new": _step_values(step)})
+    return step
+
+
+# --- visits -------------------------------------------------------------------------------------
+
+def check_visit(session: Session, patient_id: int, form: VisitForm, *,
+                today: date | None = None) -> tuple[VisitForm, list[rules.Problem]]:
+    problems: list[rules.Problem] = []
+    today = today or date.today()
+    try:
+        when = rules.plan_date(form.date, today)
+    except ValueError as exc:
+        problems.append(rules.Problem("date", str(form.date), str(exc)))
+        when = None
+    if when is not None and form.booked and when < today:
+        problems.append(rules.Problem("date", when.isoformat(), "a booked visit is today or later; record a visit "
+                                      "that took place instead"))
+    if when is not None and not form.booked and when > today:
+        problems.append(rules.Problem("date", when.isoformat(), "a visit that took place is dated today or earlier; "
+                                      "book it instead"))
+    try:
+        kind = rules.visit_kind(form.kind)
+    except ValueError as exc:
+        problems.append(rules.Problem("kind", str(form.kind), str(exc)))
+        kind = None
+    note = _text(form.note)
+    if note is not None and len(note) > NOTE_MAX:
+        problems.append(rules.Problem("note", note[:40] + "…", f"a note is at most {NOTE_MAX} characters"))
+    dose, route = None, None
+    if kind == "infusion":
+        try:
+            route = rules.route(form.infusion_route or "")
+            if route not in rules.INFUSION_ROUTES:
+                raise ValueError(f"an infusion is given IV or IM, not {route}")
+        except ValueError as exc:
+            problems.append(rules.Problem("infusion_route", str(form.infusion_route or ""), str(exc)))
+        try:
+            if form.infusion_dose_mg is None:
+                raise ValueError("an infusion needs its dose in mg")
+            dose = rules.dose(float(form.infusion_dose_mg), route)
+        except ValueError as exc:
+            problems.append(rules.Problem("infusion_dose_mg", str(form.infusion_dose_mg or ""), str(exc)))
+    clean = VisitForm(date=when or form.date, kind=kind or form.kind, booked=form.booked, note=note,
+                      infusion_dose_mg=dose, infusion_route=route)
+    if not problems:
+        if session.scalar(select(Visit.id).where(Visit.patient_id == patient_id, Visit.date == when,
+                                                 Visit.kind == kind)) is not None:
+            problems.append(rules.Problem("date", when.isoformat(), f"a {kind} visit on {when:%d %b %Y} is already "
+                                          "recorded"))
+        elif kind == "infusion":
+            problems += _stored_clashes(session, patient_id, infusion_step(clean), None)
+    return clean, problems
+
+
+def infusion_step(form: VisitForm) -> StepForm:
+    """An infusion's dose as the timeline and the analysis read it: a one-day IV/IM step."""
+    return StepForm(start_date=form.date, end_date=form.date, dose_mg=float(form.infusion_dose_mg),
+                    frequency="daily", route=form.infusion_route, note=form.note)
+
+
+def save_visit(session: Session, *, user: User, patient_id: int, form: VisitForm, today: date | None = None) -> Visit:
+    """Book a visit or record one that took place (an infusion with its dose step). ``RecordRefused``
+    (nothing written) when a rule is broken."""
+    infusion = rules.words(form.kind) == "infusion"
+    if not may_record_visits(session, user, patient_id, infusion=infusion):
+        _refuse_access(session, user, patient_id, {"change": "add visit", "date": form.date})
+    clean, problems = check_visit(session, patient_id, form, today=today)
+    if problems:
+        raise RecordRefused(problems)
+    now = _now()
+    visit = Visit(patient_id=patient_id, date=clean.date, kind=clean.kind, note=clean.note,
+                  changed_by=user.username, changed_at=now)
+    session.add(visit)
+    new = {"date": clean.date, "kind": clean.kind, "note": clean.note, "booked": clean.booked}
+    if clean.kind == "infusion":
+        step = TitrationStep(patient_id=patient_id, status="active", changed_by=user.username, changed_at=now,
+                             **asdict(infusion_step(clean)))
+        session.add(step)
+        session.flush()
+        new["infusion_step"] = {"titration_step": step.id, **_step_values(step)}
+    session.flush()
+    audit.record(session, actor=user.username, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
+                 detail={"change": "book visit" if clean.booked else "record visit", "visit": visit.id,
+                         "old": None, "new": new})
+    return visit
+
+
+def step_form_of(step: dict | pd.Series) -> StepForm:
+    """A stored step (a ``titration_frame`` row) as the form that would change it: the prefill."""
+    def value(key):
+        v = step[key]
+        return None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+
+    day = lambda key: None if value(key) is None else pd.Timestamp(value(key)).date()  # noqa: E731
+    return StepForm(start_date=day("start_date"), end_date=day("end_date"), dose_mg=float(step["dose_mg"]),
+                    frequency=str(step["frequency"]), route=str(step["route"]), max_per_day=value("max_per_day"),
+                    note=value("note"))
+
+
+# --- proposed steps -----------------------------------------------------------------------------
+
 def decide_proposed_step(session: Session, *, user: User, patient_id: int, step_id: int, accept: bool) -> TitrationStep:
     """Accept a step read from an imported prescription (it then counts) or reject it (kept, ignored).
 
     A proposed step never counts on its own: a FHIR MedicationRequest says what was ordered,
-    not that the clinic's titration followed it. Only someone who may open the patient
-    decides (``dashboard.access``); anyone else gets ``PermissionError`` after a "denied" audit
-    row, committed before the raise so that it stays in the trail.
+    not that the clinic's titration followed it. Only someone who may change the patient's
+    steps decides (``dashboard.access``); anyone else gets ``PermissionError`` after a "denied"
+    audit row, committed before the raise so that it stays in the trail. The review page
+    accepts through ``save_step`` (the step form, prefilled); this is the command's path.
     """
-    if not can_open_patient(session, user, patient_id):
-        audit.record(session, actor=user.username, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
-                     outcome="denied", detail={"titration_step": step_id})
-        session.commit()
-        raise PermissionError("This patient is no longer shared with you; nothing was changed.")
+    if not may_change_steps(session, user, patient_id):
+        _refuse_access(session, user, patient_id, {"titration_step": step_id})
     actor = user.username
     step = session.get(TitrationStep, step_id)
     if step is None or step.patient_id != patient_id or step.status != "proposed":
@@ -41,8 +339,10 @@ def decide_proposed_step(session: Session, *, user: User, patient_id: int, step_
             raise RecordError(f"a {step.route} step starting {step.start_date} is already recorded; "
                               "change the clinic records instead")
     step.status = "active" if accept else "rejected"
+    step.changed_by, step.changed_at = actor, _now()
     audit.record(session, actor=actor, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
                  detail={"titration_step": step_id, "decision": step.status, "start": step.start_date,
                          "dose_mg": step.dose_mg})
     session.flush()
     return step
+

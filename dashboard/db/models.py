@@ -143,9 +143,15 @@ class TitrationStep(Base):
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="active")
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
+    # Who recorded or last changed the step on the review page, and when (None: as imported).
+    changed_by: Mapped[str | None] = mapped_column(String(100))
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Visit(Base):
+    """A visit on its date: a date after today is booked, one up to today took place. An
+    infusion's dose is an IV or IM titration step on the same day."""
+
     __tablename__ = "visit"
     __table_args__ = (UniqueConstraint("patient_id", "date", "kind"),)
 
@@ -155,6 +161,9 @@ class Visit(Base):
     kind: Mapped[str] = mapped_column(String(30))
     note: Mapped[str | None] = mapped_column(Text)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
+    # Who recorded the visit on the review page, and when (None: as imported).
+    changed_by: Mapped[str | None] = mapped_column(String(100))
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class DiaryEntry(Base):

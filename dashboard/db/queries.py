@@ -192,9 +192,10 @@ def patients_frame(session: Session, patient_ids: list[int] | None = None) -> pd
 def data_version(session: Session, patient_id: int) -> tuple:
     """A cheap fingerprint of everything a patient's review reads, for caching the review.
 
-    Stored rows are never overwritten (imports only add, with their side effects; a step
-    decision changes a status; an acknowledgement adds a row), so row counts, highest ids and
-    the counts of active and proposed steps change whenever the review could change, whichever process or
+    Imports only add rows (with their side effects), a step decision changes a status, an
+    acknowledgement adds a row, and a step or visit recorded or changed on the review page sets
+    its ``changed_at``; so row counts, highest ids, the counts of active and proposed steps and
+    the latest ``changed_at`` change whenever the review could change, whichever process or
     server made the change.
     """
     from sqlalchemy import case, func
@@ -205,9 +206,9 @@ def data_version(session: Session, patient_id: int) -> tuple:
         return select(func.count(), func.max(model.id), *extra).where(model.patient_id == patient_id)
 
     parts = [
-        stats(DiaryEntry), stats(Visit), stats(CoMedication), stats(FlagAcknowledgement),
+        stats(DiaryEntry), stats(Visit, func.max(Visit.changed_at)), stats(CoMedication), stats(FlagAcknowledgement),
         stats(TitrationStep, func.sum(case((TitrationStep.status == "active", 1), else_=0)),
-              func.sum(case((TitrationStep.status == "proposed", 1), else_=0))),
+              func.sum(case((TitrationStep.status == "proposed", 1), else_=0)), func.max(TitrationStep.changed_at)),
     ]
     return tuple(tuple(session.execute(part).one()) for part in parts)
 

@@ -1,17 +1,9 @@
 """The clinic's own records as CSV (import-formats.md section 5): titration steps and visits.
 
 Same reading rules as the diary CSV (encodings, delimiters, header names, patient column).
-Spelling is normalised to one canonical word per meaning, so analysis compares like with like:
-
-- frequency: ``daily`` (also once daily, once a day, every day, qd), ``twice daily`` (twice a
-  day, two/2 times daily, bid), ``every other day`` (alternate days, qod), ``N per week`` with
-  N 1-14 (also ``N times per week``, ``Nx/week``, ``N a week``), ``as needed`` (prn). An as-needed
-  step needs its maximum per day: a ``max_per_day`` column, or written ``as needed max 2 per day``
-  (also ``prn, max 2/day``, ``as needed (max 2 a day)``).
-- route: ``troche`` (buccal, sublingual, lozenge), ``IV`` (intravenous), ``IM`` (intramuscular),
-  ``intranasal`` (nasal).
-- visit kind: ``in person`` (in-person, office), ``telehealth`` (telemedicine, video, phone),
-  ``infusion`` (an in-clinic IV/IM session).
+What a step or a visit may say (frequencies, routes, doses, dates, visit kinds, the rules
+between a step's fields) is ``dashboard.clinic_rules``, which the review page's forms apply
+too; this module reads the cells and names the row and column of each refusal.
 
 ``max_per_day`` is stored only when the file gives it: a daily step implies one dose a day, and
 reading that is left to analysis.
@@ -19,11 +11,10 @@ reading that is left to analysis.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from functools import partial
 
-from dashboard import fields
+from dashboard import clinic_rules as rules
 from dashboard.ingest.csv_text import (
     Table,
     cell,
@@ -39,74 +30,22 @@ from dashboard.ingest.csv_text import (
 )
 from dashboard.ingest.records import ParsedFile, RefusedRow, TitrationRecord, VisitRecord
 
-DOSE_MAX_MG = 1000.0
-MAX_DOSES_PER_DAY = 24.0
-_WORDS = re.compile(r"[\s_\-]+")
-FREQUENCIES = {
-    "daily": "daily", "once daily": "daily", "once a day": "daily", "every day": "daily", "qd": "daily",
-    "twice daily": "twice daily", "twice a day": "twice daily", "two times daily": "twice daily",
-    "2 times daily": "twice daily", "2x daily": "twice daily", "bid": "twice daily",
-    "every other day": "every other day", "alternate days": "every other day", "qod": "every other day",
-    "as needed": "as needed", "prn": "as needed",
-}
-_PER_WEEK = re.compile(r"([0-9]+) ?(?:x|times)? ?(?:per|a|/) ?week", re.ASCII)
-_AS_NEEDED_MAX = re.compile(
-    r"(?:as needed|prn),? \(?max(?:imum)?\.? ?([0-9]+(?:[.,][0-9]+)?) ?(?:x|times|doses?)? ?(?:per|a|/) ?day\)?",
-    re.ASCII,
-)
-ROUTES = {
-    "troche": "troche", "troches": "troche", "buccal": "troche", "sublingual": "troche", "lozenge": "troche",
-    "buccal troche": "troche", "sublingual troche": "troche",
-    "iv": "IV", "intravenous": "IV", "im": "IM", "intramuscular": "IM",
-    "intranasal": "intranasal", "nasal": "intranasal", "nasal spray": "intranasal",
-}
-VISIT_KINDS = {
-    "in person": "in person", "inperson": "in person", "office": "in person", "office visit": "in person",
-    "telehealth": "telehealth", "telemedicine": "telehealth", "video": "telehealth", "phone": "telehealth",
-    "infusion": "infusion",
-}
 TITRATION_KNOWN = {"patient_id", "start_date", "end_date", "dose_mg", "frequency", "max_per_day", "route", "note"}
 VISIT_KNOWN = {"patient_id", "date", "kind", "note"}
 
 
-def _words(text: str) -> str:
-    return _WORDS.sub(" ", text.strip().lower()).rstrip(".")
-
-
 def parse_frequency(text: str) -> tuple[str, float | None]:
     """(canonical frequency, maximum doses a day if written in it)."""
-    words = _words(text)
-    if words in FREQUENCIES:
-        return FREQUENCIES[words], None
-    per_week = _PER_WEEK.fullmatch(words)
-    if per_week:
-        count = int(per_week.group(1))
-        if not 1 <= count <= 14:
-            raise ValueError(f"{text.strip()!r}: a weekly frequency is 1 to 14 per week")
-        return f"{count} per week", None
-    as_needed = _AS_NEEDED_MAX.fullmatch(words)
-    if as_needed:
-        return "as needed", _doses_per_day(as_needed.group(1), decimal_comma=True)
-    raise ValueError(
-        f"{text.strip()!r} is not a frequency: use daily, twice daily, every other day, "
-        "N per week (N 1-14) or as needed (with a maximum per day)"
-    )
+    return rules.frequency(text)
 
 
 def _doses_per_day(text: str, *, decimal_comma: bool) -> float:
-    value = parse_number(text, decimal_comma=decimal_comma)
-    if not 1 <= value <= MAX_DOSES_PER_DAY:
-        raise ValueError(f"the maximum per day is a number of doses from 1 to {MAX_DOSES_PER_DAY:g}")
-    return value
+    return rules.doses_per_day(parse_number(text, decimal_comma=decimal_comma))
 
 
 def _plan_date(text: str, today: date | None) -> date:
     """An ISO date within :data:`dashboard.fields.PLAN` (1900 to five years ahead)."""
-    day = parse_iso_date(text)
-    problem = fields.PLAN.problem(day, today)
-    if problem:
-        raise ValueError(problem)
-    return day
+    return rules.plan_date(parse_iso_date(text), today)
 
 
 def _step_cells(table: Table, text: dict[str, str], row: int, today: date | None) -> tuple[dict, list[RefusedRow]]:
@@ -138,16 +77,14 @@ def _titration_row(table: Table, cells: list[str], row: int, patient: str,
     if refused:
         return refused
     (frequency, written_max), max_per_day = values["frequency"], values["max_per_day"]
-    if written_max is not None and max_per_day is not None and written_max != max_per_day:
-        reason = f"differs from the maximum written in the frequency ({text['frequency'].strip()!r})"
-        refused.append(refuse(row, "max_per_day", text["max_per_day"], reason))
-    max_per_day = max_per_day if max_per_day is not None else written_max
-    if frequency == "as needed" and max_per_day is None:
-        reason = "an as-needed step needs a maximum per day: fill max_per_day or write 'as needed max 2 per day'"
-        refused.append(refuse(row, "frequency", text["frequency"], reason))
-    if values["end_date"] is not None and values["end_date"] < values["start_date"]:
-        reason = f"the end date is before the start date ({values['start_date']})"
-        refused.append(refuse(row, "end_date", text["end_date"], reason))
+    max_per_day, problems = rules.step_problems(start=values["start_date"], end=values["end_date"],
+                                                frequency_name=frequency, written_max=written_max,
+                                                max_per_day=max_per_day)
+    refused += [refuse(row, p.field, text[p.field], p.reason) for p in problems]
+    try:
+        rules.dose(values["dose_mg"], values["route"])
+    except ValueError as exc:
+        refused.append(refuse(row, "dose_mg", text["dose_mg"], str(exc)))
     if refused:
         return refused
     return TitrationRecord(
@@ -162,16 +99,11 @@ def _dose(text: str, decimal_comma: bool) -> float:
         value = parse_number(text, decimal_comma=decimal_comma)
     except ValueError:
         value = 0.0
-    if not 0 < value <= DOSE_MAX_MG:
-        raise ValueError(f"dose_mg must be a number of mg above 0 and at most {DOSE_MAX_MG:g}")
-    return value
+    return rules.dose(value)
 
 
 def _route(text: str) -> str:
-    words = _words(text)
-    if words not in ROUTES:
-        raise ValueError(f"{text.strip()!r} is not a route: use troche (buccal or sublingual), IV, IM or intranasal")
-    return ROUTES[words]
+    return rules.route(text)
 
 
 def _visit_row(table: Table, cells: list[str], row: int, patient: str,
@@ -183,10 +115,10 @@ def _visit_row(table: Table, cells: list[str], row: int, patient: str,
         when = _plan_date(date_text, today)
     except ValueError as exc:
         refused.append(refuse(row, "date", date_text, str(exc)))
-    kind = VISIT_KINDS.get(_words(kind_text))
-    if kind is None:
-        reason = f"{kind_text.strip()!r} is not a visit kind: use in person, telehealth or infusion"
-        refused.append(refuse(row, "kind", kind_text, reason))
+    try:
+        kind = rules.visit_kind(kind_text)
+    except ValueError as exc:
+        refused.append(refuse(row, "kind", kind_text, str(exc)))
     if refused:
         return refused
     note = unescape_text(note) if note.strip() else None

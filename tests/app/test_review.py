@@ -240,7 +240,7 @@ def test_selecting_a_flag_row_marks_it_on_the_timeline(clinic_url):
 
 def test_flags_are_grouped_by_rule_with_human_names_safety_first(clinic_url):
     at = review(clinic_url, "DEMO-004", "dr.rivera")
-    labels = [e.label for e in at.expander]
+    labels = [e.label for e in at.expander if e.label != "Record a step or visit"]  # the flags
     summary = summary_of(clinic_url, "DEMO-004")
     assert [label.split(" (")[0] for label in labels] == [c["name"] for c in summary["flag_counts"]]
     assert labels[0].startswith("High blood pressure (safety) — ")
@@ -432,12 +432,23 @@ def test_deciding_a_proposed_step_changes_it_and_writes_one_audit_row(small_clin
     assert any(text.endswith(f": {dose} mg, daily, troche") for text in words(at, "text"))
     before = last_audit_id(small_clinic)
     at.button(key=f"{button}_{step_id}").click().run()
+    if button == "accept":  # through the step form, prefilled with the proposal, then confirmed
+        assert _proposed(small_clinic)[dose] == (step_id, "proposed") and not audit_rows(small_clinic, before)
+        assert at.number_input(key=f"accepting_{step_id}_dose").value == float(dose)
+        at.button(key=f"accepting_{step_id}_check").click().run()
+        assert not at.exception and not at.error
+        assert any("Accepted step on the timeline" in m for m in words(at, "markdown"))
+        at.button(key="record_save").click().run()
     assert not at.exception and not at.error
     assert _proposed(small_clinic)[dose] == (step_id, status)
     rows = audit_rows(small_clinic, before)
     assert [r[:4] for r in rows] == [("dr.test", "record_change", "ok", patient_id(small_clinic, "FULL"))]
     detail = json.loads(rows[0][4])
-    assert (detail["titration_step"], detail["decision"]) == (step_id, status)
+    if button == "accept":
+        assert (detail["titration_step"], detail["old"]["status"], detail["new"]["status"]) == (step_id, "proposed",
+                                                                                              "active")
+    else:
+        assert (detail["titration_step"], detail["decision"]) == (step_id, status)
     # Decided: its buttons are gone, the other proposal still waits.
     assert f"{button}_{step_id}" not in [b.key for b in at.button]
     assert len([b for b in at.button if b.key and b.key.startswith("accept_")]) == 1

@@ -199,3 +199,41 @@ def test_visits_without_a_kind_column_are_refused():
     with pytest.raises(FileRefused) as refused:
         visits("patient_id,date,note", "P1,2026-02-01,x")
     assert refused.value.refused.column == "kind"
+
+
+# One rule for the importer and the review page's forms (dashboard.clinic_rules): the same value
+# is refused by both, for the same reason.
+SAME_RULE = [
+    # (column, CSV cell, form field values)
+    ("dose_mg", "P1,2026-03-01,600,daily,IM,", {"dose_mg": 600.0, "route": "IM"}),
+    ("dose_mg", "P1,2026-03-01,250,daily,intranasal,", {"dose_mg": 250.0, "route": "intranasal"}),
+    ("frequency", "P1,2026-03-01,50,thrice hourly,troche,", {"frequency": "thrice hourly"}),
+    ("frequency", "P1,2026-03-01,50,as needed,troche,", {"frequency": "as needed"}),
+    ("route", "P1,2026-03-01,50,daily,oral,", {"route": "oral"}),
+    ("start_date", "P1,2099-03-01,50,daily,troche,", {"start_date": date(2099, 3, 1)}),
+]
+
+
+@pytest.mark.parametrize(("column", "row", "values"), SAME_RULE,
+                         ids=[f"{c}-{r.split(',')[3]}" for c, r, _ in SAME_RULE])
+def test_the_importer_and_the_forms_refuse_a_step_for_the_same_reason(sqlite_url, column, row, values):
+    from dashboard.db.clinic_records import StepForm, check_step
+    from dashboard.db.session import session_scope
+
+    parsed = steps(STEP_HEADER, row)
+    assert [(r.column, r.row) for r in parsed.refused] == [(column, 2)] and parsed.steps == []
+    form = StepForm(**{**dict(start_date=date(2026, 3, 1), dose_mg=50.0, frequency="daily", route="troche"), **values})
+    with session_scope(sqlite_url) as session:
+        _, problems = check_step(session, 1, form)
+    assert [(p.field, p.reason) for p in problems] == [(column, parsed.refused[0].reason)]
+
+
+def test_the_importer_and_the_forms_refuse_a_visit_kind_for_the_same_reason(sqlite_url):
+    from dashboard.db.clinic_records import VisitForm, check_visit
+    from dashboard.db.session import session_scope
+
+    parsed = visits("patient_id,date,kind,note", "P1,2026-03-01,surgery,")
+    with session_scope(sqlite_url) as session:
+        _, problems = check_visit(session, 1, VisitForm(date=date(2026, 3, 1), kind="surgery", booked=False),
+                                  today=date(2026, 3, 2))
+    assert [(p.field, p.reason) for p in problems] == [("kind", parsed.refused[0].reason)]

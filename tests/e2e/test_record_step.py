@@ -1,0 +1,95 @@
+"""In a real browser: a clinician logs in, opens a patient, records a new step through the form
+and its confirmation, and finds it on the timeline; then downloads the diary, which is audited.
+Screenshots (1366x768) of the form and the confirmation are kept under tests/e2e/artifacts/."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from dashboard.analysis.summary import patient_summary
+from dashboard.db.models import AuditEvent
+from dashboard.db.session import get_engine, session_scope
+from dashboard.demo import DEMO_ACCOUNTS
+from tests.app.conftest import copy_demo
+from tests.e2e.conftest import ARTIFACTS, login, start_server
+
+pytestmark = pytest.mark.e2e
+PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
+REF = "DEMO-001"
+
+
+@pytest.fixture
+def server(demo_url, tmp_path):
+    url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
+    proc, base = start_server(url, demo=False)
+    yield base, url
+    proc.terminate()
+    proc.wait(timeout=20)
+    get_engine(url).dispose()
+
+
+def _audit(url: str, action: str) -> list[tuple]:
+    with session_scope(url) as session:
+        return [tuple(r) for r in session.execute(select(AuditEvent.actor, AuditEvent.outcome, AuditEvent.detail)
+                                                  .where(AuditEvent.action == action).order_by(AuditEvent.id))]
+
+
+def test_record_a_new_step_and_see_it_on_the_timeline_then_download_the_diary(server, page):
+    base, url = server
+    with session_scope(url) as session:
+        step = patient_summary(session, REF, as_of=date.today())["current_step"]
+    per_dose = step["daily_dose_mg"] / step["dose_mg"]
+    new_dose = step["dose_mg"] + 25
+    label = f"{step['daily_dose_mg']:g} → {new_dose * per_dose:g} mg/day"
+
+    login(page, f"{base}/review?patient={REF}", "dr.rivera", PASSWORDS["dr.rivera"])
+    page.get_by_text("DID THE LAST STEP WORK?").wait_for(timeout=60_000)
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1", timeout=60_000)
+    assert page.get_by_text(label, exact=True).count() == 0  # not on the timeline yet
+
+    page.get_by_text("Record a step or visit").click()
+    dose = page.get_by_role("spinbutton", name="Dose (mg)")
+    dose.wait_for(timeout=30_000)
+    dose.scroll_into_view_if_needed()
+    dose.fill(f"{new_dose:g}")
+    dose.press("Tab")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "record-step-form.png"))
+    page.get_by_role("button", name="Check the step").click()
+    page.get_by_text("New step on the timeline:").wait_for(timeout=30_000)
+    page.get_by_text("New step on the timeline:").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "record-step-confirmation.png"))
+    assert label in page.locator(".st-key-record_confirm").inner_text()
+    assert not [r for r in _audit(url, "record_change")]  # nothing written before "Save"
+
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.locator(".js-plotly-plot .annotation-text", has_text=label).first.wait_for(timeout=60_000)
+    rows = _audit(url, "record_change")
+    assert len(rows) == 1 and rows[0][:2] == ("dr.rivera", "ok")
+    assert json.loads(rows[0][2])["new"]["dose_mg"] == new_dose
+    page.locator(".js-plotly-plot .annotation-text", has_text=label).first.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(ARTIFACTS / "record-step-timeline.png"))
+
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Download diary (CSV)").click()
+    raw = download.value.path().read_bytes()
+    assert download.value.suggested_filename == f"{REF}-diary.csv"
+    assert raw.startswith("\ufeffpatient_id,date,pain".encode())
+    assert raw.count(b"\r\n") > 100 and f"\r\n{REF},".encode() in raw
+    exports = _audit(url, "export")
+    assert [(actor, outcome) for actor, outcome, _ in exports] == [("dr.rivera", "ok")]
+    assert json.loads(exports[0][2])["via"] == "page"
+
+    if not page.get_by_text("Book or record a visit").is_visible():
+        page.get_by_text("Record a step or visit").click()
+    page.get_by_text("Book or record a visit").click()
+    page.get_by_role("button", name="Check the visit").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Check the visit").scroll_into_view_if_needed()
+    page.wait_for_timeout(2000)  # until the rerun has removed the step form's elements
+    page.screenshot(path=str(ARTIFACTS / "record-visit-form.png"))
