@@ -31,6 +31,8 @@ class AuditAction(StrEnum):
     UNSHARE = "unshare"  # a share withdrawn
     VIEW_AUDIT = "view_audit"  # the audit trail page opened (refusals are audited)
     ADMIN_PAGE = "admin_page"  # the accounts page opened (refusals are audited)
+    RESOLVE_CONFLICT = "resolve_conflict"  # a stored entry kept or replaced by a file's values, with a reason
+    DOWNLOAD_IMPORT = "download_import"  # a kept import file downloaded again (refusals are audited)
 
 
 # Spellings stored before the enumeration; read, never written.

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from dashboard.db.models import DiaryEntry, ImportRecord
 from dashboard.db.session import session_scope
-from tests.dbdump import dump
+from tests.dbdump import assert_only_the_file_kept, dump
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD = "patient_id,date,pain,sleep,nausea,notes\nP-001,2026-03-01T21:30,6.5,4,mild,\"slept badly, woke at 3\"\nP-001,2026-03-02,5,,none,\n"
@@ -57,7 +57,11 @@ def test_refused_file_exits_1_names_every_row_and_writes_no_data(db_url, tmp_pat
     report = json.loads(result.stdout)
     assert report["status"] == "refused"
     assert [(r["row"], r["column"], r["value"]) for r in report["refused_rows"]] == [(2, "date", "03/01/2026"), (3, "pain", "11")]
-    assert dump(db_url, skip=("audit_event",)) == before
+    # v2: the refused file is kept with its errors in an import record of its own; no data row is written.
+    record_id = assert_only_the_file_kept(db_url, before, raw=path.read_bytes(), status="refused")
+    assert report["import_id"] == record_id
+    with session_scope(db_url) as session:
+        assert session.get(ImportRecord, record_id).refused_rows == report["refused_rows"]
     # The refused attempt itself is audited.
     assert [(a[3], a[5]) for a in dump(db_url)["audit_event"]] == [("import", "refused")]
 
@@ -117,8 +121,8 @@ def test_two_processes_importing_the_same_file_store_it_once(db_url, tmp_path):
     statuses = sorted(json.loads(out)["status"] for out, _err in outs)
     assert statuses == ["already-imported", "imported"]
     assert _entries(db_url) == 56
-    with session_scope(db_url) as session:
-        assert session.scalar(select(func.count(ImportRecord.id))) == 1
+    with session_scope(db_url) as session:  # v2: each attempt keeps a record; one brought the rows
+        assert sorted(session.scalars(select(ImportRecord.status))) == ["already-imported", "imported"]
 
 
 UNREACHABLE = [
