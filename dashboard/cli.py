@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="auto", choices=["auto", "diary-csv", "titration", "visits", "fhir", "bearable"])
     p.add_argument("--profile", metavar="NAME", help="a saved mapping profile for another diary app's layout")
     p.add_argument("--accept-valid", action="store_true", help="import the valid rows and keep the refused ones in the import record")
+    p.add_argument("--resolve", choices=["keep", "take"], default=None,
+                   help="decide every conflict: keep the stored values or take the file's (needs --reason; audited)")
+    p.add_argument("--reason", metavar="TEXT", default=None, help="why the conflicts are resolved so (with --resolve)")
     p.add_argument("--dry-run", action="store_true", help="report what would be imported; write nothing")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.add_argument("--as", dest="actor", default=None, metavar="USER", help="who is importing (for the audit trail)")
@@ -224,6 +227,14 @@ def cmd_import(args) -> int:
     from dashboard.db.session import migrate
     from dashboard.ingest.service import import_file
 
+    resolution = None
+    if args.resolve or args.reason is not None:
+        from dashboard.ingest.writer import Resolution
+
+        if not (args.resolve and args.reason and args.reason.strip()):
+            print("import: --resolve keep|take needs --reason TEXT (and --reason needs --resolve)", file=sys.stderr)
+            return EXIT_USAGE
+        resolution = Resolution(reason=args.reason.strip(), default=args.resolve)
     migrate()
     if args.actor is not None:
         from dashboard.db.session import session_scope
@@ -244,6 +255,7 @@ def cmd_import(args) -> int:
         report = import_file(
             raw, path.name, fmt=args.format, patient_ref=args.patient, accept_valid=args.accept_valid,
             actor=_actor(args), as_user=args.actor is not None, profile_name=args.profile, dry_run=args.dry_run,
+            resolution=resolution,
         )
         if report.status == "refused":
             worst = EXIT_REFUSED
@@ -262,7 +274,8 @@ def _report_json(report, name: str) -> dict:
 
 
 def _print_report(report, name: str) -> None:
-    print(f"{name}: {report.status} ({report.format}) - {report.message}")
+    kept = "dry run, nothing written" if report.import_id is None else f"import #{report.import_id}"
+    print(f"{name}: {report.status} ({report.format}; {kept}) - {report.message}")
     if report.patients:
         created = f"; created: {', '.join(report.patients_created)}" if report.patients_created else ""
         print(f"  patients: {', '.join(report.patients)}{created}")
@@ -270,7 +283,8 @@ def _print_report(report, name: str) -> None:
     for key, count in report.records_added.items():
         print(f"  {key.replace('_', ' ')} added: {count}")
     for c in report.conflicts:
-        print(f"  conflict: row {c.get('row')}, {c.get('column')}: stored {c.get('stored')!r}, file {c.get('new')!r}")
+        decided = {"keep": "; kept the stored values", "take": "; took the file's values"}.get(c.get("decision"), "")
+        print(f"  conflict: row {c.get('row')}, {c.get('column')}: stored {c.get('stored')!r}, file {c.get('new')!r}{decided}")
     for r in report.refused_rows:
         print(f"  refused: {name}, row {r['row']}, column {r['column']!r}, value {r['value']!r}: {r['reason']}")
     for label, count in report.ignored.items():
