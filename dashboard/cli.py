@@ -58,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.add_argument("--as", dest="actor", default=None, metavar="USER", help="who is importing (for the audit trail)")
 
+    p = sub.add_parser("profile", help="mapping profiles for other diary apps' layouts: suggest one, save it")
+    profile_sub = p.add_subparsers(dest="profile_command", required=True)
+    q = profile_sub.add_parser("suggest", help="print a profile guessed from FILE (JSON), to review and then save")
+    q.add_argument("file", metavar="FILE")
+    q.add_argument("--header-row", type=int, default=None, metavar="N", help="the row holding the header")
+    q = profile_sub.add_parser("save", help="save a reviewed profile (JSON) under NAME, for import --profile NAME")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("json_file", metavar="PROFILE.json")
+    q.add_argument("--replace", action="store_true", help="replace a different profile of that name")
+
     p = sub.add_parser("demo", help="build the demo clinic into the configured database")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--today", type=_iso_date, default=None, help="the demo's last diary day (default: today)")
@@ -118,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "audit": cmd_audit,
         "run": cmd_run,
         "user": cmd_user,
+        "profile": cmd_profile,
     }[args.command]
     try:
         return handler(args)
@@ -289,6 +300,71 @@ def _print_report(report, name: str) -> None:
         print(f"  refused: {name}, row {r['row']}, column {r['column']!r}, value {r['value']!r}: {r['reason']}")
     for label, count in report.ignored.items():
         print(f"  ignored: {label} ({count})")
+
+
+def cmd_profile(args) -> int:
+    """``profile suggest FILE``: the suggester's profile as JSON on standard output (what to check on
+    standard error: how day/month dates read, fields left for staff); ``profile save NAME FILE`` stores
+    it, checked, for ``import --profile NAME``."""
+    from dashboard.ingest import profiles
+    from dashboard.ingest.records import FileRefused
+
+    if args.profile_command == "suggest":
+        try:
+            raw = Path(args.file).read_bytes()
+        except OSError as exc:
+            print(f"{args.file}: cannot read the file: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            suggestion = profiles.suggest_profile(raw, Path(args.file).name, header_row=args.header_row)
+            readings = profiles.date_readings(raw, Path(args.file).name, suggestion)
+        except FileRefused as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_REFUSED
+        print(json.dumps(suggestion, indent=2, ensure_ascii=False))
+        for line in _suggestion_notes(suggestion, readings):
+            print(line, file=sys.stderr)
+        return EXIT_OK
+    return _save_profile(args)
+
+
+def _suggestion_notes(suggestion: dict, readings: list[dict]) -> list[str]:
+    notes = []
+    if len(readings) > 1:
+        notes.append("check date_format: these dates read more than one way")
+    for r in readings:
+        notes.append(f"  as {r['date_format']}{' (suggested)' if r['chosen'] else ''}: {'; '.join(r['readings'])}")
+    mapped = suggestion.get("columns") or suggestion.get("items") or {}
+    left = [name for name, field in mapped.items() if field is None]
+    if left:
+        notes.append(f"ignored unless you map them: {', '.join(left)}")
+    words = {f: [w for w, n in m.items() if n is None] for f, m in (suggestion.get("value_maps") or {}).items()}
+    for field, missing in words.items():
+        if missing:
+            notes.append(f"value_maps.{field}: give these words a number: {', '.join(missing)}")
+    if not (suggestion.get("date_column") or suggestion.get("date_parts")):
+        notes.append("no date column recognised: set date_column and date_format")
+    return notes
+
+
+def _save_profile(args) -> int:
+    from dashboard.db.session import migrate, session_scope
+    from dashboard.ingest import profiles
+
+    try:
+        mapping = json.loads(Path(args.json_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"{args.json_file}: not a readable JSON profile: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    migrate()
+    try:
+        with session_scope() as session:
+            profiles.save_profile(session, args.name, mapping, created_by=_operator(), replace=args.replace)  # audited
+    except (profiles.ProfileError, TypeError) as exc:
+        print(f"profile {args.name!r} not saved: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"saved mapping profile {args.name!r}; import with: python -m dashboard import FILE --profile {args.name}")
+    return EXIT_OK
 
 
 def cmd_demo(args) -> int:

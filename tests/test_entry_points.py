@@ -92,7 +92,8 @@ CLI_CASES = {
     ],
 }
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
-CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run"}
+# ``profile`` reads a file (suggest) or stores a mapping (save): no patient data either way.
+CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run", "profile"}
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:

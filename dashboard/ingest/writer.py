@@ -204,7 +204,7 @@ def write_import(
         report.message = "everything in this file is already stored; nothing changed"
         return report
     taken = sum(1 for _, d in decided if d == "take")
-    report.message = f"imported {report.entries_added} diary entr(y/ies)" + (
+    report.message = f"{'would import' if dry_run else 'imported'} {report.entries_added} diary entr(y/ies)" + (
         f" and {sum(report.records_added.values())} clinic record(s)" if report.records_added else "") + (
         f"; conflicts: {taken} taken from the file, {len(decided) - taken} kept as stored" if decided else "")
     if dry_run:

@@ -98,7 +98,7 @@ def test_conflicts_are_resolved_entry_by_entry_with_a_reason(clinic):
     at.selectbox(key="resolve_0").set_value("take").run()
     assert "do_import" not in [b.key for b in at.button]  # no reason yet
     at.text_input(key="resolve_reason").input("patient corrected it at the visit").run()
-    assert "Outcome: Would import. imported 1 diary entr(y/ies); conflicts: 1 taken from the file, 0 kept as stored" \
+    assert "Outcome: Would import. would import 1 diary entr(y/ies); conflicts: 1 taken from the file, 0 kept as stored" \
         in [t.value for t in at.text]
     at.button(key="do_import").click().run()
     assert not at.exception
