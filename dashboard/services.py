@@ -125,9 +125,9 @@ def import_history(user: User) -> pd.DataFrame:
     _require(user, access.may_import(user), AuditAction.DOWNLOAD_IMPORT)
     with session_scope() as session:
         shared = access.shared_refs(session, user)
-        rows = [r for r in import_history.recent_imports(session)
-                if access.may_see_import(user, patients=r["patients"], imported_by=r["by"], shared=shared)]
-    return import_history.frame(rows[: import_history.SHOWN])
+        rows = import_history.recent_imports(session, lambda patients, by: access.may_see_import(
+            user, patients=patients, imported_by=by, shared=shared))
+    return import_history.frame(rows)
 
 
 def kept_import_file(user: User, import_id: int) -> tuple[str, bytes]:

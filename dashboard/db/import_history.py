@@ -17,13 +17,19 @@ COLUMNS = ["import", "when", "by", "file", "format", "outcome", "patients", "add
            "refused rows", "ignored"]
 
 
-def recent_imports(session: Session, *, limit: int = SHOWN * 5) -> list[dict]:
-    """The newest import records, newest first, without their bytes."""
+def recent_imports(session: Session, visible, *, limit: int = SHOWN, scanned: int = SHOWN * 10) -> list[dict]:
+    """The newest import records that ``visible(patients, imported_by)`` allows, newest first,
+    without their bytes. Access is decided on the light columns first; the counts (JSON lists of
+    refusals and conflicts, possibly long) are read only for the rows shown."""
     r = ImportRecord
+    heads = session.execute(select(r.id, r.patients, r.imported_by).order_by(r.id.desc()).limit(scanned)).all()
+    ids = [row.id for row in heads if visible(list(row.patients or []), row.imported_by)][:limit]
+    if not ids:
+        return []
     rows = session.execute(
         select(r.id, r.imported_at, r.imported_by, r.file_name, r.format, r.status, r.patients, r.entries_added,
                r.records_added, r.entries_unchanged, r.records_unchanged, r.conflicts, r.refused_rows, r.ignored)
-        .order_by(r.id.desc()).limit(limit)
+        .where(r.id.in_(ids)).order_by(r.id.desc())
     ).all()
     return [{
         "import": row.id, "when": row.imported_at, "by": row.imported_by or "", "file": row.file_name,

@@ -107,3 +107,17 @@ def test_conflicts_are_resolved_entry_by_entry_with_a_reason(clinic):
     ((actor, outcome, detail),) = _audits(clinic, "resolve_conflict")
     assert (actor, outcome, detail["replaced"]["pain"], detail["reason"]) == \
         ("sam", "take", 6.0, "patient corrected it at the visit")
+
+
+def test_a_conflict_over_hostile_notes_is_shown_as_plain_text(clinic):
+    hostile = "<script>alert(1)</script> **bold**"
+    stored = f"patient_id,date,pain,notes\nH-1,{D1}T20:00,6,calm\n".encode()
+    import_file(stored.replace(b"H-1", b"H-9"), "h9.csv", url=clinic, actor="sam")
+    at = app("import", user=account(clinic, "sam")).run()
+    at.file_uploader(key="upload").upload("n.csv", stored.replace(b"H-1", b"H-9").replace(b"calm", hostile.encode()),
+                                          "text/csv").run()
+    assert not at.exception
+    assert f"Conflict 1: H-9, {D1} 20:00: notes stored 'calm', file {hostile!r}" in [t.value for t in at.text]
+    rendered = [e.value for kind in ("markdown", "caption", "info", "success", "error", "warning", "subheader")
+                for e in getattr(at, kind)] + [w.label for w in at.selectbox] + [w.label for w in at.radio]
+    assert [r for r in rendered if "<script>" in r or "bold" in r] == []
