@@ -109,16 +109,17 @@ def _resolve_conflicts(report) -> Resolution | None:
     st.subheader("Resolve conflicts")
     st.caption("Patients do correct old entries. Keep the stored values or take the file's; each decision is "
                "audited with the replaced values.")
-    every = st.radio("For every conflict", list(DECISION_LABELS), format_func=DECISION_LABELS.get,
-                     key="resolve_all", horizontal=True)
+    every = st.radio("For every conflict", list(DECISION_LABELS), key="resolve_all", horizontal=True,
+                     format_func=lambda d: DECISION_LABELS[d] if d else "Decide entry by entry")
+    undecided = "As chosen for every conflict" if every else DECISION_LABELS[""]
     per_entry = {}
     for i, c in enumerate(report.conflicts[:PER_ENTRY_MAX]):
         when = (c.get("recorded_at") or "").replace("T", " ")[:16] or f"row {c.get('row')}"
         # The values may be a patient's notes: plain text, never in a (markdown) widget label.
         st.text(f"Conflict {i + 1}: {c.get('patient')}, {when}: {c.get('column')} "
                 f"stored {c.get('stored')!r}, file {c.get('new')!r}")
-        choice = st.selectbox(f"Decision for conflict {i + 1}", list(DECISION_LABELS), format_func=DECISION_LABELS.get,
-                              key=f"resolve_{i}")
+        choice = st.selectbox(f"Decision for conflict {i + 1}", list(DECISION_LABELS), key=f"resolve_{i}",
+                              format_func=lambda d: DECISION_LABELS[d] if d else undecided)
         if choice:
             per_entry[c["key"]] = choice
     reason = st.text_input("Reason (required for any decision)", key="resolve_reason", max_chars=500).strip()
@@ -136,8 +137,9 @@ def _past_imports(user) -> None:
     if history.empty:
         st.info("No imports yet.")
         return
-    shown = history.assign(outcome=history["outcome"].map(lambda o: OUTCOME_WORDS.get(o, o)))
-    st.dataframe(shown.astype({"when": str}), hide_index=True, key="import_history")
+    shown = history.assign(outcome=history["outcome"].map(lambda o: OUTCOME_WORDS.get(o, o)),
+                           format=history["format"].map(_format_label))
+    st.dataframe(shown, hide_index=True, key="import_history")
     ids = list(history["import"])
     names = dict(zip(history["import"], history["file"]))
     chosen = st.selectbox("Download a kept file again", ids, format_func=lambda i: f"#{i} {names[i]}",
@@ -186,8 +188,7 @@ def _show_report(report, *, title: str) -> None:
     cols[3].metric("Refused rows", len(report.refused_rows))
     cols[4].metric("Ignored", sum(report.ignored.values()))
     # A file refused before its format was known keeps the format asked for ("auto").
-    recognised = "not recognised" if report.format == "auto" else FORMAT_LABELS.get(report.format, report.format)
-    st.text(f"Format: {recognised}")
+    st.text(f"Format: {_format_label(report.format)}")
     st.text(f"Outcome: {OUTCOME_WORDS.get(report.status, report.status)}. {report.message}")
     if report.patients:
         st.text("Patients: " + ", ".join(report.patients)
@@ -196,19 +197,27 @@ def _show_report(report, *, title: str) -> None:
         st.caption("Refused rows (row 1 is the header)")
         st.dataframe(pd.DataFrame(report.refused_rows).astype(str), hide_index=True)
     if report.conflicts:
-        st.caption("Already stored with other values (never overwritten)")
-        st.dataframe(pd.DataFrame(report.conflicts).astype(str), hide_index=True)
+        st.caption("Already stored with other values (never overwritten without a decision)")
+        conflicts = pd.DataFrame(report.conflicts).drop(columns=["key"], errors="ignore")
+        if "decision" in conflicts:
+            conflicts["decision"] = conflicts["decision"].map(lambda d: DECISION_LABELS.get(d, "not decided"))
+        st.dataframe(conflicts.astype(str), hide_index=True)
     if report.ignored:
         st.caption("Ignored (the diary has no place for these)")
         st.dataframe(pd.DataFrame({"what": list(report.ignored), "count": list(report.ignored.values())}),
                      hide_index=True)
 
 
+def _format_label(fmt: str) -> str:
+    # A file refused before its format was known keeps the format asked for ("auto").
+    return "not recognised" if fmt == "auto" else FORMAT_LABELS.get(fmt, fmt)
+
+
 def _show_preview(parsed) -> None:
     preview = preview_frame(parsed)
     if not preview.empty:
         st.caption(f"Preview (first {len(preview)} records)")
-        st.dataframe(preview.astype(str), hide_index=True)
+        st.dataframe(preview.astype(object).where(preview.notna(), "").astype(str), hide_index=True)
 
 
 if __name__ == "__main__":

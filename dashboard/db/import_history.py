@@ -13,7 +13,7 @@ from dashboard.db.models import ImportRecord
 
 # The newest imports shown on the page.
 SHOWN = 200
-COLUMNS = ["import", "when", "by", "file", "format", "outcome", "patients", "added", "unchanged", "conflicts",
+COLUMNS = ["import", "when (UTC)", "by", "file", "format", "outcome", "patients", "added", "unchanged", "conflicts",
            "refused rows", "ignored"]
 
 
@@ -32,7 +32,7 @@ def recent_imports(session: Session, visible, *, limit: int = SHOWN, scanned: in
         .where(r.id.in_(ids)).order_by(r.id.desc())
     ).all()
     return [{
-        "import": row.id, "when": row.imported_at, "by": row.imported_by or "", "file": row.file_name,
+        "import": row.id, "when (UTC)": f"{row.imported_at:%Y-%m-%d %H:%M}", "by": row.imported_by or "", "file": row.file_name,
         "format": row.format, "outcome": row.status, "patients": list(row.patients or []),
         "added": row.entries_added + sum((row.records_added or {}).values()),
         "unchanged": row.entries_unchanged + sum((row.records_unchanged or {}).values()),
