@@ -201,3 +201,13 @@ def test_a_fhir_patient_name_conflict_kept_as_stored(db_url):
         assert session.scalar(select(Patient.name)) == "Ann Lee"
     (event,) = _audit(db_url, "resolve_conflict")
     assert (event.outcome, json.loads(event.detail)["file_values"]) == ("keep", {"name": "Ann Leigh"})
+
+
+def test_the_review_lists_as_sources_only_imports_that_brought_rows(db_url):
+    from dashboard.db.queries import imports_frame
+
+    first = _import(db_url, DIARY).import_id
+    _import(db_url, CORRECTED)  # refused over its conflicts: kept, but no source of the review
+    _import(db_url, DIARY)  # already imported
+    with session_scope(db_url) as session:
+        assert list(imports_frame(session, "P1")["import_id"]) == [first]
