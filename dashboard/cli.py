@@ -295,7 +295,8 @@ def _print_report(report, name: str) -> None:
         print(f"  {key.replace('_', ' ')} added: {count}")
     for c in report.conflicts:
         decided = {"keep": "; kept the stored values", "take": "; took the file's values"}.get(c.get("decision"), "")
-        print(f"  conflict: row {c.get('row')}, {c.get('column')}: stored {c.get('stored')!r}, file {c.get('new')!r}{decided}")
+        print(f"  conflict: row {c.get('row')}, {c.get('column')}: stored {c.get('stored')!r}, "
+              f"file {c.get('new')!r}{decided}")
     for r in report.refused_rows:
         print(f"  refused: {name}, row {r['row']}, column {r['column']!r}, value {r['value']!r}: {r['reason']}")
     for label, count in report.ignored.items():

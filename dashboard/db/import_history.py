@@ -32,7 +32,8 @@ def recent_imports(session: Session, visible, *, limit: int = SHOWN, scanned: in
         .where(r.id.in_(ids)).order_by(r.id.desc())
     ).all()
     return [{
-        "import": row.id, "when (UTC)": f"{row.imported_at:%Y-%m-%d %H:%M}", "by": row.imported_by or "", "file": row.file_name,
+        "import": row.id, "when (UTC)": f"{row.imported_at:%Y-%m-%d %H:%M}", "by": row.imported_by or "",
+        "file": row.file_name,
         "format": row.format, "outcome": row.status, "patients": list(row.patients or []),
         "added": row.entries_added + sum((row.records_added or {}).values()),
         "unchanged": row.entries_unchanged + sum((row.records_unchanged or {}).values()),

@@ -130,8 +130,8 @@ def date_readings(raw: bytes, file_name: str, profile: dict, *, shown: int = 3) 
     out = []
     for pattern in DAY_MONTH_PATTERNS:
         if _parses(values, pattern):
-            out.append({"date_format": pattern, "chosen": pattern == chosen,
-                        "readings": [f"{v} = {_spoken(datetime.strptime(v, pattern), pattern)}" for v in values[:shown]]})
+            read = [f"{v} = {_spoken(datetime.strptime(v, pattern), pattern)}" for v in values[:shown]]
+            out.append({"date_format": pattern, "chosen": pattern == chosen, "readings": read})
     return out
 
 
