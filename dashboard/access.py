@@ -13,6 +13,10 @@ Access is decided here, where data is read or written, never by hiding a page.
 - Import: staff and administrators for the whole clinic; a clinician only for patients shared
   with them, or for new patients, which are then shared with them. The scope is derived
   from the acting account inside the import service, never passed in by a caller.
+- Kept import files (the list of past imports and downloading a file again): staff and
+  administrators see every file; a clinician sees a file only when every patient it names is
+  shared with them. A file that names no patient (refused before any row could be read, or
+  nothing to import) may hold anyone's data: a clinician sees it only if they brought it.
 - Settings: clinicians and administrators change thresholds; security settings (automatic
   logoff) are the administrator's alone.
 - The audit trail and accounts/shares: administrators only.
@@ -137,6 +141,26 @@ def import_scope(session: Session, username: str | None) -> ImportScope | None:
     if user is None or not may_import(user):
         return None
     return OPERATOR_SCOPE if user.role in CLINIC_WIDE_IMPORT_ROLES else ImportScope(clinician_id=user.id)
+
+
+# --- kept import files ----------------------------------------------------------------------
+
+def shared_refs(session: Session, user: User) -> set[str]:
+    """The references of the patients shared with the user."""
+    return set(session.scalars(select(Patient.ref).join(PatientShare, PatientShare.patient_id == Patient.id)
+                               .where(PatientShare.clinician_id == user.id)))
+
+
+def may_see_import(user: User, *, patients: list[str], imported_by: str | None, shared: set[str]) -> bool:
+    """Whether ``user`` may see a kept import (its line in the list, its file): see the module's rules.
+    ``shared`` is :func:`shared_refs` of the user (read once for a whole list)."""
+    if user.role in CLINIC_WIDE_IMPORT_ROLES:
+        return True
+    if user.role not in IMPORT_ROLES:
+        return False
+    if not patients:
+        return imported_by == user.username
+    return set(patients) <= shared
 
 
 # --- settings, audit trail, accounts --------------------------------------------------------

@@ -36,6 +36,8 @@ class AuditAction(StrEnum):
     RESTORE = "restore"  # a backup restored into an empty database (written into the restored trail)
     REPORT = "report"  # a patient's pre-visit report (PDF) made, on the page or the command line
     VIEW_COHORT = "view_cohort"  # the cohort view opened: figures over many patients (their count, the scope)
+    RESOLVE_CONFLICT = "resolve_conflict"  # a stored entry kept or replaced by a file's values, with a reason
+    DOWNLOAD_IMPORT = "download_import"  # a kept import file downloaded again (refusals are audited)
 
 
 # Spellings stored before the enumeration; read, never written.

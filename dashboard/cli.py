@@ -51,9 +51,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="auto", choices=["auto", "diary-csv", "titration", "visits", "fhir", "bearable"])
     p.add_argument("--profile", metavar="NAME", help="a saved mapping profile for another diary app's layout")
     p.add_argument("--accept-valid", action="store_true", help="import the valid rows and keep the refused ones in the import record")
+    p.add_argument("--resolve", choices=["keep", "take"], default=None,
+                   help="decide every conflict: keep the stored values or take the file's (needs --reason; audited)")
+    p.add_argument("--reason", metavar="TEXT", default=None, help="why the conflicts are resolved so (with --resolve)")
     p.add_argument("--dry-run", action="store_true", help="report what would be imported; write nothing")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.add_argument("--as", dest="actor", default=None, metavar="USER", help="who is importing (for the audit trail)")
+
+    p = sub.add_parser("profile", help="mapping profiles for other diary apps' layouts: suggest one, save it")
+    profile_sub = p.add_subparsers(dest="profile_command", required=True)
+    q = profile_sub.add_parser("suggest", help="print a profile guessed from FILE (JSON), to review and then save")
+    q.add_argument("file", metavar="FILE")
+    q.add_argument("--header-row", type=int, default=None, metavar="N", help="the row holding the header")
+    q = profile_sub.add_parser("save", help="save a reviewed profile (JSON) under NAME, for import --profile NAME")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument("json_file", metavar="PROFILE.json")
+    q.add_argument("--replace", action="store_true", help="replace a different profile of that name")
 
     p = sub.add_parser("demo", help="build the demo clinic into the configured database")
     p.add_argument("--seed", type=int, default=7)
@@ -149,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         "backup": cmd_backup,
         "restore": cmd_restore,
         "bench": cmd_bench,
+        "profile": cmd_profile,
     }[args.command]
     try:
         return handler(args)
@@ -259,6 +273,14 @@ def cmd_import(args) -> int:
     from dashboard.db.session import migrate
     from dashboard.ingest.service import import_file
 
+    resolution = None
+    if args.resolve or args.reason is not None:
+        from dashboard.ingest.writer import Resolution
+
+        if not (args.resolve and args.reason and args.reason.strip()):
+            print("import: --resolve keep|take needs --reason TEXT (and --reason needs --resolve)", file=sys.stderr)
+            return EXIT_USAGE
+        resolution = Resolution(reason=args.reason.strip(), default=args.resolve)
     migrate()
     if args.actor is not None:
         from dashboard.db.session import session_scope
@@ -279,6 +301,7 @@ def cmd_import(args) -> int:
         report = import_file(
             raw, path.name, fmt=args.format, patient_ref=args.patient, accept_valid=args.accept_valid,
             actor=_actor(args), as_user=args.actor is not None, profile_name=args.profile, dry_run=args.dry_run,
+            resolution=resolution,
         )
         if report.status == "refused":
             worst = EXIT_REFUSED
@@ -297,7 +320,8 @@ def _report_json(report, name: str) -> dict:
 
 
 def _print_report(report, name: str) -> None:
-    print(f"{name}: {report.status} ({report.format}) - {report.message}")
+    kept = "dry run, nothing written" if report.import_id is None else f"import #{report.import_id}"
+    print(f"{name}: {report.status} ({report.format}; {kept}) - {report.message}")
     if report.patients:
         created = f"; created: {', '.join(report.patients_created)}" if report.patients_created else ""
         print(f"  patients: {', '.join(report.patients)}{created}")
@@ -305,11 +329,78 @@ def _print_report(report, name: str) -> None:
     for key, count in report.records_added.items():
         print(f"  {key.replace('_', ' ')} added: {count}")
     for c in report.conflicts:
-        print(f"  conflict: row {c.get('row')}, {c.get('column')}: stored {c.get('stored')!r}, file {c.get('new')!r}")
+        decided = {"keep": "; kept the stored values", "take": "; took the file's values"}.get(c.get("decision"), "")
+        print(f"  conflict: row {c.get('row')}, {c.get('column')}: stored {c.get('stored')!r}, "
+              f"file {c.get('new')!r}{decided}")
     for r in report.refused_rows:
         print(f"  refused: {name}, row {r['row']}, column {r['column']!r}, value {r['value']!r}: {r['reason']}")
     for label, count in report.ignored.items():
         print(f"  ignored: {label} ({count})")
+
+
+def cmd_profile(args) -> int:
+    """``profile suggest FILE``: the suggester's profile as JSON on standard output (what to check on
+    standard error: how day/month dates read, fields left for staff); ``profile save NAME FILE`` stores
+    it, checked, for ``import --profile NAME``."""
+    from dashboard.ingest import profiles
+    from dashboard.ingest.records import FileRefused
+
+    if args.profile_command == "suggest":
+        try:
+            raw = Path(args.file).read_bytes()
+        except OSError as exc:
+            print(f"{args.file}: cannot read the file: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            suggestion = profiles.suggest_profile(raw, Path(args.file).name, header_row=args.header_row)
+            readings = profiles.date_readings(raw, Path(args.file).name, suggestion)
+        except FileRefused as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_REFUSED
+        print(json.dumps(suggestion, indent=2, ensure_ascii=False))
+        for line in _suggestion_notes(suggestion, readings):
+            print(line, file=sys.stderr)
+        return EXIT_OK
+    return _save_profile(args)
+
+
+def _suggestion_notes(suggestion: dict, readings: list[dict]) -> list[str]:
+    notes = []
+    if len(readings) > 1:
+        notes.append("check date_format: these dates read more than one way")
+    for r in readings:
+        notes.append(f"  as {r['date_format']}{' (suggested)' if r['chosen'] else ''}: {'; '.join(r['readings'])}")
+    mapped = suggestion.get("columns") or suggestion.get("items") or {}
+    left = [name for name, field in mapped.items() if field is None]
+    if left:
+        notes.append(f"ignored unless you map them: {', '.join(left)}")
+    words = {f: [w for w, n in m.items() if n is None] for f, m in (suggestion.get("value_maps") or {}).items()}
+    for field, missing in words.items():
+        if missing:
+            notes.append(f"value_maps.{field}: give these words a number: {', '.join(missing)}")
+    if not (suggestion.get("date_column") or suggestion.get("date_parts")):
+        notes.append("no date column recognised: set date_column and date_format")
+    return notes
+
+
+def _save_profile(args) -> int:
+    from dashboard.db.session import migrate, session_scope
+    from dashboard.ingest import profiles
+
+    try:
+        mapping = json.loads(Path(args.json_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"{args.json_file}: not a readable JSON profile: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    migrate()
+    try:
+        with session_scope() as session:
+            profiles.save_profile(session, args.name, mapping, created_by=_operator(), replace=args.replace)  # audited
+    except (profiles.ProfileError, TypeError) as exc:
+        print(f"profile {args.name!r} not saved: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"saved mapping profile {args.name!r}; import with: python -m dashboard import FILE --profile {args.name}")
+    return EXIT_OK
 
 
 def cmd_demo(args) -> int:

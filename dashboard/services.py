@@ -115,6 +115,44 @@ def record_trail_export(user: User, f, rows: int) -> None:
                      detail={"what": "audit trail", "rows": rows, "filter": asdict(f)})
 
 
+# --- kept import files ----------------------------------------------------------------------
+
+def import_history(user: User) -> pd.DataFrame:
+    """The newest imports this user may see (``access.may_see_import``), newest first: who, when,
+    file, format, outcome and counts. Listing is not a view of patient data (no values are shown)."""
+    from dashboard.db import import_history
+
+    _require(user, access.may_import(user), AuditAction.DOWNLOAD_IMPORT)
+    with session_scope() as session:
+        shared = access.shared_refs(session, user)
+        rows = import_history.recent_imports(session, lambda patients, by: access.may_see_import(
+            user, patients=patients, imported_by=by, shared=shared))
+    return import_history.frame(rows)
+
+
+def kept_import_file(user: User, import_id: int) -> tuple[str, bytes]:
+    """A kept file's name and bytes, for downloading it again; the download itself is audited by
+    :func:`record_import_download`. ``NotAllowed`` (audited) when the user may not see it."""
+    from dashboard.db import import_history
+
+    with session_scope() as session:
+        found = import_history.kept_file(session, import_id)
+        if found is None or not access.may_see_import(user, patients=found[2], imported_by=found[3],
+                                                      shared=access.shared_refs(session, user)):
+            audit.record(session, actor=user.username, action=AuditAction.DOWNLOAD_IMPORT, outcome="denied",
+                         detail={"import_id": import_id})
+            found = None
+    if found is None:
+        raise NotAllowed(AuditAction.DOWNLOAD_IMPORT)
+    return found[0], found[1]
+
+
+def record_import_download(user: User, import_id: int, file_name: str, size: int) -> None:
+    with session_scope() as session:
+        audit.record(session, actor=user.username, action=AuditAction.DOWNLOAD_IMPORT,
+                     detail={"import_id": import_id, "file": file_name, "bytes": size})
+
+
 # --- mapping profiles -----------------------------------------------------------------------
 
 def mapping_profiles() -> list[str]:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from dashboard.db.models import DiaryEntry, ImportRecord
 from dashboard.db.session import session_scope
-from tests.dbdump import dump
+from tests.dbdump import assert_only_the_file_kept, dump
 
 REPO = Path(__file__).resolve().parents[1]
 GOOD = "patient_id,date,pain,sleep,nausea,notes\nP-001,2026-03-01T21:30,6.5,4,mild,\"slept badly, woke at 3\"\nP-001,2026-03-02,5,,none,\n"
@@ -57,7 +57,11 @@ def test_refused_file_exits_1_names_every_row_and_writes_no_data(db_url, tmp_pat
     report = json.loads(result.stdout)
     assert report["status"] == "refused"
     assert [(r["row"], r["column"], r["value"]) for r in report["refused_rows"]] == [(2, "date", "03/01/2026"), (3, "pain", "11")]
-    assert dump(db_url, skip=("audit_event",)) == before
+    # v2: the refused file is kept with its errors in an import record of its own; no data row is written.
+    record_id = assert_only_the_file_kept(db_url, before, raw=path.read_bytes(), status="refused")
+    assert report["import_id"] == record_id
+    with session_scope(db_url) as session:
+        assert session.get(ImportRecord, record_id).refused_rows == report["refused_rows"]
     # The refused attempt itself is audited.
     assert [(a[3], a[5]) for a in dump(db_url)["audit_event"]] == [("import", "refused")]
 
@@ -117,8 +121,8 @@ def test_two_processes_importing_the_same_file_store_it_once(db_url, tmp_path):
     statuses = sorted(json.loads(out)["status"] for out, _err in outs)
     assert statuses == ["already-imported", "imported"]
     assert _entries(db_url) == 56
-    with session_scope(db_url) as session:
-        assert session.scalar(select(func.count(ImportRecord.id))) == 1
+    with session_scope(db_url) as session:  # v2: each attempt keeps a record; one brought the rows
+        assert sorted(session.scalars(select(ImportRecord.status))) == ["already-imported", "imported"]
 
 
 UNREACHABLE = [
@@ -173,3 +177,44 @@ def test_stopping_run_stops_the_streamlit_server_it_started(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+CORRECTED = "patient_id,date,pain,sleep,nausea,notes\nP-001,2026-03-01T21:30,8,4,mild,\"slept badly, woke at 3\"\nP-001,2026-03-04,3,,,\n"
+
+
+def test_dry_run_says_would_import_with_no_import_id_in_json_and_text(db_url, tmp_path):
+    path = _write(tmp_path, "diary.csv", GOOD)
+    before = dump(db_url)
+    result = cli(db_url, "import", str(path), "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["status"], report["import_id"], report["entries_added"]) == ("would-import", None, 2)
+    text = cli(db_url, "import", str(path), "--dry-run")
+    assert "diary.csv: would-import (diary-csv; dry run, nothing written)" in text.stdout
+    assert dump(db_url) == before
+
+
+def test_resolve_take_with_a_reason_imports_the_new_entries_and_replaces_the_conflict(db_url, tmp_path):
+    assert cli(db_url, "import", str(_write(tmp_path, "diary.csv", GOOD))).returncode == 0
+    path = _write(tmp_path, "corrected.csv", CORRECTED)
+    refused = cli(db_url, "import", str(path), "--json")
+    assert refused.returncode == 1 and json.loads(refused.stdout)["status"] == "refused"
+    done = cli(db_url, "import", str(path), "--resolve", "take", "--reason", "patient phoned", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["status"], report["entries_added"], [c["decision"] for c in report["conflicts"]]) == \
+        ("imported", 1, ["take"])
+    with session_scope(db_url) as session:
+        assert sorted(session.scalars(select(DiaryEntry.pain))) == [3.0, 5.0, 8.0]
+    events = [a for a in dump(db_url)["audit_event"] if a[3] == "resolve_conflict"]
+    assert [(e[2], e[5]) for e in events] == [(events[0][2], "take")] and "patient phoned" in events[0][6]
+    text = cli(db_url, "import", str(path), "--resolve", "keep", "--reason", "again")
+    assert text.returncode == 0 and "already-imported" in text.stdout
+
+
+@pytest.mark.parametrize("extra", [["--resolve", "take"], ["--reason", "why"], ["--resolve", "take", "--reason", " "],
+                                   ["--resolve", "maybe", "--reason", "x"]])
+def test_resolve_needs_a_reason_and_a_decision(db_url, tmp_path, extra):
+    path = _write(tmp_path, "diary.csv", GOOD)
+    result = cli(db_url, "import", str(path), *extra)
+    assert result.returncode == 2 and _entries(db_url) == 0

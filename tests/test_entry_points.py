@@ -21,6 +21,7 @@ from dashboard import cli, loaders, navigation, services
 from dashboard.auth import accounts
 from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
+from dashboard.ingest.writer import Resolution
 from tests.app.conftest import account, app, audit_rows, last_audit_id, texts
 
 SECRET = "chen-secret-note-7731"  # a stored value of dr.chen's patient: must never reach dr.rivera
@@ -75,6 +76,7 @@ CLI_CASES = {
         ["import", "{dir}/hostile.csv", "--as", INTRUDER],
         ["import", "{dir}/hostile.csv", "--as", INTRUDER, "--dry-run", "--json"],
         ["import", "{dir}/hostile.csv", "--as", INTRUDER, "--accept-valid"],
+        ["import", "{dir}/hostile.csv", "--as", INTRUDER, "--resolve", "take", "--reason", "patient phoned"],
         ["import", "{dir}/long.csv", "--profile", "longapp", "--as", INTRUDER, "--json"],
         ["import", "{dir}/long.csv", "--profile", "longapp", "--as", INTRUDER, "--dry-run"],
         ["import", "{dir}/hostile.csv", "--as", "nobody"],
@@ -104,7 +106,8 @@ CLI_CASES = {
 # Subcommands audited under another action than their name.
 CLI_AUDIT_ACTION = {"cohort": "view_cohort"}
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
-CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run", "backup", "restore", "bench"}
+# ``profile`` reads a file (suggest) or stores a mapping (save): no patient data either way.
+CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run", "backup", "restore", "bench", "profile"}
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -132,7 +135,13 @@ def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, c
     out, err = capsys.readouterr()
     assert code == cli.EXIT_REFUSED, (out, err)
     assert SECRET not in out + err and "overwrite" not in err
-    assert dump(clinic, skip=("audit_event",)) == before  # nothing written, no share taken
+    after = dump(clinic, skip=("audit_event",))
+    # Nothing written, no share taken; a refused import keeps only its own file (import-formats.md v2).
+    assert {k: v for k, v in after.items() if k != "import_record"} == \
+        {k: v for k, v in before.items() if k != "import_record"}
+    kept = [r for r in after["import_record"] if r not in before["import_record"]]
+    assert len(kept) == (1 if argv[0] == "import" and "--dry-run" not in argv and "nobody" not in argv else 0)
+    assert all("refused" in r and SECRET.encode() not in r for r in kept)
     assert not (tmp_path / "report.pdf").exists()  # no report file for a refused patient
     if "--as" in argv and argv[argv.index("--as") + 1] == "nobody":
         assert len(err.strip().splitlines()) == 1 and "not an enabled account" in err
@@ -328,7 +337,24 @@ FUNCTION_CASES = {
     "service.import_file accept valid": _import(accept_valid=True),
     "service.import_file profile": _import(profile_name="longapp"),
     "service.import_file profile dry run": _import(profile_name="longapp", dry_run=True),
+    "service.import_file resolve take": _import(resolution=Resolution(reason="phoned", default="take")),
+    "services.kept_import_file": lambda url, user, p: services.kept_import_file(user, _import_of(url, p.ref)),
+    "services.import_history": lambda url, user, p: _lists_nothing_of(services.import_history(user), p.ref),
 }
+
+
+def _import_of(url: str, ref: str) -> int:
+    from sqlalchemy import select
+
+    from dashboard.db.models import ImportRecord
+
+    with session_scope(url) as session:
+        return session.scalar(select(ImportRecord.id).where(ImportRecord.file_name == f"{ref}.csv"))
+
+
+def _lists_nothing_of(history, ref: str) -> None:
+    """The list of past imports holds none of the patient's files (and no stored value at all)."""
+    assert not history.empty and ref not in " ".join(history["patients"]) and SECRET not in history.to_string()
 # Public functions of loaders and services that take no patient, or only after the checks above.
 NOT_PATIENT_DATA = {
     "loaders.thresholds", "loaders.today", "loaders.invalidate", "loaders.patient_list",  # the user's own shares
@@ -338,6 +364,7 @@ NOT_PATIENT_DATA = {
     "services.mapping_profiles", "services.mapping_profile", "services.save_mapping_profile",
     "services.log_in",  # before any user exists: reads accounts only
     "loaders.cohort",  # figures over access.cohort_patient_ids only (tests/app/test_cohort.py)
+    "services.record_import_download",  # audits a download that services.kept_import_file allowed
 }
 
 

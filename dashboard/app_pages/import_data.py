@@ -5,14 +5,25 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, services
 from dashboard.access import may_import
 from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import import_file, parse, preview_frame
+from dashboard.ingest.writer import Resolution
 from dashboard.session_state import current_user
 
 # Above this size reading and checking a file take long enough to show their progress.
 LARGE_FILE_BYTES = 1_000_000
+# Conflicts decided one by one on the page; beyond these, "the same for all" decides the rest.
+PER_ENTRY_MAX = 30
+DECISION_LABELS = {"": "Not decided", "keep": "Keep the stored values", "take": "Take the file's values"}
+OUTCOME_WORDS = {
+    "would-import": "Would import",
+    "imported": "Imported",
+    "already-imported": "Already imported",
+    "nothing-to-import": "Nothing to import",
+    "refused": "Refused",
+}
 FORMAT_LABELS = {
     "auto": "Recognise by content",
     "diary-csv": "Diary CSV (native)",
@@ -29,11 +40,13 @@ def show() -> None:
     if not may_import(user):
         st.warning("Your role cannot import records.")
         return
-    known, other = st.tabs(["Known formats", "Map another layout"])
+    known, other, past = st.tabs(["Known formats", "Map another layout", "Past imports"])
     with other:
         _mapping_section(user)
     with known:
         _known_formats(user)
+    with past:
+        _past_imports(user)
 
 
 def _mapping_section(user) -> None:
@@ -60,13 +73,26 @@ def _known_formats(user) -> None:
     _show_report(report, title="What this file would change")
     if parsed is not None:
         _show_preview(parsed)
+    resolution = _resolve_conflicts(report) if report.conflicts else None
+    if resolution is not None:
+        options["resolution"] = resolution
+        report = import_file(raw, upload.name, dry_run=True, **options)
+        _show_report(report, title="With your decisions")
     if report.status == "refused":
-        st.error("This file would be refused as it is. Fix the rows listed above, or tick 'Accept valid rows'.")
-        return
-    if report.status == "already-imported":
+        st.error("This file would be refused as it is. Fix the rows listed above, decide the conflicts, "
+                 "or tick 'Accept valid rows'. Importing it anyway keeps the file and its errors for later review.")
+        label = "Keep the refused file"
+    elif report.status == "already-imported":
         st.success("Everything in this file is already stored. Nothing to import.")
-        return
-    if st.button("Import", type="primary", key="do_import"):
+        label = "Record this file (already imported)"
+    elif report.status == "nothing-to-import":
+        st.warning("This file holds nothing the dashboard reads; the ignored items are listed above.")
+        label = "Keep the file (nothing to import)"
+    else:
+        label = "Import"
+    # "Import" writes the rows; the other button keeps a file that brings none (every file is kept).
+    key = "do_import" if label == "Import" else "keep_file"
+    if st.button(label, type="primary" if label == "Import" else "secondary", key=key):
         bar = _progress(raw, "Writing the file to the database…")
         done = import_file(raw, upload.name, **options)
         _advance(bar, 1.0, f"Written: {done.status}.")
@@ -74,6 +100,59 @@ def _known_formats(user) -> None:
         _show_report(done, title="Result")
         if done.status == "imported":
             st.success(f"Imported as import #{done.import_id}.")
+        else:
+            st.info(f"{OUTCOME_WORDS.get(done.status, done.status)}: the file is kept as import #{done.import_id}.")
+
+
+def _resolve_conflicts(report) -> Resolution | None:
+    """Staff decide each conflict (or all at once) with a reason; None until something is decided."""
+    st.subheader("Resolve conflicts")
+    st.caption("Patients do correct old entries. Keep the stored values or take the file's; each decision is "
+               "audited with the replaced values.")
+    every = st.radio("For every conflict", list(DECISION_LABELS), key="resolve_all", horizontal=True,
+                     format_func=lambda d: DECISION_LABELS[d] if d else "Decide entry by entry")
+    undecided = "As chosen for every conflict" if every else DECISION_LABELS[""]
+    per_entry = {}
+    for i, c in enumerate(report.conflicts[:PER_ENTRY_MAX]):
+        when = (c.get("recorded_at") or "").replace("T", " ")[:16] or f"row {c.get('row')}"
+        # The values may be a patient's notes: plain text, never in a (markdown) widget label.
+        st.text(f"Conflict {i + 1}: {c.get('patient')}, {when}: {c.get('column')} "
+                f"stored {c.get('stored')!r}, file {c.get('new')!r}")
+        choice = st.selectbox(f"Decision for conflict {i + 1}", list(DECISION_LABELS), key=f"resolve_{i}",
+                              format_func=lambda d: DECISION_LABELS[d] if d else undecided)
+        if choice:
+            per_entry[c["key"]] = choice
+    reason = st.text_input("Reason (required for any decision)", key="resolve_reason", max_chars=500).strip()
+    if not (every or per_entry):
+        return None
+    if not reason:
+        st.warning("Give a reason for your decisions: it is kept in the audit trail.")
+        return None
+    return Resolution(reason=reason, default=every or None, per_entry=per_entry)
+
+
+def _past_imports(user) -> None:
+    """Who imported what and when, with the outcome; any kept file can be downloaded again (audited)."""
+    history = services.import_history(user)
+    if history.empty:
+        st.info("No imports yet.")
+        return
+    shown = history.assign(outcome=history["outcome"].map(lambda o: OUTCOME_WORDS.get(o, o)),
+                           format=history["format"].map(_format_label))
+    st.dataframe(shown, hide_index=True, key="import_history")
+    ids = list(history["import"])
+    names = dict(zip(history["import"], history["file"]))
+    chosen = st.selectbox("Download a kept file again", ids, format_func=lambda i: f"#{i} {names[i]}",
+                          key="download_choice")
+    if st.button("Prepare the download", key="download_prepare"):
+        st.session_state["download_ready"] = chosen
+    if st.session_state.get("download_ready") != chosen:
+        return
+    name, data = services.kept_import_file(user, int(chosen))
+    st.text(f"Import #{chosen}: {name} ({len(data):,} bytes, as it was received)")
+    st.download_button("Download the kept file", data, file_name=name, key="download_file",
+                       on_click=services.record_import_download,
+                       kwargs={"user": user, "import_id": int(chosen), "file_name": name, "size": len(data)})
 
 
 def _check(raw: bytes, name: str, options: dict):
@@ -109,9 +188,8 @@ def _show_report(report, *, title: str) -> None:
     cols[3].metric("Refused rows", len(report.refused_rows))
     cols[4].metric("Ignored", sum(report.ignored.values()))
     # A file refused before its format was known keeps the format asked for ("auto").
-    recognised = "not recognised" if report.format == "auto" else FORMAT_LABELS.get(report.format, report.format)
-    st.text(f"Format: {recognised}")
-    st.text(f"Status: {report.status}. {report.message}")
+    st.text(f"Format: {_format_label(report.format)}")
+    st.text(f"Outcome: {OUTCOME_WORDS.get(report.status, report.status)}. {report.message}")
     if report.patients:
         st.text("Patients: " + ", ".join(report.patients)
                 + (f" (new: {', '.join(report.patients_created)})" if report.patients_created else ""))
@@ -119,19 +197,27 @@ def _show_report(report, *, title: str) -> None:
         st.caption("Refused rows (row 1 is the header)")
         st.dataframe(pd.DataFrame(report.refused_rows).astype(str), hide_index=True)
     if report.conflicts:
-        st.caption("Already stored with other values (never overwritten)")
-        st.dataframe(pd.DataFrame(report.conflicts).astype(str), hide_index=True)
+        st.caption("Already stored with other values (never overwritten without a decision)")
+        conflicts = pd.DataFrame(report.conflicts).drop(columns=["key"], errors="ignore")
+        if "decision" in conflicts:
+            conflicts["decision"] = conflicts["decision"].map(lambda d: DECISION_LABELS.get(d, "not decided"))
+        st.dataframe(conflicts.astype(str), hide_index=True)
     if report.ignored:
         st.caption("Ignored (the diary has no place for these)")
         st.dataframe(pd.DataFrame({"what": list(report.ignored), "count": list(report.ignored.values())}),
                      hide_index=True)
 
 
+def _format_label(fmt: str) -> str:
+    # A file refused before its format was known keeps the format asked for ("auto").
+    return "not recognised" if fmt == "auto" else FORMAT_LABELS.get(fmt, fmt)
+
+
 def _show_preview(parsed) -> None:
     preview = preview_frame(parsed)
     if not preview.empty:
         st.caption(f"Preview (first {len(preview)} records)")
-        st.dataframe(preview.astype(str), hide_index=True)
+        st.dataframe(preview.astype(object).where(preview.notna(), "").astype(str), hide_index=True)
 
 
 if __name__ == "__main__":

@@ -33,8 +33,8 @@ NONE = "(none)"
 OTHER = "(type another pattern)"
 AGGREGATE_LABELS = {"max": "keep the highest (worst)", "mean": "take the mean"}
 LAYOUT_LABELS = {"wide": "One row per entry (wide)", "long": "One row per item: name, value, date (long)"}
-DATE_PATTERNS = (*profiles.ISO_PATTERNS, "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M", "%m/%d/%Y %I:%M %p",
-                 "%d %B %Y", "%b %d, %Y")
+DATE_PATTERNS = tuple(dict.fromkeys((*profiles.ISO_PATTERNS, "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M",
+                                     "%m/%d/%Y %I:%M %p", *profiles.DAY_MONTH_PATTERNS, "%d %B %Y", "%b %d, %Y")))
 MAX_ITEMS = 100  # more distinct values than this is not a list of items but free text
 # Kept when the file or the starting profile changes; everything else starts again from the new basis.
 _KEEP = {"map_upload", "map_patient", "map_start", "map_basis", "map_profile_name", "map_replace", "map_accept_valid"}
@@ -120,6 +120,7 @@ def _edit(raw: bytes, file_name: str, base: dict) -> dict | None:
                       key="map_layout", horizontal=True)
     profile = {"header_row": base["header_row"], "layout": layout}
     profile.update(_date_widgets(base, header))
+    _confirm_date_order(raw, file_name, profile)
     profile["patient_column"] = _pick("Patient column", [NONE, *header], base.get("patient_column"),
                                       "map_patient_column")
     if layout == "long":
@@ -138,6 +139,22 @@ def _edit(raw: bytes, file_name: str, base: dict) -> dict | None:
     with st.expander("The profile as saved (JSON)"):
         st.json(profile)
     return profile
+
+
+def _confirm_date_order(raw: bytes, file_name: str, profile: dict) -> None:
+    """Dates written day/month-wise are shown as read, so staff confirm the order; when every day
+    is 12 or less both orders read the file, and both readings are shown side by side."""
+    try:
+        readings = profiles.date_readings(raw, file_name, profile)
+    except (FileRefused, ValueError):
+        return
+    if len(readings) > 1:
+        st.warning("These dates read two ways. Check which the app wrote and choose that date pattern.")
+    elif readings:
+        st.caption("Check that the dates read as the app meant them:")
+    for r in readings:
+        chosen = " (chosen)" if r["chosen"] else ""
+        st.text(f"As {r['date_format']}{chosen}: " + "; ".join(r["readings"]))
 
 
 def _pick(label: str, options: list[str], current: str | None, key: str, container=st) -> str | None:
@@ -345,7 +362,7 @@ def _import(raw: bytes, file_name: str, profile: dict, name: str, patient_ref: s
     args = dict(profile_name=name, patient_ref=patient_ref, accept_valid=accept_valid, actor=user.username, as_user=True)
     report = import_file(raw, file_name, dry_run=True, **args)
     _show_report(report, dry_run=True)
-    if report.status != "imported":
+    if report.status != "would-import":
         return
     if st.button("Import", type="primary", key="map_import"):
         done = import_file(raw, file_name, **args)
@@ -356,7 +373,7 @@ def _import(raw: bytes, file_name: str, profile: dict, name: str, patient_ref: s
 
 
 def _show_report(report, *, dry_run: bool) -> None:
-    if dry_run and report.status == "imported":
+    if dry_run and report.status == "would-import":
         st.text(f"Importing would add {report.entries_added} diary entries "
                 f"({report.entries_unchanged} already stored, {len(report.refused_rows)} refused rows kept aside).")
     else:

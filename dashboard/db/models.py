@@ -60,14 +60,18 @@ class Base(DeclarativeBase):
 
 
 class ImportRecord(Base):
-    """One imported file: what came in, from whom, and the original bytes, so nothing is lost."""
+    """One import attempt: what came in, from whom, its outcome and the original bytes, so nothing is lost.
+
+    Every outcome keeps a record (import-formats.md v2): ``status`` is ``imported``,
+    ``already-imported``, ``nothing-to-import`` or ``refused``. Only ``imported`` records brought
+    rows; the same file may have several records (one per attempt).
+    """
 
     __tablename__ = "import_record"
-    __table_args__ = (UniqueConstraint("sha256", "format", "scope"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     file_name: Mapped[str] = mapped_column(String(500))
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
     format: Mapped[str] = mapped_column(String(40))
     # What else decided how the bytes were read (a --patient override, a profile name).
     scope: Mapped[str] = mapped_column(String(200), default="")
@@ -83,6 +87,9 @@ class ImportRecord(Base):
     refused_rows: Mapped[list] = mapped_column(JSON, default=list)
     ignored: Mapped[dict] = mapped_column(JSON, default=dict)
     original: Mapped[bytes] = mapped_column(LargeBinary)
+    # Why a file was refused as a whole (or what the outcome means), as the report said it.
+    message: Mapped[str | None] = mapped_column(Text)
+    records_unchanged: Mapped[dict | None] = mapped_column(JSON, default=dict)
 
 
 class Patient(Base):

@@ -139,7 +139,9 @@ def comedications_frame(session: Session, patient_id: int) -> pd.DataFrame:
 
 
 def imports_frame(session: Session, patient_ref: str) -> pd.DataFrame:
-    """The imports that touched a patient: where the data on screen came from."""
+    """The imports that touched a patient: where the data on screen came from. Only files that
+    brought rows: refused and nothing-to-import attempts are kept too (import-formats.md v2), but
+    they are listed on the import page, not as sources of the review."""
     rows = session.execute(
         select(
             ImportRecord.id,
@@ -149,7 +151,7 @@ def imports_frame(session: Session, patient_ref: str) -> pd.DataFrame:
             ImportRecord.imported_by,
             ImportRecord.entries_added,
             ImportRecord.patients,
-        ).order_by(ImportRecord.imported_at)
+        ).where(ImportRecord.status == "imported").order_by(ImportRecord.imported_at)
     ).all()
     kept = [r[:-1] for r in rows if patient_ref in (r[-1] or [])]
     return _frame(

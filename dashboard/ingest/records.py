@@ -8,7 +8,7 @@ conflict, inside one transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 
@@ -101,6 +101,15 @@ class ParsedFile:
     refused: list[RefusedRow] = field(default_factory=list)
     # What the file held that the diary has no place for: label -> count.
     ignored: dict[str, int] = field(default_factory=dict)
+
+    def holds_nothing(self) -> bool:
+        """True when the file holds no record the dashboard reads (every item ignored or refused).
+
+        Every list of records counts (a list added for a new kind of record counts too), so a
+        file is "nothing to import" only when all of them are empty.
+        """
+        return not any(getattr(self, f.name) for f in fields(self)
+                       if f.name != "refused" and isinstance(getattr(self, f.name), list))
 
     def patient_refs(self) -> list[str]:
         refs = {p.ref for p in self.patients}

@@ -18,7 +18,7 @@ from dashboard.audit_actions import AuditAction
 from dashboard.db import audit
 from dashboard.db.session import session_scope
 from dashboard.ingest.records import FileRefused, ParsedFile
-from dashboard.ingest.writer import ImportReport, write_import
+from dashboard.ingest.writer import ImportReport, Resolution, keep_record, write_import
 
 FORMATS = ("diary-csv", "titration", "visits", "fhir", "bearable")
 
@@ -105,11 +105,16 @@ def import_file(
     today: date | None = None,
     retries: int = 4,
     as_user: bool = False,
+    resolution: Resolution | None = None,
 ) -> ImportReport:
     """Parse and store one file in one transaction, retrying when a concurrent import won the race.
 
+    Every outcome keeps one import record with the file's bytes (import-formats.md v2):
+    ``imported`` in the transaction that writes the rows; ``refused``, ``already-imported`` and
+    ``nothing-to-import`` in a transaction of their own that writes no row of the file.
     ``dry_run`` computes the full report (added, unchanged, conflicts, refused, ignored) and
-    rolls everything back: the import page shows it before anything is written.
+    writes nothing at all: ``would-import`` instead of ``imported``, and no import id.
+    ``resolution`` decides conflicts (keep the stored values or take the file's, with a reason).
     ``as_user``: ``actor`` is an account's user name (a page's logged-in user, ``--as``), and
     ``dashboard.access.import_scope`` decides for whom it may write, from the stored account:
     a clinician only for patients shared with them (a file naming another clinician's patient
@@ -126,65 +131,68 @@ def import_file(
                 profile = load_profile(session, profile_name)
         except LookupError as exc:
             refusal = FileRefused(file_name, str(exc), column="--profile", value=profile_name)
-            return _refuse_whole(url, actor, refused_report(file_name, f"profile:{profile_name}", refusal), dry_run)
+            return _finish(url, actor, raw, refused_report(file_name, f"profile:{profile_name}", refusal),
+                           dry_run=dry_run, scope=scope)
         # The profile's content is part of how the bytes were read: a changed profile is a new reading.
         content = json.dumps(profile, sort_keys=True, default=str).encode()
         scope = _scope(patient_ref, f"{profile_name}@{hashlib.sha256(content).hexdigest()[:8]}")
     try:
         parsed = parse(raw, file_name, fmt=fmt, patient_ref=patient_ref, profile=profile, today=today)
     except FileRefused as exc:
-        return _refuse_whole(url, actor, refused_report(file_name, fmt, exc), dry_run)
+        return _finish(url, actor, raw, refused_report(file_name, fmt, exc), dry_run=dry_run, scope=scope)
     for attempt in range(retries):
         try:
-            return _write(parsed, raw, url=url, accept_valid=accept_valid, actor=actor, scope=scope, dry_run=dry_run,
-                          as_user=as_user)
+            report, keep = _write(parsed, raw, url=url, accept_valid=accept_valid, actor=actor, scope=scope,
+                            dry_run=dry_run, as_user=as_user, resolution=resolution)
+            break
         except (IntegrityError, OperationalError):
             # Another process imported the same entries (or held the SQLite write lock):
             # try again in a fresh transaction, which now sees what it wrote.
             if attempt == retries - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
-    raise AssertionError("unreachable")
+    if not keep or report.status == "imported":
+        return report
+    return _finish(url, actor, raw, report, dry_run=dry_run, scope=scope)
 
 
-def _refuse_whole(url, actor: str, report: ImportReport, dry_run: bool) -> ImportReport:
-    """A file refused as a whole writes nothing but its audit event."""
-    if not dry_run:
-        with session_scope(url) as session:
-            _audit(session, actor, report)
+def _finish(url, actor: str, raw: bytes, report: ImportReport, *, dry_run: bool, scope: str) -> ImportReport:
+    """An attempt that wrote no rows: in a transaction of its own, keep the file (bytes, outcome,
+    counts, errors) and audit it. A dry run writes nothing."""
+    if dry_run:
+        report.import_id = None
+        return report
+    with session_scope(url) as session:
+        report.import_id = keep_record(session, raw, report, imported_by=actor, scope=scope)
+        _audit(session, actor, report)
     return report
 
 
-class _DryRun(Exception):
-    def __init__(self, report: ImportReport):
-        self.report = report
-
-
-def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run, as_user=False) -> ImportReport:
+def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run, as_user=False,
+           resolution=None) -> tuple[ImportReport, bool]:
+    """The report, and whether the file is to be kept: an account that may not import at all is
+    refused and audited, but its file is not kept (nobody entitled to hand it to the clinic did)."""
     from dashboard import access
 
-    try:
-        with session_scope(url) as session:
-            allowed = access.import_scope(session, actor if as_user else None)
-            refused = None
-            if allowed is None:
-                refused = "your account cannot import records"
-            elif hidden := allowed.refused_refs(session, parsed.patient_refs()):
-                refused = (f"this file names {len(hidden)} patient(s) not shared with you ({', '.join(hidden)}); "
-                           "ask clinic staff to import it")
-            if refused:
-                report = ImportReport(file=parsed.file_name, format=parsed.format, status="refused", message=refused)
-                if not dry_run:
-                    _audit(session, actor, report)
-                return report
-            report = write_import(session, parsed, raw=raw, accept_valid=accept_valid, imported_by=actor, scope=scope)
+    with session_scope(url) as session:
+        allowed = access.import_scope(session, actor if as_user else None)
+        if allowed is None:
+            report = ImportReport(file=parsed.file_name, format=parsed.format, status="refused",
+                                  message="your account cannot import records")
+            if not dry_run:
+                _audit(session, actor, report)
+            return report, False
+        if hidden := allowed.refused_refs(session, parsed.patient_refs()):
+            return ImportReport(
+                file=parsed.file_name, format=parsed.format, status="refused", patients=parsed.patient_refs(),
+                message=(f"this file names {len(hidden)} patient(s) not shared with you ({', '.join(hidden)}); "
+                         "ask clinic staff to import it")), True
+        report = write_import(session, parsed, raw=raw, accept_valid=accept_valid, imported_by=actor, scope=scope,
+                              dry_run=dry_run, resolution=resolution)
+        if report.status == "imported":
             allowed.adopt_created(session, report.patients_created)
-            if dry_run:
-                raise _DryRun(report)
             _audit(session, actor, report)
-            return report
-    except _DryRun as done:
-        return done.report
+        return report, True
 
 
 def _audit(session: Session, actor: str, report: ImportReport) -> None:
@@ -200,6 +208,7 @@ def _audit(session: Session, actor: str, report: ImportReport) -> None:
             "entries_added": report.entries_added,
             "refused_rows": len(report.refused_rows),
             "conflicts": len(report.conflicts),
+            "ignored": sum(report.ignored.values()),
             "import_id": report.import_id,
         },
     )

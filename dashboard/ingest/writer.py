@@ -2,9 +2,10 @@
 
 Every format's parser hands over a :class:`ParsedFile`; this module decides what is new,
 what is already there unchanged, and what is already there with other values (a conflict,
-reported and never overwritten). Strict by default: any refused row or conflict refuses the
-whole file. With ``accept_valid`` the rest is imported and the refusals are kept in the
-import record together with the original bytes.
+reported and never silently overwritten). Strict by default: any refused row or undecided
+conflict refuses the whole file. With ``accept_valid`` the rest is imported and the refusals
+and conflicts are kept in the import record together with the original bytes; a
+:class:`Resolution` decides conflicts explicitly (keep the stored values or take the file's).
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ _FIELDS = (*DIARY_MEASURES, *DIARY_TEXTS)
 class ImportReport:
     file: str
     format: str
-    status: str  # 'imported' | 'already-imported' | 'refused'
+    # 'imported' | 'already-imported' | 'nothing-to-import' | 'refused'; a dry run says
+    # 'would-import' where an import would say 'imported' (import-formats.md v2).
+    status: str
     patients: list[str] = field(default_factory=list)
     patients_created: list[str] = field(default_factory=list)
     entries_added: int = 0
@@ -109,6 +112,23 @@ def _plain_signature(rec) -> tuple:
     return tuple((k, v) for k, v in asdict(rec).items() if k != "row")
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """Staff's decision on conflicts (import-formats.md v2): ``keep`` the stored values or
+    ``take`` the file's, with a reason. ``default`` decides every conflict (``--resolve``);
+    ``per_entry`` maps a conflict's ``key`` to a decision (the page, entry by entry)."""
+
+    reason: str
+    default: str | None = None
+    per_entry: dict[str, str] = field(default_factory=dict)
+
+    def decision(self, key: str) -> str | None:
+        return self.per_entry.get(key, self.default)
+
+
+DECISIONS = ("keep", "take")
+
+
 def write_import(
     session: Session,
     parsed: ParsedFile,
@@ -117,8 +137,15 @@ def write_import(
     accept_valid: bool = False,
     imported_by: str | None = None,
     scope: str = "",
+    dry_run: bool = False,
+    resolution: Resolution | None = None,
 ) -> ImportReport:
-    """Store ``parsed`` in the caller's transaction; on refusal nothing at all is written."""
+    """Store ``parsed`` in the caller's transaction when its outcome is ``imported``.
+
+    Any other outcome (refused, already-imported, nothing-to-import) and a dry run write
+    nothing here: the caller keeps the file's record in a transaction of its own
+    (:func:`keep_record`). A dry run says ``would-import`` and has no import id.
+    """
     sha = hashlib.sha256(raw).hexdigest()
     parsed, duplicates = _drop_in_file_duplicates(parsed)
     refused = list(parsed.refused) + duplicates
@@ -133,14 +160,24 @@ def write_import(
     if refused and not accept_valid:
         report.message = f"{len(refused)} row(s) refused; nothing was imported"
         return report
+    if parsed.holds_nothing():
+        if refused:
+            report.message = f"every row was refused ({len(refused)}); nothing was imported"
+        else:
+            report.status = "nothing-to-import"
+            report.message = "this file holds nothing the dashboard reads" + (
+                f" (ignored: {sum(report.ignored.values())} item(s))" if report.ignored else "")
+        return report
 
     already = session.execute(
         select(ImportRecord.id, ImportRecord.entries_added, ImportRecord.entries_unchanged)
-        .where(ImportRecord.sha256 == sha, ImportRecord.format == parsed.format, ImportRecord.scope == scope)
+        .where(ImportRecord.sha256 == sha, ImportRecord.format == parsed.format, ImportRecord.scope == scope,
+               ImportRecord.status == "imported")
+        .order_by(ImportRecord.id).limit(1)
     ).first()
     if already is not None:
         already, added_then, unchanged_then = already
-        report.status, report.import_id = "already-imported", already
+        report.status = "already-imported"
         report.entries_unchanged = added_then + unchanged_then
         report.message = f"this file was already imported (import #{already}); nothing changed"
         report.refused_rows = []
@@ -150,19 +187,28 @@ def write_import(
     plan = _Plan(session, parsed, patient_ids)
     report.entries_unchanged = plan.entries_unchanged
     report.records_unchanged = plan.records_unchanged
-    report.conflicts = plan.conflicts
     report.entries_added = len(plan.new_entries)
     report.records_added = {k: len(v) for k, v in plan.new_records.items() if v}
     report.patients_created = [p for p in report.patients if p not in patient_ids]
+    decided, open_conflicts = _decide(plan.conflicts, resolution)
+    report.conflicts = [{**c, "decision": d} for c, d in decided] + open_conflicts
 
-    if plan.conflicts and not accept_valid:
+    if open_conflicts and not accept_valid:
         report.status = "refused"
-        report.message = f"{len(plan.conflicts)} entr(y/ies) already stored with other values; nothing was imported"
+        report.message = (f"{len(open_conflicts)} entr(y/ies) already stored with other values; nothing was imported "
+                          "(keep the stored values or take the file's, with a reason, to import the rest)")
         report.entries_added, report.records_added, report.patients_created = 0, {}, []
         return report
-    if not plan.has_changes() and not report.patients_created and not plan.patient_updates:
+    if not plan.has_changes() and not report.patients_created and not plan.patient_updates and not decided:
         report.status = "already-imported"
         report.message = "everything in this file is already stored; nothing changed"
+        return report
+    taken = sum(1 for _, d in decided if d == "take")
+    report.message = f"{'would import' if dry_run else 'imported'} {report.entries_added} diary entr(y/ies)" + (
+        f" and {sum(report.records_added.values())} clinic record(s)" if report.records_added else "") + (
+        f"; conflicts: {taken} taken from the file, {len(decided) - taken} kept as stored" if decided else "")
+    if dry_run:
+        report.status = "would-import"
         return report
 
     record = ImportRecord(
@@ -178,10 +224,12 @@ def write_import(
         entries_added=report.entries_added,
         entries_unchanged=report.entries_unchanged,
         records_added=report.records_added,
+        records_unchanged=report.records_unchanged,
         conflicts=report.conflicts,
         refused_rows=report.refused_rows,
         ignored=report.ignored,
         original=raw,
+        message=report.message,
     )
     session.add(record)
     session.flush()
@@ -191,11 +239,42 @@ def write_import(
         for key, value in changes.items():
             setattr(patient, key, value)
     plan.write(session, patient_ids, record.id)
+    if decided:
+        from dashboard.ingest.resolve import apply_decisions
+
+        apply_decisions(session, plan, decided, patient_ids, record, actor=imported_by or "unknown",
+                        reason=resolution.reason)
     report.status, report.import_id = "imported", record.id
-    report.message = f"imported {report.entries_added} diary entr(y/ies)" + (
-        f" and {sum(report.records_added.values())} clinic record(s)" if report.records_added else ""
-    )
     return report
+
+
+def _decide(conflicts: list[dict], resolution: Resolution | None) -> tuple[list[tuple[dict, str]], list[dict]]:
+    """Split conflicts into (conflict, decision) pairs and those still open."""
+    if resolution is None:
+        return [], list(conflicts)
+    decided, still_open = [], []
+    for c in conflicts:
+        d = resolution.decision(c["key"])
+        if d in DECISIONS:
+            decided.append((c, d))
+        else:
+            still_open.append(c)
+    return decided, still_open
+
+
+def keep_record(session: Session, raw: bytes, report: ImportReport, *, imported_by: str | None, scope: str) -> int:
+    """The record of an attempt that wrote no rows (refused, already imported, nothing to import):
+    the bytes and what the report said, so nothing a patient shared is lost."""
+    record = ImportRecord(
+        file_name=report.file[:500], sha256=hashlib.sha256(raw).hexdigest(), format=report.format[:40], scope=scope,
+        imported_by=imported_by, imported_at=utcnow(), status=report.status, patients=report.patients,
+        patients_created=[], entries_added=0, entries_unchanged=report.entries_unchanged,
+        records_added={}, records_unchanged=report.records_unchanged, conflicts=report.conflicts,
+        refused_rows=report.refused_rows, ignored=report.ignored, original=raw, message=report.message,
+    )
+    session.add(record)
+    session.flush()
+    return record.id
 
 
 def _existing_patients(session: Session, refs: list[str]) -> dict[str, int]:
@@ -233,6 +312,8 @@ class _Plan:
     def __init__(self, session: Session, parsed: ParsedFile, patient_ids: dict[str, int]):
         self.parsed = parsed
         self.conflicts: list[dict] = []
+        # A conflict's key -> what a decision needs: (model or "patient"/"diary", the file's record, the stored key).
+        self.conflict_sources: dict[str, tuple] = {}
         self.entries_unchanged = 0
         self.records_unchanged: dict[str, int] = {}
         self.patient_updates: dict[int, dict] = {}
@@ -265,8 +346,10 @@ class _Plan:
                 if old is None:
                     self.patient_updates.setdefault(pid, {})[key] = new
                 else:
-                    self.conflicts.append({"patient": rec.ref, "row": "Patient", "column": key,
+                    ckey = f"patient|{rec.ref}|{key}"
+                    self.conflicts.append({"key": ckey, "patient": rec.ref, "row": "Patient", "column": key,
                                            "stored": str(old), "new": str(new)})
+                    self.conflict_sources[ckey] = ("patient", rec, pid)
 
     def _plan_diary(self, session: Session, patient_ids: dict[str, int]) -> list[DiaryRecord]:
         records = self.parsed.diary
@@ -281,7 +364,9 @@ class _Plan:
             elif existing == _record_signature(rec):
                 self.entries_unchanged += 1
             else:
-                self.conflicts.append(_diary_conflict(rec, existing))
+                conflict = _diary_conflict(rec, existing)
+                self.conflicts.append(conflict)
+                self.conflict_sources[conflict["key"]] = ("diary", rec, (pid, rec.recorded_at))
         return new
 
     @staticmethod
@@ -326,10 +411,12 @@ class _Plan:
             elif stored[key] == values:
                 self.records_unchanged[model.__tablename__] = self.records_unchanged.get(model.__tablename__, 0) + 1
             else:
+                ckey = "|".join([model.__tablename__, rec.patient_ref, *(_text(k) for k in key[1:])])
                 self.conflicts.append({
-                    "patient": rec.patient_ref, "row": rec.row, "column": ", ".join(value_cols),
+                    "key": ckey, "patient": rec.patient_ref, "row": rec.row, "column": ", ".join(value_cols),
                     "stored": ", ".join(map(_text, stored[key])), "new": ", ".join(map(_text, values)),
                 })
+                self.conflict_sources[ckey] = (model, rec, dict(zip(("patient_id", *key_cols), key)), value_cols)
         return new
 
     def write(self, session: Session, patient_ids: dict[str, int], import_id: int) -> None:
@@ -353,6 +440,7 @@ def _diary_conflict(rec: DiaryRecord, stored: tuple) -> dict:
     differing = [k for k in _FIELDS if stored_values.get(k) != rec.measures.get(k)]
     differing += [e for e in sorted(set(stored_effects) | set(rec.side_effects)) if stored_effects.get(e) != rec.side_effects.get(e)]
     return {
+        "key": f"diary|{rec.patient_ref}|{rec.recorded_at.isoformat()}",
         "patient": rec.patient_ref,
         "row": rec.row,
         "column": ", ".join(differing) or "time offset",

@@ -1,7 +1,7 @@
 """titration_step and visit: who recorded or changed them on the review page, and when
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-30
 
 Issue 10: steps and visits are recorded and changed in the app, not only imported. An
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -136,10 +136,16 @@ def test_a_broken_file_lists_its_refused_rows_and_offers_no_import(import_clinic
     assert refused[["row", "column", "value"]].to_dict("records") == [{"row": "3", "column": "date",
                                                                        "value": "03/01/2026"}]
     assert [e.value for e in at.error] == [
-        "This file would be refused as it is. Fix the rows listed above, or tick 'Accept valid rows'."]
+        "This file would be refused as it is. Fix the rows listed above, decide the conflicts, or tick 'Accept "
+        "valid rows'. Importing it anyway keeps the file and its errors for later review."]
     assert "do_import" not in [b.key for b in at.button]
     assert set(stored(import_clinic).values()) == {0}
     assert audit_rows(import_clinic, before) == []
+    # v2: every file is kept: the refused file can be kept (its bytes and errors), writing no row of it.
+    at.button(key="keep_file").click().run()
+    assert stored(import_clinic) == {"diary_entry": 0, "titration_step": 0, "visit": 0, "co_medication": 0,
+                                     "import_record": 1}
+    assert "Refused: the file is kept as import #1." in [i.value for i in at.info]
 
 
 def test_accepting_valid_rows_imports_the_rest_and_keeps_the_refusal(import_clinic):
@@ -159,9 +165,9 @@ def test_a_file_that_is_no_known_format_is_refused_as_a_whole(import_clinic):
 
 @pytest.mark.parametrize(("raw", "unchanged", "message"), [
     # The very same bytes: recognised by their checksum; the entries it stored count as unchanged.
-    (DIARY, "3", "Status: already-imported. this file was already imported (import #1); nothing changed"),
+    (DIARY, "3", "Outcome: Already imported. this file was already imported (import #1); nothing changed"),
     # The same entries saved again by another program (CRLF line ends): each entry found unchanged.
-    (DIARY.replace(b"\n", b"\r\n"), "3", "Status: already-imported. everything in this file is already stored; "
+    (DIARY.replace(b"\n", b"\r\n"), "3", "Outcome: Already imported. everything in this file is already stored; "
                                            "nothing changed"),
 ])
 def test_the_same_file_again_is_already_stored(import_clinic, raw, unchanged, message):

@@ -163,3 +163,14 @@ def test_saving_over_another_profile_needs_replace(page, db_url, shared_dir):
     assert not page.exception
     with session_scope(db_url) as session:
         assert load_profile(session, "mm")["items"] == {"Knee Pain": "pain", "happiness": "mood"}
+
+
+def test_day_month_dates_are_shown_both_ways_for_staff_to_confirm(page):
+    raw = b"Date,Time,SYS,DIA,Pain level\n03/04/2026,0930,150,95,6\n05/06/2026,2130,140,90,5\n"
+    upload(page, "bp.csv", raw)
+    assert [w.value for w in page.warning] == [
+        "These dates read two ways. Check which the app wrote and choose that date pattern."]
+    assert "As %m/%d/%Y (chosen): 03/04/2026 = 4 March 2026; 05/06/2026 = 6 May 2026" in texts(page)
+    assert "As %d/%m/%Y: 03/04/2026 = 3 April 2026; 05/06/2026 = 5 June 2026" in texts(page)
+    page.selectbox(key="map_date_format").set_value("%d/%m/%Y").run()
+    assert "As %d/%m/%Y (chosen): 03/04/2026 = 3 April 2026; 05/06/2026 = 5 June 2026" in texts(page)

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from dashboard.db.models import DiaryEntry, ImportRecord
 from dashboard.db.session import get_engine, session_scope
 from dashboard.ingest.service import import_file
-from tests.dbdump import dump
+from tests.dbdump import assert_only_the_file_kept, dump
 
 VALID_CSV = (
     "patient_id,date,pain,sleep,nausea,bp_systolic,bp_diastolic,notes\n"
@@ -40,6 +40,17 @@ VALID_FHIR = json.dumps({"resourceType": "Bundle", "type": "collection", "entry"
                   "effectiveDateTime": "2026-03-02T08:00:00Z", "valueQuantity": {"value": 4.5}}},
 ]}).encode()
 DATA_TABLES = ("audit_event",)  # skipped in the dump: refused attempts are audited by design
+# Resources and Bearable categories the dashboard has no place for (import-formats.md sections 2 and 3).
+IGNORED_RESOURCES = [
+    {"resourceType": "Organization", "id": "org", "name": "Clinic"},
+    {"resourceType": "Encounter", "id": "enc", "status": "finished", "class": {"code": "AMB"}},
+    {"resourceType": "Condition", "id": "cond", "code": {"text": "Chronic pain"}},
+    {"resourceType": "Practitioner", "id": "doc"},
+    {"resourceType": "Observation", "id": "err", "status": "entered-in-error", "subject": {"reference": "Patient/F-1"},
+     "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+     "effectiveDateTime": "2026-03-03T08:00:00Z", "valueQuantity": {"value": 5}},
+]
+IGNORED_BEARABLE = [("Weather", "", "Sunny"), ("Gratitude", "", "family"), ("Energy", "3", ""), ("Health measurements", "", "Steps: 4000")]
 
 
 @st.composite
@@ -70,18 +81,27 @@ def _counts(url: str) -> tuple[int, int]:
         return (session.scalar(select(func.count(DiaryEntry.id))), session.scalar(select(func.count(ImportRecord.id))))
 
 
-def _check_all_or_nothing(template, valid: bytes, name: str, raw: bytes) -> None:
+def _check_all_or_nothing(template, valid: bytes, name: str, raw: bytes, **options) -> str:
+    """Import ``valid``, then ``raw``: a dry run first (every table byte-for-byte unchanged, the same
+    outcome said, no import id), then the import (the rows the report says, or none; in every
+    case exactly one new import record keeping ``raw``). Returns the outcome."""
     url = _fresh(template)
     try:
         assert import_file(valid, name, url=url).status == "imported"
         before, (entries, imports) = dump(url, skip=DATA_TABLES), _counts(url)
-        report = import_file(raw, name, url=url, accept_valid=False)
-        assert report.status in ("imported", "refused", "already-imported")
+        whole = dump(url)
+        trial = import_file(raw, name, url=url, accept_valid=False, dry_run=True, **options)
+        assert dump(url) == whole and trial.import_id is None
+        report = import_file(raw, name, url=url, accept_valid=False, **options)
+        assert report.status in ("imported", "refused", "already-imported", "nothing-to-import")
+        assert trial.status == ("would-import" if report.status == "imported" else report.status)
+        assert report.import_id is not None
         if report.status == "imported":
             assert _counts(url) == (entries + report.entries_added, imports + 1)
         else:
-            assert dump(url, skip=DATA_TABLES) == before
-            assert report.status == "already-imported" or report.refused_rows or report.conflicts or report.message
+            assert_only_the_file_kept(url, before, raw=raw, status=report.status)
+            assert report.status != "refused" or report.refused_rows or report.conflicts or report.message
+        return report.status
     finally:
         get_engine(url).dispose()
 
@@ -122,5 +142,41 @@ def test_a_date_at_or_beyond_the_limits_is_imported_whole_or_not_at_all(_templat
     try:
         report = import_file(raw, "bundle.json" if fhir else "diary.csv", url=url, dry_run=True)
         assert (report.status == "refused") is (not fields.DIARY.contains(day))
+    finally:
+        get_engine(url).dispose()
+
+
+@st.composite
+def only_ignored(draw) -> tuple[bytes, str, dict]:
+    """A FHIR bundle (or NDJSON) of resources the dashboard ignores, or a Bearable export of
+    categories it ignores: nothing to import, whatever their number and order."""
+    if draw(st.booleans()):
+        chosen = draw(st.lists(st.sampled_from(IGNORED_RESOURCES), min_size=1, max_size=6))
+        chosen = [{**r, "id": f"{r['id']}-{i}"} for i, r in enumerate(chosen)]
+        if draw(st.booleans()):
+            return "\n".join(json.dumps(r) for r in chosen).encode() + b"\n", "bulk.ndjson", {}
+        bundle = {"resourceType": "Bundle", "type": draw(st.sampled_from(["collection", "searchset", "transaction"])),
+                  "entry": [{"resource": r} for r in chosen]}
+        return json.dumps(bundle).encode(), "bundle.json", {}
+    rows = draw(st.lists(st.sampled_from(IGNORED_BEARABLE), min_size=1, max_size=6))
+    day = draw(st.integers(1, 28))
+    lines = ["date,date formatted,weekday,time of day,category,rating/amount,detail,notes"]
+    for category, amount, detail in rows:
+        lines.append(f'"{day}th Feb 2026","2026-02-{day:02d}","Monday","am","{category}","{amount}","{detail}",""')
+    return ("\n".join(lines) + "\n").encode(), "bearable.csv", {"patient_ref": "F-1"}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=only_ignored())
+def test_a_file_of_only_ignored_items_is_nothing_to_import_and_kept(_templates, case):
+    """v2: such a file is not "already-imported": it says nothing-to-import, with the ignored
+    counts, and is kept (bytes and all); its dry run says the same and writes nothing."""
+    raw, name, options = case
+    valid = VALID_FHIR if name != "bearable.csv" else VALID_CSV
+    assert _check_all_or_nothing(_templates["sqlite"], valid, name, raw, **options) == "nothing-to-import"
+    url = _fresh(_templates["sqlite"])
+    try:
+        report = import_file(raw, name, url=url, **options)
+        assert report.status == "nothing-to-import" and sum(report.ignored.values()) >= 1
     finally:
         get_engine(url).dispose()

@@ -79,7 +79,7 @@ The package, in the order a file meets it:
 - :mod:`.survey` and :mod:`.suggest`: helping staff map a file, and :func:`explain_unmappable`.
 """
 
-from dashboard.ingest.profiles.patterns import ISO_PATTERNS, TIME_PATTERNS, example, has_time
+from dashboard.ingest.profiles.patterns import DAY_MONTH_PATTERNS, ISO_PATTERNS, TIME_PATTERNS, example, has_time
 from dashboard.ingest.profiles.reader import parse_with_profile, read_profile_table
 from dashboard.ingest.profiles.spec import (
     AGGREGATES,
@@ -95,13 +95,20 @@ from dashboard.ingest.profiles.spec import (
     role_columns,
 )
 from dashboard.ingest.profiles.store import list_profiles, load_profile, save_profile
-from dashboard.ingest.profiles.suggest import explain_unmappable, guess_field, guess_header_row, suggest_profile
+from dashboard.ingest.profiles.suggest import (
+    date_readings,
+    explain_unmappable,
+    guess_field,
+    guess_header_row,
+    suggest_profile,
+)
 from dashboard.ingest.profiles.survey import column_values, field_values, values_by_item, words_needing_numbers
 from dashboard.ingest.profiles.validate import check_name, same_profile, validate_profile
 
 __all__ = [
     "AGGREGATES",
     "DATE_PARTS",
+    "DAY_MONTH_PATTERNS",
     "DAYLIO_MOODS",
     "FIELDS",
     "ISO_PATTERNS",
@@ -114,6 +121,7 @@ __all__ = [
     "ProfileExists",
     "check_name",
     "column_values",
+    "date_readings",
     "example",
     "explain_unmappable",
     "field_values",

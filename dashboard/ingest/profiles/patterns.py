@@ -10,7 +10,13 @@ from dashboard.ingest.profiles.spec import ProfileError
 
 # Tried first when guessing a date column: unambiguous, unlike day/month orders.
 ISO_PATTERNS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
-TIME_PATTERNS = ("%I:%M %p", "%H:%M", "%H:%M:%S", "%I:%M:%S %p")
+# "%H%M": a 24-hour time written without a colon (0930, 2130), as paper-log transcriptions often are.
+TIME_PATTERNS = ("%I:%M %p", "%H:%M", "%H:%M:%S", "%I:%M:%S %p", "%H%M")
+# Tried after ISO: month/day/year (US) and day/month/year with slashes, day.month.year (Europe).
+# A file whose days are all 12 or less reads both ways: the suggester shows both readings for staff
+# to confirm (see suggest.date_readings), never choosing silently.
+DAY_MONTH_PATTERNS = ("%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%d/%m/%Y %I:%M %p",
+                      "%d.%m.%Y %H:%M", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y")
 _EXAMPLE = datetime(2026, 3, 1, 21, 30, 5)  # day 1, month 3: a pattern's example shows which is which
 _DIRECTIVE = re.compile(r"%(.)")
 _DATE_DIRECTIVES = ({"Y", "y"}, {"m", "b", "B"}, {"d"})

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime
 
 from dashboard.ingest.csv_text import Table, cell, decode, normalise_header, sniff_delimiter
-from dashboard.ingest.profiles.patterns import ISO_PATTERNS, TIME_PATTERNS, has_time
+from dashboard.ingest.profiles.patterns import DAY_MONTH_PATTERNS, ISO_PATTERNS, TIME_PATTERNS, has_time
 from dashboard.ingest.profiles.reader import parse_with_profile, read_profile_table
 from dashboard.ingest.profiles.spec import DATE_PARTS, DAYLIO_MOODS, FIELDS, ProfileError, item_key, named_columns
 from dashboard.ingest.profiles.survey import column_values, field_values, numeric, words_needing_numbers
@@ -17,8 +18,13 @@ from dashboard.ingest.records import FileRefused
 
 _PATIENT_NAMES = {"patient_id", "patient", "patient_ref", "patient_reference"}
 _ITEM_NAMES = {"name", "item", "category", "region", "symptom", "variable", "type", "measure", "label"}
+_REGION_NAMES = {"region", "location", "body_part", "site", "area", "where"}
 _VALUE_NAMES = {"intensity", "value", "rating", "score", "severity", "amount", "level"}
-_FIELD_ALIASES = {"note": "notes", "comment": "notes", "comments": "notes", "happiness": "mood", "headache": "pain"}
+_FIELD_ALIASES = {"note": "notes", "comment": "notes", "comments": "notes", "happiness": "mood", "headache": "pain",
+                  # A pain log's one number, named by what it is: "Intensity", "Level", "Score", "NRS".
+                  "intensity": "pain", "level": "pain", "score": "pain", "nrs": "pain", "rating": "pain"}
+# Home blood-pressure logs: "Systolic", "SYS (mmHg)", "SBP", "BP sys"; "Diastolic", "DIA", "DBP".
+_BP_WORDS = {"bp_systolic": {"systolic", "sys", "sbp"}, "bp_diastolic": {"diastolic", "dia", "dbp"}}
 
 
 def guess_field(name: str) -> str | None:
@@ -28,6 +34,10 @@ def guess_field(name: str) -> str | None:
         return key
     if key in _FIELD_ALIASES:
         return _FIELD_ALIASES[key]
+    words = set(re.findall(r"[a-z]+", key))
+    for field, names in _BP_WORDS.items():
+        if words & names:
+            return field
     if "pain" in key:
         return "pain_worst" if "worst" in key else "pain"
     return None
@@ -70,8 +80,10 @@ def suggest_profile(raw: bytes, file_name: str, *, header_row: int | None = None
     free = [name for key, name in keys.items() if key not in taken]
     item, value = _suggest_long(free, values, len(table.rows))
     if item:
+        # Items that are body regions ("Knees", "Low back") are where it hurts: pain, the worst kept.
+        where = "pain" if normalise_header(item) in _REGION_NAMES else None
         profile.update(layout="long", item_column=item, value_column=value,
-                       items={name: guess_field(name) for name in values[item]})
+                       items={name: guess_field(name) or where for name in values[item]})
     else:
         profile.update(layout="wide", columns={name: guess_field(name) for name in free})
     profile["value_maps"] = _suggest_labels(field_values(table, profile))
@@ -81,6 +93,9 @@ def suggest_profile(raw: bytes, file_name: str, *, header_row: int | None = None
 def _suggest_dates(keys: dict[str, str], values: dict[str, list[str]], blanks: dict[str, int]) -> dict:
     out: dict = {}
     dated = [(name, pattern) for name in keys.values() for pattern in ISO_PATTERNS if _parses(values[name], pattern)]
+    if not dated:  # then day/month orders: the first that reads every value, to be confirmed by staff
+        dated = [(name, pattern) for name in keys.values() for pattern in DAY_MONTH_PATTERNS
+                 if _parses(values[name], pattern)]
     dated.sort(key=lambda found: not any(w in normalise_header(found[0]) for w in ("date", "time")))
     parts = {}
     for part in DATE_PARTS:
@@ -101,6 +116,28 @@ def _suggest_dates(keys: dict[str, str], values: dict[str, list[str]], blanks: d
                 out["time_column"], out["time_format"] = name, pattern
                 break
     return out
+
+
+def date_readings(raw: bytes, file_name: str, profile: dict, *, shown: int = 3) -> list[dict]:
+    """For a date column written day/month-wise, every pattern that reads all its values, with how
+    the first values read under it, so staff confirm the order: ``03/04/2026`` is 4 March (M/D/YYYY)
+    or 3 April (D/M/YYYY). One entry when only one order fits; empty for ISO dates."""
+    column, chosen = profile.get("date_column"), profile.get("date_format")
+    if not column or chosen not in DAY_MONTH_PATTERNS:
+        return []
+    table = read_profile_table(raw, file_name, profile.get("header_row", 1))
+    values = column_values(table).get(column, [])
+    out = []
+    for pattern in DAY_MONTH_PATTERNS:
+        if _parses(values, pattern):
+            read = [f"{v} = {_spoken(datetime.strptime(v, pattern), pattern)}" for v in values[:shown]]
+            out.append({"date_format": pattern, "chosen": pattern == chosen, "readings": read})
+    return out
+
+
+def _spoken(when: datetime, pattern: str) -> str:
+    day = f"{when.day} {when:%B %Y}"
+    return f"{day} {when:%H:%M}" if has_time(pattern) else day
 
 
 def _suggest_long(free: list[str], values: dict[str, list[str]], rows: int) -> tuple[str | None, str | None]:
