@@ -118,4 +118,5 @@ def patient_summary(session, patient_ref: str, *, as_of: date | None = None, use
         thresholds=load_thresholds(session),
         as_of=as_of or date.today(),
         acknowledgements=acknowledgements_frame(session, patient.id),
+        measures=queries.measures_frame(session, patient.id),
     )

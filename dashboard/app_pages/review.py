@@ -35,6 +35,7 @@ def show() -> None:
     sections.first_screen(patient, review, loaders.imports(user, patient), as_of)
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
+        sections.measures(review)
         sections.comedications(data["comedications"])
         sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
         return
@@ -43,6 +44,7 @@ def show() -> None:
         user, patient, rule, start, end, note))
     with timeline_slot:
         sections.timeline(review, data["visits"], review.thresholds, highlight, as_of)
+        sections.measures(review)  # below the timeline, on its date axis
     sections.since_last_visit(review)
     sections.step_response(review)
     sections.visit_comparison(review)

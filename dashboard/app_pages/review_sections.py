@@ -12,8 +12,10 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from dashboard.analysis.measures import charted, item9_words, listed
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
 from dashboard.analysis.summary import truncated
+from dashboard.charts.measures import measures_figure
 from dashboard.charts.overlay import visit_overlay
 from dashboard.charts.side_effects import side_effects_by_step
 from dashboard.charts.timeline import timeline as timeline_figure
@@ -183,7 +185,8 @@ def safety_card(review: Review) -> None:
          if safety.bladder_days else "none reported", "bladder", alarm=bool(safety.bladder_days))
     line("Above prescription", f"{_plural(safety.over_prescribed_days, 'day')}, up to +{safety.max_excess_mg:g} mg"
          if safety.over_prescribed_days else "none", "over_prescribed", alarm=bool(safety.over_prescribed_days))
-    line("PHQ-9 item 9", "no questionnaire imported", "self_harm_thoughts")
+    item9, above = item9_words(review.measures, safety.last_visit)
+    line("PHQ-9 item 9", item9, "self_harm_thoughts", alarm=above)
     line("Co-sedatives", "see below" if safety.co_sedatives else "none recorded", "co_sedative",
          alarm=bool(safety.co_sedatives))
     st.markdown("  \n".join(lines))
@@ -476,12 +479,36 @@ def notes(review: Review, as_of: date) -> None:
     st.dataframe(shown[["recorded_at", "notes", "other_medication"]], hide_index=True, key="notes_table")
 
 
+def measures(review: Review) -> None:
+    """Validated instruments over time on the timeline's date axis, then everything else listed
+    (questionnaire items, urine drug screens, other measures) as a plain-text table."""
+    drawn = charted(review.measures)
+    rest = listed(review.measures)
+    if drawn.empty and rest.empty:
+        return
+    st.subheader("Questionnaires and other measures")
+    if not drawn.empty:
+        st.caption("Each on its own scale, never converted to the 0–10 pain scale. "
+                   "PHQ-9 bands: 5 mild, 10 moderate, 15 moderately severe, 20 severe (Kroenke 2001).")
+        st.plotly_chart(measures_figure(drawn, review.period), theme=None, key="measures_chart",
+                        config={"displaylogo": False})
+    if not rest.empty:
+        shown = pd.DataFrame({
+            "Date": rest["recorded_at"].dt.strftime("%Y-%m-%d"), "Kind": rest["kind"], "Measure": rest["name"],
+            "Code": rest["code"], "Value": rest["value"].map(lambda v: "" if pd.isna(v) else f"{v:g}"),
+            "Answer": rest["answer_text"].fillna(""), "Unit": rest["unit"].fillna(""),
+        })
+        st.dataframe(shown.astype(str), hide_index=True, key="measures_table")
+
+
 def comedications(table: pd.DataFrame) -> None:
     st.subheader("Co-medication history")
     if table.empty:
         st.caption("No co-medication recorded.")
         return
     shown = _as_dates(table, "start_date", "end_date")
+    # A MedicationStatement without a date (legal FHIR): its start is unknown, and said so.
+    shown["start_date"] = [("unknown" if pd.isna(d) else d.isoformat()) for d in shown["start_date"]]
     columns = ["name", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]
     st.dataframe(shown[columns], hide_index=True)
 
