@@ -143,6 +143,8 @@ def _answer(obj: dict, path: str, code: str, system: str, words: list[str]) -> M
                        f"not an answer of {item.name}'s list and no ordinalValue to score it")
     elif (text := _get(obj, "valueString", "str", path)) is not None:
         rec.answer_text, here = _bounded(text, TEXT_MAX), _join(path, "valueString")
+        if instrument != measures.OTHER:
+            _score_text(rec, item, text)
     elif (flag := _get(obj, "valueBoolean", "bool", path)) is not None:
         rec.answer_text, here = ("yes" if flag else "no"), _join(path, "valueBoolean")
     else:
@@ -156,6 +158,21 @@ def _answer(obj: dict, path: str, code: str, system: str, words: list[str]) -> M
         if not spec.low <= rec.value <= high:
             raise _Bad(here, _number(rec.value), f"{spec.name} is between {spec.low:g} and {high:g}")
     return rec
+
+
+def _score_text(rec: MeasureRecord, item, text: str) -> None:
+    """An instrument answered in text (US Core's PHQ-9 total example writes ``valueString: "12"``):
+    a number is the score, an answer of the item's list is placed on it."""
+    try:
+        rec.value = float(text.strip().replace(",", "."))
+        rec.answer_text = None
+        return
+    except ValueError:
+        pass
+    if item is not None and item.answers:
+        rec.answer_position = measures.answer_position(item, None, text)
+        if rec.answer_position is not None:
+            rec.value = float(item.first_score + rec.answer_position - 1)
 
 
 def _first(obj: dict, path: str, *keys: tuple[str, str]) -> tuple[float, str] | None:

@@ -42,6 +42,8 @@ PAIN_NRS, WONG_BAKER = "72514-3", "38221-8"
 PEG_PAIN, PEG_ENJOYMENT, PEG_ACTIVITY, PEG_MEAN = "75893-8", "91145-3", "91146-1", "91147-9"
 BP_PANEL, SYSTOLIC, DIASTOLIC = "85354-9", "8480-6", "8462-4"
 BP_PANELS = (BP_PANEL, "55284-4", "96607-7")
+# US Core's average home blood pressure (96607-7) names its halves 96608-5 (mean systolic) and 96609-3.
+BP_COMPONENT_ALIASES = {"96608-5": SYSTOLIC, "96609-3": DIASTOLIC}
 
 # LOINC code -> (diary measure, rank); every rank is 1 now that the PEG pain item has its own measure.
 MEASURE_OF = {
@@ -144,7 +146,8 @@ def _components(body: dict, absent: set[str] | None = None) -> dict[str, tuple[f
     found: dict[str, tuple[float, str, dict]] = {}
     for component, path in _objects(body, "component", ""):
         concept = _concept(component, "code", path) or _Concept(None, [])
-        code = next((c for c in concept.codes(LOINC_SYSTEMS) if c in MEASURE_OF), None)
+        codes = [BP_COMPONENT_ALIASES.get(c, c) for c in concept.codes(LOINC_SYSTEMS)]
+        code = next((c for c in codes if c in MEASURE_OF), None)
         if code is None:
             continue
         value = _score(component, path)
