@@ -333,3 +333,10 @@ def test_every_file_kept_under_tests_data_real_imports_without_refusal():
 def test_shared_real_files_import_without_refusal(shared_dir):
     for path in sorted((shared_dir / REAL).rglob("*.json")):
         assert parse_fhir(path.read_bytes(), path.name).refused == [], path.name
+
+
+def test_a_merged_copy_is_counted_once_as_merged_never_also_as_ignored():
+    """Found by the hypothesis campaign: a repeated Medication was counted as merged and twice as ignored."""
+    medication = {"resourceType": "Medication", "id": "med"}
+    parsed = parse_fhir(bundle(medication, medication, {**medication, "id": "other"}), "b.json")
+    assert (parsed.merged, parsed.ignored) == (2, {"Medication": 1})

@@ -100,6 +100,7 @@ class _Reader:
     def read(self) -> ParsedFile:
         copies: dict[str, str] = {}
         contents: set[str] = set()
+        read: list[_Resource] = []  # not merged away nor refused as a differing copy
         for res in self.resources:
             content = json.dumps({k: v for k, v in res.body.items() if k != "id"}, sort_keys=True)
             if content in contents:
@@ -111,11 +112,12 @@ class _Reader:
                     self._refuse(res.where, "id", res.body["id"], "the same id appears earlier with other content")
                     continue
             contents.add(content)
+            read.append(res)
             try:
                 self._read_one(res.body["resourceType"], res)
             except _Bad as bad:
                 self._refuse(res.where, bad.path, bad.value, bad.reason)
-        for res in self.resources:
+        for res in read:
             if res.body["resourceType"] == "Medication" and id(res.body) not in self.used_medications:
                 self.ignore("Medication")
         self.out.diary = [entry.record for entry in self.entries.values()]
