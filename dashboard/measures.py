@@ -41,17 +41,19 @@ class Instrument:
     low: float | None
     high: float | None
     unit: str | None = None
+    scale: str | None = None  # how to read the scale, beside the name on the chart
     charted: bool = True
 
 
 INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (
-    Instrument("phq9", "PHQ-9 depression score", 0, 27, "points"),
-    Instrument("phq9_item", "PHQ-9 items", 0, 3, "points", charted=False),
-    Instrument("gad7", "GAD-7 anxiety score", 0, 21, "points"),
-    Instrument("gad7_item", "GAD-7 items", 0, 3, "points", charted=False),
-    Instrument("promis_pain_intensity", "PROMIS pain intensity", 1, 5, "level (1 no pain - 5 very severe)"),
-    Instrument("promis_pain_interference", "PROMIS pain interference", 1, 5, "level (1 not at all - 5 very much)"),
-    Instrument("mme", "Opioid dose", 0, 100_000, "MME/day"),
+    Instrument("phq9", "PHQ-9 depression score", 0, 27, "points", "0–27, higher is worse"),
+    Instrument("phq9_item", "PHQ-9 items", 0, 3, "points", "0 not at all – 3 nearly every day", charted=False),
+    Instrument("gad7", "GAD-7 anxiety score", 0, 21, "points", "0–21, higher is worse"),
+    Instrument("gad7_item", "GAD-7 items", 0, 3, "points", "0 not at all – 3 nearly every day", charted=False),
+    Instrument("promis_pain_intensity", "PROMIS pain intensity", 1, 5, "level", "1 had no pain – 5 very severe"),
+    Instrument("promis_pain_interference", "PROMIS pain interference", 1, 5, "level",
+               "1 not at all – 5 very much"),
+    Instrument("mme", "Opioid dose", 0, 100_000, "MME/day", "morphine milligram equivalents a day"),
     Instrument("uds", "Urine drug screen", None, None, charted=False),
 )}
 OTHER = "other"  # any other coded observation with a value: listed, not charted

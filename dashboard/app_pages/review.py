@@ -35,7 +35,8 @@ def show() -> None:
     sections.first_screen(patient, review, loaders.imports(user, patient), as_of)
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
-        sections.measures(review)
+        sections.measures_chart(review)
+        sections.measures_list(review)
         sections.comedications(data["comedications"])
         sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
         return
@@ -43,14 +44,15 @@ def show() -> None:
     highlight = sections.flags(review, lambda rule, start, end, note: _acknowledge(
         user, patient, rule, start, end, note))
     with timeline_slot:
-        sections.timeline(review, data["visits"], review.thresholds, highlight, as_of)
-        sections.measures(review)  # below the timeline, on its date axis
+        drawn = sections.timeline(review, data["visits"], review.thresholds, highlight, as_of)
+        sections.measures_chart(review, drawn)  # below the timeline, on its date axis
     sections.since_last_visit(review)
     sections.step_response(review)
     sections.visit_comparison(review)
     sections.overlay(review)
     sections.effects_by_step(review)
     sections.notes(review, as_of)
+    sections.measures_list(review)
     sections.comedications(data["comedications"])
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
 

@@ -15,7 +15,7 @@ import streamlit as st
 from dashboard.analysis.measures import charted, item9_words, listed
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
 from dashboard.analysis.summary import truncated
-from dashboard.charts.measures import measures_figure
+from dashboard.charts.measures import left_labels, measures_figure
 from dashboard.charts.overlay import visit_overlay
 from dashboard.charts.side_effects import side_effects_by_step
 from dashboard.charts.timeline import timeline as timeline_figure
@@ -338,7 +338,7 @@ def _acknowledge_form(rule: str, runs: pd.DataFrame, acknowledge) -> None:
             acknowledge(rule, run["start"].date(), run["end"].date(), note)
 
 
-def timeline(review: Review, visits: pd.DataFrame, limits: Thresholds, highlight, as_of: date) -> None:
+def timeline(review: Review, visits: pd.DataFrame, limits: Thresholds, highlight, as_of: date):
     shown_visits = visits[visits["date"] <= pd.Timestamp(as_of)]
     fig = timeline_figure(
         review.daily, review.steps, shown_visits, review.side_effect_days, timeline_flags(review.flags),
@@ -347,6 +347,7 @@ def timeline(review: Review, visits: pd.DataFrame, limits: Thresholds, highlight
         relief_pct=(limits.responder_moderate_pct, limits.responder_substantial_pct), period=review.period,
     )
     st.plotly_chart(fig, theme=None, key="timeline_chart", config={"displaylogo": False})
+    return fig
 
 
 def timeline_flags(status: pd.DataFrame) -> pd.DataFrame:
@@ -479,26 +480,33 @@ def notes(review: Review, as_of: date) -> None:
     st.dataframe(shown[["recorded_at", "notes", "other_medication"]], hide_index=True, key="notes_table")
 
 
-def measures(review: Review) -> None:
-    """Validated instruments over time on the timeline's date axis, then everything else listed
-    (questionnaire items, urine drug screens, other measures) as a plain-text table."""
+def measures_chart(review: Review, above=None) -> None:
+    """Validated instruments over time on the timeline's date axis (``above``: the timeline's
+    figure, whose left edge the chart takes)."""
     drawn = charted(review.measures)
-    rest = listed(review.measures)
-    if drawn.empty and rest.empty:
+    if drawn.empty:
         return
-    st.subheader("Questionnaires and other measures")
-    if not drawn.empty:
-        st.caption("Each on its own scale, never converted to the 0–10 pain scale. "
-                   "PHQ-9 bands: 5 mild, 10 moderate, 15 moderately severe, 20 severe (Kroenke 2001).")
-        st.plotly_chart(measures_figure(drawn, review.period), theme=None, key="measures_chart",
-                        config={"displaylogo": False})
-    if not rest.empty:
-        shown = pd.DataFrame({
-            "Date": rest["recorded_at"].dt.strftime("%Y-%m-%d"), "Kind": rest["kind"], "Measure": rest["name"],
-            "Code": rest["code"], "Value": rest["value"].map(lambda v: "" if pd.isna(v) else f"{v:g}"),
-            "Answer": rest["answer_text"].fillna(""), "Unit": rest["unit"].fillna(""),
-        })
-        st.dataframe(shown.astype(str), hide_index=True, key="measures_table")
+    st.subheader("Questionnaires over time")
+    st.caption("Each on its own scale, never converted to the 0–10 pain scale. "
+               "PHQ-9 bands: 5 mild, 10 moderate, 15 moderately severe, 20 severe (Kroenke 2001).")
+    align = left_labels(above) if above is not None else []
+    st.plotly_chart(measures_figure(drawn, review.period, align), theme=None, key="measures_chart",
+                    config={"displaylogo": False})
+
+
+def measures_list(review: Review) -> None:
+    """Everything not charted, newest first: questionnaire items, urine drug screens and other
+    measures, as a plain-text table (names and answers come from files)."""
+    rest = listed(review.measures)
+    if rest.empty:
+        return
+    st.subheader("Other measures and questionnaire items")
+    shown = pd.DataFrame({
+        "Date": rest["recorded_at"].dt.strftime("%Y-%m-%d"), "Kind": rest["kind"], "Measure": rest["name"],
+        "Value": rest["value"].map(lambda v: "" if pd.isna(v) else f"{v:g}"),
+        "Answer": rest["answer_text"].fillna(""), "Unit": rest["unit"].fillna(""), "Code": rest["code"],
+    })
+    st.dataframe(shown.astype(str), hide_index=True, key="measures_table")
 
 
 def comedications(table: pd.DataFrame) -> None:

@@ -50,7 +50,9 @@ def test_instruments_chart_measure_list_and_self_harm_flag(sqlite_url, monkeypat
     figures = charts(at)
     assert "measures_chart" in figures and "timeline_chart" in figures
     names = [t["name"] for t in figures["measures_chart"]["data"]]
-    assert names == ["PHQ-9 depression score", "Opioid dose"]
+    assert names == ["PHQ-9 depression score", "Opioid dose", "alignment"]  # + the timeline's lane names, hidden
+    ghost = figures["measures_chart"]["layout"]["yaxis3"]
+    assert any("Thoughts of self-harm" in text for text in ghost["ticktext"])
     assert figures["measures_chart"]["data"][0]["y"][-1] == 16  # the page draws what the summary says
     assert {m["code"]: m["value"] for m in summary["measures"]["latest"]}["44261-6"] == 16
     assert figures["measures_chart"]["layout"]["xaxis"]["range"] == figures["timeline_chart"]["layout"]["xaxis"]["range"]

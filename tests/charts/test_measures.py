@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dashboard.analysis.measures import NO_MEASURES, charted, listed
-from dashboard.charts.measures import measures_figure
+from dashboard.charts.measures import left_labels, measures_figure
 from tests.charts.test_timeline import build, daily
 
 PERIOD = (pd.Timestamp("2026-03-01"), pd.Timestamp("2026-03-31"))
@@ -70,3 +70,15 @@ def test_items_screens_and_other_measures_are_listed_not_charted():
 def test_no_instrument_draws_an_empty_figure_on_the_same_range():
     fig = measures_figure(charted(NO_MEASURES), PERIOD)
     assert fig.data == () and fig.layout.xaxis.range[0].startswith("2026-02-27")
+
+
+def test_the_hidden_alignment_axis_carries_the_timelines_lane_names_invisibly():
+    line = build(daily(["01", "31"], pain=[5, 4]), period=PERIOD, flag_frame=__import__(
+        "tests.charts.test_timeline", fromlist=["flags"]).flags(
+        ("bp_high", "High blood pressure", True, "2026-03-02", "2026-03-02", "x", True, False)))
+    labels = left_labels(line)
+    assert any("High blood pressure" in text for text, _ in labels)
+    fig = measures_figure(charted(ROWS), PERIOD, labels)
+    ghost = fig.layout.yaxis3
+    assert list(ghost.ticktext) == [t for t, _ in labels] and ghost.tickfont.color == "rgba(0,0,0,0)"
+    assert ghost.overlaying == "y" and fig.data[-1].marker.opacity == 0 and fig.data[-1].hoverinfo == "skip"
