@@ -135,3 +135,42 @@ def answer_position(item: Item, code: str | None, text: str | None) -> int | Non
 
 def instrument_name(key: str) -> str:
     return INSTRUMENTS[key].name if key in INSTRUMENTS else "Other measure"
+
+
+LOINC_COLUMN = re.compile(r"(?:loinc[_:])?([0-9]{1,7})_([0-9])")  # a header after normalise_header: 44261-6 -> 44261_6
+
+
+def loinc_column(normalised_header: str) -> str | None:
+    """The LOINC code a CSV column is named by (``44261-6``, ``LOINC 44261-6``), or None."""
+    match = LOINC_COLUMN.fullmatch(normalised_header)
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+def read_cell(code: str, text: str, number) -> tuple[float | None, str | None, int | None]:
+    """A CSV cell answering a LOINC-coded item: (value, answer text, position on the answer list).
+
+    A number is the score; words of the item's answer list are placed on it (PHQ-9 "Several
+    days" = position 2, score 1). ``number`` parses a figure as the file writes it (decimal
+    comma). Raises ValueError saying what the item accepts."""
+    item = ITEMS.get(code)
+    text = text.strip()
+    try:
+        value = float(number(text))
+    except ValueError:
+        value = None
+    if value is None and item is not None and item.answers:
+        position = answer_position(item, None, text)
+        if position is None:
+            words = ", ".join(f"'{t}'" for _, t in item.answers)
+            raise ValueError(f"{item.name} is answered with a score or one of {words}")
+        return float(item.first_score + position - 1), item.answers[position - 1][1], position
+    if value is None:
+        if item is not None:
+            raise ValueError(f"{item.name} is a number")
+        return None, text[:500], None  # another measure may be text
+    spec = INSTRUMENTS.get(item.instrument) if item is not None else None
+    if spec is not None and spec.low is not None:
+        high = len(item.answers) - 1 + item.first_score if item.answers else spec.high
+        if not spec.low <= value <= high:
+            raise ValueError(f"{item.name} is between {spec.low:g} and {high:g}")
+    return value, None, None

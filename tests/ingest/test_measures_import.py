@@ -145,3 +145,31 @@ def test_cli_json_reports_measures_added_and_merged(db_url, tmp_path):
     assert "already-imported" in text
     with session_scope(db_url) as session:
         assert session.scalar(select(func.count(ImportRecord.id))) >= 1
+
+
+CSV = ("patient_id,date,pain,44261-6,LOINC 44260-8,29463-7\n"
+       f"C-1,{day(3)},5,12,Several days,80.5\n"
+       f"C-1,{day(2)},,9,0,\n").encode()
+
+
+def test_a_native_csv_carries_measures_in_columns_named_by_loinc_code(db_url):
+    first = import_file(CSV, "diary.csv", url=db_url)
+    assert (first.format, first.status, first.entries_added, first.measures_added) == ("diary-csv", "imported", 1, 5)
+    assert first.ignored == {} and first.refused_rows == []
+    stored = {(c, v, t, p) for c, v, t, p, *_ in measures(db_url)}
+    assert ("44260-8", 1.0, "Several days", 2) in stored and ("44261-6", 9.0, None, None) in stored
+    assert ("29463-7", 80.5, None, None) in stored
+    again = import_file(CSV, "diary.csv", url=db_url)
+    assert (again.status, again.measures_added) == ("already-imported", 0)
+    with session_scope(db_url) as session:
+        summary = patient_summary(session, "C-1", as_of=TODAY)
+    assert [f["rule"] for f in summary["flags"]].count("self_harm_thoughts") == 1
+
+
+@pytest.mark.parametrize("cell, reason", [("30", "between 0 and 27"), ("lots", "is a number")])
+def test_a_bad_measure_cell_is_refused_with_row_column_and_value(db_url, cell, reason):
+    raw = f"patient_id,date,pain,44261-6\nC-1,{day(3)},5,{cell}\n".encode()
+    report = import_file(raw, "diary.csv", url=db_url)
+    assert report.status == "refused"
+    (refused,) = report.refused_rows
+    assert (refused["row"], refused["column"], refused["value"]) == (2, "44261-6", cell) and reason in refused["reason"]
