@@ -340,3 +340,20 @@ def test_a_merged_copy_is_counted_once_as_merged_never_also_as_ignored():
     medication = {"resourceType": "Medication", "id": "med"}
     parsed = parse_fhir(bundle(medication, medication, {**medication, "id": "other"}), "b.json")
     assert (parsed.merged, parsed.ignored) == (2, {"Medication": 1})
+
+
+@pytest.mark.parametrize("extra, kept, ignored", [
+    ({"valueQuantity": {"value": 5, "comparator": "<", "unit": "mg/L"}}, ("<5", None, "mg/L"), {}),
+    ({"valueQuantity": {"unit": "mg/L"}}, None, {"Observation 12345-6 without a value": 1}),
+    ({"valueRange": {"low": {"value": 1}}}, None, {"Observation 12345-6 with a value the dashboard does not read "
+                                                   "(valueRange)": 1}),
+])
+def test_other_observations_of_legal_shapes_are_never_refused(extra, kept, ignored):
+    parsed = parse_fhir(bundle(observation("12345-6", None, **extra)), "b.json")
+    assert parsed.refused == [] and parsed.ignored == ignored
+    assert [(m.answer_text, m.value, m.unit) for m in parsed.measures] == ([kept] if kept else [])
+
+
+def test_a_score_with_a_comparator_is_still_refused():
+    parsed = parse_fhir(bundle(observation("44261-6", None, valueQuantity={"value": 5, "comparator": ">"})), "b.json")
+    assert [(r.column, r.value) for r in parsed.refused] == [("valueQuantity.comparator", ">")]

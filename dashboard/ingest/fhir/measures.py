@@ -61,9 +61,14 @@ def observation_measure(reader: _Reader, res: _Resource, concept: _Concept, labe
         return
     system, code, display = coded
     if not any(key in body for key in VALUE_KEYS):
-        reader.ignore(f"{label} without a value")
+        other = next((k for k in body if k.startswith("value") and k[5:6].isupper()), None)
+        reader.ignore(f"{label} with a value the dashboard does not read ({other})" if other
+                      else f"{label} without a value")
         return
     found = _answer(body, "", code, system, concept.words())
+    if found.value is None and found.answer_text is None:
+        reader.ignore(f"{label} without a value")  # a Quantity with only its unit
+        return
     timed = _first_time(body, "effectiveDateTime", "effectiveInstant", "effectivePeriod.start", "issued")
     if timed is None:
         if found.instrument == measures.OTHER:
@@ -124,7 +129,13 @@ def _answer(obj: dict, path: str, code: str, system: str, words: list[str]) -> M
     rec = MeasureRecord(patient_ref="", system=_bounded(system, SYSTEM_MAX), code=code, recorded_at=None, row="",
                         name="", instrument=instrument, unit=_bounded(unit, UNIT_MAX))
     here = path
-    if quantity is not None:
+    comparator = _get(quantity, "comparator", "str", _join(path, "valueQuantity")) if quantity is not None else None
+    if quantity is not None and instrument == measures.OTHER and (comparator or "value" not in quantity):
+        # A laboratory's "< 5" is one fact, not a number to chart: kept as written.
+        here = _join(path, "valueQuantity")
+        number = _get(quantity, "value", "number", here)
+        rec.answer_text = f"{comparator or ''}{'' if number is None else _number(number)}" or None
+    elif quantity is not None:
         here = _join(path, "valueQuantity.value")
         rec.value = _quantity_value(quantity, _join(path, "valueQuantity"))
     elif (number := _first(obj, path, ("valueInteger", "integer"), ("valueDecimal", "number"))) is not None:
