@@ -328,6 +328,10 @@ def _print_report(report, name: str) -> None:
     print(f"  entries added: {report.entries_added}, unchanged: {report.entries_unchanged}")
     for key, count in report.records_added.items():
         print(f"  {key.replace('_', ' ')} added: {count}")
+    if report.measures_added or report.measures_unchanged:
+        print(f"  measures added: {report.measures_added}, unchanged: {report.measures_unchanged}")
+    if report.merged:
+        print(f"  identical resources merged: {report.merged}")
     for c in report.conflicts:
         decided = {"keep": "; kept the stored values", "take": "; took the file's values"}.get(c.get("decision"), "")
         print(f"  conflict: row {c.get('row')}, {c.get('column')}: stored {c.get('stored')!r}, "

@@ -95,6 +95,7 @@ def patient_frames(url: str, user_id: int, patient_id: int, version: tuple = ())
             "proposed_steps": queries.titration_frame(session, patient_id, include_proposed=True),
             "visits": queries.visits_frame(session, patient_id),
             "comedications": queries.comedications_frame(session, patient_id),
+            "measures": queries.measures_frame(session, patient_id),
         }
 
 
@@ -170,7 +171,7 @@ def _review(url: str, user_id: int, patient_id: int, as_of: date, limits: Thresh
     data = patient_frames(url, user_id, patient_id, version)
     return build_review(patient=info, diary=data["diary"], side_effects=data["side_effects"], steps=data["steps"],
                         visits=data["visits"], comedications=data["comedications"], thresholds=limits, as_of=as_of,
-                        acknowledgements=acknowledgements)
+                        acknowledgements=acknowledgements, measures=data["measures"])
 
 
 def review(user: User, patient: PatientInfo, as_of: date):

@@ -185,8 +185,10 @@ def _diary_co_sedatives(diary: pd.DataFrame, as_of: date) -> pd.DataFrame:
 def _record_co_sedatives(comedications: pd.DataFrame, as_of: date) -> pd.DataFrame:
     # One flag per drug name: start of its first record, end of its last. An open record
     # ends on the as-of date if active, else on its start (all that is known).
+    # A record of unknown start (a MedicationStatement without a date) is known on the as-of date.
     as_of = day(as_of)
-    records = comedications[comedications["start_date"] <= as_of]
+    records = comedications.assign(start_date=comedications["start_date"].fillna(as_of))
+    records = records[records["start_date"] <= as_of]
     rows = []
     for rec in records.itertuples(index=False):
         cls = rec.drug_class if rec.drug_class in CO_SEDATIVE_CLASSES else drug_class(rec.name, _text(rec.rxnorm))

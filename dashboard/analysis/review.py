@@ -8,7 +8,7 @@ the same records, so the page and the summary can never disagree (review-metrics
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -18,6 +18,7 @@ from dashboard.analysis.adherence import (
 )
 from dashboard.analysis.completeness import completeness_last_days
 from dashboard.analysis.daily import daily_values, day, rolling_means, rolling_pain
+from dashboard.analysis import measures as measure_table
 from dashboard.analysis.flags import NO_ANSWERS, flag_status, open_flag_counts, review_flags
 from dashboard.analysis.periods import (
     baseline, steps_table, visit_aligned_pain, visit_comparison_table, visit_interval_stats, visit_intervals,
@@ -90,6 +91,7 @@ class Review:
     effects_by_step: pd.DataFrame
     notes: pd.DataFrame  # recorded_at, diary_date, notes, other_medication
     thresholds: Thresholds
+    measures: pd.DataFrame = field(default_factory=lambda: measure_table.NO_MEASURES)  # up to the as-of date
 
     @property
     def last_troche_step(self) -> pd.Series | None:
@@ -101,8 +103,15 @@ class Review:
 def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.DataFrame,
                  visits: pd.DataFrame, comedications: pd.DataFrame, thresholds: Thresholds, as_of: date,
                  acknowledgements: pd.DataFrame = NO_ACKNOWLEDGEMENTS,
-                 phq9_item9: pd.DataFrame = NO_ANSWERS) -> Review:
-    """Every figure of the review from the query frames, each computed once."""
+                 phq9_item9: pd.DataFrame = NO_ANSWERS,
+                 measures: pd.DataFrame = measure_table.NO_MEASURES) -> Review:
+    """Every figure of the review from the query frames, each computed once.
+
+    ``measures`` (validated instruments, other observations) is the one source of the PHQ-9
+    item 9 answers the ``self_harm_thoughts`` flag reads; ``phq9_item9`` adds answers given directly.
+    """
+    measures = measure_table.up_to(measures, as_of)
+    phq9_item9 = pd.concat([phq9_item9, measure_table.item9_answers(measures)], ignore_index=True)
     daily = daily_values(diary, as_of)
     steps_tbl = steps_table(steps, as_of)
     severity = daily_side_effect_severity(side_effects, as_of)
@@ -144,6 +153,7 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
                                                   "days_since": int((day(as_of) - last.date).days)},
         "next_visit": None if nxt is None else {"date": nxt.date, "kind": nxt.kind},
         "thresholds": asdict(thresholds),
+        "measures": measure_table.summary(measures),
     })
     return Review(
         summary=summary, period=period, baseline=base, current_step=current, last_visit=last, next_visit=nxt,
@@ -156,7 +166,7 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
         step_table=responses,
         aligned=visit_aligned_pain(daily, visits, as_of),
         effects_by_step=labelled_by_step(troche_by_step(by_step, steps_tbl), steps_tbl),
-        notes=patient_notes(diary, as_of), thresholds=thresholds,
+        notes=patient_notes(diary, as_of), thresholds=thresholds, measures=measures,
     )
 
 

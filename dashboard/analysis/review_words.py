@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dashboard.analysis.measures import item9_words
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
 from dashboard.analysis.summary import truncated
 
@@ -205,7 +206,8 @@ def safety_lines(review: Review) -> list[SafetyLine]:
     over = safety.over_prescribed_days
     lines.append(SafetyLine("Above prescription", f"{plural(over, 'day')}, up to +{safety.max_excess_mg:g} mg"
                             if over else "none", "over_prescribed", "alarm" if over else None))
-    lines.append(SafetyLine("PHQ-9 item 9", "no questionnaire imported", "self_harm_thoughts"))
+    item9, above = item9_words(review.measures, safety.last_visit)
+    lines.append(SafetyLine("PHQ-9 item 9", item9, "self_harm_thoughts", "alarm" if above else None))
     sedatives = tuple(safety.co_sedatives)
     lines.append(SafetyLine("Co-sedatives", f"{plural(len(sedatives), 'medication')} recorded" if sedatives
                             else "none recorded", "co_sedative", "alarm" if sedatives else None, names=sedatives))

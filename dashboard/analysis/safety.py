@@ -90,10 +90,12 @@ def co_sedatives_active(entries: pd.DataFrame, comedications: pd.DataFrame, star
             found.add(f"{text.strip()} ({cls})")
     start, end = day(start), day(end)
     for rec in comedications.itertuples(index=False):
-        if pd.isna(rec.start_date) or rec.start_date > end:
+        # A record of unknown start (a MedicationStatement without a date) is known on the review day.
+        started = end if pd.isna(rec.start_date) else rec.start_date
+        if started > end:
             continue
         ended = rec.end_date if not pd.isna(rec.end_date) else (
-            None if str(rec.status or "").lower() == "active" else rec.start_date)
+            None if str(rec.status or "").lower() == "active" else started)
         if ended is not None and ended < start:
             continue
         cls = rec.drug_class if rec.drug_class in CO_SEDATIVE_CLASSES else drug_class(

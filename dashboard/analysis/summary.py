@@ -132,4 +132,5 @@ def stored_review(session, patient, *, as_of: date, thresholds: Thresholds):
         thresholds=thresholds,
         as_of=as_of,
         acknowledgements=acknowledgements_frame(session, patient.id),
+        measures=queries.measures_frame(session, patient.id),
     )

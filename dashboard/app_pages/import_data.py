@@ -193,6 +193,9 @@ def _show_report(report, *, title: str) -> None:
     if report.patients:
         st.text("Patients: " + ", ".join(report.patients)
                 + (f" (new: {', '.join(report.patients_created)})" if report.patients_created else ""))
+    if report.measures_added or report.measures_unchanged or report.merged:
+        st.text(f"Measures (questionnaires, other observations): {report.measures_added} added, "
+                f"{report.measures_unchanged} unchanged; identical resources merged: {report.merged}")
     if report.refused_rows:
         st.caption("Refused rows (row 1 is the header)")
         st.dataframe(pd.DataFrame(report.refused_rows).astype(str), hide_index=True)

@@ -42,6 +42,8 @@ def show() -> None:
 
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
+        sections.measures_chart(review)
+        sections.measures_list(review)
         sections.for_the_record(review, make_report)
         records.show(user, patient, data["proposed_steps"])
         sections.comedications(data["comedications"])
@@ -54,7 +56,8 @@ def show() -> None:
     highlight = sections.flags(review, lambda rule, start, end, note: _acknowledge(
         user, patient, rule, start, end, note))
     with timeline_slot:
-        sections.timeline(review, data["visits"], highlight, as_of)
+        drawn = sections.timeline(review, data["visits"], highlight, as_of)
+        sections.measures_chart(review, drawn)  # below the timeline, on its date axis
     sections.since_last_visit(review)
     sections.for_the_record(review, make_report)
     sections.step_response(review)
@@ -62,6 +65,7 @@ def show() -> None:
     sections.overlay(review)
     sections.effects_by_step(review)
     sections.notes(review, as_of)
+    sections.measures_list(review)
     sections.comedications(data["comedications"])
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
     records.accept_proposed(user, patient, data["proposed_steps"])

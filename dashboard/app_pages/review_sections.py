@@ -13,9 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.analysis import review_words as words
+from dashboard.analysis.measures import charted, listed
 from dashboard.analysis.note import clinical_note
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
 from dashboard.analysis.review_words import baseline_words, responder_words
+from dashboard.charts.measures import left_labels, measures_figure
 from dashboard.charts.overlay import visit_overlay
 from dashboard.charts.side_effects import side_effects_by_step
 from dashboard.charts.timeline import review_timeline
@@ -215,9 +217,10 @@ def _acknowledge_form(rule: str, runs: pd.DataFrame, acknowledge) -> None:
             acknowledge(rule, run["start"].date(), run["end"].date(), note)
 
 
-def timeline(review: Review, visits: pd.DataFrame, highlight, as_of: date) -> None:
+def timeline(review: Review, visits: pd.DataFrame, highlight, as_of: date):
     fig = review_timeline(review, visits, highlight=highlight)
     st.plotly_chart(fig, theme=None, key="timeline_chart", config={"displaylogo": False})
+    return fig
 
 
 def for_the_record(review: Review, make_report) -> None:
@@ -312,12 +315,43 @@ def notes(review: Review, as_of: date) -> None:
     st.dataframe(shown[["recorded_at", "notes", "other_medication"]], hide_index=True, key="notes_table")
 
 
+def measures_chart(review: Review, above=None) -> None:
+    """Validated instruments over time on the timeline's date axis (``above``: the timeline's
+    figure, whose left edge the chart takes)."""
+    drawn = charted(review.measures)
+    if drawn.empty:
+        return
+    st.subheader("Questionnaires over time")
+    st.caption("Each on its own scale, never converted to the 0–10 pain scale. "
+               "PHQ-9 bands: 5 mild, 10 moderate, 15 moderately severe, 20 severe (Kroenke 2001).")
+    align = left_labels(above) if above is not None else []
+    st.plotly_chart(measures_figure(drawn, review.period, align), theme=None, key="measures_chart",
+                    config={"displaylogo": False})
+
+
+def measures_list(review: Review) -> None:
+    """Everything not charted, newest first: questionnaire items, urine drug screens and other
+    measures, as a plain-text table (names and answers come from files)."""
+    rest = listed(review.measures)
+    if rest.empty:
+        return
+    st.subheader("Other measures and questionnaire items")
+    shown = pd.DataFrame({
+        "Date": rest["recorded_at"].dt.strftime("%Y-%m-%d"), "Kind": rest["kind"], "Measure": rest["name"],
+        "Value": rest["value"].map(lambda v: "" if pd.isna(v) else f"{v:g}"),
+        "Answer": rest["answer_text"].fillna(""), "Unit": rest["unit"].fillna(""), "Code": rest["code"],
+    })
+    st.dataframe(shown.astype(str), hide_index=True, key="measures_table")
+
+
 def comedications(table: pd.DataFrame) -> None:
     st.subheader("Co-medication history")
     if table.empty:
         st.caption("No co-medication recorded.")
         return
     shown = _as_dates(table, "start_date", "end_date")
+    # A MedicationStatement without a date (legal FHIR): its start is unknown, and said so.
+    shown["start_date"] = [("unknown" if pd.isna(d) else d.isoformat()) for d in shown["start_date"]]
     columns = ["name", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]
     st.dataframe(shown[columns], hide_index=True)
 

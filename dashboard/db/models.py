@@ -235,12 +235,42 @@ class CoMedication(Base):
     name: Mapped[str] = mapped_column(String(300))
     rxnorm: Mapped[str | None] = mapped_column(String(20))
     drug_class: Mapped[str | None] = mapped_column(String(40))
-    start_date: Mapped[date] = mapped_column(Date)
+    # None: a MedicationStatement without a date (FHIR allows it): a co-medication of unknown start.
+    start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str | None] = mapped_column(String(30))
     dose_text: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40))
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
+
+
+class Measure(Base):
+    """A validated instrument's answer (PHQ-9, GAD-7, PROMIS pain, MME/day, urine drug screen) or
+    another coded observation, kept as answered and never mapped onto the 0-10 pain scale
+    (import-formats.md v2, section 3; codes in ``dashboard.measures``)."""
+
+    __tablename__ = "measure"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "system", "code", "recorded_at"),
+        Index("ix_measure_patient_instrument", "patient_id", "instrument"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    system: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    instrument: Mapped[str] = mapped_column(String(40))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime)
+    utc_offset_minutes: Mapped[int | None] = mapped_column(SmallInteger)
+    has_time: Mapped[bool] = mapped_column(Boolean, default=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    answer_code: Mapped[str | None] = mapped_column(String(100))
+    answer_text: Mapped[str | None] = mapped_column(String(500))
+    answer_position: Mapped[int | None] = mapped_column(SmallInteger)
+    unit: Mapped[str | None] = mapped_column(String(60))
+    source: Mapped[str] = mapped_column(String(40))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"), index=True)
 
 
 class MappingProfile(Base):

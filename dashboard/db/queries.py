@@ -19,6 +19,7 @@ from dashboard.db.models import (
     CoMedication,
     DiaryEntry,
     ImportRecord,
+    Measure,
     Patient,
     SideEffect,
     TitrationStep,
@@ -29,6 +30,8 @@ DIARY_COLUMNS = ["entry_id", "recorded_at", "utc_offset_minutes", "diary_date", 
 SIDE_EFFECT_COLUMNS = ["entry_id", "diary_date", "effect", "severity"]
 STEP_COLUMNS = ["step_id", "start_date", "end_date", "dose_mg", "frequency", "max_per_day", "route", "note", "status"]
 VISIT_COLUMNS = ["visit_id", "date", "kind", "note"]
+MEASURE_COLUMNS = ["recorded_at", "diary_date", "instrument", "system", "code", "name", "value", "answer_code",
+                   "answer_text", "answer_position", "unit", "source", "import_id"]
 COMEDICATION_COLUMNS = ["name", "rxnorm", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]
 
 
@@ -131,11 +134,29 @@ def comedications_frame(session: Session, patient_id: int) -> pd.DataFrame:
             CoMedication.dose_text,
             CoMedication.source,
         )
-        .where(CoMedication.patient_id == patient_id, _dated(CoMedication.start_date, fields.PLAN),
+        .where(CoMedication.patient_id == patient_id,
+               _dated(CoMedication.start_date, fields.PLAN, optional=True),  # None: start unknown
                _dated(CoMedication.end_date, fields.PLAN, optional=True))
         .order_by(CoMedication.start_date, CoMedication.name)
     ).all()
     return _frame(rows, COMEDICATION_COLUMNS, dates=("start_date", "end_date"))
+
+
+def measures_frame(session: Session, patient_id: int) -> pd.DataFrame:
+    """A patient's measures (instruments and other observations), oldest first; ``diary_date`` is
+    the patient's local date, as for diary entries."""
+    end = datetime.combine(fields.DIARY.latest() + timedelta(days=1), time.min)
+    rows = session.execute(
+        select(Measure.recorded_at, Measure.recorded_at, Measure.instrument, Measure.system, Measure.code,
+               Measure.name, Measure.value, Measure.answer_code, Measure.answer_text, Measure.answer_position,
+               Measure.unit, Measure.source, Measure.import_id)
+        .where(Measure.patient_id == patient_id, Measure.recorded_at >= datetime.combine(fields.EARLIEST, time.min),
+               Measure.recorded_at < end)
+        .order_by(Measure.recorded_at, Measure.code)
+    ).all()
+    df = _frame(rows, MEASURE_COLUMNS, dates=("recorded_at", "diary_date"), floats=("value",))
+    df["diary_date"] = df["diary_date"].dt.normalize()
+    return df
 
 
 def imports_frame(session: Session, patient_ref: str) -> pd.DataFrame:
@@ -209,6 +230,7 @@ def data_version(session: Session, patient_id: int) -> tuple:
 
     parts = [
         stats(DiaryEntry), stats(Visit, func.max(Visit.changed_at)), stats(CoMedication), stats(FlagAcknowledgement),
+        stats(Measure),
         stats(TitrationStep, func.sum(case((TitrationStep.status == "active", 1), else_=0)),
               func.sum(case((TitrationStep.status == "proposed", 1), else_=0)), func.max(TitrationStep.changed_at)),
     ]

@@ -3,6 +3,8 @@
 Every bad cell is refused with its row and column, and the other rows still import.
 ``peg`` (the PEG mean, 0-10) is read too, because the store keeps it and the export writes it.
 A row holding only free text (notes, other_medication) has no measure and is refused.
+A column named by a LOINC code (``44261-6``: PHQ-9 total; ``44260-8``: PHQ-9 item 9, in figures
+or the answer's words) carries a measure (``dashboard.measures``), never a diary value.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from dashboard import fields
+from dashboard import fields, measures as instruments
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
     Table,
@@ -23,7 +25,7 @@ from dashboard.ingest.csv_text import (
     require_patient,
     unescape_text,
 )
-from dashboard.ingest.records import DiaryRecord, FileRefused, ParsedFile, RefusedRow
+from dashboard.ingest.records import DiaryRecord, FileRefused, MeasureRecord, ParsedFile, RefusedRow
 
 FORMAT = "diary-csv"
 # Numeric rating scales 0-10 (pain: NRS; PEG items: Krebs et al. 2009, J Gen Intern Med 24:733).
@@ -131,7 +133,10 @@ def _entry_reader(table: Table, when_column: str, today: date):
     present = [name for name in (*MEASURES, *SIDE_EFFECTS, *TEXTS) if name in columns]
     first_measure = next((name for name in present if name not in TEXTS), "pain")
 
-    def read_row(cells: list[str], row: int, patient: str) -> DiaryRecord | list[RefusedRow]:
+    coded = {name: instruments.loinc_column(name) for name in columns}
+    coded = {name: code for name, code in coded.items() if code}
+
+    def read_row(cells: list[str], row: int, patient: str) -> _Row | list[RefusedRow]:
         refused: list[RefusedRow] = []
         when_text = cell(cells, columns[when_column])
         try:
@@ -150,18 +155,48 @@ def _entry_reader(table: Table, when_column: str, today: date):
                 except ValueError as exc:
                     refused.append(refuse(row, name, text, str(exc)))
         refused += _blood_pressure(values, row, raw)
-        if not refused and not any(name not in TEXTS for name in values):
+        found = []
+        for name, code in coded.items():
+            text = cell(cells, columns[name])
+            if text.strip():
+                try:
+                    found.append(_csv_measure(code, text, comma))
+                except ValueError as exc:
+                    refused.append(refuse(row, name, text, str(exc)))
+        if not refused and not found and not any(name not in TEXTS for name in values):
             reason = "no measure recorded: a row needs pain, another measure or a side effect"
             refused.append(refuse(row, first_measure, "", reason))
         if refused:
             return refused
-        return DiaryRecord(
-            patient_ref=patient, recorded_at=when, row=row, utc_offset_minutes=offset, has_time=has_time,
-            measures={k: v for k, v in values.items() if k not in SIDE_EFFECTS},
-            side_effects={k: v for k, v in values.items() if k in SIDE_EFFECTS},
-        )
+        for rec in found:
+            rec.patient_ref, rec.recorded_at, rec.row = patient, when, row
+            rec.utc_offset_minutes, rec.has_time = offset, has_time
+        diary = None
+        if any(name not in TEXTS for name in values) or not found:
+            diary = DiaryRecord(
+                patient_ref=patient, recorded_at=when, row=row, utc_offset_minutes=offset, has_time=has_time,
+                measures={k: v for k, v in values.items() if k not in SIDE_EFFECTS},
+                side_effects={k: v for k, v in values.items() if k in SIDE_EFFECTS},
+            )
+        return _Row(diary, found)
 
     return read_row
+
+
+class _Row:
+    """One row read: its diary entry (None when it holds only measures) and its measures."""
+
+    def __init__(self, diary: DiaryRecord | None, found: list[MeasureRecord]):
+        self.diary, self.measures = diary, found
+
+
+def _csv_measure(code: str, text: str, decimal_comma: bool) -> MeasureRecord:
+    value, answer, position = instruments.read_cell(
+        code, text, lambda t: parse_number(t, decimal_comma=decimal_comma))
+    instrument, item = instruments.classify(code, instruments.LOINC, [], None)
+    return MeasureRecord(patient_ref="", system=instruments.LOINC, code=code, recorded_at=None, row=0,
+                         name=item.name if item else f"LOINC {code}", instrument=instrument, value=value,
+                         answer_text=answer, answer_position=position, source=FORMAT)
 
 
 def _when_column(table: Table) -> str:
@@ -184,6 +219,9 @@ def parse_diary_csv(
     when_column = _when_column(table)
     require_patient(table, patient_ref)
     parsed = ParsedFile(file_name=file_name, format=FORMAT)
-    report_unknown_columns(table, KNOWN, parsed)
-    read_rows(table, patient_ref, _entry_reader(table, when_column, today or date.today()), parsed.diary, parsed)
+    report_unknown_columns(table, KNOWN | {c for c in table.columns if instruments.loinc_column(c)}, parsed)
+    rows: list[_Row] = []
+    read_rows(table, patient_ref, _entry_reader(table, when_column, today or date.today()), rows, parsed)
+    parsed.diary = [r.diary for r in rows if r.diary is not None]
+    parsed.measures = [m for r in rows for m in r.measures]
     return parsed

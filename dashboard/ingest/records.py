@@ -88,6 +88,31 @@ class CoMedicationRecord:
 
 
 @dataclass
+class MeasureRecord:
+    """One answer of a validated instrument, or another coded observation (``dashboard.measures``).
+
+    ``value`` is the number (or the answer's score); a coded answer also keeps its code, text and
+    1-based position on the instrument's answer list. The natural key is patient, system, code
+    and ``recorded_at`` (local wall time, as for diary entries)."""
+
+    patient_ref: str
+    system: str
+    code: str
+    recorded_at: datetime
+    row: int | str
+    name: str
+    instrument: str  # a key of dashboard.measures.INSTRUMENTS, or 'other'
+    value: float | None = None
+    answer_code: str | None = None
+    answer_text: str | None = None
+    answer_position: int | None = None
+    unit: str | None = None
+    utc_offset_minutes: int | None = None
+    has_time: bool = True
+    source: str = "fhir"
+
+
+@dataclass
 class ParsedFile:
     """A file read by one parser, before anything is written."""
 
@@ -98,9 +123,12 @@ class ParsedFile:
     steps: list[TitrationRecord] = field(default_factory=list)
     visits: list[VisitRecord] = field(default_factory=list)
     comedications: list[CoMedicationRecord] = field(default_factory=list)
+    measures: list[MeasureRecord] = field(default_factory=list)
     refused: list[RefusedRow] = field(default_factory=list)
     # What the file held that the diary has no place for: label -> count.
     ignored: dict[str, int] = field(default_factory=dict)
+    # Identical resources (same content apart from their id) read once: how many copies were merged.
+    merged: int = 0
 
     def holds_nothing(self) -> bool:
         """True when the file holds no record the dashboard reads (every item ignored or refused).
@@ -113,7 +141,7 @@ class ParsedFile:
 
     def patient_refs(self) -> list[str]:
         refs = {p.ref for p in self.patients}
-        for group in (self.diary, self.steps, self.visits, self.comedications):
+        for group in (self.diary, self.steps, self.visits, self.comedications, self.measures):
             refs.update(r.patient_ref for r in group)
         return sorted(refs)
 

@@ -23,6 +23,7 @@ from dashboard.db.models import (
     CoMedication,
     DiaryEntry,
     ImportRecord,
+    Measure,
     Patient,
     SideEffect,
     TitrationStep,
@@ -31,6 +32,9 @@ from dashboard.db.models import (
 from dashboard.ingest.records import DiaryRecord, ParsedFile, RefusedRow
 
 _FIELDS = (*DIARY_MEASURES, *DIARY_TEXTS)
+# A measure's natural key is (patient, system, code, recorded_at); these values must agree on re-import.
+MEASURE_VALUES = ("name", "instrument", "value", "answer_code", "answer_text", "answer_position", "unit",
+                  "utc_offset_minutes", "has_time")
 
 
 @dataclass
@@ -49,6 +53,9 @@ class ImportReport:
     conflicts: list[dict] = field(default_factory=list)
     refused_rows: list[dict] = field(default_factory=list)
     ignored: dict[str, int] = field(default_factory=dict)
+    measures_added: int = 0  # validated instruments and other measures (import-formats.md v2)
+    measures_unchanged: int = 0
+    merged: int = 0  # identical resources in the file, stored once
     import_id: int | None = None
     message: str = ""
 
@@ -85,6 +92,7 @@ def _drop_in_file_duplicates(parsed: ParsedFile) -> tuple[ParsedFile, list[Refus
         "steps": (parsed.steps, lambda r: (r.patient_ref, r.start_date, r.route, r.status), _plain_signature),
         "visits": (parsed.visits, lambda r: (r.patient_ref, r.date, r.kind), _plain_signature),
         "comedications": (parsed.comedications, lambda r: (r.patient_ref, r.name, r.start_date, r.source), _plain_signature),
+        "measures": (parsed.measures, lambda r: (r.patient_ref, r.system, r.code, r.recorded_at), _plain_signature),
     }
     for name, (records, key_of, signature_of) in groups.items():
         seen: dict[tuple, object] = {}
@@ -156,6 +164,7 @@ def write_import(
         patients=parsed.patient_refs(),
         refused_rows=[r.as_dict() for r in refused],
         ignored=dict(parsed.ignored),
+        merged=parsed.merged,
     )
     if refused and not accept_valid:
         report.message = f"{len(refused)} row(s) refused; nothing was imported"
@@ -188,7 +197,9 @@ def write_import(
     report.entries_unchanged = plan.entries_unchanged
     report.records_unchanged = plan.records_unchanged
     report.entries_added = len(plan.new_entries)
-    report.records_added = {k: len(v) for k, v in plan.new_records.items() if v}
+    report.records_added = {k: len(v) for k, v in plan.new_records.items() if v and k != "measures"}
+    report.measures_added = len(plan.new_records["measures"])
+    report.measures_unchanged = plan.records_unchanged.pop("measure", 0)
     report.patients_created = [p for p in report.patients if p not in patient_ids]
     decided, open_conflicts = _decide(plan.conflicts, resolution)
     report.conflicts = [{**c, "decision": d} for c, d in decided] + open_conflicts
@@ -198,6 +209,7 @@ def write_import(
         report.message = (f"{len(open_conflicts)} entr(y/ies) already stored with other values; nothing was imported "
                           "(keep the stored values or take the file's, with a reason, to import the rest)")
         report.entries_added, report.records_added, report.patients_created = 0, {}, []
+        report.measures_added = 0
         return report
     if not plan.has_changes() and not report.patients_created and not plan.patient_updates and not decided:
         report.status = "already-imported"
@@ -206,6 +218,7 @@ def write_import(
     taken = sum(1 for _, d in decided if d == "take")
     report.message = f"{'would import' if dry_run else 'imported'} {report.entries_added} diary entr(y/ies)" + (
         f" and {sum(report.records_added.values())} clinic record(s)" if report.records_added else "") + (
+        f" and {report.measures_added} measure(s)" if report.measures_added else "") + (
         f"; conflicts: {taken} taken from the file, {len(decided) - taken} kept as stored" if decided else "")
     if dry_run:
         report.status = "would-import"
@@ -223,7 +236,7 @@ def write_import(
         patients_created=report.patients_created,
         entries_added=report.entries_added,
         entries_unchanged=report.entries_unchanged,
-        records_added=report.records_added,
+        records_added={**report.records_added, **({"measures": report.measures_added} if report.measures_added else {})},
         records_unchanged=report.records_unchanged,
         conflicts=report.conflicts,
         refused_rows=report.refused_rows,
@@ -326,6 +339,8 @@ class _Plan:
             "co_medications": self._plan_records(session, patient_ids, parsed.comedications, CoMedication,
                                                  ("name", "start_date", "source"),
                                                  ("rxnorm", "drug_class", "end_date", "status", "dose_text")),
+            "measures": self._plan_records(session, patient_ids, parsed.measures, Measure,
+                                           ("system", "code", "recorded_at"), MEASURE_VALUES),
         }
         self._plan_patient_details(session, patient_ids)
 
@@ -421,7 +436,8 @@ class _Plan:
 
     def write(self, session: Session, patient_ids: dict[str, int], import_id: int) -> None:
         _insert_entries(session, self.new_entries, patient_ids, import_id, self.parsed.format)
-        for name, model in (("titration_steps", TitrationStep), ("visits", Visit), ("co_medications", CoMedication)):
+        for name, model in (("titration_steps", TitrationStep), ("visits", Visit), ("co_medications", CoMedication),
+                            ("measures", Measure)):
             rows = []
             for rec in self.new_records[name]:
                 values = {k: v for k, v in asdict(rec).items() if k not in ("row", "patient_ref")}

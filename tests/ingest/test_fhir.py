@@ -19,7 +19,7 @@ BRADLY = "synthea_r4/Bradly_Douglas_18468941-bdaf-42a0-8648-cba7cafc27ce.json"
 NOHEMI = "synthea_r4/Nohemi_Mertz_0862f09f-bfe4-4150-a6cf-2404f27ce4b7.json"
 CODY = "synthea_r4/Cody_Larson_c0b14001-6297-4537-ab1b-6bf1c193e880.json"
 BRENDA = "ahrq_pain_mgmt_r4/brenda_jackson.json"
-QR_IGNORED = "QuestionnaireResponse without pain, PEG or blood pressure items"
+QR_IGNORED = "QuestionnaireResponse without pain, PEG, blood pressure or instrument items"
 WHEN = "2026-03-01T21:30:00+01:00"
 
 
@@ -96,12 +96,14 @@ def test_synthea_pain_scores(shared_dir, rel, count, first, last, lowest, highes
         assert min(pains) == pytest.approx(lowest, abs=0.005)
     assert any(not p.is_integer() for p in pains), "Synthea's float scores are kept as they are"
     assert parsed.refused == []
-    # urn:uuid subjects resolve to the Patient's id
+    # urn:uuid subjects resolve to the Patient, known by the clinic's MR identifier (not its id)
     patient = next(e["resource"] for e in source["entry"] if e["resource"]["resourceType"] == "Patient")
-    assert [p.ref for p in parsed.patients] == [patient["id"]]
+    mrn = next(i["value"] for i in patient["identifier"] if i.get("type", {}).get("coding", [{}])[0].get("code") == "MR")
+    assert mrn in rel and mrn != patient["id"]
+    assert [p.ref for p in parsed.patients] == [mrn]
     assert parsed.patients[0].name == f"{patient['name'][0]['given'][0]} {patient['name'][0]['family']}"
     assert parsed.patients[0].birth_year == int(patient["birthDate"][:4])
-    assert {d.patient_ref for d in parsed.diary} | {c.patient_ref for c in parsed.comedications} == {patient["id"]}
+    assert {d.patient_ref for d in parsed.diary} | {c.patient_ref for c in parsed.comedications} == {mrn}
     assert all(d.utc_offset_minutes == 0 and d.has_time for d in scores)
 
 
@@ -158,7 +160,17 @@ def test_brenda_jackson_peg_wong_baker_and_co_sedatives(shared_dir):
     assert (len(classes), classes.count("opioid"), classes.count("benzodiazepine")) == (33, 22, 1)
     benzo = next(c for c in parsed.comedications if c.drug_class == "benzodiazepine")
     assert "chlordiazepoxide" in benzo.name.lower()
-    assert parsed.ignored["Observation 44261-6 Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"] == 3
+    # version 2: PHQ-9 totals, MME/day and urine drug screens are measures, never dropped, never pain
+    assert parsed.ignored == {"Condition": 4, "Procedure": 5}
+    by = {}
+    for m in parsed.measures:
+        by.setdefault(m.instrument, []).append((m.recorded_at.date(), m.value, m.unit, m.answer_text))
+    assert sorted(by["phq9"]) == [(date(2021, 3, 20), 18, None, None), (date(2022, 3, 3), 15, None, None),
+                                  (date(2023, 1, 1), 8, None, None)]
+    assert sorted(v for _, v, _, _ in by["mme"]) == [160, 190, 220, 220, 220]
+    assert {u for _, _, u, _ in by["mme"]} == {"{MME}/d"}
+    assert sorted(by["uds"])[0] == (date(2021, 3, 21), 2200, "ng/mL", "Positive")
+    assert len(by["other"]) == 3  # STarT Back totals: kept as other measures
 
 
 @pytest.mark.parametrize("name, word, drug_class, start, status", [
@@ -176,8 +188,16 @@ def test_hl7_medication_examples(shared_dir, name, word, drug_class, start, stat
     assert med.dose_text == dosage["text"]
 
 
+def test_hl7_body_weight_is_an_other_measure(shared_dir):
+    parsed, _ = real(shared_dir, "hl7_r4_examples/observation-example.json")
+    assert (parsed.diary, parsed.refused, parsed.ignored) == ([], [], {})
+    (weight,) = parsed.measures
+    assert (weight.instrument, weight.code, weight.name, weight.value, weight.unit, weight.patient_ref) == (
+        "other", "29463-7", "Body Weight", 185, "lbs", "example")
+    assert (weight.recorded_at, weight.has_time) == (datetime(2016, 3, 28), False)
+
+
 @pytest.mark.parametrize("name, label", [
-    ("observation-example.json", "Observation 29463-7 Body Weight"),
     ("questionnaireresponse-example-gcs.json", QR_IGNORED),
     ("questionnaireresponse-example-f201-lifelines.json", QR_IGNORED),
 ])
@@ -201,7 +221,8 @@ def test_small_bundle_and_ndjson_twin_parse_identically():
                  ketamine_administration({"value": 25, "unit": "mg"}),
                  observation("8302-2", 170, ident="height"))
     parsed = parse_fhir(raw, "b.json")
-    assert len(parsed.diary) == 2 and parsed.ignored == {"Observation 8302-2": 1}
+    assert len(parsed.diary) == 2 and parsed.ignored == {}
+    assert [(m.code, m.value, m.instrument) for m in parsed.measures] == [("8302-2", 170, "other")]
     assert without_file_name(parsed) == without_file_name(parse_fhir(ndjson_twin(raw), "b.ndjson"))
 
 
@@ -420,12 +441,22 @@ def test_withdrawn_resources_are_ignored(status, label):
     assert (parsed.diary, parsed.ignored) == ([], {label: 1})
 
 
-def test_repeated_resource_counts_once_and_a_differing_copy_is_refused():
+def test_repeated_resource_is_merged_and_a_differing_copy_is_refused():
     parsed = parse_fhir(bundle(observation("72514-3", 5), observation("72514-3", 5),
                                observation("72514-3", 6)), "b.json")
     assert [d.measures for d in parsed.diary] == [{"pain": 5}]
-    assert parsed.ignored == {"Observation repeated with the same id and content": 1}
+    assert (parsed.ignored, parsed.merged) == ({}, 1)
     assert [(r.row, r.column) for r in parsed.refused] == [("Observation/obs1", "id")]
+
+
+def test_identical_resources_under_other_ids_are_stored_once_and_counted_as_merged():
+    """import-formats.md v2: same content apart from id -> stored once, reported as merged."""
+    weight = observation("29463-7", 70, ident="w1")
+    copies = [observation("72514-3", 5, ident=i) for i in ("a", "b", "c")] + [weight, {**weight, "id": "w2"}]
+    parsed = parse_fhir(bundle(*copies), "b.json")
+    assert [d.measures for d in parsed.diary] == [{"pain": 5}]
+    assert [m.value for m in parsed.measures] == [70]
+    assert (parsed.merged, parsed.refused, parsed.ignored) == (3, [], {})
 
 
 # ---------------------------------------------------------------- patients

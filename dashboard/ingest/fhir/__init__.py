@@ -1,6 +1,7 @@
-"""FHIR R4 import (import-formats.md section 3): pain scores, PEG, blood pressure, ketamine
-doses and prescriptions, and co-medication, from a Bundle of any type, a single resource, or
-NDJSON (one resource a line, as Bulk Data exports write it).
+"""FHIR R4 import (import-formats.md v2, section 3): pain scores, PEG, blood pressure, ketamine
+doses and prescriptions, co-medication, and measures (validated instruments, other
+observations), from a Bundle of any type, a single resource, or NDJSON (one resource a line,
+as Bulk Data exports write it).
 
 Why a strict reader of the few fields we use, not a FHIR model library (fhir.resources,
 fhirclient): we read about twenty fields of six resource types. The model libraries are heavy
@@ -17,6 +18,7 @@ The package reads in the order the data flows:
 - ``values``: each field read by a typed accessor, refused with its path (``_Bad``);
 - ``patients``: whose data each resource is;
 - ``observations``: pain, PEG and blood pressure (Observation, QuestionnaireResponse);
+- ``measures``: validated instruments and any other coded observation, to measures;
 - ``medications``: ketamine doses taken, other drugs as co-medication;
 - ``titration``: ketamine prescriptions to proposed titration steps;
 - ``parse``: ``parse_fhir``, resource after resource, merged into diary entries.

@@ -3,6 +3,12 @@ titration steps (see ``titration``), any other drug to a co-medication record.
 
 - Ketamine is recognised by RxNorm 6130 or its name, in the medication, a contained or
   referenced Medication, or one of its ingredients.
+- What FHIR allows to be absent is never a refusal (import-formats.md v2): a MedicationStatement
+  of another drug without ``effective[x]`` or ``dateAsserted`` is a co-medication of unknown
+  start; a Medication without a code is known by its text (``code.text``, the reference's
+  ``display``, or its narrative). A ketamine statement without a time cannot be a dose on a
+  day, and a medication named nowhere cannot be told from any other: both are counted as
+  ignored with that reason.
 """
 
 from __future__ import annotations
@@ -62,8 +68,8 @@ def _drug(reader: _Reader, res: dict) -> _Drug:
         if found is not None and found.get("resourceType") == "Medication":
             medication = found
             reader.used_medications.add(id(found))
+    display = _get(reference, "display", "str", "medicationReference")
     if medication is None:
-        display = _get(reference, "display", "str", "medicationReference")
         if display:
             return _drug_of(_Concept(display, []), [], "medicationReference.display")
         raise _Bad("medicationReference.reference", target, "the referenced Medication is not in the file")
@@ -73,7 +79,26 @@ def _drug(reader: _Reader, res: dict) -> _Drug:
         if item is not None:
             ingredients.append(item)
     code = _concept(medication, "code", prefix) or _Concept(None, [])
+    if not code.name() and not any(i.name() for i in ingredients):
+        code = _Concept(display or _narrative(medication), [])
     return _drug_of(code, ingredients, _join(prefix, "code"))
+
+
+def _narrative(resource: dict) -> str | None:
+    """A resource's human-readable narrative (``text.div``) as plain text, tags removed."""
+    div = (resource.get("text") or {}).get("div") if isinstance(resource.get("text"), dict) else None
+    if not isinstance(div, str):
+        return None
+    words = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", div)).strip()
+    return words or None
+
+
+def _named_drug(reader: _Reader, body: dict) -> _Drug | None:
+    try:
+        return _drug(reader, body)
+    except _Unnamed:
+        reader.ignore(f"{body['resourceType']} of a medication named nowhere (no code, text or display)")
+        return None
 
 
 def _medication_request(reader: _Reader, res: _Resource) -> None:
@@ -81,7 +106,9 @@ def _medication_request(reader: _Reader, res: _Resource) -> None:
     if _get(body, "doNotPerform", "bool", ""):
         reader.ignore("MedicationRequest doNotPerform")
         return
-    drug = _drug(reader, body)
+    drug = _named_drug(reader, body)
+    if drug is None:
+        return
     patient = _subject(reader, body)
     dosages = _objects(body, "dosageInstruction", "")
     if drug.ketamine:
@@ -98,25 +125,24 @@ def _medication_request(reader: _Reader, res: _Resource) -> None:
 
 def _medication_statement(reader: _Reader, res: _Resource) -> None:
     body = res.body
-    drug = _drug(reader, body)
+    drug = _named_drug(reader, body)
+    if drug is None:
+        return
     patient = _subject(reader, body)
     dosages = _objects(body, "dosage", "")
     if drug.ketamine:
         timed = _first_time(body, "effectiveDateTime", "effectivePeriod.start")
         if timed is None:
-            raise _Bad("effectiveDateTime", None,
-                       "no time: a ketamine dose needs effectiveDateTime or effectivePeriod.start")
+            reader.ignore("MedicationStatement for ketamine without a time (no day to place a dose on)")
+            return
         dose, path = _dose_quantity(dosages, "dosage")
         reader.add(patient, timed[0], res.where, [("dose_mg", dose, 1, path)])
         return
     start = _first_time(body, "effectiveDateTime", "effectivePeriod.start", "dateAsserted")
-    if start is None:
-        raise _Bad("effectiveDateTime", None,
-                   "no date: effectiveDateTime, effectivePeriod.start or dateAsserted is needed")
     _co_medication(reader, res, drug, patient, start, _first_time(body, "effectivePeriod.end"), dosages)
 
 
-def _co_medication(reader: _Reader, res: _Resource, drug: _Drug, patient: str, start: tuple[_When, str],
+def _co_medication(reader: _Reader, res: _Resource, drug: _Drug, patient: str, start: tuple[_When, str] | None,
                    end: tuple[_When, str] | None, dosages: list[tuple[dict, str]]) -> None:
     for timed in (start, end):
         if timed:
@@ -125,7 +151,7 @@ def _co_medication(reader: _Reader, res: _Resource, drug: _Drug, patient: str, s
     if status is not None and status not in MEDICATION_STATUSES[res.body["resourceType"]]:
         raise _Bad("status", status, f"not a {res.body['resourceType']} status of FHIR R4")
     reader.out.comedications.append(CoMedicationRecord(
-        patient_ref=patient, name=drug.name, start_date=start[0].local.date(), row=res.where, source="fhir",
+        patient_ref=patient, name=drug.name, start_date=start[0].local.date() if start else None, row=res.where, source="fhir",
         rxnorm=drug.rxnorm, drug_class=drug.drug_class, end_date=end[0].local.date() if end else None,
         status=status, dose_text=_dose_text(dosages)))
 
@@ -148,6 +174,10 @@ def _medication_administration(reader: _Reader, res: _Resource) -> None:
     reader.add(_subject(reader, body), timed[0], res.where, items)
 
 
+class _Unnamed(_Bad):
+    """A medication with no code, text or name anywhere: legal FHIR, but nothing to know it by."""
+
+
 @dataclass
 class _Drug:
     name: str
@@ -165,7 +195,7 @@ def _drug_of(concept: _Concept, ingredients: list[_Concept], path: str) -> _Drug
         name = f"{name} ({' / '.join(parts)})"
     name = name or " / ".join(parts)
     if not name:
-        raise _Bad(path, None, "the medication has no name or code")
+        raise _Unnamed(path, None, "the medication has no name or code")
     if len(name) > DRUG_NAME_MAX:
         name = name[: DRUG_NAME_MAX - 1] + "…"
     rxnorm = next((code for code in concept.codes({RXNORM}) if re.fullmatch(r"[0-9]{1,20}", code)), None)

@@ -4,8 +4,13 @@ diary measures.
 - The PEG pain item (75893-8, average pain over the past week) is stored as ``peg_pain``, apart
   from a pain score (72514-3 numeric rating, 38221-8 Wong-Baker: pain now): the AHRQ test
   patient has both at the same instant, with different values, and both are kept.
-- A blood pressure is the spec's panel, 85354-9; Synthea's clinic readings under the older
-  panel code 55284-4 are counted as ignored like other vital signs.
+- A blood pressure is a panel (85354-9; 55284-4 as Synthea writes it; 96607-7, US Core's
+  average of home readings) with components 8480-6 and 8462-4, or those two as separate
+  observations. A component with a ``dataAbsentReason`` instead of a value leaves that half
+  not recorded and keeps the other (import-formats.md v2); a panel with neither half is
+  counted as ignored, since FHIR allows it.
+- Any other Observation, and questionnaire items of validated instruments, become measures
+  (``measures``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from dashboard.ingest.fhir.dashboard_codes import DIARY_ENTRY, DIARY_SYSTEM
 from dashboard.ingest.fhir.dashboard_records import _diary_entry
+from dashboard.ingest.fhir.measures import item_codes, observation_measure, questionnaire_measures
 from dashboard.ingest.fhir.patients import _subject
 from dashboard.ingest.fhir.reading import _Resource
 from dashboard.ingest.fhir.values import (
@@ -37,6 +43,9 @@ LOINC_SYSTEMS = {"http://loinc.org", "urn:oid:2.16.840.1.113883.6.1"}
 PAIN_NRS, WONG_BAKER = "72514-3", "38221-8"
 PEG_PAIN, PEG_ENJOYMENT, PEG_ACTIVITY, PEG_MEAN = "75893-8", "91145-3", "91146-1", "91147-9"
 BP_PANEL, SYSTOLIC, DIASTOLIC = "85354-9", "8480-6", "8462-4"
+BP_PANELS = (BP_PANEL, "55284-4", "96607-7")
+# US Core's average home blood pressure (96607-7) names its halves 96608-5 (mean systolic) and 96609-3.
+BP_COMPONENT_ALIASES = {"96608-5": SYSTOLIC, "96609-3": DIASTOLIC}
 
 # LOINC code -> (diary measure, rank); every rank is 1 now that the PEG pain item has its own measure.
 MEASURE_OF = {
@@ -44,7 +53,8 @@ MEASURE_OF = {
     PEG_ENJOYMENT: ("enjoyment_interference", 1), PEG_ACTIVITY: ("activity_interference", 1),
     PEG_MEAN: ("peg", 1), SYSTOLIC: ("bp_systolic", 1), DIASTOLIC: ("bp_diastolic", 1),
 }
-OBSERVATION_CODES = (PAIN_NRS, WONG_BAKER, PEG_MEAN, PEG_PAIN, PEG_ENJOYMENT, PEG_ACTIVITY, BP_PANEL)
+OBSERVATION_CODES = (PAIN_NRS, WONG_BAKER, PEG_MEAN, PEG_PAIN, PEG_ENJOYMENT, PEG_ACTIVITY, *BP_PANELS,
+                     SYSTOLIC, DIASTOLIC)
 ORDINAL_EXTENSIONS = {
     "http://hl7.org/fhir/StructureDefinition/ordinalValue",
     "http://hl7.org/fhir/StructureDefinition/itemWeight",
@@ -60,10 +70,13 @@ def _observation(reader: _Reader, res: _Resource) -> None:
     codes = concept.codes(LOINC_SYSTEMS)
     kind = next((code for code in OBSERVATION_CODES if code in codes), None)
     if kind is None:
-        reader.ignore(_observation_label(concept))
+        observation_measure(reader, res, concept, _observation_label(concept))
         return
-    if kind == BP_PANEL:
+    if kind in BP_PANELS:
         items = _blood_pressure(body)
+        if not items:
+            reader.ignore(f"Observation {kind} blood pressure without a value (dataAbsentReason)")
+            return
     elif kind == PEG_MEAN and body.get("component") is not None:
         items = _peg_panel(body)
     else:
@@ -84,8 +97,9 @@ def _observation(reader: _Reader, res: _Resource) -> None:
 
 def _questionnaire_response(reader: _Reader, res: _Resource) -> None:
     items = _questionnaire_items(res.body)
-    if not items:
-        reader.ignore("QuestionnaireResponse without pain, PEG or blood pressure items")
+    instruments = questionnaire_measures(res.body)
+    if not items and not instruments:
+        reader.ignore("QuestionnaireResponse without pain, PEG, blood pressure or instrument items")
         return
     measures = {m: (v, p) for m, v, _, p in items}
     if ("bp_systolic" in measures) != ("bp_diastolic" in measures):
@@ -98,7 +112,14 @@ def _questionnaire_response(reader: _Reader, res: _Resource) -> None:
     authored = _get(res.body, "authored", "str", "")
     if authored is None:
         raise _Bad("authored", None, "no time: the response has no authored date")
-    reader.add(_subject(reader, res.body), _when(authored, "authored"), res.where, items)
+    patient, when = _subject(reader, res.body), _when(authored, "authored")
+    if items:
+        reader.add(patient, when, res.where, items)
+    for rec, path in instruments:
+        try:
+            reader.add_measure(patient, when, res.where, rec)
+        except _Bad as bad:
+            raise _Bad(path if bad.path == "value[x]" else bad.path, bad.value, bad.reason) from None
 
 
 def _observation_label(concept: _Concept) -> str:
@@ -123,27 +144,40 @@ def _score(obj: dict, path: str) -> tuple[float, str] | None:
     return None
 
 
-def _components(body: dict) -> dict[str, tuple[float, str, dict]]:
-    """Components coded with our LOINC codes: code -> (value, its path, the component)."""
+def _components(body: dict, absent: set[str] | None = None) -> dict[str, tuple[float, str, dict]]:
+    """Components coded with our LOINC codes: code -> (value, its path, the component); the codes
+    of components absent with a ``dataAbsentReason`` are added to ``absent``."""
+    absent = set() if absent is None else absent
     found: dict[str, tuple[float, str, dict]] = {}
     for component, path in _objects(body, "component", ""):
         concept = _concept(component, "code", path) or _Concept(None, [])
-        code = next((c for c in concept.codes(LOINC_SYSTEMS) if c in MEASURE_OF), None)
+        codes = [BP_COMPONENT_ALIASES.get(c, c) for c in concept.codes(LOINC_SYSTEMS)]
+        code = next((c for c in codes if c in MEASURE_OF), None)
         if code is None:
             continue
         value = _score(component, path)
         if value is None:
+            if component.get("dataAbsentReason") is not None:
+                absent.add(code)  # FHIR's way to say "not measured": that half is not recorded
+                continue
             raise _Bad(_join(path, "valueQuantity.value"), None, f"the {code} component has no value")
         found[code] = (*value, component)
     return found
 
 
 def _blood_pressure(body: dict) -> list[tuple[str, float, int, str]]:
-    parts = _components(body)
-    if SYSTOLIC not in parts or DIASTOLIC not in parts:
-        raise _Bad("component", None, "a blood pressure needs systolic (8480-6) and diastolic (8462-4) components")
+    absent: set[str] = set()
+    parts = _components(body, absent)
+    if not parts and absent:
+        return []
+    missing = [code for code in (SYSTOLIC, DIASTOLIC) if code not in parts and code not in absent]
+    if missing:
+        raise _Bad("component", None, "a blood pressure needs systolic (8480-6) and diastolic (8462-4) components, "
+                                      "each with a value or a dataAbsentReason")
     out = []
     for code in (SYSTOLIC, DIASTOLIC):
+        if code not in parts:
+            continue
         value, path, component = parts[code]
         quantity = component.get("valueQuantity") or {}
         for key in ("code", "unit"):
@@ -155,6 +189,8 @@ def _blood_pressure(body: dict) -> list[tuple[str, float, int, str]]:
         if not low <= value <= high:
             raise _Bad(path, _number(value), f"{measure} must be between {low} and {high} mmHg")
         out.append((measure, value, 1, path))
+    if len(out) < 2:
+        return out
     (_, systolic, _, _), (_, diastolic, _, dia_path) = out
     if diastolic >= systolic:
         raise _Bad(dia_path, _number(diastolic), f"the diastolic must be below the systolic ({_number(systolic)})")
@@ -177,12 +213,7 @@ def _peg_panel(body: dict) -> list[tuple[str, float, int, str]]:
 
 
 def _item_code(item: dict, path: str) -> str | None:
-    link = _get(item, "linkId", "str", path) or ""
-    codes = [link.rsplit("/", 1)[-1]]
-    for coding, coding_path in _objects(item, "code", path):
-        if _get(coding, "system", "str", coding_path) in LOINC_SYSTEMS:
-            codes.append(_get(coding, "code", "str", coding_path))
-    return next((code for code in codes if code in MEASURE_OF), None)
+    return next((code for code in item_codes(item, path) if code in MEASURE_OF), None)
 
 
 def _answer_value(answer: dict, path: str) -> tuple[float, str]:

@@ -5,7 +5,11 @@ whole or refused whole, naming the resource, the field's path and the value.
   When two give different values for one measure, the later resource is refused, naming both.
 - Ketamine doses add up at the same time: the diary's ``dose_mg`` is the sum of doses taken.
 - Resources marked entered-in-error (or cancelled / not-taken / not-done) are counted as
-  ignored, never imported.
+  ignored with that reason, never imported.
+- Identical resources (the same content apart from their ``id``: a bundle that repeats a
+  resource, or a portal that exports one reading twice) are read once; the copies are counted
+  as ``merged``. The same id with other content is refused: one of the two is wrong.
+- Validated instruments and other coded observations become measures (``measures``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dashboard import fields
 
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.fhir.dashboard_records import _condition, _encounter
+from dashboard.ingest.fhir.measures import placed
 from dashboard.ingest.fhir.medications import (
     _medication_administration,
     _medication_request,
@@ -27,7 +32,7 @@ from dashboard.ingest.fhir.observations import _observation, _questionnaire_resp
 from dashboard.ingest.fhir.patients import PATIENT_REF_MAX, _apply_patient_ref, _patient, _patient_ref
 from dashboard.ingest.fhir.reading import _decode, _documents, _flatten, _Resource
 from dashboard.ingest.fhir.values import RANGES, _Bad, _get, _number, _shown, _When
-from dashboard.ingest.records import DiaryRecord, FileRefused, ParsedFile, RefusedRow
+from dashboard.ingest.records import DiaryRecord, FileRefused, MeasureRecord, ParsedFile, RefusedRow
 
 SKIPPED_STATUSES = {"entered-in-error", "cancelled", "not-taken", "not-done"}
 HANDLERS = {
@@ -77,6 +82,7 @@ class _Reader:
         self.patients: dict[str, str] = {}  # "Patient/id" or fullUrl -> patient ref
         self.named: set[str] = set()  # patients named by the file itself
         self.entries: dict[tuple[str, datetime], _Entry] = {}
+        self.measures: dict[tuple[str, str, str, datetime], MeasureRecord] = {}
         self.used_medications: set[int] = set()
         for res in resources:
             self._index(res)
@@ -96,25 +102,29 @@ class _Reader:
 
     def read(self) -> ParsedFile:
         copies: dict[str, str] = {}
+        contents: set[str] = set()
+        read: list[_Resource] = []  # not merged away nor refused as a differing copy
         for res in self.resources:
+            content = json.dumps({k: v for k, v in res.body.items() if k != "id"}, sort_keys=True)
+            if content in contents:
+                self.out.merged += 1  # an identical resource, under this id or another: read once
+                continue
             if res.body.get("id"):
-                # Bundles sometimes repeat a resource: an identical copy counts once, a differing one is refused.
-                canonical = json.dumps(res.body, sort_keys=True)
-                first = copies.setdefault(res.where, canonical)
-                if first is not canonical:
-                    if first == canonical:
-                        self.ignore(f"{res.body['resourceType']} repeated with the same id and content")
-                    else:
-                        self._refuse(res.where, "id", res.body["id"], "the same id appears earlier with other content")
+                first = copies.setdefault(res.where, content)
+                if first is not content:
+                    self._refuse(res.where, "id", res.body["id"], "the same id appears earlier with other content")
                     continue
+            contents.add(content)
+            read.append(res)
             try:
                 self._read_one(res.body["resourceType"], res)
             except _Bad as bad:
                 self._refuse(res.where, bad.path, bad.value, bad.reason)
-        for res in self.resources:
+        for res in read:
             if res.body["resourceType"] == "Medication" and id(res.body) not in self.used_medications:
                 self.ignore("Medication")
         self.out.diary = [entry.record for entry in self.entries.values()]
+        self.out.measures = list(self.measures.values())
         _apply_patient_ref(self)
         return self.out
 
@@ -134,6 +144,19 @@ class _Reader:
 
     def ignore(self, label: str) -> None:
         self.out.ignored[label] = self.out.ignored.get(label, 0) + 1
+
+    def add_measure(self, patient: str, when: _When, where: str, rec: MeasureRecord) -> None:
+        """One measure at its patient and time; a second resource with other values is refused."""
+        rec = placed(rec, patient, when, where, self.today)
+        key = (patient, rec.system, rec.code, rec.recorded_at)
+        first = self.measures.get(key)
+        if first is None:
+            self.measures[key] = rec
+            return
+        values = ("value", "answer_code", "answer_text", "unit", "utc_offset_minutes", "has_time")
+        if any(getattr(first, k) != getattr(rec, k) for k in values):
+            shown = rec.answer_text if rec.value is None else _number(rec.value)
+            raise _Bad("value[x]", shown, f"{first.row} gives {rec.code} at the same time with another value")
 
     def add(self, patient: str, when: _When, where: str, items: list[tuple[str, float, int, str]]) -> None:
         """Merge one resource's values into the patient's entry at that time, all or nothing."""

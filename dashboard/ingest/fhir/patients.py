@@ -1,7 +1,9 @@
 """Whose data each resource is.
 
-- The patient of a Patient resource is its ``id``; without one, its first ``identifier`` value;
-  without either, the uuid of its ``urn:uuid:`` fullUrl. Other resources belong to the patient
+- The patient of a Patient resource is known by the clinic's identifier (import-formats.md v2):
+  the ``identifier`` typed ``MR`` (medical record number, HL7 v2 table 0203), else the first
+  identifier with a value; without one, its ``id``; without that, the uuid of its ``urn:uuid:``
+  fullUrl. A server's resource id is no name the clinic knows the patient by. Other resources belong to the patient
   their ``subject`` names (``Patient/<id>``, or a fullUrl inside the bundle); a resource without
   a subject belongs to the file's only patient, else to the patient named at import.
 """
@@ -44,13 +46,19 @@ def _patient(reader: _Reader, res: _Resource) -> None:
 
 
 def _patient_ref(res: _Resource) -> str:
+    identifiers = []
+    for identifier, path in _objects(res.body, "identifier", ""):
+        value = _get(identifier, "value", "str", path)
+        if value and value.strip():
+            kind = _get(identifier, "type", "object", path) or {}
+            codes = [_get(c, "code", "str", p) for c, p in _objects(kind, "coding", f"{path}.type")]
+            identifiers.append(("MR" not in codes, value.strip(), f"{path}.value"))
+    if identifiers:
+        _, value, path = min(identifiers, key=lambda i: i[0])  # an MR first, else the first (min is stable)
+        return _bounded_ref(value, path)
     ident = res.body.get("id")
     if ident:
         return _bounded_ref(ident, "id")
-    for identifier, path in _objects(res.body, "identifier", ""):
-        value = _get(identifier, "value", "str", path)
-        if value:
-            return _bounded_ref(value, f"{path}.value")
     if res.full_url and res.full_url.startswith("urn:uuid:") and len(res.full_url) > 9:
         return _bounded_ref(res.full_url[9:], "fullUrl")
     raise _Bad("id", None, "the Patient has no id, identifier or urn:uuid fullUrl to know it by")
@@ -117,7 +125,8 @@ def _apply_patient_ref(reader: _Reader) -> None:
         raise FileRefused(reader.out.file_name,
                           f"the file holds several patients ({names}); a patient named at import "
                           "applies only to a file of one patient", row=1, column="subject", value=_shown(names))
-    for group in (reader.out.patients, reader.out.diary, reader.out.steps, reader.out.visits, reader.out.comedications):
+    for group in (reader.out.patients, reader.out.diary, reader.out.steps, reader.out.visits, reader.out.comedications,
+                  reader.out.measures):
         for rec in group:
             if isinstance(rec, PatientRecord):
                 rec.ref = reader.patient_ref
