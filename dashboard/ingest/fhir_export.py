@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.db import queries
-from dashboard.db.models import SIDE_EFFECTS, DiaryEntry
+from dashboard.db.models import SIDE_EFFECTS, DiaryEntry, Measure
 from dashboard.ingest.export import UnknownPatient, format_timestamp
 from dashboard.ingest.fhir import dashboard_codes as codes
 from dashboard.ingest.fhir.observations import (
@@ -91,6 +91,10 @@ def export_patient_fhir(session: Session, patient_ref: str, *, user=None, now: d
     for visit in queries.visits_frame(session, patient.id).to_dict("records"):
         bundle.add("Encounter", f"visit|{visit['date']:%Y-%m-%d}|{visit['kind']}",
                    _encounter(visit, bundle.subject, stamp.date()))
+    for measure in session.scalars(select(Measure).where(Measure.patient_id == patient.id)
+                                   .order_by(Measure.recorded_at, Measure.system, Measure.code)):
+        bundle.add("Observation", f"measure|{measure.system}|{measure.code}|{measure.recorded_at.isoformat()}",
+                   _measure(measure, bundle.subject))
     for med in queries.comedications_frame(session, patient.id).to_dict("records"):
         bundle.add("MedicationStatement", f"comedication|{med['name']}|{med['start_date']:%Y-%m-%d}|{med['source']}",
                    _medication_statement(med, bundle.subject))
@@ -228,6 +232,34 @@ def _other_measures(bundle: _Bundle, entry: dict, key: str, base: dict, when: di
     if components:
         body["component"] = components
     bundle.add("Observation", f"{key}|diary", body)
+
+
+def _measure(measure: Measure, subject: dict) -> dict:
+    """An instrument's answer or another coded observation, with the code and the answer it came
+    with (import-formats.md v2, section 3): a scored answer as the answer's code and words, a
+    number as a Quantity (its unit) or an integer, anything else as the text it was written as."""
+    body: dict = {"status": "final", "subject": subject,
+                  "code": {"coding": [{"system": measure.system, "code": measure.code, "display": measure.name}],
+                           "text": measure.name}}
+    if measure.instrument != "other":
+        body["category"] = _category("survey")
+    body.update(_effective({"recorded_at": pd.Timestamp(measure.recorded_at),
+                            "utc_offset_minutes": measure.utc_offset_minutes}, measure.has_time))
+    if measure.answer_code is not None or (measure.answer_text is not None and measure.answer_position is not None):
+        concept: dict = {"text": measure.answer_text} if measure.answer_text else {}
+        if measure.answer_code is not None:
+            concept["coding"] = [{"system": LOINC, "code": measure.answer_code,
+                                  **({"display": measure.answer_text} if measure.answer_text else {})}]
+        body["valueCodeableConcept"] = concept
+    elif measure.answer_text is not None:
+        body["valueString"] = measure.answer_text
+    elif measure.unit:
+        body["valueQuantity"] = {"value": measure.value, "unit": measure.unit}
+    elif float(measure.value).is_integer():
+        body["valueInteger"] = int(measure.value)
+    else:
+        body["valueQuantity"] = {"value": measure.value}
+    return body
 
 
 def _diary_code(name: str, display: str) -> dict:

@@ -295,3 +295,48 @@ def test_encounters_and_conditions_of_other_systems_stay_ignored():
     parsed = parse_fhir(json.dumps(bundle).encode(), "b.json")
     assert parsed.visits == [] and parsed.patients[0].condition is None
     assert parsed.ignored == {"Encounter": 1, "Condition": 1}
+
+
+REAL = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "real"
+# US Core's item 9 and total Observations are stamped with the questionnaire's time but other answers:
+# a conflict the importer refuses (tests/ingest/test_fhir_v2.py), so they are not taken together here.
+MEASURE_FILES = ["us_core/QuestionnaireResponse-phq-9-example.json", "us_core/Observation-average-blood-pressure.json"]
+MEASURE_CSV = "patient_id,date,pain,LOINC 44261-6,44260-8\nP-M,2026-03-01T09:00,5,14,not at all\n"
+
+
+def _measures(url: str, ref: str) -> list[tuple]:
+    from dashboard.db.models import Measure
+
+    with session_scope(url) as session:
+        return [tuple(row) for row in session.execute(
+            select(Measure.system, Measure.code, Measure.name, Measure.instrument, Measure.recorded_at,
+                   Measure.utc_offset_minutes, Measure.has_time, Measure.value, Measure.answer_code,
+                   Measure.answer_text, Measure.answer_position, Measure.unit)
+            .join(Patient, Patient.id == Measure.patient_id).where(Patient.ref == ref)
+            .order_by(Measure.recorded_at, Measure.system, Measure.code))]
+
+
+def test_measures_survive_the_round_trip_with_their_codes_and_answers(db_url, tmp_path):
+    """Instruments from US Core's own example (a PHQ-9 questionnaire) and from a diary CSV's LOINC columns: exported as Observations with their original
+    codes and answers, valid R4, and imported back as the same measures and the same summary."""
+    source = f"sqlite:///{tmp_path / 'source.sqlite'}"
+    migrate(source)
+    for name in MEASURE_FILES:
+        report = import_file((REAL / name).read_bytes(), name.rsplit("/", 1)[-1], url=source, actor="test")
+        assert report.status == "imported", report.as_dict()
+    assert import_file(MEASURE_CSV.encode(), "m.csv", url=source, actor="test").status == "imported"
+    with session_scope(source) as session:
+        refs = session.scalars(select(Patient.ref).order_by(Patient.ref)).all()
+    with session_scope(db_url) as session:
+        accounts.add_user(session, username=RECEIVER, display_name="r", role="clinician", password=None)
+    exported = 0
+    for ref in refs:
+        before = _measures(source, ref)
+        bundle = _export(source, ref)
+        assert r4_errors(json.loads(bundle)) == []
+        _receive(db_url, bundle, ref)
+        assert _measures(db_url, ref) == before
+        assert _comparable(_summary(db_url, ref)) == _comparable(_summary(source, ref))
+        exported += len(before)
+    assert exported >= 12  # nine PHQ-9 items and totals at the least: the test must carry measures
+    get_engine(source).dispose()
