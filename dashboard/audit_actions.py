@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     UNSHARE = "unshare"  # a share withdrawn
     VIEW_AUDIT = "view_audit"  # the audit trail page opened (refusals are audited)
     ADMIN_PAGE = "admin_page"  # the accounts page opened (refusals are audited)
+    VIEW_WORKLIST = "view_worklist"  # the worklist opened (page or command line): the patients listed
 
 
 # Spellings stored before the enumeration; read, never written.

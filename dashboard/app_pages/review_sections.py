@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
+from dashboard.analysis.periods import held_visits
 from dashboard.analysis.summary import truncated
 from dashboard.charts.overlay import visit_overlay
 from dashboard.charts.side_effects import side_effects_by_step
@@ -336,7 +337,8 @@ def _acknowledge_form(rule: str, runs: pd.DataFrame, acknowledge) -> None:
 
 
 def timeline(review: Review, visits: pd.DataFrame, limits: Thresholds, highlight, as_of: date) -> None:
-    shown_visits = visits[visits["date"] <= pd.Timestamp(as_of)]
+    shown_visits = held_visits(visits)  # a booked visit is not drawn as one that happened
+    shown_visits = shown_visits[shown_visits["date"] <= pd.Timestamp(as_of)]
     fig = timeline_figure(
         review.daily, review.steps, shown_visits, review.side_effect_days, timeline_flags(review.flags),
         baseline=review.summary["baseline"]["mean_pain"], bp_limits=(limits.bp_systolic_high, limits.bp_diastolic_high),

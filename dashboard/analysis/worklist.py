@@ -1,0 +1,178 @@
+"""The clinic's day: one row per patient, the ones needing attention first.
+
+Every figure is the review's (review-metrics.md v2) for the same patient and as-of date:
+the diary figures come from grouped queries (``db.worklist_queries``) with the definitions of
+``analysis.recent``; the next visit and the current step from the review's own functions over
+one query of all visits and steps; flags and the responder category from the patient's
+``Review`` (``review_of``), the only place the flag rules run. The page passes the cached review
+(``loaders``), the command line builds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+import pandas as pd
+
+from dashboard.analysis.daily import day
+from dashboard.analysis.periods import steps_table
+from dashboard.analysis.recent import days_between, pain_direction
+from dashboard.analysis.review import Review, Visit, current_step, next_visit, overdue_visit
+from dashboard.analysis.summary import json_ready
+
+DEFAULT_DAYS_AHEAD = 7  # today and the next 7 days
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    patient_id: int
+    ref: str
+    name: str | None
+    condition: str | None
+    clinicians: tuple[str, ...]
+    next_visit: Visit | None
+    overdue_visit: Visit | None
+    daily_dose_mg: float | None
+    step_words: str | None
+    days_on_step: int | None
+    mean_pain_14d: float | None
+    mean_pain_prev_14d: float | None
+    responder: str | None  # since the last visit (review's responder_since_last_visit)
+    new_safety_flags: dict[str, int]  # rule -> new open safety flags
+    open_flags: dict[str, int]  # rule -> open flags (acknowledged ones not counted)
+    diary_days_30d: int
+    completeness_30d: float
+    last_entry: pd.Timestamp | None
+    days_since_last_entry: int | None
+    days_since_last_bp: int | None
+    diary_overdue: bool
+    visits_in_range: tuple[pd.Timestamp, ...] = field(default=())
+
+    @property
+    def pain_direction(self) -> str | None:
+        if self.mean_pain_14d is None or self.mean_pain_prev_14d is None:
+            return None
+        return pain_direction(self.mean_pain_14d - self.mean_pain_prev_14d)
+
+    @property
+    def attention_date(self) -> pd.Timestamp | None:
+        """The visit that orders the list: an overdue one (in the past) before the next."""
+        visit = self.overdue_visit or self.next_visit
+        return None if visit is None else visit.date
+
+    def json(self) -> dict:
+        visit = (lambda v: None if v is None else {"date": v.date, "kind": v.kind})
+        return json_ready({
+            "patient": self.ref, "name": self.name, "condition": self.condition, "clinicians": list(self.clinicians),
+            "next_visit": visit(self.next_visit), "overdue_visit": visit(self.overdue_visit),
+            "daily_dose_mg": self.daily_dose_mg, "current_step": self.step_words, "days_on_step": self.days_on_step,
+            "mean_pain_14d": self.mean_pain_14d, "mean_pain_prev_14d": self.mean_pain_prev_14d,
+            "pain_direction": self.pain_direction, "responder": self.responder,
+            "new_safety_flags": self.new_safety_flags, "open_flags": self.open_flags,
+            "completeness_30d": self.completeness_30d, "diary_days_30d": self.diary_days_30d,
+            "days_since_last_entry": self.days_since_last_entry, "days_since_last_bp": self.days_since_last_bp,
+            "diary_overdue": self.diary_overdue,
+        })
+
+
+def flag_figures(review: Review) -> tuple[dict[str, int], dict[str, int]]:
+    """(new open safety flags, open flags) by rule, from the review's flag counts."""
+    counts = review.flag_counts
+    new_safety = {r.rule: int(r.new) for r in counts.itertuples(index=False) if r.safety and r.new > 0}
+    open_ = {r.rule: int(r.open) for r in counts.itertuples(index=False) if r.open > 0}
+    return new_safety, open_
+
+
+def attention_order(rows: list[WorklistRow]) -> list[WorklistRow]:
+    """New safety flags first (most first), then diaries gone quiet, then by visit date (an
+    overdue visit is in the past, so it comes before today's), then the reference."""
+    far = pd.Timestamp.max
+    return sorted(rows, key=lambda r: (-sum(r.new_safety_flags.values()), not r.diary_overdue,
+                                       r.attention_date if r.attention_date is not None else far, r.ref))
+
+
+def in_range(row: WorklistRow) -> bool:
+    """Shown in the booked-visits view: a visit in the range, or a booked visit overdue."""
+    return bool(row.visits_in_range) or row.overdue_visit is not None
+
+
+def build_rows(*, patients: pd.DataFrame, figures: pd.DataFrame, visits: pd.DataFrame, steps: pd.DataFrame,
+               clinicians: dict[int, list[str]], review_of: Callable[[int], Review], as_of: date,
+               start: date, end: date, gap_days: int, everyone: bool = True,
+               completeness_days: int = 30) -> list[WorklistRow]:
+    """One row per patient of ``patients`` (the frames of ``db.worklist_queries``); without
+    ``everyone``, only those ``in_range``, decided before their review is asked for."""
+    figures = figures.set_index("patient_id")
+    visits_by = {pid: part.drop(columns="patient_id") for pid, part in visits.groupby("patient_id")}
+    steps_by = {pid: part.drop(columns="patient_id") for pid, part in steps.groupby("patient_id")}
+    rows = []
+    for p in patients.itertuples(index=False):
+        pv = visits_by.get(p.patient_id, visits.iloc[0:0].drop(columns="patient_id"))
+        ps = steps_by.get(p.patient_id, steps.iloc[0:0].drop(columns="patient_id"))
+        booked_in_range = tuple(pv.loc[(pv["date"] >= day(start)) & (pv["date"] <= day(end)), "date"])
+        overdue = overdue_visit(pv, as_of)
+        if not everyone and not booked_in_range and overdue is None:
+            continue
+        step = current_step(steps_table(ps.reset_index(drop=True), as_of), as_of)
+        fig = figures.loc[p.patient_id] if p.patient_id in figures.index else None
+        review = review_of(p.patient_id)
+        new_safety, open_ = flag_figures(review)
+        since = days_between(None if fig is None else fig["last_entry"], as_of)
+        rows.append(WorklistRow(
+            patient_id=p.patient_id, ref=p.ref, name=p.name, condition=p.condition,
+            clinicians=tuple(clinicians.get(p.patient_id, [])),
+            next_visit=next_visit(pv, as_of), overdue_visit=overdue,
+            daily_dose_mg=None if step is None else step.daily_dose_mg,
+            step_words=None if step is None else step.words,
+            days_on_step=None if step is None else step.days_on_step,
+            mean_pain_14d=_value(fig, "mean_pain_14d"), mean_pain_prev_14d=_value(fig, "mean_pain_prev_14d"),
+            responder=review.responder_since_last_visit, new_safety_flags=new_safety, open_flags=open_,
+            diary_days_30d=0 if fig is None else int(fig["diary_days_30d"]),
+            completeness_30d=(0 if fig is None else int(fig["diary_days_30d"])) / completeness_days,
+            last_entry=None if fig is None or pd.isna(fig["last_entry"]) else day(fig["last_entry"]),
+            days_since_last_entry=since,
+            days_since_last_bp=days_between(None if fig is None else fig["last_bp"], as_of),
+            diary_overdue=since is None or since >= gap_days,
+            visits_in_range=booked_in_range,
+        ))
+    return attention_order(rows)
+
+
+def _value(fig, column: str) -> float | None:
+    return None if fig is None or pd.isna(fig[column]) else float(fig[column])
+
+
+def worklist(session, *, patient_ids: list[int], as_of: date, start: date, end: date, everyone: bool,
+             review_of: Callable[[int], Review]) -> list[WorklistRow]:
+    """The rows for ``patient_ids`` (already decided by ``dashboard.access``): all of them with
+    ``everyone``, else those with a visit from ``start`` to ``end`` or a booked visit overdue."""
+    from dashboard.db import worklist_queries as q
+    from dashboard.db.settings_store import load_thresholds
+
+    if not patient_ids:
+        return []
+    rows = build_rows(
+        patients=q.patients(session, patient_ids), figures=q.diary_figures(session, patient_ids, as_of),
+        visits=q.visits(session, patient_ids), steps=q.steps(session, patient_ids),
+        clinicians=q.clinicians(session, patient_ids), review_of=review_of, as_of=as_of, start=start, end=end,
+        gap_days=load_thresholds(session).diary_gap_days, everyone=everyone, completeness_days=q.COMPLETENESS_DAYS)
+    return rows
+
+
+def stored_review(session, patient_id: int, as_of: date, thresholds) -> Review:
+    """A patient's review built from the database (the command line; the page uses the cached one)."""
+    from dashboard.analysis.review import build_review
+    from dashboard.db import queries
+    from dashboard.db.flag_reviews import acknowledgements_frame
+    from dashboard.db.models import Patient
+
+    patient = session.get(Patient, patient_id)
+    return build_review(
+        patient={"ref": patient.ref, "name": patient.name, "birth_year": patient.birth_year,
+                 "condition": patient.condition},
+        diary=queries.diary_frame(session, patient_id), side_effects=queries.side_effects_frame(session, patient_id),
+        steps=queries.titration_frame(session, patient_id), visits=queries.visits_frame(session, patient_id),
+        comedications=queries.comedications_frame(session, patient_id), thresholds=thresholds, as_of=as_of,
+        acknowledgements=acknowledgements_frame(session, patient_id))
