@@ -88,6 +88,10 @@ CLI_CASES = {
         ["summary", "P-CHE", "--json", "--as", INTRUDER],
         ["summary", "P-CHE", "--json", "--as", "nobody"],
     ],
+    # dr.rivera may run the worklist: it lists only her patients (test_the_worklist_lists_only_shared_patients).
+    "worklist": [
+        ["worklist", "--all", "--json", "--as", "nobody"],
+    ],
 }
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
 CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run"}
@@ -122,12 +126,23 @@ def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, c
     if "--as" in argv and argv[argv.index("--as") + 1] == "nobody":
         assert len(err.strip().splitlines()) == 1 and "not an enabled account" in err
         rows = audit_rows(clinic, before_rows)
-        assert [(r[0].startswith("cli:"), r[1], r[2]) for r in rows] == [(True, argv[0], "denied")]
+        action = {"worklist": "view_worklist"}.get(argv[0], argv[0])  # the audit action of the command
+        assert [(r[0].startswith("cli:"), r[1], r[2]) for r in rows] == [(True, action, "denied")]
         assert '"nobody"' in rows[0][4]
         assert not any(r[0] == "nobody" for r in rows)  # an unknown name never becomes the audit actor
     elif "--dry-run" not in argv:
         assert [(r[0], r[1], r[2]) for r in audit_rows(clinic, before_rows)][-1:] in (
             [(INTRUDER, argv[0], "denied")], [(INTRUDER, argv[0], "refused")])
+
+
+@pytest.mark.parametrize("args", [["--all"], ["--all", "--json"], ["--from", "2026-03-01", "--json"]])
+def test_the_worklist_lists_only_shared_patients(clinic, capsys, args):
+    code = cli.main(["worklist", "--as-of", "2026-03-10", *args, "--as", INTRUDER])
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_OK, err
+    assert "P-CHE" not in out and SECRET not in out
+    if "--all" in args:
+        assert "P-RIV" in out
 
 
 # --- the pages ----------------------------------------------------------------------------------
@@ -155,6 +170,7 @@ def _plain_page(path):
 
 
 PAGE_CASES = {
+    "worklist": _plain_page("worklist"),
     "patients": _plain_page("patients"),
     "review": _plain_page("review"),
     "import": _import_page,
@@ -222,7 +238,15 @@ def _export(session, user, patient):
     return export_patient_csv(session, patient.ref, user=user)
 
 
+def _worklist(url, user, patient):
+    rows = loaders.worklist(user, as_of=date(2026, 3, 10), start=date(2026, 3, 1), end=date(2026, 3, 31),
+                            everyone=True)
+    assert [r.ref for r in rows] == ["P-RIV"]  # her own patient only: nothing of P-CHE
+    return None
+
+
 FUNCTION_CASES = {
+    "loaders.worklist": _worklist,
     "loaders.open_patient": lambda url, user, p: loaders.open_patient(user, p.ref),
     "loaders.review": lambda url, user, p: loaders.review(user, p, date(2026, 3, 10)),
     "loaders.frames": lambda url, user, p: loaders.frames(user, p),
