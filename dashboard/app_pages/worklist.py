@@ -20,7 +20,7 @@ def show() -> None:
     user = current_user()
     today = loaders.today()
     st.title("Worklist")
-    left, middle, right = st.columns([1.2, 1.6, 2.2])
+    left, middle, right = st.columns([1.6, 1.4, 1.4])
     view = left.radio("Show", [BOOKED, EVERYONE], horizontal=True, key="worklist_view")
     picked = middle.date_input("Visits from – to", value=(today, today + timedelta(days=DEFAULT_DAYS_AHEAD)),
                                key="worklist_range", disabled=view == EVERYONE, format="DD/MM/YYYY")
@@ -47,7 +47,7 @@ def show() -> None:
         st.info("No patient matches these filters.")
         return
     picked_rows = st.dataframe(wt.table(shown, today), hide_index=True, key="worklist_table", on_select="rerun",
-                               selection_mode="single-row", column_config=wt.COLUMNS, use_container_width=True)
+                               selection_mode="single-row", column_config=wt.column_config(), use_container_width=True)
     selected = picked_rows.selection.rows if picked_rows is not None else []
     if selected:
         _open(shown[selected[0]].ref)

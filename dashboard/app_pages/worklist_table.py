@@ -13,10 +13,11 @@ import pandas as pd
 from dashboard.analysis.flags import RULE_ORDER, RULES, rule_name
 from dashboard.analysis.worklist import WorklistRow, attention_order
 
+# In reading order: why, who, when, then the figures; the condition (long, known) last.
 COLUMNS = {
-    "attention": "Needs attention", "patient": "Patient", "visit": "Visit", "condition": "Condition",
-    "step": "Current step", "pain": "Pain, last 14 days", "responder": "Since last visit",
-    "flags": "Open flags", "diary": "Diary, 30 days", "last_entry": "Last entry", "last_bp": "Last BP",
+    "attention": "Needs attention", "patient": "Patient", "visit": "Visit", "pain": "Pain, last 14 days",
+    "responder": "Since last visit", "step": "Current step", "diary": "Diary, 30 days", "last_entry": "Last entry",
+    "last_bp": "Last BP", "flags": "Open flags", "condition": "Condition",
 }
 TREND = {"lower": "↓ lower", "higher": "↑ higher", "unchanged": "→ unchanged"}
 RESPONDER = {"substantial": "substantial", "moderate": "moderate", "minimal": "minimal",
@@ -58,15 +59,15 @@ def ago(days: int | None, never: str) -> str:
 def attention_words(row: WorklistRow) -> str:
     """Why this patient is near the top: new safety flags, a quiet diary, an overdue visit."""
     reasons = [f"NEW {rule_name(rule)}" for rule in sorted(row.new_safety_flags, key=RULE_ORDER.get)]
-    older = [rule_name(rule) for rule in sorted(row.open_flags, key=lambda k: RULE_ORDER.get(k, 99))
-             if rule in RULES and RULES[rule].safety and rule not in row.new_safety_flags]
-    if older:
-        reasons.append("open: " + ", ".join(older))
     if row.diary_overdue:
         reasons.append("no diary entries" if row.days_since_last_entry is None
                        else f"no diary for {row.days_since_last_entry} days")
     if row.overdue_visit is not None:
         reasons.append("visit overdue")
+    older = [rule_name(rule) for rule in sorted(row.open_flags, key=lambda k: RULE_ORDER.get(k, 99))
+             if rule in RULES and RULES[rule].safety and rule not in row.new_safety_flags]
+    if older:
+        reasons.append("open: " + ", ".join(older))
     return "; ".join(reasons) if reasons else "—"
 
 
@@ -93,6 +94,14 @@ def step_words(row: WorklistRow) -> str:
         return "no step running"
     dose = f"{row.daily_dose_mg:g} mg/day" if row.daily_dose_mg is not None else (row.step_words or "")
     return f"{dose} · day {row.days_on_step}"
+
+
+def column_config() -> dict:
+    import streamlit as st
+
+    wide = ("attention", "patient", "visit", "pain", "flags", "condition")
+    return {key: st.column_config.TextColumn(label, width="medium" if key in wide else "small")
+            for key, label in COLUMNS.items()}
 
 
 def table(rows: list[WorklistRow], as_of: date) -> pd.DataFrame:
