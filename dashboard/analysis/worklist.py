@@ -2,9 +2,9 @@
 
 Every figure is the review's (review-metrics.md v2) for the same patient and as-of date:
 the diary figures come from grouped queries (``db.worklist_queries``) with the definitions of
-``analysis.recent``; the next visit and the current step from the review's own functions over
-one query of all visits and steps; flags and the responder category from the patient's
-``Review`` (``review_of``), the only place the flag rules run. The page passes the cached review
+``analysis.recent``; the next and overdue visits from the review's own rules over one query of
+all visits; the current step, flags and the responder category from the patient's ``Review``
+(``review_of``), the only place the flag rules run. The page passes the cached review
 (``loaders``), the command line builds it.
 """
 
@@ -17,9 +17,8 @@ from typing import Callable
 import pandas as pd
 
 from dashboard.analysis.daily import day
-from dashboard.analysis.periods import steps_table
 from dashboard.analysis.recent import days_between, pain_direction
-from dashboard.analysis.review import Review, Visit, current_step, next_visit, overdue_visit
+from dashboard.analysis.review import Review, Visit, next_visits, overdue_visits
 from dashboard.analysis.summary import json_ready
 
 DEFAULT_DAYS_AHEAD = 7  # today and the next 7 days
@@ -98,44 +97,44 @@ def in_range(row: WorklistRow) -> bool:
     return bool(row.visits_in_range) or row.overdue_visit is not None
 
 
-def build_rows(*, patients: pd.DataFrame, figures: pd.DataFrame, visits: pd.DataFrame, steps: pd.DataFrame,
+def build_rows(*, patients: pd.DataFrame, figures: pd.DataFrame, visits: pd.DataFrame,
                clinicians: dict[int, list[str]], review_of: Callable[[int], Review], as_of: date,
                start: date, end: date, gap_days: int, everyone: bool = True,
                completeness_days: int = 30) -> list[WorklistRow]:
     """One row per patient of ``patients`` (the frames of ``db.worklist_queries``); without
-    ``everyone``, only those ``in_range``, decided before their review is asked for."""
-    figures = figures.set_index("patient_id")
-    visits_by = {pid: part.drop(columns="patient_id") for pid, part in visits.groupby("patient_id")}
-    steps_by = {pid: part.drop(columns="patient_id") for pid, part in steps.groupby("patient_id")}
+    ``everyone``, only those ``in_range``, decided before their review is asked for.
+
+    The visits are read for all patients at once with the review's own rules
+    (``review.next_visits``/``overdue_visits``); the current step is the review's record.
+    """
+    fig_by = figures.set_index("patient_id").to_dict("index")
+    upcoming, overdue = next_visits(visits, as_of), overdue_visits(visits, as_of)
+    ranged = visits[(visits["date"] >= day(start)) & (visits["date"] <= day(end))]
+    in_range = ranged.groupby("patient_id")["date"].agg(tuple).to_dict()
     rows = []
     for p in patients.itertuples(index=False):
-        pv = visits_by.get(p.patient_id, visits.iloc[0:0].drop(columns="patient_id"))
-        ps = steps_by.get(p.patient_id, steps.iloc[0:0].drop(columns="patient_id"))
-        booked_in_range = tuple(pv.loc[(pv["date"] >= day(start)) & (pv["date"] <= day(end)), "date"])
-        overdue = overdue_visit(pv, as_of)
-        if not everyone and not booked_in_range and overdue is None:
+        pid = p.patient_id
+        if not everyone and pid not in in_range and pid not in overdue:
             continue
-        step = current_step(steps_table(ps.reset_index(drop=True), as_of), as_of)
-        fig = figures.loc[p.patient_id] if p.patient_id in figures.index else None
-        review = review_of(p.patient_id)
+        fig = fig_by.get(pid)
+        review = review_of(pid)
+        step = review.current_step
         new_safety, open_ = flag_figures(review)
         since = days_between(None if fig is None else fig["last_entry"], as_of)
+        diary_days = 0 if fig is None else int(fig["diary_days_30d"])
         rows.append(WorklistRow(
-            patient_id=p.patient_id, ref=p.ref, name=p.name, condition=p.condition,
-            clinicians=tuple(clinicians.get(p.patient_id, [])),
-            next_visit=next_visit(pv, as_of), overdue_visit=overdue,
+            patient_id=pid, ref=p.ref, name=p.name, condition=p.condition, clinicians=tuple(clinicians.get(pid, [])),
+            next_visit=upcoming.get(pid), overdue_visit=overdue.get(pid),
             daily_dose_mg=None if step is None else step.daily_dose_mg,
             step_words=None if step is None else step.words,
             days_on_step=None if step is None else step.days_on_step,
             mean_pain_14d=_value(fig, "mean_pain_14d"), mean_pain_prev_14d=_value(fig, "mean_pain_prev_14d"),
             responder=review.responder_since_last_visit, new_safety_flags=new_safety, open_flags=open_,
-            diary_days_30d=0 if fig is None else int(fig["diary_days_30d"]),
-            completeness_30d=(0 if fig is None else int(fig["diary_days_30d"])) / completeness_days,
-            last_entry=None if fig is None or pd.isna(fig["last_entry"]) else day(fig["last_entry"]),
-            days_since_last_entry=since,
+            diary_days_30d=diary_days, completeness_30d=diary_days / completeness_days,
+            last_entry=None if since is None else day(fig["last_entry"]), days_since_last_entry=since,
             days_since_last_bp=days_between(None if fig is None else fig["last_bp"], as_of),
             diary_overdue=since is None or since >= gap_days,
-            visits_in_range=booked_in_range,
+            visits_in_range=tuple(day(d) for d in in_range.get(pid, ())),
         ))
     return attention_order(rows)
 
@@ -155,7 +154,7 @@ def worklist(session, *, patient_ids: list[int], as_of: date, start: date, end: 
         return []
     rows = build_rows(
         patients=q.patients(session, patient_ids), figures=q.diary_figures(session, patient_ids, as_of),
-        visits=q.visits(session, patient_ids), steps=q.steps(session, patient_ids),
+        visits=q.visits(session, patient_ids),
         clinicians=q.clinicians(session, patient_ids), review_of=review_of, as_of=as_of, start=start, end=end,
         gap_days=load_thresholds(session).diary_gap_days, everyone=everyone, completeness_days=q.COMPLETENESS_DAYS)
     return rows

@@ -2,9 +2,9 @@
 
 The diary figures are aggregated in the database (GROUP BY over ``diary_entry``) with the
 review's definitions (``analysis.recent``, ``analysis.completeness``): a day's pain is the mean
-of its entries that recorded pain, a period's pain the mean of those daily values. Visits and
-titration steps are small; they come back in one query each and go through the review's own
-functions, so the next visit and the current step cannot differ from the review's.
+of its entries that recorded pain, a period's pain the mean of those daily values. Visits are
+few; they come back in one query and go through the review's own rules (``review.next_visits``),
+so the next visit cannot differ from the review's.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from dashboard import fields
 from dashboard.analysis.recent import recent_windows
-from dashboard.db.models import Clinician, DiaryEntry, Patient, PatientShare, TitrationStep, Visit
-from dashboard.db.queries import STEP_COLUMNS, VISIT_COLUMNS, _dated, _diary_dated, _frame
+from dashboard.db.models import Clinician, DiaryEntry, Patient, PatientShare, Visit
+from dashboard.db.queries import VISIT_COLUMNS, _dated, _diary_dated, _frame
 
 COMPLETENESS_DAYS = 30
 DIARY_FIGURES = ["patient_id", "mean_pain_14d", "mean_pain_prev_14d", "diary_days_30d", "last_entry", "last_bp"]
@@ -65,20 +65,6 @@ def visits(session: Session, patient_ids: list[int]) -> pd.DataFrame:
         select(Visit.patient_id, Visit.id, Visit.date, Visit.kind, Visit.note, Visit.status)
         .where(Visit.patient_id.in_(patient_ids), _dated(Visit.date, fields.PLAN)).order_by(Visit.date)).all()
     return _frame(rows, ["patient_id", *VISIT_COLUMNS], dates=("date",))
-
-
-def steps(session: Session, patient_ids: list[int]) -> pd.DataFrame:
-    """Every prescribed (active) step of the patients, as ``queries.titration_frame`` reads them."""
-    rows = session.execute(
-        select(TitrationStep.patient_id, TitrationStep.id, TitrationStep.start_date, TitrationStep.end_date,
-               TitrationStep.dose_mg, TitrationStep.frequency, TitrationStep.max_per_day, TitrationStep.route,
-               TitrationStep.note, TitrationStep.status)
-        .where(TitrationStep.patient_id.in_(patient_ids), TitrationStep.status == "active",
-               _dated(TitrationStep.start_date, fields.PLAN), _dated(TitrationStep.end_date, fields.PLAN, optional=True),
-               or_(TitrationStep.end_date.is_(None), TitrationStep.end_date >= TitrationStep.start_date))
-        .order_by(TitrationStep.start_date, TitrationStep.id)).all()
-    return _frame(rows, ["patient_id", *STEP_COLUMNS], dates=("start_date", "end_date"),
-                  floats=("dose_mg", "max_per_day"))
 
 
 def clinicians(session: Session, patient_ids: list[int]) -> dict[int, list[str]]:
