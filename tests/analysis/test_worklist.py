@@ -155,3 +155,28 @@ ROWS = [_row("A", condition="Fibromyalgia", clinicians=("Dr. Ana Rivera",), open
 ])
 def test_filters(choice, expected):
     assert [r.ref for r in filtered(ROWS, **choice)] == expected
+
+
+AS_OF = "2026-03-10"
+
+
+@pytest.mark.parametrize(("rows", "nxt", "overdue", "last"), [
+    ([("2026-03-01", "in person"), ("2026-03-12", "telehealth")], ("2026-03-12", "telehealth"), None, "2026-03-01"),
+    ([("2026-03-10", "in person", "booked")], ("2026-03-10", "in person"), None, None),  # booked today: to come
+    ([("2026-03-10", "in person")], None, None, "2026-03-10"),  # held today: the last visit
+    # booked and passed without a record: overdue, never the start of "since the last visit"
+    ([("2026-03-01", "in person"), ("2026-03-06", "telehealth", "booked")], None, ("2026-03-06", "telehealth"),
+     "2026-03-01"),
+    ([("2026-03-14", "infusion", "booked"), ("2026-03-14", "in person", "booked")],
+     ("2026-03-14", "in person, infusion"), None, None),  # two visits on a day are one, with both kinds
+])
+def test_next_overdue_and_last_visit(rows, nxt, overdue, last):
+    from dashboard.analysis.review import last_visit, next_visit, overdue_visit
+    from tests.analysis import visits
+
+    frame = visits(*rows)
+    as_visit = (lambda v: None if v is None else (v.date.date().isoformat(), v.kind))
+    assert as_visit(next_visit(frame, date.fromisoformat(AS_OF))) == nxt
+    assert as_visit(overdue_visit(frame, date.fromisoformat(AS_OF))) == overdue
+    held = last_visit(frame, date.fromisoformat(AS_OF))
+    assert (None if held is None else held.date.date().isoformat()) == last
