@@ -201,7 +201,7 @@ def worklist(user: User, *, as_of: date, start: date, end: date, everyone: bool,
         ids = visible_patient_ids(session, user)
         rows = build(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=everyone,
                      review_of=lambda pid: _review(url, user.id, pid, as_of, limits, _data_version(url, pid)))
-    if audit_view:
+    if audit_view and rows:  # an empty list shows no patient's data
         with session_scope(url) as session:
             audit.record(session, actor=user.username, action=AuditAction.VIEW_WORKLIST,
                          detail={"patients": [r.ref for r in rows], "as_of": as_of.isoformat(),
