@@ -111,6 +111,9 @@ def current_step_card(review: Review) -> None:
     last, nxt = review.last_visit, review.next_visit
     lines.append(f"Last visit {_date(last.date)} ({last.kind})" if last else "No visit recorded")
     lines.append(f"Next visit {_date(nxt.date)} ({nxt.kind})" if nxt else "Next visit not booked")
+    if review.overdue_visit is not None:
+        due = review.overdue_visit
+        lines.append(f"Visit booked {_date(due.date)} ({due.kind}) overdue: no record that it happened")
     st.text("\n".join(lines))  # the route and frequency come from imported records: plain text
 
 

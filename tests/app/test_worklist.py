@@ -107,3 +107,9 @@ def test_a_hostile_name_is_shown_as_text(clinic_url):
     assert f"{HOSTILE_NAME} · P-HOST" in list(table["patient"])
     assert "**bold** <b>x</b>" in list(table["condition"])
     assert not [m for m in at.markdown if "script" in m.value or "**bold**" in m.value]
+
+
+def test_the_review_says_the_booked_visit_is_overdue(clinic_url):
+    at = app("review", user=account(clinic_url, "dr.rivera"), patient="DEMO-005").run()
+    assert not at.exception
+    assert "overdue: no record that it happened" in texts(at)
