@@ -410,9 +410,11 @@ def cmd_worklist(args) -> int:
     if args.json:
         print(json.dumps([r.json() for r in rows], ensure_ascii=False, indent=2))
         return EXIT_OK
-    from dashboard.app_pages.worklist_table import table
+    from dashboard.app_pages.worklist_table import COLUMNS, table
 
     lines = table(rows, as_of)
+    if rows:
+        print(" | ".join(COLUMNS.values()))
     for line in lines.itertuples(index=False):
         print(" | ".join(str(v) for v in line))
     if not rows:
