@@ -47,7 +47,7 @@ def show() -> None:
         st.info("No patient matches these filters.")
         return
     picked_rows = st.dataframe(wt.table(shown, today), hide_index=True, key="worklist_table", on_select="rerun",
-                               selection_mode="single-row", column_config=wt.column_config(), use_container_width=True)
+                               selection_mode="single-row", column_config=wt.column_config(), width="stretch")
     selected = picked_rows.selection.rows if picked_rows is not None else []
     if selected:
         _open(shown[selected[0]].ref)
