@@ -20,7 +20,7 @@ def main() -> None:
     if user is None:
         page = st.navigation(navigation.login_pages(), position="hidden")
     else:
-        pages = [navigation.patients_page(), navigation.review_page(), navigation.import_page(),
+        pages = [navigation.worklist_page(), navigation.patients_page(), navigation.review_page(), navigation.import_page(),
                  navigation.settings_page(), navigation.cohort_page()]
         if user.role == "admin":
             pages += [navigation.audit_page(), navigation.admin_page()]

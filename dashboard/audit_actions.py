@@ -38,6 +38,7 @@ class AuditAction(StrEnum):
     VIEW_COHORT = "view_cohort"  # the cohort view opened: figures over many patients (their count, the scope)
     RESOLVE_CONFLICT = "resolve_conflict"  # a stored entry kept or replaced by a file's values, with a reason
     DOWNLOAD_IMPORT = "download_import"  # a kept import file downloaded again (refusals are audited)
+    VIEW_WORKLIST = "view_worklist"  # the worklist opened (page or command line): the patients listed
 
 
 # Spellings stored before the enumeration; read, never written.

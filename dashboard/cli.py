@@ -41,6 +41,20 @@ def _iso_date(text: str) -> date:
     return day
 
 
+def _plan_date(text: str) -> date:
+    """A visit day (``worklist --from/--to``): within the dates a visit may carry."""
+    from dashboard import fields
+
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from None
+    problem = fields.PLAN.problem(day)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
+    return day
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m dashboard", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -97,6 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help="print JSON (the only output format)")
     p.add_argument("--as", dest="actor", default=None, metavar="USER")
+
+    p = sub.add_parser("worklist", help="the patients with a visit booked (or overdue), needing attention first")
+    p.add_argument("--from", dest="start", type=_plan_date, default=None, metavar="YYYY-MM-DD",
+                   help="visits from this day (default: the as-of day)")
+    p.add_argument("--to", dest="end", type=_plan_date, default=None, metavar="YYYY-MM-DD",
+                   help="visits up to this day (default: 7 days after --from)")
+    p.add_argument("--all", action="store_true", help="every patient, booked or not")
+    p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD", help="the day the figures are for")
+    p.add_argument("--json", action="store_true", help="one JSON object per patient, as a list")
+    p.add_argument("--as", dest="actor", default=None, metavar="USER", help="only the patients shared with USER")
 
     sub.add_parser("migrate", help="bring the database schema up to date")
 
@@ -155,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": cmd_summary,
         "report": cmd_report,
         "cohort": cmd_cohort,
+        "worklist": cmd_worklist,
         "migrate": cmd_migrate,
         "audit": cmd_audit,
         "run": cmd_run,
@@ -537,6 +562,54 @@ def cmd_cohort(args) -> int:
         audit.record(session, actor=_actor(args), action=AuditAction.VIEW_COHORT,
                      detail={"patients": len(ids), "scope": scope, "as_of": as_of.isoformat()})
     print(json.dumps(cohort_json(cohort, as_of=as_of, scope=scope), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def cmd_worklist(args) -> int:
+    """The worklist of ``--as USER`` (their shared patients) or, for the operator, of every patient; audited."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from dashboard import access
+    from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD, stored_review, worklist
+    from dashboard.db import audit
+    from dashboard.db.models import Patient
+    from dashboard.db.session import migrate, session_scope
+    from dashboard.db.settings_store import load_thresholds
+
+    as_of = args.as_of or date.today()
+    start = args.start or as_of
+    end = args.end or start + timedelta(days=DEFAULT_DAYS_AHEAD)
+    if end < start:
+        print(f"worklist: --to {end} is before --from {start}", file=sys.stderr)
+        return EXIT_USAGE
+    migrate()
+    with session_scope() as session:
+        unknown = _unknown_as(session, args, AuditAction.VIEW_WORKLIST, {"all": args.all})
+        if unknown:
+            print(unknown, file=sys.stderr)
+            return EXIT_REFUSED
+        user = _acting_user(session, args)
+        ids = sorted(session.scalars(select(Patient.id))) if user is None else access.visible_patient_ids(session, user)
+        limits = load_thresholds(session)
+        rows = worklist(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=args.all,
+                        review_of=lambda pid: stored_review(session, pid, as_of, limits))
+        audit.record(session, actor=_actor(args), action=AuditAction.VIEW_WORKLIST,
+                     detail={"patients": [r.ref for r in rows], "as_of": as_of.isoformat(), "from": start.isoformat(),
+                             "to": end.isoformat(), "all": args.all})
+    if args.json:
+        print(json.dumps([r.json() for r in rows], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    from dashboard.app_pages.worklist_table import COLUMNS, table
+
+    lines = table(rows, as_of)
+    if rows:
+        print(" | ".join(COLUMNS.values()))
+    for line in lines.itertuples(index=False):
+        print(" | ".join(str(v) for v in line))
+    if not rows:
+        print("no patients" if args.all else f"no visits booked from {start} to {end}")
     return EXIT_OK
 
 

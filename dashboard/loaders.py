@@ -218,3 +218,26 @@ def decide_proposed_step(user: User, patient: PatientInfo, step_id: int, accept:
 
     with session_scope() as session:
         decide(session, user=user, patient_id=patient.id, step_id=step_id, accept=accept)
+
+
+def worklist(user: User, *, as_of: date, start: date, end: date, everyone: bool, audit_view: bool = True):
+    """The worklist rows of the patients shared with ``user`` (``dashboard.access``), audited as one
+    view listing every patient shown.
+
+    The diary figures are grouped queries; flags and the responder category come from each listed
+    patient's cached review (``_review``, keyed by its data version), so opening a patient from
+    the list finds their review already computed.
+    """
+    from dashboard.analysis.worklist import worklist as build
+
+    url, limits = database_url(), thresholds()
+    with session_scope(url) as session:
+        ids = visible_patient_ids(session, user)
+        rows = build(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=everyone,
+                     review_of=lambda pid: _review(url, user.id, pid, as_of, limits, _data_version(url, pid)))
+    if audit_view and rows:  # an empty list shows no patient's data
+        with session_scope(url) as session:
+            audit.record(session, actor=user.username, action=AuditAction.VIEW_WORKLIST,
+                         detail={"patients": [r.ref for r in rows], "as_of": as_of.isoformat(),
+                                 "from": start.isoformat(), "to": end.isoformat(), "all": everyone})
+    return rows

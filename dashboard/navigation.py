@@ -8,8 +8,14 @@ tests import the module without running it, and AppTest can switch to it by path
 import streamlit as st
 
 
+def worklist_page() -> st.Page:
+    """The home page: the day's patients, the ones needing attention first."""
+    return st.Page("app_pages/worklist.py", title="Worklist", icon=":material/checklist:", url_path="worklist",
+                   default=True)
+
+
 def patients_page() -> st.Page:
-    return st.Page("app_pages/patients.py", title="Patients", icon=":material/groups:", url_path="patients", default=True)
+    return st.Page("app_pages/patients.py", title="Patients", icon=":material/groups:", url_path="patients")
 
 
 def review_page() -> st.Page:
@@ -40,7 +46,7 @@ def login_page() -> st.Page:
     return st.Page("app_pages/login.py", title="Log in", url_path="login", default=True)
 
 
-PROTECTED_PATHS = ("patients", "review", "import", "settings", "audit", "admin", "cohort")
+PROTECTED_PATHS = ("worklist", "patients", "review", "import", "settings", "audit", "admin", "cohort")
 
 
 def login_pages() -> list[st.Page]:

@@ -121,13 +121,31 @@ def test_demo_builds_a_clinic_of_long_diaries_steps_and_regular_visits(db_url):
         f = frames(db_url, ref)
         span = (f.diary["diary_date"].max() - f.diary["diary_date"].min()).days
         assert 182 <= span <= 548, (ref, span)  # 6-18 months
-        gaps = f.visits["date"].diff().dropna().dt.days
+        held = f.visits[f.visits["status"] == "held"]
+        gaps = held["date"].diff().dropna().dt.days
         assert gaps.between(28, 56).all(), (ref, gaps.tolist())  # every 4-8 weeks
         assert len(f.steps) >= 3, ref
         # The diary ends shortly before today, after the last visit: there is a "since last visit".
+        # The bladder story's diary went quiet 8 days ago (issue 10: the worklist's quiet diary).
         last_day = f.diary["diary_date"].max()
-        assert pd.Timestamp(TODAY) - pd.Timedelta(days=7) <= last_day < pd.Timestamp(TODAY), ref
-        assert f.visits["date"].max() <= last_day - pd.Timedelta(days=7), ref
+        quiet = 8 if ref == BLADDER else 7
+        assert pd.Timestamp(TODAY) - pd.Timedelta(days=quiet) <= last_day < pd.Timestamp(TODAY), ref
+        assert held["date"].max() <= last_day - pd.Timedelta(days=7), ref
+
+
+def test_the_demo_books_next_visits_today_this_week_and_one_overdue(db_url):
+    """Issue 10: the worklist tells a story on first start. Bookings are dated from the demo's today."""
+    build(db_url)
+    booked = {}
+    for ref in REFS:
+        visits = frames(db_url, ref).visits
+        rows = visits[visits["status"] == "booked"]
+        assert len(rows) <= 1, ref
+        if len(rows):
+            booked[ref] = (rows["date"].iloc[0] - pd.Timestamp(TODAY)).days
+    assert sorted(ref for ref, days in booked.items() if days == 0) == [CRPS, HIGH_DOSE, TAPER]
+    assert [ref for ref, days in booked.items() if days < 0] == [BLADDER]  # the one overdue visit
+    assert len([ref for ref, days in booked.items() if 0 < days <= 7]) >= 3  # and the rest of the week
 
 
 def test_the_same_seed_builds_the_same_clinic_on_every_backend(db_url, tmp_path):
@@ -311,7 +329,8 @@ def test_over_prescribed_patient_took_more_than_the_step_dose(clinic):
 
 def test_hybrid_patient_has_infusions_between_troche_periods(clinic):
     f = stored(clinic, HYBRID)
-    infusions = f.visits[f.visits["kind"] == "infusion"]
+    # Held infusions each have their IV step; the booked one (in two days) has none yet.
+    infusions = f.visits[(f.visits["kind"] == "infusion") & (f.visits["status"] == "held")]
     iv = f.steps[f.steps["route"] == "IV"]
     assert len(infusions) >= 2
     assert sorted(iv["start_date"]) == sorted(infusions["date"]) == sorted(iv["end_date"])
@@ -352,10 +371,10 @@ def test_one_patient_has_a_run_of_low_mood(clinic):
 @pytest.mark.parametrize(("rule", "refs"), [
     ("bladder", {BLADDER}),
     ("dissociation_severe", {HIGH_DOSE}),
-    ("bp_high", {HIGH_DOSE}),
+    ("bp_high", {HIGH_DOSE, CRPS}),  # CRPS: two high home readings after the last visit (issue 10, a new flag)
     ("over_prescribed", {OVER}),
     ("low_mood", {MIGRAINE}),
-    ("diary_gap", {SPARSE}),
+    ("diary_gap", {SPARSE, BLADDER}),  # BLADDER: the diary went quiet 8 days ago (issue 10)
     ("co_sedative", {TAPER}),
 ])
 def test_each_safety_flag_fires_for_its_story_only(clinic, rule, refs):

@@ -102,9 +102,13 @@ CLI_CASES = {
     "cohort": [
         ["cohort", "--json", "--as", "nobody"],
     ],
+    # dr.rivera may run the worklist: it lists only her patients (test_the_worklist_lists_only_shared_patients).
+    "worklist": [
+        ["worklist", "--all", "--json", "--as", "nobody"],
+    ],
 }
 # Subcommands audited under another action than their name.
-CLI_AUDIT_ACTION = {"cohort": "view_cohort"}
+CLI_AUDIT_ACTION = {"cohort": "view_cohort", "worklist": "view_worklist"}
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
 # ``profile`` reads a file (suggest) or stores a mapping (save): no patient data either way.
 CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run", "backup", "restore", "bench", "profile"}
@@ -155,6 +159,16 @@ def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, c
             [(INTRUDER, argv[0], "denied")], [(INTRUDER, argv[0], "refused")])
 
 
+@pytest.mark.parametrize("args", [["--all"], ["--all", "--json"], ["--from", "2026-03-01", "--json"]])
+def test_the_worklist_lists_only_shared_patients(clinic, capsys, args):
+    code = cli.main(["worklist", "--as-of", "2026-03-10", *args, "--as", INTRUDER])
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_OK, err
+    assert "P-CHE" not in out and SECRET not in out
+    if "--all" in args:
+        assert "P-RIV" in out
+
+
 # --- the pages ----------------------------------------------------------------------------------
 
 def _page_paths() -> set[str]:
@@ -180,6 +194,7 @@ def _plain_page(path):
 
 
 PAGE_CASES = {
+    "worklist": _plain_page("worklist"),
     "patients": _plain_page("patients"),
     "review": _plain_page("review"),
     "import": _import_page,
@@ -281,6 +296,8 @@ def _export_fhir(session, user, patient):
     from dashboard.ingest.fhir_export import export_patient_fhir
 
     return export_patient_fhir(session, patient.ref, user=user)
+
+
 def _step_form():
     from dashboard.db.clinic_records import StepForm
 
@@ -305,7 +322,15 @@ def _save_visit(session, user, patient):
     return save_visit(session, user=user, patient_id=patient.id, form=_visit_form("infusion"))
 
 
+def _worklist(url, user, patient):
+    rows = loaders.worklist(user, as_of=date(2026, 3, 10), start=date(2026, 3, 1), end=date(2026, 3, 31),
+                            everyone=True)
+    assert [r.ref for r in rows] == ["P-RIV"]  # her own patient only: nothing of P-CHE
+    return None
+
+
 FUNCTION_CASES = {
+    "loaders.worklist": _worklist,
     "loaders.open_patient": lambda url, user, p: loaders.open_patient(user, p.ref),
     "loaders.review": lambda url, user, p: loaders.review(user, p, date(2026, 3, 10)),
     "loaders.frames": lambda url, user, p: loaders.frames(user, p),

@@ -83,13 +83,20 @@ def baseline(daily: pd.DataFrame, steps_tbl: pd.DataFrame, thresholds: Threshold
             "mean_pain": None if missing else float(pain.mean()), "missing": missing}
 
 
+def held_visits(visits: pd.DataFrame) -> pd.DataFrame:
+    """The visits that happened: a booked one (``status`` 'booked', db.models.Visit) is a plan,
+    and one whose day passed unrecorded is overdue, never the start of an interval."""
+    return visits if "status" not in visits else visits[visits["status"] != "booked"]
+
+
 def visit_intervals(visits: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """From each visit to the day before the next; the last runs to ``as_of`` ("since last visit").
 
     Two visits on one day (say an infusion and a review) open one interval; ``kind`` lists both.
     """
     as_of = day(as_of)
-    kept = visits[visits["date"] <= as_of]
+    kept = held_visits(visits)
+    kept = kept[kept["date"] <= as_of]
     kinds = kept.groupby("date", sort=True)["kind"].agg(lambda k: ", ".join(sorted(set(k))))
     starts = pd.Series(kinds.index, dtype="datetime64[ns]")
     ends = (starts.shift(-1) - pd.Timedelta(days=1)).fillna(as_of)

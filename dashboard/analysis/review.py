@@ -20,6 +20,7 @@ from dashboard.analysis.completeness import completeness_last_days
 from dashboard.analysis.daily import daily_values, day, rolling_means, rolling_pain
 from dashboard.analysis import measures as measure_table
 from dashboard.analysis.flags import NO_ANSWERS, flag_status, open_flag_counts, review_flags
+from dashboard.analysis.recent import RecentActivity, recent_activity
 from dashboard.analysis.periods import (
     baseline, steps_table, visit_aligned_pain, visit_comparison_table, visit_interval_stats, visit_intervals,
 )
@@ -92,6 +93,9 @@ class Review:
     notes: pd.DataFrame  # recorded_at, diary_date, notes, other_medication
     thresholds: Thresholds
     measures: pd.DataFrame = field(default_factory=lambda: measure_table.NO_MEASURES)  # up to the as-of date
+    recent: RecentActivity | None = None  # last 14 days' pain against the 14 before, last entry, last BP
+    overdue_visit: Visit | None = None  # booked before the as-of date, never recorded as held
+    responder_since_last_visit: str | None = None  # the category of the interval since the last visit
 
     @property
     def last_troche_step(self) -> pd.Series | None:
@@ -133,6 +137,9 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
     intervals = visit_interval_stats(daily, severity, prescription, visits, as_of, base["mean_pain"], thresholds)
     current = current_step(steps_tbl, as_of)
     nxt = next_visit(visits, as_of)
+    overdue = overdue_visit(visits, as_of)
+    recent = recent_activity(daily, as_of)
+    since_last = intervals[-1]["responder"] if intervals else None
     led = lowest_effective_dose(responses, troche_by_step(by_step, steps_tbl), thresholds)
     counts = open_flag_counts(status)
     summary = json_ready({
@@ -152,6 +159,9 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
         "last_visit": None if last is None else {"date": last.date, "kind": last.kind,
                                                   "days_since": int((day(as_of) - last.date).days)},
         "next_visit": None if nxt is None else {"date": nxt.date, "kind": nxt.kind},
+        "overdue_visit": None if overdue is None else {"date": overdue.date, "kind": overdue.kind},
+        "responder_since_last_visit": since_last,
+        "recent": recent.json(),
         "thresholds": asdict(thresholds),
         "measures": measure_table.summary(measures),
     })
@@ -167,6 +177,7 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
         aligned=visit_aligned_pain(daily, visits, as_of),
         effects_by_step=labelled_by_step(troche_by_step(by_step, steps_tbl), steps_tbl),
         notes=patient_notes(diary, as_of), thresholds=thresholds, measures=measures,
+        recent=recent, overdue_visit=overdue, responder_since_last_visit=since_last,
     )
 
 
@@ -222,17 +233,45 @@ def mg_per_day(daily_dose_mg, dose_mg) -> str:
 
 
 def next_visit(visits: pd.DataFrame, as_of: date) -> Visit | None:
-    """The first booked visit day after the review date, if the clinic records it.
+    """The first visit still to come on the review date (``next_visits`` for one patient)."""
+    return next_visits(visits.assign(patient_id=0), as_of).get(0)
+
+
+def overdue_visit(visits: pd.DataFrame, as_of: date) -> Visit | None:
+    """The earliest booked visit before the review date never recorded as held (``overdue_visits``)."""
+    return overdue_visits(visits.assign(patient_id=0), as_of).get(0)
+
+
+def next_visits(visits: pd.DataFrame, as_of: date) -> dict:
+    """Per ``patient_id``: the first visit still to come on the review date, if the clinic records
+    it: a visit booked for that day or later, or one recorded as held after it (as it stood then,
+    it was booked). A visit held on the review day itself is the last visit, not the next.
 
     Two visits on that day (an infusion and a review) are one visit with both kinds, as
-    ``periods.visit_intervals`` counts them.
+    ``periods.visit_intervals`` counts them. The review asks for one patient, the worklist for many.
     """
-    later = visits[visits["date"] > day(as_of)]
-    if later.empty:
-        return None
-    first = later["date"].min()
-    kinds = sorted(set(later.loc[later["date"] == first, "kind"]))
-    return Visit(day(first), ", ".join(kinds))
+    booked = _booked(visits)
+    return _first_visits(visits, (visits["date"] > day(as_of)) | (booked & (visits["date"] == day(as_of))))
+
+
+def overdue_visits(visits: pd.DataFrame, as_of: date) -> dict:
+    """Per ``patient_id``: the earliest visit booked before the review date and never recorded as
+    held: the patient was due and nobody has said they were seen."""
+    return _first_visits(visits, _booked(visits) & (visits["date"] < day(as_of)))
+
+
+def _booked(visits: pd.DataFrame) -> pd.Series:
+    return visits["status"] == "booked" if "status" in visits else pd.Series(False, index=visits.index)
+
+
+def _first_visits(visits: pd.DataFrame, mask: pd.Series) -> dict:
+    chosen = visits.loc[mask, ["patient_id", "date", "kind"]]
+    if chosen.empty:
+        return {}
+    on_first = chosen[chosen["date"] == chosen.groupby("patient_id")["date"].transform("min")]
+    kinds = on_first.groupby("patient_id").agg(date=("date", "first"),
+                                               kind=("kind", lambda k: ", ".join(sorted(set(k)))))
+    return {pid: Visit(day(when), str(kind)) for pid, when, kind in zip(kinds.index, kinds["date"], kinds["kind"])}
 
 
 def treatment_days(steps_tbl: pd.DataFrame, as_of: date) -> int | None:

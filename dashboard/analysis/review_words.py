@@ -104,6 +104,9 @@ def current_step_lines(review: Review) -> tuple[str, list[str]]:
     last, nxt = review.last_visit, review.next_visit
     lines.append(f"Last visit {long_date(last.date)} ({last.kind})" if last else "No visit recorded")
     lines.append(f"Next visit {long_date(nxt.date)} ({nxt.kind})" if nxt else "Next visit not booked")
+    if review.overdue_visit is not None:
+        due = review.overdue_visit
+        lines.append(f"Visit booked {long_date(due.date)} ({due.kind}) overdue: no record that it happened")
     return value, lines
 
 

@@ -20,7 +20,7 @@ def show() -> None:
     ref = st.query_params.get("patient")
     if not ref:
         st.title("Patient review")
-        st.info("Open a patient from the Patients page.")
+        st.info("Open a patient from the Worklist or the Patients page.")
         return
     as_of = st.sidebar.date_input("Review as of", value=loaders.today(), max_value=loaders.today(), key="as_of",
                                   help="See the patient as they stood on an earlier date: nothing after it counts.")

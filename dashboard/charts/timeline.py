@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.analysis.periods import held_visits
 from dashboard.charts import palette as c
 from dashboard.charts.palette import escaped, gap_breaks, mg
 from dashboard.charts.side_effects import severity_heatmap
@@ -117,6 +118,7 @@ def review_timeline(review, visits: pd.DataFrame, *, highlight: tuple[date, date
     """The timeline of a ``Review`` (the page's and the report's one figure): visits up to its
     as-of date, limits and relief band from its thresholds, the axis spanning its period."""
     limits = review.thresholds
+    visits = held_visits(visits)  # a booked visit is a plan, not drawn as one that happened
     return timeline(
         review.daily, review.steps, visits[visits["date"] <= review.period[1]], review.side_effect_days, timeline_flags(review.flags),
         baseline=review.summary["baseline"]["mean_pain"], bp_limits=(limits.bp_systolic_high, limits.bp_diastolic_high),

@@ -260,8 +260,10 @@ def check_visit(session: Session, patient_id: int, form: VisitForm, *,
     clean = VisitForm(date=when or form.date, kind=kind or form.kind, booked=form.booked, note=note,
                       infusion_dose_mg=dose, infusion_route=route)
     if not problems:
-        if session.scalar(select(Visit.id).where(Visit.patient_id == patient_id, Visit.date == when,
-                                                 Visit.kind == kind)) is not None:
+        same_day = select(Visit.id).where(Visit.patient_id == patient_id, Visit.date == when, Visit.kind == kind)
+        if not form.booked:  # recording the booked visit as held is what booking it was for
+            same_day = same_day.where(Visit.status != "booked")
+        if session.scalar(same_day) is not None:
             problems.append(rules.Problem("date", when.isoformat(), f"a {kind} visit on {when:%d %b %Y} is already "
                                           "recorded"))
         elif kind == "infusion":
@@ -285,9 +287,21 @@ def save_visit(session: Session, *, user: User, patient_id: int, form: VisitForm
     if problems:
         raise RecordRefused(problems)
     now = _now()
-    visit = Visit(patient_id=patient_id, date=clean.date, kind=clean.kind, note=clean.note,
-                  changed_by=user.username, changed_at=now)
-    session.add(visit)
+    # The visit that was booked for this day is the one that took place: it is recorded as held
+    # (old values in the audit row), not left beside the new one to show as overdue for ever.
+    booked = None if clean.booked else session.scalars(
+        select(Visit).where(Visit.patient_id == patient_id, Visit.date == clean.date, Visit.status == "booked")
+        .order_by(Visit.id)).first()
+    old = None
+    if booked is not None:
+        old = {"date": booked.date, "kind": booked.kind, "note": booked.note, "booked": True}
+        visit = booked
+        visit.kind, visit.note, visit.status, visit.changed_by, visit.changed_at = \
+            clean.kind, clean.note, "held", user.username, now
+    else:
+        visit = Visit(patient_id=patient_id, date=clean.date, kind=clean.kind, note=clean.note,
+                      status="booked" if clean.booked else "held", changed_by=user.username, changed_at=now)
+        session.add(visit)
     new = {"date": clean.date, "kind": clean.kind, "note": clean.note, "booked": clean.booked}
     if clean.kind == "infusion":
         step = TitrationStep(patient_id=patient_id, status="active", changed_by=user.username, changed_at=now,
@@ -298,7 +312,7 @@ def save_visit(session: Session, *, user: User, patient_id: int, form: VisitForm
     session.flush()
     audit.record(session, actor=user.username, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
                  detail={"change": "book visit" if clean.booked else "record visit", "visit": visit.id,
-                         "old": None, "new": new})
+                         "old": old, "new": new})
     return visit
 
 

@@ -155,18 +155,25 @@ class TitrationStep(Base):
     changed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+VISIT_STATUSES = ("held", "booked")
+
+
 class Visit(Base):
-    """A visit on its date: a date after today is booked, one up to today took place. An
+    """A clinic visit. ``status`` 'held': it happened (every imported visit, the clinic's record);
+    'booked': planned, not yet recorded as held. A booked visit whose date has passed is overdue;
+    it never opens a "since the last visit" interval, because nobody saw the patient. An
     infusion's dose is an IV or IM titration step on the same day."""
 
     __tablename__ = "visit"
-    __table_args__ = (UniqueConstraint("patient_id", "date", "kind"),)
+    __table_args__ = (UniqueConstraint("patient_id", "date", "kind"),
+                      CheckConstraint("status IN ('held', 'booked')", name="status_known"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     date: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(30))
     note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), server_default="held", default="held")
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
     # Who recorded the visit on the review page, and when (None: as imported).
     changed_by: Mapped[str | None] = mapped_column(String(100))

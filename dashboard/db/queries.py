@@ -29,7 +29,7 @@ from dashboard.db.models import (
 DIARY_COLUMNS = ["entry_id", "recorded_at", "utc_offset_minutes", "diary_date", *DIARY_MEASURES, *DIARY_TEXTS, "source", "import_id"]
 SIDE_EFFECT_COLUMNS = ["entry_id", "diary_date", "effect", "severity"]
 STEP_COLUMNS = ["step_id", "start_date", "end_date", "dose_mg", "frequency", "max_per_day", "route", "note", "status"]
-VISIT_COLUMNS = ["visit_id", "date", "kind", "note"]
+VISIT_COLUMNS = ["visit_id", "date", "kind", "note", "status"]
 MEASURE_COLUMNS = ["recorded_at", "diary_date", "instrument", "system", "code", "name", "value", "answer_code",
                    "answer_text", "answer_position", "unit", "source", "import_id"]
 COMEDICATION_COLUMNS = ["name", "rxnorm", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]
@@ -116,7 +116,7 @@ def titration_frame(session: Session, patient_id: int, include_proposed: bool = 
 
 def visits_frame(session: Session, patient_id: int) -> pd.DataFrame:
     rows = session.execute(
-        select(Visit.id, Visit.date, Visit.kind, Visit.note)
+        select(Visit.id, Visit.date, Visit.kind, Visit.note, Visit.status)
         .where(Visit.patient_id == patient_id, _dated(Visit.date, fields.PLAN)).order_by(Visit.date)
     ).all()
     return _frame(rows, VISIT_COLUMNS, dates=("date",))

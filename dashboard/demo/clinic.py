@@ -38,7 +38,8 @@ def patient_files(story: Story, index: int, seed: int, today: date) -> list[tupl
         "diary": ParsedFile(f"{story.ref} diary (demo)", "demo-diary", patients=[patient],
                             diary=patient_diary(story, timeline, rng)),
         "titration": ParsedFile(f"{story.ref} titration (demo)", "demo-titration", steps=timeline.steps),
-        "visits": ParsedFile(f"{story.ref} visits (demo)", "demo-visits", visits=timeline.visits),
+        "visits": ParsedFile(f"{story.ref} visits (demo)", "demo-visits",
+                             visits=timeline.visits + timeline.bookings),
         "medications": ParsedFile(f"{story.ref} medications (demo)", "demo-medications",
                                   comedications=comedications(story, timeline)),
     }

@@ -155,10 +155,21 @@ def _oxycodone_daily(timeline: Timeline, anchor: int, on: date) -> float:
     return 10.0 if on < _visit(timeline, anchor + 3) else 5.0
 
 
+def recent_high_bp(days, timeline, anchor, rng) -> None:
+    """Home BP in the 160s/100 on two of the last days of the diary, after the last visit: a safety
+    flag that is new at the next visit. Fixed values (no random draw), so the rest of the story is unchanged."""
+    notes = ("headache this morning, BP 168/102 on the home monitor", "BP still high, 164/100")
+    for k, back in enumerate((3, 1)):
+        day = _day(days, timeline, timeline.end - timedelta(days=back))
+        day.ensure_entries()
+        day.bp = (168 - 4 * k, 102 - 2 * k)
+        day.notes = [notes[k]]
+
+
 FEATURES: dict[str, Callable[[list[Day], Timeline, int, np.random.Generator], None]] = {
     f.__name__: f
     for f in (late_entry, plain_text_note, migraine_attacks, low_mood, high_dose_reaction, bladder,
-              extra_troche, travel, sparse, opioid_taper)
+              extra_troche, travel, sparse, opioid_taper, recent_high_bp)
 }
 
 

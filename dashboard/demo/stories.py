@@ -65,6 +65,9 @@ class Story:
     features: dict[str, int] = field(default_factory=dict)
     other_medication: str | None = None  # rescue medication named on bad days
     shared_with: tuple[str, ...] = ("dr.rivera",)
+    # The next visit the clinic booked: (days from the demo's today, kind); negative is a booked
+    # visit that passed with no record that it happened (overdue). None: nothing booked.
+    booked: tuple[int, str] | None = None
 
     def relief_at(self, daily_mg: float) -> float:
         doses = sorted(self.relief)
@@ -79,8 +82,8 @@ STORIES: tuple[Story, ...] = (
         relief={20: 0.04, 30: 0.08, 50: 0.38, 75: 0.55, 100: 0.72},
         plan=(Step(20), Step(30), Step(50), Step(75), Step(100, note="good response at 75 mg; try 100 mg daily")),
         effect_load={"dizziness": 0.8, "drowsiness": 0.7, "dissociation": 0.6, "brain_fog": 0.5, "nausea": 0.3},
-        bp_readings=0.25, peg=True, records_worst=True, features={"late_entry": 2, "plain_text_note": 1},
-        other_medication="gabapentin 300 mg",
+        bp_readings=0.25, peg=True, records_worst=True, features={"late_entry": 2, "plain_text_note": 1, "recent_high_bp": 0},
+        other_medication="gabapentin 300 mg", booked=(0, "in person"),
     ),
     Story(
         ref="DEMO-002", name="Janet Okafor", birth_year=1968, condition="Fibromyalgia",
@@ -90,7 +93,7 @@ STORIES: tuple[Story, ...] = (
               Step(25, "twice daily")),
         effects=("dizziness", "brain_fog", "drowsiness"),
         effect_load={"drowsiness": 0.9, "brain_fog": 0.8, "dizziness": 0.4},
-        peg=True, other_medication="paracetamol 1 g",
+        peg=True, other_medication="paracetamol 1 g", booked=(3, "telehealth"),
     ),
     Story(
         ref="DEMO-003", name="Tom Becker", birth_year=1985, condition="Chronic migraine",
@@ -101,6 +104,7 @@ STORIES: tuple[Story, ...] = (
         effects=("dizziness", "nausea", "dissociation"),
         effect_load={"dizziness": 0.7, "nausea": 0.4, "dissociation": 0.5},
         features={"migraine_attacks": 0, "low_mood": 4}, other_medication="sumatriptan 50 mg",
+        booked=(14, "in person"),
     ),
     Story(
         ref="DEMO-004", name="Priya Nair", birth_year=1972,
@@ -111,11 +115,12 @@ STORIES: tuple[Story, ...] = (
               Step(100, note="step down to 100 mg: dissociation and nausea at 150 mg, home BP up to 170s")),
         effect_load={"dissociation": 1.0, "nausea": 0.9, "dizziness": 0.6, "drowsiness": 0.5},
         effect_cap={"dissociation": 3, "nausea": 3},
-        bp_readings=0.35, features={"high_dose_reaction": 2},
+        bp_readings=0.35, features={"high_dose_reaction": 2}, booked=(0, "in person"),
     ),
     Story(
         ref="DEMO-005", name="Derek Walsh", birth_year=1958, condition="Post-herpetic neuralgia, left T6",
-        span_days=480, baseline_pain=6.5, lag_days=3,
+        # The diary went quiet 8 days ago and the visit booked 4 days ago has no record.
+        span_days=480, baseline_pain=6.5, lag_days=8, booked=(-4, "in person"),
         relief={25: 0.10, 50: 0.25, 75: 0.38, 100: 0.48},
         plan=(Step(25), Step(50), Step(75), Step(100), None, None,
               Step(50, note="urinary frequency and urgency for ~3 weeks: urinalysis, reduce to 50 mg, "
@@ -130,6 +135,7 @@ STORIES: tuple[Story, ...] = (
         plan=(Step(30), Step(50), Step(75, note="extra troches on several days: safe use discussed; 75 mg daily")),
         effect_load={"drowsiness": 0.7, "dizziness": 0.6, "dissociation": 0.4},
         bp_readings=0.2, features={"extra_troche": 1}, other_medication="ibuprofen 400 mg",
+        booked=(5, "in person"),
     ),
     Story(
         ref="DEMO-007", name="Marcus Reid", birth_year=1981, condition="Painful diabetic peripheral neuropathy",
@@ -139,7 +145,7 @@ STORIES: tuple[Story, ...] = (
               Infusion(40, resume=Step(50))),
         effects=("dizziness", "nausea", "dissociation", "drowsiness"),
         effect_load={"dizziness": 0.6, "drowsiness": 0.6, "dissociation": 0.4},
-        features={"travel": 4}, shared_with=("dr.rivera", "dr.chen"),
+        features={"travel": 4}, shared_with=("dr.rivera", "dr.chen"), booked=(2, "infusion"),
     ),
     Story(
         ref="DEMO-008", name="Grace Liu", birth_year=1990, condition="Phantom limb pain, left below-knee amputation",
@@ -147,7 +153,7 @@ STORIES: tuple[Story, ...] = (
         relief={20: 0.10, 40: 0.30, 60: 0.35},
         plan=(Step(20), Step(40), Step(60)),
         effects=("dizziness", "dissociation"), effect_load={"dizziness": 0.5, "dissociation": 0.5},
-        features={"sparse": 0}, shared_with=("dr.chen",),
+        features={"sparse": 0}, shared_with=("dr.chen",), booked=(6, "telehealth"),
     ),
     Story(
         ref="DEMO-009", name="Robert Hughes", birth_year=1963,
@@ -157,5 +163,6 @@ STORIES: tuple[Story, ...] = (
         plan=(Step(20), Step(40), Step(60), Step(80)),
         effect_load={"drowsiness": 0.7, "dizziness": 0.5, "brain_fog": 0.4},
         bp_readings=0.15, peg=True, features={"opioid_taper": 3}, shared_with=("dr.chen",),
+        booked=(0, "telehealth"),
     ),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
@@ -37,6 +37,7 @@ class Timeline:
     steps: list[TitrationRecord]
     # The prescription on each diary day, None before the first step.
     daily: list[ActiveStep | None]
+    bookings: list[VisitRecord] = field(default_factory=list)  # booked, not yet held (status 'booked')
 
     @property
     def first_step(self) -> date:
@@ -111,7 +112,19 @@ def build_timeline(story: Story, today: date, rng: np.random.Generator) -> Timel
                                   note=_visit_note(item, previous, i)))
         if isinstance(item, (Step, Infusion)):
             previous = item if isinstance(item, Step) else item.resume
-    return Timeline(start=start, end=end, visits=visits, steps=steps, daily=_daily(steps, start, end))
+    return Timeline(start=start, end=end, visits=visits, steps=steps, daily=_daily(steps, start, end),
+                    bookings=_bookings(story, today, len(visits)))
+
+
+def _bookings(story: Story, today: date, held: int) -> list[VisitRecord]:
+    """The next visit the clinic booked, relative to the demo's today (drawn from no random
+    stream, so booking a visit never changes a story's diary)."""
+    if story.booked is None:
+        return []
+    days, kind = story.booked
+    note = "Booked; no record that it happened." if days < 0 else "Booked."
+    return [VisitRecord(patient_ref=story.ref, date=today + timedelta(days=days), kind=kind, row=held + 2,
+                        note=note, status="booked")]
 
 
 def _daily(steps: list[TitrationRecord], start: date, end: date) -> list[ActiveStep | None]:

@@ -71,6 +71,7 @@ class VisitRecord:
     kind: str  # 'in person' | 'telehealth' | 'infusion'
     row: int | str
     note: str | None = None
+    status: str = "held"  # 'held' (it happened) or 'booked' (db.models.Visit)
 
 
 @dataclass

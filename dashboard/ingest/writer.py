@@ -335,7 +335,7 @@ class _Plan:
             "titration_steps": self._plan_records(session, patient_ids, parsed.steps, TitrationStep,
                                                   ("start_date", "route", "status"),
                                                   ("end_date", "dose_mg", "frequency", "max_per_day", "note")),
-            "visits": self._plan_records(session, patient_ids, parsed.visits, Visit, ("date", "kind"), ("note",)),
+            "visits": self._plan_records(session, patient_ids, parsed.visits, Visit, ("date", "kind"), ("note", "status")),
             "co_medications": self._plan_records(session, patient_ids, parsed.comedications, CoMedication,
                                                  ("name", "start_date", "source"),
                                                  ("rxnorm", "drug_class", "end_date", "status", "dose_text")),

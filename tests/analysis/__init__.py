@@ -71,9 +71,9 @@ def steps(*rows: dict) -> pd.DataFrame:
 
 
 def visits(*rows: tuple) -> pd.DataFrame:
-    """Rows (date, kind)."""
-    return _frame([(i, day(d), kind, None) for i, (d, kind) in enumerate(rows, start=1)], VISIT_COLUMNS,
-                  dates=("date",))
+    """Rows (date, kind) or (date, kind, status); the status is 'held' unless given."""
+    return _frame([(i, day(r[0]), r[1], None, r[2] if len(r) > 2 else "held") for i, r in enumerate(rows, start=1)],
+                  VISIT_COLUMNS, dates=("date",))
 
 
 def comedications(*rows: dict) -> pd.DataFrame:

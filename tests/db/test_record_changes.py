@@ -9,6 +9,7 @@ import json
 from dataclasses import replace
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -228,6 +229,27 @@ def test_booking_a_visit_shows_as_the_next_visit(clinic, capsys):
     assert _summary(clinic)["next_visit"] == {"date": ago(-7).isoformat(), "kind": "telehealth"}
     assert cli.main(["summary", "P1", "--json", "--as", "dr.a"]) == cli.EXIT_OK  # summary --json itself
     assert json.loads(capsys.readouterr().out)["next_visit"] == {"date": ago(-7).isoformat(), "kind": "telehealth"}
+
+
+def test_recording_the_booked_visit_as_held_changes_it_instead_of_leaving_it_overdue(clinic):
+    """Booked for today, then recorded as having taken place: one visit, held, the booking in the
+    audit row's old values; tomorrow it is the last visit, not an overdue one."""
+    user, pid = _user(clinic, "dr.a"), _pid(clinic)
+    services.save_visit(user, pid, VisitForm(date=TODAY, kind="in person", booked=True))
+    before = _last_audit(clinic)
+    services.save_visit(user, pid, VisitForm(date=TODAY, kind="in person", booked=False, note="seen"))
+    with session_scope(clinic) as session:
+        visits = queries.visits_frame(session, pid)
+    today = visits[visits["date"] == pd.Timestamp(TODAY)]
+    assert list(today["status"]) == ["held"] and list(today["note"]) == ["seen"]
+    (row,) = _audit(clinic, before)
+    detail = json.loads(row[4])
+    assert detail["old"] == {"date": TODAY.isoformat(), "kind": "in person", "note": None, "booked": True}
+    assert detail["new"]["booked"] is False
+    with session_scope(clinic) as session:
+        later = patient_summary(session, "P1", as_of=TODAY + timedelta(days=1))
+    assert later["overdue_visit"] is None
+    assert later["last_visit"]["date"] == TODAY.isoformat()
 
 
 def test_an_infusion_that_took_place_is_a_visit_and_its_dose_step(clinic):

@@ -80,7 +80,9 @@ def _nothing_ran_or_loaded(page, requested: list[str]) -> None:
 
 
 def _pick_patient(page) -> None:
-    """The picker on the patients page: a full page load would start a new, logged-out session."""
+    """The picker on the patients page: a full page load would start a new, logged-out session,
+    so the page is reached from the navigation (the worklist is the home page)."""
+    page.get_by_role("link", name="Patients").click()
     page.get_by_text("patient(s) shared with you").wait_for(timeout=30_000)
     page.get_by_role("combobox").first.click()
     page.get_by_role("option", name=f"{REF} · {NAME}").click()

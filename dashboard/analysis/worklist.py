@@ -1,0 +1,169 @@
+"""The clinic's day: one row per patient, the ones needing attention first.
+
+Every figure is the review's (review-metrics.md v2) for the same patient and as-of date:
+the diary figures come from grouped queries (``db.worklist_queries``) with the definitions of
+``analysis.recent``; the next and overdue visits from the review's own rules over one query of
+all visits; the current step, flags and the responder category from the patient's ``Review``
+(``review_of``), the only place the flag rules run. The page passes the cached review
+(``loaders``), the command line builds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Callable
+
+import pandas as pd
+
+from dashboard.analysis.daily import day
+from dashboard.analysis.recent import days_between, pain_direction
+from dashboard.analysis.review import Review, Visit, next_visits, overdue_visits
+from dashboard.analysis.summary import json_ready
+
+DEFAULT_DAYS_AHEAD = 7  # today and the next 7 days
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    patient_id: int
+    ref: str
+    name: str | None
+    condition: str | None
+    clinicians: tuple[str, ...]
+    next_visit: Visit | None
+    overdue_visit: Visit | None
+    daily_dose_mg: float | None
+    step_words: str | None
+    days_on_step: int | None
+    mean_pain_14d: float | None
+    mean_pain_prev_14d: float | None
+    responder: str | None  # since the last visit (review's responder_since_last_visit)
+    new_safety_flags: dict[str, int]  # rule -> new open safety flags
+    open_flags: dict[str, int]  # rule -> open flags (acknowledged ones not counted)
+    diary_days_30d: int
+    completeness_30d: float
+    last_entry: pd.Timestamp | None
+    days_since_last_entry: int | None
+    days_since_last_bp: int | None
+    diary_overdue: bool
+    visits_in_range: tuple[pd.Timestamp, ...] = field(default=())
+
+    @property
+    def pain_direction(self) -> str | None:
+        if self.mean_pain_14d is None or self.mean_pain_prev_14d is None:
+            return None
+        return pain_direction(self.mean_pain_14d - self.mean_pain_prev_14d)
+
+    @property
+    def attention_date(self) -> pd.Timestamp | None:
+        """The visit that orders the list: an overdue one (in the past) before the next."""
+        visit = self.overdue_visit or self.next_visit
+        return None if visit is None else visit.date
+
+    def json(self) -> dict:
+        visit = (lambda v: None if v is None else {"date": v.date, "kind": v.kind})
+        return json_ready({
+            "patient": self.ref, "name": self.name, "condition": self.condition, "clinicians": list(self.clinicians),
+            "next_visit": visit(self.next_visit), "overdue_visit": visit(self.overdue_visit),
+            "daily_dose_mg": self.daily_dose_mg, "current_step": self.step_words, "days_on_step": self.days_on_step,
+            "mean_pain_14d": self.mean_pain_14d, "mean_pain_prev_14d": self.mean_pain_prev_14d,
+            "pain_direction": self.pain_direction, "responder": self.responder,
+            "new_safety_flags": self.new_safety_flags, "open_flags": self.open_flags,
+            "completeness_30d": self.completeness_30d, "diary_days_30d": self.diary_days_30d,
+            "days_since_last_entry": self.days_since_last_entry, "days_since_last_bp": self.days_since_last_bp,
+            "diary_overdue": self.diary_overdue,
+        })
+
+
+def flag_figures(review: Review) -> tuple[dict[str, int], dict[str, int]]:
+    """(new open safety flags, open flags) by rule, from the review's flag counts."""
+    counts = review.flag_counts
+    new_safety = {r.rule: int(r.new) for r in counts.itertuples(index=False) if r.safety and r.new > 0}
+    open_ = {r.rule: int(r.open) for r in counts.itertuples(index=False) if r.open > 0}
+    return new_safety, open_
+
+
+def attention_order(rows: list[WorklistRow]) -> list[WorklistRow]:
+    """New safety flags first (most first), then diaries gone quiet, then by visit date (an
+    overdue visit is in the past, so it comes before today's), then the reference."""
+    far = pd.Timestamp.max
+    return sorted(rows, key=lambda r: (-sum(r.new_safety_flags.values()), not r.diary_overdue,
+                                       r.attention_date if r.attention_date is not None else far, r.ref))
+
+
+def in_range(row: WorklistRow) -> bool:
+    """Shown in the booked-visits view: a visit in the range, or a booked visit overdue."""
+    return bool(row.visits_in_range) or row.overdue_visit is not None
+
+
+def build_rows(*, patients: pd.DataFrame, figures: pd.DataFrame, visits: pd.DataFrame,
+               clinicians: dict[int, list[str]], review_of: Callable[[int], Review], as_of: date,
+               start: date, end: date, gap_days: int, everyone: bool = True,
+               completeness_days: int = 30) -> list[WorklistRow]:
+    """One row per patient of ``patients`` (the frames of ``db.worklist_queries``); without
+    ``everyone``, only those ``in_range``, decided before their review is asked for.
+
+    The visits are read for all patients at once with the review's own rules
+    (``review.next_visits``/``overdue_visits``); the current step is the review's record.
+    """
+    fig_by = figures.set_index("patient_id").to_dict("index")
+    upcoming, overdue = next_visits(visits, as_of), overdue_visits(visits, as_of)
+    ranged = visits[(visits["date"] >= day(start)) & (visits["date"] <= day(end))]
+    in_range = ranged.groupby("patient_id")["date"].agg(tuple).to_dict()
+    rows = []
+    for p in patients.itertuples(index=False):
+        pid = p.patient_id
+        if not everyone and pid not in in_range and pid not in overdue:
+            continue
+        fig = fig_by.get(pid)
+        review = review_of(pid)
+        step = review.current_step
+        new_safety, open_ = flag_figures(review)
+        since = days_between(None if fig is None else fig["last_entry"], as_of)
+        diary_days = 0 if fig is None else int(fig["diary_days_30d"])
+        rows.append(WorklistRow(
+            patient_id=pid, ref=p.ref, name=p.name, condition=p.condition, clinicians=tuple(clinicians.get(pid, [])),
+            next_visit=upcoming.get(pid), overdue_visit=overdue.get(pid),
+            daily_dose_mg=None if step is None else step.daily_dose_mg,
+            step_words=None if step is None else step.words,
+            days_on_step=None if step is None else step.days_on_step,
+            mean_pain_14d=_value(fig, "mean_pain_14d"), mean_pain_prev_14d=_value(fig, "mean_pain_prev_14d"),
+            responder=review.responder_since_last_visit, new_safety_flags=new_safety, open_flags=open_,
+            diary_days_30d=diary_days, completeness_30d=diary_days / completeness_days,
+            last_entry=None if since is None else day(fig["last_entry"]), days_since_last_entry=since,
+            days_since_last_bp=days_between(None if fig is None else fig["last_bp"], as_of),
+            diary_overdue=since is None or since >= gap_days,
+            visits_in_range=tuple(day(d) for d in in_range.get(pid, ())),
+        ))
+    return attention_order(rows)
+
+
+def _value(fig, column: str) -> float | None:
+    return None if fig is None or pd.isna(fig[column]) else float(fig[column])
+
+
+def worklist(session, *, patient_ids: list[int], as_of: date, start: date, end: date, everyone: bool,
+             review_of: Callable[[int], Review]) -> list[WorklistRow]:
+    """The rows for ``patient_ids`` (already decided by ``dashboard.access``): all of them with
+    ``everyone``, else those with a visit from ``start`` to ``end`` or a booked visit overdue."""
+    from dashboard.db import worklist_queries as q
+    from dashboard.db.settings_store import load_thresholds
+
+    if not patient_ids:
+        return []
+    rows = build_rows(
+        patients=q.patients(session, patient_ids), figures=q.diary_figures(session, patient_ids, as_of),
+        visits=q.visits(session, patient_ids),
+        clinicians=q.clinicians(session, patient_ids), review_of=review_of, as_of=as_of, start=start, end=end,
+        gap_days=load_thresholds(session).diary_gap_days, everyone=everyone, completeness_days=q.COMPLETENESS_DAYS)
+    return rows
+
+
+def stored_review(session, patient_id: int, as_of: date, thresholds) -> Review:
+    """A patient's review built from the database (the command line; the page uses the cached one):
+    the one builder of ``analysis.summary``, so the worklist and ``summary --json`` cannot differ."""
+    from dashboard.analysis.summary import stored_review as review_of_patient
+    from dashboard.db.models import Patient
+
+    return review_of_patient(session, session.get(Patient, patient_id), as_of=as_of, thresholds=thresholds)

@@ -1,0 +1,75 @@
+"""The clinic's day: the patients with a visit booked (or overdue), the ones needing attention first.
+
+Every figure is the patient's review (``loaders.worklist``); patient text is shown only in
+st.dataframe and st.text. A row opens the patient's review.
+"""
+
+from datetime import timedelta
+
+import streamlit as st
+
+from dashboard import loaders, navigation
+from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD
+from dashboard.app_pages import worklist_table as wt
+from dashboard.session_state import current_user
+
+BOOKED, EVERYONE = "Visits booked", "All my patients"
+
+
+def show() -> None:
+    user = current_user()
+    today = loaders.today()
+    st.title("Worklist")
+    left, middle, right = st.columns([1.6, 1.4, 1.4])
+    view = left.radio("Show", [BOOKED, EVERYONE], horizontal=True, key="worklist_view")
+    picked = middle.date_input("Visits from – to", value=(today, today + timedelta(days=DEFAULT_DAYS_AHEAD)),
+                               key="worklist_range", disabled=view == EVERYONE, format="DD/MM/YYYY")
+    start, end = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (today, today)
+    order = right.selectbox("Order", list(wt.SORTS), key="worklist_order")
+    everyone = view == EVERYONE
+    viewed = (today, start, end, everyone)
+    rows = loaders.worklist(user, as_of=today, start=start, end=end, everyone=everyone,
+                            audit_view=st.session_state.get("_worklist_viewed") != viewed)
+    st.session_state["_worklist_viewed"] = viewed
+    if not rows:
+        st.info("No patient shared with you has a visit booked in these dates. Choose other dates, or "
+                "“All my patients”." if not everyone else
+                "No patients are shared with you. An administrator shares patients with clinicians.")
+        return
+    offered = wt.choices(rows)
+    f1, f2, f3 = st.columns(3)
+    conditions = f1.multiselect("Condition", offered["condition"], key="worklist_condition", placeholder="any")
+    flags = f2.multiselect("Open flag", offered["flag"], key="worklist_flag", placeholder="any")
+    clinicians = f3.multiselect("Clinician", offered["clinician"], key="worklist_clinician", placeholder="any")
+    shown = wt.SORTS[order](wt.filtered(rows, conditions=conditions, flags=flags, clinicians=clinicians))
+    st.caption(_headline(shown, len(rows)))
+    if not shown:
+        st.info("No patient matches these filters.")
+        return
+    picked_rows = st.dataframe(wt.table(shown, today), hide_index=True, key="worklist_table", on_select="rerun",
+                               selection_mode="single-row", column_config=wt.column_config(), width="stretch")
+    selected = picked_rows.selection.rows if picked_rows is not None else []
+    if selected:
+        _open(shown[selected[0]].ref)
+    labels = {r.ref: f"{r.name or 'name not recorded'} · {r.ref}" for r in shown}
+    pick, go = st.columns([3, 1], vertical_alignment="bottom")
+    ref = pick.selectbox("Open a patient (or click a row)", list(labels), format_func=labels.get, key="worklist_pick")
+    if go.button("Open review", key="worklist_open", type="primary"):
+        _open(ref)
+
+
+def _open(ref: str) -> None:
+    st.switch_page(navigation.review_page(), query_params={"patient": ref})
+
+
+def _headline(shown, total: int) -> str:
+    new = sum(1 for r in shown if r.new_safety_flags)
+    quiet = sum(1 for r in shown if r.diary_overdue)
+    overdue = sum(1 for r in shown if r.overdue_visit is not None)
+    parts = [f"{len(shown)} of {total} patients", f"{new} with a new safety flag",
+             f"{quiet} with a quiet diary", f"{overdue} with an overdue visit"]
+    return " · ".join(parts)
+
+
+if __name__ == "__main__":
+    show()

@@ -1,0 +1,79 @@
+"""The worklist's reads: a few grouped queries for many patients at once, never a diary per patient.
+
+The diary figures are aggregated in the database (GROUP BY over ``diary_entry``) with the
+review's definitions (``analysis.recent``, ``analysis.completeness``): a day's pain is the mean
+of its entries that recorded pain, a period's pain the mean of those daily values. Visits are
+few; they come back in one query and go through the review's own rules (``review.next_visits``),
+so the next visit cannot differ from the review's.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from dashboard import fields
+from dashboard.analysis.recent import recent_windows
+from dashboard.db.models import Clinician, DiaryEntry, Patient, PatientShare, Visit
+from dashboard.db.queries import VISIT_COLUMNS, _dated, _diary_dated, _frame
+
+COMPLETENESS_DAYS = 30
+DIARY_FIGURES = ["patient_id", "mean_pain_14d", "mean_pain_prev_14d", "diary_days_30d", "last_entry", "last_bp"]
+
+
+def patients(session: Session, patient_ids: list[int]) -> pd.DataFrame:
+    rows = session.execute(select(Patient.id, Patient.ref, Patient.name, Patient.condition)
+                           .where(Patient.id.in_(patient_ids)).order_by(Patient.ref)).all()
+    return _frame(rows, ["patient_id", "ref", "name", "condition"])
+
+
+def diary_figures(session: Session, patient_ids: list[int], as_of: date) -> pd.DataFrame:
+    """Per patient: mean daily pain of the last 14 days and the 14 before, diary days in the
+    last 30, the last diary day and the last day with a blood-pressure reading (up to ``as_of``)."""
+    prev_start, last_start, end = (d.date() for d in recent_windows(as_of))
+    window_start = end - timedelta(days=COMPLETENESS_DAYS - 1)
+    scope = and_(DiaryEntry.patient_id.in_(patient_ids), DiaryEntry.diary_date <= end, _diary_dated())
+    daily_pain = (
+        select(DiaryEntry.patient_id, DiaryEntry.diary_date, func.avg(DiaryEntry.pain).label("pain"))
+        .where(scope, DiaryEntry.pain.is_not(None), DiaryEntry.diary_date >= prev_start)
+        .group_by(DiaryEntry.patient_id, DiaryEntry.diary_date).subquery()
+    )
+    pain = dict(((pid, (last, prev)) for pid, last, prev in session.execute(
+        select(daily_pain.c.patient_id,
+               func.avg(case((daily_pain.c.diary_date >= last_start, daily_pain.c.pain))),
+               func.avg(case((daily_pain.c.diary_date < last_start, daily_pain.c.pain))))
+        .group_by(daily_pain.c.patient_id))))
+    has_bp = or_(DiaryEntry.bp_systolic.is_not(None), DiaryEntry.bp_diastolic.is_not(None))
+    spans = session.execute(
+        select(DiaryEntry.patient_id,
+               func.count(func.distinct(case((DiaryEntry.diary_date >= window_start, DiaryEntry.diary_date)))),
+               func.max(DiaryEntry.diary_date),
+               func.max(case((has_bp, DiaryEntry.diary_date))))
+        .where(scope).group_by(DiaryEntry.patient_id)).all()
+    rows = [(pid, *pain.get(pid, (None, None)), days, last, bp) for pid, days, last, bp in spans]
+    frame = _frame(rows, DIARY_FIGURES, dates=("last_entry", "last_bp"),
+                   floats=("mean_pain_14d", "mean_pain_prev_14d"))
+    return frame.astype({"diary_days_30d": "int64"})
+
+
+def visits(session: Session, patient_ids: list[int]) -> pd.DataFrame:
+    """Every visit of the patients (``queries.visits_frame``'s columns and ``patient_id``)."""
+    rows = session.execute(
+        select(Visit.patient_id, Visit.id, Visit.date, Visit.kind, Visit.note, Visit.status)
+        .where(Visit.patient_id.in_(patient_ids), _dated(Visit.date, fields.PLAN)).order_by(Visit.date)).all()
+    return _frame(rows, ["patient_id", *VISIT_COLUMNS], dates=("date",))
+
+
+def clinicians(session: Session, patient_ids: list[int]) -> dict[int, list[str]]:
+    """The clinicians each patient is shared with (display names), for the clinician filter."""
+    out: dict[int, list[str]] = {}
+    for pid, name in session.execute(
+            select(PatientShare.patient_id, Clinician.display_name)
+            .join(Clinician, Clinician.id == PatientShare.clinician_id)
+            .where(PatientShare.patient_id.in_(patient_ids), Clinician.role == "clinician")
+            .order_by(Clinician.display_name)):
+        out.setdefault(pid, []).append(name)
+    return out

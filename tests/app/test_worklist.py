@@ -1,0 +1,115 @@
+"""The worklist page with AppTest on the demo clinic: the home page, who needs attention first,
+only shared patients, one audit row per view, filters, and a row opening the review."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dashboard.auth import accounts
+from dashboard.db.session import session_scope
+from dashboard.ingest.service import import_file
+from tests.app.conftest import PASSWORDS, account, app, audit_rows, last_audit_id, log_in, shared_with, texts
+
+HOSTILE_NAME = "<script>window.__pwned=1</script> **Bold** Name"
+
+
+def _table(at):
+    return at.dataframe(key="worklist_table").value if any(d.key == "worklist_table" for d in at.dataframe) else None
+
+
+def test_the_worklist_is_the_home_page_after_login(clinic_url):
+    at = log_in(app(), "dr.rivera", PASSWORDS["dr.rivera"])
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Worklist"]
+
+
+def test_who_needs_attention_today_comes_first_and_why(clinic_url):
+    at = app("worklist", user=account(clinic_url, "dr.rivera")).run()
+    assert not at.exception
+    table = _table(at)
+    first = table.iloc[0]
+    assert first["patient"].endswith("DEMO-001") and "NEW High blood pressure" in first["attention"]
+    assert first["visit"] == "Today · in person"
+    quiet = table[table["patient"].str.endswith("DEMO-005")].iloc[0]
+    assert "no diary for 8 days" in quiet["attention"] and quiet["visit"].startswith("Overdue since")
+    assert "None" not in table.to_string() and "nan" not in table.to_string()
+    # the default range (today and the next 7 days) leaves out DEMO-003, booked in two weeks
+    assert not table["patient"].str.endswith("DEMO-003").any()
+
+
+@pytest.mark.parametrize("username", ["dr.rivera", "dr.chen", "sam.staff", "alex.admin"])
+def test_all_my_patients_are_exactly_the_shared_ones(clinic_url, username):
+    at = app("worklist", user=account(clinic_url, username)).run()
+    at.radio(key="worklist_view").set_value("All my patients").run()
+    assert not at.exception
+    table = _table(at)
+    shown = set() if table is None else {p.split(" · ")[-1] for p in table["patient"]}
+    assert shown == shared_with(username)  # staff and administrators: only patients shared with them (none)
+    if not shown:
+        assert "No patients are shared with you" in texts(at)
+
+
+def test_staff_see_a_patient_once_shared_with_them(clinic_url):
+    with session_scope(clinic_url) as session:
+        accounts.share(session, username="sam.staff", patient_ref="DEMO-002")
+    at = app("worklist", user=account(clinic_url, "sam.staff")).run()
+    assert {p.split(" · ")[-1] for p in _table(at)["patient"]} == {"DEMO-002"}
+
+
+def test_opening_the_worklist_is_one_audit_row_listing_the_patients(clinic_url):
+    before = last_audit_id(clinic_url)
+    at = app("worklist", user=account(clinic_url, "dr.chen")).run()
+    at.multiselect(key="worklist_flag").select("Opioid or benzodiazepine").run()  # a filter is not a new view
+    rows = [r for r in audit_rows(clinic_url, before) if r[1] == "view_worklist"]
+    assert [(r[0], r[2]) for r in rows] == [("dr.chen", "ok")]
+    detail = json.loads(rows[0][4])
+    assert set(detail["patients"]) == {"DEMO-007", "DEMO-008", "DEMO-009"} and detail["all"] is False
+    at.radio(key="worklist_view").set_value("All my patients").run()  # another view: another row
+    assert len([r for r in audit_rows(clinic_url, before) if r[1] == "view_worklist"]) == 2
+
+
+def test_filters_by_condition_flag_and_clinician(clinic_url):
+    at = app("worklist", user=account(clinic_url, "dr.rivera")).run()
+    at.radio(key="worklist_view").set_value("All my patients").run()
+    at.multiselect(key="worklist_condition").select("Fibromyalgia").run()
+    assert list(_table(at)["patient"]) == ["Janet Okafor · DEMO-002"]
+    at.multiselect(key="worklist_condition").unselect("Fibromyalgia").run()
+    at.multiselect(key="worklist_flag").select("More taken than prescribed").run()
+    assert list(_table(at)["patient"]) == ["Linda Kowalski · DEMO-006"]
+    at.multiselect(key="worklist_flag").unselect("More taken than prescribed").run()
+    at.multiselect(key="worklist_clinician").select("Dr. Wei Chen").run()
+    assert list(_table(at)["patient"]) == ["Marcus Reid · DEMO-007"]  # shared with both clinicians
+
+
+def test_open_review_opens_the_first_patient(clinic_url):
+    at = app("worklist", user=account(clinic_url, "dr.rivera")).run()
+    assert at.selectbox(key="worklist_pick").value == "DEMO-001"  # the top of the list
+    at.button(key="worklist_open").click().run()
+    assert not at.exception
+    assert "Maria Alvarez" in texts(at) and "Worklist" not in [t.value for t in at.title]
+
+
+def test_a_hostile_name_is_shown_as_text(clinic_url):
+    csv = f"patient_id,date,pain\nP-HOST,{__import__('datetime').date.today().isoformat()},5\n"
+    assert import_file(csv.encode(), "h.csv", url=clinic_url, actor="test").status == "imported"
+    with session_scope(clinic_url) as session:
+        from sqlalchemy import update
+
+        from dashboard.db.models import Patient
+        session.execute(update(Patient).where(Patient.ref == "P-HOST").values(name=HOSTILE_NAME,
+                                                                                condition="**bold** <b>x</b>"))
+        accounts.share(session, username="dr.rivera", patient_ref="P-HOST")
+    at = app("worklist", user=account(clinic_url, "dr.rivera")).run()
+    at.radio(key="worklist_view").set_value("All my patients").run()
+    table = _table(at)
+    assert f"{HOSTILE_NAME} · P-HOST" in list(table["patient"])
+    assert "**bold** <b>x</b>" in list(table["condition"])
+    assert not [m for m in at.markdown if "script" in m.value or "**bold**" in m.value]
+
+
+def test_the_review_says_the_booked_visit_is_overdue(clinic_url):
+    at = app("review", user=account(clinic_url, "dr.rivera"), patient="DEMO-005").run()
+    assert not at.exception
+    assert "overdue: no record that it happened" in texts(at)
