@@ -316,7 +316,11 @@ def _medication_request(step: dict, subject: dict) -> dict:
 def _encounter(visit: dict, subject: dict, today: date) -> dict:
     kind = str(visit["kind"])
     day = _day(visit["date"])
-    body = {"status": "finished" if day <= today.isoformat() else "planned",
+    # The clinic's record says whether the visit happened (held) or is booked, whatever its date:
+    # a booked visit whose day has passed is overdue, and stays so after the trip.
+    status = visit.get("status") if isinstance(visit.get("status"), str) else None
+    body = {"status": {"booked": "planned", "held": "finished"}.get(status) or (
+                "finished" if day <= today.isoformat() else "planned"),
             "class": {"system": ACT_CODE, "code": "VR" if kind == "telehealth" else "AMB",
                       "display": "virtual" if kind == "telehealth" else "ambulatory"},
             "type": [{"coding": [{"system": codes.VISIT_KIND_SYSTEM, "code": codes.VISIT_KINDS.get(kind, kind),

@@ -20,13 +20,18 @@ REF = "DEMO-001"  # shared with dr.rivera
 HOSTILE = "<script>alert(1)</script> **bold**"
 
 
-def _summary(url: str) -> dict:
+# The demo clinic books DEMO-001 for today: a visit booked later is not her next one. DEMO-003's
+# booked visit is 14 days away, so a visit booked within that shows as the next.
+LATER_BOOKED = "DEMO-003"
+
+
+def _summary(url: str, ref: str = REF) -> dict:
     with session_scope(url) as session:
-        return patient_summary(session, REF, as_of=TODAY)
+        return patient_summary(session, ref, as_of=TODAY)
 
 
-def _review(url: str, username: str = "dr.rivera"):
-    at = app("review", user=account(url, username), patient=REF).run()
+def _review(url: str, username: str = "dr.rivera", ref: str = REF):
+    at = app("review", user=account(url, username), patient=ref).run()
     assert not at.exception, at.exception
     return at
 
@@ -124,7 +129,8 @@ def test_ending_the_current_step(clinic_url):
 
 
 def test_booking_a_visit_shows_it_as_the_next_visit(clinic_url):
-    at = _review(clinic_url)
+    assert _summary(clinic_url, LATER_BOOKED)["next_visit"]["date"] == (TODAY + timedelta(days=14)).isoformat()
+    at = _review(clinic_url, ref=LATER_BOOKED)
     at.radio(key="record_mode").set_value("Book or record a visit").run()
     when = TODAY + timedelta(days=7)
     at.date_input(key="visit_date").set_value(when)
@@ -135,7 +141,7 @@ def test_booking_a_visit_shows_it_as_the_next_visit(clinic_url):
     at.button(key="record_save").click().run()
     assert not at.exception and not at.error
     assert len([r for r in audit_rows(clinic_url, before) if r[1] == "record_change"]) == 1
-    assert _summary(clinic_url)["next_visit"] == {"date": when.isoformat(), "kind": "telehealth"}
+    assert _summary(clinic_url, LATER_BOOKED)["next_visit"] == {"date": when.isoformat(), "kind": "telehealth"}
     assert any(f"Next visit {when:%d %b %Y} (telehealth)" in t.value for t in at.text)
 
 
@@ -183,8 +189,8 @@ def test_staff_book_visits_but_do_not_record_steps(clinic_url):
     from dashboard.auth.accounts import share
 
     with session_scope(clinic_url) as session:
-        share(session, username="sam.staff", patient_ref=REF)
-    at = _review(clinic_url, "sam.staff")
+        share(session, username="sam.staff", patient_ref=LATER_BOOKED)
+    at = _review(clinic_url, "sam.staff", LATER_BOOKED)
     assert at.radio(key="record_mode").options == ["Book or record a visit"]
     assert not [n for n in at.number_input if n.key == "new_dose"]
     assert any("a clinician records infusions" in c.value for c in at.caption)
@@ -195,4 +201,4 @@ def test_staff_book_visits_but_do_not_record_steps(clinic_url):
     assert not at.exception and not at.error
     assert [r[:3] for r in audit_rows(clinic_url, before) if r[1] == "record_change"] == [
         ("sam.staff", "record_change", "ok")]
-    assert _summary(clinic_url)["next_visit"]["date"] == (TODAY + timedelta(days=1)).isoformat()
+    assert _summary(clinic_url, LATER_BOOKED)["next_visit"]["date"] == (TODAY + timedelta(days=1)).isoformat()

@@ -83,8 +83,11 @@ def _encounter(reader: _Reader, res: _Resource) -> None:
     for extension, path in _objects(body, "extension", ""):
         if extension.get("url") == codes.VISIT_NOTE_URL:
             note = _get(extension, "valueString", "str", path)
+    # A planned (or arrived, triaged...) Encounter has not happened yet: booked; finished ones were held.
+    status = "booked" if _get(body, "status", "str", "") in ("planned", "arrived", "triaged", "in-progress",
+                                                               "onleave") else "held"
     reader.out.visits.append(VisitRecord(patient_ref=_subject(reader, body), date=timed[0].local.date(), kind=kind,
-                                         row=res.where, note=note))
+                                         row=res.where, note=note, status=status))
 
 
 def _condition(reader: _Reader, res: _Resource) -> None:
