@@ -17,8 +17,11 @@ BOOKED, EVERYONE = "Visits booked", "All my patients"
 
 
 def show() -> None:
+    from dashboard.app_pages.review_sections import COMPACT
+
     user = current_user()
     today = loaders.today()
+    st.html(COMPACT)  # the review's fixed style sheet: less padding above, so the list starts higher
     st.title("Worklist")
     left, middle, right = st.columns([1.6, 1.4, 1.4])
     view = left.radio("Show", [BOOKED, EVERYONE], horizontal=True, key="worklist_view")

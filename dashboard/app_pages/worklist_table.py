@@ -44,7 +44,7 @@ def _day(value: pd.Timestamp, as_of: date) -> str:
 
 def visit_words(row: WorklistRow, as_of: date) -> str:
     if row.overdue_visit is not None:
-        return f"Overdue since {row.overdue_visit.date:%-d %b} · {row.overdue_visit.kind}"
+        return f"Overdue {row.overdue_visit.date:%-d %b} · {row.overdue_visit.kind}"
     if row.next_visit is None:
         return "not booked"
     return f"{_day(row.next_visit.date, as_of)} · {row.next_visit.kind}"
@@ -96,12 +96,17 @@ def step_words(row: WorklistRow) -> str:
     return f"{dose} · day {row.days_on_step}"
 
 
+# Pixels: why, who, when, the pain trend and the response fit the page's 900-pixel column on a
+# 1366-pixel screen; the later columns scroll into view. (Pinned columns are drawn in grey text,
+# which would fade the reason, so none is pinned.)
+WIDTHS = {"attention": 265, "patient": 180, "visit": 160, "pain": 140, "responder": 120, "step": 140,
+          "diary": 110, "last_entry": 100, "last_bp": 100, "flags": 260, "condition": 240}
+
+
 def column_config() -> dict:
     import streamlit as st
 
-    wide = ("attention", "patient", "visit", "pain", "flags", "condition")
-    return {key: st.column_config.TextColumn(label, width="medium" if key in wide else "small")
-            for key, label in COLUMNS.items()}
+    return {key: st.column_config.TextColumn(label, width=WIDTHS[key]) for key, label in COLUMNS.items()}
 
 
 def table(rows: list[WorklistRow], as_of: date) -> pd.DataFrame:

@@ -33,7 +33,7 @@ def test_who_needs_attention_today_comes_first_and_why(clinic_url):
     assert first["patient"].endswith("DEMO-001") and "NEW High blood pressure" in first["attention"]
     assert first["visit"] == "Today · in person"
     quiet = table[table["patient"].str.endswith("DEMO-005")].iloc[0]
-    assert "no diary for 8 days" in quiet["attention"] and quiet["visit"].startswith("Overdue since")
+    assert "no diary for 8 days" in quiet["attention"] and quiet["visit"].startswith("Overdue ")
     assert "None" not in table.to_string() and "nan" not in table.to_string()
     # the default range (today and the next 7 days) leaves out DEMO-003, booked in two weeks
     assert not table["patient"].str.endswith("DEMO-003").any()

@@ -83,7 +83,7 @@ def test_record_a_new_step_and_see_it_on_the_timeline_then_download_the_diary(se
     assert raw.startswith("\ufeffpatient_id,date,pain".encode())
     assert raw.count(b"\r\n") > 100 and f"\r\n{REF},".encode() in raw
     exports = _audit(url, "export")
-    assert [(actor, outcome) for actor, outcome, _ in exports] == [("dr.rivera", "ok")]
+    assert [(actor, outcome) for actor, outcome, _ in exports] == [("dr.rivera", "ok")], exports
     assert json.loads(exports[0][2])["via"] == "page"
 
     if not page.get_by_text("Book or record a visit").is_visible():
