@@ -1,11 +1,12 @@
-"""In a real browser: a clinician logs in, opens a patient, records a new step through the form
-and its confirmation, and finds it on the timeline; then downloads the diary, which is audited.
+"""In a real browser: a clinician logs in to the worklist, opens today's first patient, records a
+new step through the form and its confirmation, finds it on the timeline, downloads the diary
+(audited), then books the next visit and finds the step and the visit back on the worklist.
 Screenshots (1366x768) of the form and the confirmation are kept under tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -46,7 +47,10 @@ def test_record_a_new_step_and_see_it_on_the_timeline_then_download_the_diary(se
     new_dose = step["dose_mg"] + 25
     label = f"{step['daily_dose_mg']:g} → {new_dose * per_dose:g} mg/day"
 
-    login(page, f"{base}/review?patient={REF}", "dr.rivera", PASSWORDS["dr.rivera"])
+    login(page, base, "dr.rivera", PASSWORDS["dr.rivera"])
+    page.get_by_role("heading", name="Worklist").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Open review").click()  # the top of the list: today's first patient
+    page.wait_for_url(f"**/review?patient={REF}", timeout=60_000)
     page.get_by_text("DID THE LAST STEP WORK?").wait_for(timeout=60_000)
     page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 1", timeout=60_000)
     assert page.get_by_text(label, exact=True).count() == 0  # not on the timeline yet
@@ -93,3 +97,50 @@ def test_record_a_new_step_and_see_it_on_the_timeline_then_download_the_diary(se
     page.get_by_role("button", name="Check the visit").scroll_into_view_if_needed()
     page.wait_for_timeout(2000)  # until the rerun has removed the step form's elements
     page.screenshot(path=str(ARTIFACTS / "record-visit-form.png"))
+
+    # After the visit: it took place (the booking for today becomes the held visit) ...
+    page.get_by_text("Record a visit that took place").click()
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Check the visit").click()
+    page.get_by_role("button", name="Save", exact=True).wait_for(timeout=30_000)
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_timeout(1500)
+    # ... and the next one is booked, four weeks on.
+    nxt = date.today() + timedelta(days=28)
+    try:
+        for _ in range(4):  # the save's rerun may close the expander after a first click opened it
+            if page.get_by_role("button", name="Check the visit").is_visible():
+                break
+            if not page.get_by_text("Book or record a visit").is_visible():
+                page.get_by_text("Record a step or visit").click()
+                page.wait_for_timeout(1500)
+            if page.get_by_text("Book or record a visit").is_visible():
+                page.get_by_text("Book or record a visit").click()
+                page.wait_for_timeout(1500)
+        page.get_by_role("button", name="Check the visit").wait_for(timeout=30_000)
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "record-visit-after-save.png"), full_page=True)
+    page.get_by_text("Book a visit", exact=True).click()
+    # The date field is segmented (year, month, day): typed digit by digit from its first segment.
+    page.get_by_label("Date", exact=True).locator("[role='spinbutton']").first.click()
+    page.keyboard.type(nxt.strftime("%Y%m%d"))
+    page.keyboard.press("Tab")
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Check the visit").click()
+    page.get_by_role("button", name="Save", exact=True).wait_for(timeout=30_000)
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_timeout(1500)
+    with session_scope(url) as session:
+        summary = patient_summary(session, REF, as_of=date.today())
+    assert summary["next_visit"]["date"] == nxt.isoformat()
+    assert summary["last_visit"]["date"] == date.today().isoformat() and summary["overdue_visit"] is None
+
+    # Back on the worklist, among all her patients: the new step and the next visit.
+    page.get_by_role("link", name="Worklist").click()
+    page.get_by_role("heading", name="Worklist").wait_for(timeout=60_000)
+    page.get_by_text("All my patients").click()
+    page.get_by_text("7 of 7 patients").wait_for(timeout=60_000)  # her seven, not the booked view's
+    grid = page.locator("[data-testid='stDataFrame']")
+    grid.get_by_text(f"{new_dose * per_dose:g} mg/day · day 1").wait_for(state="attached", timeout=60_000)
+    grid.get_by_text(f"{nxt:%a %-d %b} · in person").wait_for(state="attached", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "record-step-worklist.png"))
