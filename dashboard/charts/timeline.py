@@ -195,15 +195,30 @@ class Days:
         kept = ~np.isnan(values) if rows is None else rows & ~np.isnan(values)
         return on_days(self.number[kept], {"y": values[kept], **{k: v[kept] for k, v in also.items()}})
 
-    def line(self, col: str) -> tuple[np.ndarray, np.ndarray]:
-        """The days with a value, the pen lifted (a missing value on the day after the last one)
-        where two or more days have none, as ``palette.with_gap_breaks`` does."""
-        x, y = self.points(col)
+    def line(self, col: str) -> tuple[dict, dict | None]:
+        """A line's points and, when it is sent on its day grid, its bridges.
+
+        The pen is lifted where two or more days have no value and a single missing day is
+        bridged, as ``palette.with_gap_breaks`` does. On the day grid a NaN lifts the pen on
+        any missing day, so each one-day gap gets a bridge: a segment from the day before to
+        the day after, drawn by a second trace in the line's style (``BRIDGED``). Sent as days,
+        the line carries a missing value on the day after the last one where the pen lifts.
+        """
         values = self.values.get(col, np.full(len(self.number), np.nan))
-        number = self.number[~np.isnan(values)]
+        kept = ~np.isnan(values)
+        number, y = self.number[kept], sent_values(values[kept])
         at = gap_breaks(number)
-        after = (number[at - 1] + 1).astype("datetime64[D]")
-        return np.insert(x, at, after), np.insert(y, at, np.nan)
+        span = int(number[-1] - number[0]) + 1 if len(number) else 0
+        if span * 4 >= (len(number) + len(at)) * (4 + 13):  # sparse: the days as strings are fewer bytes
+            after = (number[at - 1] + 1).astype("datetime64[D]")
+            return {"x": np.insert(number.astype("datetime64[D]"), at, after), "y": np.insert(y, at, np.nan)}, None
+        points = on_days(number, {"y": y}, grid=True)
+        one = np.flatnonzero(np.diff(number) == 2)  # one missing day between these and the next
+        if not len(one):
+            return points, None
+        x = np.column_stack([number[one], number[one + 1], number[one + 1]]).ravel().astype("datetime64[D]")
+        ys = np.column_stack([y[one], y[one + 1], np.full(len(one), np.nan, dtype="float32")]).ravel()
+        return points, {"x": x, "y": ys}
 
 
 def sent_values(values: np.ndarray) -> np.ndarray:
@@ -211,15 +226,15 @@ def sent_values(values: np.ndarray) -> np.ndarray:
     return np.round(np.asarray(values, dtype="float64"), 2).astype("float32")
 
 
-def on_days(number: np.ndarray, arrays: dict[str, np.ndarray]) -> dict:
+def on_days(number: np.ndarray, arrays: dict[str, np.ndarray], *, grid: bool = False) -> dict:
     """Per-day arrays (``number``: ascending day numbers, each with a value) as trace properties:
     on the day grid from the first to the last day (``x0``, ``dx``; NaN on the days between)
-    when that is fewer bytes than the days as strings; ``{}`` without a day."""
+    when that is fewer bytes than the days as strings (or ``grid``), else the days as x."""
     if not len(number):
         return {"x": np.array([], dtype="datetime64[D]"), **{k: sent_values(v) for k, v in arrays.items()}}
     span = int(number[-1] - number[0]) + 1
     per_point = 4 * len(arrays)  # float32 bytes per day for each array
-    if span * per_point <= len(number) * (per_point + 13):  # 'YYYY-MM-DD' and its JSON quotes and comma
+    if grid or span * per_point <= len(number) * (per_point + 13):  # 'YYYY-MM-DD' and its JSON quotes and comma
         at = (number - number[0]).astype("int64")
         grid = {}
         for key, values in arrays.items():
@@ -229,8 +244,17 @@ def on_days(number: np.ndarray, arrays: dict[str, np.ndarray]) -> dict:
     return {"x": number.astype("datetime64[D]"), **{k: sent_values(v) for k, v in arrays.items()}}
 
 
-def _line(xy: tuple[np.ndarray, np.ndarray], name: str, **style) -> dict:
-    return {"type": "scatter", "mode": "lines", "x": xy[0], "y": sent_values(xy[1]), "name": name, **style}
+BRIDGED = "{}, one missing day bridged"  # the name of a line's bridges (never shown: no legend, no hover)
+
+
+def _lines(parts: Parts, panel: str, days: Days, col: str, name: str, **style) -> None:
+    """A line and its bridges over single missing days, one legend entry for both."""
+    points, bridges = days.line(col)
+    style = {"legendgroup": col, **style}
+    parts.add(panel, {"type": "scatter", "mode": "lines", **points, "name": name, **style})
+    if bridges is not None:
+        parts.add(panel, {**style, "type": "scatter", "mode": "lines", **bridges, "name": BRIDGED.format(name),
+                          "showlegend": False, "hoverinfo": "skip", "hovertemplate": None})
 
 
 def _points(sent: dict, name: str, **style) -> dict:
@@ -350,8 +374,8 @@ def _pain_panel(parts: Parts, days: Days, baseline: float | None, relief_pct: tu
         parts.add("pain", _points(days.sent("pain"), "daily pain", marker={"color": c.GREY, "size": 4},
                                   hovertemplate=ON_DAY))
         if days.has("pain_7d"):
-            parts.add("pain", _line(days.line("pain_7d"), "7-day mean", line={"color": c.BLUE, "width": 2.5},
-                                    hovertemplate=ON_DAY))
+            _lines(parts, "pain", days, "pain_7d", "7-day mean", line={"color": c.BLUE, "width": 2.5},
+                   hovertemplate=ON_DAY)
     if baseline is None or pd.isna(baseline):
         return
     low, high = sorted(relief_pct)
@@ -430,8 +454,8 @@ def _dose_panel(parts: Parts, days: Days) -> None:
         _empty(parts, "dose", "no ketamine doses recorded or prescribed")
         return
     if days.has("dose_prescribed_mg"):
-        parts.add("dose", _line(days.line("dose_prescribed_mg"), "prescribed", hovertemplate=MG_ON_DAY,
-                                line={"color": c.ORANGE, "width": 2.5, "shape": "hv"}))
+        _lines(parts, "dose", days, "dose_prescribed_mg", "prescribed", hovertemplate=MG_ON_DAY,
+               line={"color": c.ORANGE, "width": 2.5, "shape": "hv"})
     taken, prescribed = days.values["dose_taken_mg"], days.values["dose_prescribed_mg"]
     with np.errstate(invalid="ignore"):
         over = taken > prescribed + TOLERANCE
@@ -454,11 +478,11 @@ def _function_panel(parts: Parts, days: Days) -> None:
             continue
         style = {"legendgroup": col, "hovertemplate": ON_DAY}
         if not days.has(f"{col}_7d"):  # no 7-day mean computed: the daily values are the line
-            parts.add("function", _line(days.line(col), col, line={"color": colour, "width": 1.5}, **style))
+            _lines(parts, "function", days, col, col, line={"color": colour, "width": 1.5}, **style)
             continue
         parts.add("function", _points(days.sent(col), f"{col} (daily)", showlegend=False,
                                       marker={"color": colour, "size": 3, "opacity": 0.35}, **style))
-        parts.add("function", _line(days.line(f"{col}_7d"), col, line={"color": colour, "width": 2}, **style))
+        _lines(parts, "function", days, f"{col}_7d", col, line={"color": colour, "width": 2}, **style)
     if days.has("peg"):
         # Weekly: the week's points are joined whatever lies between them.
         parts.add("function", {**_points(days.sent("peg"), "PEG (weekly, 10 = worst)", hovertemplate=ON_DAY,
