@@ -390,6 +390,7 @@ NOT_PATIENT_DATA = {
     "services.log_in",  # before any user exists: reads accounts only
     "loaders.cohort",  # figures over access.cohort_patient_ids only (tests/app/test_cohort.py)
     "services.record_import_download",  # audits a download that services.kept_import_file allowed
+    "loaders.figure",  # draws a review the caller already holds (loaders.review checked access)
 }
 
 

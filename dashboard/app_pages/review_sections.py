@@ -12,6 +12,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from dashboard import loaders
 from dashboard.analysis import review_words as words
 from dashboard.analysis.measures import charted, listed
 from dashboard.analysis.note import clinical_note
@@ -218,7 +219,7 @@ def _acknowledge_form(rule: str, runs: pd.DataFrame, acknowledge) -> None:
 
 
 def timeline(review: Review, visits: pd.DataFrame, highlight, as_of: date):
-    fig = review_timeline(review, visits, highlight=highlight)
+    fig = loaders.figure(review, ("timeline", highlight), lambda: review_timeline(review, visits, highlight=highlight))
     st.plotly_chart(fig, theme=None, key="timeline_chart", config={"displaylogo": False})
     return fig
 
@@ -290,7 +291,8 @@ def overlay(review: Review) -> None:
     if review.aligned.empty:
         st.caption("No visits recorded to align on.")
         return
-    st.plotly_chart(visit_overlay(review.aligned), theme=None, key="overlay_chart")
+    fig = loaders.figure(review, "overlay", lambda: visit_overlay(review.aligned))
+    st.plotly_chart(fig, theme=None, key="overlay_chart")
 
 
 def effects_by_step(review: Review) -> None:
@@ -298,7 +300,8 @@ def effects_by_step(review: Review) -> None:
     if review.effects_by_step.empty:
         st.caption("No side effects recorded on any troche step.")
         return
-    st.plotly_chart(side_effects_by_step(review.effects_by_step), theme=None, key="effects_chart")
+    fig = loaders.figure(review, "effects_by_step", lambda: side_effects_by_step(review.effects_by_step))
+    st.plotly_chart(fig, theme=None, key="effects_chart")
 
 
 def notes(review: Review, as_of: date) -> None:

@@ -16,6 +16,7 @@ from dashboard.charts.palette import escaped
 
 SEVERE = 3  # CTCAE grade 3
 SEVERE_PATTERN = "/"
+DAY_MS = 86_400_000  # plotly's date axes count in milliseconds
 
 
 def severity_matrix(side_effect_days: pd.DataFrame, diary_dates: pd.Series) -> pd.DataFrame:
@@ -42,8 +43,10 @@ def severity_heatmap(side_effect_days: pd.DataFrame, diary_dates: pd.Series) -> 
     """
     matrix = severity_matrix(side_effect_days, diary_dates)
     return {
-        "type": "heatmap", "name": "side effects", "z": matrix.where(matrix >= 1).to_numpy(),
-        "x": matrix.columns.to_numpy(dtype="datetime64[D]"),
+        # Every calendar day, so the columns go as the first day and a one-day step, and the
+        # severities (whole numbers 1-3 or blank) as float32: a third of the bytes (issue 12).
+        "type": "heatmap", "name": "side effects", "z": matrix.where(matrix >= 1).to_numpy(dtype="float32"),
+        "x0": f"{matrix.columns[0]:%Y-%m-%d}", "dx": DAY_MS,
         "y": [escaped(str(e).replace("_", " ")) for e in matrix.index],
         "zmin": 1, "zmax": SEVERE, "colorscale": c.SEVERITY_SCALE,
         "ygap": 2, "hoverongaps": False,

@@ -153,9 +153,19 @@ def _span(period, daily, steps, visits, flags, gaps, highlight) -> tuple[pd.Time
     return dates.min(), dates.max()
 
 
+DAY_MS = 86_400_000  # plotly's date axes count in milliseconds
+
+
 @dataclass(frozen=True)
 class Days:
-    """The daily frame as arrays, so each series is cut from them without another pandas pass."""
+    """The daily frame as arrays, so each series is cut from them without another pandas pass.
+
+    What goes to the browser is what is drawn, in the fewest bytes (issue 12: ≤ 300 kB for a
+    three-year patient): y values rounded to two decimals and sent as float32 (hovers show at
+    most two decimals); a series is sent on its day grid (``x0``, ``dx`` = one day, NaN where
+    nothing is drawn, which plotly leaves out) when that is smaller than sending each drawn
+    day as a 'YYYY-MM-DD' string, as a sparse series (blood pressure, PEG) is.
+    """
 
     number: np.ndarray  # days since 1970-01-01, ascending
     day: np.ndarray  # the same days as datetime64[D], which plotly sends as 'YYYY-MM-DD'
@@ -173,28 +183,82 @@ class Days:
         return col in self.values and not np.isnan(self.values[col]).all()
 
     def points(self, col: str) -> tuple[np.ndarray, np.ndarray]:
-        """The days with a value: a marker per drawn point and nothing else goes to the browser."""
+        """The days with a value and the value, rounded as hovers show it."""
         values = self.values.get(col, np.full(len(self.number), np.nan))
         kept = ~np.isnan(values)
         return self.day[kept], np.round(values[kept], 2)
 
-    def line(self, col: str) -> tuple[np.ndarray, np.ndarray]:
-        """The days with a value, the pen lifted (a missing value on the day after the last one)
-        where two or more days have none, as ``palette.with_gap_breaks`` does."""
-        x, y = self.points(col)
+    def sent(self, col: str, rows: np.ndarray | None = None, **also: np.ndarray) -> dict:
+        """A marker or bar series as trace properties: the days with a value (of ``rows`` when
+        given) and their values; ``also``: per-point arrays of the same days (``customdata``)."""
         values = self.values.get(col, np.full(len(self.number), np.nan))
-        number = self.number[~np.isnan(values)]
+        kept = ~np.isnan(values) if rows is None else rows & ~np.isnan(values)
+        return on_days(self.number[kept], {"y": values[kept], **{k: v[kept] for k, v in also.items()}})
+
+    def line(self, col: str) -> tuple[dict, dict | None]:
+        """A line's points and, when it is sent on its day grid, its bridges.
+
+        The pen is lifted where two or more days have no value and a single missing day is
+        bridged, as ``palette.with_gap_breaks`` does. On the day grid a NaN lifts the pen on
+        any missing day, so each one-day gap gets a bridge: a segment from the day before to
+        the day after, drawn by a second trace in the line's style (``BRIDGED``). Sent as days,
+        the line carries a missing value on the day after the last one where the pen lifts.
+        """
+        values = self.values.get(col, np.full(len(self.number), np.nan))
+        kept = ~np.isnan(values)
+        number, y = self.number[kept], sent_values(values[kept])
         at = gap_breaks(number)
-        after = (number[at - 1] + 1).astype("datetime64[D]")
-        return np.insert(x, at, after), np.insert(y, at, np.nan)
+        span = int(number[-1] - number[0]) + 1 if len(number) else 0
+        if span * 4 >= (len(number) + len(at)) * (4 + 13):  # sparse: the days as strings are fewer bytes
+            after = (number[at - 1] + 1).astype("datetime64[D]")
+            return {"x": np.insert(number.astype("datetime64[D]"), at, after), "y": np.insert(y, at, np.nan)}, None
+        points = on_days(number, {"y": y}, grid=True)
+        one = np.flatnonzero(np.diff(number) == 2)  # one missing day between these and the next
+        if not len(one):
+            return points, None
+        x = np.column_stack([number[one], number[one + 1], number[one + 1]]).ravel().astype("datetime64[D]")
+        ys = np.column_stack([y[one], y[one + 1], np.full(len(one), np.nan, dtype="float32")]).ravel()
+        return points, {"x": x, "y": ys}
 
 
-def _line(xy: tuple[np.ndarray, np.ndarray], name: str, **style) -> dict:
-    return {"type": "scatter", "mode": "lines", "x": xy[0], "y": xy[1], "name": name, **style}
+def sent_values(values: np.ndarray) -> np.ndarray:
+    """Values as the browser gets them: two decimals (hovers show at most two), float32."""
+    return np.round(np.asarray(values, dtype="float64"), 2).astype("float32")
 
 
-def _points(xy: tuple[np.ndarray, np.ndarray], name: str, **style) -> dict:
-    return {"type": "scatter", "mode": "markers", "x": xy[0], "y": xy[1], "name": name, **style}
+def on_days(number: np.ndarray, arrays: dict[str, np.ndarray], *, grid: bool = False) -> dict:
+    """Per-day arrays (``number``: ascending day numbers, each with a value) as trace properties:
+    on the day grid from the first to the last day (``x0``, ``dx``; NaN on the days between)
+    when that is fewer bytes than the days as strings (or ``grid``), else the days as x."""
+    if not len(number):
+        return {"x": np.array([], dtype="datetime64[D]"), **{k: sent_values(v) for k, v in arrays.items()}}
+    span = int(number[-1] - number[0]) + 1
+    per_point = 4 * len(arrays)  # float32 bytes per day for each array
+    if grid or span * per_point <= len(number) * (per_point + 13):  # 'YYYY-MM-DD' and its JSON quotes and comma
+        at = (number - number[0]).astype("int64")
+        grid = {}
+        for key, values in arrays.items():
+            grid[key] = np.full(span, np.nan, dtype="float32")
+            grid[key][at] = sent_values(values)
+        return {"x0": str(number[0].astype("datetime64[D]")), "dx": DAY_MS, **grid}
+    return {"x": number.astype("datetime64[D]"), **{k: sent_values(v) for k, v in arrays.items()}}
+
+
+BRIDGED = "{}, one missing day bridged"  # the name of a line's bridges (never shown: no legend, no hover)
+
+
+def _lines(parts: Parts, panel: str, days: Days, col: str, name: str, **style) -> None:
+    """A line and its bridges over single missing days, one legend entry for both."""
+    points, bridges = days.line(col)
+    style = {"legendgroup": col, **style}
+    parts.add(panel, {"type": "scatter", "mode": "lines", **points, "name": name, **style})
+    if bridges is not None:
+        parts.add(panel, {**style, "type": "scatter", "mode": "lines", **bridges, "name": BRIDGED.format(name),
+                          "showlegend": False, "hoverinfo": "skip", "hovertemplate": None})
+
+
+def _points(sent: dict, name: str, **style) -> dict:
+    return {"type": "scatter", "mode": "markers", **sent, "name": name, **style}
 
 
 def _empty(parts: Parts, panel: str, text: str) -> None:
@@ -307,11 +371,11 @@ def _pain_panel(parts: Parts, days: Days, baseline: float | None, relief_pct: tu
     if not days.has("pain"):
         _empty(parts, "pain", "no pain recorded")
     else:
-        parts.add("pain", _points(days.points("pain"), "daily pain", marker={"color": c.GREY, "size": 4},
+        parts.add("pain", _points(days.sent("pain"), "daily pain", marker={"color": c.GREY, "size": 4},
                                   hovertemplate=ON_DAY))
         if days.has("pain_7d"):
-            parts.add("pain", _line(days.line("pain_7d"), "7-day mean", line={"color": c.BLUE, "width": 2.5},
-                                    hovertemplate=ON_DAY))
+            _lines(parts, "pain", days, "pain_7d", "7-day mean", line={"color": c.BLUE, "width": 2.5},
+                   hovertemplate=ON_DAY)
     if baseline is None or pd.isna(baseline):
         return
     low, high = sorted(relief_pct)
@@ -390,8 +454,8 @@ def _dose_panel(parts: Parts, days: Days) -> None:
         _empty(parts, "dose", "no ketamine doses recorded or prescribed")
         return
     if days.has("dose_prescribed_mg"):
-        parts.add("dose", _line(days.line("dose_prescribed_mg"), "prescribed", hovertemplate=MG_ON_DAY,
-                                line={"color": c.ORANGE, "width": 2.5, "shape": "hv"}))
+        _lines(parts, "dose", days, "dose_prescribed_mg", "prescribed", hovertemplate=MG_ON_DAY,
+               line={"color": c.ORANGE, "width": 2.5, "shape": "hv"})
     taken, prescribed = days.values["dose_taken_mg"], days.values["dose_prescribed_mg"]
     with np.errstate(invalid="ignore"):
         over = taken > prescribed + TOLERANCE
@@ -400,8 +464,8 @@ def _dose_panel(parts: Parts, days: Days) -> None:
                                ("above prescription", over, c.VERMILLION)):
         if rows.any():
             parts.add("dose", {
-                "type": "bar", "x": days.day[rows], "y": np.round(taken[rows], 2), "name": name,
-                "marker": {"color": colour}, "width": bar_width, "customdata": np.round(prescribed[rows], 2),
+                "type": "bar", **days.sent("dose_taken_mg", rows, customdata=prescribed), "name": name,
+                "marker": {"color": colour}, "width": bar_width,
                 "hovertemplate": "%{x|%d %b %Y}: %{y:g} mg taken, %{customdata:g} mg prescribed"})
     parts.axis("dose", title={"text": "mg/day"}, rangemode="tozero")
 
@@ -414,17 +478,17 @@ def _function_panel(parts: Parts, days: Days) -> None:
             continue
         style = {"legendgroup": col, "hovertemplate": ON_DAY}
         if not days.has(f"{col}_7d"):  # no 7-day mean computed: the daily values are the line
-            parts.add("function", _line(days.line(col), col, line={"color": colour, "width": 1.5}, **style))
+            _lines(parts, "function", days, col, col, line={"color": colour, "width": 1.5}, **style)
             continue
-        parts.add("function", _points(days.points(col), f"{col} (daily)", showlegend=False,
+        parts.add("function", _points(days.sent(col), f"{col} (daily)", showlegend=False,
                                       marker={"color": colour, "size": 3, "opacity": 0.35}, **style))
-        parts.add("function", _line(days.line(f"{col}_7d"), col, line={"color": colour, "width": 2}, **style))
+        _lines(parts, "function", days, f"{col}_7d", col, line={"color": colour, "width": 2}, **style)
     if days.has("peg"):
         # Weekly: the week's points are joined whatever lies between them.
-        parts.add("function", {**_line(days.points("peg"), "PEG (weekly, 10 = worst)", hovertemplate=ON_DAY,
-                                       line={"color": c.BLACK, "width": 1.2, "dash": "dot"},
-                                       marker={"color": c.BLACK, "size": 6, "symbol": "square"}),
-                               "mode": "lines+markers"})
+        parts.add("function", {**_points(days.sent("peg"), "PEG (weekly, 10 = worst)", hovertemplate=ON_DAY,
+                                         line={"color": c.BLACK, "width": 1.2, "dash": "dot"},
+                                         marker={"color": c.BLACK, "size": 6, "symbol": "square"}),
+                               "mode": "lines+markers", "connectgaps": True})
     elif not drawn:
         _empty(parts, "function", "no sleep, mood, function or PEG recorded")
     parts.axis("function", range=[0, PAIN_TOP])
@@ -451,7 +515,7 @@ def _bp_panel(parts: Parts, days: Days, bp_limits: tuple[float, float]) -> None:
     across = {"xref": f"{_ref('x', 'bp')} domain", "x0": 0, "x1": 1, "yref": _ref("y", "bp")}
     for (col, name, colour), limit in zip(readings, bp_limits):
         if days.has(col):
-            parts.add("bp", _points(days.points(col), name, marker={"color": colour, "size": 5},
+            parts.add("bp", _points(days.sent(col), name, marker={"color": colour, "size": 5},
                                     hovertemplate="%{x|%d %b %Y}: %{y:g} mmHg"))
         # The threshold the bp_high flag uses (ketamine raises blood pressure; FDA 2023, ASRA/AAPM 2018).
         parts.shapes.append({"type": "line", **across, "y0": limit, "y1": limit, "opacity": 0.6,

@@ -62,11 +62,56 @@ def trace(fig, name: str):
 
 
 def values(seq) -> list:
-    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in list(seq)]
+    """Values as plotly draws them: NaN is nothing; float32 (what is sent) read to its 7 digits."""
+    return [None if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v))
+            else (round(float(v), 6) if isinstance(v, np.floating) else v) for v in list(seq)]
 
 
 def dates(seq) -> list[pd.Timestamp]:
     return [pd.Timestamp(v) for v in seq]
+
+
+def x_days(t, count: int | None = None) -> list[pd.Timestamp]:
+    """A trace's x as plotly reads it: the x array, or ``x0`` + i × ``dx`` (ms) for each of ``count``
+    points (by default one per y)."""
+    if t.x is not None:
+        return dates(t.x)
+    count = len(t.y) if count is None else count
+    return [pd.Timestamp(t.x0) + i * pd.Timedelta(milliseconds=t.dx) for i in range(count)]
+
+
+def drawn(t, data: str = "y") -> dict[pd.Timestamp, float]:
+    """The drawn points of a marker or bar trace, day -> value: plotly draws nothing where y is NaN."""
+    return {day: value for day, value, y in zip(x_days(t), values(t[data]), values(t.y)) if y is not None}
+
+
+def pen(fig, name: str) -> list[list[tuple[pd.Timestamp, float]]]:
+    """A line as plotly draws it: the runs of days the pen joins, in order, each day with its value.
+
+    The line's trace lifts the pen at every NaN; its bridges (a segment, then NaN) join the run
+    ending on a segment's first day to the run starting on its last."""
+    def runs(t) -> list[list[tuple[pd.Timestamp, float]]]:
+        out = [[]]
+        for day, value in zip(x_days(t), values(t.y)):
+            if value is None:
+                out.append([])
+            else:
+                out[-1].append((day, value))
+        return [run for run in out if run]
+
+    line = trace(fig, name)
+    assert line.mode == "lines"
+    drawn_runs = runs(line)
+    for bridge in [t for t in fig.data if t.name == timeline_module.BRIDGED.format(name)]:
+        assert bridge.hoverinfo == "skip" and bridge.showlegend is False and bridge.line == line.line
+        assert bridge.legendgroup == line.legendgroup
+        for (first, y0), (last, y1) in (run for run in runs(bridge)):
+            assert last - first == pd.Timedelta(days=2)  # bridges one missing day, nothing longer
+            (before,) = [r for r in drawn_runs if r[-1] == (first, y0)]
+            (after,) = [r for r in drawn_runs if r[0] == (last, y1)]
+            drawn_runs = [r for r in drawn_runs if r is not before and r is not after]
+            drawn_runs = sorted([*drawn_runs, before + after])
+    return drawn_runs
 
 
 def yref(panel: str) -> str:
@@ -113,29 +158,33 @@ def test_trace_names_and_order(days, effects, flag_frame, names):
     assert all(len(t.x) == 0 for t in fig.data if t.name.startswith("no "))
 
 
-@pytest.mark.parametrize(("days", "pain", "x"), [
-    (["01", "02", "03"], [6, 5, 4], ["01", "02", "03"]),
-    (["01", "02", "04"], [6, 5, 4], ["01", "02", "04"]),  # one missing day is bridged
-    (["01", "02", "05"], [6, 5, 4], ["01", "02", "03", "05"]),  # two missing days break the line
-    (["01", "05", "06", "10"], [6, 5, 4, 3], ["01", "02", "05", "06", "07", "10"]),
+@pytest.mark.parametrize(("days", "pain", "runs"), [
+    (["01", "02", "03"], [6, 5, 4], [["01", "02", "03"]]),
+    (["01", "02", "04"], [6, 5, 4], [["01", "02", "04"]]),  # one missing day is bridged
+    (["01", "02", "05"], [6, 5, 4], [["01", "02"], ["05"]]),  # two missing days break the line
+    (["01", "05", "06", "10"], [6, 5, 4, 3], [["01"], ["05", "06"], ["10"]]),
+    (["01", "03", "05", "06", "09", "11"], [6, 5, 4, 3, 2, 1], [["01", "03", "05", "06"], ["09", "11"]]),
+    # Sparse lines go as days, not on the day grid, by the same rule.
+    (["01", "03", "20"], [6, 5, 4], [["01", "03"], ["20"]]),
+    (["01", "30"], [6, 5], [["01"], ["30"]]),
 ])
-def test_the_seven_day_line_breaks_at_gaps_of_two_days_or_more(days, pain, x):
+def test_the_seven_day_line_breaks_at_gaps_of_two_days_or_more(days, pain, runs):
     fig = build(daily(days, pain=pain, pain_7d=pain))
-    line = trace(fig, "7-day mean")
-    assert dates(line.x) == [ts(d) for d in x]
-    assert values(line.y) == [pain[days.index(day)] if day in days else None for day in x]
-    assert line.mode == "lines"
-    # Markers need no break: only the days with a value are sent.
-    assert dates(trace(fig, "daily pain").x) == [ts(d) for d in days]
+    assert pen(fig, "7-day mean") == [[(ts(d), pain[days.index(d)]) for d in run] for run in runs]
+    span = (ts(days[-1]) - ts(days[0])).days + 1
+    # On the day grid (4 bytes a day) unless the days as strings (13 bytes more each, breaks included) are fewer bytes.
+    assert (trace(fig, "7-day mean").x is None) == (span * 4 < (len(days) + len(runs) - 1) * 17)
+    # Markers need no break: only the days with a value are drawn.
+    assert list(drawn(trace(fig, "daily pain"))) == [ts(d) for d in days]
 
 
-def test_only_drawn_points_are_sent_rounded_to_two_decimals():
+def test_only_drawn_points_carry_values_rounded_to_two_decimals():
     days = daily(["01", "02", "03", "04"], pain=[6.123456, NAN, 4.0, NAN], pain_7d=[6.123456, 6.123456, 5.061728, NAN],
                  bp_systolic=[NAN, 141.0, NAN, NAN], bp_diastolic=[NAN, 91.0, NAN, NAN])
     fig = build(days)
-    assert values(trace(fig, "daily pain").y) == [6.12, 4.0]
+    assert drawn(trace(fig, "daily pain")) == {ts("01"): 6.12, ts("03"): 4.0}
     assert values(trace(fig, "7-day mean").y) == [6.12, 6.12, 5.06]
-    assert dates(trace(fig, "systolic").x) == [ts("02")]
+    assert drawn(trace(fig, "systolic")) == {ts("02"): 141.0}
 
 
 def test_seven_day_mean_is_the_input_column():
@@ -147,7 +196,7 @@ def test_seven_day_mean_is_the_input_column():
 def test_sleep_mood_function_are_seven_day_lines_over_faint_daily_values():
     fig = build(FULL)
     assert values(trace(fig, "mood").y) == [5, 5, 5.33]
-    assert values(trace(fig, "mood (daily)").y) == [5, 5, 6]
+    assert list(drawn(trace(fig, "mood (daily)")).values()) == [5, 5, 6]
     assert trace(fig, "mood (daily)").mode == "markers" and trace(fig, "mood (daily)").showlegend is False
     assert trace(fig, "mood (daily)").marker.opacity < 1
     assert trace(fig, "mood").legendgroup == trace(fig, "mood (daily)").legendgroup
@@ -156,9 +205,8 @@ def test_sleep_mood_function_are_seven_day_lines_over_faint_daily_values():
 def test_peg_points_are_joined_across_the_week():
     days = daily(["01", "08", "15", "16"], pain=[5, 5, 5, 5], peg=[6, 5, NAN, 4])
     peg = trace(build(days), "PEG (weekly, 10 = worst)")
-    assert dates(peg.x) == [ts("01"), ts("08"), ts("16")]  # no break between weekly points
-    assert values(peg.y) == [6, 5, 4]
-    assert peg.mode == "lines+markers"
+    assert drawn(peg) == {ts("01"): 6, ts("08"): 5, ts("16"): 4}
+    assert peg.mode == "lines+markers" and peg.connectgaps is True  # no break between weekly points
 
 
 @pytest.mark.parametrize(("taken", "prescribed", "within", "above"), [
@@ -173,7 +221,9 @@ def test_taken_doses_above_the_prescription_get_their_own_trace(taken, prescribe
         found = [t for t in fig.data if t.name == name]
         assert len(found) == (1 if expected else 0)
         if expected:
-            assert dict(zip([f"{d:%d}" for d in dates(found[0].x)], values(found[0].y))) == expected
+            assert {f"{d:%d}": v for d, v in drawn(found[0]).items()} == expected
+            shown = {f"{d:%d}": v for d, v in drawn(found[0], "customdata").items()}  # the hover's prescribed mg
+            assert shown == {d: values([prescribed[int(d) - 1]])[0] for d in expected}
     if above:
         assert trace(fig, "above prescription").marker.color == palette.VERMILLION
     if within:
@@ -181,14 +231,15 @@ def test_taken_doses_above_the_prescription_get_their_own_trace(taken, prescribe
 
 
 @pytest.mark.parametrize(("days", "prescribed", "expected"), [
-    (["01", "02", "03"], [25, 25, 50], [25, 25, 50]),
-    (["01", "02", "06"], [25, 25, 50], [25, 25, None, 50]),  # the step line does not bridge a diary gap
-    (["01", "02"], [NAN, 25], [25]),
+    (["01", "02", "03"], [25, 25, 50], [[("01", 25), ("02", 25), ("03", 50)]]),
+    (["01", "02", "06"], [25, 25, 50], [[("01", 25), ("02", 25)], [("06", 50)]]),  # the step line does not bridge a diary gap
+    (["01", "02", "04"], [25, 25, 50], [[("01", 25), ("02", 25), ("04", 50)]]),  # but one missing day, as the 7-day line
+    (["01", "02"], [NAN, 25], [[("02", 25)]]),
 ])
 def test_prescribed_step_line(days, prescribed, expected):
-    line = trace(build(daily(days, dose_prescribed_mg=prescribed)), "prescribed")
-    assert values(line.y) == expected
-    assert line.line.shape == "hv"
+    fig = build(daily(days, dose_prescribed_mg=prescribed))
+    assert pen(fig, "prescribed") == [[(ts(d), v) for d, v in run] for run in expected]
+    assert trace(fig, "prescribed").line.shape == "hv"
 
 
 def test_heatmap_leaves_none_blank_so_mild_stands_out():
@@ -198,7 +249,7 @@ def test_heatmap_leaves_none_blank_so_mild_stands_out():
     ], dates=("diary_date",))
     heat = trace(build(daily(["01", "02", "04"], pain=[5, 5, 5]), effects=effects), "side effects")
     assert list(heat.y) == ["brain fog", "nausea"]
-    assert dates(heat.x) == [ts(d) for d in ("01", "02", "03", "04")]  # the un-rated 3rd stays blank
+    assert x_days(heat, len(heat.z[0])) == [ts(d) for d in ("01", "02", "03", "04")]  # the un-rated 3rd stays blank
     assert [values(row) for row in heat.z] == [[2, 2, None, None], [1, None, None, 3]]  # 0 (none) is blank too
     assert (heat.zmin, heat.zmax) == (1, 3)
     assert list(heat.colorbar.ticktext) == ["mild", "moderate", "severe"]
@@ -316,7 +367,7 @@ def test_blood_pressure_threshold_lines(limits):
     fig = build(FULL, bp_limits=limits)
     lines = [s for s in fig.layout.shapes if s.yref == yref("bp") and s.type == "line"]
     assert [(s.y0, s.line.color) for s in lines] == [(limits[0], palette.VERMILLION), (limits[1], palette.BLUE)]
-    assert values(trace(fig, "systolic").y) == [130, 165]
+    assert drawn(trace(fig, "systolic")) == {ts("01"): 130, ts("03"): 165}
 
 
 def test_empty_panels_say_what_is_missing():
@@ -403,7 +454,7 @@ def test_the_date_axis_spans_the_review_period():
     assert bottom.type == "date"
     assert dates(bottom.range) == [ts("01") - two_days, ts("31") + two_days]
     assert all(fig.layout[f"xaxis{r if r > 1 else ''}"].matches == f"x{len(PANELS)}" for r in range(1, len(PANELS)))
-    assert dates(trace(fig, "daily pain").x) == [ts("01"), ts("02"), ts("03")]  # before the period: not sent
+    assert x_days(trace(fig, "daily pain")) == [ts("01"), ts("02"), ts("03")]  # before the period: not sent
     assert pd.Timestamp(trace(fig, "flag runs").base[0]) == ts("01") - two_days - pd.Timedelta(hours=12)
 
 
