@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from itertools import zip_longest
 
 import pandas as pd
 
@@ -254,9 +255,10 @@ def _clean_rows(table: Table, patient_ref: str | None, when_column: str, today: 
     if not count or any(instruments.loinc_column(name) for name in columns):
         return [None] * count  # coded measures: per row
 
-    def cells_of(name: str) -> list[str]:
-        index = columns[name]
-        return [cells[index] if index < len(cells) else "" for _, cells in rows]
+    by_column = list(zip_longest(*(cells for _, cells in rows), fillvalue=""))  # transposed in C
+
+    def cells_of(name: str) -> tuple[str, ...]:
+        return by_column[columns[name]]
 
     ok = pd.Series([len(cells) == width for _, cells in rows])
     named = patient_ref.strip() if patient_ref else ""
