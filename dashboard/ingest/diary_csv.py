@@ -248,7 +248,7 @@ def _clean_rows(table: Table, patient_ref: str | None, when_column: str, today: 
     pandas; None for a row that ``read_row`` must read cell by cell (it may be refused).
 
     Speed only: a row this pass takes is one ``read_row`` would take with the same values
-    (tests/ingest/test_parser_properties.py), so refusals and their words stay in one place.
+    (tests/ingest/test_diary_first_pass.py), so refusals and their words stay in one place.
     """
     rows, columns, width = table.rows, table.columns, len(table.header)
     count = len(rows)
@@ -258,7 +258,8 @@ def _clean_rows(table: Table, patient_ref: str | None, when_column: str, today: 
     by_column = list(zip_longest(*(cells for _, cells in rows), fillvalue=""))  # transposed in C
 
     def cells_of(name: str) -> tuple[str, ...]:
-        return by_column[columns[name]]
+        index = columns[name]  # beyond every row's last cell: all empty
+        return by_column[index] if index < len(by_column) else ("",) * count
 
     ok = pd.Series([len(cells) == width for _, cells in rows])
     named = patient_ref.strip() if patient_ref else ""
@@ -312,14 +313,14 @@ def _clean_rows(table: Table, patient_ref: str | None, when_column: str, today: 
     when_index = columns[when_column]
     for i in ok.to_numpy().nonzero()[0].tolist():
         row, cells = rows[i]
-        when_text = cells[when_index]
+        written = cells[when_index]
         try:
-            when = datetime.fromisoformat(when_text)
+            when = datetime.fromisoformat(written)
         except ValueError:  # not a day on the calendar (2026-02-30): read_row says so
             continue
         record = DiaryRecord(
             patient_ref=patients[i], recorded_at=when, row=row, utc_offset_minutes=None,
-            has_time=len(when_text) > 10,
+            has_time=len(written) > 10,
             measures={k: v for k, v in zip(kept, kept_values[i]) if v is not None},
             side_effects={k: v for k, v in zip(graded, graded_values[i]) if v is not None},
         )
