@@ -158,7 +158,7 @@ def read_csv(raw: bytes, file_name: str) -> Table:
                 file_name, f"two columns mean the same: {seen[key]!r} and {name!r}", row=1, column=name, value=name
             )
         seen[key] = name
-    rows = [(number, cells) for number, cells in records if any(c.strip() for c in cells)]
+    rows = [(number, cells) for number, cells in records if "".join(cells).strip()]
     return Table(file_name, header, rows, delimiter)
 
 
@@ -286,12 +286,17 @@ def cell(cells: list[str], index: int | None) -> str:
     return cells[index] if index is not None and index < len(cells) else ""
 
 
-def read_rows(table: Table, patient_ref: str | None, read_row, accepted: list, parsed: ParsedFile) -> None:
+def read_rows(table: Table, patient_ref: str | None, read_row, accepted: list, parsed: ParsedFile,
+              ready: list | None = None) -> None:
     """Each row's record into ``accepted``, or all its refusals into ``parsed.refused``: every bad
     row is reported, not only the first, and a row is refused whole when any cell is, because
     half a record misleads a review. ``read_row(cells, row, patient)`` returns a record or a
-    list of refusals."""
-    for row, cells in table.rows:
+    list of refusals. ``ready``, when given, holds each row's record already read by a faster
+    first pass (None where this row is to be read here)."""
+    for i, (row, cells) in enumerate(table.rows):
+        if ready is not None and ready[i] is not None:
+            accepted.append(ready[i])
+            continue
         patient = row_patient(cells, table, row, patient_ref)
         refusals = [] if isinstance(patient, str) else [patient]
         extra = extra_cells(cells, table, row)

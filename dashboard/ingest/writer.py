@@ -467,41 +467,88 @@ def _diary_conflict(rec: DiaryRecord, stored: tuple) -> dict:
 
 
 def _insert_entries(session: Session, records: list[DiaryRecord], patient_ids: dict[str, int], import_id: int, source: str) -> None:
-    """Bulk insert (executemany with RETURNING): a 100k-row file imports in seconds (bench/benchmark.py)."""
+    """Bulk insert, column by column: a 100k-row file imports in seconds (bench/import_speed.py).
+
+    The entries' ids are taken first (:func:`_take_ids`), so the side effects can name their
+    entry without a RETURNING (which SQLite answers one row per statement when the order matters).
+    """
     if not records:
         return
-    rows = []
-    for rec in records:
-        row = {f: rec.measures.get(f) for f in _FIELDS}
-        row.update(
-            patient_id=patient_ids[rec.patient_ref],
-            recorded_at=rec.recorded_at,
-            utc_offset_minutes=rec.utc_offset_minutes,
-            has_time=rec.has_time,
-            diary_date=rec.recorded_at.date(),
-            source=source,
-            import_id=import_id,
-        )
-        rows.append(row)
-    # Core inserts on the tables (not the ORM's bulk path, which splits rows with NULLs into
-    # many small statements): executemany in batches, ids returned in the rows' order.
-    table = DiaryEntry.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        # Take the ids from the sequence first, then a plain executemany, which psycopg pipelines
-        # with one cached statement (a multi-row VALUES with RETURNING is re-parsed per batch).
-        ids = session.scalars(
-            text("SELECT nextval(pg_get_serial_sequence('diary_entry', 'id')) FROM generate_series(1, :n)"),
-            {"n": len(rows)},
-        ).all()
-        for row, entry_id in zip(rows, ids):
-            row["id"] = entry_id
-        session.execute(insert(table), rows)
-    else:
-        ids = session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows).all()
-    effects = [
-        {"entry_id": entry_id, "effect": effect, "severity": severity}
-        for entry_id, rec in zip(ids, records)
-        for effect, severity in rec.side_effects.items()
-    ]
+    ids = _take_ids(session, DiaryEntry.__table__, len(records))
+    measures = [rec.measures for rec in records]
+    columns = {
+        "id": ids,
+        "patient_id": [patient_ids[rec.patient_ref] for rec in records],
+        "recorded_at": [rec.recorded_at for rec in records],
+        "utc_offset_minutes": [rec.utc_offset_minutes for rec in records],
+        "has_time": [rec.has_time for rec in records],
+        "diary_date": [rec.recorded_at.date() for rec in records],
+        **{f: [m.get(f) for m in measures] for f in _FIELDS},
+        "source": [source] * len(records),
+        "import_id": [import_id] * len(records),
+    }
+    bulk_insert(session, DiaryEntry.__table__, columns)
+    effects = [(entry_id, effect, severity) for entry_id, rec in zip(ids, records)
+               for effect, severity in rec.side_effects.items()]
     if effects:
-        session.execute(insert(SideEffect.__table__), effects)
+        entry_ids, names, severities = zip(*effects)
+        bulk_insert(session, SideEffect.__table__, {"entry_id": entry_ids, "effect": names, "severity": severities})
+
+
+def _take_ids(session: Session, table, count: int) -> list[int]:
+    """``count`` new primary keys for ``table``, in order, inside the import's transaction.
+
+    PostgreSQL: from the table's sequence, as the column default would. SQLite: the ids it would
+    give itself (the largest rowid plus one, then on): the import record is already written, so
+    this transaction holds SQLite's write lock and nobody else can take them meanwhile.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalars(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
+            {"n": count},
+        ).all()
+    highest = session.scalar(text(f"SELECT max(id) FROM {table.name}")) or 0
+    return list(range(highest + 1, highest + 1 + count))
+
+
+def copy_supported(connection) -> bool:
+    """PostgreSQL through psycopg 3 can take the rows with COPY (one stream, no statement per row)."""
+    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+
+
+def bulk_insert(session: Session, table, columns: dict[str, list]) -> None:
+    """Insert rows given as columns (name -> values, all of one length) in the session's transaction.
+
+    Each value goes through the column type's bind processor, as SQLAlchemy's own insert would
+    (SQLite keeps datetimes as text in SQLAlchemy's format), so what is stored is the same; then
+    COPY on PostgreSQL (:func:`copy_supported`) or one DBAPI executemany elsewhere, without
+    SQLAlchemy building a parameter dict per row. A database error comes out as SQLAlchemy's
+    (an ``IntegrityError`` when a concurrent import stored the same entry: the import retries).
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(columns)
+    values = []
+    for name in names:
+        process = table.c[name].type._cached_bind_processor(dialect)
+        values.append(columns[name] if process is None else [process(v) for v in columns[name]])
+    rows = list(zip(*values))
+    quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
+    if copy_supported(connection):
+        import psycopg
+
+        statement = f"COPY {table.name} ({quoted}) FROM STDIN"
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.Error as exc:
+            from sqlalchemy.exc import DBAPIError
+
+            raise DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=dialect) from exc
+        finally:
+            cursor.close()
+        return
+    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", rows)
