@@ -195,3 +195,19 @@ def test_next_overdue_and_last_visit(rows, nxt, overdue, last):
     assert as_visit(overdue_visit(frame, date.fromisoformat(AS_OF))) == overdue
     held = last_visit(frame, date.fromisoformat(AS_OF))
     assert (None if held is None else held.date.date().isoformat()) == last
+
+
+def test_the_grouped_data_versions_are_each_patients_own(demo_db):
+    """``queries.data_versions`` (a handful of grouped queries for the whole list) gives every demo
+    patient the tuple ``data_version`` gives alone, and so the same snapshot version."""
+    from dashboard.db import queries, snapshots
+
+    with session_scope(demo_db) as session:
+        limits = load_thresholds(session)
+        ids = list(session.scalars(select(Patient.id)))
+        many = queries.data_versions(session, ids)
+        versions = snapshots.versions(session, ids, limits)
+        for pid in ids:
+            one = queries.data_version(session, pid)
+            assert many[pid] == one and versions[pid] == snapshots.version(one, limits), pid
+    assert len(set(many.values())) == len(ids)  # no two demo patients share a fingerprint
