@@ -194,7 +194,7 @@ def cohort(user: User, as_of: date, *, audit_view: bool = True):
     with session_scope(url) as session:
         ids = cohort_patient_ids(session, user)
         openable = set(visible_patient_ids(session, user))
-        versions = {pid: queries.data_version(session, pid) for pid in ids}
+        versions = queries.data_versions(session, ids)  # grouped: a handful of queries for the whole cohort
         openable_refs = {p.ref for p in session.scalars(select(Patient).where(Patient.id.in_(list(openable))))}
         if audit_view:
             audit.record(session, actor=user.username, action=AuditAction.VIEW_COHORT,
