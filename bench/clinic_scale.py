@@ -18,6 +18,9 @@ Sections (each also a script of its own in bench/):
 * ``browser`` (bench/review_page.py): Chromium, navigation to every chart drawn, websocket bytes.
 * ``clinicians`` (bench/clinicians.py): simulated clinicians with think time over the websocket
   protocol against a running server: p50/p95 to idle, errors, memory per idle session.
+* ``worklist`` (bench/worklist.py): every patient's worklist ("All my patients" of the bench
+  clinician) as a query with the snapshots current, ``precompute`` from empty, the old way (a data
+  version per patient and each review kept in memory) interleaved with it, and the page (AppTest).
 
 ``--patients N --years Y`` adds N generated patients of Y years each (shared with the bench
 clinician) before the sections that read the clinic. Targets are printed beside each figure.
@@ -40,7 +43,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-SECTIONS = ("import", "review", "browser", "clinicians")
+SECTIONS = ("import", "review", "browser", "clinicians", "worklist")
 # The issue's targets on two cores (issue 12); "ratio" figures are the import's speed over the baseline's.
 TARGETS = {
     ("import", "sqlite", "ratio_to_executemany"): (">=", 0.5),
@@ -52,7 +55,12 @@ TARGETS = {
     ("clinicians", "review_p95_s"): ("<=", 2.0),
     ("clinicians", "errors"): ("<=", 0),
     ("clinicians", "mb_per_idle_session"): ("<=", 5.0),
+    ("worklist", "postgresql", "after_warm_s"): ("<=", 1.0),
+    ("worklist", "postgresql", "page_first_s"): ("<=", 1.0),
+    ("worklist", "sqlite", "after_warm_s"): ("<=", 2.0),
+    ("worklist", "sqlite", "page_first_s"): ("<=", 2.0),
 }
+BEFORE_COLD_UP_TO = 100  # patients: above, the old first opening (a review each, the work precompute does) is left out
 
 
 @contextmanager
@@ -166,6 +174,14 @@ def run(args) -> dict:
                 result["sections"]["browser"] = review_page.run_browser_side(url, refs, args.repeat, workdir, expected)
             if "clinicians" not in skip:
                 result["sections"]["clinicians"] = _clinicians(url, workdir, args)
+            if "worklist" not in skip:
+                import worklist as worklist_bench
+                from datetime import date
+
+                print("worklist: every patient of the bench clinician, snapshots and the page ...", flush=True)
+                result["sections"]["worklist"] = worklist_bench.measure(
+                    url, date.today(), repeat=max(3, args.repeat), page_user=review_page.USERNAME,
+                    before_cold=(args.patients or 0) <= BEFORE_COLD_UP_TO)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return result
@@ -240,6 +256,20 @@ def table(result: dict) -> str:
         row("errors", s["errors"], "", TARGETS[("clinicians", "errors")])
         row("MB per idle session", s["memory"]["mb_per_idle_session"], "MB",
             TARGETS[("clinicians", "mb_per_idle_session")])
+    if "worklist" in sec:
+        s = sec["worklist"]
+        lines.append(f"worklist of {s['patients']:,} patients (all, bench clinician), median seconds")
+        row("grouped diary figures and visits (SQL)", s["sql_s"], "s")
+        row("data versions, one patient at a time (before)", s["versions_before_s"], "s")
+        row("data versions, grouped (after)", s["versions_after_s"], "s")
+        row("first opening of the day, a review each (before)", s.get("before_cold_s"), "s")
+        row("precompute, every snapshot from empty", s["precompute_s"], "s")
+        row("worklist, reviews kept in memory (before)", s["before_warm_s"], "s")
+        row("worklist, snapshots current (after)", s["after_warm_s"], "s",
+            TARGETS[("worklist", result["backend"], "after_warm_s")])
+        row("page (AppTest), new session", s.get("page_first_s"), "s",
+            TARGETS[("worklist", result["backend"], "page_first_s")])
+        row("page (AppTest), rerun", s.get("page_rerun_s"), "s")
     return "\n".join(lines)
 
 

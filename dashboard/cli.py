@@ -122,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per patient, as a list")
     p.add_argument("--as", dest="actor", default=None, metavar="USER", help="only the patients shared with USER")
 
+    p = sub.add_parser("precompute", help="every patient's worklist figures as of a day, stored (cron, after midnight)")
+    p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD", help="default: today")
+
     sub.add_parser("migrate", help="bring the database schema up to date")
 
     p = sub.add_parser("audit", help="the audit trail")
@@ -180,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": cmd_report,
         "cohort": cmd_cohort,
         "worklist": cmd_worklist,
+        "precompute": cmd_precompute,
         "migrate": cmd_migrate,
         "audit": cmd_audit,
         "run": cmd_run,
@@ -572,11 +576,10 @@ def cmd_worklist(args) -> int:
     from sqlalchemy import select
 
     from dashboard import access
-    from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD, stored_review, worklist
+    from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD, worklist
     from dashboard.db import audit
     from dashboard.db.models import Patient
     from dashboard.db.session import migrate, session_scope
-    from dashboard.db.settings_store import load_thresholds
 
     as_of = args.as_of or date.today()
     start = args.start or as_of
@@ -592,9 +595,7 @@ def cmd_worklist(args) -> int:
             return EXIT_REFUSED
         user = _acting_user(session, args)
         ids = sorted(session.scalars(select(Patient.id))) if user is None else access.visible_patient_ids(session, user)
-        limits = load_thresholds(session)
-        rows = worklist(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=args.all,
-                        review_of=lambda pid: stored_review(session, pid, as_of, limits))
+        rows = worklist(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=args.all)
         audit.record(session, actor=_actor(args), action=AuditAction.VIEW_WORKLIST,
                      detail={"patients": [r.ref for r in rows], "as_of": as_of.isoformat(), "from": start.isoformat(),
                              "to": end.isoformat(), "all": args.all})
@@ -610,6 +611,22 @@ def cmd_worklist(args) -> int:
         print(" | ".join(str(v) for v in line))
     if not rows:
         print("no patients" if args.all else f"no visits booked from {start} to {end}")
+    return EXIT_OK
+
+
+def cmd_precompute(args) -> int:
+    """Every patient's worklist snapshot as of a day (the operator's cron, shortly after midnight):
+    derived figures, not patient data, so nothing is audited; patients whose snapshot is current
+    are left as they are, so running it twice computes nothing the second time."""
+    from dashboard.analysis.worklist import precompute
+    from dashboard.db.session import migrate, session_scope
+
+    as_of = args.as_of or date.today()
+    migrate()
+    with session_scope() as session:
+        done = precompute(session, as_of=as_of)
+    print(f"precompute: {done['patients']} patients as of {as_of}: {done['computed']} computed, "
+          f"{done['current']} already current; {done['pruned']} older snapshots removed")
     return EXIT_OK
 
 

@@ -222,7 +222,7 @@ def cohort(user: User, as_of: date, *, audit_view: bool = True):
     with session_scope(url) as session:
         ids = cohort_patient_ids(session, user)
         openable = set(visible_patient_ids(session, user))
-        versions = {pid: queries.data_version(session, pid) for pid in ids}
+        versions = queries.data_versions(session, ids)  # grouped: a handful of queries for the whole cohort
         openable_refs = {p.ref for p in session.scalars(select(Patient).where(Patient.id.in_(list(openable))))}
         if audit_view:
             audit.record(session, actor=user.username, action=AuditAction.VIEW_COHORT,
@@ -252,17 +252,17 @@ def worklist(user: User, *, as_of: date, start: date, end: date, everyone: bool,
     """The worklist rows of the patients shared with ``user`` (``dashboard.access``), audited as one
     view listing every patient shown.
 
-    The diary figures are grouped queries; flags and the responder category come from each listed
-    patient's cached review (``_review``, keyed by its data version), so opening a patient from
-    the list finds their review already computed.
+    Grouped queries and the stored review snapshots (``analysis.worklist.current_figures``): only
+    the listed patients whose data, thresholds or rules changed since their snapshot have their
+    review built, and their new snapshot is stored in the same transaction (a derived cache, not
+    audited). No Streamlit cache: the database is the cache every server process shares.
     """
     from dashboard.analysis.worklist import worklist as build
 
-    url, limits = database_url(), thresholds()
+    url = database_url()
     with session_scope(url) as session:
         ids = visible_patient_ids(session, user)
-        rows = build(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=everyone,
-                     review_of=lambda pid: _review(url, user.id, pid, as_of, limits, _data_version(url, pid)))
+        rows = build(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=everyone)
     if audit_view and rows:  # an empty list shows no patient's data
         with session_scope(url) as session:
             audit.record(session, actor=user.username, action=AuditAction.VIEW_WORKLIST,

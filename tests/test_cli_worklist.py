@@ -73,3 +73,21 @@ def test_an_unreachable_database_is_one_line_and_exit_3():
     result = subprocess.run([sys.executable, "-m", "dashboard", "worklist"], cwd=REPO, env=env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 3 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_precompute_then_the_worklist_reads_the_snapshots(demo_db):
+    """The operator's cron line: exit 0, every patient computed once, nothing the second time; the
+    worklist printed afterwards is the same as before; a bad date is a usage error (2), an
+    unreachable database 3."""
+    before = _json(demo_db, "--all")
+    first = cli(demo_db, "precompute")
+    assert first.returncode == 0, first.stderr
+    n = len(STORIES)
+    assert f"{n} patients as of {TODAY}: " in first.stdout and "already current" in first.stdout
+    again = cli(demo_db, "precompute", "--as-of", TODAY.isoformat())
+    assert again.returncode == 0 and f"0 computed, {n} already current" in again.stdout
+    assert _json(demo_db, "--all") == before
+    bad = cli(demo_db, "precompute", "--as-of", "30/11/2026")
+    assert bad.returncode == 2 and "--as-of" in bad.stderr
+    down = cli("postgresql+psycopg://nobody@127.0.0.1:1/none", "precompute")
+    assert down.returncode == 3 and "cannot be reached" in down.stderr

@@ -111,7 +111,9 @@ CLI_CASES = {
 CLI_AUDIT_ACTION = {"cohort": "view_cohort", "worklist": "view_worklist"}
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
 # ``profile`` reads a file (suggest) or stores a mapping (save): no patient data either way.
-CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run", "backup", "restore", "bench", "profile"}
+# ``precompute`` stores every patient's worklist snapshot (derived figures) and prints only counts.
+CLI_OPERATOR_ONLY = {"demo", "migrate", "audit", "user", "run", "backup", "restore", "bench", "profile",
+                     "precompute"}
 
 
 def _subcommands() -> dict[str, argparse.ArgumentParser]:

@@ -3,14 +3,15 @@
 Every figure is the review's (review-metrics.md v2) for the same patient and as-of date:
 the diary figures come from grouped queries (``db.worklist_queries``) with the definitions of
 ``analysis.recent``; the next and overdue visits from the review's own rules over one query of
-all visits; the current step, flags and the responder category from the patient's ``Review``
-(``review_of``), the only place the flag rules run. The page passes the cached review
-(``loaders``), the command line builds it.
+all visits; the current step, flags and the responder category (``RuleFigures``) from the
+patient's ``Review``, the only place the flag rules run, stored per patient and as-of day as a
+snapshot (``db.snapshots``) and computed again only for the patients whose data, thresholds or
+rules changed since (``current_figures``). ``precompute`` fills every patient's (cron, after midnight).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Callable
 
@@ -76,6 +77,36 @@ class WorklistRow:
         })
 
 
+@dataclass(frozen=True)
+class RuleFigures:
+    """The worklist's figures that only the review's rules give (current step, responder since the
+    last visit, flags), in the shape a snapshot stores: computed from a ``Review``, never apart."""
+
+    daily_dose_mg: float | None
+    step_words: str | None
+    days_on_step: int | None
+    responder: str | None
+    new_safety_flags: dict[str, int]
+    open_flags: dict[str, int]
+
+    @classmethod
+    def of(cls, review: Review) -> "RuleFigures":
+        step = review.current_step
+        new_safety, open_ = flag_figures(review)
+        return cls(daily_dose_mg=None if step is None else float(step.daily_dose_mg),
+                   step_words=None if step is None else str(step.words),
+                   days_on_step=None if step is None else int(step.days_on_step),
+                   responder=review.responder_since_last_visit, new_safety_flags=new_safety, open_flags=open_)
+
+    def stored(self) -> dict:
+        """As JSON (floats kept whole: a snapshot gives back exactly what the review computed)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_stored(cls, figures: dict) -> "RuleFigures":
+        return cls(**{f.name: figures.get(f.name) for f in fields(cls)})
+
+
 def flag_figures(review: Review) -> tuple[dict[str, int], dict[str, int]]:
     """(new open safety flags, open flags) by rule, from the review's flag counts."""
     counts = review.flag_counts
@@ -98,38 +129,35 @@ def in_range(row: WorklistRow) -> bool:
 
 
 def build_rows(*, patients: pd.DataFrame, figures: pd.DataFrame, visits: pd.DataFrame,
-               clinicians: dict[int, list[str]], review_of: Callable[[int], Review], as_of: date,
-               start: date, end: date, gap_days: int, everyone: bool = True,
+               clinicians: dict[int, list[str]], figures_of: Callable[[list[int]], dict[int, RuleFigures]],
+               as_of: date, start: date, end: date, gap_days: int, everyone: bool = True,
                completeness_days: int = 30) -> list[WorklistRow]:
     """One row per patient of ``patients`` (the frames of ``db.worklist_queries``); without
-    ``everyone``, only those ``in_range``, decided before their review is asked for.
+    ``everyone``, only those ``in_range``, decided before their rule figures are asked for
+    (``figures_of``, once, with the listed patients' ids).
 
     The visits are read for all patients at once with the review's own rules
-    (``review.next_visits``/``overdue_visits``); the current step is the review's record.
+    (``review.next_visits``/``overdue_visits``).
     """
     fig_by = figures.set_index("patient_id").to_dict("index")
     upcoming, overdue = next_visits(visits, as_of), overdue_visits(visits, as_of)
     ranged = visits[(visits["date"] >= day(start)) & (visits["date"] <= day(end))]
     in_range = ranged.groupby("patient_id")["date"].agg(tuple).to_dict()
+    listed = [p for p in patients.itertuples(index=False)
+              if everyone or p.patient_id in in_range or p.patient_id in overdue]
+    rules = figures_of([p.patient_id for p in listed]) if listed else {}
     rows = []
-    for p in patients.itertuples(index=False):
+    for p in listed:
         pid = p.patient_id
-        if not everyone and pid not in in_range and pid not in overdue:
-            continue
-        fig = fig_by.get(pid)
-        review = review_of(pid)
-        step = review.current_step
-        new_safety, open_ = flag_figures(review)
+        fig, rule = fig_by.get(pid), rules[pid]
         since = days_between(None if fig is None else fig["last_entry"], as_of)
         diary_days = 0 if fig is None else int(fig["diary_days_30d"])
         rows.append(WorklistRow(
             patient_id=pid, ref=p.ref, name=p.name, condition=p.condition, clinicians=tuple(clinicians.get(pid, [])),
             next_visit=upcoming.get(pid), overdue_visit=overdue.get(pid),
-            daily_dose_mg=None if step is None else step.daily_dose_mg,
-            step_words=None if step is None else step.words,
-            days_on_step=None if step is None else step.days_on_step,
+            daily_dose_mg=rule.daily_dose_mg, step_words=rule.step_words, days_on_step=rule.days_on_step,
             mean_pain_14d=_value(fig, "mean_pain_14d"), mean_pain_prev_14d=_value(fig, "mean_pain_prev_14d"),
-            responder=review.responder_since_last_visit, new_safety_flags=new_safety, open_flags=open_,
+            responder=rule.responder, new_safety_flags=rule.new_safety_flags, open_flags=rule.open_flags,
             diary_days_30d=diary_days, completeness_30d=diary_days / completeness_days,
             last_entry=None if since is None else day(fig["last_entry"]), days_since_last_entry=since,
             days_since_last_bp=days_between(None if fig is None else fig["last_bp"], as_of),
@@ -144,25 +172,76 @@ def _value(fig, column: str) -> float | None:
 
 
 def worklist(session, *, patient_ids: list[int], as_of: date, start: date, end: date, everyone: bool,
-             review_of: Callable[[int], Review]) -> list[WorklistRow]:
+             figures_of: Callable[[list[int]], dict[int, RuleFigures]] | None = None) -> list[WorklistRow]:
     """The rows for ``patient_ids`` (already decided by ``dashboard.access``): all of them with
-    ``everyone``, else those with a visit from ``start`` to ``end`` or a booked visit overdue."""
+    ``everyone``, else those with a visit from ``start`` to ``end`` or a booked visit overdue.
+
+    The rule figures come from the stored snapshots (``current_figures``: the stale or missing
+    ones are computed and stored on the way) unless ``figures_of`` gives them.
+    """
     from dashboard.db import worklist_queries as q
     from dashboard.db.settings_store import load_thresholds
 
     if not patient_ids:
         return []
-    rows = build_rows(
+    limits = load_thresholds(session)
+    if figures_of is None:
+        figures_of = (lambda ids: current_figures(session, ids, as_of, limits))
+    return build_rows(
         patients=q.patients(session, patient_ids), figures=q.diary_figures(session, patient_ids, as_of),
-        visits=q.visits(session, patient_ids),
-        clinicians=q.clinicians(session, patient_ids), review_of=review_of, as_of=as_of, start=start, end=end,
-        gap_days=load_thresholds(session).diary_gap_days, everyone=everyone, completeness_days=q.COMPLETENESS_DAYS)
-    return rows
+        visits=q.visits(session, patient_ids), clinicians=q.clinicians(session, patient_ids),
+        figures_of=figures_of, as_of=as_of, start=start, end=end, gap_days=limits.diary_gap_days,
+        everyone=everyone, completeness_days=q.COMPLETENESS_DAYS)
+
+
+def current_figures(session, patient_ids: list[int], as_of: date, thresholds) -> dict[int, RuleFigures]:
+    """Every patient's ``RuleFigures`` as of ``as_of``: the stored snapshot where its version is
+    current (``db.snapshots``: a handful of grouped queries for all of them), else computed from
+    the patient's review (``stored_review``) and stored, for the next run and the next user."""
+    return refresh(session, patient_ids, as_of, thresholds)[0]
+
+
+def refresh(session, patient_ids: list[int], as_of: date, thresholds) -> tuple[dict[int, RuleFigures], int]:
+    """``current_figures`` and how many of them had to be computed."""
+    from dashboard.db import snapshots
+
+    now = snapshots.versions(session, patient_ids, thresholds)
+    stored = snapshots.read(session, patient_ids, as_of)
+    out, computed = {}, {}
+    for pid in patient_ids:
+        version, figures = stored.get(pid, (None, None))
+        if version == now[pid]:
+            out[pid] = RuleFigures.from_stored(figures)
+            continue
+        out[pid] = RuleFigures.of(stored_review(session, pid, as_of, thresholds))
+        computed[pid] = (now[pid], out[pid].stored())
+    snapshots.write(session, as_of, computed)
+    return out, len(computed)
+
+
+def precompute(session, *, as_of: date, batch: int = 200) -> dict:
+    """Every patient's snapshot for ``as_of`` (``python -m dashboard precompute``, the operator's
+    cron shortly after midnight, since "as of today" changes every day), in batches so a long run
+    keeps what it has done; snapshots more than ``snapshots.KEEP_DAYS`` older are pruned."""
+    from sqlalchemy import select
+
+    from dashboard.db import snapshots
+    from dashboard.db.models import Patient
+    from dashboard.db.settings_store import load_thresholds
+
+    limits = load_thresholds(session)
+    ids = list(session.scalars(select(Patient.id).order_by(Patient.id)))
+    computed = 0
+    for i in range(0, len(ids), batch):
+        computed += refresh(session, ids[i:i + batch], as_of, limits)[1]
+        session.commit()
+    return {"patients": len(ids), "computed": computed, "current": len(ids) - computed,
+            "pruned": snapshots.prune(session, as_of)}
 
 
 def stored_review(session, patient_id: int, as_of: date, thresholds) -> Review:
-    """A patient's review built from the database (the command line; the page uses the cached one):
-    the one builder of ``analysis.summary``, so the worklist and ``summary --json`` cannot differ."""
+    """A patient's review built from the database: the one builder of ``analysis.summary``, so
+    the worklist and ``summary --json`` cannot differ."""
     from dashboard.analysis.summary import stored_review as review_of_patient
     from dashboard.db.models import Patient
 

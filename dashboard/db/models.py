@@ -328,6 +328,25 @@ class FlagAcknowledgement(Base):
     acknowledged_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class ReviewSnapshot(Base):
+    """The worklist's rule-engine figures of one patient as of one day (``analysis.worklist.RuleFigures``),
+    computed by the one review builder and stored so that the worklist is SQL plus a join.
+
+    A derived cache, not patient data: ``version`` hashes the patient's data version, the clinic's
+    thresholds and the rules' code (``db.snapshots.version``); a snapshot whose version differs is
+    stale and is computed again, so any change anywhere shows on the next run. Not audited (the
+    worklist view that reads it is).
+    """
+
+    __tablename__ = "review_snapshot"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    figures: Mapped[dict] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class AuditEvent(Base):
     """Append-only audit trail; each row's hash chains to the previous row's (``dashboard.db.audit``).
 

@@ -213,20 +213,29 @@ def patients_frame(session: Session, patient_ids: list[int] | None = None) -> pd
 
 
 def data_version(session: Session, patient_id: int) -> tuple:
-    """A cheap fingerprint of everything a patient's review reads, for caching the review.
+    """A cheap fingerprint of everything a patient's review reads, for caching the review:
+    ``data_versions`` for one patient, so the review's cache and the worklist's snapshots
+    (``db.snapshots``) cannot disagree on whether something changed."""
+    return data_versions(session, [patient_id])[patient_id]
+
+
+def data_versions(session: Session, patient_ids: list[int]) -> dict[int, tuple]:
+    """``data_version`` of many patients in six grouped queries (one per table), whatever their number.
 
     Imports only add rows (with their side effects), a step decision changes a status, an
     acknowledgement adds a row, and a step or visit recorded or changed on the review page sets
     its ``changed_at``; so row counts, highest ids, the counts of active and proposed steps and
     the latest ``changed_at`` change whenever the review could change, whichever process or
-    server made the change.
+    server made the change. A patient without rows in a table gets what an aggregate over no
+    rows gives (count 0, the rest None).
     """
     from sqlalchemy import case, func
 
     from dashboard.db.models import FlagAcknowledgement
 
     def stats(model, *extra):
-        return select(func.count(), func.max(model.id), *extra).where(model.patient_id == patient_id)
+        return (select(model.patient_id, func.count(), func.max(model.id), *extra)
+                .where(model.patient_id.in_(patient_ids)).group_by(model.patient_id))
 
     parts = [
         stats(DiaryEntry), stats(Visit, func.max(Visit.changed_at)), stats(CoMedication), stats(FlagAcknowledgement),
@@ -234,7 +243,12 @@ def data_version(session: Session, patient_id: int) -> tuple:
         stats(TitrationStep, func.sum(case((TitrationStep.status == "active", 1), else_=0)),
               func.sum(case((TitrationStep.status == "proposed", 1), else_=0)), func.max(TitrationStep.changed_at)),
     ]
-    return tuple(tuple(session.execute(part).one()) for part in parts)
+    found = []
+    for part in parts:
+        rows = {row[0]: tuple(row[1:]) for row in session.execute(part)}
+        none = (0,) + (None,) * (len(part.selected_columns) - 2)
+        found.append((rows, none))
+    return {pid: tuple(rows.get(pid, none) for rows, none in found) for pid in patient_ids}
 
 
 def clinic_version(session: Session) -> tuple:

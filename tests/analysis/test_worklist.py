@@ -16,7 +16,8 @@ from sqlalchemy import select
 from dashboard.analysis.daily import daily_values
 from dashboard.analysis.recent import recent_activity
 from dashboard.analysis.review import Visit
-from dashboard.analysis.worklist import WorklistRow, attention_order, stored_review, worklist
+from dashboard.analysis.worklist import RuleFigures, WorklistRow, attention_order, stored_review, worklist
+from dashboard.db.models import ReviewSnapshot
 from dashboard.app_pages.worklist_table import filtered, table
 from dashboard.db.models import Patient
 from dashboard.db.session import session_scope
@@ -51,7 +52,7 @@ def test_the_demo_tells_the_days_story(demo_db):
         limits = load_thresholds(session)
         ids = list(session.scalars(select(Patient.id)))
         rows = worklist(session, patient_ids=ids, as_of=TODAY, start=TODAY, end=TODAY + timedelta(days=7),
-                        everyone=False, review_of=lambda pid: stored_review(session, pid, TODAY, limits))
+                        everyone=False)
     by_ref = {r.ref: r for r in rows}
     today = {r.ref for r in rows if r.next_visit and r.next_visit.date == pd.Timestamp(TODAY)}
     assert today == {"DEMO-001", "DEMO-004", "DEMO-009"}
@@ -66,12 +67,26 @@ def test_the_demo_tells_the_days_story(demo_db):
 
 
 def _compare(demo_db, as_of: date) -> None:
+    """Three ways to the rule figures: the reviews handed in, snapshots computed on the way
+    (none stored yet), and the stored snapshots read back on the next run."""
     with session_scope(demo_db) as session:
         limits = load_thresholds(session)
         ids = list(session.scalars(select(Patient.id)))
         reviews = {pid: stored_review(session, pid, as_of, limits) for pid in ids}
-        rows = worklist(session, patient_ids=ids, as_of=as_of, start=as_of, end=as_of + timedelta(days=7),
-                        everyone=True, review_of=reviews.__getitem__)
+        direct = worklist(session, patient_ids=ids, as_of=as_of, start=as_of, end=as_of + timedelta(days=7),
+                          everyone=True, figures_of=lambda listed: {pid: RuleFigures.of(reviews[pid]) for pid in listed})
+        assert session.query(ReviewSnapshot).filter_by(as_of=as_of).count() == 0
+    for _run in ("computed", "stored"):
+        with session_scope(demo_db) as session:
+            rows = worklist(session, patient_ids=ids, as_of=as_of, start=as_of, end=as_of + timedelta(days=7),
+                            everyone=True)
+        assert [r.json() for r in rows] == [r.json() for r in direct]
+        _compare_rows(rows, reviews, ids)
+    with session_scope(demo_db) as session:
+        assert session.query(ReviewSnapshot).filter_by(as_of=as_of).count() == len(ids)
+
+
+def _compare_rows(rows, reviews, ids) -> None:
     assert sorted(r.patient_id for r in rows) == sorted(ids)
     for row in rows:
         review = reviews[row.patient_id]
@@ -180,3 +195,19 @@ def test_next_overdue_and_last_visit(rows, nxt, overdue, last):
     assert as_visit(overdue_visit(frame, date.fromisoformat(AS_OF))) == overdue
     held = last_visit(frame, date.fromisoformat(AS_OF))
     assert (None if held is None else held.date.date().isoformat()) == last
+
+
+def test_the_grouped_data_versions_are_each_patients_own(demo_db):
+    """``queries.data_versions`` (a handful of grouped queries for the whole list) gives every demo
+    patient the tuple ``data_version`` gives alone, and so the same snapshot version."""
+    from dashboard.db import queries, snapshots
+
+    with session_scope(demo_db) as session:
+        limits = load_thresholds(session)
+        ids = list(session.scalars(select(Patient.id)))
+        many = queries.data_versions(session, ids)
+        versions = snapshots.versions(session, ids, limits)
+        for pid in ids:
+            one = queries.data_version(session, pid)
+            assert many[pid] == one and versions[pid] == snapshots.version(one, limits), pid
+    assert len(set(many.values())) == len(ids)  # no two demo patients share a fingerprint
