@@ -29,7 +29,6 @@ clinician) before the sections that read the clinic. Targets are printed beside 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -202,8 +201,8 @@ def _clinicians(url: str, workdir: Path, args) -> dict:
     print(f"clinicians: {args.clinicians} simulated clinicians against a running server ...", flush=True)
     proc, base = review_page.start_server(url, workdir / "server.log")
     try:
-        return asyncio.run(clinicians.simulate(base.removeprefix("http://"), accounts, clinicians=args.clinicians,
-                                               rounds=args.rounds, server_pid=proc.pid))
+        return clinicians.run(base.removeprefix("http://"), accounts, clinicians=args.clinicians,
+                              rounds=args.rounds, server_pid=proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

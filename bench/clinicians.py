@@ -219,6 +219,15 @@ async def simulate(base: str, accounts: list[tuple[str, str, list[str]]], *, cli
     }
 
 
+def run(base: str, accounts: list[tuple[str, str, list[str]]], **options) -> dict:
+    """``simulate`` from synchronous code, in a thread of its own: the caller's thread may already
+    run an event loop (Playwright's synchronous API does), where ``asyncio.run`` is refused."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, simulate(base, accounts, **options)).result()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", required=True, help="host:port of a running dashboard")
@@ -235,8 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         user, password, refs = text.split(":", 2)
         accounts.append((user, password, refs.split(",")))
     low, high = (float(x) for x in args.think.split("-"))
-    result = asyncio.run(simulate(args.base, accounts, clinicians=args.clinicians, rounds=args.rounds,
-                                  think=(low, high), timeout=args.timeout, server_pid=args.server_pid))
+    result = run(args.base, accounts, clinicians=args.clinicians, rounds=args.rounds,
+                 think=(low, high), timeout=args.timeout, server_pid=args.server_pid)
     print(json.dumps(result, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

@@ -7,7 +7,6 @@ logs in through the form and opens review pages, and a page with an error is cou
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -37,8 +36,8 @@ def test_simulated_clinicians_log_in_and_open_their_patients_without_errors(demo
     accounts = [(u, passwords[u], [s.ref for s in STORIES if u in s.shared_with]) for u in ("dr.rivera", "dr.chen")]
     proc, base = start_server(url, demo=False)
     try:
-        result = asyncio.run(clinicians.simulate(base.removeprefix("http://"), accounts, clinicians=2, rounds=2,
-                                                 think=(0.1, 0.3), server_pid=proc.pid, idle_sessions=2))
+        result = clinicians.run(base.removeprefix("http://"), accounts, clinicians=2, rounds=2,
+                                   think=(0.1, 0.3), server_pid=proc.pid, idle_sessions=2)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -54,8 +53,8 @@ def test_a_clinician_who_cannot_log_in_is_an_error_of_the_run(demo_url, tmp_path
     accounts = [("dr.rivera", passwords["dr.rivera"], ["DEMO-001"]), ("dr.chen", "not-her-password", ["DEMO-008"])]
     proc, base = start_server(url, demo=False)
     try:
-        result = asyncio.run(clinicians.simulate(base.removeprefix("http://"), accounts, clinicians=2, rounds=1,
-                                                 think=(0.1, 0.2), idle_sessions=1))
+        result = clinicians.run(base.removeprefix("http://"), accounts, clinicians=2, rounds=1,
+                                   think=(0.1, 0.2), idle_sessions=1)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
