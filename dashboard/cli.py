@@ -27,32 +27,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _iso_date(text: str) -> date:
-    """A diary day (``--as-of``, the demo's ``--today``): within the dates a diary may carry."""
-    from dashboard import fields
-
+def _day_within(text: str, window) -> date:
+    """An ISO date inside one of ``dashboard.fields``' windows, or argparse's usage error (exit 2)."""
     try:
         day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from None
-    problem = fields.DIARY.problem(day)
+    problem = window.problem(day)
     if problem:
         raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
     return day
+
+
+def _iso_date(text: str) -> date:
+    """A diary day (``--as-of``, the demo's ``--today``): within the dates a diary may carry."""
+    from dashboard import fields
+
+    return _day_within(text, fields.DIARY)
 
 
 def _plan_date(text: str) -> date:
     """A visit day (``worklist --from/--to``): within the dates a visit may carry."""
     from dashboard import fields
 
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {text!r}") from None
-    problem = fields.PLAN.problem(day)
-    if problem:
-        raise argparse.ArgumentTypeError(f"{text!r}: {problem}")
-    return day
+    return _day_within(text, fields.PLAN)
 
 
 def build_parser() -> argparse.ArgumentParser:
