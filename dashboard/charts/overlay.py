@@ -33,30 +33,32 @@ def older_summary(older: pd.DataFrame) -> pd.DataFrame:
     return summary.reset_index().astype({"days_since_visit": "int64"})
 
 
-def _interval_line(rows: pd.DataFrame, name: str, colour: str, width: float) -> go.Scatter:
+def _interval_line(rows: pd.DataFrame, name: str, colour: str, width: float) -> dict:
     rows = with_gap_breaks(rows[["days_since_visit", "pain", "diary_date"]], "days_since_visit", unit=1)
-    return go.Scatter(x=rows["days_since_visit"], y=np.round(rows["pain"].to_numpy(dtype="float64"), 2),
-                      mode="lines", name=name, line={"color": colour, "width": width},
-                      customdata=[f"{d:%d %b %Y}" if pd.notna(d) else "" for d in rows["diary_date"]],
-                      hovertemplate=HOVER)
+    return {"type": "scatter", "x": rows["days_since_visit"].to_numpy(),
+            "y": np.round(rows["pain"].to_numpy(dtype="float64"), 2),
+            "mode": "lines", "name": name, "line": {"color": colour, "width": width},
+            "customdata": [f"{d:%d %b %Y}" if pd.notna(d) else "" for d in rows["diary_date"]],
+            "hovertemplate": HOVER}
 
 
-def _older_traces(older: pd.DataFrame) -> list[go.Scatter]:
+def _older_traces(older: pd.DataFrame) -> list[dict]:
     """Mean line over a band of mean ± 1 SD; the band's edges lift the pen at gaps like the mean."""
     summary = with_gap_breaks(older_summary(older), "days_since_visit", unit=1)
     count = older["interval_start"].nunique()
     low = np.round((summary["mean"] - summary["sd"]).clip(lower=0).to_numpy(dtype="float64"), 2)
     high = np.round((summary["mean"] + summary["sd"]).clip(upper=10).to_numpy(dtype="float64"), 2)
     name = f"{count} earlier intervals: mean ± SD"
-    band = {"mode": "lines", "line": {"width": 0}, "legendgroup": "older", "hoverinfo": "skip", "showlegend": False}
+    days = summary["days_since_visit"].to_numpy()
+    band = {"type": "scatter", "x": days, "mode": "lines", "line": {"width": 0}, "legendgroup": "older",
+            "hoverinfo": "skip", "showlegend": False}
     return [
-        go.Scatter(x=summary["days_since_visit"], y=low, name=f"{name} (low)", **band),
-        go.Scatter(x=summary["days_since_visit"], y=high, name=f"{name} (high)", fill="tonexty",
-                   fillcolor=OLDER_BAND, **band),
-        go.Scatter(x=summary["days_since_visit"], y=np.round(summary["mean"].to_numpy(dtype="float64"), 2),
-                   mode="lines", name=name, legendgroup="older", line={"color": c.GREY, "width": OLDER_WIDTH},
-                   customdata=summary["n"].fillna(0).astype(int),
-                   hovertemplate="day %{x}: mean pain %{y:.1f} over %{customdata} intervals<extra></extra>"),
+        {**band, "y": low, "name": f"{name} (low)"},
+        {**band, "y": high, "name": f"{name} (high)", "fill": "tonexty", "fillcolor": OLDER_BAND},
+        {"type": "scatter", "x": days, "y": np.round(summary["mean"].to_numpy(dtype="float64"), 2),
+         "mode": "lines", "name": name, "legendgroup": "older", "line": {"color": c.GREY, "width": OLDER_WIDTH},
+         "customdata": summary["n"].fillna(0).astype(int).to_numpy(),
+         "hovertemplate": "day %{x}: mean pain %{y:.1f} over %{customdata} intervals<extra></extra>"},
     ]
 
 
@@ -87,11 +89,11 @@ def visit_overlay(aligned: pd.DataFrame) -> go.Figure:
     for start in latest:  # added last, so drawn on top
         traces.append(_interval_line(aligned[aligned["interval_start"] == start], interval_name(start, True),
                                      c.BLUE, LATEST_WIDTH))
-    fig = go.Figure(data=traces)
-    fig.update_layout(
-        template={"layout": c.TEMPLATE_LAYOUT}, height=420, margin={"l": 60, "r": 20, "t": 50, "b": 50},
-        hovermode="closest", title={"text": "Pain since each visit (daily, 0–10)", "font": {"size": 14}},
-        legend={"traceorder": "reversed"})
-    fig.update_xaxes(title_text="days since visit", rangemode="tozero")
-    fig.update_yaxes(title_text="pain (0–10)", range=[0, 10.5])
-    return fig
+    # Traces and layout as plain dicts, validated once by the figure: property-by-property
+    # updates cost most of a warm rerun's figure time (issue 12).
+    return go.Figure(data=traces, layout={
+        "template": {"layout": c.TEMPLATE_LAYOUT}, "height": 420, "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "hovermode": "closest", "title": {"text": "Pain since each visit (daily, 0–10)", "font": {"size": 14}},
+        "legend": {"traceorder": "reversed"},
+        "xaxis": {"title": {"text": "days since visit"}, "rangemode": "tozero"},
+        "yaxis": {"title": {"text": "pain (0–10)"}, "range": [0, 10.5]}})
