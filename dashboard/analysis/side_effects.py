@@ -38,22 +38,29 @@ def daily_side_effect_severity(side_effects: pd.DataFrame, as_of: date) -> pd.Da
     return wide
 
 
-def effect_counts(severity: pd.DataFrame, start, end) -> pd.DataFrame:
-    """Per effect recorded in start..end: ``days_reported`` (severity >= 1), ``severe_days`` (3), ``max_severity``."""
-    index = severity.index.to_numpy()
-    inside = (index >= day(start).to_datetime64()) & (index <= day(end).to_datetime64())
+def _counts(severity: pd.DataFrame, start, end) -> tuple[list, np.ndarray, np.ndarray, np.ndarray]:
+    """Effects recorded in start..end with their days reported (>= 1), severe days (3) and highest severity."""
+    index, low, high = severity.index.to_numpy(), day(start).to_datetime64(), day(end).to_datetime64()
+    if severity.index.is_monotonic_increasing:  # as daily_side_effect_severity gives it: cut by binary search
+        inside = slice(index.searchsorted(low, "left"), index.searchsorted(high, "right"))
+    else:
+        inside = (index >= low) & (index <= high)
     part = severity.to_numpy(dtype="float64")[inside]
     recorded = ~np.isnan(part).all(axis=0) if len(part) else np.zeros(part.shape[1], dtype=bool)
     part = part[:, recorded]
     with np.errstate(invalid="ignore"):
         reported, severe = (part >= 1).sum(axis=0), (part >= SEVERE).sum(axis=0)
+    worst = np.nanmax(part, axis=0) if part.size else np.zeros(0)
+    return list(severity.columns[recorded]), reported, severe, worst
+
+
+def effect_counts(severity: pd.DataFrame, start, end) -> pd.DataFrame:
+    """Per effect recorded in start..end: ``days_reported`` (severity >= 1), ``severe_days`` (3), ``max_severity``."""
+    effects, reported, severe, worst = _counts(severity, start, end)
     return pd.DataFrame(
-        {
-            "days_reported": reported.astype("int64"),
-            "severe_days": severe.astype("int64"),
-            "max_severity": (np.nanmax(part, axis=0) if part.size else np.zeros(0)).astype("int64"),
-        },
-        index=pd.Index(list(severity.columns[recorded]), name="effect", dtype="object"),
+        {"days_reported": reported.astype("int64"), "severe_days": severe.astype("int64"),
+         "max_severity": worst.astype("int64")},
+        index=pd.Index(effects, name="effect", dtype="object"),
     )
 
 
@@ -61,16 +68,15 @@ def period_side_effects(severity: pd.DataFrame, start, end, diary_days: int) -> 
     """``{effect: {share_of_days, max_severity, severe_share_of_days}}`` for start..end.
 
     Shares are of the period's diary days (days with any entry); reported means severity >= 1.
+    Read from arrays, not a frame: the review asks this for every step and visit interval.
     """
     if diary_days == 0:
         return {}
+    effects, reported, severe, worst = _counts(severity, start, end)
     return {
-        effect: {
-            "share_of_days": int(row.days_reported) / diary_days,
-            "max_severity": int(row.max_severity),
-            "severe_share_of_days": int(row.severe_days) / diary_days,
-        }
-        for effect, row in effect_counts(severity, start, end).iterrows()
+        effect: {"share_of_days": int(r) / diary_days, "max_severity": int(w),
+                 "severe_share_of_days": int(s) / diary_days}
+        for effect, r, s, w in zip(effects, reported, severe, worst)
     }
 
 
