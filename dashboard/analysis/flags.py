@@ -81,14 +81,30 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     })
 
 
-def runs(evaluated: pd.DataFrame, fired: pd.Series) -> list[pd.DataFrame]:
-    """Runs of consecutive firing rows among ``evaluated`` (sorted by date, one row a day).
+def _spans(fired) -> list[tuple[int, int]]:
+    """Positions [a, b) of the runs of consecutive True in ``fired``."""
+    edges = np.diff(np.concatenate(([0], np.asarray(fired, dtype=bool).astype(np.int8), [0])))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
-    Cut by position where ``fired`` turns on and off: a 3-year diary has a hundred bladder
-    runs, and splitting by a group key cost most of the flags' time (issue 8)."""
-    on = np.concatenate(([0], np.asarray(fired, dtype=bool).astype(np.int8), [0]))
-    edges = np.diff(on)
-    return [evaluated.iloc[a:b] for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]
+
+def runs(evaluated: pd.DataFrame, fired: pd.Series) -> list[pd.DataFrame]:
+    """Runs of consecutive firing rows among ``evaluated`` (sorted by date, one row a day)."""
+    return [evaluated.iloc[a:b] for a, b in _spans(fired)]
+
+
+class _Run:
+    """One run's columns as array slices: what a rule's ``describe`` reads (``run[column]``,
+    ``len(run)``). A 3-year diary has a hundred bladder runs; a frame per run cost most of
+    the flags' time (issue 8)."""
+
+    def __init__(self, columns: dict[str, np.ndarray], start: int, stop: int):
+        self._columns, self._start, self._stop = columns, start, stop
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self._columns[column][self._start:self._stop]
+
+    def __len__(self) -> int:
+        return self._stop - self._start
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -98,10 +114,13 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _run_flags(rule: str, evaluated: pd.DataFrame, fired: pd.Series, date_col: str, describe,
                min_length: int = 1) -> pd.DataFrame:
-    return _frame([
-        {"rule": rule, "start": run[date_col].iloc[0], "end": run[date_col].iloc[-1], "detail": describe(run)}
-        for run in runs(evaluated, fired) if len(run) >= min_length
-    ])
+    spans = [(a, b) for a, b in _spans(fired) if b - a >= min_length]
+    if not spans:
+        return _frame([])
+    columns = {name: evaluated[name].to_numpy() for name in evaluated.columns}
+    dates = columns[date_col]
+    return _frame([{"rule": rule, "start": dates[a], "end": dates[b - 1], "detail": describe(_Run(columns, a, b))}
+                   for a, b in spans])
 
 
 def _days(n: int) -> str:
@@ -118,8 +137,14 @@ def bp_high(daily: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
              | (days["bp_diastolic"] >= thresholds.bp_diastolic_high))
     limit = f">= {_n(thresholds.bp_systolic_high)}/{_n(thresholds.bp_diastolic_high)} mmHg"
     return _run_flags("bp_high", days, fired, "diary_date", lambda run: (
-        f"BP {limit} on {_days(len(run))}; highest systolic {_n(run['bp_systolic'].max())}, "
-        f"highest diastolic {_n(run['bp_diastolic'].max())} mmHg"))
+        f"BP {limit} on {_days(len(run))}; highest systolic {_highest(run['bp_systolic'])}, "
+        f"highest diastolic {_highest(run['bp_diastolic'])} mmHg"))
+
+
+def _highest(values: np.ndarray) -> str:
+    """The highest recorded value; a run may hold only one of the two BP readings."""
+    recorded = values[~np.isnan(values)]
+    return _n(recorded.max()) if len(recorded) else "not recorded"
 
 
 def _effect_days(severity: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -157,12 +182,12 @@ def over_prescribed(over_days: pd.DataFrame, thresholds: Thresholds) -> pd.DataF
     return _concat(parts)
 
 
-def _describe_over(run: pd.DataFrame) -> str:
-    first = run.iloc[0]
-    total = "daily total" if first["window_days"] == 1 else "7-day total"
-    maximum = "max" if first["window_days"] == 1 else "weekly max"
+def _describe_over(run: _Run) -> str:
+    window, max_mg, dose, frequency = (run[c][0] for c in ("window_days", "max_mg", "dose_mg", "frequency"))
+    total = "daily total" if window == 1 else "7-day total"
+    maximum = "max" if window == 1 else "weekly max"
     return (f"{total} up to {_n(run['taken_mg'].max())} mg on {_days(len(run))}; prescribed {maximum} "
-            f"{_n(first['max_mg'])} mg ({_n(first['dose_mg'])} mg {first['frequency']})")
+            f"{_n(max_mg)} mg ({_n(dose)} mg {frequency})")
 
 
 def co_sedative(diary: pd.DataFrame, comedications: pd.DataFrame, as_of: date) -> pd.DataFrame:
@@ -180,7 +205,7 @@ def _diary_co_sedatives(diary: pd.DataFrame, as_of: date) -> pd.DataFrame:
                             "drug_class": classes}).groupby("diary_date", sort=True).agg(list).reset_index()
     fired = per_day["drug_class"].map(lambda cs: any(c in CO_SEDATIVE_CLASSES for c in cs)).astype(bool)
 
-    def describe(run: pd.DataFrame) -> str:
+    def describe(run: _Run) -> str:
         found = sorted({f"{c}: '{t}'" for ts, cs in zip(run["text"], run["drug_class"]) for t, c in zip(ts, cs) if c})
         return f"{'; '.join(found)} in the diary's other medication on {_days(len(run))}"
 

@@ -70,6 +70,16 @@ def test_bp_high_detail_names_the_values():
         "BP >= 160/100 mmHg on 2 days; highest systolic 165, highest diastolic 104 mmHg"]
 
 
+def test_bp_high_detail_skips_a_reading_not_taken():
+    """A day with only a diastolic reading still counts, and its missing systolic is not the highest."""
+    flags = bp_high(_bp({"2026-03-01": [(None, 102)], "2026-03-02": [(166, 90)]}), T)
+    assert flags["detail"].tolist() == [
+        "BP >= 160/100 mmHg on 2 days; highest systolic 166, highest diastolic 102 mmHg"]
+    only_diastolic = bp_high(_bp({"2026-03-01": [(None, 102)]}), T)
+    assert only_diastolic["detail"].tolist() == [
+        "BP >= 160/100 mmHg on 1 day; highest systolic not recorded, highest diastolic 102 mmHg"]
+
+
 def _severity(*rows) -> pd.DataFrame:
     return daily_side_effect_severity(side_effects(*rows), AS_OF)
 
