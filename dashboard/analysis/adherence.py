@@ -99,7 +99,8 @@ def daily_prescription(steps_tbl: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[PRESCRIPTION_COLUMNS]
 
 
-def period_adherence(daily: pd.DataFrame, prescription: pd.DataFrame, start, end, step_id=None) -> dict:
+def period_adherence(daily: pd.DataFrame, prescription: pd.DataFrame, start, end, step_id=None, *,
+                     part: pd.DataFrame | None = None) -> dict:
     """Doses and mg taken against prescribed in start..end, with percentages.
 
     Taken counts what the diary recorded (``doses_taken`` counts entries with a dose, so
@@ -108,7 +109,7 @@ def period_adherence(daily: pd.DataFrame, prescription: pd.DataFrame, start, end
     a covered day's frequency allows no count ('as needed'). Days without a diary entry
     count as prescribed, so read adherence beside completeness.
     """
-    part = in_period(daily, start, end)
+    part = in_period(daily, start, end) if part is None else part  # ``part``: daily already cut to the period
     presc = in_period(prescription, start, end, column="date")
     if step_id is not None:
         presc = presc[presc["step_id"] == step_id]

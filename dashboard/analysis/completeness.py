@@ -13,12 +13,16 @@ import pandas as pd
 from dashboard.analysis.daily import day, in_period
 
 
-def completeness(daily: pd.DataFrame, start, end) -> dict:
-    """``days`` (calendar), ``diary_days`` (at least one entry) and their ratio, for start..end inclusive."""
+def completeness(daily: pd.DataFrame, start, end, *, part: pd.DataFrame | None = None) -> dict:
+    """``days`` (calendar), ``diary_days`` (at least one entry) and their ratio, for start..end inclusive.
+
+    ``part``: ``daily`` already cut to start..end (``in_period``), when the caller has it.
+    """
     days = (day(end) - day(start)).days + 1
     if days <= 0:
         return {"days": 0, "diary_days": 0, "completeness": None}
-    diary_days = int(in_period(daily, start, end)["diary_date"].nunique())
+    part = in_period(daily, start, end) if part is None else part
+    diary_days = int(part["diary_date"].nunique())
     return {"days": days, "diary_days": diary_days, "completeness": diary_days / days}
 
 

@@ -141,8 +141,8 @@ def important_reduction(points: float | None, thresholds: Thresholds) -> bool | 
 
 def period_stats(daily, severity, prescription, start, end, baseline_pain, thresholds: Thresholds) -> dict:
     """Every figure review-metrics.md lists "for any period", for start..end inclusive."""
-    part = in_period(daily, start, end)
-    stats = completeness(daily, start, end)
+    part = in_period(daily, start, end)  # cut once: the review asks this for every step and interval
+    stats = completeness(daily, start, end, part=part)
     for name, column in MEAN_FIELDS.items():
         stats[name] = _mean(part[column])
     points, pct = change_from_baseline(stats["mean_pain"], baseline_pain)
@@ -151,7 +151,7 @@ def period_stats(daily, severity, prescription, start, end, baseline_pain, thres
         "responder": responder_category(pct, thresholds),
         "reduction_ge_2_points": important_reduction(points, thresholds),
         "side_effects": period_side_effects(severity, start, end, stats["diary_days"]),
-        "adherence": period_adherence(daily, prescription, start, end),
+        "adherence": period_adherence(daily, prescription, start, end, part=part),
     })
     return stats
 
