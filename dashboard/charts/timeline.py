@@ -47,6 +47,11 @@ MG_ON_DAY = "%{x|%d %b %Y}: %{y:g} mg"
 # Step labels: a label is about this wide per character at 10 px, on a plot about this wide
 # at 1366 px (Streamlit's main column less the margins); labels that would touch stagger down.
 LABEL_CHAR_PX, PLOT_PX, LABEL_LEVELS, LABEL_STEP = 6.2, 850, 3, 0.6
+# A daily series with more drawn days than this is drawn as a thin line, not a marker (or a bar)
+# a day: at ~1,200 px of plot, markers of longer series merge into a band, and each is an SVG
+# element the browser lays out; a 3-year diary's ~9,000 elements took over a second to draw in
+# Chromium, most of the page's time (issues 8 and 12). A line draws the same values in one path.
+DENSE_DAYS = 400
 HIGHLIGHT_MIN_SHARE = 0.008  # a one-day flag on a three-year axis still gets ~7 px
 SELECTED_LABEL_PX = 34  # above the top panel's title
 
@@ -261,6 +266,20 @@ def _points(sent: dict, name: str, **style) -> dict:
     return {"type": "scatter", "mode": "markers", **sent, "name": name, **style}
 
 
+def _dense(days: Days, col: str) -> bool:
+    return int((~np.isnan(days.values[col])).sum()) > DENSE_DAYS if col in days.values else False
+
+
+def _daily(parts: Parts, panel: str, days: Days, col: str, name: str, colour: str, *, size: float,
+           opacity: float = 1.0, **style) -> None:
+    """A series of daily values: a marker a day, or past ``DENSE_DAYS`` a thin line (gaps kept)."""
+    if not _dense(days, col):
+        parts.add(panel, _points(days.sent(col), name, marker={"color": colour, "size": size, "opacity": opacity},
+                                 **style))
+        return
+    _lines(parts, panel, days, col, name, line={"color": colour, "width": 1}, opacity=max(opacity, 0.5), **style)
+
+
 def _empty(parts: Parts, panel: str, text: str) -> None:
     """Say what is missing where it would be, instead of an empty grid that looks like zeros."""
     parts.note(panel, text, font={"color": c.GREY, "size": 13})
@@ -371,8 +390,7 @@ def _pain_panel(parts: Parts, days: Days, baseline: float | None, relief_pct: tu
     if not days.has("pain"):
         _empty(parts, "pain", "no pain recorded")
     else:
-        parts.add("pain", _points(days.sent("pain"), "daily pain", marker={"color": c.GREY, "size": 4},
-                                  hovertemplate=ON_DAY))
+        _daily(parts, "pain", days, "pain", "daily pain", c.GREY, size=4, hovertemplate=ON_DAY)
         if days.has("pain_7d"):
             _lines(parts, "pain", days, "pain_7d", "7-day mean", line={"color": c.BLUE, "width": 2.5},
                    hovertemplate=ON_DAY)
@@ -462,6 +480,13 @@ def _dose_panel(parts: Parts, days: Days) -> None:
     bar_width = DAY.total_seconds() * 1000 * 0.7
     for name, rows, colour in (("taken", ~np.isnan(taken) & ~over, c.SKY_BLUE),
                                ("above prescription", over, c.VERMILLION)):
+        if name == "taken" and rows.any() and _dense(days, "dose_taken_mg"):
+            # Every day's dose as one stepped area (the days above prescription stay bars on top).
+            points, _ = days.line("dose_taken_mg")
+            parts.add("dose", {"type": "scatter", "mode": "lines", **points, "name": name, "fill": "tozeroy",
+                               "line": {"color": c.SKY_BLUE, "width": 0.5, "shape": "hv"},
+                               "fillcolor": c.SKY_BLUE, "hovertemplate": "%{x|%d %b %Y}: %{y:g} mg taken"})
+            continue
         if rows.any():
             parts.add("dose", {
                 "type": "bar", **days.sent("dose_taken_mg", rows, customdata=prescribed), "name": name,
@@ -480,8 +505,8 @@ def _function_panel(parts: Parts, days: Days) -> None:
         if not days.has(f"{col}_7d"):  # no 7-day mean computed: the daily values are the line
             _lines(parts, "function", days, col, col, line={"color": colour, "width": 1.5}, **style)
             continue
-        parts.add("function", _points(days.sent(col), f"{col} (daily)", showlegend=False,
-                                      marker={"color": colour, "size": 3, "opacity": 0.35}, **style))
+        _daily(parts, "function", days, col, f"{col} (daily)", colour, size=3, opacity=0.35, showlegend=False,
+               **style)
         _lines(parts, "function", days, f"{col}_7d", col, line={"color": colour, "width": 2}, **style)
     if days.has("peg"):
         # Weekly: the week's points are joined whatever lies between them.
@@ -515,8 +540,18 @@ def _bp_panel(parts: Parts, days: Days, bp_limits: tuple[float, float]) -> None:
     across = {"xref": f"{_ref('x', 'bp')} domain", "x0": 0, "x1": 1, "yref": _ref("y", "bp")}
     for (col, name, colour), limit in zip(readings, bp_limits):
         if days.has(col):
-            parts.add("bp", _points(days.sent(col), name, marker={"color": colour, "size": 5},
-                                    hovertemplate="%{x|%d %b %Y}: %{y:g} mmHg"))
+            hover = "%{x|%d %b %Y}: %{y:g} mmHg"
+            if _dense(days, col):  # the readings as a line, and those at or above the limit as markers
+                _daily(parts, "bp", days, col, name, colour, size=5, hovertemplate=hover, legendgroup=col)
+                with np.errstate(invalid="ignore"):
+                    high = days.values[col] >= limit
+                if high.any():
+                    parts.add("bp", _points(days.sent(col, high), f"{name} ≥ {limit:g}", legendgroup=col,
+                                            showlegend=False, marker={"color": colour, "size": 5},
+                                            hovertemplate=hover))
+            else:
+                parts.add("bp", _points(days.sent(col), name, marker={"color": colour, "size": 5},
+                                        hovertemplate=hover))
         # The threshold the bp_high flag uses (ketamine raises blood pressure; FDA 2023, ASRA/AAPM 2018).
         parts.shapes.append({"type": "line", **across, "y0": limit, "y1": limit, "opacity": 0.6,
                              "line": {"color": colour, "dash": "dash", "width": 1}})

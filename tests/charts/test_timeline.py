@@ -518,3 +518,40 @@ def test_a_three_year_patient_builds_in_one_go(monkeypatch):
     assert calls == []
     assert len(visit_lines(fig)) == len(visits)
     assert timeline_module.PANEL_GAP_PX > 0
+
+
+def test_a_long_diary_draws_daily_values_as_lines_and_keeps_high_readings_as_markers():
+    """Past DENSE_DAYS drawn days, markers (one SVG element each) give way to a thin line with
+    the same values; blood pressure at or above its limit stays a marker, and days above
+    prescription stay bars over the taken doses' stepped area."""
+    n = timeline_module.DENSE_DAYS + 20
+    days = pd.date_range("2024-01-01", periods=n, freq="D")
+    pain = np.where(np.arange(n) % 2 == 0, 4.0, 6.0)
+    systolic = np.full(n, 130.0)
+    systolic[[5, 300]] = [165.0, 171.0]
+    taken = np.full(n, 50.0)
+    taken[7] = 150.0
+    long = pd.DataFrame({"diary_date": days})
+    for name in DAILY_MEASURES:
+        long[name] = NAN
+    long = long.assign(pain=pain, mood=pain, mood_7d=np.full(n, 5.0), bp_systolic=systolic, bp_diastolic=np.full(n, 80.0),
+                       dose_taken_mg=taken, dose_prescribed_mg=np.full(n, 50.0))
+    fig = build(long, period=(days[0].date(), days[-1].date()))
+    daily_pain = trace(fig, "daily pain")
+    assert daily_pain.mode == "lines" and values(daily_pain.y)[:3] == [4, 6, 4]
+    assert trace(fig, "mood (daily)").mode == "lines"
+    assert trace(fig, "systolic").mode == "lines"
+    high = trace(fig, "systolic ≥ 160")
+    assert high.mode == "markers" and drawn(high) == {days[5]: 165.0, days[300]: 171.0}
+    assert not [t for t in fig.data if t.name and t.name.startswith("diastolic ≥")]  # none at or above 100
+    taken_area = trace(fig, "taken")
+    assert taken_area.type == "scatter" and taken_area.fill == "tozeroy" and taken_area.line.shape == "hv"
+    assert drawn(trace(fig, "above prescription")) == {days[7]: 150.0}
+    markers = sum(len(t.y) for t in fig.data if t.type == "scatter" and t.mode and "markers" in t.mode)
+    assert markers < 10  # the two high readings, not a marker a day
+
+
+def test_a_short_diary_keeps_a_marker_a_day():
+    fig = build(FULL)
+    assert trace(fig, "daily pain").mode == "markers" and trace(fig, "systolic").mode == "markers"
+    assert not [t for t in fig.data if t.name and "≥" in t.name]
