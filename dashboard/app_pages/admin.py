@@ -10,6 +10,7 @@ import streamlit as st
 from sqlalchemy.exc import IntegrityError
 
 from dashboard import access, services
+from dashboard.app_pages.display import blank_missing
 from dashboard.audit_actions import AuditAction
 from dashboard.auth import accounts
 from dashboard.auth.accounts import ROLES, AccountError, User
@@ -104,7 +105,7 @@ def show() -> None:
         return
     table, refs = services.accounts_overview(admin)
     active = table.loc[table["status"] == "active", "user name"].tolist()
-    st.dataframe(table, hide_index=True)
+    st.dataframe(blank_missing(table), hide_index=True)
     accounts_tab, shares_tab = st.tabs(["Accounts", "Shares"])
     with accounts_tab:
         _add_account(admin)

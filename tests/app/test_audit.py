@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 
+from dashboard.app_pages.display import blank_missing
 from dashboard.db.audit_trail import TrailFilter, events_frame
 from dashboard.ingest.export import trail_csv
 from dashboard.db import audit
@@ -287,3 +288,25 @@ def test_the_download_is_prepared_on_request_and_audited_when_clicked(clinic_url
     export = audit_rows(clinic_url, before)
     assert [r[:3] for r in export] == [("alex.admin", "export", "ok")]
     assert '"rows": 2' in export[0][4] and '"failed"' in export[0][4]
+
+
+def test_the_accounts_table_shows_no_literal_none(clinic_url):
+    """An account never locked shows an empty cell, not "None"."""
+    at = app("admin", user=account(clinic_url, "alex.admin")).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert (table["locked until (UTC)"] == "").any()  # the demo's accounts are not locked
+    assert not table.isna().any().any()
+    assert "None" not in table.astype(str).to_numpy().ravel().tolist()
+
+
+def test_blank_missing_empties_text_and_times_and_keeps_numbers():
+    table = pd.DataFrame({
+        "at (UTC)": pd.to_datetime(["2026-11-30 08:05:09", None]), "patient": pd.Series(["DEMO-001", None], dtype="str"),
+        "detail": [None, '{"ref": "DEMO-001"}'], "runs": [1.5, float("nan")],
+    })
+    shown = blank_missing(table)
+    assert shown["at (UTC)"].tolist() == ["2026-11-30 08:05", ""]
+    assert shown["patient"].tolist() == ["DEMO-001", ""] and shown["detail"].tolist() == ["", '{"ref": "DEMO-001"}']
+    assert shown["runs"].iloc[0] == 1.5 and pd.isna(shown["runs"].iloc[1])  # numbers are not text
+    assert table["patient"].isna().iloc[1]  # the input is left as it was
