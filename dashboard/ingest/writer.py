@@ -487,12 +487,17 @@ def _insert_entries(session: Session, records: list[DiaryRecord], patient_ids: d
         "source": [source] * len(records),
         "import_id": [import_id] * len(records),
     }
-    bulk_insert(session, DiaryEntry.__table__, columns)
-    effects = [(entry_id, effect, severity) for entry_id, rec in zip(ids, records)
-               for effect, severity in rec.side_effects.items()]
+    effects: dict[str, tuple] = {}
+
+    def side_effects() -> None:  # made while PostgreSQL is still storing the entries
+        rows = [(entry_id, effect, severity) for entry_id, rec in zip(ids, records)
+                for effect, severity in rec.side_effects.items()]
+        if rows:
+            effects.update(zip(("entry_id", "effect", "severity"), zip(*rows)))
+
+    bulk_insert(session, DiaryEntry.__table__, columns, meanwhile=side_effects)
     if effects:
-        entry_ids, names, severities = zip(*effects)
-        bulk_insert(session, SideEffect.__table__, {"entry_id": entry_ids, "effect": names, "severity": severities})
+        bulk_insert(session, SideEffect.__table__, effects)
 
 
 def _take_ids(session: Session, table, count: int) -> list[int]:
@@ -518,7 +523,7 @@ def copy_supported(connection) -> bool:
     return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
 
 
-def bulk_insert(session: Session, table, columns: dict[str, list]) -> None:
+def bulk_insert(session: Session, table, columns: dict[str, list], *, meanwhile=None) -> None:
     """Insert rows given as columns (name -> values, all of one length) in the session's transaction.
 
     Each value goes through the column type's bind processor, as SQLAlchemy's own insert would
@@ -526,6 +531,8 @@ def bulk_insert(session: Session, table, columns: dict[str, list]) -> None:
     COPY on PostgreSQL (:func:`copy_supported`) or one DBAPI executemany elsewhere, without
     SQLAlchemy building a parameter dict per row. A database error comes out as SQLAlchemy's
     (an ``IntegrityError`` when a concurrent import stored the same entry: the import retries).
+    ``meanwhile()`` is called once the rows are handed over: with COPY, while the server is still
+    storing them; elsewhere, after.
     """
     connection = session.connection()
     dialect = connection.dialect
@@ -536,24 +543,28 @@ def bulk_insert(session: Session, table, columns: dict[str, list]) -> None:
         values.append(columns[name] if process is None else [process(v) for v in columns[name]])
     quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
     if copy_supported(connection):
-        _copy(connection, f"COPY {table.name} ({quoted}) FROM STDIN", values)
+        _copy(connection, f"COPY {table.name} ({quoted}) FROM STDIN", values, meanwhile)
         return
     marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", list(zip(*values)))
+    if meanwhile is not None:
+        meanwhile()
 
 
 COPY_CHUNK_ROWS = 10_000  # rows formatted per write: the server stores one chunk while the next is formatted
 
 
-def _copy(connection, statement: str, values: list[list]) -> None:
+def _copy(connection, statement: str, values: list[list], meanwhile=None) -> None:
     """COPY FROM STDIN in PostgreSQL's text format, the payload built column by column
-    (:func:`copy_text`); columns of a type it does not know go row by row through psycopg."""
+    (:func:`copy_text`); columns of a type it does not know go row by row through psycopg.
+    A thread of psycopg's sends the chunks, so the next chunk is built while the server reads one."""
     import psycopg
+    from psycopg.copy import QueuedLibpqWriter
 
     count = len(values[0]) if values else 0
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        with cursor.copy(statement) as copy:
+        with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
             for start in range(0, count, COPY_CHUNK_ROWS):
                 chunk = [column[start:start + COPY_CHUNK_ROWS] for column in values]
                 payload = copy_text(chunk)
@@ -562,6 +573,8 @@ def _copy(connection, statement: str, values: list[list]) -> None:
                         copy.write_row(row)
                 else:
                     copy.write(payload)
+            if meanwhile is not None:
+                meanwhile()
     except psycopg.Error as exc:
         from sqlalchemy.exc import DBAPIError
 
