@@ -51,10 +51,12 @@ def twin_url(db_url, tmp_path):
     _pg_drop(name, url)
 
 
-def _sqlalchemy_insert(session, table, columns):
+def _sqlalchemy_insert(session, table, columns, meanwhile=None):
     """The reference: SQLAlchemy Core's insert, executemany of one dict per row."""
     names = list(columns)
     session.execute(insert(table), [dict(zip(names, row)) for row in zip(*columns.values())])
+    if meanwhile is not None:
+        meanwhile()
 
 
 def _stored(url):
