@@ -198,14 +198,19 @@ def _clinicians(url: str, workdir: Path, args) -> dict:
         if username == review_page.USERNAME:
             refs.append(review_page.BENCH_REF)
         accounts.append((username, passwords[username], refs))
-    print(f"clinicians: {args.clinicians} simulated clinicians against a running server ...", flush=True)
-    proc, base = review_page.start_server(url, workdir / "server.log")
+    servers = max(1, args.servers)
+    print(f"clinicians: {args.clinicians} simulated clinicians against {servers} running server process(es) ...",
+          flush=True)
+    started = []
     try:
-        return clinicians.run(base.removeprefix("http://"), accounts, clinicians=args.clinicians,
-                              rounds=args.rounds, server_pid=proc.pid)
+        for i in range(servers):
+            started.append(review_page.start_server(url, workdir / f"server-{i}.log"))
+        return clinicians.run([base.removeprefix("http://") for _, base in started], accounts,
+                              clinicians=args.clinicians, rounds=args.rounds, server_pid=started[0][0].pid)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        for proc, _ in started:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 def table(result: dict) -> str:
@@ -248,7 +253,7 @@ def table(result: dict) -> str:
                 row(f"{ref}: MB over the websocket", None if sent is None else sent / 1e6, "MB", rule)
     if "clinicians" in sec:
         s = sec["clinicians"]
-        lines.append(f"{s['clinicians']} simulated clinicians, think time {s['think_s'][0]:g}-{s['think_s'][1]:g} s, "
+        lines.append(f"{s['clinicians']} simulated clinicians on {s.get('servers', 1)} server process(es), think time {s['think_s'][0]:g}-{s['think_s'][1]:g} s, "
                      f"{s['pages']} review pages")
         row("review page p50 to idle", s["review_p50_s"], "s")
         row("review page p95 to idle", s["review_p95_s"], "s", TARGETS[("clinicians", "review_p95_s")])
@@ -281,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", metavar="SECTIONS", help=f"comma-separated, of {', '.join(SECTIONS)}")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the import benchmark's file")
     parser.add_argument("--clinicians", type=int, default=20)
+    parser.add_argument("--servers", type=int, default=1,
+                        help="app processes the clinicians are spread over (sticky, as behind deploy/nginx)")
     parser.add_argument("--rounds", type=int, default=4, help="review pages each simulated clinician opens")
     parser.add_argument("--repeat", type=int, default=1, help="repeats of the review and browser figures")
     args = parser.parse_args(argv)

@@ -158,6 +158,7 @@ async def _clinician(n: int, base: str, account: tuple[str, str, list[str]], rou
             await asyncio.sleep(rnd.uniform(*think))
             run = await session.run(query=f"patient={rnd.choice(refs)}", page="review")
             out["review"].append(run.seconds)
+            out["per_server"][base] = out["per_server"].get(base, 0) + 1
             out["bytes"].append(run.received_bytes)
             logged_out = session.shows_login_form(run)
             out["errors"] += run.exceptions + logged_out
@@ -191,25 +192,33 @@ async def _idle_sessions(base: str, account: tuple[str, str, list[str]], count: 
             "mb_per_idle_session": per}
 
 
-async def simulate(base: str, accounts: list[tuple[str, str, list[str]]], *, clinicians: int = 20, rounds: int = 4,
-                   think: tuple[float, float] = (2.0, 6.0), timeout: float = 120.0, seed: int = 7,
+async def simulate(base: str | list[str], accounts: list[tuple[str, str, list[str]]], *, clinicians: int = 20,
+                   rounds: int = 4, think: tuple[float, float] = (2.0, 6.0), timeout: float = 120.0, seed: int = 7,
                    server_pid: int | None = None, idle_sessions: int = 10) -> dict:
-    """``accounts``: (username, password, patient refs that account may open), used in turn."""
-    out = {"login": [], "review": [], "bytes": [], "errors": 0, "error_detail": []}
-    # Warm the server's imports and caches once, as a clinic's first user of the morning would.
-    warm = Session.open(base, timeout)
-    session = await warm
-    await session.log_in(accounts[0][0], accounts[0][1])
-    await session.run(query=f"patient={accounts[0][2][0]}", page="review")
-    await session.close()
-    memory = await _idle_sessions(base, accounts[0], idle_sessions, timeout, server_pid)
+    """``accounts``: (username, password, patient refs that account may open), used in turn.
+
+    ``base``: one server, or several server processes of one deployment; clinician n stays on
+    server n mod k for the whole visit, as the reverse proxy's sticky route cookie keeps a
+    browser on one (deploy/nginx). Memory is measured on the first server (``server_pid``).
+    """
+    bases = [base] if isinstance(base, str) else list(base)
+    out = {"login": [], "review": [], "bytes": [], "errors": 0, "error_detail": [], "per_server": {}}
+    # Warm each server's imports and caches once, as a clinic's first user of the morning would.
+    for server in bases:
+        session = await Session.open(server, timeout)
+        await session.log_in(accounts[0][0], accounts[0][1])
+        await session.run(query=f"patient={accounts[0][2][0]}", page="review")
+        await session.close()
+    memory = await _idle_sessions(bases[0], accounts[0], idle_sessions, timeout, server_pid)
     started = time.perf_counter()
-    await asyncio.gather(*(_clinician(n, base, accounts[n % len(accounts)], rounds, think, timeout, seed, out)
-                           for n in range(clinicians)))
+    await asyncio.gather(*(_clinician(n, bases[n % len(bases)], accounts[n % len(accounts)], rounds, think, timeout,
+                                      seed, out) for n in range(clinicians)))
     wall = time.perf_counter() - started
     pages = out["review"]
     return {
-        "clinicians": clinicians, "rounds": rounds, "think_s": list(think), "wall_s": round(wall, 1),
+        "clinicians": clinicians, "servers": len(bases), "pages_per_server": [out["per_server"].get(b, 0) for b in bases],
+        "rounds": rounds, "think_s": list(think),
+        "wall_s": round(wall, 1),
         "pages": len(pages), "errors": out["errors"], "error_detail": out["error_detail"][:20],
         "review_p50_s": percentile(pages, 50), "review_p95_s": percentile(pages, 95),
         "review_max_s": max(pages) if pages else None,

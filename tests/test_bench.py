@@ -47,6 +47,23 @@ def test_simulated_clinicians_log_in_and_open_their_patients_without_errors(demo
     assert result["memory"]["mb_per_idle_session"] is not None
 
 
+def test_simulated_clinicians_spread_over_two_server_processes(demo_url, tmp_path):
+    """As behind the sticky proxy: each clinician keeps to one process, and both processes serve."""
+    url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
+    passwords = {u: p for u, _n, _r, p in DEMO_ACCOUNTS}
+    accounts = [(u, passwords[u], [s.ref for s in STORIES if u in s.shared_with]) for u in ("dr.rivera", "dr.chen")]
+    servers = [start_server(url, demo=False) for _ in range(2)]
+    try:
+        result = clinicians.run([base.removeprefix("http://") for _, base in servers], accounts, clinicians=2,
+                                rounds=2, think=(0.1, 0.3), server_pid=servers[0][0].pid, idle_sessions=1)
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            proc.wait(timeout=30)
+    assert result["errors"] == 0, result["error_detail"]
+    assert result["servers"] == 2 and result["pages_per_server"] == [2, 2]
+
+
 def test_a_clinician_who_cannot_log_in_is_an_error_of_the_run(demo_url, tmp_path):
     url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
     passwords = {u: p for u, _n, _r, p in DEMO_ACCOUNTS}
