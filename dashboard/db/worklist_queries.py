@@ -12,12 +12,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select, text
 from sqlalchemy.orm import Session
 
 from dashboard import fields
 from dashboard.analysis.recent import recent_windows
-from dashboard.db.models import Clinician, DiaryEntry, Patient, PatientShare, Visit
+from dashboard.db.models import BP_RECORDED, Clinician, DiaryEntry, Patient, PatientShare, Visit
 from dashboard.db.queries import VISIT_COLUMNS, _dated, _diary_dated, _frame
 
 COMPLETENESS_DAYS = 30
@@ -32,7 +32,12 @@ def patients(session: Session, patient_ids: list[int]) -> pd.DataFrame:
 
 def diary_figures(session: Session, patient_ids: list[int], as_of: date) -> pd.DataFrame:
     """Per patient: mean daily pain of the last 14 days and the 14 before, diary days in the
-    last 30, the last diary day and the last day with a blood-pressure reading (up to ``as_of``)."""
+    last 30, the last diary day and the last day with a blood-pressure reading (up to ``as_of``).
+
+    The sums read the last 30 days only; the last day and the last reading are one step down an
+    index each per patient (``max`` over (patient, day) and the partial index of the days with a
+    reading), so none of it grows with the length of the diary.
+    """
     prev_start, last_start, end = (d.date() for d in recent_windows(as_of))
     window_start = end - timedelta(days=COMPLETENESS_DAYS - 1)
     scope = and_(DiaryEntry.patient_id.in_(patient_ids), DiaryEntry.diary_date <= end, _diary_dated())
@@ -46,14 +51,19 @@ def diary_figures(session: Session, patient_ids: list[int], as_of: date) -> pd.D
                func.avg(case((daily_pain.c.diary_date >= last_start, daily_pain.c.pain))),
                func.avg(case((daily_pain.c.diary_date < last_start, daily_pain.c.pain))))
         .group_by(daily_pain.c.patient_id))))
-    has_bp = or_(DiaryEntry.bp_systolic.is_not(None), DiaryEntry.bp_diastolic.is_not(None))
+    days = dict(session.execute(
+        select(DiaryEntry.patient_id, func.count(func.distinct(DiaryEntry.diary_date)))
+        .where(scope, DiaryEntry.diary_date >= window_start).group_by(DiaryEntry.patient_id)).all())
+
+    def last_day(*where):
+        return (select(func.max(DiaryEntry.diary_date))
+                .where(DiaryEntry.patient_id == Patient.id, DiaryEntry.diary_date <= end, _diary_dated(), *where)
+                .scalar_subquery())
+
     spans = session.execute(
-        select(DiaryEntry.patient_id,
-               func.count(func.distinct(case((DiaryEntry.diary_date >= window_start, DiaryEntry.diary_date)))),
-               func.max(DiaryEntry.diary_date),
-               func.max(case((has_bp, DiaryEntry.diary_date))))
-        .where(scope).group_by(DiaryEntry.patient_id)).all()
-    rows = [(pid, *pain.get(pid, (None, None)), days, last, bp) for pid, days, last, bp in spans]
+        select(Patient.id, last_day(), last_day(text(f"({BP_RECORDED})"))).where(Patient.id.in_(patient_ids))).all()
+    rows = [(pid, *pain.get(pid, (None, None)), days.get(pid, 0), last, bp)
+            for pid, last, bp in spans if last is not None]
     frame = _frame(rows, DIARY_FIGURES, dates=("last_entry", "last_bp"),
                    floats=("mean_pain_14d", "mean_pain_prev_14d"))
     return frame.astype({"diary_days_30d": "int64"})
