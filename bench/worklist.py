@@ -77,7 +77,7 @@ def measure(url: str, today: date, *, repeat: int = 3, page_user: str | None = N
         ids = list(session.scalars(select(Patient.id)))
         limits = load_thresholds(session)
         out["patients"] = len(ids)
-        out["sql_s"] = _timed(lambda: (q.diary_figures(session, ids, today), q.visits(session, ids)))
+        out["sql_s"] = _timed(lambda: (q.diary_figures(session, ids, today), q.visits(session, ids, since=today)))
         session.execute(delete(ReviewSnapshot))
     reviews: dict = {}
     if before_cold:
@@ -128,7 +128,7 @@ def parts(url: str, ids: list[int], today: date, repeat: int) -> dict:
             limits = load_thresholds(session)
             for name, work in (("patients", lambda: q.patients(session, ids)),
                                ("diary_figures", lambda: q.diary_figures(session, ids, today)),
-                               ("visits", lambda: q.visits(session, ids)),
+                               ("visits", lambda: q.visits(session, ids, since=today)),
                                ("clinicians", lambda: q.clinicians(session, ids)),
                                ("data_versions", lambda: queries.data_versions(session, ids)),
                                ("snapshot_versions", lambda: snapshots.versions(session, ids, limits)),

@@ -189,7 +189,7 @@ def worklist(session, *, patient_ids: list[int], as_of: date, start: date, end: 
         figures_of = (lambda ids: current_figures(session, ids, as_of, limits))
     return build_rows(
         patients=q.patients(session, patient_ids), figures=q.diary_figures(session, patient_ids, as_of),
-        visits=q.visits(session, patient_ids), clinicians=q.clinicians(session, patient_ids),
+        visits=q.visits(session, patient_ids, since=min(as_of, start)), clinicians=q.clinicians(session, patient_ids),
         figures_of=figures_of, as_of=as_of, start=start, end=end, gap_days=limits.diary_gap_days,
         everyone=everyone, completeness_days=q.COMPLETENESS_DAYS)
 

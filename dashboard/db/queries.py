@@ -6,7 +6,7 @@ missing values as NaN/NaT, never 0.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from sqlalchemy import and_, or_, select
@@ -53,12 +53,15 @@ def _dated(column, limits: fields.DateRange, *, optional: bool = False):
     return or_(column.is_(None), within) if optional else within
 
 
-def _diary_dated():
+def _diary_dated(first: date | None = None, last: date | None = None):
     """Diary entries within ``fields.DIARY`` by both their day and their time (a time on the
-    last day counts: compared as datetimes, not with the date's midnight)."""
-    end = datetime.combine(fields.DIARY.latest() + timedelta(days=1), time.min)
-    return and_(_dated(DiaryEntry.diary_date, fields.DIARY),
-                DiaryEntry.recorded_at >= datetime.combine(fields.EARLIEST, time.min), DiaryEntry.recorded_at < end)
+    last day counts: compared as datetimes, not with the date's midnight); with ``first`` or
+    ``last``, only the days from ``first`` to ``last`` of those, as one range on ``diary_date``
+    (given as two ranges, SQLite may seek the index with the wider one and read a whole diary)."""
+    latest = fields.DIARY.latest()
+    end = datetime.combine(latest + timedelta(days=1), time.min)
+    days = DiaryEntry.diary_date.between(max(first or fields.EARLIEST, fields.EARLIEST), min(last or latest, latest))
+    return and_(days, DiaryEntry.recorded_at >= datetime.combine(fields.EARLIEST, time.min), DiaryEntry.recorded_at < end)
 
 
 def patient_by_ref(session: Session, ref: str) -> Patient | None:

@@ -2,9 +2,11 @@
 
 The diary figures are aggregated in the database (GROUP BY over ``diary_entry``) with the
 review's definitions (``analysis.recent``, ``analysis.completeness``): a day's pain is the mean
-of its entries that recorded pain, a period's pain the mean of those daily values. Visits are
-few; they come back in one query and go through the review's own rules (``review.next_visits``),
-so the next visit cannot differ from the review's.
+of its entries that recorded pain, a period's pain the mean of those daily values. Visits from
+the first day asked about (and every booked one) come back in one query and go through the
+review's own rules (``review.next_visits``), so the next visit cannot differ from the review's.
+Nothing here reads a whole diary: windows of days and index steps (at 5,000 patients with two
+years of diary each, bench/worklist.py).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, case, func, select, text
+from sqlalchemy import case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from dashboard import fields
@@ -40,10 +42,10 @@ def diary_figures(session: Session, patient_ids: list[int], as_of: date) -> pd.D
     """
     prev_start, last_start, end = (d.date() for d in recent_windows(as_of))
     window_start = end - timedelta(days=COMPLETENESS_DAYS - 1)
-    scope = and_(DiaryEntry.patient_id.in_(patient_ids), DiaryEntry.diary_date <= end, _diary_dated())
+    listed = DiaryEntry.patient_id.in_(patient_ids)
     daily_pain = (
         select(DiaryEntry.patient_id, DiaryEntry.diary_date, func.avg(DiaryEntry.pain).label("pain"))
-        .where(scope, DiaryEntry.pain.is_not(None), DiaryEntry.diary_date >= prev_start)
+        .where(listed, _diary_dated(prev_start, end), DiaryEntry.pain.is_not(None))
         .group_by(DiaryEntry.patient_id, DiaryEntry.diary_date).subquery()
     )
     pain = dict(((pid, (last, prev)) for pid, last, prev in session.execute(
@@ -53,11 +55,11 @@ def diary_figures(session: Session, patient_ids: list[int], as_of: date) -> pd.D
         .group_by(daily_pain.c.patient_id))))
     days = dict(session.execute(
         select(DiaryEntry.patient_id, func.count(func.distinct(DiaryEntry.diary_date)))
-        .where(scope, DiaryEntry.diary_date >= window_start).group_by(DiaryEntry.patient_id)).all())
+        .where(listed, _diary_dated(window_start, end)).group_by(DiaryEntry.patient_id)).all())
 
     def last_day(*where):
         return (select(func.max(DiaryEntry.diary_date))
-                .where(DiaryEntry.patient_id == Patient.id, DiaryEntry.diary_date <= end, _diary_dated(), *where)
+                .where(DiaryEntry.patient_id == Patient.id, _diary_dated(last=end), *where)
                 .scalar_subquery())
 
     spans = session.execute(
@@ -69,11 +71,16 @@ def diary_figures(session: Session, patient_ids: list[int], as_of: date) -> pd.D
     return frame.astype({"diary_days_30d": "int64"})
 
 
-def visits(session: Session, patient_ids: list[int]) -> pd.DataFrame:
-    """Every visit of the patients (``queries.visits_frame``'s columns and ``patient_id``)."""
-    rows = session.execute(
-        select(Visit.patient_id, Visit.id, Visit.date, Visit.kind, Visit.note, Visit.status)
-        .where(Visit.patient_id.in_(patient_ids), _dated(Visit.date, fields.PLAN)).order_by(Visit.date)).all()
+def visits(session: Session, patient_ids: list[int], since: date | None = None) -> pd.DataFrame:
+    """The patients' visits (``queries.visits_frame``'s columns and ``patient_id``): every one, or
+    with ``since`` those from that day on and every booked one, all that the next and overdue
+    visits (``review.next_visits``/``overdue_visits``) and a range from ``since`` read, so the
+    visits held before it, which grow with the years, are not read at all."""
+    query = select(Visit.patient_id, Visit.id, Visit.date, Visit.kind, Visit.note, Visit.status).where(
+        Visit.patient_id.in_(patient_ids), _dated(Visit.date, fields.PLAN))
+    if since is not None:
+        query = query.where(or_(Visit.date >= since, Visit.status == "booked"))
+    rows = session.execute(query.order_by(Visit.date)).all()
     return _frame(rows, ["patient_id", *VISIT_COLUMNS], dates=("date",))
 
 
