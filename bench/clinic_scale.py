@@ -175,6 +175,7 @@ def _copy_patients(session, sources: list[int], refs: list[str], clinician_id: i
     session.execute(text("DELETE FROM bench_copy"))
     session.execute(text("INSERT INTO bench_copy (old_id, new_id) VALUES (:o, :n)"),
                     [{"o": o, "n": n} for o, n in mapping])
+    listed = ", ".join(str(int(o)) for o, _n in mapping)  # the sources by value: the planner uses the indexes
     entry_shift = session.scalar(select(func.coalesce(func.max(DiaryEntry.id), 0)))
     effect_shift = session.scalar(select(func.coalesce(func.max(SideEffect.id), 0)))
 
@@ -183,14 +184,15 @@ def _copy_patients(session, sources: list[int], refs: list[str], clinician_id: i
         picked = ", ".join("m.new_id" if c == "patient_id" else (f"t.id + {shift}" if c == "id" else f"t.{c}")
                            for c in cols)
         session.execute(text(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT {picked} "
-                             f"FROM {table.name} t JOIN bench_copy m ON m.old_id = t.patient_id"))
+                             f"FROM {table.name} t JOIN bench_copy m ON m.old_id = t.patient_id "
+                             f"WHERE t.patient_id IN ({listed})"))
 
     copy(DiaryEntry.__table__, keep_ids=True, shift=entry_shift)
     cols = [c.name for c in SideEffect.__table__.columns]
     picked = ", ".join({"id": f"s.id + {effect_shift}", "entry_id": f"s.entry_id + {entry_shift}"}.get(c, f"s.{c}")
                        for c in cols)
-    session.execute(text(f"INSERT INTO side_effect ({', '.join(cols)}) SELECT {picked} FROM side_effect s "
-                         "JOIN diary_entry d ON d.id = s.entry_id JOIN bench_copy m ON m.old_id = d.patient_id"))
+    session.execute(text(f"INSERT INTO side_effect ({', '.join(cols)}) SELECT {picked} FROM diary_entry d "
+                         f"JOIN side_effect s ON s.entry_id = d.id WHERE d.patient_id IN ({listed})"))
     for model in (TitrationStep, Visit, CoMedication, Measure):
         copy(model.__table__)
     if session.get_bind().dialect.name == "postgresql":  # ids were given: move the sequences past them
