@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import case, func, or_, select, text
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from dashboard import fields
@@ -42,20 +42,22 @@ def diary_figures(session: Session, patient_ids: list[int], as_of: date) -> pd.D
     """
     prev_start, last_start, end = (d.date() for d in recent_windows(as_of))
     window_start = end - timedelta(days=COMPLETENESS_DAYS - 1)
-    listed = DiaryEntry.patient_id.in_(patient_ids)
-    daily_pain = (
+    # One pass over the last 30 days (the 28 of the pain windows among them): a day's pain is the
+    # mean of its entries that recorded pain (avg skips the others), a day without pain is NULL
+    # and so left out of the period's mean, and every day with an entry counts for completeness.
+    first = min(prev_start, window_start)
+    daily = (
         select(DiaryEntry.patient_id, DiaryEntry.diary_date, func.avg(DiaryEntry.pain).label("pain"))
-        .where(listed, _diary_dated(prev_start, end), DiaryEntry.pain.is_not(None))
+        .where(DiaryEntry.patient_id.in_(patient_ids), _diary_dated(first, end))
         .group_by(DiaryEntry.patient_id, DiaryEntry.diary_date).subquery()
     )
-    pain = dict(((pid, (last, prev)) for pid, last, prev in session.execute(
-        select(daily_pain.c.patient_id,
-               func.avg(case((daily_pain.c.diary_date >= last_start, daily_pain.c.pain))),
-               func.avg(case((daily_pain.c.diary_date < last_start, daily_pain.c.pain))))
-        .group_by(daily_pain.c.patient_id))))
-    days = dict(session.execute(
-        select(DiaryEntry.patient_id, func.count(func.distinct(DiaryEntry.diary_date)))
-        .where(listed, _diary_dated(window_start, end)).group_by(DiaryEntry.patient_id)).all())
+    windows = {pid: (last, prev, days) for pid, last, prev, days in session.execute(
+        select(daily.c.patient_id,
+               func.avg(case((daily.c.diary_date >= last_start, daily.c.pain))),
+               func.avg(case((and_(daily.c.diary_date >= prev_start, daily.c.diary_date < last_start),
+                              daily.c.pain))),
+               func.count(case((daily.c.diary_date >= window_start, daily.c.diary_date))))
+        .group_by(daily.c.patient_id))}
 
     def last_day(*where):
         return (select(func.max(DiaryEntry.diary_date))
@@ -64,8 +66,7 @@ def diary_figures(session: Session, patient_ids: list[int], as_of: date) -> pd.D
 
     spans = session.execute(
         select(Patient.id, last_day(), last_day(text(f"({BP_RECORDED})"))).where(Patient.id.in_(patient_ids))).all()
-    rows = [(pid, *pain.get(pid, (None, None)), days.get(pid, 0), last, bp)
-            for pid, last, bp in spans if last is not None]
+    rows = [(pid, *windows.get(pid, (None, None, 0)), last, bp) for pid, last, bp in spans if last is not None]
     frame = _frame(rows, DIARY_FIGURES, dates=("last_entry", "last_bp"),
                    floats=("mean_pain_14d", "mean_pain_prev_14d"))
     return frame.astype({"diary_days_30d": "int64"})
