@@ -64,15 +64,20 @@ def _timed(work) -> float:
 
 
 def measure(url: str, today: date, *, repeat: int = 3, page_user: str | None = None,
-            before_cold: bool = True) -> dict:
-    """The figures of the module docstring for every patient of ``url`` (see there)."""
+            before_cold: bool = True, copies: dict[int, int] | None = None) -> dict:
+    """The figures of the module docstring for every patient of ``url`` (see there).
+
+    ``copies`` (copy's patient id -> the patient it copies row for row, ``clinic_scale.add_patients``):
+    their snapshots are their originals' figures stored under their own current version (the same
+    rows give the same review), instead of a review each: ``precompute_s`` then covers the others only.
+    """
     end = today + timedelta(days=7)
     out: dict = {}
     with session_scope(url) as session:
         ids = list(session.scalars(select(Patient.id)))
         limits = load_thresholds(session)
         out["patients"] = len(ids)
-        out["sql_s"] = _timed(lambda: (q.diary_figures(session, ids, today), q.visits(session, ids)))
+        out["sql_s"] = _timed(lambda: (q.diary_figures(session, ids, today), q.visits(session, ids, since=today)))
         session.execute(delete(ReviewSnapshot))
     reviews: dict = {}
     if before_cold:
@@ -80,7 +85,11 @@ def measure(url: str, today: date, *, repeat: int = 3, page_user: str | None = N
             out["before_cold_s"] = _timed(lambda: reviews.update(
                 {pid: RuleFigures.of(stored_review(session, pid, today, limits)) for pid in ids}))
     with session_scope(url) as session:
-        out["precompute_s"] = _timed(lambda: precompute(session, as_of=today))
+        if copies:
+            out["precompute_s"] = None
+            out["precompute_originals_s"] = _timed(lambda: _precompute_copies(session, today, limits, copies))
+        else:
+            out["precompute_s"] = _timed(lambda: precompute(session, as_of=today))
     if not reviews:  # the "before" warm path needs the reviews in memory: the snapshots' figures are theirs
         with session_scope(url) as session:
             reviews = {pid: RuleFigures.from_stored(f) for pid, f in
@@ -103,9 +112,48 @@ def measure(url: str, today: date, *, repeat: int = 3, page_user: str | None = N
             laps["before_warm_s"].append(_timed(lambda: before(session)))
             laps["after_warm_s"].append(_timed(lambda: after(session)))
     out.update({k: statistics.median(v) for k, v in laps.items()})
+    out["parts_s"] = parts(url, ids, today, repeat)
     if page_user:
         out.update(page(url, page_user, repeat))
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
+
+
+def parts(url: str, ids: list[int], today: date, repeat: int) -> dict:
+    """Where the worklist's time goes: each of its reads alone (medians of ``repeat``)."""
+    from dashboard.db import snapshots
+
+    laps: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        with session_scope(url) as session:
+            limits = load_thresholds(session)
+            for name, work in (("patients", lambda: q.patients(session, ids)),
+                               ("diary_figures", lambda: q.diary_figures(session, ids, today)),
+                               ("visits", lambda: q.visits(session, ids, since=today)),
+                               ("clinicians", lambda: q.clinicians(session, ids)),
+                               ("data_versions", lambda: queries.data_versions(session, ids)),
+                               ("snapshot_versions", lambda: snapshots.versions(session, ids, limits)),
+                               ("snapshots_read", lambda: snapshots.read(session, ids, today))):
+                laps.setdefault(name, []).append(_timed(work))
+    return {k: round(statistics.median(v), 3) for k, v in laps.items()}
+
+
+def _precompute_copies(session, today: date, limits, copies: dict[int, int]) -> None:
+    from dashboard.analysis.worklist import refresh
+    from dashboard.db import snapshots
+
+    ids = list(session.scalars(select(Patient.id).order_by(Patient.id)))
+    originals = [pid for pid in ids if pid not in copies]
+    for i in range(0, len(originals), 200):
+        refresh(session, originals[i:i + 200], today, limits)
+        session.commit()
+    figures = dict(session.execute(select(ReviewSnapshot.patient_id, ReviewSnapshot.figures)
+                                   .where(ReviewSnapshot.as_of == today)).all())
+    copied = list(copies)
+    for i in range(0, len(copied), 1000):
+        batch = copied[i:i + 1000]
+        now = snapshots.versions(session, batch, limits)
+        snapshots.write(session, today, {pid: (now[pid], figures[copies[pid]]) for pid in batch})
+        session.commit()
 
 
 def page(url: str, username: str, repeat: int) -> dict:

@@ -18,7 +18,7 @@ from typing import Callable
 import pandas as pd
 
 from dashboard.analysis.daily import day
-from dashboard.analysis.recent import days_between, pain_direction
+from dashboard.analysis.recent import pain_direction
 from dashboard.analysis.review import Review, Visit, next_visits, overdue_visits
 from dashboard.analysis.summary import json_ready
 
@@ -139,6 +139,9 @@ def build_rows(*, patients: pd.DataFrame, figures: pd.DataFrame, visits: pd.Data
     The visits are read for all patients at once with the review's own rules
     (``review.next_visits``/``overdue_visits``).
     """
+    today = day(as_of)  # ``days_between`` for every patient at once (a Timestamp each was 0.3 s at 5,000)
+    figures = figures.assign(since_entry=(today - figures["last_entry"]).dt.days,
+                             since_bp=(today - figures["last_bp"]).dt.days)
     fig_by = figures.set_index("patient_id").to_dict("index")
     upcoming, overdue = next_visits(visits, as_of), overdue_visits(visits, as_of)
     ranged = visits[(visits["date"] >= day(start)) & (visits["date"] <= day(end))]
@@ -150,7 +153,7 @@ def build_rows(*, patients: pd.DataFrame, figures: pd.DataFrame, visits: pd.Data
     for p in listed:
         pid = p.patient_id
         fig, rule = fig_by.get(pid), rules[pid]
-        since = days_between(None if fig is None else fig["last_entry"], as_of)
+        since = _days(fig, "since_entry")
         diary_days = 0 if fig is None else int(fig["diary_days_30d"])
         rows.append(WorklistRow(
             patient_id=pid, ref=p.ref, name=p.name, condition=p.condition, clinicians=tuple(clinicians.get(pid, [])),
@@ -159,12 +162,16 @@ def build_rows(*, patients: pd.DataFrame, figures: pd.DataFrame, visits: pd.Data
             mean_pain_14d=_value(fig, "mean_pain_14d"), mean_pain_prev_14d=_value(fig, "mean_pain_prev_14d"),
             responder=rule.responder, new_safety_flags=rule.new_safety_flags, open_flags=rule.open_flags,
             diary_days_30d=diary_days, completeness_30d=diary_days / completeness_days,
-            last_entry=None if since is None else day(fig["last_entry"]), days_since_last_entry=since,
-            days_since_last_bp=days_between(None if fig is None else fig["last_bp"], as_of),
+            last_entry=None if since is None else fig["last_entry"], days_since_last_entry=since,
+            days_since_last_bp=_days(fig, "since_bp"),
             diary_overdue=since is None or since >= gap_days,
             visits_in_range=tuple(day(d) for d in in_range.get(pid, ())),
         ))
     return attention_order(rows)
+
+
+def _days(fig, column: str) -> int | None:
+    return None if fig is None or pd.isna(fig[column]) else int(fig[column])
 
 
 def _value(fig, column: str) -> float | None:
@@ -189,7 +196,7 @@ def worklist(session, *, patient_ids: list[int], as_of: date, start: date, end: 
         figures_of = (lambda ids: current_figures(session, ids, as_of, limits))
     return build_rows(
         patients=q.patients(session, patient_ids), figures=q.diary_figures(session, patient_ids, as_of),
-        visits=q.visits(session, patient_ids), clinicians=q.clinicians(session, patient_ids),
+        visits=q.visits(session, patient_ids, since=min(as_of, start)), clinicians=q.clinicians(session, patient_ids),
         figures_of=figures_of, as_of=as_of, start=start, end=end, gap_days=limits.diary_gap_days,
         everyone=everyone, completeness_days=q.COMPLETENESS_DAYS)
 

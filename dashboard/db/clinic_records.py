@@ -20,7 +20,7 @@ from dashboard import clinic_rules as rules
 from dashboard.access import can_open_patient, may_change_steps, may_record_visits
 from dashboard.audit_actions import AuditAction
 from dashboard.auth.accounts import User
-from dashboard.db import audit
+from dashboard.db import audit, revisions
 from dashboard.db.models import TitrationStep, Visit
 from dashboard.db.queries import titration_frame
 
@@ -213,6 +213,7 @@ def save_step(session: Session, *, user: User, patient_id: int, form: StepForm, 
         setattr(step, key, value)
     step.status, step.changed_by, step.changed_at = "active", user.username, _now()
     session.flush()
+    revisions.bump(session, [patient_id])
     audit.record(session, actor=user.username, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
                  detail={"change": what, "titration_step": step.id, "old": old, "new": _step_values(step)})
     return step
@@ -310,6 +311,7 @@ def save_visit(session: Session, *, user: User, patient_id: int, form: VisitForm
         session.flush()
         new["infusion_step"] = {"titration_step": step.id, **_step_values(step)}
     session.flush()
+    revisions.bump(session, [patient_id])
     audit.record(session, actor=user.username, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
                  detail={"change": "book visit" if clean.booked else "record visit", "visit": visit.id,
                          "old": old, "new": new})
@@ -354,6 +356,7 @@ def decide_proposed_step(session: Session, *, user: User, patient_id: int, step_
                               "change the clinic records instead")
     step.status = "active" if accept else "rejected"
     step.changed_by, step.changed_at = actor, _now()
+    revisions.bump(session, [patient_id])
     audit.record(session, actor=actor, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
                  detail={"titration_step": step_id, "decision": step.status, "start": step.start_date,
                          "dose_mg": step.dose_mg})

@@ -20,7 +20,7 @@ from dashboard.access import can_open_patient
 from dashboard.analysis.flags import RULES
 from dashboard.audit_actions import AuditAction
 from dashboard.auth.accounts import User
-from dashboard.db import audit
+from dashboard.db import audit, revisions
 from dashboard.db.models import Clinician, FlagAcknowledgement
 from dashboard.db.queries import _frame
 
@@ -70,6 +70,7 @@ def acknowledge_flag(
             f"The {RULES[rule].name} flag from {start:%d %b %Y} was acknowledged by someone else a moment ago; "
             "reload the review to see their note."
         ) from exc
+    revisions.bump(session, [patient_id])
     audit.record(session, actor=user.username, action=ACTION, patient_id=patient_id,
                  detail={"rule": rule, "flag_start": start.isoformat(), "flag_end": end.isoformat(), "note": note})
     return row

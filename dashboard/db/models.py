@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -52,6 +53,9 @@ DIARY_MEASURES = (
     "bp_diastolic",
 )
 DIARY_TEXTS = ("other_medication", "notes")
+# A diary entry with a blood-pressure reading (either number); the partial index's condition, which
+# a query must repeat word for word for SQLite to use the index.
+BP_RECORDED = "bp_systolic IS NOT NULL OR bp_diastolic IS NOT NULL"
 SIDE_EFFECTS = ("dizziness", "nausea", "brain_fog", "dissociation", "drowsiness", "bladder")
 
 
@@ -188,6 +192,10 @@ class DiaryEntry(Base):
         UniqueConstraint("patient_id", "recorded_at"),
         Index("ix_diary_entry_patient_date", "patient_id", "diary_date"),
         Index("ix_diary_entry_date", "diary_date"),
+        # The days with a blood pressure, for the worklist's last reading: found by one index step
+        # per patient, however long the diary (``worklist_queries.diary_figures``).
+        Index("ix_diary_entry_patient_bp_date", "patient_id", "diary_date",
+              sqlite_where=text(BP_RECORDED), postgresql_where=text(BP_RECORDED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -345,6 +353,18 @@ class ReviewSnapshot(Base):
     version: Mapped[str] = mapped_column(String(64))
     figures: Mapped[dict] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PatientRevision(Base):
+    """A patient's data revision (``db.revisions``): raised by every change to what the review
+    reads, in the change's transaction; the data version the review cache and the worklist's
+    snapshots are keyed by. No row: revision 0 (never changed since migration 0009)."""
+
+    __tablename__ = "patient_revision"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class AuditEvent(Base):

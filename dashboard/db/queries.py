@@ -6,7 +6,7 @@ missing values as NaN/NaT, never 0.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 from sqlalchemy import and_, or_, select
@@ -53,12 +53,15 @@ def _dated(column, limits: fields.DateRange, *, optional: bool = False):
     return or_(column.is_(None), within) if optional else within
 
 
-def _diary_dated():
+def _diary_dated(first: date | None = None, last: date | None = None):
     """Diary entries within ``fields.DIARY`` by both their day and their time (a time on the
-    last day counts: compared as datetimes, not with the date's midnight)."""
-    end = datetime.combine(fields.DIARY.latest() + timedelta(days=1), time.min)
-    return and_(_dated(DiaryEntry.diary_date, fields.DIARY),
-                DiaryEntry.recorded_at >= datetime.combine(fields.EARLIEST, time.min), DiaryEntry.recorded_at < end)
+    last day counts: compared as datetimes, not with the date's midnight); with ``first`` or
+    ``last``, only the days from ``first`` to ``last`` of those, as one range on ``diary_date``
+    (given as two ranges, SQLite may seek the index with the wider one and read a whole diary)."""
+    latest = fields.DIARY.latest()
+    end = datetime.combine(latest + timedelta(days=1), time.min)
+    days = DiaryEntry.diary_date.between(max(first or fields.EARLIEST, fields.EARLIEST), min(last or latest, latest))
+    return and_(days, DiaryEntry.recorded_at >= datetime.combine(fields.EARLIEST, time.min), DiaryEntry.recorded_at < end)
 
 
 def patient_by_ref(session: Session, ref: str) -> Patient | None:
@@ -220,35 +223,16 @@ def data_version(session: Session, patient_id: int) -> tuple:
 
 
 def data_versions(session: Session, patient_ids: list[int]) -> dict[int, tuple]:
-    """``data_version`` of many patients in six grouped queries (one per table), whatever their number.
-
-    Imports only add rows (with their side effects), a step decision changes a status, an
-    acknowledgement adds a row, and a step or visit recorded or changed on the review page sets
-    its ``changed_at``; so row counts, highest ids, the counts of active and proposed steps and
-    the latest ``changed_at`` change whenever the review could change, whichever process or
-    server made the change. A patient without rows in a table gets what an aggregate over no
-    rows gives (count 0, the rest None).
+    """``data_version`` of many patients in one query on one row per patient, however long their
+    diaries: each patient's revision (``db.revisions``), which every writer of what the review
+    reads raises in its own transaction (imports and their conflict decisions, the step and
+    visit forms, proposed-step decisions, flag acknowledgements), whichever process or server
+    made the change. It used to be row counts and highest ids of six tables, which grew with
+    years of diary and missed a conflict decided by taking the file's values.
     """
-    from sqlalchemy import case, func
+    from dashboard.db.revisions import revisions
 
-    from dashboard.db.models import FlagAcknowledgement
-
-    def stats(model, *extra):
-        return (select(model.patient_id, func.count(), func.max(model.id), *extra)
-                .where(model.patient_id.in_(patient_ids)).group_by(model.patient_id))
-
-    parts = [
-        stats(DiaryEntry), stats(Visit, func.max(Visit.changed_at)), stats(CoMedication), stats(FlagAcknowledgement),
-        stats(Measure),
-        stats(TitrationStep, func.sum(case((TitrationStep.status == "active", 1), else_=0)),
-              func.sum(case((TitrationStep.status == "proposed", 1), else_=0)), func.max(TitrationStep.changed_at)),
-    ]
-    found = []
-    for part in parts:
-        rows = {row[0]: tuple(row[1:]) for row in session.execute(part)}
-        none = (0,) + (None,) * (len(part.selected_columns) - 2)
-        found.append((rows, none))
-    return {pid: tuple(rows.get(pid, none) for rows, none in found) for pid in patient_ids}
+    return {pid: (revision,) for pid, revision in revisions(session, patient_ids).items()}
 
 
 def clinic_version(session: Session) -> tuple:

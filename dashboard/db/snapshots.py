@@ -42,13 +42,24 @@ def rules_fingerprint() -> str:
 
 def version(data_version: tuple, thresholds: Thresholds) -> str:
     """What a snapshot was computed from, as 64 hex characters."""
-    basis = [rules_fingerprint(), list(data_version), dataclasses.asdict(thresholds)]
-    return hashlib.sha256(json.dumps(basis, default=str, sort_keys=True).encode()).hexdigest()
+    return _version(_clinic_basis(thresholds), data_version)
+
+
+def _clinic_basis(thresholds: Thresholds) -> bytes:
+    """The part of every patient's version that is the clinic's (the rules' code, the thresholds):
+    made once per list, not once per patient (``dataclasses.asdict`` per patient was a tenth of a
+    second at 5,000 patients)."""
+    return json.dumps([rules_fingerprint(), dataclasses.asdict(thresholds)], default=str, sort_keys=True).encode()
+
+
+def _version(basis: bytes, data_version: tuple) -> str:
+    return hashlib.sha256(basis + b"\0" + json.dumps(list(data_version), default=str).encode()).hexdigest()
 
 
 def versions(session: Session, patient_ids: list[int], thresholds: Thresholds) -> dict[int, str]:
     """Every patient's current version, from the grouped ``queries.data_versions``."""
-    return {pid: version(v, thresholds) for pid, v in queries.data_versions(session, patient_ids).items()}
+    basis = _clinic_basis(thresholds)
+    return {pid: _version(basis, v) for pid, v in queries.data_versions(session, patient_ids).items()}
 
 
 def read(session: Session, patient_ids: list[int], as_of: date) -> dict[int, tuple[str, dict]]:

@@ -2,9 +2,11 @@
 
 The diary figures are aggregated in the database (GROUP BY over ``diary_entry``) with the
 review's definitions (``analysis.recent``, ``analysis.completeness``): a day's pain is the mean
-of its entries that recorded pain, a period's pain the mean of those daily values. Visits are
-few; they come back in one query and go through the review's own rules (``review.next_visits``),
-so the next visit cannot differ from the review's.
+of its entries that recorded pain, a period's pain the mean of those daily values. Visits from
+the first day asked about (and every booked one) come back in one query and go through the
+review's own rules (``review.next_visits``), so the next visit cannot differ from the review's.
+Nothing here reads a whole diary: windows of days and index steps (at 5,000 patients with two
+years of diary each, bench/worklist.py).
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from dashboard import fields
 from dashboard.analysis.recent import recent_windows
-from dashboard.db.models import Clinician, DiaryEntry, Patient, PatientShare, Visit
+from dashboard.db.models import BP_RECORDED, Clinician, DiaryEntry, Patient, PatientShare, Visit
 from dashboard.db.queries import VISIT_COLUMNS, _dated, _diary_dated, _frame
 
 COMPLETENESS_DAYS = 30
@@ -32,38 +34,54 @@ def patients(session: Session, patient_ids: list[int]) -> pd.DataFrame:
 
 def diary_figures(session: Session, patient_ids: list[int], as_of: date) -> pd.DataFrame:
     """Per patient: mean daily pain of the last 14 days and the 14 before, diary days in the
-    last 30, the last diary day and the last day with a blood-pressure reading (up to ``as_of``)."""
+    last 30, the last diary day and the last day with a blood-pressure reading (up to ``as_of``).
+
+    The sums read the last 30 days only; the last day and the last reading are one step down an
+    index each per patient (``max`` over (patient, day) and the partial index of the days with a
+    reading), so none of it grows with the length of the diary.
+    """
     prev_start, last_start, end = (d.date() for d in recent_windows(as_of))
     window_start = end - timedelta(days=COMPLETENESS_DAYS - 1)
-    scope = and_(DiaryEntry.patient_id.in_(patient_ids), DiaryEntry.diary_date <= end, _diary_dated())
-    daily_pain = (
+    # One pass over the last 30 days (the 28 of the pain windows among them): a day's pain is the
+    # mean of its entries that recorded pain (avg skips the others), a day without pain is NULL
+    # and so left out of the period's mean, and every day with an entry counts for completeness.
+    first = min(prev_start, window_start)
+    daily = (
         select(DiaryEntry.patient_id, DiaryEntry.diary_date, func.avg(DiaryEntry.pain).label("pain"))
-        .where(scope, DiaryEntry.pain.is_not(None), DiaryEntry.diary_date >= prev_start)
+        .where(DiaryEntry.patient_id.in_(patient_ids), _diary_dated(first, end))
         .group_by(DiaryEntry.patient_id, DiaryEntry.diary_date).subquery()
     )
-    pain = dict(((pid, (last, prev)) for pid, last, prev in session.execute(
-        select(daily_pain.c.patient_id,
-               func.avg(case((daily_pain.c.diary_date >= last_start, daily_pain.c.pain))),
-               func.avg(case((daily_pain.c.diary_date < last_start, daily_pain.c.pain))))
-        .group_by(daily_pain.c.patient_id))))
-    has_bp = or_(DiaryEntry.bp_systolic.is_not(None), DiaryEntry.bp_diastolic.is_not(None))
+    windows = {pid: (last, prev, days) for pid, last, prev, days in session.execute(
+        select(daily.c.patient_id,
+               func.avg(case((daily.c.diary_date >= last_start, daily.c.pain))),
+               func.avg(case((and_(daily.c.diary_date >= prev_start, daily.c.diary_date < last_start),
+                              daily.c.pain))),
+               func.count(case((daily.c.diary_date >= window_start, daily.c.diary_date))))
+        .group_by(daily.c.patient_id))}
+
+    def last_day(*where):
+        return (select(func.max(DiaryEntry.diary_date))
+                .where(DiaryEntry.patient_id == Patient.id, _diary_dated(last=end), *where)
+                .scalar_subquery())
+
     spans = session.execute(
-        select(DiaryEntry.patient_id,
-               func.count(func.distinct(case((DiaryEntry.diary_date >= window_start, DiaryEntry.diary_date)))),
-               func.max(DiaryEntry.diary_date),
-               func.max(case((has_bp, DiaryEntry.diary_date))))
-        .where(scope).group_by(DiaryEntry.patient_id)).all()
-    rows = [(pid, *pain.get(pid, (None, None)), days, last, bp) for pid, days, last, bp in spans]
+        select(Patient.id, last_day(), last_day(text(f"({BP_RECORDED})"))).where(Patient.id.in_(patient_ids))).all()
+    rows = [(pid, *windows.get(pid, (None, None, 0)), last, bp) for pid, last, bp in spans if last is not None]
     frame = _frame(rows, DIARY_FIGURES, dates=("last_entry", "last_bp"),
                    floats=("mean_pain_14d", "mean_pain_prev_14d"))
     return frame.astype({"diary_days_30d": "int64"})
 
 
-def visits(session: Session, patient_ids: list[int]) -> pd.DataFrame:
-    """Every visit of the patients (``queries.visits_frame``'s columns and ``patient_id``)."""
-    rows = session.execute(
-        select(Visit.patient_id, Visit.id, Visit.date, Visit.kind, Visit.note, Visit.status)
-        .where(Visit.patient_id.in_(patient_ids), _dated(Visit.date, fields.PLAN)).order_by(Visit.date)).all()
+def visits(session: Session, patient_ids: list[int], since: date | None = None) -> pd.DataFrame:
+    """The patients' visits (``queries.visits_frame``'s columns and ``patient_id``): every one, or
+    with ``since`` those from that day on and every booked one, all that the next and overdue
+    visits (``review.next_visits``/``overdue_visits``) and a range from ``since`` read, so the
+    visits held before it, which grow with the years, are not read at all."""
+    query = select(Visit.patient_id, Visit.id, Visit.date, Visit.kind, Visit.note, Visit.status).where(
+        Visit.patient_id.in_(patient_ids), _dated(Visit.date, fields.PLAN))
+    if since is not None:
+        query = query.where(or_(Visit.date >= since, Visit.status == "booked"))
+    rows = session.execute(query.order_by(Visit.date)).all()
     return _frame(rows, ["patient_id", *VISIT_COLUMNS], dates=("date",))
 
 

@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from dashboard.db import revisions
 from dashboard.db.models import (
     DIARY_MEASURES,
     DIARY_TEXTS,
@@ -257,6 +258,7 @@ def write_import(
 
         apply_decisions(session, plan, decided, patient_ids, record, actor=imported_by or "unknown",
                         reason=resolution.reason)
+    revisions.bump(session, patient_ids.values())  # every patient of the file: their reviews may differ now
     report.status, report.import_id = "imported", record.id
     return report
 

@@ -198,8 +198,9 @@ def test_next_overdue_and_last_visit(rows, nxt, overdue, last):
 
 
 def test_the_grouped_data_versions_are_each_patients_own(demo_db):
-    """``queries.data_versions`` (a handful of grouped queries for the whole list) gives every demo
-    patient the tuple ``data_version`` gives alone, and so the same snapshot version."""
+    """``queries.data_versions`` (one query for the whole list) gives every demo patient the tuple
+    ``data_version`` gives alone, and so the same snapshot version; a change to one patient moves
+    that patient's alone."""
     from dashboard.db import queries, snapshots
 
     with session_scope(demo_db) as session:
@@ -210,4 +211,10 @@ def test_the_grouped_data_versions_are_each_patients_own(demo_db):
         for pid in ids:
             one = queries.data_version(session, pid)
             assert many[pid] == one and versions[pid] == snapshots.version(one, limits), pid
-    assert len(set(many.values())) == len(ids)  # no two demo patients share a fingerprint
+    from dashboard.db import revisions
+
+    with session_scope(demo_db) as session:
+        revisions.bump(session, [ids[3]])
+    with session_scope(demo_db) as session:
+        now = queries.data_versions(session, ids)
+    assert [pid for pid in ids if now[pid] != many[pid]] == [ids[3]]
