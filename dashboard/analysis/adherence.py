@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from dashboard.analysis.daily import day, in_period
@@ -113,12 +114,15 @@ def period_adherence(daily: pd.DataFrame, prescription: pd.DataFrame, start, end
     presc = in_period(prescription, start, end, column="date")
     if step_id is not None:
         presc = presc[presc["step_id"] == step_id]
-    countable = not presc.empty and presc["doses_prescribed"].notna().all()
+    # Summed as arrays (the review asks this for every step and visit interval), NaN as 0 as
+    # pandas' own sum does, so the totals are the same to the last bit.
+    prescribed_doses = presc["doses_prescribed"].to_numpy(dtype="float64")
+    countable = len(prescribed_doses) > 0 and not np.isnan(prescribed_doses).any()
     result = {
         "doses_taken": _total(part["doses_taken"]),
-        "doses_prescribed": float(presc["doses_prescribed"].sum()) if countable else None,
+        "doses_prescribed": float(prescribed_doses.sum()) if countable else None,
         "mg_taken": _total(part["dose_taken_mg"]),
-        "mg_prescribed": float(presc["mg_prescribed"].sum()) if countable else None,
+        "mg_prescribed": float(presc["mg_prescribed"].to_numpy(dtype="float64").sum()) if countable else None,
     }
     result["doses_pct"] = _pct(result["doses_taken"], result["doses_prescribed"])
     result["mg_pct"] = _pct(result["mg_taken"], result["mg_prescribed"])
@@ -126,8 +130,10 @@ def period_adherence(daily: pd.DataFrame, prescription: pd.DataFrame, start, end
 
 
 def _total(values: pd.Series) -> float | None:
-    total = values.sum(min_count=1)
-    return None if pd.isna(total) else float(total)
+    """The sum of the recorded values; None when none was recorded."""
+    values = values.to_numpy(dtype="float64")
+    missing = np.isnan(values)
+    return None if missing.all() else float(np.where(missing, 0.0, values).sum())
 
 
 def _pct(taken: float | None, prescribed: float | None) -> float | None:
