@@ -67,9 +67,8 @@ def test_hostile_text_nulls_floats_and_times_read_back_exactly(db_url, monkeypat
                 assert math.copysign(1, value) == math.copysign(1, expected)  # -0.0 stays negative
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # SQLite stores NaN as NULL; the text payload is PostgreSQL's
 def test_infinities_and_nan_on_postgresql(db_url):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("SQLite stores NaN as NULL; the text payload is PostgreSQL's")
     specials = [math.inf, -math.inf, math.nan, 1.0]
     _, stored = _store(db_url, lambda pid: _columns(pid, ["a", "b", "c", "d"], specials))
     pains = [row["pain"] for row in stored]
