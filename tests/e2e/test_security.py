@@ -149,6 +149,9 @@ def test_an_unattended_screen_logs_off_by_itself(tmp_path, page):
     try:
         login(page, base, "dr.idle", "a long enough passphrase")
         page.get_by_text("You were logged out after a period of inactivity.").wait_for(timeout=150_000)
+        # Streamlit keeps the previous run's sidebar on screen until the logged-off run has
+        # finished drawing: the name must be gone then (a wait that fails if it stays).
+        page.get_by_text("Logged in as").wait_for(state="detached", timeout=15_000)
         assert "Logged in as" not in page.inner_text("body")
     finally:
         proc.terminate()
