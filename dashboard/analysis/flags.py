@@ -81,15 +81,11 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     })
 
 
-def _spans(fired) -> list[tuple[int, int]]:
-    """Positions [a, b) of the runs of consecutive True in ``fired``."""
+def run_spans(fired) -> list[tuple[int, int]]:
+    """Positions [a, b) of the runs of consecutive firing rows (``fired``: the rule on each
+    evaluated row, sorted by date, one row a day)."""
     edges = np.diff(np.concatenate(([0], np.asarray(fired, dtype=bool).astype(np.int8), [0])))
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
-
-
-def runs(evaluated: pd.DataFrame, fired: pd.Series) -> list[pd.DataFrame]:
-    """Runs of consecutive firing rows among ``evaluated`` (sorted by date, one row a day)."""
-    return [evaluated.iloc[a:b] for a, b in _spans(fired)]
 
 
 class _Run:
@@ -114,7 +110,7 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _run_flags(rule: str, evaluated: pd.DataFrame, fired: pd.Series, date_col: str, describe,
                min_length: int = 1) -> pd.DataFrame:
-    spans = [(a, b) for a, b in _spans(fired) if b - a >= min_length]
+    spans = [(a, b) for a, b in run_spans(fired) if b - a >= min_length]
     if not spans:
         return _frame([])
     columns = {name: evaluated[name].to_numpy() for name in evaluated.columns}

@@ -22,7 +22,7 @@ from dashboard.analysis.flags import (
     flag_status,
     open_flag_counts,
     pain_spike,
-    runs,
+    run_spans,
     self_harm_thoughts,
 )
 from dashboard.analysis.periods import steps_table
@@ -398,5 +398,4 @@ def test_flags_table_of_an_empty_record():
     ],
 )
 def test_runs(fired, expected):
-    days = pd.DataFrame({"n": range(len(fired))})
-    assert [run["n"].tolist() for run in runs(days, pd.Series(fired, dtype="bool"))] == expected
+    assert [list(range(a, b)) for a, b in run_spans(pd.Series(fired, dtype="bool"))] == expected
