@@ -255,14 +255,22 @@ def worklist(user: User, *, as_of: date, start: date, end: date, everyone: bool,
     Grouped queries and the stored review snapshots (``analysis.worklist.current_figures``): only
     the listed patients whose data, thresholds or rules changed since their snapshot have their
     review built, and their new snapshot is stored in the same transaction (a derived cache, not
-    audited). No Streamlit cache: the database is the cache every server process shares.
+    audited). The rows have no Streamlit cache: the database is the cache every server process
+    shares. A stale patient's review comes from ``_review``, this process's review cache: when
+    many worklists open at once (a clinic's morning after an import) each such review is built
+    once, not once per worklist, and opening that patient next is already warm.
     """
     from dashboard.analysis.worklist import worklist as build
 
     url = database_url()
+
+    def review_of(patient_id: int, limits: Thresholds):
+        return _review(url, user.id, patient_id, as_of, limits, _data_version(url, patient_id))
+
     with session_scope(url) as session:
         ids = visible_patient_ids(session, user)
-        rows = build(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=everyone)
+        rows = build(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=everyone,
+                     review_of=review_of)
     if audit_view and rows:  # an empty list shows no patient's data
         with session_scope(url) as session:
             audit.record(session, actor=user.username, action=AuditAction.VIEW_WORKLIST,

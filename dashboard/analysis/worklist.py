@@ -21,6 +21,7 @@ from dashboard.analysis.daily import day
 from dashboard.analysis.recent import pain_direction
 from dashboard.analysis.review import Review, Visit, next_visits, overdue_visits
 from dashboard.analysis.summary import json_ready
+from dashboard.config import Thresholds
 
 DEFAULT_DAYS_AHEAD = 7  # today and the next 7 days
 
@@ -179,12 +180,13 @@ def _value(fig, column: str) -> float | None:
 
 
 def worklist(session, *, patient_ids: list[int], as_of: date, start: date, end: date, everyone: bool,
-             figures_of: Callable[[list[int]], dict[int, RuleFigures]] | None = None) -> list[WorklistRow]:
+             figures_of: Callable[[list[int]], dict[int, RuleFigures]] | None = None,
+             review_of: Callable[[int, Thresholds], Review] | None = None) -> list[WorklistRow]:
     """The rows for ``patient_ids`` (already decided by ``dashboard.access``): all of them with
     ``everyone``, else those with a visit from ``start`` to ``end`` or a booked visit overdue.
 
     The rule figures come from the stored snapshots (``current_figures``: the stale or missing
-    ones are computed and stored on the way) unless ``figures_of`` gives them.
+    ones are computed, by ``review_of`` if given, and stored on the way) unless ``figures_of`` gives them.
     """
     from dashboard.db import worklist_queries as q
     from dashboard.db.settings_store import load_thresholds
@@ -193,7 +195,7 @@ def worklist(session, *, patient_ids: list[int], as_of: date, start: date, end: 
         return []
     limits = load_thresholds(session)
     if figures_of is None:
-        figures_of = (lambda ids: current_figures(session, ids, as_of, limits))
+        figures_of = (lambda ids: current_figures(session, ids, as_of, limits, review_of=review_of))
     return build_rows(
         patients=q.patients(session, patient_ids), figures=q.diary_figures(session, patient_ids, as_of),
         visits=q.visits(session, patient_ids, since=min(as_of, start)), clinicians=q.clinicians(session, patient_ids),
@@ -201,26 +203,39 @@ def worklist(session, *, patient_ids: list[int], as_of: date, start: date, end: 
         everyone=everyone, completeness_days=q.COMPLETENESS_DAYS)
 
 
-def current_figures(session, patient_ids: list[int], as_of: date, thresholds) -> dict[int, RuleFigures]:
+def current_figures(session, patient_ids: list[int], as_of: date, thresholds,
+                    review_of: Callable[[int, Thresholds], Review] | None = None) -> dict[int, RuleFigures]:
     """Every patient's ``RuleFigures`` as of ``as_of``: the stored snapshot where its version is
     current (``db.snapshots``: a handful of grouped queries for all of them), else computed from
-    the patient's review (``stored_review``) and stored, for the next run and the next user."""
-    return refresh(session, patient_ids, as_of, thresholds)[0]
+    the patient's review and stored, for the next run and the next user.
+
+    The review is ``review_of(patient_id, thresholds)`` if given (the app passes its per-process
+    review cache, so twenty worklists opened at once build each stale patient's review once, and
+    opening that patient next reuses it), else ``stored_review`` read in this session.
+    """
+    return refresh(session, patient_ids, as_of, thresholds, review_of=review_of)[0]
 
 
-def refresh(session, patient_ids: list[int], as_of: date, thresholds) -> tuple[dict[int, RuleFigures], int]:
+def refresh(session, patient_ids: list[int], as_of: date, thresholds,
+            review_of: Callable[[int, Thresholds], Review] | None = None) -> tuple[dict[int, RuleFigures], int]:
     """``current_figures`` and how many of them had to be computed."""
     from dashboard.db import snapshots
 
     now = snapshots.versions(session, patient_ids, thresholds)
     stored = snapshots.read(session, patient_ids, as_of)
     out, computed = {}, {}
+    stale = {pid for pid in patient_ids if stored.get(pid, (None,))[0] != now[pid]}
+    if stale and review_of is not None:
+        # Nothing is written yet: hand this session's connection back to the pool while
+        # ``review_of`` reads with its own. Twenty worklists each holding one connection while
+        # waiting for a second would empty a pool of ten.
+        session.commit()
     for pid in patient_ids:
-        version, figures = stored.get(pid, (None, None))
-        if version == now[pid]:
-            out[pid] = RuleFigures.from_stored(figures)
+        if pid not in stale:
+            out[pid] = RuleFigures.from_stored(stored[pid][1])
             continue
-        out[pid] = RuleFigures.of(stored_review(session, pid, as_of, thresholds))
+        review = review_of(pid, thresholds) if review_of else stored_review(session, pid, as_of, thresholds)
+        out[pid] = RuleFigures.of(review)
         computed[pid] = (now[pid], out[pid].stored())
     snapshots.write(session, as_of, computed)
     return out, len(computed)
