@@ -21,8 +21,14 @@ def num(value, unit: str = "", digits: int = 1) -> str:
 
 
 def signed(value, digits: int = 1) -> str:
-    """A change with its sign and a real minus: '−0.6', '+1.2'."""
-    return "—" if value is None or pd.isna(value) else f"{value:+.{digits}f}".replace("-", "−")
+    """A change with its sign and a real minus: '−0.6', '+1.2'.
+
+    Rounded from the 2 decimals ``summary --json`` carries (``json_ready``), so the page, the note,
+    the report and the JSON never differ by a rounding (−0.0498 is −0.05 there, so '−0.1' here,
+    not '−0.0'); only one rounding rule decides what a clinician and the JSON read."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{round(float(value), 2):+.{digits}f}".replace("-", "−")
 
 
 def pct(value) -> str:
