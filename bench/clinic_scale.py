@@ -2,6 +2,7 @@
 
     python -m dashboard bench [--patients N] [--years Y] [--database URL] [--json FILE]
                               [--skip import,review,browser,clinicians] [--clinicians 20] [--repeat 1]
+                              [--keep NAME | --existing URL]
 
 The defaults finish in a few minutes on two cores; the issue's clinic-scale figures use the flags
 (``--patients 5000 --years 2 --database postgresql+psycopg://postgres@127.0.0.1:5432/postgres``).
@@ -64,7 +65,9 @@ BEFORE_COLD_UP_TO = 100  # patients: above, the old first opening (a review each
 
 @contextmanager
 def databases(server: str | None, workdir: Path):
-    """A factory of new, migrated, empty databases on one backend, all dropped afterwards."""
+    """A factory of new, migrated, empty databases on one backend, all dropped afterwards, except one
+    made as ``new(keep=NAME)`` (a PostgreSQL database of that name, or ``NAME.sqlite`` in the current
+    folder), which is left for measuring again (``--existing``)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
@@ -73,15 +76,16 @@ def databases(server: str | None, workdir: Path):
     made: list[str] = []
     admin = create_engine(server, isolation_level="AUTOCOMMIT") if server else None
 
-    def new() -> str:
+    def new(keep: str | None = None) -> str:
         if admin is None:
-            url = f"sqlite:///{workdir / f'db-{len(made)}.sqlite'}"
+            url = f"sqlite:///{Path(f'{keep}.sqlite').resolve() if keep else workdir / f'db-{len(made)}.sqlite'}"
         else:
-            name = f"dashboard_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+            name = keep or f"dashboard_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
             with admin.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             url = make_url(server).set(database=name).render_as_string(hide_password=False)
-        made.append(url)
+        if not keep:
+            made.append(url)
         migrate(url)
         return url
 
@@ -144,13 +148,32 @@ def add_patients(url: str, count: int, years: float, *, seed: int = 11, template
     with session_scope(url) as session:
         entries = session.scalar(select(func.count()).select_from(DiaryEntry).where(DiaryEntry.patient_id.in_(
             select(Patient.id).where(Patient.ref.like("SCALE-%")))))
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy import text
+    if url.startswith("postgresql"):
+        # The statistics, and the visibility map that index-only scans need (the worklist's diary
+        # figures, migration 0010): after a bulk copy autovacuum would get to it some minutes later.
+        from sqlalchemy import text
 
-            session.execute(text("ANALYZE"))
+        from dashboard.db.session import get_engine
+
+        with get_engine(url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM (ANALYZE)"))
     return {"patients": count, "years": years, "generated": len(built), "entries": entries,
             "generated_s": round(generated_s, 1), "build_s": round(time.perf_counter() - started, 1),
             "copies": copies}
+
+
+def kept_copies(url: str, templates: int = 50) -> dict[int, int]:
+    """The copy -> original map of a clinic built by ``add_patients`` and kept (``--keep``): copy
+    ``SCALE-i`` was made from ``SCALE-(i mod templates)`` (see the loop there)."""
+    from sqlalchemy import select
+
+    from dashboard.db.models import Patient
+    from dashboard.db.session import session_scope
+
+    with session_scope(url) as session:
+        ids = dict(session.execute(select(Patient.ref, Patient.id).where(Patient.ref.like("SCALE-%"))).all())
+    return {pid: ids[f"SCALE-{int(ref[6:]) % templates:05d}"] for ref, pid in ids.items()
+            if int(ref[6:]) >= templates}
 
 
 def _copy_patients(session, sources: list[int], refs: list[str], clinician_id: int) -> dict[int, int]:
@@ -214,6 +237,9 @@ def _check(value, rule) -> str:
 
 def run(args) -> dict:
     import review_page
+    from sqlalchemy.engine import make_url
+
+    from dashboard.db.session import migrate
 
     workdir = Path(tempfile.mkdtemp(prefix="dashboard-bench-"))
     backend = "postgresql" if args.database else "sqlite"
@@ -230,15 +256,25 @@ def run(args) -> dict:
                 print(f"import: {args.rows:,}-row diary CSV against the baselines ({backend}) ...", flush=True)
                 raw = benchmark.diary_csv(args.rows)
                 result["sections"]["import"] = import_speed.measure(new_database, raw, backend)
-            url = new_database()
+            if args.existing:  # a clinic kept by an earlier --keep: measured as it is, not built
+                url = args.existing
+                migrate(url)
+                copies = kept_copies(url)
+                result["database"] = {"existing": make_url(url).render_as_string(hide_password=True),
+                                      "copies": len(copies)}
+            else:
+                url = new_database(keep=args.keep)
             os.environ["DASHBOARD_DATABASE_URL"] = url
             os.environ.pop("DASHBOARD_DEMO", None)
-            print("building the demo clinic and a 3-year patient ...", flush=True)
-            result["database"] = review_page.build_database(url)
-            if args.patients:
-                print(f"adding {args.patients:,} patients of {args.years:g} years ...", flush=True)
-                result["database"]["scale"] = add_patients(url, args.patients, args.years)
-                copies = result["database"]["scale"].pop("copies")
+            if not args.existing:
+                print("building the demo clinic and a 3-year patient ...", flush=True)
+                result["database"] = review_page.build_database(url)
+                if args.patients:
+                    print(f"adding {args.patients:,} patients of {args.years:g} years ...", flush=True)
+                    result["database"]["scale"] = add_patients(url, args.patients, args.years)
+                    copies = result["database"]["scale"].pop("copies")
+                if args.keep:
+                    print(f"kept for --existing: {make_url(url).render_as_string(hide_password=True)}", flush=True)
             refs = [review_page.DEMO_REF, review_page.BENCH_REF]
             if "review" not in skip:
                 result["sections"]["review"] = review_page.run_server_side(url, refs, args.repeat)
@@ -254,7 +290,7 @@ def run(args) -> dict:
                 print("worklist: every patient of the bench clinician, snapshots and the page ...", flush=True)
                 result["sections"]["worklist"] = worklist_bench.measure(
                     url, date.today(), repeat=max(3, args.repeat), page_user=review_page.USERNAME,
-                    before_cold=(args.patients or 0) <= BEFORE_COLD_UP_TO, copies=copies)
+                    before_cold=(args.patients or 0) <= BEFORE_COLD_UP_TO and not args.existing, copies=copies)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return result
@@ -360,6 +396,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--patients", type=int, default=0, help="extra generated patients (the worklist's scale)")
     parser.add_argument("--years", type=float, default=2, help="years of diary per generated patient")
     parser.add_argument("--database", metavar="URL", help="a PostgreSQL server to measure on (default SQLite)")
+    parser.add_argument("--keep", metavar="NAME", help="build the clinic into a database NAME (PostgreSQL, on the "
+                        "--database server; SQLite: NAME.sqlite here) and leave it there for --existing")
+    parser.add_argument("--existing", metavar="URL", help="measure a clinic kept by --keep instead of building one "
+                        "(--patients/--years are then ignored); drop it yourself when done")
     parser.add_argument("--json", metavar="FILE", help="default bench/results/bench-<backend>-<git sha>.json")
     parser.add_argument("--skip", metavar="SECTIONS", help=f"comma-separated, of {', '.join(SECTIONS)}")
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the import benchmark's file")

@@ -78,3 +78,27 @@ def test_a_clinician_who_cannot_log_in_is_an_error_of_the_run(demo_url, tmp_path
     assert result["errors"] == 1
     assert result["error_detail"] == ["clinician 1: RuntimeError: login refused for dr.chen"]
     assert result["pages"] == 1  # dr.rivera's
+
+
+def test_the_bench_keeps_its_clinic_and_measures_it_again_without_building(tmp_path, monkeypatch):
+    """``--keep NAME`` leaves the built clinic behind; ``--existing URL`` measures that clinic as it is."""
+    from sqlalchemy import func, select
+
+    from dashboard.db.models import Patient
+    from dashboard.db.session import get_engine, session_scope
+
+    monkeypatch.chdir(tmp_path)
+    skip_all = ["--skip", "import,review,browser,clinicians,worklist"]
+    assert cli.main(["bench", "--patients", "2", "--years", "0.2", *skip_all, "--keep", "kept",
+                     "--json", str(tmp_path / "built.json")]) == 0
+    url = f"sqlite:///{tmp_path / 'kept.sqlite'}"
+    with session_scope(url) as session:
+        patients = session.scalar(select(func.count()).select_from(Patient))
+        scale = session.scalar(select(func.count()).select_from(Patient).where(Patient.ref.like("SCALE-%")))
+    assert scale == 2
+    get_engine(url).dispose()
+    out = tmp_path / "again.json"
+    assert cli.main(["bench", "--skip", "import,review,browser,clinicians", "--existing", url, "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert "scale" not in result["database"] and result["database"]["copies"] == 0  # measured, not built
+    assert result["sections"]["worklist"]["patients"] == patients

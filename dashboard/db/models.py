@@ -190,7 +190,9 @@ class DiaryEntry(Base):
     __tablename__ = "diary_entry"
     __table_args__ = (
         UniqueConstraint("patient_id", "recorded_at"),
-        Index("ix_diary_entry_patient_date", "patient_id", "diary_date"),
+        # Pain and the time carried on PostgreSQL (migration 0010): the worklist's 30-day figures
+        # and last diary days are index-only scans there (``worklist_queries.diary_figures``).
+        Index("ix_diary_entry_patient_date", "patient_id", "diary_date", postgresql_include=["pain", "recorded_at"]),
         Index("ix_diary_entry_date", "diary_date"),
         # The days with a blood pressure, for the worklist's last reading: found by one index step
         # per patient, however long the diary (``worklist_queries.diary_figures``).

@@ -9,7 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Integer, and_, any_, bindparam, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from dashboard import fields
@@ -42,6 +43,16 @@ def _frame(rows, columns: list[str], dates: tuple[str, ...] = (), floats: tuple[
     for col in floats:
         df[col] = pd.to_numeric(df[col]).astype("float64")
     return df
+
+
+def among(session: Session, column, ids: list[int]):
+    """``column IN ids`` for the thousands of patient ids of a worklist: on PostgreSQL one array
+    parameter (``column = ANY(:ids)``, the same plan), because an ``IN`` of 5,000 placeholders
+    cost ~15 ms for SQLAlchemy to render and ~50 ms for psycopg to parse, per query (6 queries a
+    worklist, bench/worklist.py at 5,010 patients); on SQLite the ordinary ``IN``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _dated(column, limits: fields.DateRange, *, optional: bool = False):

@@ -39,6 +39,8 @@ def bump(session: Session, patient_ids: Iterable[int]) -> None:
 
 def revisions(session: Session, patient_ids: list[int]) -> dict[int, int]:
     """patient id -> revision; 0 for a patient never changed since the table was made."""
+    from dashboard.db.queries import among
+
     found = dict(session.execute(select(PatientRevision.patient_id, PatientRevision.revision)
-                                 .where(PatientRevision.patient_id.in_(patient_ids))).all())
+                                 .where(among(session, PatientRevision.patient_id, patient_ids))).all())
     return {pid: found.get(pid, 0) for pid in patient_ids}

@@ -65,7 +65,8 @@ def versions(session: Session, patient_ids: list[int], thresholds: Thresholds) -
 def read(session: Session, patient_ids: list[int], as_of: date) -> dict[int, tuple[str, dict]]:
     """patient id -> (version, figures) of the stored snapshots for ``as_of``."""
     rows = session.execute(select(ReviewSnapshot.patient_id, ReviewSnapshot.version, ReviewSnapshot.figures)
-                           .where(ReviewSnapshot.patient_id.in_(patient_ids), ReviewSnapshot.as_of == as_of))
+                           .where(queries.among(session, ReviewSnapshot.patient_id, patient_ids),
+                                  ReviewSnapshot.as_of == as_of))
     return {pid: (v, figures) for pid, v, figures in rows}
 
 
