@@ -254,8 +254,9 @@ def worklist(user: User, *, as_of: date, start: date, end: date, everyone: bool,
 
     Grouped queries and the stored review snapshots (``analysis.worklist.current_figures``): only
     the listed patients whose data, thresholds or rules changed since their snapshot have their
-    review built, and their new snapshot is stored in the same transaction (a derived cache, not
-    audited). The rows have no Streamlit cache: the database is the cache every server process
+    review built and their new snapshot stored (a derived cache, not audited; the list's read
+    transaction ends before those reviews read, so it holds no connection meanwhile). The rows
+    have no Streamlit cache: the database is the cache every server process
     shares. A stale patient's review comes from ``_review``, this process's review cache: when
     many worklists open at once (a clinic's morning after an import) each such review is built
     once, not once per worklist, and opening that patient next is already warm.
