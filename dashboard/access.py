@@ -11,8 +11,13 @@ Access is decided here, where data is read or written, never by hiding a page.
   staff, for patients shared with them; booking is the front desk's work too. An infusion's
   dose is recorded as an IV/IM step, so recording an infusion is a clinician's.
 - Import: staff and administrators for the whole clinic; a clinician only for patients shared
-  with them, or for new patients, which are then shared with them. The scope is derived
-  from the acting account inside the import service, never passed in by a caller.
+  with them. A clinician's file naming any other reference is refused with one message whether
+  or not the reference exists, so an import never tells a clinician which references the clinic
+  has (new patients come in through staff, who see the whole clinic anyway). The scope is
+  derived from the acting account inside the import service, never passed in by a caller.
+- Stored values in an import's report (a conflict's stored side): only for patients the acting
+  user may open (shared with them, whatever the role); the server's operator (command line
+  without ``--as``) sees them. Anyone else sees that a conflict exists, never what is stored.
 - Kept import files (the list of past imports and downloading a file again): staff and
   administrators see every file; a clinician sees a file only when every patient it names is
   shared with them. A file that names no patient (refused before any row could be read, or
@@ -106,24 +111,13 @@ class ImportScope:
     clinician_id: int | None
 
     def refused_refs(self, session: Session, refs: list[str]) -> list[str]:
-        """The existing patients the file names that are outside this scope (new ones are fine)."""
+        """The references the file names that are outside this scope: for a clinician every
+        reference not shared with them, existing or not (the answer must not tell which exist)."""
         if self.clinician_id is None:
             return []
-        existing = dict(session.execute(select(Patient.ref, Patient.id).where(Patient.ref.in_(refs))).all())
-        shared = set(session.scalars(select(PatientShare.patient_id)
+        shared = set(session.scalars(select(Patient.ref).join(PatientShare, PatientShare.patient_id == Patient.id)
                                      .where(PatientShare.clinician_id == self.clinician_id)))
-        return sorted(ref for ref, pid in existing.items() if pid not in shared)
-
-    def adopt_created(self, session: Session, refs: list[str]) -> None:
-        """Patients a clinician's import created are shared with that clinician."""
-        if self.clinician_id is None or not refs:
-            return
-        from datetime import datetime, timezone
-
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
-        for pid in session.scalars(select(Patient.id).where(Patient.ref.in_(refs))):
-            session.add(PatientShare(clinician_id=self.clinician_id, patient_id=pid, shared_at=now))
-        session.flush()
+        return sorted(ref for ref in set(refs) if ref not in shared)
 
 
 OPERATOR_SCOPE = ImportScope(clinician_id=None)
@@ -141,6 +135,18 @@ def import_scope(session: Session, username: str | None) -> ImportScope | None:
     if user is None or not may_import(user):
         return None
     return OPERATOR_SCOPE if user.role in CLINIC_WIDE_IMPORT_ROLES else ImportScope(clinician_id=user.id)
+
+
+STORED_HIDDEN = "not shown: this patient is not shared with you"
+
+
+def stored_values_visible(session: Session, username: str | None, refs: list[str]) -> set[str]:
+    """Which of ``refs`` an import report may show stored values of to ``username`` (None: the
+    server's operator, who can read the database directly). Re-read from the stored account."""
+    if username is None:
+        return set(refs)
+    user = resolve_user(session, username)
+    return set() if user is None else set(refs) & shared_refs(session, user)
 
 
 # --- kept import files ----------------------------------------------------------------------

@@ -347,6 +347,8 @@ def _report_json(report, name: str) -> dict:
 
 
 def _print_report(report, name: str) -> None:
+    from dashboard.access import STORED_HIDDEN
+
     kept = "dry run, nothing written" if report.import_id is None else f"import #{report.import_id}"
     print(f"{name}: {report.status} ({report.format}; {kept}) - {report.message}")
     if report.patients:
@@ -361,8 +363,9 @@ def _print_report(report, name: str) -> None:
         print(f"  identical resources merged: {report.merged}")
     for c in report.conflicts:
         decided = {"keep": "; kept the stored values", "take": "; took the file's values"}.get(c.get("decision"), "")
-        print(f"  conflict: row {c.get('row')}, {c.get('column')}: stored {c.get('stored')!r}, "
-              f"file {c.get('new')!r}{decided}")
+        stored = c.get("stored")
+        stored = stored if stored == STORED_HIDDEN else repr(stored)
+        print(f"  conflict: row {c.get('row')}, {c.get('column')}: stored {stored}, file {c.get('new')!r}{decided}")
     for r in report.refused_rows:
         print(f"  refused: {name}, row {r['row']}, column {r['column']!r}, value {r['value']!r}: {r['reason']}")
     for label, count in report.ignored.items():

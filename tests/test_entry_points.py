@@ -17,7 +17,7 @@ from datetime import date
 import pytest
 import streamlit as st
 
-from dashboard import cli, loaders, navigation, services
+from dashboard import access, cli, loaders, navigation, services
 from dashboard.auth import accounts
 from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
@@ -186,7 +186,7 @@ def _page_paths() -> set[str]:
 def _import_page(url):
     at = app("import", user=account(url, INTRUDER)).run()
     at.file_uploader(key="upload").upload("hostile.csv", HOSTILE.encode(), "text/csv").run()
-    assert "not shared with you" in texts(at)
+    assert "not among your patients" in texts(at)
     assert not [b for b in at.button if b.key == "do_import"]
     return at
 
@@ -229,7 +229,7 @@ def _import(**kw):
     def call(url, user, patient):
         raw = (LONG if "profile_name" in kw else HOSTILE).encode()
         report = import_file(raw, "f.csv", url=url, actor=user.username, as_user=True, **kw)
-        assert report.status == "refused" and "not shared" in report.message
+        assert report.status == "refused" and "not among your patients" in report.message
         return json.dumps(report.as_dict(), default=str)
     return call
 
@@ -421,3 +421,50 @@ def test_every_entry_point_is_listed():
               and not isinstance(f, type)}
     listed = {n for n in FUNCTION_CASES if n.startswith(("loaders.", "services."))} | NOT_PATIENT_DATA
     assert public - listed == set(), "list the new entry point in FUNCTION_CASES or NOT_PATIENT_DATA"
+
+
+# --- dry runs and conflicts as staff and administrator (issue 24) --------------------------------
+# They import for the whole clinic, but P-CHE is not shared with them: a conflict with its stored
+# entry is said, its stored side never shown, on every way in.
+
+CLINIC_WIDE = ("sam.staff", "alex.admin")
+
+
+def _clinic_wide_accounts(url):
+    with session_scope(url) as session:
+        for username, role in zip(CLINIC_WIDE, ("staff", "admin")):
+            if not access.account_exists(session, username):
+                accounts.add_user(session, username=username, display_name=username, role=role, password=None)
+
+
+def _cli_dry_run(url, username, tmp_path, capsys):
+    capsys.readouterr()
+    cli.main(["import", str(tmp_path / "hostile.csv"), "--as", username, "--dry-run", "--json"])
+    cli.main(["import", str(tmp_path / "hostile.csv"), "--as", username, "--dry-run"])
+    cli.main(["import", str(tmp_path / "hostile.csv"), "--as", username])  # refused: an undecided conflict
+    return capsys.readouterr().out
+
+
+def _service_dry_run(url, username, tmp_path, capsys):
+    report = import_file(HOSTILE.encode(), "f.csv", url=url, actor=username, as_user=True, dry_run=True)
+    assert report.conflicts
+    return json.dumps(report.as_dict(), default=str)
+
+
+def _page_dry_run(url, username, tmp_path, capsys):
+    at = app("import", user=account(url, username)).run()
+    at.file_uploader(key="upload").upload("hostile.csv", HOSTILE.encode(), "text/csv").run()
+    assert not at.exception
+    shown = texts(at)
+    assert access.STORED_HIDDEN in shown  # the conflict is listed, its stored side withheld
+    return shown
+
+
+@pytest.mark.parametrize("username", CLINIC_WIDE)
+@pytest.mark.parametrize("way", [_cli_dry_run, _service_dry_run, _page_dry_run], ids=["cli", "service", "page"])
+def test_a_dry_run_by_staff_or_administrator_shows_no_stored_value(clinic, tmp_path, capsys, username, way):
+    _clinic_wide_accounts(clinic)
+    before = last_audit_id(clinic)
+    assert SECRET not in way(clinic, username, tmp_path, capsys)
+    rows = audit_rows(clinic, before)
+    assert rows and all(r[0] == username and SECRET not in r[4] for r in rows)  # the comparison is audited

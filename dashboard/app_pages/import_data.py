@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import loaders, services
-from dashboard.access import may_import
+from dashboard.access import STORED_HIDDEN, may_import
 from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import import_file, parse, preview_frame
 from dashboard.ingest.writer import Resolution
@@ -116,8 +116,9 @@ def _resolve_conflicts(report) -> Resolution | None:
     for i, c in enumerate(report.conflicts[:PER_ENTRY_MAX]):
         when = (c.get("recorded_at") or "").replace("T", " ")[:16] or f"row {c.get('row')}"
         # The values may be a patient's notes: plain text, never in a (markdown) widget label.
-        st.text(f"Conflict {i + 1}: {c.get('patient')}, {when}: {c.get('column')} "
-                f"stored {c.get('stored')!r}, file {c.get('new')!r}")
+        stored = c.get("stored")
+        stored = stored if stored == STORED_HIDDEN else repr(stored)
+        st.text(f"Conflict {i + 1}: {c.get('patient')}, {when}: {c.get('column')} stored {stored}, file {c.get('new')!r}")
         choice = st.selectbox(f"Decision for conflict {i + 1}", list(DECISION_LABELS), key=f"resolve_{i}",
                               format_func=lambda d: DECISION_LABELS[d] if d else undecided)
         if choice:

@@ -119,9 +119,11 @@ def import_file(
     ``resolution`` decides conflicts (keep the stored values or take the file's, with a reason).
     ``as_user``: ``actor`` is an account's user name (a page's logged-in user, ``--as``), and
     ``dashboard.access.import_scope`` decides for whom it may write, from the stored account:
-    a clinician only for patients shared with them (a file naming another clinician's patient
-    is refused, dry run included, without showing its stored values), and patients the file
-    creates are shared with that clinician. Otherwise ``actor`` names the server's operator.
+    a clinician only for patients shared with them (a file naming any other reference is
+    refused, dry run included, in words that do not say whether it exists). Whatever the role, a
+    conflict's stored values are shown only for patients the account may open, and a report that
+    shows stored values or compares with them is audited, dry runs included. Otherwise ``actor``
+    names the server's operator.
     """
     profile = None
     scope = _scope(patient_ref, None)
@@ -185,7 +187,7 @@ def _finish(url, actor: str, raw: bytes, report: ImportReport, *, dry_run: bool,
         return report
     with session_scope(url) as session:
         report.import_id = keep_record(session, raw, report, imported_by=actor, scope=scope)
-        _audit(session, actor, report)
+        _audit(session, actor, report, report.stored_values_shown)
     return report
 
 
@@ -204,35 +206,61 @@ def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, d
                 _audit(session, actor, report)
             return report, False
         if hidden := allowed.refused_refs(session, parsed.patient_refs()):
+            # One message whether or not a reference exists (dashboard.access): no existence oracle.
             return ImportReport(
                 file=parsed.file_name, format=parsed.format, status="refused", patients=parsed.patient_refs(),
-                message=(f"this file names {len(hidden)} patient(s) not shared with you ({', '.join(hidden)}); "
-                         "ask clinic staff to import it")), True
+                message=(f"this file names {len(hidden)} patient(s) that are not among your patients "
+                         f"({', '.join(hidden)}); ask clinic staff to import it")), True
         report = write_import(session, parsed, raw=raw, accept_valid=accept_valid, imported_by=actor, scope=scope,
                               dry_run=dry_run, resolution=resolution)
+        shown = _hide_stored_values(session, report, actor if as_user else None)
         if report.status == "imported":
-            allowed.adopt_created(session, report.patients_created)
-            _audit(session, actor, report)
+            _audit(session, actor, report, shown)
+        elif dry_run and _read_stored(report):
+            _audit(session, actor, report, shown, dry_run=True)
+        report.stored_values_shown = shown
         return report, True
 
 
-def _audit(session: Session, actor: str, report: ImportReport) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=AuditAction.IMPORT,
-        outcome=report.status,
-        detail={
-            "file": report.file,
-            "format": report.format,
-            "patients": report.patients,
-            "entries_added": report.entries_added,
-            "refused_rows": len(report.refused_rows),
-            "conflicts": len(report.conflicts),
-            "ignored": sum(report.ignored.values()),
-            "import_id": report.import_id,
-        },
-    )
+def _hide_stored_values(session: Session, report: ImportReport, username: str | None) -> list[str]:
+    """A conflict's stored side only for patients ``username`` may open (dashboard.access); the
+    patients whose stored values the report still shows, for the audit row."""
+    from dashboard import access
+
+    refs = sorted({c["patient"] for c in report.conflicts if c.get("patient")})
+    visible = access.stored_values_visible(session, username, refs)
+    for c in report.conflicts:
+        if c.get("patient") not in visible:
+            c["stored"] = access.STORED_HIDDEN
+    return sorted(visible)
+
+
+def _read_stored(report: ImportReport) -> bool:
+    """Whether the report says anything about what is stored (a conflict, or an unchanged entry or
+    record): a dry run that does is a read of the patient's stored data, and is audited (a dry run
+    repeated with guessed values would otherwise read them unseen)."""
+    return bool(report.conflicts or report.entries_unchanged or any(report.records_unchanged.values())
+                or report.measures_unchanged)
+
+
+def _audit(session: Session, actor: str, report: ImportReport, stored_values_shown: list[str] | None = None,
+           *, dry_run: bool = False) -> None:
+    detail = {
+        "file": report.file,
+        "format": report.format,
+        "patients": report.patients,
+        "entries_added": report.entries_added,
+        "entries_unchanged": report.entries_unchanged,
+        "refused_rows": len(report.refused_rows),
+        "conflicts": len(report.conflicts),
+        "ignored": sum(report.ignored.values()),
+        "import_id": report.import_id,
+    }
+    if stored_values_shown:
+        detail["stored_values_shown"] = stored_values_shown
+    if dry_run:
+        detail["dry_run"] = True
+    audit.record(session, actor=actor, action=AuditAction.IMPORT, outcome=report.status, detail=detail)
 
 
 def preview_frame(parsed: ParsedFile, limit: int = 200):

@@ -59,6 +59,8 @@ class ImportReport:
     merged: int = 0  # identical resources in the file, stored once
     import_id: int | None = None
     message: str = ""
+    # The patients whose stored values (a conflict's stored side) this report shows its reader.
+    stored_values_shown: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -11,6 +11,7 @@ import streamlit as st
 from sqlalchemy import select
 
 from dashboard import services
+from dashboard.access import STORED_HIDDEN
 from dashboard.auth.accounts import add_user, share
 from dashboard.db.models import AuditEvent, DiaryEntry
 from dashboard.db.session import session_scope
@@ -93,6 +94,12 @@ def test_conflicts_are_resolved_entry_by_entry_with_a_reason(clinic):
     corrected = MINE.replace(b"T20:00,6", b"T20:00,8") + f"H-1,{TODAY.isoformat()}T08:00,2\n".encode()
     at = app("import", user=account(clinic, "sam")).run()
     at.file_uploader(key="upload").upload("corrected.csv", corrected, "text/csv").run()
+    # Staff import for the whole clinic but see stored values only of patients shared with them (issue 24).
+    assert f"Conflict 1: H-1, {D1} 20:00: pain stored {STORED_HIDDEN}, file '8.0'" in [t.value for t in at.text]
+    with session_scope(clinic) as session:
+        share(session, username="sam", patient_ref="H-1")
+    at = app("import", user=account(clinic, "sam")).run()
+    at.file_uploader(key="upload").upload("corrected.csv", corrected, "text/csv").run()
     assert "do_import" not in [b.key for b in at.button]
     assert f"Conflict 1: H-1, {D1} 20:00: pain stored '6.0', file '8.0'" in [t.value for t in at.text]
     at.selectbox(key="resolve_0").set_value("take").run()
@@ -113,6 +120,8 @@ def test_a_conflict_over_hostile_notes_is_shown_as_plain_text(clinic):
     hostile = "<script>alert(1)</script> **bold**"
     stored = f"patient_id,date,pain,notes\nH-1,{D1}T20:00,6,calm\n".encode()
     import_file(stored.replace(b"H-1", b"H-9"), "h9.csv", url=clinic, actor="sam")
+    with session_scope(clinic) as session:
+        share(session, username="sam", patient_ref="H-9")
     at = app("import", user=account(clinic, "sam")).run()
     at.file_uploader(key="upload").upload("n.csv", stored.replace(b"H-1", b"H-9").replace(b"calm", hostile.encode()),
                                           "text/csv").run()
