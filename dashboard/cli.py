@@ -131,10 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "was edited, cut, dropped or rewritten, or the checkpoint history was edited or replaced by a "
                    "backup's; 3 NOT CHECKED: the database cannot be reached or there is no audit key; 4 NOT CHECKED: "
                    "the checkpoint history belongs to another database (the chain itself verified)")
-    audit_sub.add_parser("verify", help="recompute the keyed hash chain against every checkpoint in the history; "
-                         + audit_exits)
-    audit_sub.add_parser("checkpoint", help="the same as verify: verify, then append the signed checkpoint of the "
-                         "trail's last row; " + audit_exits)
+    for name, what in (("verify", "recompute the keyed hash chain against every checkpoint in the history"),
+                       ("checkpoint", "the same as verify: verify, then append the signed checkpoint of the "
+                                      "trail's last row")):
+        audit_sub.add_parser(name, help=f"{what}; {audit_exits}", description=f"{what}; {audit_exits}")
 
     p = sub.add_parser("user", help="local accounts: add, disable, reset-password, list, share")
     user_sub = p.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
