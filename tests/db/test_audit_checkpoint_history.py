@@ -308,3 +308,22 @@ def test_the_previous_versions_checkpoint_is_the_historys_first_entry(db_url, mo
         audit_checkpoint_file().write_text(audit_checkpoint_file().read_text() + legacy)
         code, _out, err = _verify(monkeypatch, capsys, db_url)
         assert code == BROKEN and "older single-file format" in err, err
+
+
+def test_a_backups_checkpoint_of_the_previous_version_still_serves_its_restore(db_url, empty_url, tmp_path,
+                                                                               monkeypatch, capsys):
+    """Backups taken before this version carry a purpose-less checkpoint; restore still uses it."""
+    _trail(db_url, events=2)
+    backup_file = tmp_path / "old.backup"
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", db_url)
+    assert cli.main(["backup", "-o", str(backup_file)]) == OK
+    side = Path(str(backup_file) + ".checkpoint.json")
+    content = {k: v for k, v in json.loads(side.read_text()).items() if k not in ("purpose", "signature")}
+    body = json.dumps(content, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    signature = hmac.new(_key(), b"dashboard audit checkpoint v1\n" + body, hashlib.sha256).hexdigest()
+    side.write_text(json.dumps({**content, "signature": signature}, indent=2) + "\n")
+    monkeypatch.setenv("DASHBOARD_AUDIT_CHECKPOINT_FILE", str(tmp_path / "restored-checkpoint.json"))
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", empty_url)
+    code = cli.main(["restore", str(backup_file)])
+    out = capsys.readouterr()
+    assert code == OK and "reaching the backup's checkpoint" in out.out, out.err
