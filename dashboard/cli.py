@@ -127,9 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("audit", help="the audit trail")
     audit_sub = p.add_subparsers(dest="audit_command", required=True, parser_class=_Parser)
-    audit_sub.add_parser("verify", help="recompute the keyed hash chain against the checkpoint; exit 1 if the trail "
-                         "was edited, cut or rewritten, 3 if it cannot be checked; advances the checkpoint when intact")
-    audit_sub.add_parser("checkpoint", help="verify, then write the signed checkpoint of the trail's last row")
+    audit_exits = ("exit 0 intact (a checkpoint of the last row is appended to the history); 1 BROKEN: the trail "
+                   "was edited, cut, dropped or rewritten, or the checkpoint history was edited or replaced by a "
+                   "backup's; 3 NOT CHECKED: the database cannot be reached or there is no audit key; 4 NOT CHECKED: "
+                   "the checkpoint history belongs to another database (the chain itself verified)")
+    for name, what in (("verify", "recompute the keyed hash chain against every checkpoint in the history"),
+                       ("checkpoint", "the same as verify: verify, then append the signed checkpoint of the "
+                                      "trail's last row")):
+        audit_sub.add_parser(name, help=f"{what}; {audit_exits}", description=f"{what}; {audit_exits}")
 
     p = sub.add_parser("user", help="local accounts: add, disable, reset-password, list, share")
     user_sub = p.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
@@ -631,21 +636,37 @@ def cmd_precompute(args) -> int:
     return EXIT_OK
 
 
+EXIT_OTHER_DATABASE = 4  # audit verify only: the checkpoint history is another database's
+
+
 def cmd_audit(args) -> int:
-    """Verify the trail against the checkpoint; if it is intact, advance the checkpoint to its last row."""
+    """Verify the trail against every checkpoint of the history; if it is intact, append its last row.
+
+    Exit 0 intact; 1 BROKEN (the trail or the history was tampered with: a dropped table is a
+    broken trail, not an outage); 3 NOT CHECKED, the outage code (no database, no key); 4 NOT
+    CHECKED, the history is another database's (a second database checked by the same install:
+    not an alarm, but nothing was compared). Nothing is ever appended after a failure, so the
+    evidence stays; an unchanged trail appends nothing either.
+    """
     from sqlalchemy.exc import DBAPIError
 
     from dashboard.config import audit_checkpoint_file
     from dashboard.db import audit, audit_checkpoint, audit_key
     from dashboard.db.session import session_scope
 
+    appended = False
     try:
         key = audit_key.load(create=False)
-        previous = audit_checkpoint.read(key)
+        history = audit_checkpoint.read_history(key)
         with session_scope() as session:
-            result = audit.verify(session, key=key, checkpoint=previous)
-            if result.ok:
-                audit_checkpoint.write(key, audit.checkpoint_after(session, result, key, previous))
+            result = audit.verify(session, key=key, history=history)
+            if result.ok and result.other_database is None:
+                new = audit.checkpoint_after(session, result, key, history)
+                newest = history[-1] if history else None
+                if newest is None or (newest.last_id, newest.last_hash, newest.keyed_by) != (
+                        new.last_id, new.last_hash, new.keyed_by):
+                    audit_checkpoint.append(key, new)
+                    appended = True
     except audit_key.AuditKeyError as exc:
         print(f"audit trail NOT CHECKED: {exc}", file=sys.stderr)
         return EXIT_UNCHECKED
@@ -659,10 +680,16 @@ def cmd_audit(args) -> int:
     if not result.ok:
         print(f"audit trail BROKEN: {result.problem}", file=sys.stderr)
         return EXIT_REFUSED
-    if previous is None:
+    if result.other_database is not None:
+        print(f"audit trail NOT CHECKED: this checkpoint belongs to {result.other_database}, not "
+              f"{result.database} (the chain of {result.rows} rows verified on its own; set "
+              "DASHBOARD_AUDIT_CHECKPOINT_FILE to this database's checkpoint)", file=sys.stderr)
+        return EXIT_OTHER_DATABASE
+    if not history:
         print("no checkpoint before this run: rows deleted from the end earlier could not be detected")
-    print(f"audit trail intact: {result.rows} rows, last row {result.last_id}")
-    print(f"checkpoint written: {audit_checkpoint_file()}")
+    print(f"audit trail intact: {result.rows} rows, last row {result.last_id}, "
+          f"checked against {result.checkpoints} checkpoint(s)")
+    print(f"checkpoint {'appended to' if appended else 'unchanged (no new rows) in'}: {audit_checkpoint_file()}")
     return EXIT_OK
 
 

@@ -4,7 +4,7 @@ HIPAA Security Rule 45 CFR 164.312(b) (audit controls) and (c)(1) (integrity): e
 is an HMAC-SHA256, under a key kept outside the database (``dashboard.db.audit_key``), of its
 id, content and the previous row's hash; ``verify`` recomputes the chain. A database owner can
 recompute a plain SHA-256 chain but not this one. A signed checkpoint outside the database
-(``dashboard.db.audit_checkpoint``) catches the newest rows being deleted.
+(``dashboard.db.audit_checkpoint``, a history of signed entries) catches the newest rows being deleted.
 
 Rows written before the key existed carry a plain SHA-256 hash. They are accepted only as the
 trail's beginning: once a keyed row appears, every later row must be keyed, and the checkpoint
@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -105,6 +107,9 @@ class VerifyResult:
     last_id: int = 0
     last_hash: str = GENESIS
     keyed_from: int | None = None  # the first keyed row (None: the trail has only plain SHA-256 rows)
+    checkpoints: int = 0  # how many checkpoints the trail was checked against
+    database: str = ""  # the database read, as checkpoints name it
+    other_database: str | None = None  # the checkpoints given belong to this database, not the one read
 
 
 def _kind(key: bytes, ev: AuditEvent) -> str | None:
@@ -116,12 +121,34 @@ def _kind(key: bytes, ev: AuditEvent) -> str | None:
     return None
 
 
-def verify(session: Session, *, key: bytes | None = None, checkpoint: Checkpoint | None = None) -> VerifyResult:
-    """Recompute the chain, and check that it still reaches the checkpoint, if one is given.
+def table_problem(session: Session) -> str | None:
+    """Why the trail cannot be read although the database answers: its table or columns are gone.
+
+    That is a broken trail (someone dropped it), not an outage: the caller says BROKEN.
+    """
+    inspector = sa_inspect(session.connection())
+    if not inspector.has_table(AuditEvent.__tablename__):
+        if not inspector.get_table_names():
+            return ("the database has no tables at all, not even audit_event: "
+                    "everything was dropped, or this is not the clinic's database")
+        return "the audit_event table is missing: the whole trail was dropped"
+    present = {column["name"] for column in inspector.get_columns(AuditEvent.__tablename__)}
+    missing = [column.name for column in AuditEvent.__table__.columns if column.name not in present]
+    if missing:
+        return f"the audit_event table has lost its column(s) {', '.join(missing)}: the trail was altered"
+    return None
+
+
+def verify(session: Session, *, key: bytes | None = None, checkpoint: Checkpoint | None = None,
+           history: Sequence[Checkpoint] = ()) -> VerifyResult:
+    """Recompute the chain, and check that it still reaches every checkpoint given.
 
     An edited row breaks its own hash; a deleted, inserted or reordered row breaks the link or the
     id sequence; a row hashed without the key (or with another key) fails the HMAC; rows deleted
-    from the end show only against a checkpoint.
+    from the end show only against a checkpoint. ``history`` is the live checkpoint history
+    (every entry is checked: a row of any of them that is gone or changed is a cut);
+    ``checkpoint`` one more, e.g. a backup's. Checkpoints of another database are not used:
+    the chain is verified on its own and ``other_database`` names theirs.
     """
     key = key or audit_key.load(create=False)
     result = VerifyResult(True, 0)
@@ -130,11 +157,19 @@ def verify(session: Session, *, key: bytes | None = None, checkpoint: Checkpoint
         result.ok, result.problem, result.row_id = False, problem, row_id
         return result
 
-    if checkpoint is not None:
-        here = audit_checkpoint.database_id(session.get_bind().url)
-        if checkpoint.database != here:
-            return broken(f"the checkpoint was written for {checkpoint.database}, not {here}", None)
-    reached = checkpoint is None or checkpoint.last_id == 0
+    dropped = table_problem(session)
+    if dropped:
+        return broken(dropped, None)
+    checkpoints = [*history, *([checkpoint] if checkpoint is not None else [])]
+    here = result.database = audit_checkpoint.database_id(session.get_bind().url)
+    others = [c for c in checkpoints if c.database != here]
+    if others:
+        result.other_database = others[0].database
+        checkpoints = [c for c in checkpoints if c.database == here]
+    result.checkpoints = len(checkpoints)
+    # One pass over the trail with the checkpoints in row order: a pointer, not a search per row.
+    pending = sorted((c for c in checkpoints if c.last_id > 0), key=lambda c: c.last_id)  # 0: an empty trail
+    at = 0
     for ev in session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
         result.rows += 1
         if ev.prev_hash != result.last_hash:
@@ -151,24 +186,33 @@ def verify(session: Session, *, key: bytes | None = None, checkpoint: Checkpoint
             if ev.id != result.last_id + 1:
                 return broken(f"row {ev.id}: rows {result.last_id + 1} to {ev.id - 1} were deleted "
                               "(or the row was inserted out of sequence)", ev.id)
-        if checkpoint is not None and ev.id >= checkpoint.last_id and not reached:
-            if ev.id != checkpoint.last_id or ev.hash != checkpoint.last_hash:
-                return broken(f"row {checkpoint.last_id}: differs from the checkpoint of {checkpoint.written_at} "
-                              "(the trail after it was deleted and rewritten)", checkpoint.last_id)
-            reached = True
+        while at < len(pending) and pending[at].last_id <= ev.id:
+            c = pending[at]
+            if c.last_id < ev.id:  # its row is missing between two rows (possible among plain SHA-256 rows)
+                return broken(f"row {c.last_id}: in the checkpoint of {c.written_at} but gone from the trail",
+                              c.last_id)
+            if ev.hash != c.last_hash:
+                return broken(f"row {ev.id}: differs from the checkpoint of {c.written_at} "
+                              "(the trail after it was deleted and rewritten)", ev.id)
+            at += 1
         result.last_id, result.last_hash = ev.id, ev.hash
-    if not reached:
-        return broken(f"the trail ends at row {result.last_id} but the checkpoint of {checkpoint.written_at} "
-                      f"reaches row {checkpoint.last_id}: the newest rows were deleted", result.last_id + 1)
-    if checkpoint is not None and checkpoint.keyed_by is not None and (
-            result.keyed_from is None or result.keyed_from > checkpoint.keyed_by):
-        return broken(f"row {checkpoint.keyed_by}: the checkpoint shows the keyed chain had begun by this row, "
-                      "but it is hashed without the audit key: the trail was rewritten", checkpoint.keyed_by)
+    if at < len(pending):
+        furthest = pending[-1]
+        return broken(f"the trail ends at row {result.last_id} but the checkpoint of {furthest.written_at} "
+                      f"reaches row {furthest.last_id}: the newest rows were deleted", result.last_id + 1)
+    keyed_by = [c.keyed_by for c in checkpoints if c.keyed_by is not None]
+    if keyed_by and (result.keyed_from is None or result.keyed_from > min(keyed_by)):
+        return broken(f"row {min(keyed_by)}: the checkpoint shows the keyed chain had begun by this row, "
+                      "but it is hashed without the audit key: the trail was rewritten", min(keyed_by))
     return result
 
 
-def checkpoint_after(session: Session, result: VerifyResult, key: bytes, previous: Checkpoint | None) -> Checkpoint:
-    """The checkpoint for a trail that ``verify`` has just passed."""
-    keyed_by = previous.keyed_by if previous is not None and previous.keyed_by is not None else result.keyed_from
+def checkpoint_after(session: Session, result: VerifyResult, key: bytes,
+                     previous: Checkpoint | Sequence[Checkpoint] | None) -> Checkpoint:
+    """The live checkpoint for a trail that ``verify`` has just passed (``previous``: the newest
+    checkpoint, or the whole history)."""
+    earlier = [previous] if isinstance(previous, Checkpoint) else list(previous or ())
+    claims = [c.keyed_by for c in earlier if c.keyed_by is not None]
+    keyed_by = min(claims) if claims else result.keyed_from
     return Checkpoint(result.last_id, result.last_hash, keyed_by,
                       audit_checkpoint.database_id(session.get_bind().url), audit_checkpoint.timestamp())

@@ -8,8 +8,10 @@ the app keeps writing. PostgreSQL: ``pg_dump --format=custom`` (one consistent s
 The audit key is never inside a backup: whoever holds a backup must not be able to rewrite its
 trail, so the key is backed up apart. Beside the backup, ``FILE.checkpoint.json`` records the
 trail's row written just before the copy began (the backup's own ``backup`` row), HMAC-signed with
-the key; a restore recomputes the restored trail and requires it to reach that row, so a backup
-whose trail was cut or rewritten afterwards is found out.
+the key, mode 0600, with ``"purpose": "backup"`` inside the signed content: copied over the live
+checkpoint history it is refused (it would hide every row deleted since the backup). A restore
+recomputes the restored trail and requires it to reach that row, so a backup whose trail was cut
+or rewritten afterwards is found out.
 """
 
 from __future__ import annotations
@@ -104,10 +106,9 @@ def take_backup(url: str, target: Path, *, actor: str) -> BackupResult:
                            detail={"file": target.name, "backend": backend})
         session.flush()
         reaches = Checkpoint(row.id, row.hash, None, audit_checkpoint.database_id(session.get_bind().url),
-                             audit_checkpoint.timestamp())
+                             audit_checkpoint.timestamp(), purpose=audit_checkpoint.BACKUP)
     with session_scope(url) as session:
-        previous = _checkpoint_or_none(key)
-        verified = audit.verify(session, key=key, checkpoint=previous)
+        verified = audit.verify(session, key=key, history=_history_or_none(key))
     reaches = replace(reaches, keyed_by=verified.keyed_from)
     tmp = target.with_name(f".{target.name}.partial")
     tmp.unlink(missing_ok=True)
@@ -121,16 +122,16 @@ def take_backup(url: str, target: Path, *, actor: str) -> BackupResult:
     finally:
         tmp.unlink(missing_ok=True)
     side = checkpoint_path_for(target)
-    audit_checkpoint.write(key, reaches, side)
+    audit_checkpoint.write_backup(key, reaches, side)
     return BackupResult(target, side, backend, target.stat().st_size, sha256_of(target), reaches.last_id,
                         verified.ok, verified.problem)
 
 
-def _checkpoint_or_none(key: bytes) -> Checkpoint | None:
+def _history_or_none(key: bytes) -> list[Checkpoint]:
     try:
-        return audit_checkpoint.read(key)
+        return audit_checkpoint.read_history(key)
     except audit_checkpoint.CheckpointError:
-        return None  # audit verify reports it; a backup is not the place to stop over it
+        return []  # audit verify reports it; a backup is not the place to stop over it
 
 
 def _sqlite_path(url: str) -> Path:
@@ -211,7 +212,7 @@ def restore_backup(source: Path, url: str, *, actor: str) -> RestoreResult:
     except audit_key.AuditKeyError as exc:
         raise audit_key.AuditKeyError(f"{exc} (the key the backup's trail was written with)") from None
     side = checkpoint_path_for(source)
-    expected = audit_checkpoint.read(key, side) if side.exists() else None  # a bad signature raises
+    expected = audit_checkpoint.read_backup(key, side) if side.exists() else None  # a bad signature raises
     if backend == "sqlite":
         _sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
     tables = sa_inspect(get_engine(url)).get_table_names()
@@ -250,9 +251,10 @@ def _sqlite_restore(source: Path, target: Path) -> None:
 def _after_restore(url: str, key: bytes, expected: Checkpoint | None, source: Path, actor: str) -> RestoreResult:
     """Verify the restored trail; then the checkpoint file, audited.
 
-    The configured checkpoint file may already name this database (restored under the same name
-    after a loss): it is moved aside, kept as evidence, and the rows it reached beyond the backup
-    are said to be lost. A checkpoint of another database is never touched.
+    The configured checkpoint history may already name this database (restored under the same
+    name after a loss): the whole history is moved aside, kept as evidence, and the rows it reached
+    beyond the backup are said to be lost; a new history begins. A checkpoint of another database
+    is never touched.
     """
     notes: list[str] = []
     with session_scope(url) as session:
@@ -289,7 +291,7 @@ def _after_restore(url: str, key: bytes, expected: Checkpoint | None, source: Pa
             final = audit.verify(session, key=key)
             if not final.ok:
                 raise BackupError(f"restored, but the audit trail broke while recording the restore: {final.problem}")
-            audit_checkpoint.write(key, audit.checkpoint_after(session, final, key, None))
+            audit_checkpoint.append(key, audit.checkpoint_after(session, final, key, None))
     return RestoreResult(make_url(url).get_backend_name(), result.rows, result.last_id,
                          None if expected is None else True, write_checkpoint, tuple(notes))
 

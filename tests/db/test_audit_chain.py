@@ -35,14 +35,14 @@ def _checkpoint(url: str) -> audit_checkpoint.Checkpoint:
         result = audit.verify(session, key=_key())
         assert result.ok, result.problem
         checkpoint = audit.checkpoint_after(session, result, _key(), None)
-    audit_checkpoint.write(_key(), checkpoint)
+    audit_checkpoint.append(_key(), checkpoint)
     return checkpoint
 
 
 def _verify(url: str, *, with_checkpoint: bool = True) -> audit.VerifyResult:
-    checkpoint = audit_checkpoint.read(_key()) if with_checkpoint else None
+    history = audit_checkpoint.read_history(_key()) if with_checkpoint else []
     with session_scope(url) as session:
-        return audit.verify(session, key=_key(), checkpoint=checkpoint)
+        return audit.verify(session, key=_key(), history=history)
 
 
 def _tamper(url: str, *statements) -> None:
@@ -169,8 +169,8 @@ def test_an_edited_checkpoint_is_refused(db_url):
     _trail(db_url, events=3)
     _checkpoint(db_url)
     path = audit_checkpoint_file()
-    body = json.loads(path.read_text())
-    path.write_text(json.dumps({**body, "last_id": 2}))
+    *earlier, newest = path.read_text().splitlines()  # the history: one signed entry a line
+    path.write_text("\n".join([*earlier, json.dumps({**json.loads(newest), "last_id": 2})]) + "\n")
     with pytest.raises(audit_checkpoint.CheckpointError, match="not signed"):
         audit_checkpoint.read(_key())
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from dashboard import cli
 from dashboard.analysis.summary import patient_summary
-from dashboard.db import audit
+from dashboard.db import audit, audit_checkpoint, audit_key
 from dashboard.db.models import AuditEvent, DiaryEntry, Patient
 from dashboard.db.session import get_engine, session_scope
 from dashboard.demo import build_demo
@@ -210,7 +210,7 @@ def test_restored_in_place_after_a_loss_the_old_checkpoint_is_kept_and_the_lost_
     assert _cli(monkeypatch, sqlite_url, "backup", "-o", str(backup_file), checkpoint=checkpoint) == 0
     import_file(b"patient_id,date,pain\nP-2,2026-03-02,4\n", "e.csv", url=sqlite_url, actor="t")
     assert _cli(monkeypatch, sqlite_url, "audit", "verify", checkpoint=checkpoint) == 0
-    reached = json.loads(checkpoint.read_text())["last_id"]
+    reached = audit_checkpoint.read(audit_key.load(create=False), checkpoint).last_id  # the history's newest
     capsys.readouterr()
     path = Path(sqlite_url.removeprefix("sqlite:///"))
     get_engine(sqlite_url).dispose()
@@ -221,7 +221,7 @@ def test_restored_in_place_after_a_loss_the_old_checkpoint_is_kept_and_the_lost_
     out = capsys.readouterr().out
     assert f"to {reached}, written after the backup, are not in it" in out
     kept = list(tmp_path.glob("audit-checkpoint.before-restore-*.json"))
-    assert len(kept) == 1 and json.loads(kept[0].read_text())["last_id"] == reached
+    assert len(kept) == 1 and audit_checkpoint.read(audit_key.load(create=False), kept[0]).last_id == reached
     assert _cli(monkeypatch, sqlite_url, "audit", "verify", checkpoint=checkpoint) == 0
     with session_scope(sqlite_url) as session:
         assert session.scalars(select(Patient.ref)).all() == ["P-1"]
