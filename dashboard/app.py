@@ -7,10 +7,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboard import navigation, session_state
+from dashboard.db.session import damaged_database
 
 log = logging.getLogger("dashboard.app")
 UNREACHABLE = ("The database cannot be reached right now. Nothing on this page was changed. "
                "Try again in a minute; if it goes on, tell the clinic's administrator.")
+DAMAGED = ("The database file cannot be read: it is damaged or is not a database. Nothing on this page was "
+           "changed. Tell the clinic's administrator (it is restored from a backup).")
 FAILED = ("A database error stopped this page. Nothing on this page was changed. "
           "The details were logged for the clinic's administrator.")
 
@@ -40,4 +43,4 @@ try:
 except SQLAlchemyError as exc:
     # The screen gets a plain sentence; the log gets the statement and the traceback.
     log.exception("database error while rendering the page")
-    st.error(UNREACHABLE if unreachable(exc) else FAILED)
+    st.error(UNREACHABLE if unreachable(exc) else DAMAGED if damaged_database(exc) else FAILED)

@@ -205,13 +205,17 @@ def _database_failure(exc: BaseException) -> str | None:
     """One line for a database that cannot be reached or used (no traceback, no password), else None.
 
     Any command can meet it: a server that is down, a wrong URL or driver, a file that cannot be
-    opened. The full error stays out of the terminal, as it may quote SQL parameters.
+    opened or is not a SQLite database (corrupt, truncated, overwritten). The full error stays out of the terminal, as it may quote SQL parameters.
     """
     from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+    from dashboard.db.session import damaged_database
+
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
         why = "cannot be reached"
+    elif damaged_database(exc):
+        why = "cannot be read: the file is damaged or is not a database (restore it from a backup)"
     elif isinstance(exc, (ArgumentError, NoSuchModuleError)):
         why = "is misconfigured (check DASHBOARD_DATABASE_URL)"
     else:

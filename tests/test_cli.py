@@ -218,3 +218,40 @@ def test_resolve_needs_a_reason_and_a_decision(db_url, tmp_path, extra):
     path = _write(tmp_path, "diary.csv", GOOD)
     result = cli(db_url, "import", str(path), *extra)
     assert result.returncode == 2 and _entries(db_url) == 0
+
+
+def _random_bytes(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 64)
+
+
+def _truncated(path: Path) -> None:
+    with path.open("r+b") as f:
+        f.truncate(path.stat().st_size // 3)
+
+
+def _header_overwritten(path: Path) -> None:
+    with path.open("r+b") as f:
+        f.write(b"this is no longer a database header")
+
+
+@pytest.mark.parametrize("damage", [_random_bytes, _truncated, _header_overwritten],
+                         ids=["random bytes", "truncated", "header overwritten"])
+@pytest.mark.parametrize("command", [["summary", "P-001", "--json"], ["import", "{file}"], ["backup", "-o", "{backup}"],
+                                     ["user", "list"], ["export", "--patient", "P-001"]],
+                         ids=["summary", "import", "backup", "user list", "export"])
+def test_a_damaged_sqlite_file_is_one_line_and_exit_3(sqlite_url, tmp_path, damage, command):
+    """Issue 24 item 4: a corrupt file reads like an unreachable database, no traceback, no SQL."""
+    diary = _write(tmp_path, "diary.csv", GOOD)
+    assert cli(sqlite_url, "import", str(diary)).returncode == 0
+    from dashboard.db.session import get_engine
+
+    get_engine(sqlite_url).dispose()
+    damage(Path(sqlite_url.removeprefix("sqlite:///")))
+    args = [a.format(file=diary, backup=tmp_path / "clinic.bak") for a in command]
+    result = cli(sqlite_url, *args)
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert result.stderr.strip().splitlines() == [
+        f"dashboard: the database {sqlite_url} cannot be read: the file is damaged or is not a database "
+        "(restore it from a backup) (DatabaseError); nothing was changed."]
+    assert "SQL" not in result.stderr and "P-001" not in result.stdout
+    assert not (tmp_path / "clinic.bak").exists()

@@ -42,6 +42,18 @@ def get_engine(url: str | None = None) -> Engine:
                          pool_size=pool_size, max_overflow=max_overflow)
 
 
+def damaged_database(exc: BaseException) -> bool:
+    """A SQLite file that is not a database or is corrupt ("file is not a database", "database disk
+    image is malformed"): sqlite3 raises a plain DatabaseError, which SQLAlchemy wraps as its own
+    DatabaseError, not as the OperationalError of a file that cannot be opened. Told apart from a
+    bad statement or a refused value by SQLite's own result code, never by the message."""
+    import sqlite3
+
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, sqlite3.DatabaseError) and \
+        getattr(orig, "sqlite_errorcode", None) in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+
+
 @lru_cache(maxsize=8)
 def _sessionmaker(url: str) -> sessionmaker[Session]:
     return sessionmaker(get_engine(url), expire_on_commit=False)
