@@ -168,7 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Every file a command creates (the SQLite database and its journals, a restored database,
+    # an export, a report, a checkpoint) holds patient data or protects it: owner-only (0600),
+    # whatever the shell's umask. The server started by ``run`` inherits it.
+    os.umask(PRIVATE_UMASK)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # its own options, parsed by bench/clinic_scale.py (argparse cannot pass them on)
         return cmd_bench(argparse.Namespace(bench_args=argv[1:]))
@@ -191,8 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         "bench": cmd_bench,
         "profile": cmd_profile,
     }[args.command]
+    from dashboard.db.audit_key import AuditKeyError
+
     try:
         return handler(args)
+    except AuditKeyError as exc:  # a writer without a usable key: nothing was written
+        print(f"{args.command}: {exc}; nothing was changed.", file=sys.stderr)
+        return EXIT_UNCHECKED
     except Exception as exc:  # noqa: BLE001 - only database failures are answered here; others re-raise
         line = _database_failure(exc)
         if line is None:
@@ -438,10 +450,19 @@ def _save_profile(args) -> int:
     return EXIT_OK
 
 
+def _demo_keeps_its_key_beside_the_database() -> None:
+    """The README's first command keeps the demo's database and key together in data/; an
+    explicit setting (even "0") wins. A clinic's database is refused by the demo commands anyway."""
+    from dashboard.db.audit_key import BESIDE_ENV
+
+    os.environ.setdefault(BESIDE_ENV, "1")
+
+
 def cmd_demo(args) -> int:
     from dashboard.db.session import migrate, session_scope
     from dashboard.demo import build_demo
 
+    _demo_keeps_its_key_beside_the_database()
     migrate()
     try:
         with session_scope() as session:
@@ -668,8 +689,15 @@ def cmd_audit(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from dashboard.db.audit_key import placement_problem
     from dashboard.db.session import migrate, session_scope
 
+    if args.demo:
+        _demo_keeps_its_key_beside_the_database()
+    misplaced = placement_problem(database_url())
+    if misplaced:
+        print(f"run: not started: {misplaced}", file=sys.stderr)
+        return EXIT_UNCHECKED
     migrate()
     env = dict(os.environ)
     if args.demo:

@@ -277,6 +277,20 @@ def test_a_damaged_sqlite_file_gives_a_clear_message_not_a_traceback(clinic_url)
         assert "sqlalchemy" not in texts(at).lower() and "Traceback" not in texts(at)
 
 
+def test_the_app_refuses_every_page_with_the_key_beside_the_database(clinic_url, tmp_path, monkeypatch):
+    """Issue 24 item 6: a server started without ``run`` (which refuses to start so) shows no page."""
+    from dashboard.app import KEY_MISPLACED
+    from dashboard.db import audit_key
+
+    monkeypatch.delenv(audit_key.ENV)
+    monkeypatch.delenv(audit_key.BESIDE_ENV, raising=False)
+    monkeypatch.setenv("DASHBOARD_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
+    for at in (app().run(), app("patients", user=account(clinic_url, "dr.rivera")).run()):
+        assert not at.exception
+        assert [e.value for e in at.error] == [KEY_MISPLACED]
+        assert not at.text_input and not at.dataframe
+
+
 # --- a link survives the login ----------------------------------------------------------------
 
 @pytest.mark.parametrize(
