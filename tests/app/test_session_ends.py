@@ -9,35 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-import streamlit as st
 
 from dashboard.auth import accounts
-from dashboard.db.session import get_engine, session_scope
-from dashboard.ingest.service import import_file
+from dashboard.db.session import session_scope
 from dashboard.session_state import DISABLED_MESSAGE, PASSWORD_CHANGED_MESSAGE
-from tests.app.conftest import account, app, audit_rows, last_audit_id, log_in, texts
+from tests.app.conftest import OLD, account, app, audit_rows, last_audit_id, log_in, texts
 
 REPO = Path(__file__).resolve().parents[2]
-OLD, NEW = "correct horse battery staple", "a brand new passphrase 42"
-DIARY = "patient_id,date,pain,notes\nP-RIV,2026-03-01T21:00,6,rivera's patient\n"
-
-
-@pytest.fixture
-def small_clinic(db_url, monkeypatch) -> str:
-    """dr.rivera with one patient and alex.admin, and the app pointed at them."""
-    assert import_file(DIARY.encode(), "P-RIV.csv", url=db_url, actor="test").status == "imported"
-    with session_scope(db_url) as session:
-        accounts.add_user(session, username="dr.rivera", display_name="Dr Rivera", role="clinician", password=OLD)
-        accounts.add_user(session, username="alex.admin", display_name="Alex Admin", role="admin", password=OLD)
-        accounts.share(session, username="dr.rivera", patient_ref="P-RIV")
-    monkeypatch.setenv("DASHBOARD_DATABASE_URL", db_url)
-    monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield db_url
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    get_engine(db_url).dispose()
+NEW = "a brand new passphrase 42"
 
 
 def _cli_reset(url: str, username: str) -> None:
