@@ -240,7 +240,16 @@ def _database_failure(exc: BaseException) -> str | None:
 
 
 def _operator() -> str:
-    return f"cli:{os.environ.get('USER', 'unknown')}"
+    """The operating-system user running the command, for the audit trail: the login name
+    (``getpass``: LOGNAME, USER, LNAME, USERNAME, else the password database), else the uid, so
+    a cron job or a container without USER is still somebody."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no such variable and no password-database entry for this uid
+        name = ""
+    return f"cli:{name}" if name else f"cli:uid:{os.getuid()}"
 
 
 def _actor(args) -> str:
