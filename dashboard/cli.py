@@ -173,7 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PRIVATE_UMASK = 0o077
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Every file a command creates (the SQLite database and its journals, a restored database,
+    # an export, a report, a checkpoint) holds patient data or protects it: owner-only (0600),
+    # whatever the shell's umask. The server started by ``run`` inherits it.
+    os.umask(PRIVATE_UMASK)
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["bench"]:  # its own options, parsed by bench/clinic_scale.py (argparse cannot pass them on)
         return cmd_bench(argparse.Namespace(bench_args=argv[1:]))
@@ -196,8 +203,13 @@ def main(argv: list[str] | None = None) -> int:
         "bench": cmd_bench,
         "profile": cmd_profile,
     }[args.command]
+    from dashboard.db.audit_key import AuditKeyError
+
     try:
         return handler(args)
+    except AuditKeyError as exc:  # a writer without a usable key: nothing was written
+        print(f"{args.command}: {exc}; nothing was changed.", file=sys.stderr)
+        return EXIT_UNCHECKED
     except Exception as exc:  # noqa: BLE001 - only database failures are answered here; others re-raise
         line = _database_failure(exc)
         if line is None:
@@ -210,13 +222,17 @@ def _database_failure(exc: BaseException) -> str | None:
     """One line for a database that cannot be reached or used (no traceback, no password), else None.
 
     Any command can meet it: a server that is down, a wrong URL or driver, a file that cannot be
-    opened. The full error stays out of the terminal, as it may quote SQL parameters.
+    opened or is not a SQLite database (corrupt, truncated, overwritten). The full error stays out of the terminal, as it may quote SQL parameters.
     """
     from sqlalchemy.exc import ArgumentError, InterfaceError, NoSuchModuleError, OperationalError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+    from dashboard.db.session import damaged_database
+
     if isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)):
         why = "cannot be reached"
+    elif damaged_database(exc):
+        why = "cannot be read: the file is damaged or is not a database (restore it from a backup)"
     elif isinstance(exc, (ArgumentError, NoSuchModuleError)):
         why = "is misconfigured (check DASHBOARD_DATABASE_URL)"
     else:
@@ -229,7 +245,16 @@ def _database_failure(exc: BaseException) -> str | None:
 
 
 def _operator() -> str:
-    return f"cli:{os.environ.get('USER', 'unknown')}"
+    """The operating-system user running the command, for the audit trail: the login name
+    (``getpass``: LOGNAME, USER, LNAME, USERNAME, else the password database), else the uid, so
+    a cron job or a container without USER is still somebody."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no such variable and no password-database entry for this uid
+        name = ""
+    return f"cli:{name}" if name else f"cli:uid:{os.getuid()}"
 
 
 def _actor(args) -> str:
@@ -442,10 +467,19 @@ def _save_profile(args) -> int:
     return EXIT_OK
 
 
+def _demo_keeps_its_key_beside_the_database() -> None:
+    """The README's first command keeps the demo's database and key together in data/; an
+    explicit setting (even "0") wins. A clinic's database is refused by the demo commands anyway."""
+    from dashboard.db.audit_key import BESIDE_ENV
+
+    os.environ.setdefault(BESIDE_ENV, "1")
+
+
 def cmd_demo(args) -> int:
     from dashboard.db.session import migrate, session_scope
     from dashboard.demo import build_demo
 
+    _demo_keeps_its_key_beside_the_database()
     migrate()
     try:
         with session_scope() as session:
@@ -694,8 +728,15 @@ def cmd_audit(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from dashboard.db.audit_key import placement_problem
     from dashboard.db.session import migrate, session_scope
 
+    if args.demo:
+        _demo_keeps_its_key_beside_the_database()
+    misplaced = placement_problem(database_url())
+    if misplaced:
+        print(f"run: not started: {misplaced}", file=sys.stderr)
+        return EXIT_UNCHECKED
     migrate()
     env = dict(os.environ)
     if args.demo:

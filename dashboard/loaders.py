@@ -75,13 +75,25 @@ def open_patient(user: User, ref: str, *, audit_view: bool = True) -> PatientInf
     reveals nothing about who is a patient here.
     """
     with session_scope() as session:
-        patient = queries.patient_by_ref(session, ref)
+        patient = queries.patient_by_ref(session, ref) if _queryable(ref) else None
         if patient is None or not can_open_patient(session, user, patient.id):
-            audit.record(session, actor=user.username, action=AuditAction.VIEW_PATIENT, outcome="denied", detail={"ref": ref})
+            audit.record(session, actor=user.username, action=AuditAction.VIEW_PATIENT, outcome="denied",
+                         detail={"ref": _storable(ref)})
             return None
         if audit_view:
             audit.record(session, actor=user.username, action=AuditAction.VIEW_PATIENT, patient_id=patient.id, detail={"ref": ref})
         return PatientInfo(patient.id, patient.ref, patient.name, patient.birth_year, patient.condition)
+
+
+def _queryable(ref: str) -> bool:
+    """A NUL, as an address can carry (``/review?patient=DEMO-001%00``), names no patient: PostgreSQL
+    refuses it in any text, so it must not reach the query (an error and a traceback, not a refusal)."""
+    return "\x00" not in ref
+
+
+def _storable(ref: str) -> str:
+    """The reference as the audit trail can keep it (the NUL shown as U+FFFD)."""
+    return ref.replace("\x00", "\ufffd")
 
 
 @st.cache_data(ttl=120, max_entries=64, show_spinner=False)

@@ -8,6 +8,7 @@ provider (``st.login``; ``st.user`` then carries the ID token's claims and
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +26,7 @@ OIDC_REFUSED_KEY = "oidc_refused"
 LOGOUT_MESSAGE_KEY = "logout_message"
 IDLE_MESSAGE = "You were logged out after a period of inactivity."
 DISABLED_MESSAGE = "You were logged out: your account was disabled or changed by an administrator."
+PASSWORD_CHANGED_MESSAGE = "You were logged out: your password was changed. Log in with the new password."
 # How often an open page checks the idle limit, so an unattended screen clears by itself.
 IDLE_CHECK_SECONDS = 30
 
@@ -46,18 +48,26 @@ def current_user() -> User | None:
         logout(reason="idle")
         st.session_state[LOGOUT_MESSAGE_KEY] = IDLE_MESSAGE
         return None
-    if not _still_valid(user):
-        logout(reason="account disabled or changed")
-        st.session_state[LOGOUT_MESSAGE_KEY] = DISABLED_MESSAGE
+    ended = _why_ended(user)
+    if ended is not None:
+        reason, message = ended
+        logout(reason=reason)
+        st.session_state[LOGOUT_MESSAGE_KEY] = message
         return None
     st.session_state[ACTIVITY_KEY] = now
     return user
 
 
-def _still_valid(user: User) -> bool:
-    """A disabled account, or a changed role, ends the sessions it has open at their next run."""
+def _why_ended(user: User) -> tuple[str, str] | None:
+    """A disabled account, a changed role or a password reset ends the sessions it has open at
+    their next run: (the audited reason, the message on the login page), or None while valid."""
     with session_scope() as session:
-        return resolve_user(session, user.username) == user
+        account = resolve_user(session, user.username)
+    if account == user:
+        return None
+    if account is not None and replace(account, credential_version=user.credential_version) == user:
+        return "password changed", PASSWORD_CHANGED_MESSAGE
+    return "account disabled or changed", DISABLED_MESSAGE
 
 
 def _identity_provider_user() -> User | None:

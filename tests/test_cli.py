@@ -218,3 +218,79 @@ def test_resolve_needs_a_reason_and_a_decision(db_url, tmp_path, extra):
     path = _write(tmp_path, "diary.csv", GOOD)
     result = cli(db_url, "import", str(path), *extra)
     assert result.returncode == 2 and _entries(db_url) == 0
+
+
+def _random_bytes(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 64)
+
+
+def _truncated(path: Path) -> None:
+    with path.open("r+b") as f:
+        f.truncate(path.stat().st_size // 3)
+
+
+def _header_overwritten(path: Path) -> None:
+    with path.open("r+b") as f:
+        f.write(b"this is no longer a database header")
+
+
+@pytest.mark.parametrize("damage", [_random_bytes, _truncated, _header_overwritten],
+                         ids=["random bytes", "truncated", "header overwritten"])
+@pytest.mark.parametrize("command", [["summary", "P-001", "--json"], ["import", "{file}"], ["backup", "-o", "{backup}"],
+                                     ["user", "list"], ["export", "--patient", "P-001"]],
+                         ids=["summary", "import", "backup", "user list", "export"])
+def test_a_damaged_sqlite_file_is_one_line_and_exit_3(sqlite_url, tmp_path, damage, command):
+    """Issue 24 item 4: a corrupt file reads like an unreachable database, no traceback, no SQL."""
+    diary = _write(tmp_path, "diary.csv", GOOD)
+    assert cli(sqlite_url, "import", str(diary)).returncode == 0
+    from dashboard.db.session import get_engine
+
+    get_engine(sqlite_url).dispose()
+    damage(Path(sqlite_url.removeprefix("sqlite:///")))
+    args = [a.format(file=diary, backup=tmp_path / "clinic.bak") for a in command]
+    result = cli(sqlite_url, *args)
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    assert result.stderr.strip().splitlines() == [
+        f"dashboard: the database {sqlite_url} cannot be read: the file is damaged or is not a database "
+        "(restore it from a backup) (DatabaseError); nothing was changed."]
+    assert "SQL" not in result.stderr and "P-001" not in result.stdout
+    assert not (tmp_path / "clinic.bak").exists()
+
+
+def _os_login_name() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+@pytest.mark.parametrize(
+    ("names", "actor"),
+    [({"USER": "maria"}, lambda: "cli:maria"), ({"LOGNAME": "sam"}, lambda: "cli:sam"),
+     ({}, lambda: f"cli:{_os_login_name()}")],
+    ids=["USER", "LOGNAME only", "no name in the environment (cron, containers)"],
+)
+def test_the_audit_trail_names_the_operating_system_user_of_a_command(db_url, tmp_path, names, actor):
+    """Issue 24 item 9: never "cli:unknown"; the password database knows who runs the command."""
+    from dashboard.db.models import AuditEvent
+
+    diary = _write(tmp_path, "diary.csv", GOOD)
+    env = {k: v for k, v in os.environ.items() if k not in ("USER", "LOGNAME", "LNAME", "USERNAME")}
+    env.update(names, DASHBOARD_DATABASE_URL=db_url)
+    done = subprocess.run([sys.executable, "-m", "dashboard", "import", str(diary)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with session_scope(db_url) as session:
+        actors = set(session.scalars(select(AuditEvent.actor)))
+    assert actors == {actor()}
+
+
+def test_without_any_name_the_operator_is_the_uid(monkeypatch):
+    import getpass
+
+    from dashboard import cli as cli_module
+
+    def no_name():
+        raise KeyError("getpwuid(): uid not found")  # what getpass raises for a uid without a passwd entry
+
+    monkeypatch.setattr(getpass, "getuser", no_name)
+    assert cli_module._operator() == f"cli:uid:{os.getuid()}"

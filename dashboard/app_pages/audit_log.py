@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import access, services
 from dashboard.audit_actions import AuditAction
-from dashboard.app_pages.display import blank_missing
+from dashboard.app_pages.display import blank_missing, readable_detail
 from dashboard.auth.accounts import User
 from dashboard.db.audit_trail import SHOWN, TrailFilter
 from dashboard.session_state import current_user, refuse_unless
@@ -37,7 +37,8 @@ def show() -> None:
     f = _filters(user)
     total, shown = services.trail(user, f)
     st.text(f"{total:,} matching event(s); the newest {min(total, SHOWN):,} are shown.")
-    st.dataframe(blank_missing(shown), hide_index=True)
+    # The export keeps each detail's JSON for other tools; the page reads it out.
+    st.dataframe(blank_missing(shown.assign(detail=shown["detail"].map(readable_detail))), hide_index=True)
     if total:
         _export(user, f)
 

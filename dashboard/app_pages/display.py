@@ -5,6 +5,8 @@ Streamlit draws a missing cell as a grey "None", which reads as a value ("locked
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 
@@ -21,3 +23,33 @@ def blank_missing(table: pd.DataFrame, *, time_format: str = "%Y-%m-%d %H:%M") -
         elif values.dtype == object or pd.api.types.is_string_dtype(values):
             out[column] = ["" if v is None or (not isinstance(v, str) and pd.isna(v)) else v for v in values]
     return out
+
+
+def readable_detail(detail: object) -> str:
+    """An audit row's detail (JSON) as a person reads it: ``key: value`` pairs separated by "; ",
+    a missing or empty value left out, a list as its items, a nested object in brackets.
+    ``{"as_of": null, "format": "json", "patient": "DEMO-001"}`` reads "format: json; patient: DEMO-001".
+    Text that is not a JSON object is shown as it is."""
+    if not isinstance(detail, str) or not detail:
+        return ""
+    try:
+        value = json.loads(detail)
+    except ValueError:
+        return detail
+    return _readable(value) if isinstance(value, dict) else detail
+
+
+def _readable(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_readable(v) if not isinstance(v, dict) else '(' + _readable(v) + ')'}"
+                         for key, v in value.items() if not _empty(v))
+    if isinstance(value, list):
+        return ", ".join(_readable(v) for v in value if not _empty(v))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _empty(value) -> bool:
+    return value is None or value == "" or value == [] or value == {} or (
+        isinstance(value, dict) and all(_empty(v) for v in value.values()))

@@ -48,6 +48,9 @@ class User:
     username: str
     display_name: str
     role: str
+    # The account's credential version when this session logged in: a password reset raises the
+    # stored one, so the session no longer equals the account and ends at its next run.
+    credential_version: int = 0
 
 
 def _now() -> datetime:
@@ -80,7 +83,8 @@ def add_user(session: Session, *, username: str, display_name: str, role: str, p
 
 
 def as_user(account: Clinician) -> User:
-    return User(id=account.id, username=account.username, display_name=account.display_name, role=account.role)
+    return User(id=account.id, username=account.username, display_name=account.display_name, role=account.role,
+                credential_version=account.credential_version or 0)
 
 
 def storable_name(username: str) -> bool:
@@ -194,5 +198,6 @@ def reset_password(session: Session, username: str, password: str) -> None:
     account = _account(session, username)
     check_password_policy(password, username)
     account.password_hash = hash_password(password)
+    account.credential_version = (account.credential_version or 0) + 1  # ends the sessions open with the old one
     account.failed_logins = 0
     account.locked_until = None

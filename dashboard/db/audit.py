@@ -73,7 +73,7 @@ def record(
     detail: dict | str = "",
 ) -> AuditEvent:
     """Append one event in the caller's transaction, so the event and the change land together."""
-    key = audit_key.load(create=True)
+    key = audit_key.for_writing(session.get_bind().url)
     action, outcome = str(action), str(outcome)  # an enumeration member is stored as its plain value
     detail_text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
     _serialise_appends(session)

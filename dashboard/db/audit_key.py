@@ -6,6 +6,10 @@ from ``DASHBOARD_AUDIT_KEY`` or from a file (``DASHBOARD_AUDIT_KEY_FILE``, defau
 ``data/audit.key``), which the first audited event creates with mode 0600. Never commit it;
 back it up with the same care as the database backups: without it the keyed rows cannot be
 verified.
+
+A key file inside the SQLite database's folder (the default, ``data/``) travels with every copy
+of that folder: writers refuse it unless ``DASHBOARD_AUDIT_KEY_BESIDE_DATABASE=1`` says it is
+meant (the demo sets it; a clinic keeps the key elsewhere).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 from dashboard.config import audit_key_file
 
 ENV = "DASHBOARD_AUDIT_KEY"
+BESIDE_ENV = "DASHBOARD_AUDIT_KEY_BESIDE_DATABASE"
 MIN_CHARS = 32  # 128 bits as hex; the file the application creates holds 256 bits
 
 
@@ -38,6 +43,37 @@ def load(*, create: bool) -> bytes:
         return _checked(path.read_text(encoding="utf-8").strip(), str(path))
     except OSError as exc:
         raise AuditKeyError(f"cannot read the audit key file {path}: {exc.strerror}") from None
+
+
+def for_writing(database) -> bytes:
+    """The key for a writer of ``database`` (a URL), after :func:`placement_problem` allows it."""
+    problem = placement_problem(database)
+    if problem:
+        raise AuditKeyError(problem)
+    return load(create=True)
+
+
+def placement_problem(database) -> str | None:
+    """Why the key file may not be used beside this database (a URL), or None.
+
+    Whoever copies the database's folder (a backup of the disk, a colleague's copy) would hold
+    the key too, and with it could rewrite the trail so that it verifies. A key from the
+    environment, a server database, or an explicit ``DASHBOARD_AUDIT_KEY_BESIDE_DATABASE=1`` pass.
+    """
+    from sqlalchemy.engine import make_url
+
+    if os.environ.get(ENV, "").strip() or os.environ.get(BESIDE_ENV, "").strip().lower() in {"1", "true", "yes"}:
+        return None
+    url = make_url(database)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    folder = Path(url.database).resolve().parent
+    key = audit_key_file().resolve()
+    if not key.is_relative_to(folder):
+        return None
+    return (f"the audit key file {key} is inside the database's folder {folder}, so every copy of that folder "
+            f"carries the key that protects the audit trail: keep it elsewhere (DASHBOARD_AUDIT_KEY_FILE, or "
+            f"DASHBOARD_AUDIT_KEY), or set {BESIDE_ENV}=1 where that is meant (a demo or a trial)")
 
 
 def _checked(text: str, where: str) -> bytes:

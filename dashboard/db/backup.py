@@ -97,7 +97,7 @@ def take_backup(url: str, target: Path, *, actor: str) -> BackupResult:
     the result says so and the command exits 1.
     """
     backend = backend_of(url)
-    key = audit_key.load(create=True)
+    key = audit_key.for_writing(url)
     target = target.resolve()
     if not target.parent.is_dir():
         raise BackupError(f"cannot write the backup {target}: the folder {target.parent} does not exist")

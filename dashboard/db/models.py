@@ -125,6 +125,9 @@ class Clinician(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # Raised by every password reset; a session remembers the number it logged in with and ends
+    # at its next run when they differ (``dashboard.session_state``), as it does for a disabled account.
+    credential_version: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
 
 
 class PatientShare(Base):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from functools import cached_property
 from datetime import date
@@ -204,9 +205,17 @@ def parse_iso_date(text: str) -> date:
         raise ValueError(f"{text.strip()!r} is not a date on the calendar") from None
 
 
+def starts_like_formula(text: str) -> bool:
+    """The text begins with a formula character, or with a look-alike that normalises to one
+    (NFKC: the full-width ＝ ＋ － ＠, the small ﹦ ﹢ ﹣ ﹫, the super- and subscript ⁼ ⁺ ⁻ ₌ ₊ ₋),
+    which a spreadsheet may convert to the formula it looks like (issue 24)."""
+    first = text[:1]
+    return bool(first) and (first in FORMULA_STARTS or unicodedata.normalize("NFKC", first)[:1] in FORMULA_STARTS)
+
+
 def unescape_text(cell: str) -> str:
     """Undo :func:`escape_text`: the leading quote that kept a spreadsheet from running a formula."""
-    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_STARTS):
+    if cell.startswith("'") and starts_like_formula(cell.lstrip("'")):
         return cell[1:]
     return cell
 
@@ -215,7 +224,7 @@ def escape_text(text: str) -> str:
     """OWASP CSV injection defence: a leading quote makes `=cmd|...` plain text in a spreadsheet.
     Text that already starts with quotes before a formula character gets one more, so that
     :func:`unescape_text` restores it exactly."""
-    if text.lstrip("'").startswith(FORMULA_STARTS):
+    if starts_like_formula(text.lstrip("'")):
         return "'" + text
     return text
 

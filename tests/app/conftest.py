@@ -18,7 +18,9 @@ from streamlit.util import calc_hash
 
 from dashboard.auth.accounts import User, resolve_user
 from dashboard.db.models import AuditEvent, Patient
+from dashboard.auth import accounts
 from dashboard.db.session import get_engine, session_scope
+from dashboard.ingest.service import import_file
 from dashboard.demo import DEMO_ACCOUNTS, STORIES
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
@@ -117,3 +119,25 @@ def last_audit_id(url: str) -> int:
 def patient_id(url: str, ref: str) -> int:
     with session_scope(url) as session:
         return session.scalar(select(Patient.id).where(Patient.ref == ref))
+
+
+OLD = "correct horse battery staple"
+SMALL_DIARY = "patient_id,date,pain,notes\nP-RIV,2026-03-01T21:00,6,rivera's patient\n"
+
+
+@pytest.fixture
+def small_clinic(db_url, monkeypatch) -> str:
+    """dr.rivera with one patient and alex.admin, and the app pointed at them."""
+    assert import_file(SMALL_DIARY.encode(), "P-RIV.csv", url=db_url, actor="test").status == "imported"
+    with session_scope(db_url) as session:
+        accounts.add_user(session, username="dr.rivera", display_name="Dr Rivera", role="clinician", password=OLD)
+        accounts.add_user(session, username="alex.admin", display_name="Alex Admin", role="admin", password=OLD)
+        accounts.share(session, username="dr.rivera", patient_ref="P-RIV")
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", db_url)
+    monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield db_url
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    get_engine(db_url).dispose()

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 
-from dashboard.app_pages.display import blank_missing
+from dashboard.app_pages.display import blank_missing, readable_detail
 from dashboard.db.audit_trail import TrailFilter, events_frame
 from dashboard.ingest.export import trail_csv
 from dashboard.db import audit
@@ -310,3 +310,34 @@ def test_blank_missing_empties_text_and_times_and_keeps_numbers():
     assert shown["patient"].tolist() == ["DEMO-001", ""] and shown["detail"].tolist() == ["", '{"ref": "DEMO-001"}']
     assert shown["runs"].iloc[0] == 1.5 and pd.isna(shown["runs"].iloc[1])  # numbers are not text
     assert table["patient"].isna().iloc[1]  # the input is left as it was
+
+
+@pytest.mark.parametrize(
+    ("detail", "read"),
+    [
+        ('{"as_of": null, "format": "json", "patient": "DEMO-001"}', "format: json; patient: DEMO-001"),
+        ('{"reason": "idle"}', "reason: idle"),
+        ('{"failed_logins": 5, "locked_until": "2026-11-30 08:20:00"}', "failed_logins: 5; locked_until: 2026-11-30 08:20:00"),
+        ('{"what": "audit trail", "rows": 3, "filter": {"actor": "", "actions": ["login"], "start": "2026-11-01", '
+         '"end": null}}', "what: audit trail; rows: 3; filter: (actions: login; start: 2026-11-01)"),
+        ('{"notes": [], "ok": true, "empty": {}}', "ok: yes"),
+        ('{"ref": "**x** ![i](http://evil.example/i.png)"}', "ref: **x** ![i](http://evil.example/i.png)"),
+        ("", ""), (None, ""), ("not json", "not json"), ('["a", "b"]', '["a", "b"]'),
+    ],
+    ids=["missing as_of", "one key", "numbers and times", "nested filter", "empty values left out", "text stays text",
+         "empty", "none", "plain text", "a list is kept"],
+)
+def test_the_detail_reads_as_key_and_value(detail, read):
+    """Issue 24 item 9: the audit page shows "as_of" missing as nothing, not the JSON ``"as_of": null``."""
+    assert readable_detail(detail) == read
+
+
+def test_the_audit_page_shows_each_detail_read_out_on_both_backends(small_clinic):
+    from tests.app.conftest import OLD
+
+    app("review", user=account(small_clinic, "dr.rivera"), patient="P-NOBODY").run()  # a refusal: {"ref": ...}
+    at = log_in(app("audit"), "alex.admin", OLD)
+    assert not at.exception
+    details = list(at.dataframe[0].value["detail"])
+    assert "ref: P-NOBODY" in details
+    assert [d for d in details if "{" in d or "null" in d] == []

@@ -4,6 +4,7 @@ logoff, the demo accounts shown only in demo mode, and a database that cannot be
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from datetime import datetime, timedelta
 
 import pytest
@@ -260,6 +261,34 @@ def test_a_database_that_cannot_be_reached_gives_a_clear_message(clinic_url, mon
         assert "sqlalchemy" not in texts(at).lower() and "Traceback" not in texts(at)
     logged = [r for r in caplog.records if r.name == "dashboard.app"]
     assert logged and all(r.exc_info for r in logged)
+
+
+def test_a_damaged_sqlite_file_gives_a_clear_message_not_a_traceback(clinic_url):
+    """Issue 24 item 4: a file that is no longer a database (overwritten, truncated) says so."""
+    from dashboard.app import DAMAGED
+    from dashboard.db.session import get_engine
+
+    user = account(clinic_url, "dr.rivera")
+    get_engine(clinic_url).dispose()
+    Path(clinic_url.removeprefix("sqlite:///")).write_bytes(bytes(range(256)) * 64)
+    for at in (log_in(app(), "dr.rivera", PASSWORDS["dr.rivera"]), app("patients", user=user).run()):
+        assert not at.exception
+        assert _errors(at) == DAMAGED
+        assert "sqlalchemy" not in texts(at).lower() and "Traceback" not in texts(at)
+
+
+def test_the_app_refuses_every_page_with_the_key_beside_the_database(clinic_url, tmp_path, monkeypatch):
+    """Issue 24 item 6: a server started without ``run`` (which refuses to start so) shows no page."""
+    from dashboard.app import KEY_MISPLACED
+    from dashboard.db import audit_key
+
+    monkeypatch.delenv(audit_key.ENV)
+    monkeypatch.delenv(audit_key.BESIDE_ENV, raising=False)
+    monkeypatch.setenv("DASHBOARD_AUDIT_KEY_FILE", str(tmp_path / "audit.key"))
+    for at in (app().run(), app("patients", user=account(clinic_url, "dr.rivera")).run()):
+        assert not at.exception
+        assert [e.value for e in at.error] == [KEY_MISPLACED]
+        assert not at.text_input and not at.dataframe
 
 
 # --- a link survives the login ----------------------------------------------------------------

@@ -174,3 +174,35 @@ def test_day_month_dates_are_shown_both_ways_for_staff_to_confirm(page):
     assert "As %d/%m/%Y: 03/04/2026 = 3 April 2026; 05/06/2026 = 5 June 2026" in texts(page)
     page.selectbox(key="map_date_format").set_value("%d/%m/%Y").run()
     assert "As %d/%m/%Y (chosen): 03/04/2026 = 3 April 2026; 05/06/2026 = 5 June 2026" in texts(page)
+
+
+HOSTILE_NAMES = ["![x](http://evil.example/col.png)", "<img src=http://evil.example/col.png>",
+                 "[click](http://evil.example/) **now**"]
+
+
+def _markdown_surfaces(at: AppTest) -> list[str]:
+    """Every string Streamlit renders as markdown: text elements, alerts, and widget labels and radio options."""
+    out = [e.value for kind in (at.markdown, at.caption, at.title, at.header, at.subheader, at.warning, at.error,
+                                at.info, at.success) for e in kind]
+    for widgets in (at.selectbox, at.text_input, at.number_input, at.checkbox, at.radio, at.button, at.multiselect):
+        out += [w.label for w in widgets]
+    out += [str(o) for r in at.radio for o in r.options]
+    return out
+
+
+@pytest.mark.parametrize("layout", ["wide", "long"])
+@pytest.mark.parametrize("name", HOSTILE_NAMES, ids=["image link", "html img", "link and bold"])
+def test_uploaded_column_names_and_items_are_never_markdown(page, name, layout):
+    """Issue 24 item 9: a column's or an item's name comes from the file: plain text wherever it shows."""
+    raw = (f"date,pain,{name}\n2026-03-01,5,good\n2026-03-02,4,bad\n" if layout == "wide" else
+           f"date,item,value\n2026-03-01,{name},good\n2026-03-01,pain,5\n").encode()
+    upload(page, "other-app.csv", raw)
+    if layout == "long":
+        page.radio(key="map_layout").set_value("long").run()
+        page.selectbox(key="map_item_column").set_value("item")
+        page.selectbox(key="map_value_column").set_value("value").run()
+    picker = page.selectbox(key=widget_key("column" if layout == "wide" else "item", name))
+    picker.set_value("mood").run()  # its words ("good", "bad") now need numbers: more of the page shows
+    assert not page.exception
+    assert name in [t.value for t in page.text]
+    assert [s for s in _markdown_surfaces(page) if "evil.example" in s] == []

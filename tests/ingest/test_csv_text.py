@@ -155,6 +155,21 @@ def test_formula_escape_and_unescape_are_inverse(text, escaped):
 
 
 @pytest.mark.parametrize(
+    ("text", "escaped"),
+    [("\uff1d1+1", "'\uff1d1+1"), ("\uff0bcmd", "'\uff0bcmd"), ("\uff0d5 mg", "'\uff0d5 mg"),
+     ("\uff20SUM(A1)", "'\uff20SUM(A1)"), ("\ufe66x", "'\ufe66x"), ("\ufe62x", "'\ufe62x"), ("\ufe63x", "'\ufe63x"),
+     ("\ufe6bx", "'\ufe6bx"), ("\u207cx", "'\u207cx"), ("\u208ax", "'\u208ax"), ("'\uff1dx", "''\uff1dx"),
+     ("a\uff1db", "a\uff1db"), ("\uff21bc", "\uff21bc")],
+    ids=["full-width =", "full-width +", "full-width -", "full-width @", "small =", "small +", "small -", "small @",
+         "superscript =", "subscript +", "quoted full-width =", "inside the text", "full-width letter"],
+)
+def test_look_alike_formula_characters_are_escaped_too(text, escaped):
+    """Issue 24 item 9: characters that normalise (NFKC) to = + - @ start a formula as well."""
+    assert escape_text(text) == escaped
+    assert unescape_text(escaped) == text
+
+
+@pytest.mark.parametrize(
     ("header", "expected"),
     [
         ("patient_id,date,pain,notes", "diary-csv"),

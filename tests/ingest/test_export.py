@@ -114,3 +114,17 @@ def test_numbers_keep_every_digit_and_nothing_more(value, text):
 )
 def test_timestamps_are_iso_with_the_offset_written(recorded_at, offset, has_time, text):
     assert format_timestamp(recorded_at, offset, has_time) == text
+
+
+@pytest.mark.parametrize("note", ["\uff1d1+1", "\uff0bHYPERLINK(\"http://evil.example\")", "\uff0d2+3", "\uff20SUM(A1)"],
+                         ids=["full-width =", "full-width +", "full-width -", "full-width @"])
+def test_full_width_formula_characters_are_neutralised_and_come_back(db_url, second_db, note):
+    """Issue 24 item 9: the export quotes a note starting with a formula look-alike; the import undoes it."""
+    entry = (datetime(2026, 2, 5, 9, 0), None, True, {"pain": 3.0, "notes": note}, {})
+    with session_scope(db_url) as session:
+        add_patient(session, "P1", [entry])
+    with session_scope(db_url) as session:
+        text = export_patient_csv(session, "P1")
+    assert text.endswith(f",'{note}\r\n") or text.endswith(f",\"'{note.replace(chr(34), chr(34) * 2)}\"\r\n")
+    parsed = parse_diary_csv(text.encode("utf-8"), "export.csv", today=date(2026, 3, 1))
+    assert parsed.refused == [] and [d.measures["notes"] for d in parsed.diary] == [note]
