@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from dashboard.analysis.cohort import CATEGORIES, CATEGORY_LABELS, NOT_JUDGED, TOO_SMALL
 from dashboard.charts import palette as c
-from dashboard.charts.palette import escaped
+from dashboard.charts.palette import effect_name, escaped
 
 # Best to worst, dark to light, worse in the warning colour: readable in black and white too.
 CATEGORY_COLOURS = {"substantial": c.BLUE, "moderate": c.SKY_BLUE, "minimal": "#B9DDF1", "none": c.LIGHT_GREY,
@@ -75,7 +75,7 @@ def side_effect_heatmap(table: pd.DataFrame) -> go.Figure:
         z.append(z_row)
         text.append(text_row)
     fig = go.Figure(go.Heatmap(
-        z=z, x=[escaped(b) for b in bands], y=[escaped(str(e).replace("_", " ")) for e in effects], text=text,
+        z=z, x=[escaped(b) for b in bands], y=[effect_name(e) for e in effects], text=text,
         texttemplate="%{text}", zmin=0, zmax=max(0.5, max((v for r in z for v in r if v is not None), default=0)),
         colorscale=[(0.0, "#FFF5EB"), (1.0, c.VERMILLION)], xgap=2, ygap=2, hoverongaps=False,
         colorbar={"title": {"text": "diary days"}, "tickformat": ".0%", "thickness": 10},

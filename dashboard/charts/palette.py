@@ -42,6 +42,11 @@ def escaped(value: object) -> str:
     return "" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else html.escape(str(value))
 
 
+def effect_name(value: object) -> str:
+    """A side effect as a clinician writes it ('brain fog', never the key 'brain_fog'), made safe."""
+    return escaped(str(value).replace("_", " ").strip())
+
+
 def mg(value: float) -> str:
     """A dose number as a clinician writes it: 50 (not 50.0), 12.5."""
     return f"{float(value):g}"
