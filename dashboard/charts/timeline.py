@@ -77,11 +77,17 @@ class Parts:
     heights: dict[str, int] = field(default_factory=lambda: {k: px for k, (_, _, px) in PANELS.items()})
     titles: dict[str, str] = field(default_factory=lambda: {k: title for k, (_, title, _) in PANELS.items()})
     lane_chars: int = 0  # the longest flag lane name, which sets the left margin
+    min_font: float = 0.0  # no text smaller than this (px): the printed report's floor
+    figure_px: float = FIGURE_PX  # the narrowest the figure is drawn
+
+    def font(self, size: float) -> float:
+        return max(size, self.min_font)
 
     @property
     def plot_px(self) -> float:
         """The narrowest the plot area is drawn: the figure less its margins."""
-        return FIGURE_PX - max(60.0, LANE_CHAR_PX * self.lane_chars + 30) - RIGHT_MARGIN_PX
+        lane_px = LANE_CHAR_PX * self.font(11) / 11
+        return self.figure_px - max(60.0, lane_px * self.lane_chars + 30) - RIGHT_MARGIN_PX
 
     def add(self, panel: str, trace: dict) -> None:
         self.traces.append({**trace, "xaxis": _ref("x", panel), "yaxis": _ref("y", panel)})
@@ -102,7 +108,8 @@ class Parts:
 def timeline(daily: pd.DataFrame, steps: pd.DataFrame, visits: pd.DataFrame, side_effect_days: pd.DataFrame,
              flags: pd.DataFrame, *, baseline: float | None, bp_limits: tuple[float, float] = (160, 100),
              gaps: pd.DataFrame | None = None, highlight: tuple[date, date] | None = None,
-             relief_pct: tuple[float, float] = (30.0, 50.0), period: tuple[date, date] | None = None) -> go.Figure:
+             relief_pct: tuple[float, float] = (30.0, 50.0), period: tuple[date, date] | None = None,
+             min_font_px: float = 0.0, figure_px: float = FIGURE_PX) -> go.Figure:
     """The patient's course on one date axis.
 
     daily: diary_date, pain, pain_7d, sleep, mood, function (and sleep_7d, mood_7d,
@@ -113,11 +120,12 @@ def timeline(daily: pd.DataFrame, steps: pd.DataFrame, visits: pd.DataFrame, sid
     rule, name, safety, start, end, detail, new, acknowledged (dates already clipped to the
     review period). gaps: start, end (first and last day without an entry). highlight: the
     dates of the flag the clinician selected. period: baseline start to as-of date; the date
-    axis spans exactly it (without it, whatever the data spans).
+    axis spans exactly it (without it, whatever the data spans). min_font_px: no text smaller
+    (the printed report's floor, ``report.chart``), on a figure at least ``figure_px`` wide.
     The relief band spans 30-50 % below baseline (Farrar et al. 2001; IMMPACT 2008).
     """
     start, end = _span(period, daily, steps, visits, flags, gaps, highlight)
-    parts = Parts(start - PAD, end + PAD)
+    parts = Parts(start - PAD, end + PAD, min_font=min_font_px, figure_px=figure_px)
     daily = daily[daily["diary_date"].between(parts.start, parts.end)]
     days = Days.of(daily)
     flag_runs = flag_rows(flags)
@@ -134,7 +142,8 @@ def timeline(daily: pd.DataFrame, steps: pd.DataFrame, visits: pd.DataFrame, sid
     return _figure(parts)
 
 
-def review_timeline(review, visits: pd.DataFrame, *, highlight: tuple[date, date] | None = None) -> go.Figure:
+def review_timeline(review, visits: pd.DataFrame, *, highlight: tuple[date, date] | None = None,
+                    **text) -> go.Figure:
     """The timeline of a ``Review`` (the page's and the report's one figure): visits up to its
     as-of date, limits and relief band from its thresholds, the axis spanning its period."""
     limits = review.thresholds
@@ -143,7 +152,7 @@ def review_timeline(review, visits: pd.DataFrame, *, highlight: tuple[date, date
         review.daily, review.steps, visits[visits["date"] <= review.period[1]], review.side_effect_days, timeline_flags(review.flags),
         baseline=review.summary["baseline"]["mean_pain"], bp_limits=(limits.bp_systolic_high, limits.bp_diastolic_high),
         gaps=review.gaps, highlight=highlight,
-        relief_pct=(limits.responder_moderate_pct, limits.responder_substantial_pct), period=review.period,
+        relief_pct=(limits.responder_moderate_pct, limits.responder_substantial_pct), period=review.period, **text,
     )
 
 
@@ -494,7 +503,8 @@ def _step_labels(parts: Parts, steps: pd.DataFrame) -> None:
     per_px = (parts.end - parts.start) / parts.plot_px
     shown = sorted((start, str(label), route) for start, label, route in zip(steps["start"], labels, steps["route"])
                    if parts.start <= start <= parts.end)
-    width = lambda text: per_px * (LABEL_CHAR_PX * len(text) + 8)  # noqa: E731 - the text and its padding
+    size = parts.font(10)
+    width = lambda text: per_px * (LABEL_CHAR_PX * size / 10 * len(text) + 8)  # noqa: E731 - text and padding
     places = label_levels([s for s, _, _ in shown], [width(label) for _, label, _ in shown],
                           short_widths=[width(short_label(label)) for _, label, _ in shown])
     for (start, label, route), place in zip(shown, places):
@@ -503,8 +513,8 @@ def _step_labels(parts: Parts, steps: pd.DataFrame) -> None:
         level, short = place
         home = pd.isna(route) or str(route).strip().lower() in (HOME_ROUTE, "")
         parts.note("pain", escaped(short_label(label) if short else label), x=start.strftime("%Y-%m-%d"),
-                   y=PAIN_TOP - 0.05 - LABEL_STEP * level, xanchor="left", yanchor="top",
-                   bgcolor="rgba(255,255,255,0.75)", font={"size": 10, "color": c.BLACK if home else c.REDDISH_PURPLE})
+                   y=PAIN_TOP - 0.05 - LABEL_STEP * size / 10 * level, xanchor="left", yanchor="top",
+                   bgcolor="rgba(255,255,255,0.75)", font={"size": size, "color": c.BLACK if home else c.REDDISH_PURPLE})
 
 
 def _dose_panel(parts: Parts, days: Days) -> None:
@@ -722,4 +732,26 @@ def _figure(parts: Parts) -> go.Figure:
             trace["colorbar"].update(y=(low + high) / 2, len=max(high - low, 0.08), yanchor="middle")
     layout["shapes"] = parts.shapes
     layout["annotations"] = titles + parts.annotations
+    if parts.min_font:
+        _floor_fonts(layout, parts.traces, parts.min_font)
     return go.Figure(data=parts.traces, layout=layout)
+
+
+def _floor_fonts(layout: dict, traces: list[dict], floor: float) -> None:
+    """Every text of the figure at least ``floor`` px: plotly's default (ticks, axis titles,
+    legend), annotations, lane names, the severity scale; the bottom margin grows with the legend."""
+    layout["font"] = {**layout.get("font", {}), "size": max(12, floor)}
+    layout["template"]["layout"] = {**layout["template"]["layout"], "font": {
+        **layout["template"]["layout"].get("font", {}), "size": max(12, floor)}}
+    layout["legend"]["font"]["size"] = max(layout["legend"]["font"]["size"], floor)
+    layout["margin"]["b"] = int(layout["margin"]["b"] * max(1.0, floor / 12))
+    for note in layout["annotations"]:
+        note["font"] = {**note.get("font", {}), "size": max(note.get("font", {}).get("size", 12), floor)}
+    for key, axis in layout.items():
+        if key.startswith(("xaxis", "yaxis")) and "tickfont" in axis:
+            axis["tickfont"] = {**axis["tickfont"], "size": max(axis["tickfont"].get("size", 12), floor)}
+    for trace in traces:
+        bar = trace.get("colorbar")
+        if bar is not None:
+            bar["tickfont"] = {"size": floor}
+            bar.setdefault("title", {})["font"] = {"size": floor}
