@@ -115,10 +115,35 @@ COMPACT = """<style>
 [data-testid="stMetricValue"] {font-size: 1.9rem;}
 .st-key-patient_title [data-testid="stText"] {font-size: 1.75rem; font-weight: 700; line-height: 1.2;}
 </style>"""
+# A date typed into "Review as of" applies when focus leaves the field for another element, not on
+# Enter (Streamlit 1.67's date field; a bare blur() with its calendar open is not enough). On Enter,
+# focus moves to an invisible element of ours, so a typed date applies as one expects. A fixed
+# script of ours, no data in it (tests/e2e/test_review.py).
+ENTER_APPLIES_DATE = """<script>
+if (!window.__enterAppliesDate) {
+  window.__enterAppliesDate = true;
+  document.addEventListener("keydown", (event) => {
+    const inField = event.target && event.target.closest && event.target.closest('[data-testid="stDateInput"]');
+    if (event.key !== "Enter" || !inField) { return; }
+    let sink = document.getElementById("date-enter-sink");
+    if (!sink) {
+      sink = document.createElement("span");
+      sink.id = "date-enter-sink";
+      sink.tabIndex = -1;
+      sink.style.position = "fixed";
+      sink.style.width = "1px";
+      sink.style.height = "1px";
+      sink.style.overflow = "hidden";
+      document.body.appendChild(sink);
+    }
+    sink.focus();
+  }, true);
+}
+</script>"""
 
 
 def first_screen(patient, review: Review, imports: pd.DataFrame, as_of: date) -> None:
-    st.html(COMPACT)
+    st.html(COMPACT + ENTER_APPLIES_DATE, unsafe_allow_javascript=True)
     header(patient, review, imports, as_of)
     cols = st.columns([1, 1.45, 1.45], border=True)
     with cols[0]:
@@ -237,8 +262,9 @@ def for_the_record(review: Review, make_report) -> None:
     st.download_button("Download the pre-visit report (PDF)", data=make_report, on_click="ignore",
                         file_name=f"pre-visit-report-{ref}-{review.summary['as_of']}.pdf", mime="application/pdf",
                         key="report_download", icon=":material/picture_as_pdf:",
-                        help="One or two pages: the first screen, the timeline, the step and visit tables, the "
-                             "notes since the last visit and the data sources. Takes a few seconds.")
+                        help="The first screen, the step and visit tables, the notes since the last visit and the "
+                             "data sources on one or two pages, then the timeline printed legibly (usually on a page "
+                             "of its own). Takes a few seconds.")
     st.caption("Note for the health record (plain text; the copy button is at its top right):")
     st.code(clinical_note(review), language=None, wrap_lines=True)  # st.code shows patient text literally
 

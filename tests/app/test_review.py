@@ -220,9 +220,13 @@ def test_the_command_lines_summary_json_is_what_the_page_shows(clinic_url):
 def test_an_earlier_as_of_date_changes_the_numbers_as_the_summary_does(clinic_url):
     at = review(clinic_url, "DEMO-001", "dr.rivera")
     today = metrics(at)
+    assert not at.warning  # today's page: no banner
     earlier = TODAY - timedelta(days=150)
     at.date_input(key="as_of").set_value(earlier).run()
     assert not at.exception
+    # A banner says the page is not today's (issue 19), and one click brings today back.
+    assert [w.value for w in at.warning] == [
+        f"Review as of {earlier:%d %b %Y}, not today ({TODAY:%d %b %Y}): nothing after that date is shown or counted."]
     summary = summary_of(clinic_url, "DEMO-001", earlier)
     then, expected = metrics(at), expected_metrics(summary)
     assert {k: then[k] for k in expected} == expected
@@ -230,6 +234,8 @@ def test_an_earlier_as_of_date_changes_the_numbers_as_the_summary_does(clinic_ur
     page = "\n".join(words(at, "text", "markdown", "caption"))
     for fragment in expected_texts(summary):
         assert fragment in page, fragment
+    at.button(key="as_of_today").click().run()
+    assert at.date_input(key="as_of").value == TODAY and not at.warning and metrics(at) == today
 
 
 def _shaded(at) -> list[tuple[str, str]]:
