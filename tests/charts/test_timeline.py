@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import importlib
 import json
+import re
 from datetime import date
 
 import numpy as np
@@ -337,7 +338,8 @@ def label_boxes(fig) -> list[tuple[float, float, float, str]]:
     """Each step label drawn in the pain panel: its left and right edge in px (at the narrowest
     plot the timeline assumes, a generous width per character) and its line."""
     start, end = (pd.Timestamp(v) for v in fig.layout.xaxis.range)
-    lanes = max((len(html.unescape(t)) for t in (fig.layout[f"yaxis{PANELS['flags'][0]}"].ticktext or [])), default=0)
+    lanes = max((len(re.sub("<[^>]+>", "", html.unescape(t)))
+                 for t in (fig.layout[f"yaxis{PANELS['flags'][0]}"].ticktext or [])), default=0)
     plot_px = timeline_module.FIGURE_PX - max(60, timeline_module.LANE_CHAR_PX * lanes + 30) - 90
     boxes = []
     for a in fig.layout.annotations:
@@ -623,3 +625,22 @@ def test_severe_side_effect_days_carry_a_mark_as_well_as_the_darkest_colour():
     marks = trace(build(FULL, effects=effects), "severe side effect (✕)")
     assert marks.marker.symbol == "x"
     assert list(zip(marks.x, marks.y)) == [("2026-03-01", "brain fog"), ("2026-03-03", "nausea")]
+
+
+def test_demo_step_labels_never_touch_at_as_of_30_november(demo_url):
+    """Every demo patient's timeline at as-of 30 Nov 2026 (the walkthrough saw DEMO-006's
+    "30 → 50 mg/day50 → 75 mg/day"): labels on one line never touch at the narrowest plot."""
+    from dashboard.analysis.summary import patient_review
+    from dashboard.charts.timeline import review_timeline
+    from dashboard.db import queries
+    from dashboard.db.session import session_scope
+    from dashboard.demo import STORIES
+
+    with session_scope(demo_url) as session:
+        for story in STORIES:
+            review = patient_review(session, story.ref, as_of=date(2026, 11, 30))
+            visits = queries.visits_frame(session, queries.patient_by_ref(session, story.ref).id)
+            boxes = label_boxes(review_timeline(review, visits))
+            for line in {y for _, _, y, _ in boxes}:
+                row = sorted(b for b in boxes if b[2] == line)
+                assert all(a[1] <= b[0] for a, b in zip(row, row[1:])), (story.ref, row)
