@@ -33,6 +33,10 @@ GAP_GREY = "#DDDDDD"
 SEVERITY_SCALE = [(0.0, "#F9BE85"), (0.5, VERMILLION), (1.0, "#6B2A00")]
 SEVERITY_WORDS = ("none", "mild", "moderate", "severe")
 
+# Safety is told apart by shape as well as by colour, for readers who cannot tell vermillion
+# from the course colour: the timeline's flag markers and lane names, the cohort's flag bars.
+SAFETY_MARK, COURSE_MARK = "▲", "◆"
+
 
 def escaped(value: object) -> str:
     """Text from data made safe for plotly, whose labels and hovers render HTML tags.

@@ -44,7 +44,7 @@ LANE_PX, LANE_PAD_PX = 22, 18
 FUNCTION_LINES = (("sleep", c.REDDISH_PURPLE), ("mood", c.BLUISH_GREEN), ("function", c.ORANGE))
 PEG_TITLE = "PEG weekly (10 = worst)"
 SAFETY_SYMBOL, COURSE_SYMBOL = "triangle-up", "diamond"  # shape as well as colour tells safety apart
-SAFETY_MARK, COURSE_MARK = "▲", "◆"  # the same shapes in the lanes' names
+SAFETY_MARK, COURSE_MARK = c.SAFETY_MARK, c.COURSE_MARK  # the same shapes in the lanes' names
 SEVERE_SYMBOL = "x"  # on each severe side-effect day, over the darkest colour
 ON_DAY = "%{x|%d %b %Y}: %{y:.1f}"
 MG_ON_DAY = "%{x|%d %b %Y}: %{y:g} mg"
