@@ -540,7 +540,9 @@ def _dose_panel(parts: Parts, days: Days) -> None:
         if rows.any():
             parts.add("dose", {
                 "type": "bar", **days.sent("dose_taken_mg", rows, customdata=prescribed), "name": name,
-                "marker": {"color": colour}, "width": bar_width,
+                # Above the prescription: crosshatched as well as vermillion (not by colour alone).
+                "marker": {"color": colour, **({"pattern": {"shape": "x", "fgcolor": c.BLACK, "size": 4}}
+                                               if name == "above prescription" else {})}, "width": bar_width,
                 "hovertemplate": "%{x|%d %b %Y}: %{y:g} mg taken, %{customdata:g} mg prescribed"})
     parts.axis("dose", title={"text": "mg/day"}, rangemode="tozero")
 

@@ -227,6 +227,7 @@ def test_taken_doses_above_the_prescription_get_their_own_trace(taken, prescribe
             assert shown == {d: values([prescribed[int(d) - 1]])[0] for d in expected}
     if above:
         assert trace(fig, "above prescription").marker.color == palette.VERMILLION
+        assert trace(fig, "above prescription").marker.pattern.shape == "x"  # not by colour alone
     if within:
         assert trace(fig, "taken").marker.color == palette.SKY_BLUE
 
