@@ -3,8 +3,8 @@
 Plain text from the ``Review`` in the page's own words (``review_words``): current regimen in
 mg/day, response since the last visit with its responder category (Farrar 2001; IMMPACT
 2008), did the last step work, safety findings, open flags, the flags acknowledged since the
-last visit with who acknowledged them and their note, and a plan for the clinician to write. Nothing is recomputed, and the note proposes no dose: the plan line is left to the
-clinician.
+last visit with who acknowledged them and their note, and a plan for the clinician to write.
+Nothing is recomputed, and the note proposes no dose: the plan line is left to the clinician.
 """
 
 from __future__ import annotations

@@ -37,11 +37,6 @@ WRITTEN_PX = 140  # "06 Dec 2026 19:09" in full
 _num, _pct, _date, _plural = words.num, words.pct, words.long_date, words.plural
 
 
-def _as_dates(table: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """Calendar dates without a time of day, as a clinician reads them."""
-    return table.assign(**{c: table[c].dt.date for c in columns})
-
-
 def header(patient, review: Review, imports: pd.DataFrame, as_of: date) -> None:
     """Who, since when, how complete, from where: one title and one line."""
     # The name is patient data: plain text (never a markdown heading), set large by COMPACT's style.

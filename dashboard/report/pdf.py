@@ -5,8 +5,9 @@ Page 1 answers the visit's questions as the page's first screen does (who and wh
 current step, did the last step work, safety since the last visit, open flags), then the step
 and visit tables, the patient's notes since the last visit and where the data came from. The
 timeline comes last, printed at the size at which its smallest text is 8 pt (``report.chart``):
-squeezed onto page 1 beside the text, as before issue 19, its labels printed at ~5 pt. Every figure and every phrase comes from the ``Review`` through
-``analysis.review_words``; nothing is recomputed here.
+squeezed onto page 1 beside the text, as before issue 19, its labels printed at ~5 pt. Every
+figure and every phrase comes from the ``Review`` through ``analysis.review_words``; nothing is
+recomputed here.
 
 Print-safe: DejaVu Sans is embedded (a subset), and no meaning is carried by colour alone:
 findings are bold and marked "!", new flags "NEW", the verdict is a word. Patient text
