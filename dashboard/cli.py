@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument("--note", action="store_true", help="print a plain-text note to paste into the health record")
     p.add_argument("--as", dest="actor", default=None, metavar="USER")
 
-    p = sub.add_parser("report", help="a patient's pre-visit report as a one- or two-page PDF")
+    p = sub.add_parser("report", help="a patient's pre-visit report as a PDF (one or two pages of text, then the timeline)")
     p.add_argument("patient", metavar="PATIENT_REF")
     p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD")
     p.add_argument("-o", "--output", required=True, metavar="FILE.pdf", help="where to write the PDF")

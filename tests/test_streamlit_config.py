@@ -33,6 +33,7 @@ def test_every_setting_is_an_option_of_this_streamlit():
     ("server.enableXsrfProtection", True),
     ("runner.magicEnabled", False),
     ("client.disableDataExport", True),
+    ("theme.textColor", "#111111"),  # captions readable: tests/e2e/test_accessibility.py
 ])
 def test_the_server_reads_our_value(name, expected, monkeypatch):
     monkeypatch.chdir(REPO)  # Streamlit reads ./.streamlit/config.toml from the working directory

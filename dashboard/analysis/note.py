@@ -2,9 +2,9 @@
 
 Plain text from the ``Review`` in the page's own words (``review_words``): current regimen in
 mg/day, response since the last visit with its responder category (Farrar 2001; IMMPACT
-2008), did the last step work, safety findings, open flags, and a plan for the clinician to
-write. Nothing is recomputed, and the note proposes no dose: the plan line is left to the
-clinician.
+2008), did the last step work, safety findings, open flags, the flags acknowledged since the
+last visit with who acknowledged them and their note, and a plan for the clinician to write.
+Nothing is recomputed, and the note proposes no dose: the plan line is left to the clinician.
 """
 
 from __future__ import annotations
@@ -25,7 +25,11 @@ def clinical_note(review: Review) -> str:
     answer = words.last_step(review)
     if answer is not None:
         lines.append(f"Last step: {answer.headline.rstrip('.')}.")
-    lines += [safety_line(review), flags_line(review), PLAN_PLACEHOLDER]
+    lines += [safety_line(review), flags_line(review)]
+    acknowledged = acknowledged_line(review)
+    if acknowledged:
+        lines.append(acknowledged)
+    lines.append(PLAN_PLACEHOLDER)
     return "\n".join(lines)
 
 
@@ -65,7 +69,28 @@ def safety_line(review: Review) -> str:
 
 
 def flags_line(review: Review) -> str:
-    """Open flags by rule, safety first; acknowledged ones are left out of a note."""
+    """Open flags by rule, safety first; acknowledged ones have their own line (``acknowledged_line``)."""
     counts = review.flag_counts
     shown = [words.flag_count_words(row) for row in counts.itertuples(index=False) if row.open]
     return "Open flags: " + ("; ".join(shown) if shown else "none") + "."
+
+
+def acknowledged_line(review: Review) -> str | None:
+    """The runs since the last visit that a clinician acknowledged, each with who, when and the
+    note they wrote, safety first: what was seen and decided belongs in the record too (issue 19).
+    None when there are none. The note is the clinician's text, kept on one line."""
+    runs = review.flags
+    if runs.empty or "acknowledged" not in runs:
+        return None
+    runs = runs[runs["acknowledged"].astype(bool) & runs["new"].astype(bool)]
+    if runs.empty:
+        return None
+    runs = runs.sort_values(["safety", "start"], ascending=[False, True], kind="stable")
+    parts = []
+    for run in runs.itertuples(index=False):
+        when = words.long_date(run.start) if run.start == run.end else \
+            f"{words.long_date(run.start)} – {words.long_date(run.end)}"
+        note = " ".join(str(run.acknowledgement_note or "").split())
+        parts.append(f"{run.name} {when} (acknowledged by {run.acknowledged_by}, "
+                     f"{words.long_date(run.acknowledged_at)}: \"{note}\")")
+    return "Acknowledged since the last visit: " + "; ".join(parts) + "."

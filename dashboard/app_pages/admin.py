@@ -35,7 +35,7 @@ def _change(admin: User, action: AuditAction, detail: dict, change) -> None:
 
 def _add_account(admin: User) -> None:
     with st.form("add_account", clear_on_submit=False):
-        st.subheader("Add an account")
+        st.header("Add an account")
         username = st.text_input("User name", key="add_username").strip()
         display_name = st.text_input("Name shown in the dashboard", key="add_display_name").strip()
         role = st.selectbox("Role", ROLES, key="add_role")
@@ -60,7 +60,7 @@ def _add_account(admin: User) -> None:
 
 
 def _disable_account(admin: User, active: list[str]) -> None:
-    st.subheader("Disable an account")
+    st.header("Disable an account")
     others = [u for u in active if u != admin.username]  # no administrator locks themselves out
     username = st.selectbox("Account", others, key="disable_username", index=None)
     if st.button("Disable", key="disable", disabled=username is None):
@@ -68,7 +68,7 @@ def _disable_account(admin: User, active: list[str]) -> None:
 
 
 def _reset_password(admin: User, active: list[str]) -> None:
-    st.subheader("Reset a password (also unlocks the account)")
+    st.header("Reset a password (also unlocks the account)")
     username = st.selectbox("Account", active, key="reset_username", index=None)
     password = st.text_input("New password", type="password", key="reset_password")
     if st.button("Reset password", key="reset", disabled=username is None):
@@ -77,7 +77,7 @@ def _reset_password(admin: User, active: list[str]) -> None:
 
 
 def _shares(admin: User, active: list[str], refs: list[str]) -> None:
-    st.subheader("Patients shared with an account")
+    st.header("Patients shared with an account")
     username = st.selectbox("Account", active, key="share_username", index=None)
     if username is None:
         return

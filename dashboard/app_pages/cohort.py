@@ -43,7 +43,7 @@ def show() -> None:
 
 
 def responders(cohort) -> None:
-    st.subheader("Response at the latest troche step")
+    st.header("Response at the latest troche step")
     st.caption("Responder category against baseline (Farrar 2001; IMMPACT 2008) of each patient's latest troche step, "
                "judged on its response window (the first 14 days left out). Dose bands include their lower bound.")
     for table, title, key in ((cohort.responders_by_band, "Daily dose", "band"),
@@ -66,7 +66,7 @@ def _responder_table(table, group_title: str) -> None:
 
 
 def lowest_effective_dose(cohort) -> None:
-    st.subheader("Time to the lowest effective dose")
+    st.header("Time to the lowest effective dose")
     st.markdown(LED_DEFINITION)
     columns = {"group": "Group", "n": "Patients (n)", "reached": "Reached", "not_reached": "Not reached (yet)",
                "median_days": "Median days", "min_days": "Fewest days", "max_days": "Most days"}
@@ -74,7 +74,7 @@ def lowest_effective_dose(cohort) -> None:
 
 
 def side_effects(cohort) -> None:
-    st.subheader("Side effects by dose band")
+    st.header("Side effects by dose band")
     st.caption("For each patient, the share of their diary days on troche steps in the band on which the effect was "
                "reported (any severity), averaged over patients; n = patients who rated the effect in that band.")
     if cohort.side_effects.empty:
@@ -90,7 +90,7 @@ def side_effects(cohort) -> None:
 
 
 def flags(cohort) -> None:
-    st.subheader("Flags per 100 patient-months")
+    st.header("Flags per 100 patient-months")
     st.caption("Flag runs (acknowledged ones included) over the patients' review periods, from the baseline to "
                "today; a month is 365.25/12 days. Safety flags first.")
     st.plotly_chart(charts.flag_rate_bars(cohort.flags), theme=None, key="flags")
@@ -98,7 +98,7 @@ def flags(cohort) -> None:
 
 def drill_down(cohort) -> None:
     mine = cohort.patients[cohort.patients["ref"].notna()]
-    st.subheader("Patients behind these figures")
+    st.header("Patients behind these figures")
     if mine.empty:
         st.caption("None of these patients is shared with you, so none can be opened from here.")
         return

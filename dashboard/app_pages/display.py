@@ -53,3 +53,28 @@ def _readable(value) -> str:
 def _empty(value) -> bool:
     return value is None or value == "" or value == [] or value == {} or (
         isinstance(value, dict) and all(_empty(v) for v in value.values()))
+
+
+# The review page's main column at 1366 px with the sidebar open is ~986 px wide (1366 less the
+# 300 px sidebar and 2 × 2.5rem padding, review_sections.COMPACT). Source Sans at Streamlit's
+# table font (14 px) averages ~6.4 px a character; a cell has 8 px of padding either side
+# (measured in Chromium on the step table, tests/e2e/artifacts/review-*-whole-page.png).
+TABLE_PX, CHAR_PX, CELL_PAD_PX, CHECKBOX_PX = 980, 6.4, 16, 56
+
+
+def fitted_widths(table: pd.DataFrame) -> dict[str, int]:
+    """Each column's width in px: its header or its longest cell, whichever is wider, so nothing
+    is clipped; yes/no columns (drawn as checkboxes) need only their header."""
+    widths = {}
+    for column in table.columns:
+        values = table[column]
+        longest = 0 if pd.api.types.is_bool_dtype(values) else max((len(str(v)) for v in values), default=0)
+        need = max(len(str(column)), longest) * CHAR_PX + CELL_PAD_PX
+        widths[column] = int(max(need, CHECKBOX_PX if pd.api.types.is_bool_dtype(values) else 0) + 0.999)
+    return widths
+
+
+def date_range(start, end) -> str:
+    """Two dates with their year: '16 Mar – 22 Apr 2026' within a year, '16 Dec 2025 – 22 Jan 2026' across one."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    return f"{start:%d %b} – {end:%d %b %Y}" if start.year == end.year else f"{start:%d %b %Y} – {end:%d %b %Y}"

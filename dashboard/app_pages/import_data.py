@@ -106,7 +106,7 @@ def _known_formats(user) -> None:
 
 def _resolve_conflicts(report) -> Resolution | None:
     """Staff decide each conflict (or all at once) with a reason; None until something is decided."""
-    st.subheader("Resolve conflicts")
+    st.header("Resolve conflicts")
     st.caption("Patients do correct old entries. Keep the stored values or take the file's; each decision is "
                "audited with the replaced values.")
     every = st.radio("For every conflict", list(DECISION_LABELS), key="resolve_all", horizontal=True,
@@ -181,7 +181,7 @@ def _advance(bar, fraction: float, text: str) -> None:
 
 
 def _show_report(report, *, title: str) -> None:
-    st.subheader(title)
+    st.header(title)
     cols = st.columns(5)
     cols[0].metric("Added", report.entries_added + sum(report.records_added.values()))
     cols[1].metric("Unchanged", report.entries_unchanged + sum(report.records_unchanged.values()))

@@ -42,7 +42,7 @@ _SCALE = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*(?:-|to)\s*(-?\d+(?:\.\d+)?)\s*")
 
 
 def show(user: User) -> None:
-    st.subheader("Map another diary app's layout")
+    st.header("Map another diary app's layout")
     if not may_import(user):
         st.warning("Your role cannot import records.")
         return
@@ -325,7 +325,7 @@ def _preview(raw: bytes, file_name: str, profile: dict, patient_ref: str | None)
 
 
 def _save(profile: dict, user: User) -> str:
-    st.subheader("Save the mapping")
+    st.header("Save the mapping")
     cols = st.columns([3, 2])
     name = cols[0].text_input("Profile name (e.g. the app's name)", key="map_profile_name",
                               max_chars=profiles.NAME_MAX).strip()
@@ -354,7 +354,7 @@ def _saved_as(profile: dict, name: str) -> bool:
 
 
 def _import(raw: bytes, file_name: str, profile: dict, name: str, patient_ref: str | None, user: User) -> None:
-    st.subheader("Import")
+    st.header("Import")
     if not name or not _saved_as(profile, name):
         st.info("Save the profile to import with it: an import always uses a saved profile.")
         return

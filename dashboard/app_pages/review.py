@@ -34,6 +34,7 @@ def show() -> None:
     review = loaders.review(user, patient, as_of)
     data = loaders.frames(user, patient)
     imports = loaders.imports(user, patient)
+    past_date_banner(as_of)
     sections.first_screen(patient, review, imports, as_of)
     records.download(user, patient)
 
@@ -70,6 +71,21 @@ def show() -> None:
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
     records.accept_proposed(user, patient, data["proposed_steps"])
     _fhir_download(user, patient)
+
+
+def past_date_banner(as_of) -> None:
+    """Say it when the page is not today's: a review of an earlier date looks like today's otherwise."""
+    today = loaders.today()
+    if as_of >= today:
+        return
+
+    def back_to_today() -> None:
+        st.session_state["as_of"] = today
+
+    cols = st.columns([5, 1], vertical_alignment="center")
+    cols[0].warning(f"Review as of {as_of:%d %b %Y}, not today ({today:%d %b %Y}): nothing after that date is shown "
+                    "or counted.", icon=":material/history:")
+    cols[1].button("Back to today", key="as_of_today", on_click=back_to_today)
 
 
 def _fhir_download(user, patient) -> None:

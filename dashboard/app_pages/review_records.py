@@ -22,6 +22,7 @@ from dashboard.db.clinic_records import RecordError, StepForm, VisitForm, step_f
 PENDING = "record_pending"  # the checked change awaiting confirmation
 ACCEPTING = "record_accepting"  # the proposed step being accepted through the step form
 ERRORS = "record_errors"
+DRAFT = "record_draft"  # what was typed into the form last checked: the form again after "Back to the form"
 MODES = ("New step", "Change or end a step", "Book or record a visit")
 LABELS = {
     "start_date": "Start", "end_date": "End", "dose_mg": "Dose (mg)", "frequency": "Frequency",
@@ -56,7 +57,10 @@ def show(user, patient, steps: pd.DataFrame) -> None:
             _confirm(user, patient, pending)
             return
         modes = MODES if may_steps else MODES[2:]
-        mode = st.radio("What to record", modes, horizontal=True, key="record_mode", label_visibility="collapsed")
+        draft = _mine(DRAFT, patient)
+        drafted = _mode_of(draft["key"]) if draft else None
+        mode = st.radio("What to record", modes, horizontal=True, key="record_mode", label_visibility="collapsed",
+                        index=modes.index(drafted) if drafted in modes else 0)
         active = steps[steps["status"] == "active"]
         if mode == "New step":
             _step_form(user, patient, "new", _new_step_prefill(active), None, where="section")
@@ -84,6 +88,17 @@ def accept_proposed(user, patient, steps: pd.DataFrame) -> None:
         if st.button("Cancel", key=f"cancel_accept_{step_id}"):
             st.session_state.pop(ACCEPTING, None)
             st.rerun()
+
+
+def _mode_of(key: str) -> str | None:
+    """The section's mode a form key belongs to (an accepted proposal's form is not in the section)."""
+    return {"new": MODES[0], "visit": MODES[2]}.get(key, MODES[1] if key.startswith("change_") else None)
+
+
+def _typed(key: str, patient):
+    """What was typed into this form before "Back to the form", or None."""
+    draft = _mine(DRAFT, patient)
+    return draft["form"] if draft and draft["key"] == key else None
 
 
 def _mine(name: str, patient) -> dict | None:
@@ -127,13 +142,17 @@ def _change_form(user, patient, active: pd.DataFrame) -> None:
     ordered = active.sort_values("start_date", ascending=False)
     names = {int(s.step_id): f"{s.dose_mg:g} mg {s.frequency}, {s.route}, from {_date(s.start_date)}"
              + (f" to {_date(s.end_date)}" if pd.notna(s.end_date) else "") for s in ordered.itertuples()}
-    step_id = st.selectbox("Step", list(names), format_func=names.get, key="record_change_step")
+    draft = _mine(DRAFT, patient)
+    drafted = int(draft["key"].removeprefix("change_")) if draft and draft["key"].startswith("change_") else None
+    step_id = st.selectbox("Step", list(names), format_func=names.get, key="record_change_step",
+                           index=list(names).index(drafted) if drafted in names else 0)
     st.caption("To end the step, give its last day as the end; a step without an end runs until the next starts.")
     _step_form(user, patient, f"change_{step_id}", step_form_of(ordered[ordered["step_id"] == step_id].iloc[0]),
                step_id, where="section")
 
 
 def _step_form(user, patient, key: str, prefill: StepForm, step_id: int | None, *, where: str) -> None:
+    prefill = _typed(key, patient) or prefill
     frequency_choices = list(clinic_rules.FREQUENCY_CHOICES)
     if prefill.frequency not in frequency_choices:
         frequency_choices.insert(0, prefill.frequency)
@@ -158,7 +177,7 @@ def _step_form(user, patient, key: str, prefill: StepForm, step_id: int | None, 
     if checked:
         form = StepForm(start_date=start, dose_mg=dose if dose is not None else float("nan"), frequency=frequency,
                         route=route, end_date=end, max_per_day=most, note=note)
-        _check(user, patient, key, "step", form, step_id, where)
+        _check(user, patient, key, "step", form, step_id, where, typed=form)
 
 
 def _index(choices, value) -> int:
@@ -169,32 +188,38 @@ def _index(choices, value) -> int:
 
 def _visit_form(user, patient) -> None:
     key = "visit"
+    typed = _typed(key, patient) or {}
+    visit_choices, kinds, routes = ("Book a visit", "Record a visit that took place"), clinic_rules.VISIT_KIND_CHOICES, \
+        clinic_rules.INFUSION_ROUTES
     with st.form(key="visit_form", border=False):
         cols = st.columns([1.3, 1, 1])
-        booked = cols[0].radio("Visit", ("Book a visit", "Record a visit that took place"), key=f"{key}_booked",
-                               horizontal=False) == "Book a visit"
-        when = cols[1].date_input("Date", value=loaders.today(), key=f"{key}_date", format="YYYY-MM-DD",
-                                  min_value=date(1900, 1, 1), max_value=date.today() + timedelta(days=3700))
-        kind = cols[2].selectbox("Kind", clinic_rules.VISIT_KIND_CHOICES, key=f"{key}_kind")
+        booked = cols[0].radio("Visit", visit_choices, key=f"{key}_booked", horizontal=False,
+                               index=0 if typed.get("booked", True) else 1) == "Book a visit"
+        when = cols[1].date_input("Date", value=typed.get("date", loaders.today()), key=f"{key}_date",
+                                  format="YYYY-MM-DD", min_value=date(1900, 1, 1),
+                                  max_value=date.today() + timedelta(days=3700))
+        kind = cols[2].selectbox("Kind", kinds, key=f"{key}_kind", index=_index(kinds, typed.get("kind")))
         cols = st.columns([1, 1, 2])
-        dose = cols[0].number_input("Infusion dose (mg)", value=None, step=5.0, key=f"{key}_dose",
+        dose = cols[0].number_input("Infusion dose (mg)", value=typed.get("dose"), step=5.0, key=f"{key}_dose",
                                     help="For an infusion only: the dose given in clinic")
-        route = cols[1].selectbox("Infusion route", clinic_rules.INFUSION_ROUTES, key=f"{key}_route",
-                                  help="For an infusion only")
-        note = cols[2].text_input("Note (optional)", key=f"{key}_note", max_chars=2000)
+        route = cols[1].selectbox("Infusion route", routes, key=f"{key}_route", help="For an infusion only",
+                                  index=_index(routes, typed.get("route")))
+        note = cols[2].text_input("Note (optional)", value=typed.get("note", ""), key=f"{key}_note", max_chars=2000)
         checked = st.form_submit_button("Check the visit", key=f"{key}_check")
     _errors(key, patient)
     if checked:
         infusion = kind == "infusion"
         form = VisitForm(date=when, kind=kind, booked=booked, note=note, infusion_dose_mg=dose if infusion else None,
                          infusion_route=route if infusion else None)
-        _check(user, patient, key, "visit", form, None, "section")
+        typed = {"booked": booked, "date": when, "kind": kind, "dose": dose, "route": route, "note": note}
+        _check(user, patient, key, "visit", form, None, "section", typed=typed)
 
 
 # --- check, confirm, save ------------------------------------------------------------------------
 
-def _check(user, patient, key: str, what: str, form, step_id: int | None, where: str) -> None:
-    """Nothing is written here: the problems, or the change as it will look, awaiting confirmation."""
+def _check(user, patient, key: str, what: str, form, step_id: int | None, where: str, *, typed) -> None:
+    """Nothing is written here: the problems, or the change as it will look, awaiting confirmation.
+    ``typed``: the form's values as entered, which fill the form again after "Back to the form"."""
     check = services.check_step if what == "step" else services.check_visit
     kwargs = {"step_id": step_id} if what == "step" else {}
     try:
@@ -208,7 +233,7 @@ def _check(user, patient, key: str, what: str, form, step_id: int | None, where:
     else:
         st.session_state.pop(ERRORS, None)
         st.session_state[PENDING] = {"patient": patient.id, "what": what, "form": clean, "step_id": step_id,
-                                     "preview": preview, "where": where, "key": key}
+                                     "preview": preview, "where": where, "key": key, "typed": typed}
     st.rerun()
 
 
@@ -243,7 +268,8 @@ def _confirm(user, patient, pending: dict) -> None:
         with st.container(horizontal=True):
             save = st.button("Save", type="primary", key="record_save")
             back = st.button("Back to the form", key="record_back")
-    if back:
+    if back:  # the form again, as it was typed (its widgets were not drawn while this was shown)
+        st.session_state[DRAFT] = {"patient": patient.id, "key": pending["key"], "form": pending["typed"]}
         st.session_state.pop(PENDING, None)
         st.rerun()
     if save:
@@ -262,6 +288,7 @@ def _save(user, patient, pending: dict) -> None:
         st.session_state[ERRORS] = {"key": pending["key"], "patient": patient.id, "lines": lines}
         st.rerun()
     st.session_state.pop(PENDING, None)
+    st.session_state.pop(DRAFT, None)
     if pending["where"] == "accept":
         st.session_state.pop(ACCEPTING, None)
     loaders.invalidate(patient)

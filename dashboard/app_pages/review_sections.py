@@ -18,6 +18,7 @@ from dashboard.analysis.measures import charted, listed
 from dashboard.analysis.note import clinical_note
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
 from dashboard.analysis.review_words import baseline_words, responder_words
+from dashboard.app_pages.display import blank_missing, date_range, fitted_widths
 from dashboard.charts.measures import left_labels, measures_figure
 from dashboard.charts.overlay import visit_overlay
 from dashboard.charts.side_effects import side_effects_by_step
@@ -30,12 +31,10 @@ VERDICT_BADGE = {  # the verdict of a step against the previous one, as a colour
     "too few days": ":gray-badge[too few days]",
 }
 NEW = ":orange-badge[NEW]"
+DRUG_CLASS_WORDS = {"opioid": "opioid (sedative)", "benzodiazepine": "benzodiazepine (sedative)"}
+SOURCE_WORDS = {"clinic": "clinic record", "fhir": "FHIR import", "bearable": "Bearable diary", "diary": "diary"}
+WRITTEN_PX = 140  # "06 Dec 2026 19:09" in full
 _num, _pct, _date, _plural = words.num, words.pct, words.long_date, words.plural
-
-
-def _as_dates(table: pd.DataFrame, *columns: str) -> pd.DataFrame:
-    """Calendar dates without a time of day, as a clinician reads them."""
-    return table.assign(**{c: table[c].dt.date for c in columns})
 
 
 def header(patient, review: Review, imports: pd.DataFrame, as_of: date) -> None:
@@ -103,17 +102,43 @@ def open_flags_line(review: Review) -> None:
     st.markdown("OPEN FLAGS &nbsp; " + " &nbsp;|&nbsp; ".join(parts))
 
 
-# Streamlit's default top padding would push the timeline below a 768-pixel screen. A fixed
-# style sheet of ours, never patient text.
+# Streamlit's default top padding would push the timeline below a 768-pixel screen, and its 5rem
+# side padding would leave the step table ~900 px at 1366 px (display.TABLE_PX: ~986 with 2.5rem).
+# A fixed style sheet of ours, never patient text.
 COMPACT = """<style>
-[data-testid="stMainBlockContainer"] {padding-top: 2.2rem; padding-bottom: 2rem;}
+[data-testid="stMainBlockContainer"] {padding: 2.2rem 2.5rem 2rem 2.5rem;}
 [data-testid="stMetricValue"] {font-size: 1.9rem;}
 .st-key-patient_title [data-testid="stText"] {font-size: 1.75rem; font-weight: 700; line-height: 1.2;}
 </style>"""
+# A date typed into "Review as of" applies when focus leaves the field for another element, not on
+# Enter (Streamlit 1.67's date field; a bare blur() with its calendar open is not enough). On Enter,
+# focus moves to an invisible element of ours, so a typed date applies as one expects. A fixed
+# script of ours, no data in it (tests/e2e/test_review.py).
+ENTER_APPLIES_DATE = """<script>
+if (!window.__enterAppliesDate) {
+  window.__enterAppliesDate = true;
+  document.addEventListener("keydown", (event) => {
+    const inField = event.target && event.target.closest && event.target.closest('[data-testid="stDateInput"]');
+    if (event.key !== "Enter" || !inField) { return; }
+    let sink = document.getElementById("date-enter-sink");
+    if (!sink) {
+      sink = document.createElement("span");
+      sink.id = "date-enter-sink";
+      sink.tabIndex = -1;
+      sink.style.position = "fixed";
+      sink.style.width = "1px";
+      sink.style.height = "1px";
+      sink.style.overflow = "hidden";
+      document.body.appendChild(sink);
+    }
+    sink.focus();
+  }, true);
+}
+</script>"""
 
 
 def first_screen(patient, review: Review, imports: pd.DataFrame, as_of: date) -> None:
-    st.html(COMPACT)
+    st.html(COMPACT + ENTER_APPLIES_DATE, unsafe_allow_javascript=True)
     header(patient, review, imports, as_of)
     cols = st.columns([1, 1.45, 1.45], border=True)
     with cols[0]:
@@ -232,8 +257,9 @@ def for_the_record(review: Review, make_report) -> None:
     st.download_button("Download the pre-visit report (PDF)", data=make_report, on_click="ignore",
                         file_name=f"pre-visit-report-{ref}-{review.summary['as_of']}.pdf", mime="application/pdf",
                         key="report_download", icon=":material/picture_as_pdf:",
-                        help="One or two pages: the first screen, the timeline, the step and visit tables, the "
-                             "notes since the last visit and the data sources. Takes a few seconds.")
+                        help="The first screen, the step and visit tables, the notes since the last visit and the "
+                             "data sources on one or two pages, then the timeline printed legibly (usually on a page "
+                             "of its own). Takes a few seconds.")
     st.caption("Note for the health record (plain text; the copy button is at its top right):")
     st.code(clinical_note(review), language=None, wrap_lines=True)  # st.code shows patient text literally
 
@@ -245,12 +271,12 @@ def visit_comparison(review: Review) -> None:
         st.caption("No baseline or visits to compare.")
         return
     shown = words.visit_table(review)
-    st.dataframe(shown, hide_index=True, column_config={
-        "vs baseline": st.column_config.TextColumn(help="Points and per cent; percentages truncated toward zero"),
-        "≥ 2 points less": st.column_config.TextColumn(help="A reduction of at least 2 points (Farrar 2001)"),
-        "Sleep": st.column_config.TextColumn(help="0-10, 10 = best"),
-        "Mood": st.column_config.TextColumn(help="0-10, 10 = best"),
-        "Function": st.column_config.TextColumn(help="0-10, 10 = best")})
+    helps = {"vs baseline": "Points and per cent; percentages truncated toward zero",
+             "≥ 2 points less": "A reduction of at least 2 points (Farrar 2001)",
+             "Sleep": "0-10, 10 = best", "Mood": "0-10, 10 = best", "Function": "0-10, 10 = best"}
+    st.dataframe(shown, hide_index=True, key="visit_table", column_config={
+        name: st.column_config.Column(width=width, help=helps.get(name))
+        for name, width in fitted_widths(shown).items()})
 
 
 def step_response(review: Review) -> None:
@@ -260,23 +286,21 @@ def step_response(review: Review) -> None:
         st.info("No titration recorded: add the prescribed steps (titration CSV) to see the response to each step.")
         return
     limits = review.summary["thresholds"]
-    shown = words.step_table(review)
+    shown = step_table_shown(review)
     early = (f"Fewer than {limits['min_response_days']} days after the {limits['onset_days']}-day onset period: "
              f"judged on its last {limits['min_response_days']} days")
-    small = {"width": "small"}
-    st.dataframe(shown, hide_index=True, column_config={
-        "Dates": st.column_config.TextColumn(**small),
-        "Response pain": st.column_config.TextColumn(help="Mean daily pain in the response window, 95 % interval "
-                                                          "allowing for day-to-day correlation"),
-        "vs previous step": st.column_config.TextColumn(help="Points against the previous troche step, 95 % Welch "
-                                                             "interval; negative is less pain"),
-        "Early": st.column_config.CheckboxColumn(help=early, **small),
-        "vs baseline": st.column_config.TextColumn(help="Response pain against baseline, truncated toward zero",
-                                                   **small),
-        "Responder": st.column_config.TextColumn(**small),
-        "Days with pain": st.column_config.NumberColumn(help="Days with pain in the response window", **small),
-        "Verdict": st.column_config.TextColumn(help="Against the previous troche step: better or worse when the 95 % "
-                                                    "interval excludes 0 (Welch, allowing for day-to-day correlation)")})
+    helps = {
+        "Response pain": "Mean daily pain in the response window, 95 % interval allowing for day-to-day correlation",
+        "vs previous step": "Points against the previous troche step, 95 % Welch interval; negative is less pain",
+        "Early": early,
+        "vs baseline": "Response pain against baseline, truncated toward zero, and the responder category "
+                       "(Farrar 2001; IMMPACT 2008)",
+        "Days": "Days with pain in the response window",
+        "Verdict": "Against the previous troche step: better or worse when the 95 % interval excludes 0 (Welch, "
+                   "allowing for day-to-day correlation)"}
+    st.dataframe(shown, hide_index=True, key="step_table", column_config={
+        name: (st.column_config.CheckboxColumn if name == "Early" else st.column_config.Column)(
+            width=width, help=helps.get(name)) for name, width in fitted_widths(shown).items()})
     led, effective = review.summary["lowest_effective_dose"], limits["effective_category"]
     if led:
         st.info(f"Pointer for your judgement, not a prescription: the lowest daily dose that reached a {effective} "
@@ -284,6 +308,20 @@ def step_response(review: Review) -> None:
                 f"{mg_per_day(led['daily_dose_mg'], led['dose_mg'])} (from {_date(led['step_start'])}).")
     else:
         st.caption(f"No step has yet reached a {effective} response without frequent severe side effects.")
+
+
+def step_table_shown(review: Review) -> pd.DataFrame:
+    """The step table as the page shows it, to fit the main column at 1366 px: each date with its
+    year (a range within one year says it once), the change from baseline and the responder category
+    in one column."""
+    shown = words.step_table(review)
+    table = review.step_table
+    shown["Dates"] = [date_range(a, b) for a, b in zip(table["start"], table["end"])]
+    if {"vs baseline", "Responder"} <= set(shown.columns):
+        shown["vs baseline"] = [p if r in ("—", "", None) else f"{p}, {r}" for p, r in
+                                zip(shown["vs baseline"], shown["Responder"])]
+        shown = shown.drop(columns="Responder")
+    return shown.rename(columns={"Days with pain": "Days"})
 
 
 def overlay(review: Review) -> None:
@@ -314,8 +352,12 @@ def notes(review: Review, as_of: date) -> None:
     if table.empty:
         st.caption("No notes.")
         return
-    shown = table.assign(recorded_at=table["recorded_at"].dt.strftime("%Y-%m-%d %H:%M"))
-    st.dataframe(shown[["recorded_at", "notes", "other_medication"]], hide_index=True, key="notes_table")
+    shown = blank_missing(pd.DataFrame({
+        "Written": table["recorded_at"].dt.strftime("%d %b %Y %H:%M"), "Note": table["notes"],
+        "Other medication": table["other_medication"]}))
+    st.dataframe(shown, hide_index=True, key="notes_table", column_config={
+        "Written": st.column_config.TextColumn(width=WRITTEN_PX),
+        "Note": st.column_config.TextColumn(width="large")})
 
 
 def measures_chart(review: Review, above=None) -> None:
@@ -352,11 +394,15 @@ def comedications(table: pd.DataFrame) -> None:
     if table.empty:
         st.caption("No co-medication recorded.")
         return
-    shown = _as_dates(table, "start_date", "end_date")
-    # A MedicationStatement without a date (legal FHIR): its start is unknown, and said so.
-    shown["start_date"] = [("unknown" if pd.isna(d) else d.isoformat()) for d in shown["start_date"]]
-    columns = ["name", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]
-    st.dataframe(shown[columns], hide_index=True)
+    shown = blank_missing(pd.DataFrame({
+        "Medication": table["name"],
+        "Kind": table["drug_class"].map(lambda k: DRUG_CLASS_WORDS.get(k, k) if isinstance(k, str) else None),
+        # A MedicationStatement without a date (legal FHIR): its start is unknown, and said so.
+        "Started": [("unknown" if pd.isna(d) else _date(d)) for d in table["start_date"]],
+        "Stopped": [(None if pd.isna(d) else _date(d)) for d in table["end_date"]],
+        "Status": table["status"], "Dose": table["dose_text"],
+        "Source": table["source"].map(lambda s: SOURCE_WORDS.get(s, s) if isinstance(s, str) else None)}))
+    st.dataframe(shown, hide_index=True, key="comedication_table")
 
 
 def proposed_steps(table: pd.DataFrame, decide) -> None:

@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 
 from dashboard.analysis.cohort import CATEGORIES, CATEGORY_LABELS, NOT_JUDGED, TOO_SMALL
 from dashboard.charts import palette as c
-from dashboard.charts.palette import escaped
+from dashboard.charts.palette import effect_name, escaped
+from dashboard.charts.palette import COURSE_MARK, SAFETY_MARK
 
 # Best to worst, dark to light, worse in the warning colour: readable in black and white too.
 CATEGORY_COLOURS = {"substantial": c.BLUE, "moderate": c.SKY_BLUE, "minimal": "#B9DDF1", "none": c.LIGHT_GREY,
@@ -75,7 +76,7 @@ def side_effect_heatmap(table: pd.DataFrame) -> go.Figure:
         z.append(z_row)
         text.append(text_row)
     fig = go.Figure(go.Heatmap(
-        z=z, x=[escaped(b) for b in bands], y=[escaped(str(e).replace("_", " ")) for e in effects], text=text,
+        z=z, x=[escaped(b) for b in bands], y=[effect_name(e) for e in effects], text=text,
         texttemplate="%{text}", zmin=0, zmax=max(0.5, max((v for r in z for v in r if v is not None), default=0)),
         colorscale=[(0.0, "#FFF5EB"), (1.0, c.VERMILLION)], xgap=2, ygap=2, hoverongaps=False,
         colorbar={"title": {"text": "diary days"}, "tickformat": ".0%", "thickness": 10},
@@ -89,19 +90,23 @@ def side_effect_heatmap(table: pd.DataFrame) -> go.Figure:
 
 
 def flag_rate_bars(table: pd.DataFrame) -> go.Figure:
-    """Flag runs per 100 patient-months by rule, safety rules first and in the warning colour."""
+    """Flag runs per 100 patient-months by rule, safety rules first, marked ▲ and hatched as well as
+    in the warning colour (readable without telling colours apart, as the timeline's lanes)."""
     shown = table[~table["too_small"]]
-    labels = [escaped(name) for name in shown["name"]]
+    labels = [f"{SAFETY_MARK if s else COURSE_MARK} {escaped(name)}" for name, s in zip(shown["name"], shown["safety"])]
     fig = go.Figure(go.Bar(
         y=labels, x=shown["per_100_patient_months"], orientation="h",
-        marker={"color": [c.VERMILLION if s else c.GREY for s in shown["safety"]]},
+        marker={"color": [c.VERMILLION if s else c.GREY for s in shown["safety"]],
+                "pattern": {"shape": ["/" if s else "" for s in shown["safety"]], "fgcolor": c.BLACK,
+                            "fgopacity": 0.35}},
         text=[f"{r:.1f} ({int(k)} flag{'s' if k != 1 else ''}, {int(p)} patient{'s' if p != 1 else ''})"
               for r, k, p in zip(shown["per_100_patient_months"], shown["runs"], shown["patients_with"])],
         textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{x:.1f} per 100 patient-months<extra></extra>"))
     n = int(table["n"].iloc[0]) if len(table) else 0
     months = shown["patient_months"].iloc[0] if len(shown) else None
-    title = (f"Flags per 100 patient-months (n={n} patients, {months:.0f} patient-months); safety flags in red"
+    title = (f"Flags per 100 patient-months (n={n} patients, {months:.0f} patient-months); "
+             f"{SAFETY_MARK} safety flags red and hatched, {COURSE_MARK} course flags grey"
              if months is not None else f"Flags per 100 patient-months (n={n} patients) · {TOO_SMALL_WORDS}")
     fig.update_layout(height=120 + 28 * max(len(labels), 1), margin={"l": 10, "r": 40, "t": 50, "b": 40},
                       title={"text": title, "font": {"size": 14}}, showlegend=False, **c.TEMPLATE_LAYOUT)

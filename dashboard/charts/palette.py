@@ -33,6 +33,10 @@ GAP_GREY = "#DDDDDD"
 SEVERITY_SCALE = [(0.0, "#F9BE85"), (0.5, VERMILLION), (1.0, "#6B2A00")]
 SEVERITY_WORDS = ("none", "mild", "moderate", "severe")
 
+# Safety is told apart by shape as well as by colour, for readers who cannot tell vermillion
+# from the course colour: the timeline's flag markers and lane names, the cohort's flag bars.
+SAFETY_MARK, COURSE_MARK = "▲", "◆"
+
 
 def escaped(value: object) -> str:
     """Text from data made safe for plotly, whose labels and hovers render HTML tags.
@@ -40,6 +44,11 @@ def escaped(value: object) -> str:
     Flag details, step labels and side-effect names can come from what a patient typed.
     """
     return "" if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)) else html.escape(str(value))
+
+
+def effect_name(value: object) -> str:
+    """A side effect as a clinician writes it ('brain fog', never the key 'brain_fog'), made safe."""
+    return escaped(str(value).replace("_", " ").strip())
 
 
 def mg(value: float) -> str:

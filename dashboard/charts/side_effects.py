@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts import palette as c
-from dashboard.charts.palette import escaped
+from dashboard.charts.palette import effect_name, escaped
 
 SEVERE = 3  # CTCAE grade 3
 SEVERE_PATTERN = "/"
@@ -47,7 +47,7 @@ def severity_heatmap(side_effect_days: pd.DataFrame, diary_dates: pd.Series) -> 
         # severities (whole numbers 1-3 or blank) as float32: a third of the bytes (issue 12).
         "type": "heatmap", "name": "side effects", "z": matrix.where(matrix >= 1).to_numpy(dtype="float32"),
         "x0": f"{matrix.columns[0]:%Y-%m-%d}", "dx": DAY_MS,
-        "y": [escaped(str(e).replace("_", " ")) for e in matrix.index],
+        "y": [effect_name(e) for e in matrix.index],
         "zmin": 1, "zmax": SEVERE, "colorscale": c.SEVERITY_SCALE,
         "ygap": 2, "hoverongaps": False,
         "hovertemplate": "%{y}, %{x|%d %b %Y}: severity %{z} (1 mild, 2 moderate, 3 severe)<extra></extra>",
@@ -72,7 +72,7 @@ def side_effects_by_step(table: pd.DataFrame) -> go.Figure:
         rows = rows.set_index("step_label").reindex(steps)
         severity = rows["max_severity"]
         traces.append({
-            "type": "bar", "x": labels, "y": rows["share_of_days"].to_numpy(dtype="float64"), "name": escaped(effect),
+            "type": "bar", "x": labels, "y": rows["share_of_days"].to_numpy(dtype="float64"), "name": effect_name(effect),
             "marker": {"color": c.OKABE_ITO[i % len(c.OKABE_ITO)],
                        "pattern": {"shape": [SEVERE_PATTERN if s >= SEVERE else "" for s in severity.fillna(0)]}},
             "customdata": [c.SEVERITY_WORDS[int(s)] if pd.notna(s) else "" for s in severity],
@@ -81,7 +81,7 @@ def side_effects_by_step(table: pd.DataFrame) -> go.Figure:
     if (table["max_severity"] >= SEVERE).any():
         annotations.append({"text": "hatched: severe (3) on at least one day", "x": 1, "y": 1.02, "xref": "paper",
                             "yref": "paper", "xanchor": "right", "yanchor": "bottom", "showarrow": False,
-                            "font": {"size": 11, "color": c.GREY}})
+                            "font": {"size": 11, "color": "rgb(90,90,90)"}})
     # Plain dicts validated once by the figure, and the page's own light template rather than
     # plotly's named one: building property by property was most of this chart's time (issue 12).
     return go.Figure(data=traces, layout={

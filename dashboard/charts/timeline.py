@@ -22,8 +22,8 @@ import plotly.graph_objects as go
 
 from dashboard.analysis.periods import held_visits
 from dashboard.charts import palette as c
-from dashboard.charts.palette import escaped, gap_breaks, mg
-from dashboard.charts.side_effects import severity_heatmap
+from dashboard.charts.palette import effect_name, escaped, gap_breaks, mg
+from dashboard.charts.side_effects import SEVERE, severity_heatmap
 
 DAY = pd.Timedelta(days=1)
 HALF_DAY = pd.Timedelta(hours=12)
@@ -34,19 +34,27 @@ PAIN_TOP = 10.5
 PANEL_GAP_PX = 42  # room for a panel's title above it
 PANELS = {  # panel: (row, title, height in px); the flags and side-effect lanes grow with their rows
     "pain": (1, "Pain (0–10, 10 = worst): daily, 7-day mean, baseline", 270),
-    "flags": (2, "Flags (safety first; faded: acknowledged; outlined: new since the last visit)", 0),
+    "flags": (2, "Flags: ▲ safety, ◆ course (hollow, faded: acknowledged; outlined: new since the last visit)", 0),
     "dose": (3, "Ketamine troche: prescribed maximum mg/day and taken", 130),
-    "function": (4, "Sleep, mood, function: 7-day means (10 = best) · PEG weekly (10 = worst)", 170),
-    "side_effects": (5, "Side effects (blank: none or not rated)", 0),
+    "function": (4, "Sleep, mood, function: 7-day means (10 = best)", 170),  # PEG added when drawn
+    "side_effects": (5, "Side effects: light mild, mid moderate, dark severe (✕); blank: none or not rated", 0),
     "bp": (6, "Blood pressure (mmHg)", 120),
 }
 LANE_PX, LANE_PAD_PX = 22, 18
 FUNCTION_LINES = (("sleep", c.REDDISH_PURPLE), ("mood", c.BLUISH_GREEN), ("function", c.ORANGE))
+PEG_TITLE = "PEG weekly (10 = worst)"
+SAFETY_SYMBOL, COURSE_SYMBOL = "triangle-up", "diamond"  # shape as well as colour tells safety apart
+SAFETY_MARK, COURSE_MARK = c.SAFETY_MARK, c.COURSE_MARK  # the same shapes in the lanes' names
+SEVERE_SYMBOL = "x"  # on each severe side-effect day, over the darkest colour
 ON_DAY = "%{x|%d %b %Y}: %{y:.1f}"
 MG_ON_DAY = "%{x|%d %b %Y}: %{y:g} mg"
-# Step labels: a label is about this wide per character at 10 px, on a plot about this wide
-# at 1366 px (Streamlit's main column less the margins); labels that would touch stagger down.
-LABEL_CHAR_PX, PLOT_PX, LABEL_LEVELS, LABEL_STEP = 6.2, 850, 3, 0.6
+# Step labels: a label is at most about this wide per character at 10 px, on a figure at least
+# this wide (the review page's main column at 1366 px is ~986 px; the report draws it wider), less
+# the margins: the left one holds the flag lanes' names (11 px, ``LANE_CHAR_PX`` a character).
+# Labels that would touch stagger down; one that finds no free line is shortened to its new dose,
+# and left out (the dose panel still shows the step) rather than drawn over another.
+LABEL_CHAR_PX, FIGURE_PX, LABEL_LEVELS, LABEL_STEP = 6.2, 900, 3, 0.6
+LANE_CHAR_PX, RIGHT_MARGIN_PX = 6.8, 90
 # A daily series with more drawn days than this is drawn as a thin line, not a marker (or a bar)
 # a day: at ~1,200 px of plot, markers of longer series merge into a band, and each is an SVG
 # element the browser lays out; a 3-year diary's ~9,000 elements took over a second to draw in
@@ -67,6 +75,19 @@ class Parts:
     annotations: list[dict] = field(default_factory=list)
     yaxes: dict[str, dict] = field(default_factory=dict)
     heights: dict[str, int] = field(default_factory=lambda: {k: px for k, (_, _, px) in PANELS.items()})
+    titles: dict[str, str] = field(default_factory=lambda: {k: title for k, (_, title, _) in PANELS.items()})
+    lane_chars: int = 0  # the longest flag lane name, which sets the left margin
+    min_font: float = 0.0  # no text smaller than this (px): the printed report's floor
+    figure_px: float = FIGURE_PX  # the narrowest the figure is drawn
+
+    def font(self, size: float) -> float:
+        return max(size, self.min_font)
+
+    @property
+    def plot_px(self) -> float:
+        """The narrowest the plot area is drawn: the figure less its margins."""
+        lane_px = LANE_CHAR_PX * self.font(11) / 11
+        return self.figure_px - max(60.0, lane_px * self.lane_chars + 30) - RIGHT_MARGIN_PX
 
     def add(self, panel: str, trace: dict) -> None:
         self.traces.append({**trace, "xaxis": _ref("x", panel), "yaxis": _ref("y", panel)})
@@ -87,7 +108,8 @@ class Parts:
 def timeline(daily: pd.DataFrame, steps: pd.DataFrame, visits: pd.DataFrame, side_effect_days: pd.DataFrame,
              flags: pd.DataFrame, *, baseline: float | None, bp_limits: tuple[float, float] = (160, 100),
              gaps: pd.DataFrame | None = None, highlight: tuple[date, date] | None = None,
-             relief_pct: tuple[float, float] = (30.0, 50.0), period: tuple[date, date] | None = None) -> go.Figure:
+             relief_pct: tuple[float, float] = (30.0, 50.0), period: tuple[date, date] | None = None,
+             min_font_px: float = 0.0, figure_px: float = FIGURE_PX) -> go.Figure:
     """The patient's course on one date axis.
 
     daily: diary_date, pain, pain_7d, sleep, mood, function (and sleep_7d, mood_7d,
@@ -98,11 +120,12 @@ def timeline(daily: pd.DataFrame, steps: pd.DataFrame, visits: pd.DataFrame, sid
     rule, name, safety, start, end, detail, new, acknowledged (dates already clipped to the
     review period). gaps: start, end (first and last day without an entry). highlight: the
     dates of the flag the clinician selected. period: baseline start to as-of date; the date
-    axis spans exactly it (without it, whatever the data spans).
+    axis spans exactly it (without it, whatever the data spans). min_font_px: no text smaller
+    (the printed report's floor, ``report.chart``), on a figure at least ``figure_px`` wide.
     The relief band spans 30-50 % below baseline (Farrar et al. 2001; IMMPACT 2008).
     """
     start, end = _span(period, daily, steps, visits, flags, gaps, highlight)
-    parts = Parts(start - PAD, end + PAD)
+    parts = Parts(start - PAD, end + PAD, min_font=min_font_px, figure_px=figure_px)
     daily = daily[daily["diary_date"].between(parts.start, parts.end)]
     days = Days.of(daily)
     flag_runs = flag_rows(flags)
@@ -119,7 +142,8 @@ def timeline(daily: pd.DataFrame, steps: pd.DataFrame, visits: pd.DataFrame, sid
     return _figure(parts)
 
 
-def review_timeline(review, visits: pd.DataFrame, *, highlight: tuple[date, date] | None = None) -> go.Figure:
+def review_timeline(review, visits: pd.DataFrame, *, highlight: tuple[date, date] | None = None,
+                    **text) -> go.Figure:
     """The timeline of a ``Review`` (the page's and the report's one figure): visits up to its
     as-of date, limits and relief band from its thresholds, the axis spanning its period."""
     limits = review.thresholds
@@ -128,7 +152,7 @@ def review_timeline(review, visits: pd.DataFrame, *, highlight: tuple[date, date
         review.daily, review.steps, visits[visits["date"] <= review.period[1]], review.side_effect_days, timeline_flags(review.flags),
         baseline=review.summary["baseline"]["mean_pain"], bp_limits=(limits.bp_systolic_high, limits.bp_diastolic_high),
         gaps=review.gaps, highlight=highlight,
-        relief_pct=(limits.responder_moderate_pct, limits.responder_substantial_pct), period=review.period,
+        relief_pct=(limits.responder_moderate_pct, limits.responder_substantial_pct), period=review.period, **text,
     )
 
 
@@ -342,9 +366,9 @@ def _flag_hover(run: FlagRun) -> str:
 
 
 def lane_label(run: FlagRun, new: bool) -> str:
-    """A lane's tick label: the rule's human name, safety in vermillion, NEW while a run since
-    the last visit is not acknowledged."""
-    text = escaped(run.name)
+    """A lane's tick label: its marker's shape (▲ safety, ◆ course), the rule's human name, safety
+    also in vermillion, NEW while a run since the last visit is not acknowledged."""
+    text = f"{SAFETY_MARK if run.safety else COURSE_MARK} {escaped(run.name)}"
     text = f'<span style="color:{c.VERMILLION}">{text}</span>' if run.safety else text
     return f"{text} <b>NEW</b>" if new else text
 
@@ -352,10 +376,12 @@ def lane_label(run: FlagRun, new: bool) -> str:
 def _flag_lanes(parts: Parts, runs: list[FlagRun]) -> None:
     """A bar from a run's first to its last day and a marker at its middle that keeps a one-day
     run visible (and carries the hover).
-    Safety in vermillion, course flags in blue; acknowledged runs faded, new ones outlined."""
+    Safety a vermillion triangle, course flags a blue diamond (shape and colour, for colour-blind
+    readers); acknowledged runs hollow and faded, new ones larger and outlined."""
     runs = [r for r in runs if r.end >= parts.start and r.start <= parts.end]
     firsts = {r.lane: r for r in reversed(runs)}  # lane -> its first run (for the name)
     lanes = sorted(firsts)
+    parts.lane_chars = max((len(r.name) + 6 for r in firsts.values()), default=0)  # "▲ " and " NEW"
     parts.heights["flags"] = LANE_PX * max(len(lanes), 1) + LANE_PAD_PX
     if not runs:
         _empty(parts, "flags", "no flags in this period")
@@ -375,7 +401,8 @@ def _flag_lanes(parts: Parts, runs: list[FlagRun]) -> None:
         "type": "scatter", "mode": "markers", "name": "flags", "showlegend": False,
         "x": [(s + (e - s) / 2).isoformat() for s, e in zip(starts, ends)], "y": y,
         "hovertext": [_flag_hover(r) for r in runs], "hovertemplate": "%{hovertext}<extra></extra>",
-        "marker": {"symbol": "diamond", "color": colour, "opacity": opacity,
+        "marker": {"symbol": [(SAFETY_SYMBOL if r.safety else COURSE_SYMBOL) + ("-open" if r.acknowledged else "")
+                              for r in runs], "color": colour, "opacity": opacity,
                    "size": [12 if r.new else 9 for r in runs],
                    "line": {"color": c.BLACK, "width": [1.5 if r.new else 0 for r in runs]}}})
     new = {r.lane for r in runs if r.new and not r.acknowledged}
@@ -436,35 +463,58 @@ def step_labels(steps: pd.DataFrame) -> pd.Series:
     return pd.Series(labels, dtype="object").reindex(steps.index)
 
 
-def label_levels(starts: list[pd.Timestamp], widths: list[pd.Timedelta], levels: int = LABEL_LEVELS) -> list[int]:
-    """The line each label goes on: the highest line where it does not touch the label before it.
-
-    Labels are placed in date order; when every line is taken, the one free soonest is used.
+def label_levels(starts: list[pd.Timestamp], widths: list[pd.Timedelta], levels: int = LABEL_LEVELS,
+                 short_widths: list[pd.Timedelta] | None = None) -> list[tuple[int, bool] | None]:
+    """Where each label goes, placed in date order: (line, shortened) on the highest line where the
+    label before it has ended. When no line is free, the label before it on some line is shortened
+    (``short_widths``) if that frees the line; else the label is left out (None). Labels never overlap.
     """
-    free_from = [pd.Timestamp.min] * levels
-    placed = []
-    for start, width in zip(starts, widths):
-        level = next((i for i, free in enumerate(free_from) if start >= free), None)
+    last: list[int | None] = [None] * levels  # the label drawn last on each line
+    placed: list[list | None] = []
+    for i, start in enumerate(starts):
+        def ends(j: int | None) -> pd.Timestamp:
+            if j is None:
+                return pd.Timestamp.min
+            return starts[j] + (short_widths[j] if placed[j][1] else widths[j])
+        level = next((n for n in range(levels) if start >= ends(last[n])), None)
+        if level is None and short_widths is not None:
+            for n in range(levels):  # shorten the label in the way, if that makes room
+                j = last[n]
+                if not placed[j][1] and start >= starts[j] + short_widths[j]:
+                    placed[j][1], level = True, n
+                    break
         if level is None:
-            level = min(range(levels), key=lambda i: free_from[i])
-        free_from[level] = start + width
-        placed.append(level)
-    return placed
+            placed.append(None)
+            continue
+        placed.append([level, False])
+        last[level] = i
+    return [None if p is None else (p[0], p[1]) for p in placed]
+
+
+def short_label(label: str) -> str:
+    """A step label cut to its new dose: '50 → 75 mg/day' -> '75 mg/day', 'start 25 mg/day' -> '25 mg/day'."""
+    return label.split("→")[-1].strip() if "→" in label else label.removeprefix("start ").strip()
 
 
 def _step_labels(parts: Parts, steps: pd.DataFrame) -> None:
     labels = step_labels(steps)
     if "label" in steps:  # a label the caller chose wins
         labels = steps["label"].where(steps["label"].notna(), labels)
-    per_px = (parts.end - parts.start) / PLOT_PX
+    per_px = (parts.end - parts.start) / parts.plot_px
     shown = sorted((start, str(label), route) for start, label, route in zip(steps["start"], labels, steps["route"])
                    if parts.start <= start <= parts.end)
-    widths = [per_px * (LABEL_CHAR_PX * len(label) + 8) for _, label, _ in shown]
-    for (start, label, route), level in zip(shown, label_levels([s for s, _, _ in shown], widths)):
+    size = parts.font(10)
+    width = lambda text: per_px * (LABEL_CHAR_PX * size / 10 * len(text) + 8)  # noqa: E731 - text and padding
+    places = label_levels([s for s, _, _ in shown], [width(label) for _, label, _ in shown],
+                          short_widths=[width(short_label(label)) for _, label, _ in shown])
+    for (start, label, route), place in zip(shown, places):
+        if place is None:
+            continue
+        level, short = place
         home = pd.isna(route) or str(route).strip().lower() in (HOME_ROUTE, "")
-        parts.note("pain", escaped(label), x=start.strftime("%Y-%m-%d"), y=PAIN_TOP - 0.05 - LABEL_STEP * level,
-                   xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.75)",
-                   font={"size": 10, "color": c.BLACK if home else c.REDDISH_PURPLE})
+        parts.note("pain", escaped(short_label(label) if short else label), x=start.strftime("%Y-%m-%d"),
+                   y=PAIN_TOP - 0.05 - LABEL_STEP * size / 10 * level, xanchor="left", yanchor="top",
+                   bgcolor="rgba(255,255,255,0.75)", font={"size": size, "color": c.BLACK if home else c.REDDISH_PURPLE})
 
 
 def _dose_panel(parts: Parts, days: Days) -> None:
@@ -490,7 +540,9 @@ def _dose_panel(parts: Parts, days: Days) -> None:
         if rows.any():
             parts.add("dose", {
                 "type": "bar", **days.sent("dose_taken_mg", rows, customdata=prescribed), "name": name,
-                "marker": {"color": colour}, "width": bar_width,
+                # Above the prescription: crosshatched as well as vermillion (not by colour alone).
+                "marker": {"color": colour, **({"pattern": {"shape": "x", "fgcolor": c.BLACK, "size": 4}}
+                                               if name == "above prescription" else {})}, "width": bar_width,
                 "hovertemplate": "%{x|%d %b %Y}: %{y:g} mg taken, %{customdata:g} mg prescribed"})
     parts.axis("dose", title={"text": "mg/day"}, rangemode="tozero")
 
@@ -509,6 +561,7 @@ def _function_panel(parts: Parts, days: Days) -> None:
                **style)
         _lines(parts, "function", days, f"{col}_7d", col, line={"color": colour, "width": 2}, **style)
     if days.has("peg"):
+        parts.titles["function"] = f"{PANELS['function'][1]} · {PEG_TITLE}" if drawn else PEG_TITLE
         # Weekly: the week's points are joined whatever lies between them.
         parts.add("function", {**_points(days.sent("peg"), "PEG (weekly, 10 = worst)", hovertemplate=ON_DAY,
                                          line={"color": c.BLACK, "width": 1.2, "dash": "dot"},
@@ -516,6 +569,7 @@ def _function_panel(parts: Parts, days: Days) -> None:
                                "mode": "lines+markers", "connectgaps": True})
     elif not drawn:
         _empty(parts, "function", "no sleep, mood, function or PEG recorded")
+        parts.titles["function"] = "Sleep, mood, function, PEG"
     parts.axis("function", range=[0, PAIN_TOP])
 
 
@@ -529,6 +583,14 @@ def _side_effect_panel(parts: Parts, side_effect_days: pd.DataFrame, diary_dates
     heatmap = severity_heatmap(shown, diary_dates)
     heatmap["colorbar"].update(x=1.01, title={"text": "severity", "font": {"size": 10}})
     parts.add("side_effects", heatmap)
+    # Severe days carry a mark as well as the darkest colour: readable without telling colours apart.
+    severe = shown[shown["severity"] >= SEVERE].drop_duplicates(["diary_date", "effect"])
+    if not severe.empty:
+        parts.add("side_effects", {
+            "type": "scatter", "mode": "markers", "name": "severe side effect (✕)", "legendgroup": "severe",
+            "x": pd.to_datetime(severe["diary_date"]).dt.strftime("%Y-%m-%d").to_numpy(),
+            "y": [effect_name(e) for e in severe["effect"]], "hoverinfo": "skip",
+            "marker": {"symbol": SEVERE_SYMBOL, "size": 7, "color": c.BLACK, "line": {"color": "white", "width": 1}}})
     parts.axis("side_effects", autorange="reversed", ticks="")
 
 
@@ -575,6 +637,11 @@ def _visits(parts: Parts, visits: pd.DataFrame) -> None:
         if pd.notna(when) and parts.start <= when <= parts.end:
             day = when.normalize()
             infusion_days[day] = infusion_days.get(day, False) or str(kind).strip().lower() == "infusion"
+    for infusion in sorted(set(infusion_days.values())):  # the kinds of line drawn, in the legend
+        parts.add("bp", {"type": "scatter", "mode": "lines", "x": [None], "y": [None], "hoverinfo": "skip",
+                         "name": "infusion in clinic" if infusion else "visit",
+                         "line": {"color": c.REDDISH_PURPLE, "width": 1.5} if infusion else
+                         {"color": c.GREY, "width": 1.5, "dash": "dot"}})
     for day, infusion in sorted(infusion_days.items()):
         x = day.strftime("%Y-%m-%d")
         parts.shapes.append({
@@ -597,10 +664,15 @@ def _gaps(parts: Parts, gaps: pd.DataFrame | None) -> None:
     """Whole days without an entry, shaded through every panel."""
     if gaps is None or gaps.empty:
         return
+    drawn = False
     for start, end in zip(pd.to_datetime(gaps["start"]), pd.to_datetime(gaps["end"])):
         if end >= parts.start and start <= parts.end:
             parts.shapes.append(_band(max(start, parts.start) - HALF_DAY, min(end, parts.end) + HALF_DAY,
                                       c.GAP_GREY, 0.7))
+            drawn = True
+    if drawn:
+        parts.add("bp", {"type": "scatter", "mode": "markers", "x": [None], "y": [None], "hoverinfo": "skip",
+                         "name": "no diary entry", "marker": {"symbol": "square", "size": 12, "color": c.GAP_GREY}})
 
 
 def _highlight(parts: Parts, highlight: tuple[date, date] | None, runs: list[FlagRun]) -> None:
@@ -646,7 +718,8 @@ def _figure(parts: Parts) -> go.Figure:
               "barmode": "overlay", "margin": {"l": 60, "r": 90, "t": 36, "b": 100},
               "legend": {"orientation": "h", "x": 0, "y": -60 / plot_px, "yanchor": "top", "font": {"size": 12}}}
     titles = []
-    for panel, (row, title, _) in PANELS.items():
+    for panel, (row, _, _) in PANELS.items():
+        title = parts.titles[panel]
         x, y = _ref("x", panel), _ref("y", panel)
         layout[f"xaxis{'' if row == 1 else row}"] = {
             "anchor": y, "domain": [0, 1], "type": "date", "range": [parts.start.isoformat(), parts.end.isoformat()],
@@ -661,4 +734,26 @@ def _figure(parts: Parts) -> go.Figure:
             trace["colorbar"].update(y=(low + high) / 2, len=max(high - low, 0.08), yanchor="middle")
     layout["shapes"] = parts.shapes
     layout["annotations"] = titles + parts.annotations
+    if parts.min_font:
+        _floor_fonts(layout, parts.traces, parts.min_font)
     return go.Figure(data=parts.traces, layout=layout)
+
+
+def _floor_fonts(layout: dict, traces: list[dict], floor: float) -> None:
+    """Every text of the figure at least ``floor`` px: plotly's default (ticks, axis titles,
+    legend), annotations, lane names, the severity scale; the bottom margin grows with the legend."""
+    layout["font"] = {**layout.get("font", {}), "size": max(12, floor)}
+    layout["template"]["layout"] = {**layout["template"]["layout"], "font": {
+        **layout["template"]["layout"].get("font", {}), "size": max(12, floor)}}
+    layout["legend"]["font"]["size"] = max(layout["legend"]["font"]["size"], floor)
+    layout["margin"]["b"] = int(layout["margin"]["b"] * max(1.0, floor / 12))
+    for note in layout["annotations"]:
+        note["font"] = {**note.get("font", {}), "size": max(note.get("font", {}).get("size", 12), floor)}
+    for key, axis in layout.items():
+        if key.startswith(("xaxis", "yaxis")) and "tickfont" in axis:
+            axis["tickfont"] = {**axis["tickfont"], "size": max(axis["tickfont"].get("size", 12), floor)}
+    for trace in traces:
+        bar = trace.get("colorbar")
+        if bar is not None:
+            bar["tickfont"] = {"size": floor}
+            bar.setdefault("title", {})["font"] = {"size": floor}

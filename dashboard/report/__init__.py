@@ -1,4 +1,4 @@
-"""The pre-visit report: the review of one patient as a one- or two-page PDF.
+"""The pre-visit report: the review of one patient as a PDF of one or two pages of text and the timeline.
 
 ``report_pdf`` lays out a ``Review`` already built (the page's, from its cache);
 ``patient_report`` builds the Review from the database for the command line, with the same
@@ -24,13 +24,22 @@ def report_pdf(review: Review, *, visits: pd.DataFrame, imports: pd.DataFrame,
     png, problem = None, None
     if not review.daily.empty:
         try:
-            png = timeline_png(review_timeline(review, visits))
+            png = timeline_png(print_figure(review, visits))
         except ChartUnavailable as exc:
             problem = f"The timeline could not be drawn for this report ({exc}); it is on the review page."
     else:
         problem = "No timeline: no diary entries up to this date."
     return render(ReportInputs(review=review, visits=visits, imports=imports, chart_png=png, chart_problem=problem,
                                generated_at=generated_at or datetime.now()))
+
+
+def print_figure(review: Review, visits: pd.DataFrame):
+    """The page's timeline with its text raised to print at 8 pt or more (``report.chart``)."""
+    from dashboard.charts.timeline import review_timeline
+    from dashboard.report.chart import WIDTH_PX, print_font_px
+
+    height = review_timeline(review, visits).layout.height  # the same whatever the text size
+    return review_timeline(review, visits, min_font_px=print_font_px(height), figure_px=WIDTH_PX)
 
 
 def patient_report(session, patient_ref: str, *, as_of: date | None = None, user=None) -> bytes:

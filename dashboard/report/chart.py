@@ -7,12 +7,29 @@ which kaleido otherwise loads from a CDN that a clinic's server may not reach.
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 
 from dashboard.config import chromium_path
 
-WIDTH_PX = 1100  # the figure is laid out for a ~1366 px screen; a little narrower keeps the text large on A4
-SCALE = 2  # printed at ~300 dpi across the page width
+WIDTH_PX = 900  # the figure as laid out on the review page at 1366 px (~986 px)
+SCALE = 2  # printed at ~250 dpi across the page width
+# Where the chart is printed: A4 less the report's margins, footer and the chart's heading, in mm
+# (report.pdf: 210 - 2 × 12 wide; 297 - 12 top - 14 footer - 8 heading high).
+BOX_MM = (186.0, 263.0)
+MIN_PT = 8.0  # the smallest text on the printed chart (a common floor for legible print)
+PT_MM = 25.4 / 72
+
+
+def mm_per_px(height_px: float) -> float:
+    """The scale the chart is printed at: as large as fits ``BOX_MM`` (``report.pdf`` places it so)."""
+    return min(BOX_MM[0] / WIDTH_PX, BOX_MM[1] / height_px)
+
+
+def print_font_px(height_px: float) -> float:
+    """The smallest text, in figure px, that prints at ``MIN_PT`` at that scale (rounded up to 0.5 px)."""
+    return math.ceil(MIN_PT * PT_MM / mm_per_px(height_px) * 2) / 2
 
 
 class ChartUnavailable(RuntimeError):
@@ -33,4 +50,6 @@ def timeline_png(fig: go.Figure) -> bytes:
         return kaleido.calc_fig_sync(fig, opts={"format": "png", "width": WIDTH_PX, "height": height, "scale": SCALE},
                                      kopts={"path": path, "mathjax": False})
     except Exception as exc:  # noqa: BLE001 - any failure of the browser is said on the report, not raised
-        raise ChartUnavailable(f"kaleido could not drive {path}: {exc.__class__.__name__}: {exc}") from exc
+        said = " ".join(str(exc).split())
+        said = said if len(said) <= 160 else said[:160] + "…"  # choreographer's messages run to paragraphs
+        raise ChartUnavailable(f"kaleido could not drive {path}: {exc.__class__.__name__}: {said}") from exc

@@ -1,10 +1,13 @@
-"""The pre-visit report laid out on A4 with fpdf2: the review page's answers on one or two pages.
+"""The pre-visit report laid out on A4 with fpdf2: the review page's answers on one or two pages
+of text, and the timeline after them (on a page of its own unless it fits below the text).
 
 Page 1 answers the visit's questions as the page's first screen does (who and where, the
-current step, did the last step work, safety since the last visit, open flags) and shows the
-timeline; page 2 holds the step and visit tables, the patient's notes since the last visit
-and where the data came from. Every figure and every phrase comes from the ``Review`` through
-``analysis.review_words``; nothing is recomputed here.
+current step, did the last step work, safety since the last visit, open flags), then the step
+and visit tables, the patient's notes since the last visit and where the data came from. The
+timeline comes last, printed at the size at which its smallest text is 8 pt (``report.chart``):
+squeezed onto page 1 beside the text, as before issue 19, its labels printed at ~5 pt. Every
+figure and every phrase comes from the ``Review`` through ``analysis.review_words``; nothing is
+recomputed here.
 
 Print-safe: DejaVu Sans is embedded (a subset), and no meaning is carried by colour alone:
 findings are bold and marked "!", new flags "NEW", the verdict is a word. Patient text
@@ -31,7 +34,7 @@ DISCLAIMER = "A summary for clinical judgement, not a prescription."
 MARGIN = 12
 WIDTH = 210 - 2 * MARGIN
 LINE = 4.2
-MAX_PAGES = 2
+MAX_PAGES = 2  # of text; the timeline may take a page of its own after them
 
 
 @dataclass(frozen=True)
@@ -59,11 +62,12 @@ class _Pdf(FPDF):
 
 
 def render(inputs: ReportInputs) -> bytes:
-    """The PDF; notes are shortened (and the shortening said) until it fits on two pages."""
+    """The PDF; notes are shortened (and the shortening said) until the text fits on two pages (and
+    the timeline on at most one more)."""
     shown_notes = len(inputs.review.notes)
     while True:
         pdf = _layout(inputs, shown_notes)
-        if pdf.pages_count <= MAX_PAGES or shown_notes == 0:
+        if pdf.pages_count <= MAX_PAGES + (inputs.chart_png is not None) or shown_notes == 0:
             return bytes(pdf.output())
         shown_notes = shown_notes // 2
 
@@ -93,11 +97,11 @@ def _layout(inputs: ReportInputs, shown_notes: int) -> FPDF:
     _header(pdf, review, inputs.imports, name, as_of)
     _cards(pdf, review)
     _flags(pdf, review)
-    _chart(pdf, inputs)
     _steps(pdf, review)
     _visits(pdf, review)
     _notes(pdf, review, shown_notes)
     _sources(pdf, inputs, as_of)
+    _chart(pdf, inputs)  # last: at the size its text needs, usually page 2 to itself
     return pdf
 
 
@@ -200,20 +204,25 @@ def _flags(pdf: FPDF, review: Review) -> None:
 
 
 def _chart(pdf: FPDF, inputs: ReportInputs) -> None:
-    _heading(pdf, "Timeline")
     if inputs.chart_png is None:
+        if pdf.will_page_break(7 + 4 * LINE):  # the heading and its few lines kept together
+            pdf.add_page()
+        _heading(pdf, "Timeline")
         pdf.multi_cell(WIDTH, LINE, inputs.chart_problem, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
     from PIL import Image
 
+    from dashboard.report.chart import SCALE, mm_per_px
+
     with Image.open(BytesIO(inputs.chart_png)) as image:
         px_w, px_h = image.size
-    room = pdf.h - 14 - pdf.get_y()  # what is left of page 1 above the footer
-    height = min(WIDTH * px_h / px_w, room)
-    if height < 90:  # too little left to read it: the chart starts the next page at full width
+    # Printed at the scale its text was sized for (report.chart: 8 pt or more), never smaller: on
+    # this page if it fits there with its heading, else at the top of the next.
+    scale = mm_per_px(px_h / SCALE)
+    width, height = px_w / SCALE * scale, px_h / SCALE * scale
+    if pdf.get_y() + 7 + height > pdf.h - 14:
         pdf.add_page()
-        height = min(WIDTH * px_h / px_w, pdf.h - 14 - pdf.get_y())
-    width = height * px_w / px_h
+    _heading(pdf, "Timeline")
     pdf.image(BytesIO(inputs.chart_png), x=MARGIN + (WIDTH - width) / 2, y=pdf.get_y(), w=width, h=height)
     pdf.set_y(pdf.get_y() + height + 1)
 

@@ -80,3 +80,33 @@ def test_the_note_says_what_the_review_says(notes, ref):
     if not open_counts:
         assert flags_line == "Open flags: none."
     assert "None" not in note and "nan" not in note and "**" not in note
+
+
+def test_acknowledged_flags_keep_their_notes_in_the_note(demo_url, tmp_path):
+    """A flag acknowledged with a note leaves "Open flags" and is in the note with who, when and the
+    note (issue 19: the copy-to-note dropped it, and with it what the clinician decided)."""
+    from dashboard.db.flag_reviews import acknowledge_flag
+    from tests.app.conftest import account, copy_demo, patient_id
+
+    url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
+    ref = next(story.ref for story in STORIES if "dr.rivera" in story.shared_with
+               and not notes_of(url, ref=story.ref)[0].flags.query("new and not acknowledged").empty)
+    review, before = notes_of(url, ref=ref)
+    run = review.flags.query("new and not acknowledged").sort_values("safety", ascending=False).iloc[0]
+    assert "Acknowledged since the last visit" not in before
+    with session_scope(url) as session:
+        acknowledge_flag(session, user=account(url, "dr.rivera"), patient_id=patient_id(url, ref),
+                         rule=run["rule"], flag_start=run["start"], flag_end=run["end"],
+                         note="BP rechecked in clinic:\n132/84, no change")
+    review, after = notes_of(url, ref=ref)
+    line = next(line for line in after.splitlines() if line.startswith("Acknowledged since the last visit: "))
+    assert f"{run['name']} {run['start']:%d %b %Y}" in line
+    assert f'(acknowledged by Dr. Ana Rivera, {pd.Timestamp.today():%d %b %Y}: "BP rechecked in clinic: 132/84, ' \
+           f'no change")' in line
+    assert after.splitlines()[-1] == PLAN_PLACEHOLDER and len(after.splitlines()) <= 9
+
+
+def notes_of(url: str, *, ref: str):
+    with session_scope(url) as session:
+        review = patient_review(session, ref)
+    return review, clinical_note(review)

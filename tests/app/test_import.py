@@ -204,7 +204,7 @@ def test_a_file_name_with_markup_is_shown_as_text(import_clinic):
     name = "**bold** <b>x</b> [link](http://x).csv"
     at = upload(import_clinic, name, DIARY)
     assert any(t.startswith(f"File: {name} (") for t in texts(at))
-    rendered = [e.value for kind in ("markdown", "caption", "info", "success", "error", "subheader", "title")
+    rendered = [e.value for kind in ("markdown", "caption", "info", "success", "error", "header", "subheader", "title")
                 for e in getattr(at, kind)]
     assert [r for r in rendered if "bold" in r or "<b>" in r or "http://x" in r] == []
 

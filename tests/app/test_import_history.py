@@ -127,6 +127,6 @@ def test_a_conflict_over_hostile_notes_is_shown_as_plain_text(clinic):
                                           "text/csv").run()
     assert not at.exception
     assert f"Conflict 1: H-9, {D1} 20:00: notes stored 'calm', file {hostile!r}" in [t.value for t in at.text]
-    rendered = [e.value for kind in ("markdown", "caption", "info", "success", "error", "warning", "subheader")
+    rendered = [e.value for kind in ("markdown", "caption", "info", "success", "error", "warning", "header", "subheader")
                 for e in getattr(at, kind)] + [w.label for w in at.selectbox] + [w.label for w in at.radio]
     assert [r for r in rendered if "<script>" in r or "bold" in r] == []

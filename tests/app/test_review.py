@@ -21,6 +21,7 @@ import streamlit as st
 from sqlalchemy import select
 
 from dashboard.analysis.summary import patient_summary
+from dashboard.app_pages.display import CELL_PAD_PX, CHAR_PX, TABLE_PX
 from dashboard.app_pages.review_sections import FLAG_TABLE_KEY
 from dashboard.auth.accounts import add_user, share
 from dashboard.charts.palette import YELLOW
@@ -38,6 +39,13 @@ MARKUP_NOTE = "**bold** <b>x</b> [link](http://x) # not a heading"
 
 
 # --------------------------------------------------------------------------- helpers
+
+def column_widths(at, column: str) -> dict[str, int]:
+    """The pixel width the page gives each column of the table that has this column."""
+    (table,) = [d for d in at.dataframe if column in d.value.columns]
+    config = json.loads(table.proto.columns)
+    return {name: config[name]["width"] for name in table.value.columns}
+
 
 def _iso(days_ago: int) -> str:
     return (TODAY - timedelta(days=days_ago)).isoformat()
@@ -134,8 +142,21 @@ def test_each_demo_patient_shows_the_summarys_numbers(clinic_url, ref):
         assert fragment in page, fragment
     assert set(charts(at)) == {"timeline_chart", "overlay_chart", "effects_chart"}
     (steps,) = [d.value for d in at.dataframe if "Response pain" in d.value.columns]
-    assert [None if r == "—" else r for r in steps["Responder"]] == [s["responder"] for s in summary["steps"]]
+    # The responder category follows the change from baseline in one column ("−26 %, minimal").
+    assert [v.split(", ")[1] if ", " in v else None for v in steps["vs baseline"]] == [
+        s["responder"] for s in summary["steps"]]
     assert "None" not in steps.to_string() and "nan" not in steps.to_string()
+    ranges = [(pd.Timestamp(s["start"]), pd.Timestamp(s["end"])) for s in summary["steps"]]
+    assert list(steps["Dates"]) == [f"{a:%d %b}{'' if a.year == b.year else f' {a:%Y}'} – {b:%d %b %Y}"
+                                    for a, b in ranges]
+    for table in at.dataframe:  # human headers, and a missing value an empty cell, never "None"
+        assert not [c for c in table.value.columns if "_" in str(c)], list(table.value.columns)
+        cells = table.value.astype(object).to_numpy().ravel().tolist()
+        assert not [v for v in cells if v is None or str(v) in ("None", "nan", "NaT")], list(table.value.columns)
+    for name in ("Response pain", "Period"):  # the step and visit tables both fit the main column at 1366 px, no header clipped
+        widths = column_widths(at, name)
+        assert sum(widths.values()) <= TABLE_PX, (name, widths)
+        assert all(width >= len(column) * CHAR_PX + CELL_PAD_PX for column, width in widths.items()), widths
     led = summary["lowest_effective_dose"]
     if led:
         start = pd.Timestamp(led["step_start"]).strftime("%d %b %Y")
@@ -199,9 +220,13 @@ def test_the_command_lines_summary_json_is_what_the_page_shows(clinic_url):
 def test_an_earlier_as_of_date_changes_the_numbers_as_the_summary_does(clinic_url):
     at = review(clinic_url, "DEMO-001", "dr.rivera")
     today = metrics(at)
+    assert not at.warning  # today's page: no banner
     earlier = TODAY - timedelta(days=150)
     at.date_input(key="as_of").set_value(earlier).run()
     assert not at.exception
+    # A banner says the page is not today's (issue 19), and one click brings today back.
+    assert [w.value for w in at.warning] == [
+        f"Review as of {earlier:%d %b %Y}, not today ({TODAY:%d %b %Y}): nothing after that date is shown or counted."]
     summary = summary_of(clinic_url, "DEMO-001", earlier)
     then, expected = metrics(at), expected_metrics(summary)
     assert {k: then[k] for k in expected} == expected
@@ -209,6 +234,8 @@ def test_an_earlier_as_of_date_changes_the_numbers_as_the_summary_does(clinic_ur
     page = "\n".join(words(at, "text", "markdown", "caption"))
     for fragment in expected_texts(summary):
         assert fragment in page, fragment
+    at.button(key="as_of_today").click().run()
+    assert at.date_input(key="as_of").value == TODAY and not at.warning and metrics(at) == today
 
 
 def _shaded(at) -> list[tuple[str, str]]:
@@ -399,8 +426,10 @@ def test_a_patient_without_titration_or_visits_keeps_the_rest_of_the_review(smal
 
 def test_notes_are_shown_as_text_never_as_markdown(small_clinic):
     at = review(small_clinic, "NOBASE")
-    notes = [d.value for d in at.dataframe if "notes" in d.value.columns]
-    assert len(notes) == 1 and list(notes[0]["notes"]) == [MARKUP_NOTE]
+    notes = [d.value for d in at.dataframe if "Note" in d.value.columns]
+    assert len(notes) == 1 and list(notes[0]["Note"]) == [MARKUP_NOTE]
+    assert list(notes[0].columns) == ["Written", "Note", "Other medication"]
+    assert "None" not in notes[0].to_string() and "nan" not in notes[0].to_string()
     rendered = words(at, "markdown", "caption", "info", "warning", "error", "success", "header", "subheader", "text")
     assert [w for w in rendered if "bold" in w or "<b>" in w or "http://x" in w] == []
 
@@ -409,8 +438,8 @@ def test_a_note_search_finds_regex_characters_as_plain_text(small_clinic):
     at = review(small_clinic, "NOBASE")
     at.text_input(key="notes_search").input("[link](").run()
     assert not at.exception and "Matching notes" in words(at, "caption")
-    notes = [d.value for d in at.dataframe if "notes" in d.value.columns]
-    assert list(notes[0]["notes"]) == [MARKUP_NOTE]
+    notes = [d.value for d in at.dataframe if "Note" in d.value.columns]
+    assert list(notes[0]["Note"]) == [MARKUP_NOTE]
 
 
 # --------------------------------------------------------------------------- proposed steps
@@ -472,8 +501,10 @@ def test_a_patient_imported_from_fhir_shows_like_any_other(sqlite_url, monkeypat
     at = review(sqlite_url, ref)
     assert "Bradly" in words(at, "text")[0] and "Douglas" in words(at, "text")[0]
     assert "timeline_chart" in charts(at)
-    comedications = [d.value for d in at.dataframe if "drug_class" in d.value.columns]
-    assert comedications and (comedications[0]["drug_class"] == "opioid").sum() == 34
+    comedications = [d.value for d in at.dataframe if "Medication" in d.value.columns]
+    assert list(comedications[0].columns) == ["Medication", "Kind", "Started", "Stopped", "Status", "Dose", "Source"]
+    assert (comedications[0]["Kind"] == "opioid (sedative)").sum() == 34
+    assert "None" not in comedications[0].to_string().split() and "nan" not in comedications[0].to_string().split()
     assert any(e.label.startswith("Opioid or benzodiazepine (safety)") for e in at.expander)
     st.cache_data.clear()
 

@@ -202,3 +202,31 @@ def test_staff_book_visits_but_do_not_record_steps(clinic_url):
     assert [r[:3] for r in audit_rows(clinic_url, before) if r[1] == "record_change"] == [
         ("sam.staff", "record_change", "ok")]
     assert _summary(clinic_url, LATER_BOOKED)["next_visit"]["date"] == (TODAY + timedelta(days=1)).isoformat()
+
+
+def test_back_to_the_form_keeps_what_was_typed(clinic_url):
+    """A visit typed, checked, then "Back to the form": the visit form again with every value as typed
+    (the mode too); a step likewise. Nothing was written."""
+    at = _review(clinic_url, ref=LATER_BOOKED)
+    data = dump(clinic_url, skip=("audit_event",))
+    at.radio(key="record_mode").set_value("Book or record a visit").run()
+    when = TODAY + timedelta(days=5)
+    at.date_input(key="visit_date").set_value(when)
+    at.selectbox(key="visit_kind").set_value("telehealth")
+    at.text_input(key="visit_note").set_value("bring the BP diary")
+    at.button(key="visit_check").click().run()
+    assert any(m.value.startswith("**Booked:** telehealth visit on") for m in at.markdown)
+    assert not [w for w in at.date_input if w.key == "visit_date"]  # the form is not drawn while confirming
+    at.button(key="record_back").click().run()
+    assert not at.exception
+    assert at.radio(key="record_mode").value == "Book or record a visit"
+    assert at.date_input(key="visit_date").value == when
+    assert at.selectbox(key="visit_kind").value == "telehealth"
+    assert at.text_input(key="visit_note").value == "bring the BP diary"
+    at.radio(key="record_mode").set_value("New step").run()
+    dose = at.number_input(key="new_dose").value + 5
+    at = _fill_step(at, dose=dose, frequency="twice daily", note="typed before going back")
+    at.button(key="record_back").click().run()
+    assert (at.number_input(key="new_dose").value, at.selectbox(key="new_frequency").value,
+            at.text_input(key="new_note").value) == (dose, "twice daily", "typed before going back")
+    assert dump(clinic_url, skip=("audit_event",)) == data

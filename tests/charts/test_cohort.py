@@ -43,7 +43,9 @@ def test_flag_rate_bars_name_rules_by_their_human_names_with_counts():
     flags = pd.DataFrame({"rule": ["bladder"], "runs": [2], "patient": [1]})
     fig = flag_rate_bars(flag_rates(flags, pd.Series([365.25 / 12] * 5)))
     bar = fig.data[0]
-    assert list(bar.y) == [rule.name for rule in RULES.values()]
+    # Safety told apart by a mark and a hatch as well as by colour (issue 19).
+    assert list(bar.y) == [f"{'▲' if rule.safety else '◆'} {rule.name}" for rule in RULES.values()]
+    assert list(bar.marker.pattern.shape) == ["/" if rule.safety else "" for rule in RULES.values()]
     assert bar.x[1] == 40.0 and bar.text[1] == "40.0 (2 flags, 1 patient)"
     assert "n=5 patients, 5 patient-months" in fig.layout.title.text
     small = flag_rate_bars(flag_rates(flags, pd.Series([30.0] * 4)))

@@ -63,3 +63,14 @@ def test_labels_from_data_are_escaped():
 def test_a_label_shared_by_two_steps_is_refused_with_the_label():
     with pytest.raises(ValueError, match="'50 mg' has effect 'nausea' more than once"):
         side_effects_by_step(table([("50 mg", "nausea", 0.1, 1), ("50 mg", "nausea", 0.3, 2)]))
+
+
+def test_effects_are_named_as_a_clinician_writes_them():
+    """The legend says 'brain fog', never the key 'brain_fog' (issue 19), in both side-effect charts."""
+    from dashboard.charts.side_effects import severity_heatmap
+
+    fig = side_effects_by_step(table([("start 25 mg", "brain_fog", 0.3, 1), ("start 25 mg", "nausea", 0.1, 2)]))
+    assert [t.name for t in fig.data] == ["brain fog", "nausea"]
+    days = pd.DataFrame({"diary_date": pd.to_datetime(["2026-01-01", "2026-01-02"]),
+                         "effect": ["brain_fog", "nausea"], "severity": [2, 3]})
+    assert list(severity_heatmap(days, days["diary_date"])["y"]) == ["brain fog", "nausea"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import importlib
 import json
+import re
 from datetime import date
 
 import numpy as np
@@ -226,6 +227,7 @@ def test_taken_doses_above_the_prescription_get_their_own_trace(taken, prescribe
             assert shown == {d: values([prescribed[int(d) - 1]])[0] for d in expected}
     if above:
         assert trace(fig, "above prescription").marker.color == palette.VERMILLION
+        assert trace(fig, "above prescription").marker.pattern.shape == "x"  # not by colour alone
     if within:
         assert trace(fig, "taken").marker.color == palette.SKY_BLUE
 
@@ -319,15 +321,55 @@ def test_given_step_labels_are_used_and_escaped():
 
 
 @pytest.mark.parametrize(("starts", "widths", "levels"), [
-    ([0, 100, 200], [50, 50, 50], [0, 0, 0]),  # far apart: one line
-    ([0, 10, 20], [50, 50, 50], [0, 1, 2]),  # close: staggered
-    ([0, 10, 60], [50, 50, 50], [0, 1, 0]),  # the top line is free again
-    ([0, 5, 10, 15], [50, 50, 50, 50], [0, 1, 2, 0]),  # all taken: the one free soonest
+    ([0, 100, 200], [50, 50, 50], [(0, False), (0, False), (0, False)]),  # far apart: one line
+    ([0, 10, 20], [50, 50, 50], [(0, False), (1, False), (2, False)]),  # close: staggered
+    ([0, 10, 60], [50, 50, 50], [(0, False), (1, False), (0, False)]),  # the top line is free again
+    # Every line taken: shortened where that fits on a line, else left out, never drawn over another
+    # (it used to go on the line free soonest, over the label there: issue 19).
+    ([0, 5, 10, 15], [50, 50, 50, 50], [(0, False), (1, False), (2, False), None]),
+    ([0, 5, 10, 30], [50, 50, 50, 50], [(0, True), (1, False), (2, False), (0, False)]),  # the first shortened
 ])
 def test_close_step_labels_stagger(starts, widths, levels):
     day0 = pd.Timestamp("2026-03-01")
-    assert label_levels([day0 + pd.Timedelta(days=s) for s in starts],
-                        [pd.Timedelta(days=w) for w in widths]) == levels
+    assert label_levels([day0 + pd.Timedelta(days=s) for s in starts], [pd.Timedelta(days=w) for w in widths],
+                        short_widths=[pd.Timedelta(days=20)] * len(widths)) == levels
+
+
+def label_boxes(fig) -> list[tuple[float, float, float, str]]:
+    """Each step label drawn in the pain panel: its left and right edge in px (at the narrowest
+    plot the timeline assumes, a generous width per character) and its line."""
+    start, end = (pd.Timestamp(v) for v in fig.layout.xaxis.range)
+    lanes = max((len(re.sub("<[^>]+>", "", html.unescape(t)))
+                 for t in (fig.layout[f"yaxis{PANELS['flags'][0]}"].ticktext or [])), default=0)
+    plot_px = timeline_module.FIGURE_PX - max(60, timeline_module.LANE_CHAR_PX * lanes + 30) - 90
+    boxes = []
+    for a in fig.layout.annotations:
+        if a.yref == "y" and a.xanchor == "left" and a.yanchor == "top" and a.y > 8:
+            left = (pd.Timestamp(a.x) - start) / (end - start) * plot_px
+            boxes.append((left, left + 6.0 * len(html.unescape(a.text)), a.y, a.text))
+    return boxes
+
+
+@pytest.mark.parametrize("period_days", [30, 120, 365, 1100])
+def test_step_labels_never_overlap(period_days):
+    """Steps every 3 to 10 days, labels like '30 → 50 mg/day' (issue 19: "30 → 50 mg/day50 → 75 mg/day"
+    at as-of 30 Nov): no two labels on one line touch, at the narrowest plot, with long lane names."""
+    rng = np.random.default_rng(period_days)
+    day0, rows, dose = pd.Timestamp("2026-01-01"), [], 25.0
+    day = day0
+    while day < day0 + pd.Timedelta(days=period_days):
+        rows.append((day.strftime("%Y-%m-%d"), dose, dose, "daily", "troche"))
+        dose = max(25.0, dose + float(rng.choice([-25, 25, 50])))
+        day += pd.Timedelta(days=int(rng.integers(3, 11)))
+    table = frame(["start", "dose_mg", "daily_dose_mg", "frequency", "route"], rows, dates=("start",))
+    lanes = flags(("no_benefit_escalation", "Dose raised without benefit", False, "2026-01-05", "2026-01-05", "",
+                   True, False))
+    fig = build(FULL, steps=table, flag_frame=lanes, period=(day0.date(), (day0 + pd.Timedelta(days=period_days)).date()))
+    boxes = label_boxes(fig)
+    assert boxes  # some are drawn
+    for line in {y for _, _, y, _ in boxes}:
+        row = sorted(b for b in boxes if b[2] == line)
+        assert all(a[1] <= b[0] for a, b in zip(row, row[1:])), row
 
 
 def test_step_labels_close_together_go_on_separate_lines_in_the_figure():
@@ -391,7 +433,7 @@ def test_flag_lanes_put_safety_first_named_for_humans():
     fig = build(FULL, flag_frame=MIXED_FLAGS)
     axis = fig.layout[f"yaxis{PANELS['flags'][0] if PANELS['flags'][0] > 1 else ''}"]
     assert [html.unescape(t).split("<span")[-1] for t in axis.ticktext] == [
-        f' style="color:{palette.VERMILLION}">High blood pressure</span> <b>NEW</b>', "Pain spike", "Low mood"]
+        f' style="color:{palette.VERMILLION}">▲ High blood pressure</span> <b>NEW</b>', "◆ Pain spike", "◆ Low mood"]
     assert list(axis.tickvals) == [0, 1, 2]
     assert axis.range[0] > axis.range[1]  # the first lane on top
 
@@ -402,6 +444,8 @@ def test_flag_markers_carry_status_and_escaped_hover():
     assert list(marks.y) == [0, 1, 1, 2]  # lane by lane, each in date order
     assert list(marks.marker.color) == [palette.VERMILLION, palette.BLUE, palette.BLUE, palette.BLUE]
     assert list(marks.marker.opacity) == [1.0, 1.0, 1.0, 0.3]  # the acknowledged run faded
+    # Not by colour alone: safety a triangle, course a diamond, acknowledged hollow (issue 19).
+    assert list(marks.marker.symbol) == ["triangle-up", "diamond", "diamond", "diamond-open"]
     assert list(marks.marker.size)[0] > list(marks.marker.size)[1]  # the new one emphasised
     assert marks.hovertext[1] == ("<b>Pain spike</b><br>01 Mar 2026 – 02 Mar 2026<br>"
                                   "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more")
@@ -555,3 +599,49 @@ def test_a_short_diary_keeps_a_marker_a_day():
     fig = build(FULL)
     assert trace(fig, "daily pain").mode == "markers" and trace(fig, "systolic").mode == "markers"
     assert not [t for t in fig.data if t.name and "≥" in t.name]
+
+
+def test_the_peg_title_only_when_peg_is_drawn():
+    titles = lambda fig: [a.text for a in fig.layout.annotations if a.xref == "paper" and a.x == 0]  # noqa: E731
+    assert any("PEG weekly" in t for t in titles(build(FULL)))
+    without = titles(build(FULL.assign(peg=NAN)))
+    assert "Sleep, mood, function: 7-day means (10 = best)" in without
+    assert not any("PEG" in t for t in without)
+
+
+def test_visits_infusions_and_gaps_are_in_the_legend():
+    visits = frame(["date", "kind"], [("2026-03-02", "in person"), ("2026-03-03", "infusion")], dates=("date",))
+    gaps = frame(["start", "end"], [("2026-03-05", "2026-03-09")], dates=("start", "end"))
+    legend = [t for t in build(FULL, visits=visits, gaps=gaps).data if t.showlegend is not False]
+    entries = {t.name: t for t in legend}
+    assert entries["visit"].line.dash == "dot" and entries["visit"].line.color == palette.GREY
+    assert entries["infusion in clinic"].line.color == palette.REDDISH_PURPLE
+    assert entries["no diary entry"].marker.color == palette.GAP_GREY
+    assert "visit" not in {t.name for t in build(FULL).data}  # no visit drawn, none in the legend
+
+
+def test_severe_side_effect_days_carry_a_mark_as_well_as_the_darkest_colour():
+    effects = frame(["diary_date", "effect", "severity"], [("2026-03-01", "brain_fog", 3), ("2026-03-02", "nausea", 1),
+                                                          ("2026-03-03", "nausea", 3)], dates=("diary_date",))
+    marks = trace(build(FULL, effects=effects), "severe side effect (✕)")
+    assert marks.marker.symbol == "x"
+    assert list(zip(marks.x, marks.y)) == [("2026-03-01", "brain fog"), ("2026-03-03", "nausea")]
+
+
+def test_demo_step_labels_never_touch_at_as_of_30_november(demo_url):
+    """Every demo patient's timeline at as-of 30 Nov 2026 (the walkthrough saw DEMO-006's
+    "30 → 50 mg/day50 → 75 mg/day"): labels on one line never touch at the narrowest plot."""
+    from dashboard.analysis.summary import patient_review
+    from dashboard.charts.timeline import review_timeline
+    from dashboard.db import queries
+    from dashboard.db.session import session_scope
+    from dashboard.demo import STORIES
+
+    with session_scope(demo_url) as session:
+        for story in STORIES:
+            review = patient_review(session, story.ref, as_of=date(2026, 11, 30))
+            visits = queries.visits_frame(session, queries.patient_by_ref(session, story.ref).id)
+            boxes = label_boxes(review_timeline(review, visits))
+            for line in {y for _, _, y, _ in boxes}:
+                row = sorted(b for b in boxes if b[2] == line)
+                assert all(a[1] <= b[0] for a, b in zip(row, row[1:])), (story.ref, row)

@@ -50,3 +50,25 @@ def test_demo_patient_first_screen_and_charts(server, page, ref):
     page.screenshot(path=str(ARTIFACTS / f"review-{ref}-whole-page.png"))
     page.locator(".js-plotly-plot").first.screenshot(path=str(ARTIFACTS / f"review-{ref}-timeline.png"))
     assert page.get_by_role("heading", name="Flags for review").is_visible()
+
+
+def test_a_typed_as_of_date_applies_on_enter_with_a_banner(server, page):
+    """Typing a date into "Review as of" and pressing Enter shows the patient on that date, and a
+    banner says the page is not today's (issue 19: the typed date applied only when the field lost focus)."""
+    from datetime import date, timedelta
+
+    login(page, f"{server}/review?patient=DEMO-004", VIEWER["DEMO-004"], PASSWORDS[VIEWER["DEMO-004"]])
+    page.get_by_text("DID THE LAST STEP WORK?").wait_for(timeout=60_000)
+    earlier = date.today() - timedelta(days=40)
+    for part, value in (("year", earlier.year), ("month", earlier.month), ("day", earlier.day)):
+        segment = page.get_by_role("spinbutton", name=f"{part}, Review as of")
+        segment.click()
+        segment.type(f"{value:02d}")
+    page.get_by_role("spinbutton", name="day, Review as of").press("Enter")
+    try:
+        page.get_by_text(f"Review as of {earlier:%d %b %Y}, not today").wait_for(timeout=30_000)
+        page.get_by_text(f"as of {earlier:%d %b %Y}.").first.wait_for(timeout=30_000)  # the note's first line
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "review-DEMO-004-past-as-of.png"))
+    page.get_by_role("button", name="Back to today").click()
+    page.get_by_text("not today").wait_for(state="detached", timeout=30_000)
