@@ -1,5 +1,5 @@
 """The pre-visit report laid out on A4 with fpdf2: the review page's answers on one or two pages
-of text, and the timeline after them (on a page of its own unless it fits below the text).
+in all: the text, then the timeline (on a page of its own unless it fits below the text).
 
 Page 1 answers the visit's questions as the page's first screen does (who and where, the
 current step, did the last step work, safety since the last visit, open flags), then the step
@@ -34,7 +34,7 @@ DISCLAIMER = "A summary for clinical judgement, not a prescription."
 MARGIN = 12
 WIDTH = 210 - 2 * MARGIN
 LINE = 4.2
-MAX_PAGES = 2  # of text; the timeline may take a page of its own after them
+MAX_PAGES = 2  # in all, the timeline included (issue 11); see render()
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,14 @@ class _Pdf(FPDF):
 
 
 def render(inputs: ReportInputs) -> bytes:
-    """The PDF; notes are shortened (and the shortening said) until the text fits on two pages (and
-    the timeline on at most one more)."""
+    """The PDF; notes are shortened (and the shortening said) until it fits on two pages, the
+    timeline included (issue 11). Only when the text without any note still fills more than a
+    page (a very long titration) does the timeline take a third page: it is never shrunk below
+    the size at which its smallest text prints at 8 pt (issue 19)."""
     shown_notes = len(inputs.review.notes)
     while True:
         pdf = _layout(inputs, shown_notes)
-        if pdf.pages_count <= MAX_PAGES + (inputs.chart_png is not None) or shown_notes == 0:
+        if pdf.pages_count <= MAX_PAGES or shown_notes == 0:
             return bytes(pdf.output())
         shown_notes = shown_notes // 2
 
@@ -303,12 +305,17 @@ def _sources(pdf: FPDF, inputs: ReportInputs, as_of: str) -> None:
              f"{words.long_date(review.period[1])}. Generated {inputs.generated_at:%d %b %Y %H:%M}.",
              f"Diary completeness: {done.get('diary_days', 0)} of the last {done.get('days', 30)} days.",
              f"Imports: {words.imports_words(inputs.imports)}."]
-    for row in inputs.imports.tail(6).itertuples(index=False):
-        lines.append(f"  {row.imported_at:%d %b %Y} · {row.format} · {row.file_name} · by {row.imported_by}")
+    # One paragraph, not a line each: the report keeps to two pages with the timeline at print size.
+    files = [f"{row.imported_at:%d %b %Y} · {row.format} · {row.file_name} · by {row.imported_by}"
+             for row in inputs.imports.tail(6).itertuples(index=False)]
     if len(inputs.imports) > 6:
-        lines.append(f"  and {words.plural(len(inputs.imports) - 6, 'earlier import')}")
+        files.append(f"and {words.plural(len(inputs.imports) - 6, 'earlier import')}")
+    if files:
+        lines.append("Files: " + "; ".join(files) + ".")
     for line in lines:
         pdf.multi_cell(WIDTH, 3.6, line, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(1)
-    pdf.set_font(FONT, "B", 8.5)
-    pdf.multi_cell(WIDTH, LINE, DISCLAIMER, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    # Every page's footer says it too: a line of its own only where it needs no new page.
+    if not pdf.will_page_break(1 + LINE):
+        pdf.ln(1)
+        pdf.set_font(FONT, "B", 8.5)
+        pdf.multi_cell(WIDTH, LINE, DISCLAIMER, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
