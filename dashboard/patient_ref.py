@@ -66,10 +66,8 @@ def _refused_character(text: str) -> str | None:
 
 def normalise(text: str) -> str:
     """``text`` as the reference it is (NFKC, no surrounding whitespace), or RefusedRef saying why not."""
-    problem = _refused_character(text)  # before NFKC, which cannot read a lone surrogate's intent
-    if problem is None:
-        text = unicodedata.normalize("NFKC", text).strip()
-        problem = _refused_character(text)
+    text = unicodedata.normalize("NFKC", text).strip()  # a lone surrogate passes NFKC as it is
+    problem = _refused_character(text)
     if problem is not None:
         raise RefusedRef(problem)
     if not text:

@@ -88,8 +88,8 @@ def parse(raw: bytes, file_name: str, *, fmt: str = "auto", patient_ref: str | N
 
 def _scope(patient_ref: str | None, profile_name: str | None) -> str:
     """How the bytes were read: the patient named at import (as ``dashboard.patient_ref`` reads it,
-    so " DEMO-001" and "DEMO-001" are one reading; a refused one escaped so the record can hold it)."""
-    named = (patient_refs.lookup(patient_ref) or escaped(patient_ref.strip())) if patient_ref else ""
+    so " DEMO-001" and "DEMO-001" are one reading; a refused one escaped and cut to fit the record)."""
+    named = (patient_refs.lookup(patient_ref) or escaped(patient_ref.strip())[:120]) if patient_ref else ""
     return f"patient={named};profile={profile_name or ''}"
 
 
