@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from dashboard.ingest.fhir.values import _Bad, _objects, _shown
 from dashboard.ingest.records import FileRefused, RefusedRow
+from dashboard.patient_ref import problem as _ref_problem
 from dashboard.text_rules import escaped, unstorable
 
 # Real resources nest a few dozen levels at most; a deeper document would exhaust Python's
@@ -120,11 +121,15 @@ def _documents(text: str, file_name: str) -> tuple[list[tuple[object, int | None
 
 def _where(body: dict, fallback: str) -> str:
     """``Observation/abc``; without a usable id (none, blank, surrounded by spaces, holding a
-    character no one can see), the resource's place in the file: ``Observation (line 3)``."""
+    character no one can see: ``dashboard.patient_ref``'s rule), its place: ``Observation (line 3)``."""
     kind, ident = body.get("resourceType"), body.get("id")
-    if isinstance(ident, str) and ident and ident == ident.strip() and ident.isprintable():
+    if isinstance(ident, str) and ident == ident.strip() and _usable_id(ident):
         return f"{kind}/{ident}"
     return f"{kind} ({fallback})"
+
+
+def _usable_id(ident: str) -> bool:
+    return _ref_problem(ident) is None
 
 
 def _unstorable_text(value: object) -> tuple[str, str, str] | None:
