@@ -241,3 +241,36 @@ def test_the_review_page_address_opens_a_patient_only_by_a_valid_reference(db_ur
         st.cache_data.clear()
         st.cache_resource.clear()
         get_engine(db_url).dispose()
+
+
+@pytest.mark.parametrize(("typed", "ref"), [("ＤＥＭＯ-001", "DEMO-001"), ("DEMO\u200b-001", None), ("\u202eabc", None)])
+def test_the_import_pages_patient_box_asks_the_rule(db_url, monkeypatch, typed, ref):
+    from tests.app.conftest import account, app
+
+    with session_scope(db_url) as session:
+        accounts.add_user(session, username="sam", display_name="Sam", role="staff", password=None)
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", db_url)
+    monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    raw = b"date,pain\n2026-03-01,4\n"
+    try:
+        at = app("import", user=account(db_url, "sam")).run()
+        at.text_input(key="patient_ref").input(typed).run()
+        at.file_uploader(key="upload").upload("d.csv", raw, "application/octet-stream").run()
+        assert not at.exception, at.exception
+        if ref is None:
+            (refused,) = [d.value for d in at.dataframe if "reason" in d.value.columns]
+            assert refused[["row", "column"]].to_dict("records") == [{"row": "1", "column": "patient"}]
+            assert "a patient reference cannot hold" in refused["reason"][0]
+            at.button(key="keep_file").click().run()
+            _assert_kept(db_url, raw)
+        else:
+            at.button(key="do_import").click().run()
+            assert not at.exception, at.exception
+            with session_scope(db_url) as session:
+                assert list(session.scalars(select(Patient.ref))) == [ref]
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        get_engine(db_url).dispose()

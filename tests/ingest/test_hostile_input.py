@@ -323,7 +323,7 @@ LOOK_ALIKES = {
 
 
 @pytest.mark.parametrize("case", LOOK_ALIKES)
-@pytest.mark.parametrize("importer", ["diary", "titration", "visits", "fhir identifier", "fhir id"])
+@pytest.mark.parametrize("importer", ["diary", "titration", "visits", "profile", "fhir identifier", "fhir id"])
 def test_look_alike_references_are_read_as_they_display_or_refused(importer, case):
     written, ref = LOOK_ALIKES[case]
     cell = '"' + written + '"'
@@ -337,6 +337,13 @@ def test_look_alike_references_are_read_as_they_display_or_refused(importer, cas
     elif importer == "visits":
         parsed = parse_visits_csv(f"patient_id,date,kind\n{cell},2026-03-01,telehealth\n".encode(), "v.csv", today=TODAY)
         found, place = [r.patient_ref for r in parsed.visits], (2, "patient_id")
+    elif importer == "profile":
+        from dashboard.ingest.profiles import parse_with_profile
+
+        profile = {"layout": "wide", "date_column": "Day", "date_format": "%Y-%m-%d", "patient_column": "Who",
+                   "columns": {"Pain": "pain"}}
+        parsed = parse_with_profile(f"Who,Day,Pain\n{cell},2026-03-01,4\n".encode(), "p.csv", profile, today=TODAY)
+        found, place = [r.patient_ref for r in parsed.diary], (2, "Who")
     else:
         key = "identifier" if importer == "fhir identifier" else "id"
         body = {"resourceType": "Patient", "id": "p1", "identifier": [{"value": written}]} if key == "identifier" \
