@@ -358,3 +358,22 @@ def test_look_alike_references_are_read_as_they_display_or_refused(importer, cas
     [refusal] = parsed.refused
     assert refusal.column == place[1] and (place[0] is None or refusal.row == place[0])
     assert "a patient reference cannot hold" in refusal.reason
+
+
+@pytest.mark.parametrize("raw", [
+    b"patient_id,date,pain\nP1,2026-03-01,4\x00\n",                                      # a NUL byte: binary
+    b"\xff\xfe" + "patient_id,date,pain\nP1,2026-03-01,4\x00\n".encode("utf-16-le"),      # a NUL in UTF-16 text
+    b"\xff\xfe" + "patient_id,date,pain\nP\ud800,2026-03-01,4\n".encode("utf-16-le", "surrogatepass"),
+    "patient_id,date,pain\nP\ud800,2026-03-01,4\n".encode("utf-8", "surrogatepass"),     # read as Windows-1252
+], ids=["nul", "utf-16 nul", "utf-16 surrogate", "utf-8 encoded surrogate"])
+def test_a_csv_never_brings_a_nul_or_a_lone_surrogate(raw):
+    """The CSV readers need no text check of their own (dashboard/text_rules.py): decoding refuses both."""
+    from dashboard.text_rules import unstorable
+
+    try:
+        parsed = parse_diary_csv(raw, "d.csv", today=TODAY)
+    except FileRefused as refused:
+        assert not unstorable(str(refused))
+        return
+    texts = [r.patient_ref for r in parsed.diary] + [v for r in parsed.refused for v in (r.value, r.reason, r.column)]
+    assert not any(unstorable(t) for t in texts)
