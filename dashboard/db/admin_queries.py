@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard import patient_ref as patient_refs
+from dashboard import patient_ref as ref_rule
 from dashboard.db.models import Clinician, Patient, PatientShare
 
 
@@ -38,5 +38,5 @@ def patient_refs(session: Session) -> list[str]:
 
 
 def patient_id_of(session: Session, ref: str) -> int | None:
-    key = patient_refs.lookup(ref)  # one rule for every look-up: dashboard.patient_ref
+    key = ref_rule.lookup(ref)  # one rule for every look-up: dashboard.patient_ref
     return session.scalar(select(Patient.id).where(Patient.ref == key)) if key is not None else None
