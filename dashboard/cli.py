@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["bench"]:  # its own options, parsed by bench/clinic_scale.py (argparse cannot pass them on)
         return cmd_bench(argparse.Namespace(bench_args=argv[1:]))
     args = build_parser().parse_args(argv)
+    if args.command != "import" and getattr(args, "patient", None) is not None:
+        args.patient = _looked_up(args.patient)
     handler = {
         "import": cmd_import,
         "demo": cmd_demo,
@@ -272,6 +274,17 @@ def _unknown_as(session, args, action: str, detail: dict) -> str | None:
     audit.record(session, actor=_operator(), action=action, outcome="denied",
                  detail={**detail, "as": args.actor, "reason": "no enabled account of that name"})
     return f"{action}: --as {args.actor!r} is not an enabled account; nothing was done"
+
+
+def _looked_up(ref: str) -> str:
+    """A patient reference to look up (summary, export, report, user share) as ``dashboard.patient_ref``
+    reads it: ＤＥＭＯ-001 is DEMO-001. One that cannot be a reference finds no patient; it is kept,
+    escaped where the store cannot hold it (a byte that is not UTF-8 arrives as a lone surrogate),
+    for the message and the audit trail. ``import --patient`` is the importer's to refuse."""
+    from dashboard import patient_ref
+    from dashboard.text_rules import escaped
+
+    return patient_ref.lookup(ref) or escaped(ref)
 
 
 def _denied(session, args, action: str, detail: dict | None = None) -> str | None:

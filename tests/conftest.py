@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from dashboard.db.session import get_engine, migrate
+from tests import hypothesis_profiles  # noqa: F401 - registers and loads the Hypothesis profiles (ci, explore)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # The audit trail's key and checkpoint never come from the repository or the developer's

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from dashboard.audit_actions import AuditAction
 from dashboard.auth.passwords import hash_password, verify_password
 from dashboard.db import audit
-from dashboard.db.models import Clinician, Patient, PatientShare
+from dashboard.db.models import Clinician, PatientShare
+from dashboard.db.queries import patient_by_ref
 
 ROLES = ("clinician", "staff", "admin")
 MAX_FAILED_LOGINS = 5
@@ -158,7 +159,7 @@ def can_manage_records(user: User) -> bool:
 
 def share(session: Session, *, username: str, patient_ref: str) -> None:
     account = session.scalar(select(Clinician).where(Clinician.username == username))
-    patient = session.scalar(select(Patient).where(Patient.ref == patient_ref))
+    patient = patient_by_ref(session, patient_ref)
     if account is None or patient is None:
         raise AccountError(f"unknown user {username!r} or patient {patient_ref!r}")
     if session.get(PatientShare, {"clinician_id": account.id, "patient_id": patient.id}) is None:
@@ -175,7 +176,7 @@ def resolve_user(session: Session, username: str) -> User | None:
 
 def unshare(session: Session, *, username: str, patient_ref: str) -> None:
     account = session.scalar(select(Clinician).where(Clinician.username == username))
-    patient = session.scalar(select(Patient).where(Patient.ref == patient_ref))
+    patient = patient_by_ref(session, patient_ref)
     row = session.get(PatientShare, {"clinician_id": account.id, "patient_id": patient.id}) if account and patient else None
     if row is None:
         raise AccountError(f"{patient_ref!r} is not shared with {username!r}")

@@ -9,6 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard import patient_ref as ref_rule
 from dashboard.db.models import Clinician, Patient, PatientShare
 
 
@@ -37,4 +38,5 @@ def patient_refs(session: Session) -> list[str]:
 
 
 def patient_id_of(session: Session, ref: str) -> int | None:
-    return session.scalar(select(Patient.id).where(Patient.ref == ref))
+    key = ref_rule.lookup(ref)  # one rule for every look-up: dashboard.patient_ref
+    return session.scalar(select(Patient.id).where(Patient.ref == key)) if key is not None else None

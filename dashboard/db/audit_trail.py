@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from dashboard import patient_ref as patient_refs
 from dashboard.audit_actions import LEGACY, AuditAction, spellings
 from dashboard.db.models import AuditEvent, Patient
 
@@ -50,8 +51,11 @@ def _where(query: Select, session: Session, f: TrailFilter) -> Select:
         query = query.where(AuditEvent.at < datetime.combine(f.end + timedelta(days=1), time.min))
     if f.patient_ref:
         # Views carry the patient's id; refusals, exports and imports name the reference in the detail.
-        patient_id = session.scalar(select(Patient.id).where(Patient.ref == f.patient_ref))
-        named = AuditEvent.detail.like(f'%"{_like_literal(f.patient_ref)}"%', escape="\\")
+        ref = patient_refs.lookup(f.patient_ref)  # the one rule (dashboard.patient_ref): ＤＥＭＯ-001 is DEMO-001
+        if ref is None:
+            return query.where(false())  # no patient can have this reference
+        patient_id = session.scalar(select(Patient.id).where(Patient.ref == ref))
+        named = AuditEvent.detail.like(f'%"{_like_literal(ref)}"%', escape="\\")
         query = query.where(or_(AuditEvent.patient_id == patient_id, named) if patient_id else named)
     return query
 

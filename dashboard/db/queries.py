@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from dashboard import fields
+from dashboard import patient_ref as patient_refs
 from dashboard.db.models import (
     DIARY_MEASURES,
     DIARY_TEXTS,
@@ -75,8 +76,11 @@ def _diary_dated(first: date | None = None, last: date | None = None):
     return and_(days, DiaryEntry.recorded_at >= datetime.combine(fields.EARLIEST, time.min), DiaryEntry.recorded_at < end)
 
 
-def patient_by_ref(session: Session, ref: str) -> Patient | None:
-    return session.scalar(select(Patient).where(Patient.ref == ref))
+def patient_by_ref(session: Session, ref: str | None) -> Patient | None:
+    """The patient ``ref`` names as ``dashboard.patient_ref`` reads it (``ＤＥＭＯ-001`` is DEMO-001);
+    None when there is none or ``ref`` cannot be a reference (a NUL, a line break, ...)."""
+    key = patient_refs.lookup(ref)
+    return session.scalar(select(Patient).where(Patient.ref == key)) if key is not None else None
 
 
 def diary_frame(session: Session, patient_id: int) -> pd.DataFrame:

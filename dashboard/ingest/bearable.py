@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from dashboard import fields
+from dashboard import patient_ref as patient_refs
 from dashboard.ingest.csv_text import (
-    PATIENT_REF_MAX,
     Table,
     cell,
     extra_cells,
@@ -51,7 +51,6 @@ from dashboard.ingest.csv_text import (
     refuse,
     report_unknown_columns,
     require_columns,
-    shown,
 )
 from dashboard.ingest.records import CoMedicationRecord, DiaryRecord, FileRefused, ParsedFile, RefusedRow
 from dashboard.medications import drug_class, names_ketamine
@@ -125,18 +124,14 @@ def looks_like_bearable(raw: bytes) -> bool:
 def parse_bearable(raw: bytes, file_name: str, *, patient_ref: str | None = None,
                    today: date | None = None) -> ParsedFile:
     """A Bearable export to diary entries and co-medications; never touches the database."""
-    if not (patient_ref and patient_ref.strip()):
-        raise FileRefused(file_name, "a Bearable export names no patient: name the patient when importing it",
-                          row=1, column="patient")
-    if len(patient_ref.strip()) > PATIENT_REF_MAX:
-        raise FileRefused(file_name, f"a patient reference has at most {PATIENT_REF_MAX} characters",
-                          row=1, column="patient", value=shown(patient_ref))
+    patient_ref = patient_refs.named_at_import(
+        file_name, patient_ref, required="a Bearable export names no patient: name the patient when importing it")
     table = read_csv(raw, file_name)
     require_columns(table, "category", "rating/amount", "detail")
     if not {"date", "date_formatted"} & table.columns.keys():
         raise FileRefused(file_name, f"the date column is missing (the header has: {', '.join(table.header)})",
                           row=1, column="date")
-    diary = _Diary(patient_ref.strip(), ParsedFile(file_name=file_name, format="bearable"))
+    diary = _Diary(patient_ref, ParsedFile(file_name=file_name, format="bearable"))
     report_unknown_columns(table, KNOWN, diary.out)
     refused: list[RefusedRow] = []
     for number, cells in table.rows:

@@ -128,7 +128,7 @@ def _visit_row(table: Table, cells: list[str], row: int, patient: str,
 def _parse(raw: bytes, file_name: str, fmt: str, required: tuple[str, ...], known: set[str], read_row, patient_ref):
     table = read_csv(raw, file_name)
     require_columns(table, *required)
-    require_patient(table, patient_ref)
+    patient_ref = require_patient(table, patient_ref)
     parsed = ParsedFile(file_name=file_name, format=fmt)
     report_unknown_columns(table, known, parsed)
     accepted = parsed.steps if fmt == "titration" else parsed.visits

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from datetime import date
 
+from dashboard import patient_ref as patient_refs
 from dashboard.ingest.records import FileRefused, ParsedFile, RefusedRow
 
 DELIMITERS = (",", ";", "\t")
@@ -27,7 +28,7 @@ _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 _HEADER_SEPARATORS = re.compile(r"[\s\-]+")
 # OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-PATIENT_REF_MAX = 100  # patient.ref is VARCHAR(100)
+PATIENT_REF_MAX = patient_refs.MAX_LENGTH  # patient.ref is VARCHAR(100)
 VALUE_SHOWN_MAX = 200  # a refusal quotes at most this much of a cell
 UNKNOWN_COLUMNS_LISTED = 20  # more unknown columns than this are reported as one count
 # A well-formed UTF-8 character of two to four bytes: finding one in a file that is not UTF-8
@@ -248,33 +249,42 @@ def require_columns(table: Table, *names: str) -> None:
             )
 
 
-def require_patient(table: Table, patient_ref: str | None) -> None:
-    """A file without a patient_id column must be imported for a named patient."""
-    if "patient_id" not in table.columns and not (patient_ref and patient_ref.strip()):
+def require_patient(table: Table, patient_ref: str | None) -> str | None:
+    """The patient named at import (normalised by ``dashboard.patient_ref``, FileRefused when it
+    cannot be one); a file without a patient_id column must be imported for a named patient."""
+    named = patient_refs.named_at_import(table.file_name, patient_ref)
+    if "patient_id" not in table.columns and not named:
         raise FileRefused(
             table.file_name,
             "the file has no 'patient_id' column: name the patient when importing it",
             row=1, column="patient_id",
         )
+    return named
 
 
 def row_patient(cells: list[str], table: Table, row: int, patient_ref: str | None) -> str | RefusedRow:
     """The row's patient. When both the column and the import name a patient, they must agree:
     a file meant for one patient must not put another patient's entries in that chart. An
-    empty cell takes the patient named at import."""
-    named = patient_ref.strip() if patient_ref else ""
+    empty cell takes the patient named at import (``patient_ref``, already normalised)."""
     index = table.columns.get("patient_id")
     value = unescape_text(cells[index].strip()) if index is not None and index < len(cells) else ""
-    if not value:
-        if named:
-            return named
-        return refuse(row, "patient_id", "", "the patient reference is empty")
-    if named and value != named:
-        reason = f"this row is for patient {value!r}, but the import is for patient {named!r}"
-        return refuse(row, "patient_id", value, reason)
-    if len(value) > PATIENT_REF_MAX:
-        return refuse(row, "patient_id", value, f"a patient reference has at most {PATIENT_REF_MAX} characters")
-    return value
+    return cell_patient(row, "patient_id", value, patient_ref)
+
+
+def cell_patient(row: int, column: str, value: str, named: str | None) -> str | RefusedRow:
+    """A patient column's cell as the reference it is (``dashboard.patient_ref``): an empty cell
+    takes the patient named at import, a reference that cannot be one is refused with its row,
+    column and value, and one that differs from the patient named at import is refused."""
+    if not value.strip() and named:
+        return named
+    try:
+        ref = patient_refs.normalise(value)
+    except patient_refs.RefusedRef as exc:
+        return refuse(row, column, patient_refs.quoted(value), str(exc))
+    if named and ref != named:
+        reason = f"this row is for patient {ref!r}, but the import is for patient {named!r}"
+        return refuse(row, column, value, reason)
+    return ref
 
 
 def extra_cells(cells: list[str], table: Table, row: int) -> RefusedRow | None:

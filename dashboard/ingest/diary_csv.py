@@ -16,9 +16,9 @@ from itertools import zip_longest
 import pandas as pd
 
 from dashboard import fields, measures as instruments
+from dashboard import patient_ref as patient_refs
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
-    PATIENT_REF_MAX,
     Table,
     cell,
     parse_number,
@@ -221,7 +221,7 @@ def parse_diary_csv(
     ``patient_id`` column (and, when it has one, every row must be for that patient)."""
     table = read_csv(raw, file_name)
     when_column = _when_column(table)
-    require_patient(table, patient_ref)
+    patient_ref = require_patient(table, patient_ref)
     parsed = ParsedFile(file_name=file_name, format=FORMAT)
     report_unknown_columns(table, KNOWN | {c for c in table.columns if instruments.loinc_column(c)}, parsed)
     rows: list[_Row] = []
@@ -262,12 +262,15 @@ def _clean_rows(table: Table, patient_ref: str | None, when_column: str, today: 
         return by_column[index] if index < len(by_column) else ("",) * count
 
     ok = pd.Series([len(cells) == width for _, cells in rows])
-    named = patient_ref.strip() if patient_ref else ""
+    named = patient_ref or ""  # already normalised (require_patient)
     if "patient_id" in columns:
         patients = [c.strip() or named for c in cells_of("patient_id")]  # str.strip: the same blanks as row_patient
         refs = pd.Series(patients, dtype="str")
         ok &= (refs == named) if named else (refs != "")
-        ok &= (refs.str.len() <= PATIENT_REF_MAX) & ~refs.str.startswith("'")
+        ok &= ~refs.str.startswith("'")
+        # Only a reference already as dashboard.patient_ref reads it; another is read_row's to refuse or normalise.
+        plain = {ref: patient_refs.lookup(ref) == ref for ref in set(patients)}
+        ok &= pd.Series([plain[ref] for ref in patients], dtype="bool")
     else:
         patients = [named] * count
     when_text = pd.Series(cells_of(when_column), dtype="str")

@@ -16,11 +16,13 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from dashboard import patient_ref as patient_refs
 from dashboard.audit_actions import AuditAction
 from dashboard.db import audit
 from dashboard.db.session import session_scope
 from dashboard.ingest.records import FileRefused, ParsedFile
 from dashboard.ingest.writer import ImportReport, Resolution, keep_record, write_import
+from dashboard.text_rules import escaped
 
 FORMATS = ("diary-csv", "titration", "visits", "fhir", "bearable")
 
@@ -85,7 +87,10 @@ def parse(raw: bytes, file_name: str, *, fmt: str = "auto", patient_ref: str | N
 
 
 def _scope(patient_ref: str | None, profile_name: str | None) -> str:
-    return f"patient={patient_ref or ''};profile={profile_name or ''}"
+    """How the bytes were read: the patient named at import (as ``dashboard.patient_ref`` reads it,
+    so " DEMO-001" and "DEMO-001" are one reading; a refused one escaped and cut to fit the record)."""
+    named = (patient_refs.lookup(patient_ref) or escaped(patient_ref.strip())[:120]) if patient_ref else ""
+    return f"patient={named};profile={profile_name or ''}"
 
 
 def refused_report(file_name: str, fmt: str, exc: FileRefused) -> ImportReport:

@@ -12,6 +12,7 @@ from pandas.testing import assert_frame_equal
 
 from dashboard.analysis.daily import DAILY_COLUMNS, daily_values, rolling_means, rolling_pain
 from tests.analysis import daily_diary, dates, day, diary
+from tests.hypothesis_profiles import examples
 
 NAN = float("nan")
 
@@ -135,7 +136,7 @@ def test_rolling_pain(pains, window, min_days, expected):
     }))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 9), st.one_of(st.none(), st.integers(0, 10))), min_size=1, max_size=25))
 def test_daily_pain_is_the_plain_mean_of_each_days_entries(entries):
     frame = diary(*[{"date": f"2026-03-0{d}", "at": f"2026-03-0{d}T{i % 24:02d}:{i // 24:02d}", "pain": p, "mood": 5}

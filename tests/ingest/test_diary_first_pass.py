@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from dashboard.ingest import diary_csv
 from dashboard.ingest.diary_csv import parse_diary_csv
 from dashboard.ingest.records import FileRefused
+from tests.hypothesis_profiles import examples
 
 TODAY = date(2026, 3, 10)
 NUMBERS = ["", "5", "5.5", "10", "10.0", "10.5", "0", "007", ".5", "5.", "-1", "+5", " 5", "5 ", " ", "1e1", "nan",
@@ -55,7 +56,7 @@ def read(raw: bytes, patient_ref, *, first_pass: bool):
         return f"refused: {exc}"
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=diary_files())
 @example(case=(b"date,pain\n2026-03-01\n", "P1"))  # every row shorter than the header
 @example(case=(b"date,pain,nausea\n2026-03-01,5\n2026-03-02,6,mild,x\n", "P1"))

@@ -8,14 +8,15 @@ import json
 import re
 from datetime import date, datetime, timedelta, timezone
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from dashboard.ingest.bearable import looks_like_bearable, parse_bearable
 from dashboard.ingest.fhir import looks_like_fhir, parse_fhir
 from dashboard.ingest.records import FileRefused
+from tests.hypothesis_profiles import examples
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # A FHIR refusal names a resource (Observation/abc, or "Observation (line 3)" without an id) or a line.
 FHIR_WHERE = re.compile(r"[A-Za-z]+(/\S.*| \(.+\))")
@@ -156,8 +157,20 @@ def test_random_bytes_never_raise_anything_but_file_refused(raw):
     check_bearable(raw)
 
 
+def _with_observation_id(ident: str) -> dict:
+    doc = copy.deepcopy(VALID_BUNDLE)
+    doc["entry"][1]["resource"]["id"] = ident
+    doc["entry"][1]["resource"]["valueQuantity"] = {"value": "six"}  # refused, so its place is named
+    return doc
+
+
 @PROPERTY
 @given(doc=corrupted_bundle(), as_ndjson=st.booleans(), patient=st.sampled_from([None, "CLINIC-1"]))
+# Found by a newcomer's run (issue 24 item 10): an Observation whose id is a space was named "Observation/ ".
+@example(doc=_with_observation_id(" "), as_ndjson=False, patient=None)
+@example(doc=_with_observation_id(" "), as_ndjson=True, patient="CLINIC-1")
+@example(doc=_with_observation_id(" o1"), as_ndjson=False, patient=None)
+@example(doc=_with_observation_id("o\u200b1"), as_ndjson=False, patient=None)
 def test_corrupted_fhir_resources_are_refused_where_they_break(doc, as_ndjson, patient):
     if as_ndjson and isinstance(doc.get("entry"), list):
         raw = "\n".join(json.dumps(e.get("resource") if isinstance(e, dict) else e) for e in doc["entry"]).encode()

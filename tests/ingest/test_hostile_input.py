@@ -228,3 +228,152 @@ def test_run_demo_refuses_a_real_clinic_before_starting(db_url):
     result = cli(db_url, "run", "--demo", "--port", "1")
     assert result.returncode == 1, result.stderr
     assert "run --demo" in result.stderr and "not the demo's" in result.stderr
+
+
+# --- text the store cannot hold, and look-alike references (issue 24, items 3, 7 and 10) ----------
+
+def _patient(**fields) -> dict:
+    return {"resourceType": "Patient", "id": "1", **fields}
+
+
+def _obs(**fields) -> dict:
+    return {"resourceType": "Observation", "id": "o1", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+            "subject": {"reference": "Patient/1"}, "effectiveDateTime": "2026-03-01",
+            "valueQuantity": {"value": 4}, **fields}
+
+
+# (the JSON text, with \ud800 and \u0000 escapes as a file writes them; the refusal's row, column, value, reason)
+UNSTORABLE = {
+    "surrogate in an identifier": (
+        json.dumps(_patient(identifier=[{"value": "MRN-1\ud800"}])),
+        ("Patient/1", "identifier[0].value", "MRN-1\\ud800", "text holds a lone surrogate")),
+    "NUL in an identifier": (
+        json.dumps(_patient(identifier=[{"value": "MRN-1\u0000"}])),
+        ("Patient/1", "identifier[0].value", "MRN-1\\u0000", "text holds a NUL character")),
+    "surrogate in a name": (
+        json.dumps(_patient(identifier=[{"value": "MRN-1"}], name=[{"text": "\udc00Ada"}])),
+        ("Patient/1", "name[0].text", "\\udc00Ada", "text holds a lone surrogate")),
+    "NUL in a note": (
+        json.dumps(_obs(note=[{"text": "fine\u0000"}])),
+        ("Observation/o1", "note[0].text", "fine\\u0000", "text holds a NUL character")),
+    "NUL in a key": (
+        json.dumps(_obs(**{"extra\u0000": 1})),
+        ("Observation/o1", "extra\\u0000", "extra\\u0000", "text holds a NUL character")),
+    "surrogate in the id": (
+        json.dumps(_obs(id="o\ud8001")),
+        ("Observation (file)", "id", "o\\ud8001", "text holds a lone surrogate")),
+    "NUL in a subject": (
+        json.dumps(_obs(subject={"reference": "Patient/1\u0000"})),
+        ("Observation/o1", "subject.reference", "Patient/1\\u0000", "text holds a NUL character")),
+    "NUL in a bundle's fullUrl": (
+        json.dumps({"resourceType": "Bundle", "type": "collection",
+                    "entry": [{"fullUrl": "urn:uuid:\u0000", "resource": _patient()}]}),
+        ("Bundle (file)", "entry[0].fullUrl", "urn:uuid:\\u0000", "text holds a NUL character")),
+    "NDJSON line": (
+        json.dumps(_patient(identifier=[{"value": "MRN-1"}])) + "\n" + json.dumps(_obs(note=[{"text": "\ud800"}])),
+        ("Observation/o1", "note[0].text", "\\ud800", "text holds a lone surrogate")),
+}
+
+
+@pytest.mark.parametrize("case", UNSTORABLE)
+def test_text_the_store_cannot_hold_is_refused_with_its_path_and_the_file_kept(db_url, case):
+    from tests.dbdump import assert_only_the_file_kept, dump
+    from dashboard.ingest.service import import_file
+
+    text, (row, column, value, reason) = UNSTORABLE[case]
+    assert "\\ud800" in text or "\\u0000" in text or "\\udc00" in text  # written as a file writes it
+    raw = text.encode()
+    before = dump(db_url, skip=("audit_event",))
+    report = import_file(raw, "hostile.json", url=db_url)
+    assert report.status == "refused", report
+    refusal = next(r for r in report.refused_rows if r["column"] == column)
+    assert (refusal["row"], refusal["value"]) == (row, value)
+    assert refusal["reason"].startswith(reason)
+    assert_only_the_file_kept(db_url, before, raw=raw, status="refused")
+
+
+@pytest.mark.parametrize("ident", [" ", "  ", "\t", " o1", "o1 ", "o\u200b1", "o\u00001", "\u3164", "\u202eo1"])
+@pytest.mark.parametrize("as_ndjson", [False, True])
+def test_a_resource_without_a_usable_id_is_placed_by_its_position(ident, as_ndjson):
+    patient = {"resourceType": "Patient", "id": "p1"}
+    obs = {**json.loads(_observation("2026-03-01")), "id": ident, "valueQuantity": {"value": "four"}}
+    if as_ndjson:
+        raw, where = f"{json.dumps(patient)}\n{json.dumps(obs)}".encode(), "Observation (line 2)"
+    else:
+        bundle = {"resourceType": "Bundle", "type": "collection",
+                  "entry": [{"resource": patient}, {"resource": obs}]}
+        raw, where = json.dumps(bundle).encode(), "Observation (Bundle (file) entry[1])"
+    parsed = parse_fhir(raw, "f.json", today=TODAY)
+    assert [r.row for r in parsed.refused] == [where]
+
+
+# Look-alike and invisible references in every importer's patient column or identifier: refused
+# with the place, or (full-width) read as the reference they display as.
+LOOK_ALIKES = {
+    "full-width": ("ＤＥＭＯ-001", "DEMO-001"),
+    "no-break space inside": ("DEMO\u00a0001", "DEMO 001"),
+    "zero-width space": ("DEMO\u200b-001", None),
+    "zero-width joiner": ("DEMO-\u200d001", None),
+    "right-to-left override": ("\u202e100-OMED", None),
+    "Hangul filler": ("\u3164", None),
+    "line break": ("DEMO\n001", None),
+    "alone zero-width space": ("\u200b", None),
+}
+
+
+@pytest.mark.parametrize("case", LOOK_ALIKES)
+@pytest.mark.parametrize("importer", ["diary", "titration", "visits", "profile", "fhir identifier", "fhir id"])
+def test_look_alike_references_are_read_as_they_display_or_refused(importer, case):
+    written, ref = LOOK_ALIKES[case]
+    cell = '"' + written + '"'
+    if importer == "diary":
+        parsed = parse_diary_csv(f"patient_id,date,pain\n{cell},2026-03-01,4\n".encode(), "d.csv", today=TODAY)
+        found, place = [r.patient_ref for r in parsed.diary], (2, "patient_id")
+    elif importer == "titration":
+        parsed = parse_titration_csv(f"patient_id,start_date,dose_mg,frequency,route\n{cell},2026-03-01,50,daily,troche\n"
+                                     .encode(), "t.csv", today=TODAY)
+        found, place = [r.patient_ref for r in parsed.steps], (2, "patient_id")
+    elif importer == "visits":
+        parsed = parse_visits_csv(f"patient_id,date,kind\n{cell},2026-03-01,telehealth\n".encode(), "v.csv", today=TODAY)
+        found, place = [r.patient_ref for r in parsed.visits], (2, "patient_id")
+    elif importer == "profile":
+        from dashboard.ingest.profiles import parse_with_profile
+
+        profile = {"layout": "wide", "date_column": "Day", "date_format": "%Y-%m-%d", "patient_column": "Who",
+                   "columns": {"Pain": "pain"}}
+        parsed = parse_with_profile(f"Who,Day,Pain\n{cell},2026-03-01,4\n".encode(), "p.csv", profile, today=TODAY)
+        found, place = [r.patient_ref for r in parsed.diary], (2, "Who")
+    else:
+        key = "identifier" if importer == "fhir identifier" else "id"
+        body = {"resourceType": "Patient", "id": "p1", "identifier": [{"value": written}]} if key == "identifier" \
+            else {"resourceType": "Patient", "id": written}
+        parsed = parse_fhir(json.dumps(body).encode(), "f.json", today=TODAY)
+        found = [p.ref for p in parsed.patients]
+        place = ("Patient/p1", "identifier[0].value") if key == "identifier" else (None, "id")
+    if ref is not None:
+        assert (found, parsed.refused) == ([ref], [])
+        return
+    assert found == []
+    [refusal] = parsed.refused
+    assert refusal.column == place[1] and (place[0] is None or refusal.row == place[0])
+    assert "a patient reference cannot hold" in refusal.reason
+
+
+@pytest.mark.parametrize("raw", [
+    b"patient_id,date,pain\nP1,2026-03-01,4\x00\n",                                      # a NUL byte: binary
+    b"\xff\xfe" + "patient_id,date,pain\nP1,2026-03-01,4\x00\n".encode("utf-16-le"),      # a NUL in UTF-16 text
+    b"\xff\xfe" + "patient_id,date,pain\nP\ud800,2026-03-01,4\n".encode("utf-16-le", "surrogatepass"),
+    "patient_id,date,pain\nP\ud800,2026-03-01,4\n".encode("utf-8", "surrogatepass"),     # read as Windows-1252
+], ids=["nul", "utf-16 nul", "utf-16 surrogate", "utf-8 encoded surrogate"])
+def test_a_csv_never_brings_a_nul_or_a_lone_surrogate(raw):
+    """The CSV readers need no text check of their own (dashboard/text_rules.py): decoding refuses both."""
+    from dashboard.text_rules import unstorable
+
+    try:
+        parsed = parse_diary_csv(raw, "d.csv", today=TODAY)
+    except FileRefused as refused:
+        assert not unstorable(str(refused))
+        return
+    texts = [r.patient_ref for r in parsed.diary] + [v for r in parsed.refused for v in (r.value, r.reason, r.column)]
+    assert not any(unstorable(t) for t in texts)

@@ -21,6 +21,7 @@ from dashboard.db.models import DiaryEntry, ImportRecord
 from dashboard.db.session import get_engine, session_scope
 from dashboard.ingest.service import import_file
 from tests.dbdump import assert_only_the_file_kept, dump
+from tests.hypothesis_profiles import examples
 
 VALID_CSV = (
     "patient_id,date,pain,sleep,nausea,bp_systolic,bp_diastolic,notes\n"
@@ -106,25 +107,25 @@ def _check_all_or_nothing(template, valid: bytes, name: str, raw: bytes, **optio
         get_engine(url).dispose()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(raw=damaged(VALID_CSV))
 def test_a_damaged_diary_csv_is_imported_whole_or_not_at_all(_templates, raw):
     _check_all_or_nothing(_templates["sqlite"], VALID_CSV, "diary.csv", raw)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(raw=damaged(VALID_FHIR))
 def test_a_damaged_fhir_bundle_is_imported_whole_or_not_at_all(_templates, raw):
     _check_all_or_nothing(_templates["sqlite"], VALID_FHIR, "bundle.json", raw)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(raw=st.binary(max_size=400))
 def test_random_bytes_are_imported_whole_or_not_at_all(_templates, raw):
     _check_all_or_nothing(_templates["sqlite"], VALID_CSV, "random.csv", raw)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(day=st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31)),
        fhir=st.booleans())
 def test_a_date_at_or_beyond_the_limits_is_imported_whole_or_not_at_all(_templates, day, fhir):
@@ -166,7 +167,7 @@ def only_ignored(draw) -> tuple[bytes, str, dict]:
     return ("\n".join(lines) + "\n").encode(), "bearable.csv", {"patient_ref": "F-1"}
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=only_ignored())
 def test_a_file_of_only_ignored_items_is_nothing_to_import_and_kept(_templates, case):
     """v2: such a file is not "already-imported": it says nothing-to-import, with the ignored

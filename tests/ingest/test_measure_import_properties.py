@@ -14,6 +14,7 @@ from dashboard.db.session import get_engine, session_scope
 from dashboard.ingest.service import import_file
 from tests.dbdump import dump
 from tests.ingest.test_import_properties import DATA_TABLES, _fresh, damaged
+from tests.hypothesis_profiles import examples
 
 LOINC = "http://loinc.org"
 SUBJECT = {"reference": "Patient/F-1"}
@@ -52,7 +53,7 @@ def _counts(url: str) -> tuple[int, int, int]:
         return tuple(session.scalar(select(func.count(m.id))) for m in (DiaryEntry, Measure, ImportRecord))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(raw=damaged(VALID_MEASURES))
 def test_a_damaged_bundle_of_measures_is_imported_whole_or_not_at_all(_templates, raw):
     url = _fresh(_templates["sqlite"])
@@ -71,7 +72,7 @@ def test_a_damaged_bundle_of_measures_is_imported_whole_or_not_at_all(_templates
         get_engine(url).dispose()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(kept=st.lists(st.sampled_from(range(len(IGNORED_ONLY))), min_size=1, max_size=7), ndjson=st.booleans())
 def test_a_file_of_only_ignored_resources_writes_no_data_and_says_what_it_held(_templates, kept, ndjson):
     resources = [IGNORED_ONLY[i] for i in kept]

@@ -12,9 +12,10 @@ from dashboard.ingest.detect import detect_csv_format
 from dashboard.ingest.diary_csv import parse_diary_csv
 from dashboard.ingest.export import format_number
 from dashboard.ingest.records import FileRefused
+from tests.hypothesis_profiles import examples
 
 TODAY = date(2026, 3, 10)
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 VALID = {
     "diary": (

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from dashboard import fields
+from dashboard import patient_ref as patient_refs
 
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.fhir.dashboard_records import _condition, _encounter
@@ -29,9 +30,9 @@ from dashboard.ingest.fhir.medications import (
     _medication_statement,
 )
 from dashboard.ingest.fhir.observations import _observation, _questionnaire_response
-from dashboard.ingest.fhir.patients import PATIENT_REF_MAX, _apply_patient_ref, _patient, _patient_ref
+from dashboard.ingest.fhir.patients import _apply_patient_ref, _patient, _patient_ref
 from dashboard.ingest.fhir.reading import _decode, _documents, _flatten, _Resource
-from dashboard.ingest.fhir.values import RANGES, _Bad, _get, _number, _shown, _When
+from dashboard.ingest.fhir.values import RANGES, _Bad, _get, _number, _When
 from dashboard.ingest.records import DiaryRecord, FileRefused, MeasureRecord, ParsedFile, RefusedRow
 
 SKIPPED_STATUSES = {"entered-in-error", "cancelled", "not-taken", "not-done"}
@@ -50,10 +51,7 @@ def parse_fhir(raw: bytes, file_name: str, *, patient_ref: str | None = None,
     text = _decode(raw, file_name)
     if not text.strip():
         raise FileRefused(file_name, "the file is empty", row=1, column="resourceType")
-    named = patient_ref.strip() if patient_ref and patient_ref.strip() else None
-    if named and len(named) > PATIENT_REF_MAX:
-        raise FileRefused(file_name, f"a patient reference has at most {PATIENT_REF_MAX} characters",
-                          row=1, column="patient", value=_shown(named))
+    named = patient_refs.named_at_import(file_name, patient_ref)
     documents, refused = _documents(text, file_name)
     ignored: dict[str, int] = {}
     resources = _flatten(documents, file_name, refused, ignored)

@@ -14,6 +14,7 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING
 
+from dashboard import patient_ref as patient_refs
 from dashboard.ingest.fhir.reading import _Resource
 from dashboard.ingest.fhir.values import _Bad, _get, _objects, _shown
 from dashboard.ingest.records import FileRefused, PatientRecord
@@ -21,7 +22,7 @@ from dashboard.ingest.records import FileRefused, PatientRecord
 if TYPE_CHECKING:
     from dashboard.ingest.fhir.parse import _Reader
 
-PATIENT_REF_MAX, PATIENT_NAME_MAX = 100, 200  # the store's column sizes
+PATIENT_REF_MAX, PATIENT_NAME_MAX = patient_refs.MAX_LENGTH, 200  # the store's column sizes
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?")
 
 
@@ -65,9 +66,11 @@ def _patient_ref(res: _Resource) -> str:
 
 
 def _bounded_ref(ref: str, path: str) -> str:
-    if len(ref) > PATIENT_REF_MAX:
-        raise _Bad(path, ref, f"a patient reference has at most {PATIENT_REF_MAX} characters")
-    return ref
+    """The reference as ``dashboard.patient_ref`` reads it, or refused at ``path``."""
+    try:
+        return patient_refs.normalise(ref)
+    except patient_refs.RefusedRef as exc:
+        raise _Bad(path, ref, str(exc)) from None
 
 
 def _patient_name(body: dict) -> str | None:
@@ -112,7 +115,8 @@ def _subject(reader: _Reader, res: dict) -> str:
         if not match or match.end() != len(reference):
             raise _Bad("subject.reference", reference, "the subject is not a Patient")
         ref = reader.patients.get(f"Patient/{match.group(1)}", match.group(1))
-    reader.named.add(_bounded_ref(ref, "subject"))
+    ref = _bounded_ref(ref, "subject")
+    reader.named.add(ref)
     return reader.patient_ref or ref
 
 

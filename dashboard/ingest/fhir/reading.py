@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from dashboard.ingest.fhir.values import _Bad, _objects, _shown
 from dashboard.ingest.records import FileRefused, RefusedRow
+from dashboard.patient_ref import problem as _ref_problem
+from dashboard.text_rules import escaped, unstorable
 
 # Real resources nest a few dozen levels at most; a deeper document would exhaust Python's
 # recursion when a refusal quotes it, so it is refused as a whole.
@@ -83,7 +85,7 @@ def _json_error(file_name: str, exc: Exception, line_offset: int = 0) -> FileRef
         return FileRefused(file_name, f"not valid JSON: {exc.msg} (line {line}, column {exc.colno})",
                            row=line, column=f"column {exc.colno}")
     if isinstance(exc, DuplicateKey):
-        return FileRefused(file_name, f"not valid FHIR JSON: {exc}", row=1 + line_offset, column=exc.path)
+        return FileRefused(file_name, f"not valid FHIR JSON: {exc}", row=1 + line_offset, column=escaped(exc.path))
     if isinstance(exc, RecursionError):
         return FileRefused(file_name, f"not readable JSON: nested more than {MAX_DEPTH} levels deep",
                            row=1 + line_offset, column="column 1")
@@ -118,10 +120,38 @@ def _documents(text: str, file_name: str) -> tuple[list[tuple[object, int | None
 
 
 def _where(body: dict, fallback: str) -> str:
+    """``Observation/abc``; without a usable id (none, blank, surrounded by spaces, holding a
+    character no one can see: ``dashboard.patient_ref``'s rule), its place: ``Observation (line 3)``."""
     kind, ident = body.get("resourceType"), body.get("id")
-    if isinstance(ident, str) and ident:
+    if isinstance(ident, str) and ident == ident.strip() and _usable_id(ident):
         return f"{kind}/{ident}"
     return f"{kind} ({fallback})"
+
+
+def _usable_id(ident: str) -> bool:
+    return _ref_problem(ident) is None
+
+
+def _unstorable_text(value: object) -> tuple[str, str, str] | None:
+    """The first text (key or value) in a resource that cannot be stored (``text_rules``): its
+    path, the text as a refusal may quote it, and what it holds."""
+    stack: list[tuple[object, str]] = [(value, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            problem = unstorable(node)
+            if problem:
+                return path, _shown(node), problem
+        elif isinstance(node, dict):
+            for key, child in reversed(node.items()):
+                here = f"{path}.{escaped(key)}" if path else escaped(key)
+                problem = unstorable(key)
+                if problem:
+                    return here, escaped(key), problem
+                stack.append((child, here))
+        elif isinstance(node, list):
+            stack.extend((child, f"{path}[{i}]") for i, child in reversed(list(enumerate(node))))
+    return None
 
 
 def _flatten(documents, file_name: str, refused: list[RefusedRow], ignored: dict[str, int]) -> list[_Resource]:
@@ -146,6 +176,12 @@ def _flatten(documents, file_name: str, refused: list[RefusedRow], ignored: dict
             continue
         where = _where(value, fallback)
         if value["resourceType"] != "Bundle":
+            bad = _unstorable_text(value)
+            if bad:
+                path, shown, problem = bad
+                refused.append(RefusedRow(row=where, column=path, value=shown,
+                                          reason=f"text holds {problem}, which cannot be stored"))
+                continue
             out.append(_Resource(value, where, full_url))
             continue
         try:
@@ -158,9 +194,10 @@ def _flatten(documents, file_name: str, refused: list[RefusedRow], ignored: dict
                 ignored["Bundle entry without a resource"] = ignored.get("Bundle entry without a resource", 0) + 1
                 continue
             url = entry.get("fullUrl")
-            if url is not None and not isinstance(url, str):
-                refused.append(RefusedRow(row=where, column=f"{path}.fullUrl", value=_shown(url),
-                                          reason="a fullUrl is text"))
+            if url is not None and (not isinstance(url, str) or unstorable(url)):
+                reason = f"text holds {unstorable(url)}, which cannot be stored" if isinstance(url, str) else \
+                    "a fullUrl is text"
+                refused.append(RefusedRow(row=where, column=f"{path}.fullUrl", value=_shown(url), reason=reason))
                 continue
             stack.append((entry["resource"], f"{where} {path}", url, where, f"{path}.resource"))
     return out

@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from dashboard import fields
 from dashboard.db.models import SIDE_EFFECTS
+from dashboard.text_rules import escaped
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 # The native diary's ranges (import-formats.md section 1).
@@ -45,7 +46,7 @@ class _Bad(Exception):
 def _shown(value: object) -> str:
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = escaped(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
     return text if len(text) <= VALUE_SHOWN_MAX else text[:VALUE_SHOWN_MAX] + "…"
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from statistics import fmean
 
+from dashboard import patient_ref as patient_refs
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
     Table,
@@ -59,7 +60,8 @@ def parse_with_profile(
     except ProfileError as exc:
         raise FileRefused(file_name, f"the mapping profile cannot be used: {exc}", row=1) from None
     table = read_profile_table(raw, file_name, p["header_row"])
-    if not p["patient_column"] and not (patient_ref and patient_ref.strip()):
+    patient_ref = patient_refs.named_at_import(file_name, patient_ref)
+    if not p["patient_column"] and not patient_ref:
         raise FileRefused(file_name, "the profile names no patient column: name the patient when importing",
                           row=1, column="patient")
     reader = RowReader(table, p, patient_ref, today or date.today())

@@ -11,9 +11,9 @@ from datetime import date, datetime
 from dashboard import fields
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
-    PATIENT_REF_MAX,
     Table,
     cell,
+    cell_patient,
     normalise_header,
     parse_number,
     refuse,
@@ -43,7 +43,7 @@ class RowReader:
 
     def __init__(self, table: Table, profile: dict, patient_ref: str | None, today: date):
         self.table, self.p, self.today = table, profile, today
-        self.patient_ref = patient_ref.strip() if patient_ref and patient_ref.strip() else None
+        self.patient_ref = patient_ref  # normalised by parse_with_profile (dashboard.patient_ref)
         self.index = self._positions()
         self.filled: dict[str, str] = {}
         self.ignored_items: Counter[str] = Counter()
@@ -75,14 +75,7 @@ class RowReader:
         column = self.p["patient_column"]
         value = unescape_text(cell(cells, self.index[column]).strip()) if column else ""
         label = self.label(column) if column else "patient"
-        if not value:
-            return self.patient_ref or refuse(row, label, "", "the patient reference is empty")
-        if self.patient_ref and value != self.patient_ref:
-            reason = f"this row is for patient {value!r}, but the import is for patient {self.patient_ref!r}"
-            return refuse(row, label, value, reason)
-        if len(value) > PATIENT_REF_MAX:
-            return refuse(row, label, value, f"a patient reference has at most {PATIENT_REF_MAX} characters")
-        return value
+        return cell_patient(row, label, value, self.patient_ref)
 
     # dates
 
