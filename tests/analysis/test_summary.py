@@ -138,7 +138,7 @@ def test_summary_flags_are_json_ready():
     assert summary["safety_since_last_visit"] == {
         "last_visit": None, "max_systolic": 170.0, "max_diastolic": 90.0, "high_readings": 4, "bp_days": 4,
         "bladder_days": 0, "bladder_max": None, "severe_dissociation_days": 1, "over_prescribed_days": 0,
-        "max_excess_mg": None, "co_sedatives": []}
+        "max_excess_mg": None, "co_sedatives": [], "days": 4, "diary_days": 4, "coverage": 1.0, "labs": []}
 
 
 @pytest.mark.parametrize(("value", "key", "expected"), [
