@@ -278,10 +278,19 @@ def low_mood(daily: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
         f"({', '.join(_n(m) for m in run['mood'])})"), min_length=thresholds.low_mood_days)
 
 
-def diary_gap(daily: pd.DataFrame, as_of: date, thresholds: Thresholds) -> pd.DataFrame:
-    """``diary_gap_days`` or more days without an entry since the first entry, dated from the
-    first to the last day without one (a gap still open on the as-of date ends there)."""
-    dates = list(daily["diary_date"]) + ([day(as_of) + pd.Timedelta(days=1)] if len(daily) else [])
+def diary_gap(daily: pd.DataFrame, as_of: date, thresholds: Thresholds,
+              period_start: pd.Timestamp | None = None) -> pd.DataFrame:
+    """``diary_gap_days`` or more days without an entry, counted from the first entry on or after
+    ``period_start`` (the review period's start; None: the first entry), dated from the first to
+    the last day without one (a gap still open on the as-of date ends there).
+
+    v3: a lone reading years before the diary (a 1999 blood pressure in a FHIR file) is outside the
+    review period and starts no gap; a gap's start is never after its end."""
+    kept = daily["diary_date"]
+    if period_start is not None:
+        kept = kept[kept >= day(period_start)]
+    kept = kept[kept <= day(as_of)]
+    dates = list(kept) + ([day(as_of) + pd.Timedelta(days=1)] if len(kept) else [])
     rows = []
     for before, after in zip(dates, dates[1:]):
         missing = (after - before).days - 1
@@ -339,16 +348,18 @@ def flags_table(*, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.Da
 
 def review_flags(*, daily, severity, steps_tbl, step_response_tbl, diary, comedications, as_of,
                  thresholds: Thresholds, phq9_item9: pd.DataFrame = NO_ANSWERS,
-                 over_days: pd.DataFrame | None = None) -> pd.DataFrame:
+                 over_days: pd.DataFrame | None = None, period_start: pd.Timestamp | None = None,
+                 labs: pd.DataFrame | None = None) -> pd.DataFrame:
     """``flags_table`` from frames already derived (daily values, severity, steps, responses and,
-    if known, ``adherence.over_prescribed_days``)."""
+    if known, ``adherence.over_prescribed_days``); ``period_start``: the review period's start,
+    where ``diary_gap`` begins counting; ``labs``: ``analysis.measures`` frames of lab results."""
     answers = phq9_item9[phq9_item9["diary_date"] <= day(as_of)]
     over_days = over_prescribed_days(daily, steps_tbl) if over_days is None else over_days
     parts = [
         bp_high(daily, thresholds), bladder(severity, thresholds), dissociation_severe(severity, thresholds),
         over_prescribed(over_days, thresholds), co_sedative(diary, comedications, as_of),
         self_harm_thoughts(answers), pain_spike(daily, thresholds), low_mood(daily, thresholds),
-        diary_gap(daily, as_of, thresholds), no_benefit_escalation(step_response_tbl, thresholds),
+        diary_gap(daily, as_of, thresholds, period_start), no_benefit_escalation(step_response_tbl, thresholds),
     ]
     return safety_first(_concat(parts))
 
@@ -381,12 +392,15 @@ def flag_status(flags: pd.DataFrame, *, last_visit: pd.Timestamp | None, acknowl
                          [["rule", "start", "acknowledged_by", "acknowledged_at", "acknowledgement_note"]],
                          on=["rule", "start"], how="left")
     lower = flags["start"] if period_start is None else flags["start"].clip(lower=day(period_start))
+    # A run wholly before the period is shown on its own end day: a shown start never follows the shown end.
+    lower = lower.clip(upper=as_of).where(lower.clip(upper=as_of) <= flags["end"].clip(upper=as_of),
+                                          flags["end"].clip(upper=as_of))
     table = merged.assign(
         name=merged["rule"].map(rule_name),
         safety=merged["rule"].map(lambda key: key in RULES and RULES[key].safety).astype(bool),
         new=(merged["end"] > day(last_visit)) if last_visit is not None else True,
         acknowledged=merged["acknowledged_at"].notna(),
-        shown_start=lower.clip(upper=as_of).to_numpy(), shown_end=merged["end"].clip(upper=as_of),
+        shown_start=lower.to_numpy(), shown_end=merged["end"].clip(upper=as_of),
     )
     table["new"] = table["new"].astype(bool)
     return table[[*FLAG_COLUMNS, *STATUS_COLUMNS]].astype({"shown_start": "datetime64[ns]",
