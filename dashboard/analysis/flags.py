@@ -49,6 +49,7 @@ RULES: dict[str, FlagRule] = {rule.key: rule for rule in (
     FlagRule("dissociation_severe", "Severe dissociation", True),
     FlagRule("over_prescribed", "More taken than prescribed", True),
     FlagRule("co_sedative", "Opioid or benzodiazepine", True),
+    FlagRule("liver_tests_high", "High liver tests (ALT/AST)", True),
     FlagRule("self_harm_thoughts", "Thoughts of self-harm (PHQ-9 item 9)", True),
     FlagRule("pain_spike", "Pain spike", False),
     FlagRule("low_mood", "Low mood", False),
@@ -320,6 +321,30 @@ def no_benefit_escalation(step_response_tbl: pd.DataFrame, thresholds: Threshold
     return _frame(rows)
 
 
+LIVER_ENZYME_NAMES = {"1742-6": "ALT", "1920-8": "AST"}
+
+
+def liver_tests_high(labs: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """ALT (LOINC 1742-6) or AST (1920-8) above ``liver_uln_factor`` x the upper limit of normal
+    (the result's own referenceRange.high, else ``liver_upper_limit_u_l``): the FDA's 2009 guidance
+    on drug-induced liver injury reads ALT or AST > 3 x ULN as a signal (Hy's law), and repeated
+    ketamine has injured the liver (Noppers et al. 2011, Pain 152:2173-2178). Exactly 3 x does not
+    fire. ``labs``: ``analysis.measures.lab_results``. Days with an ALT/AST result are evaluated;
+    consecutive firing days form one run, as for the other daily rules."""
+    enzymes = labs[labs["code"].isin(list(LIVER_ENZYME_NAMES)) & labs["value"].notna() & labs["upper_limit"].notna()]
+    above = (enzymes["value"] - thresholds.liver_uln_factor * enzymes["upper_limit"]).round(9) > 0
+    results = enzymes.assign(above=above, text=[
+        f"{LIVER_ENZYME_NAMES[c]} {_n(v)}{'' if pd.isna(u) else ' ' + str(u)} = {_n(t)} x the upper limit {_n(limit)}"
+        for c, v, u, t, limit in zip(enzymes["code"], enzymes["value"], enzymes["unit"],
+                                     enzymes["times_upper_limit"], enzymes["upper_limit"])])
+    per_day = results.groupby("diary_date", sort=True).agg(
+        above=("above", "any"), text=("text", lambda ts: [t for t, a in zip(ts, results.loc[ts.index, "above"]) if a]),
+    ).reset_index()
+    return _run_flags("liver_tests_high", per_day, per_day["above"], "diary_date", lambda run: (
+        f"{'; '.join(t for ts in run['text'] for t in ts)} (above {_n(thresholds.liver_uln_factor)} x) "
+        f"on {_days(len(run))}"))
+
+
 def self_harm_thoughts(answers: pd.DataFrame) -> pd.DataFrame:
     """PHQ-9 item 9 (LOINC 44260-8: thoughts of being better off dead or of self-harm) answered
     above "not at all" (0). ``answers``: diary_date, value (0-3), from an imported questionnaire
@@ -358,6 +383,7 @@ def review_flags(*, daily, severity, steps_tbl, step_response_tbl, diary, comedi
     parts = [
         bp_high(daily, thresholds), bladder(severity, thresholds), dissociation_severe(severity, thresholds),
         over_prescribed(over_days, thresholds), co_sedative(diary, comedications, as_of),
+        liver_tests_high(labs, thresholds) if labs is not None else _frame([]),
         self_harm_thoughts(answers), pain_spike(daily, thresholds), low_mood(daily, thresholds),
         diary_gap(daily, as_of, thresholds, period_start), no_benefit_escalation(step_response_tbl, thresholds),
     ]

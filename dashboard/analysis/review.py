@@ -131,15 +131,16 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
     by_step = side_effects_by_step(severity, daily, steps_tbl)
     over_days = over_prescribed_days(daily, steps_tbl)
     period = review_period(base, daily, steps_tbl, as_of)
+    labs = measure_table.lab_results(measures, thresholds)
     last = last_visit(visits, as_of)
     flags = review_flags(daily=daily, severity=severity, steps_tbl=steps_tbl, step_response_tbl=responses,
                          diary=diary, comedications=comedications, as_of=as_of, thresholds=thresholds,
-                         phq9_item9=phq9_item9, over_days=over_days, period_start=period[0])
+                         phq9_item9=phq9_item9, over_days=over_days, period_start=period[0], labs=labs)
     status = flag_status(flags, last_visit=None if last is None else last.date, acknowledgements=acknowledgements,
                          period_start=period[0], as_of=as_of)
     safety = safety_since_last_visit(diary=diary, severity=severity, over_days=over_days,
                                      comedications=comedications, last_visit=None if last is None else last.date,
-                                     period_start=period[0], as_of=as_of, thresholds=thresholds)
+                                     period_start=period[0], as_of=as_of, thresholds=thresholds, labs=labs)
     intervals = visit_interval_stats(daily, severity, prescription, visits, as_of, base["mean_pain"], thresholds)
     current = current_step(steps_tbl, as_of, thresholds)
     judged = last_judged_step(responses)

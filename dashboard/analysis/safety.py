@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard.analysis.daily import day, in_period
 from dashboard.analysis.flags import CO_SEDATIVE_CLASSES, bladder_columns
+from dashboard.analysis.measures import labs_since
 from dashboard.analysis.side_effects import SEVERE
 from dashboard.config import Thresholds
 from dashboard.medications import drug_class
@@ -60,11 +61,11 @@ class SafetySinceLastVisit:
 def safety_since_last_visit(*, diary: pd.DataFrame, severity: pd.DataFrame, over_days: pd.DataFrame,
                             comedications: pd.DataFrame, last_visit: pd.Timestamp | None,
                             period_start: pd.Timestamp | None, as_of: date,
-                            thresholds: Thresholds) -> SafetySinceLastVisit:
+                            thresholds: Thresholds, labs: pd.DataFrame | None = None) -> SafetySinceLastVisit:
     """From the last visit (or the start of the review period) to the as-of date, both included.
 
     ``diary``: entries (each BP pair is one reading); ``severity``: daily side-effect severity
-    (wide); ``over_days``: ``adherence.over_prescribed_days``.
+    (wide); ``over_days``: ``adherence.over_prescribed_days``; ``labs``: ``measures.lab_results``.
     """
     end = day(as_of)
     start = day(last_visit) if last_visit is not None else (None if period_start is None else day(period_start))
@@ -94,6 +95,7 @@ def safety_since_last_visit(*, diary: pd.DataFrame, severity: pd.DataFrame, over
         max_excess_mg=_max(over["taken_mg"] - over["max_mg"]),
         co_sedatives=co_sedatives_active(entries, comedications, lower, end),
         days=days_in, diary_days=diary_days, coverage=diary_days / days_in if days_in else None,
+        labs=[] if labs is None else labs_since(labs, start, end),
     )
 
 
