@@ -18,7 +18,7 @@ from dashboard.analysis.adherence import (
 )
 from dashboard.analysis.completeness import completeness_last_days
 from dashboard.analysis.daily import daily_values, day, rolling_means, rolling_pain
-from dashboard.analysis import measures as measure_table
+from dashboard.analysis import comedication, measures as measure_table
 from dashboard.analysis.flags import NO_ANSWERS, flag_status, open_flag_counts, review_flags
 from dashboard.analysis.recent import RecentActivity, recent_activity
 from dashboard.analysis.periods import (
@@ -101,6 +101,10 @@ class Review:
     # v3: the most recent troche step with a verdict of better, worse or no clear difference, a row of
     # ``step_table`` (which carries mg_pct, qualifiers, infusions and clinically_important); None if none.
     last_judged: pd.Series | None = None
+    # v3: one line per drug (comedication.LINE_COLUMNS): ingredient, drug_class, dose_text, start, last,
+    # dose_change ('up', 'down' or None), names, sources.
+    co_medications: pd.DataFrame = field(default_factory=lambda: comedication.comedication_lines(
+        pd.DataFrame(columns=comedication.MENTION_COLUMNS)))
 
     @property
     def last_troche_step(self) -> pd.Series | None:
@@ -132,6 +136,7 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
     over_days = over_prescribed_days(daily, steps_tbl)
     period = review_period(base, daily, steps_tbl, as_of)
     labs = measure_table.lab_results(measures, thresholds)
+    drugs = comedication.comedication_lines(comedication.mentions(diary, comedications, as_of))
     last = last_visit(visits, as_of)
     flags = review_flags(daily=daily, severity=severity, steps_tbl=steps_tbl, step_response_tbl=responses,
                          diary=diary, comedications=comedications, as_of=as_of, thresholds=thresholds,
@@ -165,6 +170,7 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
         "completeness_last_30_days": completeness_last_days(daily, as_of, 30),
         "current_step": None if current is None else {**asdict(current), "words": current.words},
         "last_judged_step": last_judged_entry(judged, responses),
+        "co_medications": comedication.lines_json(drugs),
         "last_visit": None if last is None else {"date": last.date, "kind": last.kind,
                                                   "days_since": int((day(as_of) - last.date).days)},
         "next_visit": None if nxt is None else {"date": nxt.date, "kind": nxt.kind},
@@ -187,6 +193,7 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
         effects_by_step=labelled_by_step(troche_by_step(by_step, steps_tbl), steps_tbl),
         notes=patient_notes(diary, as_of), thresholds=thresholds, measures=measures,
         recent=recent, overdue_visit=overdue, responder_since_last_visit=since_last, last_judged=judged,
+        co_medications=drugs,
     )
 
 
