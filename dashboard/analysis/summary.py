@@ -60,8 +60,11 @@ def _vs_previous(response: dict) -> dict | None:
     if response["verdict"] is None:
         return None
     ci = None if pd.isna(response["vs_ci_low"]) else [response["vs_ci_low"], response["vs_ci_high"]]
+    previous = response["previous_step_id"]
+    # A step id is a whole number; the response table's column may hold it as a float (None on first steps).
+    previous = previous if previous is None or pd.isna(previous) or isinstance(previous, str) else int(previous)
     return {"difference": response["vs_difference"], "ci": ci, "verdict": response["verdict"],
-            "previous_step_id": response["previous_step_id"],
+            "previous_step_id": previous,
             "qualifiers": list(response.get("qualifiers") or []),
             "clinically_important": response.get("clinically_important"),
             "infusions": list(response.get("infusions") or [])}
