@@ -107,6 +107,11 @@ class Thresholds:
     low_mood_days: int = 3
     diary_gap_days: int = 7
     escalation_min_benefit_points: float = 1.0
+    low_adherence_pct: float = 80.0
+    sparse_diary_share: float = 0.5
+    coverage_min_share: float = 0.5
+    liver_uln_factor: float = 3.0
+    liver_upper_limit_u_l: float = 40.0
     idle_logoff_minutes: int = 15
 
     def replace(self, **changes: object) -> "Thresholds":
@@ -133,7 +138,17 @@ THRESHOLD_SOURCES: dict[str, str] = {
     "low_mood_max": "review-metrics.md: mood at or below this on consecutive days",
     "low_mood_days": "review-metrics.md: consecutive diary days of low mood",
     "diary_gap_days": "review-metrics.md: days without an entry",
-    "escalation_min_benefit_points": "review-metrics.md: benefit a dose increase must bring",
+    "escalation_min_benefit_points": "review-metrics.md: benefit a dose increase must bring; v3: also the "
+                                     "difference a step's verdict must reach to be clinically important",
+    "low_adherence_pct": "review-metrics.md v3: below this share of the prescribed mg taken, a step is not a fair test",
+    "sparse_diary_share": "review-metrics.md v3: a response window with pain on fewer than this share of its days "
+                          "is sparse",
+    "coverage_min_share": "review-metrics.md v3: below this share of diary days since the last visit, 'none' "
+                          "is not said",
+    "liver_uln_factor": "ALT/AST above this multiple of the upper limit of normal (FDA 2009 guidance on drug-induced "
+                        "liver injury, Hy's law: ALT or AST > 3 x ULN; ketamine liver injury: Noppers et al. 2011, "
+                        "Pain 152:2173)",
+    "liver_upper_limit_u_l": "review-metrics.md v3: ALT/AST upper limit (U/L) where the laboratory gives none",
     "idle_logoff_minutes": "HIPAA Security Rule 45 CFR 164.312(a)(2)(iii): automatic logoff",
 }
 

@@ -55,6 +55,8 @@ INSTRUMENTS: dict[str, Instrument] = {i.key: i for i in (
                "1 not at all – 5 very much"),
     Instrument("mme", "Opioid dose", 0, 100_000, "MME/day", "morphine milligram equivalents a day"),
     Instrument("uds", "Urine drug screen", None, None, charted=False),
+    Instrument("liver", "Liver tests", None, None, charted=False),
+    Instrument("urinalysis", "Urinalysis", None, None, charted=False),
 )}
 OTHER = "other"  # any other coded observation with a value: listed, not charted
 
@@ -102,6 +104,36 @@ ITEMS: dict[str, Item] = {
     **{code: Item("promis_pain_interference", f"PROMIS {text}", PROMIS_INTERFERENCE_ANSWERS, 1)
        for code, text in PROMIS_INTERFERENCE.items()},
 }
+@dataclass(frozen=True)
+class Lab:
+    """A laboratory test the safety picture reads (review-metrics.md v3, "Liver and bladder tests")."""
+
+    code: str  # LOINC
+    name: str
+    instrument: str  # liver or urinalysis
+    unit: str | None = None  # the unit a native CSV column is read in (enzyme activities are U/L everywhere)
+
+
+# Liver function (ketamine liver injury with repeated use: Noppers et al. 2011, Pain 152:2173-2178)
+# and urinalysis (ketamine cystitis: Cohen et al. 2018, Reg Anesth Pain Med 43:521-546): LOINC codes.
+ALT, AST = "1742-6", "1920-8"
+LABS: dict[str, Lab] = {lab.code: lab for lab in (
+    Lab(ALT, "ALT", "liver", "U/L"),
+    Lab(AST, "AST", "liver", "U/L"),
+    Lab("2324-2", "GGT", "liver", "U/L"),
+    Lab("1975-2", "Total bilirubin", "liver"),
+    Lab("6768-6", "Alkaline phosphatase", "liver", "U/L"),
+    Lab("5794-3", "Urine blood (dipstick)", "urinalysis"),
+    Lab("5799-2", "Urine leukocyte esterase (dipstick)", "urinalysis"),
+)}
+LIVER_ENZYMES = (ALT, AST)  # the liver_tests_high flag's tests
+LAB_INSTRUMENTS = ("liver", "urinalysis")
+
+
+def is_result(instrument: str) -> bool:
+    """A laboratory result or another observation: kept as written (a "< 5" is one fact, not a score)."""
+    return instrument == OTHER or instrument in LAB_INSTRUMENTS
+
 MME_UNITS = {"{mme}/d", "mme/d", "mme/day", "{mme}/day", "mg{mme}/d"}
 _MME_WORDS = re.compile(r"morphine\s+(milligram|mg)\s+equivalen|\bMME\b", re.IGNORECASE)
 _UDS_WORDS = re.compile(r"\bin urine\b.*\bscreen|\burine drug screen", re.IGNORECASE)
@@ -116,6 +148,8 @@ def classify(code: str | None, system: str | None, words: list[str], unit: str |
     """The instrument a coded observation belongs to (``OTHER`` when none), and its item."""
     if system in LOINC_SYSTEMS and code in ITEMS:
         return ITEMS[code].instrument, ITEMS[code]
+    if system in LOINC_SYSTEMS and code in LABS:
+        return LABS[code].instrument, None
     if (unit or "").strip().lower() in MME_UNITS or any(_MME_WORDS.search(w) for w in words if w):
         return "mme", None
     if any(_UDS_WORDS.search(w) for w in words if w):

@@ -57,3 +57,36 @@ def drug_class(name: str | None, rxnorm: str | None = None) -> str | None:
 
 def names_ketamine(text: str | None) -> bool:
     return bool(text) and re.search(r"\bketamin", text, re.IGNORECASE) is not None
+
+
+RXNORM_INGREDIENTS = {**RXNORM_OPIOIDS, **RXNORM_BENZODIAZEPINES, KETAMINE_RXNORM: "ketamine"}
+_FIRST_DIGIT = re.compile(r"\d")
+_STRENGTH = re.compile(r"(\d+(?:[.,]\d+)?)\s*(mg|mcg|µg|ug|g)\b", re.IGNORECASE)
+_TO_MG = {"mg": 1.0, "mcg": 0.001, "µg": 0.001, "ug": 0.001, "g": 1000.0}
+
+
+def ingredient(name: str | None, rxnorm: str | None = None) -> str:
+    """The drug a record or a diary mention is about (review-metrics.md v3, "one line per drug"):
+    the RxNorm ingredient where the code is one we know, else the name before the strength,
+    case-insensitively ("Oxycodone 5 mg", "oxycodone 10mg" and "OXYCODONE" are one drug)."""
+    if rxnorm and str(rxnorm).strip() in RXNORM_INGREDIENTS:
+        return RXNORM_INGREDIENTS[str(rxnorm).strip()]
+    text = " ".join(str(name or "").split())
+    match = _FIRST_DIGIT.search(text)
+    before = text[:match.start()].strip(" ,;:-(") if match else text
+    return (before or text).casefold()
+
+
+def strength_text(name: str | None) -> str | None:
+    """The part of a name from its strength on ("5 mg" of "Oxycodone 5 mg"), None without one."""
+    text = " ".join(str(name or "").split())
+    match = _FIRST_DIGIT.search(text)
+    return text[match.start():] if match and match.start() > 0 else None
+
+
+def strength_mg(text: str | None) -> float | None:
+    """The first strength of a dose text in mg ("10 mg twice daily" 10, "500 mcg" 0.5), None without one."""
+    match = _STRENGTH.search(str(text or ""))
+    if match is None:
+        return None
+    return float(match.group(1).replace(",", ".")) * _TO_MG[match.group(2).lower()]

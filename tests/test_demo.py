@@ -393,3 +393,55 @@ def _flags(url: str, ref: str) -> pd.DataFrame:
     f = stored(url, ref)
     return flags_table(diary=f.diary, side_effects=f.effects, steps=f.steps, comedications=f.comeds,
                        as_of=TODAY, thresholds=Thresholds())
+
+
+# --- version 3: a patient for each situation a verdict or a "none" must not hide -----------------
+
+
+@functools.lru_cache(maxsize=64)
+def _summary(url: str, ref: str) -> dict:
+    from dashboard.analysis.summary import patient_summary
+
+    with session_scope(url) as session:
+        return patient_summary(session, ref, as_of=TODAY)
+
+
+def _qualified(url: str, qualifier: str) -> set[str]:
+    """Patients whose step just judged (or the current step) names ``qualifier``."""
+    found = set()
+    for ref in REFS:
+        summary = _summary(url, ref)
+        judged = summary["last_judged_step"]
+        current = [s for s in summary["steps"] if s["vs_previous"]][-1:]
+        for vs in [judged["vs_previous"] if judged else None, *(s["vs_previous"] for s in current)]:
+            if vs and qualifier in vs["qualifiers"]:
+                found.add(ref)
+    return found
+
+
+def test_low_adherence_is_the_sparse_patients_story(clinic):
+    assert SPARSE in _qualified(clinic, "low_adherence")
+    sparse = [s for s in _summary(clinic, SPARSE)["steps"] if s["route"] == "troche"]
+    assert all(s["adherence"]["mg_pct"] < 60 for s in sparse)
+
+
+def test_an_infusion_falls_in_the_hybrid_patients_windows_only(clinic):
+    assert _qualified(clinic, "infusion_in_window") == {HYBRID}
+
+
+def test_the_bladder_patients_diary_is_too_quiet_since_the_last_visit_to_say_none(clinic):
+    quiet = {ref for ref in REFS if _summary(clinic, ref)["safety_since_last_visit"]["coverage"] < 0.5}
+    assert quiet == {BLADDER}
+    safety = _summary(clinic, BLADDER)["safety_since_last_visit"]
+    assert safety["bladder_days"] == 0 and safety["diary_days"] < safety["days"] / 2
+
+
+def test_a_liver_test_above_three_times_the_limit_since_the_last_visit(clinic):
+    with_labs = {ref for ref in REFS if _summary(clinic, ref)["safety_since_last_visit"]["labs"]}
+    assert with_labs == {BLADDER}
+    alt = next(lab for lab in _summary(clinic, BLADDER)["safety_since_last_visit"]["labs"] if lab["code"] == "1742-6")
+    assert alt["times_upper_limit"] > 3 and alt["upper_limit"] == 41.0
+    flagged = {ref for ref in REFS if any(f["rule"] == "liver_tests_high" for f in _summary(clinic, ref)["flags"])}
+    assert flagged == {BLADDER}
+    (count,) = [c for c in _summary(clinic, BLADDER)["flag_counts"] if c["rule"] == "liver_tests_high"]
+    assert (count["open"], count["new"]) == (1, 1)

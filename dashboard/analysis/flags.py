@@ -21,6 +21,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from dashboard.analysis import comedication
 from dashboard.analysis.adherence import over_prescribed_days, route_key
 from dashboard.analysis.daily import daily_values, day
 from dashboard.analysis.periods import steps_table
@@ -49,6 +50,7 @@ RULES: dict[str, FlagRule] = {rule.key: rule for rule in (
     FlagRule("dissociation_severe", "Severe dissociation", True),
     FlagRule("over_prescribed", "More taken than prescribed", True),
     FlagRule("co_sedative", "Opioid or benzodiazepine", True),
+    FlagRule("liver_tests_high", "High liver tests (ALT/AST)", True),
     FlagRule("self_harm_thoughts", "Thoughts of self-harm (PHQ-9 item 9)", True),
     FlagRule("pain_spike", "Pain spike", False),
     FlagRule("low_mood", "Low mood", False),
@@ -189,47 +191,59 @@ def _describe_over(run: _Run) -> str:
 def co_sedative(diary: pd.DataFrame, comedications: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """An opioid or benzodiazepine in the diary's other medication or in co-medication records
     (clinic records and imported prescriptions): added sedation and respiratory depression with
-    ketamine (FDA 2023 warning; Cohen et al. 2018). Recognised by ``dashboard.medications.drug_class``."""
-    return _concat([_diary_co_sedatives(diary, as_of), _record_co_sedatives(comedications, as_of)])
+    ketamine (FDA 2023 warning; Cohen et al. 2018). Recognised by ``dashboard.medications.drug_class``.
+
+    v3: one drug is one ingredient (``medications.ingredient``: RxNorm, else the name before the
+    strength, case-insensitive), however it is spelled; each flag carries ``drug_start``, when that
+    drug was first recorded or mentioned, so that it is new only when the drug started since the
+    last visit (``flag_status``)."""
+    found = comedication.mentions(diary, comedications, as_of)
+    starts = comedication.drug_starts(found)
+    sedatives = found[found["drug_class"].isin(list(CO_SEDATIVE_CLASSES))]
+    flags = _concat([_diary_co_sedatives(diary, sedatives, as_of), _record_co_sedatives(sedatives)])
+    drug = flags.pop("_ingredient") if "_ingredient" in flags else pd.Series(dtype="object")
+    return flags.assign(drug_start=pd.Series([starts.get(d) for d in drug], index=flags.index,
+                                             dtype="datetime64[ns]"))
 
 
-def _diary_co_sedatives(diary: pd.DataFrame, as_of: date) -> pd.DataFrame:
+def _diary_co_sedatives(diary: pd.DataFrame, sedatives: pd.DataFrame, as_of: date) -> pd.DataFrame:
+    """Per co-sedative ingredient, runs of days whose other medication names it; a day naming
+    something else ends a run, a day without any other medication neither breaks nor extends it."""
     texts = diary[(diary["diary_date"] <= day(as_of)) & diary["other_medication"].notna()]
     texts = texts[texts["other_medication"].astype(str).str.strip() != ""]
-    classes = texts["other_medication"].map(lambda t: drug_class(str(t)))
-    per_day = pd.DataFrame({"diary_date": texts["diary_date"], "text": texts["other_medication"].astype(str),
-                            "drug_class": classes}).groupby("diary_date", sort=True).agg(list).reset_index()
-    fired = per_day["drug_class"].map(lambda cs: any(c in CO_SEDATIVE_CLASSES for c in cs)).astype(bool)
+    evaluated = pd.DataFrame({"diary_date": sorted(set(texts["diary_date"]))}, dtype="datetime64[ns]")
+    mentioned = sedatives[sedatives["source"] == "diary"]
+    parts = []
+    for drug, group in mentioned.groupby("ingredient", sort=True):
+        texts_by_day = group.groupby("start")[["name", "drug_class"]].agg(list)
+        per_day = evaluated.assign(
+            text=[texts_by_day["name"].get(d, []) for d in evaluated["diary_date"]],
+            drug_class=[texts_by_day["drug_class"].get(d, []) for d in evaluated["diary_date"]])
+        fired = per_day["text"].map(bool).astype(bool)
 
-    def describe(run: _Run) -> str:
-        found = sorted({f"{c}: '{t}'" for ts, cs in zip(run["text"], run["drug_class"]) for t, c in zip(ts, cs) if c})
-        return f"{'; '.join(found)} in the diary's other medication on {_days(len(run))}"
+        def describe(run: _Run) -> str:
+            named = sorted({f"{c}: '{t}'" for ts, cs in zip(run["text"], run["drug_class"]) for t, c in zip(ts, cs)})
+            return f"{'; '.join(named)} in the diary's other medication on {_days(len(run))}"
 
-    return _run_flags("co_sedative", per_day, fired, "diary_date", describe)
+        flags = _run_flags("co_sedative", per_day, fired, "diary_date", describe)
+        parts.append(flags.assign(_ingredient=drug))
+    return _concat(parts)
 
 
-def _record_co_sedatives(comedications: pd.DataFrame, as_of: date) -> pd.DataFrame:
-    # One flag per drug name: start of its first record, end of its last. An open record
-    # ends on the as-of date if active, else on its start (all that is known).
-    # A record of unknown start (a MedicationStatement without a date) is known on the as-of date.
-    as_of = day(as_of)
-    records = comedications.assign(start_date=comedications["start_date"].fillna(as_of))
-    records = records[records["start_date"] <= as_of]
-    rows = []
-    for rec in records.itertuples(index=False):
-        cls = rec.drug_class if rec.drug_class in CO_SEDATIVE_CLASSES else drug_class(rec.name, _text(rec.rxnorm))
-        if cls not in CO_SEDATIVE_CLASSES:
-            continue
-        active = str(rec.status or "").lower() == "active"
-        end = min(rec.end_date, as_of) if not pd.isna(rec.end_date) else (as_of if active else rec.start_date)
-        rows.append({"name": rec.name, "cls": cls, "start": rec.start_date, "end": end, "source": rec.source})
+def _record_co_sedatives(sedatives: pd.DataFrame) -> pd.DataFrame:
+    # One flag per drug (ingredient): start of its first record, end of its last. An open record
+    # ends on the as-of date if active, else on its start (all that is known); a record of unknown
+    # start is known on the as-of date (``comedication.mentions``).
+    records = sedatives[sedatives["source"] != "diary"]
     flags = []
-    for (name, cls), group in pd.DataFrame(rows, columns=["name", "cls", "start", "end", "source"]).groupby(
-            ["name", "cls"], sort=True):
+    for drug, group in records.groupby("ingredient", sort=True):
+        names = ", ".join(f"'{n}'" for n in sorted(set(group["name"]), key=lambda n: (n.casefold(), n)))
         sources = ", ".join(sorted(set(group["source"].astype(str))))
+        cls = [c for c in group.sort_values("start")["drug_class"] if c][-1]
         flags.append({"rule": "co_sedative", "start": group["start"].min(), "end": group["end"].max(),
-                      "detail": f"{cls}: '{name}' in co-medication records ({sources}), {len(group)} record(s)"})
-    return _frame(flags)
+                      "detail": f"{cls}: {names} in co-medication records ({sources}), {len(group)} record(s)",
+                      "_ingredient": drug})
+    return _frame(flags).assign(_ingredient=pd.Series([f["_ingredient"] for f in flags], dtype="object"))
 
 
 def _text(value) -> str | None:
@@ -278,10 +292,19 @@ def low_mood(daily: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
         f"({', '.join(_n(m) for m in run['mood'])})"), min_length=thresholds.low_mood_days)
 
 
-def diary_gap(daily: pd.DataFrame, as_of: date, thresholds: Thresholds) -> pd.DataFrame:
-    """``diary_gap_days`` or more days without an entry since the first entry, dated from the
-    first to the last day without one (a gap still open on the as-of date ends there)."""
-    dates = list(daily["diary_date"]) + ([day(as_of) + pd.Timedelta(days=1)] if len(daily) else [])
+def diary_gap(daily: pd.DataFrame, as_of: date, thresholds: Thresholds,
+              period_start: pd.Timestamp | None = None) -> pd.DataFrame:
+    """``diary_gap_days`` or more days without an entry, counted from the first entry on or after
+    ``period_start`` (the review period's start; None: the first entry), dated from the first to
+    the last day without one (a gap still open on the as-of date ends there).
+
+    v3: a lone reading years before the diary (a 1999 blood pressure in a FHIR file) is outside the
+    review period and starts no gap; a gap's start is never after its end."""
+    kept = daily["diary_date"]
+    if period_start is not None:
+        kept = kept[kept >= day(period_start)]
+    kept = kept[kept <= day(as_of)]
+    dates = list(kept) + ([day(as_of) + pd.Timedelta(days=1)] if len(kept) else [])
     rows = []
     for before, after in zip(dates, dates[1:]):
         missing = (after - before).days - 1
@@ -309,6 +332,30 @@ def no_benefit_escalation(step_response_tbl: pd.DataFrame, thresholds: Threshold
                 f"{_n(step.response_pain)} vs {_n(prev.response_pain)} before ({_n(-benefit):s} points; needs a "
                 f"drop of {_n(thresholds.escalation_min_benefit_points)})")})
     return _frame(rows)
+
+
+LIVER_ENZYME_NAMES = {"1742-6": "ALT", "1920-8": "AST"}
+
+
+def liver_tests_high(labs: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """ALT (LOINC 1742-6) or AST (1920-8) above ``liver_uln_factor`` x the upper limit of normal
+    (the result's own referenceRange.high, else ``liver_upper_limit_u_l``): the FDA's 2009 guidance
+    on drug-induced liver injury reads ALT or AST > 3 x ULN as a signal (Hy's law), and repeated
+    ketamine has injured the liver (Noppers et al. 2011, Pain 152:2173-2178). Exactly 3 x does not
+    fire. ``labs``: ``analysis.measures.lab_results``. Days with an ALT/AST result are evaluated;
+    consecutive firing days form one run, as for the other daily rules."""
+    enzymes = labs[labs["code"].isin(list(LIVER_ENZYME_NAMES)) & labs["value"].notna() & labs["upper_limit"].notna()]
+    above = (enzymes["value"] - thresholds.liver_uln_factor * enzymes["upper_limit"]).round(9) > 0
+    results = enzymes.assign(above=above, text=[
+        f"{LIVER_ENZYME_NAMES[c]} {_n(v)}{'' if pd.isna(u) else ' ' + str(u)} = {_n(t)} x the upper limit {_n(limit)}"
+        for c, v, u, t, limit in zip(enzymes["code"], enzymes["value"], enzymes["unit"],
+                                     enzymes["times_upper_limit"], enzymes["upper_limit"])])
+    per_day = results.groupby("diary_date", sort=True).agg(
+        above=("above", "any"), text=("text", lambda ts: [t for t, a in zip(ts, results.loc[ts.index, "above"]) if a]),
+    ).reset_index()
+    return _run_flags("liver_tests_high", per_day, per_day["above"], "diary_date", lambda run: (
+        f"{'; '.join(t for ts in run['text'] for t in ts)} (above {_n(thresholds.liver_uln_factor)} x) "
+        f"on {_days(len(run))}"))
 
 
 def self_harm_thoughts(answers: pd.DataFrame) -> pd.DataFrame:
@@ -339,16 +386,19 @@ def flags_table(*, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.Da
 
 def review_flags(*, daily, severity, steps_tbl, step_response_tbl, diary, comedications, as_of,
                  thresholds: Thresholds, phq9_item9: pd.DataFrame = NO_ANSWERS,
-                 over_days: pd.DataFrame | None = None) -> pd.DataFrame:
+                 over_days: pd.DataFrame | None = None, period_start: pd.Timestamp | None = None,
+                 labs: pd.DataFrame | None = None) -> pd.DataFrame:
     """``flags_table`` from frames already derived (daily values, severity, steps, responses and,
-    if known, ``adherence.over_prescribed_days``)."""
+    if known, ``adherence.over_prescribed_days``); ``period_start``: the review period's start,
+    where ``diary_gap`` begins counting; ``labs``: ``analysis.measures`` frames of lab results."""
     answers = phq9_item9[phq9_item9["diary_date"] <= day(as_of)]
     over_days = over_prescribed_days(daily, steps_tbl) if over_days is None else over_days
     parts = [
         bp_high(daily, thresholds), bladder(severity, thresholds), dissociation_severe(severity, thresholds),
         over_prescribed(over_days, thresholds), co_sedative(diary, comedications, as_of),
+        liver_tests_high(labs, thresholds) if labs is not None else _frame([]),
         self_harm_thoughts(answers), pain_spike(daily, thresholds), low_mood(daily, thresholds),
-        diary_gap(daily, as_of, thresholds), no_benefit_escalation(step_response_tbl, thresholds),
+        diary_gap(daily, as_of, thresholds, period_start), no_benefit_escalation(step_response_tbl, thresholds),
     ]
     return safety_first(_concat(parts))
 
@@ -368,7 +418,8 @@ def flag_status(flags: pd.DataFrame, *, last_visit: pd.Timestamp | None, acknowl
                 period_start: pd.Timestamp | None, as_of: date) -> pd.DataFrame:
     """What a clinician needs to read each flag (review-metrics.md v2, "Reading flags").
 
-    ``new``: the run ends after the last visit (no visit yet: every flag is new).
+    ``new``: the run ends after the last visit (no visit yet: every flag is new); a co-sedative
+    (a flag with ``drug_start``) only when the drug started after the last visit (v3).
     ``acknowledged``: a clinician acknowledged this run (same rule and true start) on or before
     the as-of date; a later run of the rule has another start and is a new flag.
     ``shown_start``/``shown_end``: the dates clipped to the review period (``period_start`` to
@@ -381,16 +432,29 @@ def flag_status(flags: pd.DataFrame, *, last_visit: pd.Timestamp | None, acknowl
                          [["rule", "start", "acknowledged_by", "acknowledged_at", "acknowledgement_note"]],
                          on=["rule", "start"], how="left")
     lower = flags["start"] if period_start is None else flags["start"].clip(lower=day(period_start))
+    # A run wholly before the period is shown on its own end day: a shown start never follows the shown end.
+    lower = lower.clip(upper=as_of).where(lower.clip(upper=as_of) <= flags["end"].clip(upper=as_of),
+                                          flags["end"].clip(upper=as_of))
     table = merged.assign(
         name=merged["rule"].map(rule_name),
         safety=merged["rule"].map(lambda key: key in RULES and RULES[key].safety).astype(bool),
-        new=(merged["end"] > day(last_visit)) if last_visit is not None else True,
+        new=_new(merged, last_visit),
         acknowledged=merged["acknowledged_at"].notna(),
-        shown_start=lower.clip(upper=as_of).to_numpy(), shown_end=merged["end"].clip(upper=as_of),
+        shown_start=lower.to_numpy(), shown_end=merged["end"].clip(upper=as_of),
     )
     table["new"] = table["new"].astype(bool)
     return table[[*FLAG_COLUMNS, *STATUS_COLUMNS]].astype({"shown_start": "datetime64[ns]",
                                                           "shown_end": "datetime64[ns]"})
+
+
+def _new(flags: pd.DataFrame, last_visit: pd.Timestamp | None) -> pd.Series | bool:
+    if last_visit is None:
+        return True
+    new = flags["end"] > day(last_visit)
+    if "drug_start" in flags:
+        drug = flags["drug_start"].notna()
+        new = new.where(~drug, new & (flags["drug_start"] > day(last_visit)))
+    return new
 
 
 def open_flag_counts(status: pd.DataFrame) -> pd.DataFrame:

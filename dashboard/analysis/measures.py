@@ -6,12 +6,14 @@ Pure pandas: the frames of ``db.queries.measures_frame`` in, frames and plain va
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
 from dashboard.analysis.daily import day
-from dashboard.measures import INSTRUMENTS, LOINC_SYSTEMS, OTHER, PHQ9_BANDS, PHQ9_ITEM9
+from dashboard.config import Thresholds
+from dashboard.measures import INSTRUMENTS, LABS, LIVER_ENZYMES, LOINC_SYSTEMS, OTHER, PHQ9_BANDS, PHQ9_ITEM9
 
 NO_MEASURES = pd.DataFrame({
     "recorded_at": pd.Series(dtype="datetime64[ns]"), "diary_date": pd.Series(dtype="datetime64[ns]"),
@@ -19,6 +21,7 @@ NO_MEASURES = pd.DataFrame({
     "name": pd.Series(dtype="object"), "value": pd.Series(dtype="float64"), "answer_code": pd.Series(dtype="object"),
     "answer_text": pd.Series(dtype="object"), "answer_position": pd.Series(dtype="float64"),
     "unit": pd.Series(dtype="object"), "source": pd.Series(dtype="object"), "import_id": pd.Series(dtype="float64"),
+    "reference_low": pd.Series(dtype="float64"), "reference_high": pd.Series(dtype="float64"),
 })
 CHARTED = tuple(key for key, spec in INSTRUMENTS.items() if spec.charted)
 
@@ -88,3 +91,70 @@ def item9_words(measures: pd.DataFrame, since: pd.Timestamp | None) -> tuple[str
         return f"not answered since the last visit (last {last['value']:g}/3 on {last['diary_date']:%d %b %Y})", False
     highest = float(recent["value"].max())
     return f"highest {highest:g}/3 (0 = not at all) in {len(recent)} answer(s)", highest > 0
+
+
+# ------------------------------------------------------------------ laboratory results (v3)
+
+LAB_COLUMNS = ["diary_date", "recorded_at", "code", "name", "value", "unit", "answer_text", "upper_limit",
+               "times_upper_limit"]
+_DEFAULT_LIMIT_UNITS = {"", "u/l", "iu/l", "[iu]/l", "u/l (37 c)"}
+
+
+@dataclass(frozen=True)
+class LabResult:
+    """The latest result of one laboratory test since the last visit (review-metrics.md v3)."""
+
+    code: str
+    name: str
+    value: float | None
+    unit: str | None
+    upper_limit: float | None  # the laboratory's referenceRange.high, else the setting for ALT/AST in U/L
+    times_upper_limit: float | None
+    date: pd.Timestamp
+    answer: str | None = None  # a result written in words ("negative", "1+", "< 5")
+
+    def json(self) -> dict:
+        return {"code": self.code, "name": self.name, "value": self.value, "unit": self.unit,
+                "upper_limit": self.upper_limit, "times_upper_limit": self.times_upper_limit, "date": self.date,
+                **({"answer": self.answer} if self.answer is not None else {})}
+
+
+def lab_results(measures: pd.DataFrame, thresholds: Thresholds) -> pd.DataFrame:
+    """Liver tests and urinalysis (``dashboard.measures.LABS``, LOINC) with their upper limit and
+    the value's multiple of it, oldest first.
+
+    The upper limit is the observation's own ``referenceRange.high``; without one, ALT and AST in
+    U/L (or without a unit) are read against ``liver_upper_limit_u_l``; other tests have none."""
+    found = measures[measures["code"].isin(list(LABS)) & measures["system"].isin(LOINC_SYSTEMS)]
+    found = found.sort_values(["recorded_at", "code"], kind="stable")
+    own = found["reference_high"].astype("float64")
+    units = found["unit"].fillna("").astype("str").str.strip().str.lower()
+    default = found["code"].isin(list(LIVER_ENZYMES)) & units.isin(list(_DEFAULT_LIMIT_UNITS))
+    limit = own.where(own.notna() & (own > 0), pd.Series(thresholds.liver_upper_limit_u_l, index=found.index)
+                      .where(default))
+    value = found["value"].astype("float64")
+    table = found.assign(name=found["code"].map(lambda c: LABS[c].name), value=value, upper_limit=limit,
+                         times_upper_limit=value / limit)
+    return table[LAB_COLUMNS].reset_index(drop=True).astype({"upper_limit": "float64", "times_upper_limit": "float64"})
+
+
+def labs_since(labs: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp) -> list[LabResult]:
+    """The latest result of each test from ``start`` (None: from the first) to ``end``, in the
+    order of ``dashboard.measures.LABS`` (liver tests first); an empty list when none."""
+    kept = labs[(labs["diary_date"] <= day(end)) & ((labs["diary_date"] >= day(start)) if start is not None else True)]
+    latest_rows = kept.groupby("code", sort=False).tail(1).set_index("code")
+    out = []
+    for code in LABS:
+        if code not in latest_rows.index:
+            continue
+        row = latest_rows.loc[code]
+        out.append(LabResult(code=code, name=row["name"], value=_num(row["value"]),
+                             unit=None if pd.isna(row["unit"]) else str(row["unit"]),
+                             upper_limit=_num(row["upper_limit"]), times_upper_limit=_num(row["times_upper_limit"]),
+                             date=row["diary_date"],
+                             answer=None if pd.isna(row["answer_text"]) else str(row["answer_text"])))
+    return out
+
+
+def _num(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)

@@ -137,16 +137,18 @@ def welch_interval(current: WindowStats, previous: WindowStats,
 
 def compare_steps(current: WindowStats, previous: WindowStats, *, current_early: bool,
                   previous_early: bool) -> StepComparison:
-    """better / worse when the interval lies wholly below / above 0, else no clear difference;
-    too few days when an interval cannot be built (n_eff < 2 in either window); too early to
-    judge when either step is early (the difference and interval are still given)."""
+    """In this precedence (review-metrics.md v3, "Is it a fair test?"): too early to judge when
+    either step is early, whatever n_eff (the difference and any interval are still given); too
+    few days when an interval cannot be built (n_eff < 2 in either window); otherwise better /
+    worse when the interval lies wholly below / above 0, else no clear difference."""
     difference = None if current.mean is None or previous.mean is None else current.mean - previous.mean
     ci = welch_interval(current, previous)
-    if ci is None:
-        return StepComparison(difference, None, TOO_FEW)
-    ci = (round(ci[0], _DECIMALS), round(ci[1], _DECIMALS))
+    if ci is not None:
+        ci = (round(ci[0], _DECIMALS), round(ci[1], _DECIMALS))
     if current_early or previous_early:
         return StepComparison(difference, ci, TOO_EARLY)
+    if ci is None:
+        return StepComparison(difference, None, TOO_FEW)
     if ci[1] < 0:
         return StepComparison(difference, ci, BETTER)
     if ci[0] > 0:

@@ -18,7 +18,7 @@ from dashboard.analysis.adherence import (
 )
 from dashboard.analysis.completeness import completeness_last_days
 from dashboard.analysis.daily import daily_values, day, rolling_means, rolling_pain
-from dashboard.analysis import measures as measure_table
+from dashboard.analysis import comedication, measures as measure_table
 from dashboard.analysis.flags import NO_ANSWERS, flag_status, open_flag_counts, review_flags
 from dashboard.analysis.recent import RecentActivity, recent_activity
 from dashboard.analysis.periods import (
@@ -27,7 +27,8 @@ from dashboard.analysis.periods import (
 from dashboard.analysis.response import lowest_effective_dose, step_response_table
 from dashboard.analysis.safety import SafetySinceLastVisit, safety_since_last_visit
 from dashboard.analysis.side_effects import daily_side_effect_severity, side_effects_by_step
-from dashboard.analysis.summary import BASELINE_KEYS, _step_entry, json_ready
+from dashboard.analysis.summary import BASELINE_KEYS, _step_entry, json_ready, last_judged_entry
+from dashboard.analysis.trust import judged_from, last_judged_step, with_trust
 from dashboard.config import Thresholds
 
 
@@ -50,6 +51,7 @@ class CurrentStep:
     max_per_day: float | None
     route: str
     days_on_step: int
+    judged_from: pd.Timestamp | None = None  # first as-of date the step is no longer early (v3)
 
     @property
     def words(self) -> str:
@@ -96,6 +98,13 @@ class Review:
     recent: RecentActivity | None = None  # last 14 days' pain against the 14 before, last entry, last BP
     overdue_visit: Visit | None = None  # booked before the as-of date, never recorded as held
     responder_since_last_visit: str | None = None  # the category of the interval since the last visit
+    # v3: the most recent troche step with a verdict of better, worse or no clear difference, a row of
+    # ``step_table`` (which carries mg_pct, qualifiers, infusions and clinically_important); None if none.
+    last_judged: pd.Series | None = None
+    # v3: one line per drug (comedication.LINE_COLUMNS): ingredient, drug_class, dose_text, start, last,
+    # dose_change ('up', 'down' or None), names, sources.
+    co_medications: pd.DataFrame = field(default_factory=lambda: comedication.comedication_lines(
+        pd.DataFrame(columns=comedication.MENTION_COLUMNS)))
 
     @property
     def last_troche_step(self) -> pd.Series | None:
@@ -121,21 +130,25 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
     severity = daily_side_effect_severity(side_effects, as_of)
     prescription = daily_prescription(steps_tbl)
     base = baseline(daily, steps_tbl, thresholds)
-    responses = step_response_table(daily, steps_tbl, base["mean_pain"], thresholds)
+    responses = with_trust(step_response_table(daily, steps_tbl, base["mean_pain"], thresholds), daily,
+                           prescription, steps_tbl, visits, as_of, thresholds)
     by_step = side_effects_by_step(severity, daily, steps_tbl)
     over_days = over_prescribed_days(daily, steps_tbl)
     period = review_period(base, daily, steps_tbl, as_of)
+    labs = measure_table.lab_results(measures, thresholds)
+    drugs = comedication.comedication_lines(comedication.mentions(diary, comedications, as_of))
     last = last_visit(visits, as_of)
     flags = review_flags(daily=daily, severity=severity, steps_tbl=steps_tbl, step_response_tbl=responses,
                          diary=diary, comedications=comedications, as_of=as_of, thresholds=thresholds,
-                         phq9_item9=phq9_item9, over_days=over_days)
+                         phq9_item9=phq9_item9, over_days=over_days, period_start=period[0], labs=labs)
     status = flag_status(flags, last_visit=None if last is None else last.date, acknowledgements=acknowledgements,
                          period_start=period[0], as_of=as_of)
     safety = safety_since_last_visit(diary=diary, severity=severity, over_days=over_days,
                                      comedications=comedications, last_visit=None if last is None else last.date,
-                                     period_start=period[0], as_of=as_of, thresholds=thresholds)
+                                     period_start=period[0], as_of=as_of, thresholds=thresholds, labs=labs)
     intervals = visit_interval_stats(daily, severity, prescription, visits, as_of, base["mean_pain"], thresholds)
-    current = current_step(steps_tbl, as_of)
+    current = current_step(steps_tbl, as_of, thresholds)
+    judged = last_judged_step(responses)
     nxt = next_visit(visits, as_of)
     overdue = overdue_visit(visits, as_of)
     recent = recent_activity(daily, as_of)
@@ -156,6 +169,8 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
         "safety_since_last_visit": safety.json(),
         "completeness_last_30_days": completeness_last_days(daily, as_of, 30),
         "current_step": None if current is None else {**asdict(current), "words": current.words},
+        "last_judged_step": last_judged_entry(judged, responses),
+        "co_medications": comedication.lines_json(drugs),
         "last_visit": None if last is None else {"date": last.date, "kind": last.kind,
                                                   "days_since": int((day(as_of) - last.date).days)},
         "next_visit": None if nxt is None else {"date": nxt.date, "kind": nxt.kind},
@@ -177,7 +192,8 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
         aligned=visit_aligned_pain(daily, visits, as_of),
         effects_by_step=labelled_by_step(troche_by_step(by_step, steps_tbl), steps_tbl),
         notes=patient_notes(diary, as_of), thresholds=thresholds, measures=measures,
-        recent=recent, overdue_visit=overdue, responder_since_last_visit=since_last,
+        recent=recent, overdue_visit=overdue, responder_since_last_visit=since_last, last_judged=judged,
+        co_medications=drugs,
     )
 
 
@@ -195,8 +211,9 @@ def review_period(base: dict, daily: pd.DataFrame, steps_tbl: pd.DataFrame,
     return (min(firsts) if firsts else day(as_of)), day(as_of)
 
 
-def current_step(steps_tbl: pd.DataFrame, as_of: date) -> CurrentStep | None:
-    """The step running on the as-of date, a troche step first (the one the patient takes at home)."""
+def current_step(steps_tbl: pd.DataFrame, as_of: date, thresholds: Thresholds | None = None) -> CurrentStep | None:
+    """The step running on the as-of date, a troche step first (the one the patient takes at home),
+    with the first as-of date its verdict can be given (``trust.judged_from``)."""
     running = steps_tbl[steps_tbl["end"] == day(as_of)]
     if running.empty:
         return None
@@ -206,7 +223,8 @@ def current_step(steps_tbl: pd.DataFrame, as_of: date) -> CurrentStep | None:
     daily = None if pd.isna(step["daily_dose_mg"]) else float(step["daily_dose_mg"])
     return CurrentStep(step_id=step["step_id"], start=step["start"], dose_mg=float(step["dose_mg"]),
                        daily_dose_mg=daily, frequency=str(step["frequency"]), max_per_day=max_per_day,
-                       route=str(step["route"]), days_on_step=int((day(as_of) - step["start"]).days) + 1)
+                       route=str(step["route"]), days_on_step=int((day(as_of) - step["start"]).days) + 1,
+                       judged_from=judged_from(step["start"], thresholds or Thresholds()))
 
 
 def last_visit(visits: pd.DataFrame, as_of: date) -> Visit | None:

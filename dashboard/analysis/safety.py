@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard.analysis.daily import day, in_period
 from dashboard.analysis.flags import CO_SEDATIVE_CLASSES, bladder_columns
+from dashboard.analysis.measures import labs_since
 from dashboard.analysis.side_effects import SEVERE
 from dashboard.config import Thresholds
 from dashboard.medications import drug_class
@@ -38,21 +39,33 @@ class SafetySinceLastVisit:
     over_prescribed_days: int
     max_excess_mg: float | None
     co_sedatives: list[str] = field(default_factory=list)
+    # v3, "How much the diary covers": calendar days of the interval (both ends counted), days with
+    # any diary entry among them, and their share (None when the interval has no days).
+    days: int = 0
+    diary_days: int = 0
+    coverage: float | None = None
+    # v3, "Liver and bladder tests": the latest of each lab code in the interval (``LabResult``).
+    labs: list = field(default_factory=list)
 
     def json(self) -> dict:
         keys = ("last_visit", "max_systolic", "max_diastolic", "high_readings", "bp_days", "bladder_days",
-                "bladder_max", "severe_dissociation_days", "over_prescribed_days", "max_excess_mg", "co_sedatives")
-        return {key: getattr(self, key) for key in keys}
+                "bladder_max", "severe_dissociation_days", "over_prescribed_days", "max_excess_mg", "co_sedatives",
+                "days", "diary_days", "coverage")
+        return {**{key: getattr(self, key) for key in keys}, "labs": [lab.json() for lab in self.labs]}
+
+    def too_sparse(self, thresholds: Thresholds) -> bool:
+        """Coverage below ``coverage_min_share``: a count of 0 cannot be read as "none"."""
+        return self.coverage is None or round(self.coverage, 9) < thresholds.coverage_min_share
 
 
 def safety_since_last_visit(*, diary: pd.DataFrame, severity: pd.DataFrame, over_days: pd.DataFrame,
                             comedications: pd.DataFrame, last_visit: pd.Timestamp | None,
                             period_start: pd.Timestamp | None, as_of: date,
-                            thresholds: Thresholds) -> SafetySinceLastVisit:
+                            thresholds: Thresholds, labs: pd.DataFrame | None = None) -> SafetySinceLastVisit:
     """From the last visit (or the start of the review period) to the as-of date, both included.
 
     ``diary``: entries (each BP pair is one reading); ``severity``: daily side-effect severity
-    (wide); ``over_days``: ``adherence.over_prescribed_days``.
+    (wide); ``over_days``: ``adherence.over_prescribed_days``; ``labs``: ``measures.lab_results``.
     """
     end = day(as_of)
     start = day(last_visit) if last_visit is not None else (None if period_start is None else day(period_start))
@@ -67,6 +80,10 @@ def safety_since_last_visit(*, diary: pd.DataFrame, severity: pd.DataFrame, over
     dissociation = days["dissociation"] if "dissociation" in days else pd.Series(dtype="float64")
     over = in_period(over_days, lower, end)
     over = over[over["over"]]
+    # Without a visit and a review period the interval starts at the first entry: nothing before it to count.
+    first = start if start is not None else (entries["diary_date"].min() if len(entries) else end)
+    days_in = max(int((end - day(first)).days) + 1, 0)
+    diary_days = int(entries["diary_date"].nunique())
     return SafetySinceLastVisit(
         last_visit=None if last_visit is None else day(last_visit), start=start, end=end,
         max_systolic=_max(readings["bp_systolic"]), max_diastolic=_max(readings["bp_diastolic"]),
@@ -77,6 +94,8 @@ def safety_since_last_visit(*, diary: pd.DataFrame, severity: pd.DataFrame, over
         over_prescribed_days=int(over["diary_date"].nunique()),
         max_excess_mg=_max(over["taken_mg"] - over["max_mg"]),
         co_sedatives=co_sedatives_active(entries, comedications, lower, end),
+        days=days_in, diary_days=diary_days, coverage=diary_days / days_in if days_in else None,
+        labs=[] if labs is None else labs_since(labs, start, end),
     )
 
 

@@ -54,12 +54,32 @@ def _step_entry(step, response: dict, daily, severity, prescription, thresholds:
 
 
 def _vs_previous(response: dict) -> dict | None:
-    """``{difference, ci: [low, high], verdict}`` against the previous troche step; None on the first."""
+    """``{difference, ci: [low, high], verdict, qualifiers, clinically_important}`` against the
+    previous troche step (review-metrics.md v3); None on the first. ``infusions`` names where an
+    in-clinic administration fell ({date, where}: this window, previous window, onset days)."""
     if response["verdict"] is None:
         return None
     ci = None if pd.isna(response["vs_ci_low"]) else [response["vs_ci_low"], response["vs_ci_high"]]
+    previous = response["previous_step_id"]
+    # A step id is a whole number; the response table's column may hold it as a float (None on first steps).
+    previous = previous if previous is None or pd.isna(previous) or isinstance(previous, str) else int(previous)
     return {"difference": response["vs_difference"], "ci": ci, "verdict": response["verdict"],
-            "previous_step_id": response["previous_step_id"]}
+            "previous_step_id": previous,
+            "qualifiers": list(response.get("qualifiers") or []),
+            "clinically_important": response.get("clinically_important"),
+            "infusions": list(response.get("infusions") or [])}
+
+
+def last_judged_entry(response, responses) -> dict | None:
+    """``last_judged_step`` of ``summary --json``: ``{step_start, daily_dose_mg,
+    previous_daily_dose_mg, vs_previous}`` of a row of the response table (None: none judged)."""
+    if response is None:
+        return None
+    previous = responses[responses["step_id"] == response["previous_step_id"]]
+    return {"step_id": response["step_id"], "step_start": response["start"],
+            "daily_dose_mg": response["daily_dose_mg"],
+            "previous_daily_dose_mg": previous["daily_dose_mg"].iloc[0] if len(previous) else None,
+            "vs_previous": _vs_previous(dict(response))}
 
 
 def truncated(value: float, decimals: int = 0) -> float:

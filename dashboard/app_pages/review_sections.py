@@ -95,7 +95,8 @@ def open_flags_line(review: Review) -> None:
     parts = []
     for row in counts.itertuples(index=False):
         if row.open:
-            text = f"{row.name} · {row.open}" + (f" {NEW}" if row.new else "")
+            # The badge counts the new runs (open ones since the last visit), not all open runs.
+            text = f"{row.name} · {row.open}" + (f" :orange-badge[{row.new} NEW]" if row.new else "")
             parts.append(f":red[**{text}**]" if row.safety else text)
         else:
             parts.append(f":gray[{row.name} · acknowledged]")

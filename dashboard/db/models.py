@@ -289,6 +289,9 @@ class Measure(Base):
     answer_text: Mapped[str | None] = mapped_column(String(500))
     answer_position: Mapped[int | None] = mapped_column(SmallInteger)
     unit: Mapped[str | None] = mapped_column(String(60))
+    # A laboratory result's reference range as the laboratory gave it (FHIR referenceRange), in ``unit``.
+    reference_low: Mapped[float | None] = mapped_column(Float)
+    reference_high: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(40))
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"), index=True)
 

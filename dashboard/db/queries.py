@@ -33,7 +33,7 @@ SIDE_EFFECT_COLUMNS = ["entry_id", "diary_date", "effect", "severity"]
 STEP_COLUMNS = ["step_id", "start_date", "end_date", "dose_mg", "frequency", "max_per_day", "route", "note", "status"]
 VISIT_COLUMNS = ["visit_id", "date", "kind", "note", "status"]
 MEASURE_COLUMNS = ["recorded_at", "diary_date", "instrument", "system", "code", "name", "value", "answer_code",
-                   "answer_text", "answer_position", "unit", "source", "import_id"]
+                   "answer_text", "answer_position", "unit", "source", "import_id", "reference_low", "reference_high"]
 COMEDICATION_COLUMNS = ["name", "rxnorm", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]
 
 
@@ -167,12 +167,13 @@ def measures_frame(session: Session, patient_id: int) -> pd.DataFrame:
     rows = session.execute(
         select(Measure.recorded_at, Measure.recorded_at, Measure.instrument, Measure.system, Measure.code,
                Measure.name, Measure.value, Measure.answer_code, Measure.answer_text, Measure.answer_position,
-               Measure.unit, Measure.source, Measure.import_id)
+               Measure.unit, Measure.source, Measure.import_id, Measure.reference_low, Measure.reference_high)
         .where(Measure.patient_id == patient_id, Measure.recorded_at >= datetime.combine(fields.EARLIEST, time.min),
                Measure.recorded_at < end)
         .order_by(Measure.recorded_at, Measure.code)
     ).all()
-    df = _frame(rows, MEASURE_COLUMNS, dates=("recorded_at", "diary_date"), floats=("value",))
+    df = _frame(rows, MEASURE_COLUMNS, dates=("recorded_at", "diary_date"),
+                floats=("value", "reference_low", "reference_high"))
     df["diary_date"] = df["diary_date"].dt.normalize()
     return df
 

@@ -26,6 +26,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "bp_systolic_high": (60, 260), "bp_diastolic_high": (30, 160), "pain_spike_points": (0.5, 10),
     "low_mood_max": (0, 10), "low_mood_days": (1, 60), "diary_gap_days": (1, 365),
     "escalation_min_benefit_points": (0, 10), "idle_logoff_minutes": (1, 240),
+    "low_adherence_pct": (0, 100), "sparse_diary_share": (0, 1), "coverage_min_share": (0, 1),
+    "liver_uln_factor": (1, 20), "liver_upper_limit_u_l": (1, 1000),
 }
 CHOICES: dict[str, tuple[str, ...]] = {"effective_category": ("minimal", "moderate", "substantial")}
 _TYPES: dict[str, type] = typing.get_type_hints(Thresholds)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
@@ -10,7 +10,8 @@ from dashboard.demo.diary import plan_days, write_day
 from dashboard.demo.features import FEATURES, comedications
 from dashboard.demo.stories import STORIES, Story
 from dashboard.demo.timeline import Timeline, build_timeline
-from dashboard.ingest.records import DiaryRecord, ParsedFile, PatientRecord
+from dashboard.ingest.records import DiaryRecord, MeasureRecord, ParsedFile, PatientRecord
+from dashboard.measures import LABS, LOINC
 
 
 def patient_diary(story: Story, timeline: Timeline, rng: np.random.Generator) -> list[DiaryRecord]:
@@ -42,9 +43,24 @@ def patient_files(story: Story, index: int, seed: int, today: date) -> list[tupl
                              visits=timeline.visits + timeline.bookings),
         "medications": ParsedFile(f"{story.ref} medications (demo)", "demo-medications",
                                   comedications=comedications(story, timeline)),
+        "labs": ParsedFile(f"{story.ref} laboratory results (demo)", "demo-labs", measures=lab_results(story, timeline)),
     }
     return [(parsed, _raw(seed, today, story.ref, part)) for part, parsed in parts.items()
-            if parsed.diary or parsed.steps or parsed.visits or parsed.comedications]
+            if parsed.diary or parsed.steps or parsed.visits or parsed.comedications or parsed.measures]
+
+
+def lab_results(story: Story, timeline: Timeline) -> list[MeasureRecord]:
+    """The story's laboratory results, each in the morning of its day, as a laboratory reports them."""
+    out = []
+    for row, (visit, after, code, value, high, text) in enumerate(story.labs, start=2):
+        on = timeline.visit_date(visit if visit >= 0 else len(timeline.visits) - 1) + timedelta(days=after)
+        lab = LABS[code]
+        out.append(MeasureRecord(patient_ref=story.ref, system=LOINC, code=code,
+                                 recorded_at=datetime.combine(min(on, timeline.end), time(8, 30)), row=row,
+                                 name=lab.name, instrument=lab.instrument, value=value, answer_text=text,
+                                 unit=lab.unit if lab.unit else ("mg/dL" if code == "1975-2" else None),
+                                 reference_high=high, source="demo"))
+    return out
 
 
 def generate_clinic(seed: int = 7, today: date | None = None) -> list[tuple[ParsedFile, bytes]]:

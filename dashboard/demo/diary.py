@@ -25,7 +25,9 @@ WEEKDAY_PAIN = (0.7, 0.3, 0.0, 0.0, -0.1, -0.3, 0.1)
 SLOT_WINDOWS = {"morning": ((6, 30), (9, 45)), "midday": ((12, 0), (15, 30)), "evening": ((18, 30), (22, 45))}
 SLOT_PAIN = {"morning": -0.2, "midday": 0.0, "evening": 0.3}
 MISSED_DOSE = 0.04
-DOSE_NOT_WRITTEN = 0.05
+# Kept low (was 0.05): adherence counts a day without a written dose as none taken (review-metrics.md
+# v3), so a patient who forgets to write one dose in twenty would read as a low-adherence story.
+DOSE_NOT_WRITTEN = 0.01
 EFFECTS_RECORDED = 0.8
 
 FLARE_NOTES = (

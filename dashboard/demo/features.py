@@ -166,10 +166,25 @@ def recent_high_bp(days, timeline, anchor, rng) -> None:
         day.notes = [notes[k]]
 
 
+def quiet_since_last_visit(days, timeline, anchor, rng) -> None:
+    """The diary goes quiet after the last visit: from its third day on, one day in three is written
+    (review-metrics.md v3: "diary too sparse to say" instead of "none reported"), and its last day
+    is written, so the diary still ends where the story says. Deterministic, so the patient's
+    random stream before the last visit is unchanged."""
+    last = _visit(timeline, len(timeline.visits) - 1)
+    quiet = _between(days, timeline, last + timedelta(days=3), timeline.end + timedelta(days=1))
+    for k, day in enumerate(quiet[:-1]):
+        if k % 3:
+            day.slots = []
+            day.notes = []
+    if quiet:
+        quiet[-1].ensure_entries()
+
+
 FEATURES: dict[str, Callable[[list[Day], Timeline, int, np.random.Generator], None]] = {
     f.__name__: f
     for f in (late_entry, plain_text_note, migraine_attacks, low_mood, high_dose_reaction, bladder,
-              extra_troche, travel, sparse, opioid_taper, recent_high_bp)
+              extra_troche, travel, sparse, opioid_taper, recent_high_bp, quiet_since_last_visit)
 }
 
 

@@ -68,6 +68,9 @@ class Story:
     # The next visit the clinic booked: (days from the demo's today, kind); negative is a booked
     # visit that passed with no record that it happened (overdue). None: nothing booked.
     booked: tuple[int, str] | None = None
+    # Laboratory results (review-metrics.md v3, liver tests and urinalysis): (visit index, -1 the last,
+    # days after it, LOINC code, value or None, the laboratory's upper limit or None, result in words or None).
+    labs: tuple[tuple[int, int, str, float | None, float | None, str | None], ...] = ()
 
     def relief_at(self, daily_mg: float) -> float:
         doses = sorted(self.relief)
@@ -126,7 +129,14 @@ STORIES: tuple[Story, ...] = (
               Step(50, note="urinary frequency and urgency for ~3 weeks: urinalysis, reduce to 50 mg, "
                             "urology if it persists")),
         effect_load={"drowsiness": 0.6, "dizziness": 0.5, "brain_fog": 0.4},
-        features={"bladder": 6},
+        features={"bladder": 6, "quiet_since_last_visit": -1},
+        # Urinalysis at the bladder visit; liver tests then (normal) and after the last visit (ALT above
+        # 3 x the laboratory's upper limit: the liver_tests_high flag, v3).
+        labs=((6, 0, "5794-3", None, None, "1+"), (6, 0, "5799-2", None, None, "trace"),
+              (6, 0, "1742-6", 31.0, 41.0, None), (6, 0, "1920-8", 27.0, 40.0, None),
+              (-1, 2, "1742-6", 142.0, 41.0, None), (-1, 2, "1920-8", 88.0, 40.0, None),
+              (-1, 2, "2324-2", 96.0, 60.0, None), (-1, 2, "1975-2", 0.8, 1.2, None),
+              (-1, 2, "6768-6", 112.0, 129.0, None)),
     ),
     Story(
         ref="DEMO-006", name="Linda Kowalski", birth_year=1976, condition="Failed back surgery syndrome",

@@ -198,9 +198,13 @@ def _csv_measure(code: str, text: str, decimal_comma: bool) -> MeasureRecord:
     value, answer, position = instruments.read_cell(
         code, text, lambda t: parse_number(t, decimal_comma=decimal_comma))
     instrument, item = instruments.classify(code, instruments.LOINC, [], None)
+    lab = instruments.LABS.get(code)
+    # A laboratory column (import-formats.md, native CSV: ALT, AST, ... by LOINC) has no reference
+    # range in a CSV: the review reads ALT/AST against the default upper limit (a setting).
+    name = item.name if item else (lab.name if lab else f"LOINC {code}")
     return MeasureRecord(patient_ref="", system=instruments.LOINC, code=code, recorded_at=None, row=0,
-                         name=item.name if item else f"LOINC {code}", instrument=instrument, value=value,
-                         answer_text=answer, answer_position=position, source=FORMAT)
+                         name=name, instrument=instrument, value=value, answer_text=answer, answer_position=position,
+                         unit=lab.unit if lab and value is not None else None, source=FORMAT)
 
 
 def _when_column(table: Table) -> str:

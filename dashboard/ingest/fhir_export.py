@@ -241,7 +241,14 @@ def _measure(measure: Measure, subject: dict) -> dict:
     body: dict = {"status": "final", "subject": subject,
                   "code": {"coding": [{"system": measure.system, "code": measure.code, "display": measure.name}],
                            "text": measure.name}}
-    if measure.instrument != "other":
+    if measure.instrument in ("liver", "urinalysis"):
+        body["category"] = _category("laboratory")
+        bounds = {key: {"value": value, **({"unit": measure.unit} if measure.unit else {})}
+                  for key, value in (("low", measure.reference_low), ("high", measure.reference_high))
+                  if value is not None}
+        if bounds:
+            body["referenceRange"] = [bounds]
+    elif measure.instrument != "other":
         body["category"] = _category("survey")
     body.update(_effective({"recorded_at": pd.Timestamp(measure.recorded_at),
                             "utc_offset_minutes": measure.utc_offset_minutes}, measure.has_time))

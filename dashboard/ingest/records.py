@@ -111,6 +111,8 @@ class MeasureRecord:
     utc_offset_minutes: int | None = None
     has_time: bool = True
     source: str = "fhir"
+    reference_low: float | None = None  # a laboratory result's reference range (FHIR referenceRange)
+    reference_high: float | None = None
 
 
 @dataclass

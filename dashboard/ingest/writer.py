@@ -35,7 +35,7 @@ from dashboard.ingest.records import DiaryRecord, ParsedFile, RefusedRow
 _FIELDS = (*DIARY_MEASURES, *DIARY_TEXTS)
 # A measure's natural key is (patient, system, code, recorded_at); these values must agree on re-import.
 MEASURE_VALUES = ("name", "instrument", "value", "answer_code", "answer_text", "answer_position", "unit",
-                  "utc_offset_minutes", "has_time")
+                  "utc_offset_minutes", "has_time", "reference_low", "reference_high")
 
 
 @dataclass

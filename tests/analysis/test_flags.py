@@ -399,3 +399,50 @@ def test_flags_table_of_an_empty_record():
 )
 def test_runs(fired, expected):
     assert [list(range(a, b)) for a, b in run_spans(pd.Series(fired, dtype="bool"))] == expected
+
+
+@pytest.mark.parametrize(("days", "period_start", "as_of", "expected"), [
+    # A lone reading decades before the diary starts no gap: counting begins at the first entry in the period.
+    (["1999-05-04", "2026-03-01", "2026-03-05"], "2026-02-15", "2026-03-06", []),
+    (["1999-05-04", "2026-03-01", "2026-03-09"], "2026-02-15", "2026-03-09",
+     [("2026-03-02", "2026-03-08", "7 days without an entry")]),
+    # The first entry on the period's first day counts; one the day before does not.
+    (["2026-02-14", "2026-02-22"], "2026-02-15", "2026-02-22", []),
+    (["2026-02-15", "2026-02-23"], "2026-02-15", "2026-02-23", [("2026-02-16", "2026-02-22", "7 days without an entry")]),
+    # Only the lone reading: no entry in the period, no gap.
+    (["1999-05-04"], "2026-02-15", "2026-03-31", []),
+    # Without a period the whole diary counts, as in v2.
+    (["1999-05-04", "1999-05-12"], None, "1999-05-12", [("1999-05-05", "1999-05-11", "7 days without an entry")]),
+])
+def test_diary_gap_within_the_review_period(days, period_start, as_of, expected):
+    daily = daily_values(diary(*[{"date": d, "bp_systolic": 120} for d in days]), day(as_of))
+    flags = diary_gap(daily, day(as_of), T, None if period_start is None else ts(period_start))
+    rows = [(f"{r.start:%Y-%m-%d}", f"{r.end:%Y-%m-%d}", r.detail) for r in flags.itertuples()]
+    assert rows == expected
+    assert all(r.start <= r.end for r in flags.itertuples())
+
+
+def test_a_run_wholly_before_the_period_never_shows_a_start_after_its_end():
+    flags = _flags(("bp_high", "1999-05-04", "1999-05-04"), ("bp_high", "2026-01-10", "2026-01-20"))
+    status = flag_status(flags, last_visit=ts("2026-03-15"), acknowledgements=_acks(),
+                         period_start=ts("2026-01-15"), as_of=day("2026-03-31"))
+    assert [(f"{a:%Y-%m-%d}", f"{b:%Y-%m-%d}") for a, b in zip(status["shown_start"], status["shown_end"])] == [
+        ("1999-05-04", "1999-05-04"), ("2026-01-15", "2026-01-20")]
+
+
+@pytest.mark.parametrize(("last_visit", "acked", "expected"), [
+    # 32 pain-spike runs, the last 3 since the last visit: the count of new runs is 3, not 32.
+    ("2026-03-01", 0, (32, 32, 3)),
+    ("2026-03-01", 2, (32, 30, 3)),  # acknowledged older runs: fewer open, the same 3 new
+    (None, 0, (32, 32, 32)),  # no visit yet: every run is new
+    ("2026-04-01", 0, (32, 32, 0)),
+])
+def test_flag_counts_new_is_the_number_of_new_runs(last_visit, acked, expected):
+    starts = [ts("2025-06-01") + pd.Timedelta(days=3 * i) for i in range(29)] + \
+        [ts("2026-03-05"), ts("2026-03-10"), ts("2026-03-20")]
+    flags = _flags(*[("pain_spike", f"{s:%Y-%m-%d}", f"{s:%Y-%m-%d}") for s in starts])
+    acks = _acks(*[("pain_spike", f"{s:%Y-%m-%d}", "2026-03-01") for s in starts[:acked]])
+    status = flag_status(flags, last_visit=None if last_visit is None else ts(last_visit), acknowledgements=acks,
+                         period_start=ts("2025-05-01"), as_of=day("2026-03-31"))
+    counts = open_flag_counts(status)
+    assert tuple(counts[["runs", "open", "new"]].iloc[0]) == expected

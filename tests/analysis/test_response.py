@@ -254,7 +254,10 @@ T4 = 2.7764451051977987  # Student's t, 0.975 quantile, 4 degrees of freedom
                                              "too early to judge")),
     # One day in a window: no interval, too few days.
     ([4], [8, 9, 10], (False, False), (-5.0, None, "too few days")),
-    ([], [8, 9, 10], (True, False), (None, None, "too few days")),
+    ([], [8, 9, 10], (False, False), (None, None, "too few days")),
+    # v3 precedence: an early step is too early to judge whatever n_eff (v2 said too few days).
+    ([], [8, 9, 10], (True, False), (None, None, "too early to judge")),
+    ([4], [8, 9, 10], (False, True), (-5.0, None, "too early to judge")),
 ])
 def test_compare_steps_welch_interval_and_verdict(current, previous, early, expected):
     result = compare_steps(_w(current), _w(previous), current_early=early[0], previous_early=early[1])

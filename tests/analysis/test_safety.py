@@ -80,5 +80,33 @@ def test_without_a_visit_the_whole_review_period_counts():
     assert (result.last_visit, result.high_readings, f"{result.start:%Y-%m-%d}") == (None, 1, "2026-01-01")
     assert set(result.json()) == {"last_visit", "max_systolic", "max_diastolic", "high_readings", "bp_days",
                                   "bladder_days", "bladder_max", "severe_dissociation_days",
-                                  "over_prescribed_days", "max_excess_mg", "co_sedatives"}
+                                  "over_prescribed_days", "max_excess_mg", "co_sedatives",
+                                  "days", "diary_days", "coverage", "labs"}  # v3: coverage and labs
     assert isinstance(result.json()["last_visit"], type(None)) and isinstance(pd.Timestamp(result.end), pd.Timestamp)
+
+
+@pytest.mark.parametrize(("dates", "last_visit", "expected"), [
+    # Mar 15 to Mar 31, both counted: 17 days; entries on both ends count.
+    (["2026-03-15", "2026-03-31"], "2026-03-15", (17, 2, 2 / 17)),
+    (["2026-03-14", "2026-03-15", "2026-03-15", "2026-03-31"], "2026-03-15", (17, 2, 2 / 17)),  # a day once
+    ([f"2026-03-{d:02d}" for d in range(15, 32)], "2026-03-15", (17, 17, 1.0)),
+    ([], "2026-03-15", (17, 0, 0.0)),
+    (["2026-03-31"], "2026-03-31", (1, 1, 1.0)),  # a visit on the as-of date
+    (["2026-01-01", "2026-03-31"], None, (90, 2, 2 / 90)),  # no visit yet: the review period
+])
+def test_how_much_the_diary_covers_since_the_last_visit(dates, last_visit, expected):
+    result = _safety([{"date": d, "pain": 4} for d in dates], last_visit=last_visit)
+    assert (result.days, result.diary_days) == expected[:2]
+    assert result.coverage == pytest.approx(expected[2])
+    assert result.json()["days"] == expected[0] and result.json()["coverage"] == pytest.approx(expected[2])
+
+
+@pytest.mark.parametrize(("diary_days", "thresholds", "sparse"), [
+    (9, T, False),  # 9 of 17 days: 0.53
+    (8, T, True),  # 8 of 17: 0.47
+    (9, Thresholds(coverage_min_share=0.6), True),
+    (0, T, True),
+])
+def test_too_sparse_to_say_none(diary_days, thresholds, sparse):
+    result = _safety([{"date": f"2026-03-{d:02d}", "pain": 4} for d in range(15, 15 + diary_days)])
+    assert result.too_sparse(thresholds) is sparse

@@ -63,8 +63,13 @@ def test_summary_shape_and_values():
     # Version 2: mg/day, autocorrelation-aware intervals, and each step against the one before.
     assert (first["daily_dose_mg"], first["response_r1"], first["response_n_eff"], first["vs_previous"]) == (
         25.0, 0.0, 7.0, None)
+    # v3: the second step's 25 mg taken of 50 mg prescribed a day is 50 %: not a fair test; 2 points less
+    # pain is clinically important; no step is judged yet, and the second can be from 14 + 6 days after it began.
     assert second["vs_previous"] == {"difference": -2.0, "ci": [-2.0, -2.0], "verdict": "too early to judge",
-                                     "previous_step_id": 1}
+                                     "previous_step_id": 1, "qualifiers": ["low_adherence"],
+                                     "clinically_important": True, "infusions": []}
+    assert summary["last_judged_step"] is None
+    assert summary["current_step"]["judged_from"] == "2026-02-21"
     assert {"safety_since_last_visit", "flag_counts", "review_period", "next_visit"} <= set(summary)
     interval = summary["visit_intervals"][0]
     assert (interval["start"], interval["end"], interval["days"], interval["mean_pain"]) == (
@@ -133,7 +138,7 @@ def test_summary_flags_are_json_ready():
     assert summary["safety_since_last_visit"] == {
         "last_visit": None, "max_systolic": 170.0, "max_diastolic": 90.0, "high_readings": 4, "bp_days": 4,
         "bladder_days": 0, "bladder_max": None, "severe_dissociation_days": 1, "over_prescribed_days": 0,
-        "max_excess_mg": None, "co_sedatives": []}
+        "max_excess_mg": None, "co_sedatives": [], "days": 4, "diary_days": 4, "coverage": 1.0, "labs": []}
 
 
 @pytest.mark.parametrize(("value", "key", "expected"), [

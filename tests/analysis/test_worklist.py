@@ -61,8 +61,11 @@ def test_the_demo_tells_the_days_story(demo_db):
     assert quiet.diary_overdue and quiet.days_since_last_entry >= limits.diary_gap_days
     assert quiet.overdue_visit is not None and quiet.overdue_visit.date < pd.Timestamp(TODAY)
     assert "DEMO-003" not in by_ref  # booked in two weeks: outside today and the next 7 days
-    assert {r.ref for r in rows[:2]} == {"DEMO-001", "DEMO-009"}  # the two new safety flags
-    assert rows[2].ref == "DEMO-005"  # then the quiet diary
+    # The two new safety flags: DEMO-001's high BP and DEMO-005's liver tests (v3); DEMO-009's oxycodone,
+    # taken since long before the last visit, is no longer new (v3: a co-sedative is new when the drug is).
+    assert "liver_tests_high" in by_ref["DEMO-005"].new_safety_flags
+    assert not by_ref["DEMO-009"].new_safety_flags
+    assert [r.ref for r in rows[:2]] == ["DEMO-005", "DEMO-001"]  # a new safety flag and a quiet diary first
     assert "None" not in table(rows, TODAY).to_string()
 
 

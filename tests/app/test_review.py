@@ -200,6 +200,9 @@ def test_the_first_screen_answers_did_it_work_and_is_it_safe(clinic_url, ref):
     for count in summary["flag_counts"]:
         if count["open"]:
             assert f"{count['name']} · {count['open']}" in flags_line
+            # The NEW badge counts the new runs (issue 19: "Pain spike · 32 NEW" had 3 new).
+            assert (f"{count['name']} · {count['open']} :orange-badge[{count['new']} NEW]" in flags_line) \
+                is (count["new"] > 0)
     assert "bp_high" not in screen and "dissociation_severe" not in screen  # human names only
 
 

@@ -29,11 +29,12 @@ def test_who_needs_attention_today_comes_first_and_why(clinic_url):
     at = app("worklist", user=account(clinic_url, "dr.rivera")).run()
     assert not at.exception
     table = _table(at)
-    first = table.iloc[0]
-    assert first["patient"].endswith("DEMO-001") and "NEW High blood pressure" in first["attention"]
-    assert first["visit"] == "Today · in person"
-    quiet = table[table["patient"].str.endswith("DEMO-005")].iloc[0]
-    assert "no diary for 8 days" in quiet["attention"] and quiet["visit"].startswith("Overdue ")
+    # v3: DEMO-005's new liver-test flag and its quiet diary put it first, then DEMO-001's new high BP.
+    first, second = table.iloc[0], table.iloc[1]
+    assert second["patient"].endswith("DEMO-001") and "NEW High blood pressure" in second["attention"]
+    assert second["visit"] == "Today · in person"
+    assert first["patient"].endswith("DEMO-005") and "NEW High liver tests (ALT/AST)" in first["attention"]
+    assert "no diary for 8 days" in first["attention"] and first["visit"].startswith("Overdue ")
     assert "None" not in table.to_string() and "nan" not in table.to_string()
     # the default range (today and the next 7 days) leaves out DEMO-003, booked in two weeks
     assert not table["patient"].str.endswith("DEMO-003").any()
@@ -85,10 +86,10 @@ def test_filters_by_condition_flag_and_clinician(clinic_url):
 
 def test_open_review_opens_the_first_patient(clinic_url):
     at = app("worklist", user=account(clinic_url, "dr.rivera")).run()
-    assert at.selectbox(key="worklist_pick").value == "DEMO-001"  # the top of the list
+    assert at.selectbox(key="worklist_pick").value == "DEMO-005"  # the top of the list (v3: a new liver flag)
     at.button(key="worklist_open").click().run()
     assert not at.exception
-    assert "Maria Alvarez" in texts(at) and "Worklist" not in [t.value for t in at.title]
+    assert "Derek Walsh" in texts(at) and "Worklist" not in [t.value for t in at.title]
 
 
 def test_a_hostile_name_is_shown_as_text(clinic_url):

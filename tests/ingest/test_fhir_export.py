@@ -47,7 +47,10 @@ def _comparable(summary: dict) -> dict:
     ids = {step["step_id"]: rank for rank, step in enumerate(summary["steps"], 1)}
     text = json.dumps(summary)
     text = re.sub(r'"(step_id|previous_step_id)": (\d+)(\.0)?', lambda m: f'"{m[1]}": "step #{ids[int(m[2])]}"', text)
-    return json.loads(text.replace("records (clinic)", "records (fhir)"))
+    comparable = json.loads(text.replace("records (clinic)", "records (fhir)"))
+    for line in comparable.get("co_medications", []):  # v3's one line per drug names the same sources
+        line["sources"] = sorted({"fhir" if s == "clinic" else s for s in line["sources"]})
+    return comparable
 
 
 def _receive(url: str, bundle: str, ref: str) -> None:

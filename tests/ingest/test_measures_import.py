@@ -181,3 +181,57 @@ def test_a_bad_measure_cell_is_refused_with_row_column_and_value(db_url, cell, r
     assert report.status == "refused"
     (refused,) = report.refused_rows
     assert (refused["row"], refused["column"], refused["value"]) == (2, "44261-6", cell) and reason in refused["reason"]
+
+
+def lab(code: str, *, days_ago: int, ident: str, value: float | None = None, unit: str | None = "U/L",
+        high: float | None = None, concept: str | None = None, comparator: str | None = None) -> dict:
+    body = {"resourceType": "Observation", "id": ident, "status": "final", "subject": {"reference": "Patient/M-1"},
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                      "code": "laboratory"}]}],
+            "code": {"coding": [{"system": LOINC, "code": code}]}, "effectiveDateTime": f"{day(days_ago)}T08:00:00Z"}
+    if concept is not None:
+        body["valueCodeableConcept"] = {"text": concept}
+    else:
+        body["valueQuantity"] = {"value": value, **({"unit": unit} if unit else {}),
+                                 **({"comparator": comparator} if comparator else {})}
+    if high is not None:
+        body["referenceRange"] = [{"low": {"value": 7, "unit": unit}, "high": {"value": high, "unit": unit}}]
+    return body
+
+
+def test_liver_tests_and_urinalysis_are_kept_with_their_reference_range(db_url):
+    """v3: ALT with the laboratory's range, AST without one (read against 40 U/L), a dipstick in words,
+    a GGT written "< 5": kept as measures; the review lists the latest of each and flags ALT > 3 x."""
+    report = import_file(bundle(
+        observation("72514-3", 5, days_ago=12, ident="pain"),
+        lab("1742-6", days_ago=6, ident="alt", value=130, high=33),
+        lab("1920-8", days_ago=6, ident="ast", value=120),
+        lab("2324-2", days_ago=6, ident="ggt", value=5, comparator="<"),
+        lab("5794-3", days_ago=6, ident="ubld", concept="Negative", unit=None)), "labs.json", url=db_url)
+    assert (report.status, report.measures_added) == ("imported", 4)
+    with session_scope(db_url) as session:
+        stored = {m.code: (m.instrument, m.value, m.unit, m.reference_low, m.reference_high, m.answer_text)
+                  for m in session.scalars(select(Measure))}
+        summary = patient_summary(session, "M-1", as_of=TODAY)
+    assert stored == {"1742-6": ("liver", 130.0, "U/L", 7.0, 33.0, None),
+                      "1920-8": ("liver", 120.0, "U/L", None, None, None),
+                      "2324-2": ("liver", None, "U/L", None, None, "<5"),
+                      "5794-3": ("urinalysis", None, None, None, None, "Negative")}
+    labs = {lab["name"]: (lab["value"], lab["upper_limit"], lab["times_upper_limit"])
+            for lab in summary["safety_since_last_visit"]["labs"]}
+    assert labs == {"ALT": (130.0, 33.0, 3.94), "AST": (120.0, 40.0, 3.0), "GGT": (None, None, None),
+                    "Urine blood (dipstick)": (None, None, None)}
+    flags = [f for f in summary["flags"] if f["rule"] == "liver_tests_high"]
+    assert [f["detail"] for f in flags] == ["ALT 130 U/L = 3.94 x the upper limit 33 (above 3 x) on 1 day"]
+
+
+def test_a_native_csv_carries_liver_tests_in_loinc_named_columns(db_url):
+    raw = f"patient_id,date,pain,1742-6,1920-8\nC-1,{day(10)},5,,\nC-1,{day(3)},5,125,38\n".encode()
+    report = import_file(raw, "diary.csv", url=db_url)
+    assert (report.status, report.measures_added) == ("imported", 2)
+    with session_scope(db_url) as session:
+        stored = sorted((m.code, m.name, m.instrument, m.value, m.unit, m.reference_high)
+                        for m in session.scalars(select(Measure)))
+        summary = patient_summary(session, "C-1", as_of=TODAY)
+    assert stored == [("1742-6", "ALT", "liver", 125.0, "U/L", None), ("1920-8", "AST", "liver", 38.0, "U/L", None)]
+    assert [f["rule"] for f in summary["flags"]].count("liver_tests_high") == 1  # 125 > 3 x 40 U/L

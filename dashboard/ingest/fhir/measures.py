@@ -78,6 +78,8 @@ def observation_measure(reader: _Reader, res: _Resource, concept: _Concept, labe
                    "no time: effectiveDateTime, effectivePeriod.start and issued are all missing")
     if found.answer_text is None and found.instrument == "uds":
         found.answer_text = _interpretation(body)
+    if found.instrument in measures.LAB_INSTRUMENTS:
+        found.reference_low, found.reference_high = reference_range(body)
     found.name = _bounded(found.name or display or concept.text or code, NAME_MAX)
     reader.add_measure(_subject(reader, body), timed[0], res.where, found)
 
@@ -130,7 +132,7 @@ def _answer(obj: dict, path: str, code: str, system: str, words: list[str]) -> M
                         name="", instrument=instrument, unit=_bounded(unit, UNIT_MAX))
     here = path
     comparator = _get(quantity, "comparator", "str", _join(path, "valueQuantity")) if quantity is not None else None
-    if quantity is not None and instrument == measures.OTHER and (comparator or "value" not in quantity):
+    if quantity is not None and measures.is_result(instrument) and (comparator or "value" not in quantity):
         # A laboratory's "< 5" is one fact, not a number to chart: kept as written.
         here = _join(path, "valueQuantity")
         number = _get(quantity, "value", "number", here)
@@ -217,6 +219,30 @@ def _coding(obj: dict, path: str) -> tuple[tuple[str | None, str | None, float |
     if code is None and text is None and ordinal is None:
         raise _Bad(here, coding, "a coded answer with neither code nor text")
     return (_bounded(code, CODE_MAX), _bounded(text, TEXT_MAX), ordinal), here
+
+
+def reference_range(body: dict) -> tuple[float | None, float | None]:
+    """(low, high) of an Observation's ``referenceRange``: the first range with a number, the
+    normal range when the laboratory names its types (v3: ALT/AST are read against its high)."""
+    ranges = _objects(body, "referenceRange", "")
+    normal = [r for r in ranges if _range_type(r[0]) in (None, "normal")]
+    for rng, path in normal or ranges:
+        bounds = []
+        for key in ("low", "high"):
+            quantity = _get(rng, key, "object", path)
+            value = None if quantity is None else _get(quantity, "value", "number", _join(path, key))
+            bounds.append(None if value is None else float(value))
+        if any(b is not None for b in bounds):
+            return bounds[0], bounds[1]
+    return None, None
+
+
+def _range_type(rng: dict) -> str | None:
+    concept = rng.get("type")
+    if not isinstance(concept, dict):
+        return None
+    codes = [c.get("code") for c in concept.get("coding") or [] if isinstance(c, dict)]
+    return str(codes[0]).lower() if codes else None
 
 
 def _interpretation(body: dict) -> str | None:
