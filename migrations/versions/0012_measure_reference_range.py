@@ -1,7 +1,7 @@
 """measure.reference_low / reference_high: a laboratory result's reference range
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07
 
 Issue 19 (review-metrics.md v3, "Liver and bladder tests"): liver tests and urinalysis are kept
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
