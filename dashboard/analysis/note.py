@@ -24,7 +24,10 @@ def clinical_note(review: Review) -> str:
              regimen_line(review), response_line(review)]
     answer = words.last_step(review)
     if answer is not None:
-        lines.append(f"Last step: {answer.headline.rstrip('.')}.")
+        if answer.pending:
+            lines.append(f"Current step: {answer.pending}")
+        lines.append(f"Last step: {answer.headline.removeprefix(words.JUDGED_PREFIX).rstrip('.')}."
+                     if not answer.pending else f"{answer.headline.rstrip('.')}.")
     lines += [safety_line(review), flags_line(review)]
     acknowledged = acknowledged_line(review)
     if acknowledged:

@@ -14,6 +14,8 @@ import pandas as pd
 from dashboard.analysis.measures import item9_words
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
 from dashboard.analysis.summary import truncated
+from dashboard.analysis.trust import judged_from
+from dashboard.measures import LABS, LIVER_ENZYMES
 
 
 def num(value, unit: str = "", digits: int = 1) -> str:
@@ -40,8 +42,15 @@ def long_date(value) -> str:
     return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%d %b %Y")
 
 
-def short_date(value) -> str:
-    return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%-d %b")
+def short_date(value, as_of=None) -> str:
+    """'3 Nov', with its year when not in the as-of date's year (review-metrics.md v3, "Dates"):
+    a date a year earlier must never read as this year's."""
+    if value is None or pd.isna(value):
+        return "—"
+    value = pd.Timestamp(value)
+    if as_of is not None and value.year != pd.Timestamp(as_of).year:
+        return value.strftime("%-d %b %Y")
+    return value.strftime("%-d %b")
 
 
 def plural(n: int, word: str) -> str:
@@ -118,7 +127,8 @@ def current_step_lines(review: Review) -> tuple[str, list[str]]:
 
 @dataclass(frozen=True)
 class LastStep:
-    """"Did the last step work?" in words: the comparison, its interval and verdict, then against baseline."""
+    """"Did the last step work?" in words: the comparison, its interval and verdict, how far to trust
+    it (adherence, the qualifiers, clinical importance: review-metrics.md v3), then against baseline."""
 
     comparison: str  # "100 mg/day vs 50 mg/day: −0.6 points", or "First step, 50 mg/day"
     interval: str | None  # "−1.0 to −0.2", "no interval"; None on the first step
@@ -128,13 +138,21 @@ class LastStep:
     responder: str  # the responder category in words
     responder_key: str | None
     lowest_effective: str | None
+    verdict_text: str | None = None  # the verdict as said: "better by 0.6 points, less than the 1 point …"
+    adherence: str | None = None  # "92 % of the prescribed mg taken" (v3: beside every verdict)
+    cautions: tuple[str, ...] = ()  # each qualifier that holds, in words: "… not a fair test of 100 mg/day"
+    pending: str | None = None  # the current step, too early or too few days, when the answer is the step before
 
     @property
     def headline(self) -> str:
-        """The answer on one line: '100 mg/day vs 50 mg/day: −0.6 points (−1.0 to −0.2), better'."""
+        """The answer on one line: '100 mg/day vs 50 mg/day: −0.6 points (−1.0 to −0.2), better ·
+        92 % of the prescribed mg taken', then any reason it is not a fair test."""
         if self.verdict is None:
             return f"{self.comparison}: no earlier step to compare with."
-        return f"{self.comparison} ({self.interval}), {self.verdict}"
+        line = f"{self.comparison} ({self.interval}), {self.verdict_text or self.verdict}"
+        if self.adherence:
+            line += f" · {self.adherence}"
+        return line + "".join(f"; {c}" for c in self.cautions)
 
     @property
     def baseline_line(self) -> str:
@@ -143,12 +161,78 @@ class LastStep:
         return f"Against baseline: {self.vs_baseline}, {self.responder}."
 
 
+UNJUDGED = ("too early to judge", "too few days")
+JUDGED_PREFIX = "Step just finished: "
+
+
+def adherence_words(mg_pct) -> str | None:
+    """A step's adherence as the page says it beside a verdict (mg taken against mg prescribed on
+    every day of the step; a day without an entry counts as none taken, review-metrics.md v3)."""
+    if mg_pct is None or pd.isna(mg_pct):
+        return None
+    return f"{truncated(mg_pct):.0f} % of the prescribed mg taken"
+
+
+
+def verdict_text(step, limits, raised: bool) -> str | None:
+    """The verdict in words; a better that is not clinically important says by how much and what it
+    falls short of (the same points ``no_benefit_escalation`` asks of a dose rise, so both can show)."""
+    verdict = step["verdict"]
+    if verdict != "better" or step.get("clinically_important") is not False:
+        return verdict
+    need = limits["escalation_min_benefit_points"]
+    what = "a higher dose should bring" if raised else "a clinically important change needs"
+    return (f"better by {signed(step['vs_difference']).lstrip('−+')} points, less than the {need:g} point"
+            f"{'' if need == 1 else 's'} {what}")
+
+
+def cautions(step, before, as_of) -> tuple[str, ...]:
+    """Each qualifier that holds for a comparison, in words, naming the step or window it concerns."""
+    held = list(step.get("qualifiers") or [])
+    out = []
+    if "low_adherence" in held:
+        low = [(s, s["mg_pct"]) for s in (step, before) if s is not None and pd.notna(s.get("mg_pct"))
+               and s["mg_pct"] < 100]
+        for s, mg_pct in sorted(low, key=lambda pair: pair[1])[:1]:
+            out.append(f"only {adherence_words(mg_pct)} on {step_mg(s)}: not a fair test" if s is before
+                       else f"only {adherence_words(mg_pct)}: not a fair test of {step_mg(s)}")
+    if "sparse_diary" in held:
+        sparse = []
+        for s in (step, before):
+            days = (pd.Timestamp(s["window_end"]) - pd.Timestamp(s["window_start"])).days + 1
+            sparse.append((int(s["response_pain_days"]) / days if days > 0 else 1.0, s, days))
+        share, s, days = min(sparse, key=lambda t: t[0])
+        out.append(f"pain written on only {int(s['response_pain_days'])} of {days} days of the "
+                   f"{step_mg(s)} window: not a fair test")
+    if "infusion_in_window" in held:
+        where_words = {"this window": "falls in this window", "previous window": "falls in the previous step's window",
+                       "onset days": "falls in this step's onset days"}
+        for given in step.get("infusions") or []:
+            out.append(f"an infusion on {short_date(given['date'], as_of)} {where_words.get(given['where'], 'falls near')}")
+    return tuple(out)
+
+
 def last_step(review: Review) -> LastStep | None:
-    """The running troche step against the previous one (None when no troche step is recorded)."""
+    """The running troche step against the previous one (None when no troche step is recorded).
+
+    When that step is still too early or has too few days, the answer is the step just finished
+    (``last_judged_step``, review-metrics.md v3), with the running step and the date it can first
+    be judged said in ``pending``."""
     step = review.last_troche_step
     if step is None:
         return None
+    as_of = review.period[1]
+    pending = None
+    judged = review.last_judged
+    if step["verdict"] in UNJUDGED and judged is not None and judged["step_id"] != step["step_id"]:
+        pending = f"{step_mg(step)} since {short_date(step['start'], as_of)}: {step['verdict']}"
+        ready = judged_from(step["start"], review.thresholds)
+        if step["verdict"] == "too early to judge" and ready > pd.Timestamp(as_of):
+            pending += f"; can be judged from {short_date(ready, as_of)}"
+        pending += "."
+        step = judged
     limits = review.summary["thresholds"]
+    before = None
     if step["verdict"] is None:
         comparison, interval = f"First step, {step_mg(step)}", None
     else:
@@ -156,13 +240,15 @@ def last_step(review: Review) -> LastStep | None:
         comparison = f"{step_mg(step)} vs {step_mg(before)}: {signed(step['vs_difference'])} points"
         interval = ("no interval" if pd.isna(step["vs_ci_low"])
                     else f"{signed(step['vs_ci_low'])} to {signed(step['vs_ci_high'])}")
+    if pending:
+        comparison = JUDGED_PREFIX + comparison
     early = ", early: judged on its last days" if step["early"] else ""
-    window = (f"Response window {short_date(step['window_start'])} – {short_date(step['window_end'])}{early}: "
-              f"{plural(int(step['response_pain_days']), 'day')} with pain; the 95 % interval allows for day-to-day "
-              "correlation.")
-    judged = not (step["responder"] is None or pd.isna(step["response_change_pct"]))
+    window = (f"Response window {short_date(step['window_start'], as_of)} – {short_date(step['window_end'], as_of)}"
+              f"{early}: {plural(int(step['response_pain_days']), 'day')} with pain; the 95 % interval allows for "
+              "day-to-day correlation.")
+    judged_now = not (step["responder"] is None or pd.isna(step["response_change_pct"]))
     vs_baseline = None
-    if judged:
+    if judged_now:
         base = review.summary["baseline"]["mean_pain"]
         vs_baseline = f"{num(step['response_pain'])} vs {num(base)}, {pct(step['response_change_pct'])}"
     led = review.summary["lowest_effective_dose"]
@@ -170,10 +256,18 @@ def last_step(review: Review) -> LastStep | None:
     if led:
         lowest = (f"Lowest effective dose so far: {mg_per_day(led['daily_dose_mg'], led['dose_mg'])} "
                   f"(from {long_date(led['step_start'])}), a pointer for judgement, not a prescription.")
-    key = step["responder"] if judged else None
+    key = step["responder"] if judged_now else None
+    raised = before is not None and pd.notna(step["daily_dose_mg"]) and pd.notna(before["daily_dose_mg"]) \
+        and step["daily_dose_mg"] > before["daily_dose_mg"]
+    adherence = adherence_words(step.get("mg_pct"))
+    said = () if before is None else cautions(step, before, as_of)
+    if adherence and any(c.startswith(f"only {adherence}:") for c in said):
+        adherence = None  # the caution says it, with why it matters
     return LastStep(comparison=comparison, interval=interval, verdict=step["verdict"], window=window,
                     vs_baseline=vs_baseline, responder=responder_words(limits)[key], responder_key=key,
-                    lowest_effective=lowest)
+                    lowest_effective=lowest,
+                    verdict_text=None if before is None else verdict_text(step, limits, raised),
+                    adherence=adherence, cautions=said, pending=pending)
 
 
 @dataclass(frozen=True)
@@ -189,12 +283,75 @@ class SafetyLine:
 def safety_heading(review: Review) -> str:
     safety = review.safety
     if safety.last_visit is not None:
-        return f"Safety since the last visit ({short_date(safety.last_visit)})"
+        return f"Safety since the last visit ({short_date(safety.last_visit, review.period[1])})"
     return "Safety since the start of the review period"
 
 
+def coverage_words(review: Review) -> str:
+    """'on 11 of 38 days': how many days of the interval the diary speaks for."""
+    safety = review.safety
+    return f"{safety.diary_days} of {safety.days} days"
+
+
+def _silence(review: Review, none: str) -> tuple[str, str | None]:
+    """A count of 0 in words the diary can support (review-metrics.md v3, "How much the diary
+    covers"): 'none reported on N of M days', or, below the coverage setting, 'diary too sparse
+    to say (N of M days)', a missing check rather than a finding."""
+    if review.safety.too_sparse(review.thresholds):
+        return f"diary too sparse to say ({coverage_words(review)})", "warn"
+    return f"{none} on {coverage_words(review)}", None
+
+
+def _silent_line(review: Review, label: str, none: str) -> SafetyLine:
+    text, level = _silence(review, none)
+    return SafetyLine(label, text, None, level)
+
+
+SHORT_LAB_NAMES = {"Total bilirubin": "bilirubin", "Alkaline phosphatase": "ALP"}
+
+
+def lab_words(lab) -> str:
+    """'ALT 142 U/L (3.46 × upper limit 41)': a result as written, with its multiple of the
+    laboratory's upper limit (rounded as the JSON rounds)."""
+    value = lab.answer if lab.answer is not None else f"{lab.value:g}"
+    unit = f" {lab.unit}" if lab.unit and lab.answer is None else ""
+    limit = ""
+    if lab.times_upper_limit is not None and lab.upper_limit is not None:
+        limit = f" ({round(lab.times_upper_limit, 2):g} × upper limit {lab.upper_limit:g})"
+    return f"{SHORT_LAB_NAMES.get(lab.name, lab.name)} {value}{unit}{limit}"
+
+
+def labs_words(labs: list, as_of) -> str:
+    """Several results, each with its date unless all share one: 'ALT 142 U/L (…), AST 88 U/L (…) on 2 Nov'."""
+    days = {pd.Timestamp(lab.date).normalize() for lab in labs}
+    if len(days) == 1:
+        return ", ".join(lab_words(lab) for lab in labs) + f" on {short_date(next(iter(days)), as_of)}"
+    return ", ".join(f"{lab_words(lab)} on {short_date(lab.date, as_of)}" for lab in labs)
+
+
+def lab_lines(review: Review) -> list[SafetyLine]:
+    """The latest liver tests since the last visit ("no liver tests since the last visit" when none:
+    a missing check of long-term ketamine use), and urinalysis when there is one."""
+    as_of, factor = review.period[1], review.thresholds.liver_uln_factor
+    labs = review.safety.labs
+    liver = [lab for lab in labs if LABS[lab.code].instrument == "liver"]
+    urine = [lab for lab in labs if LABS[lab.code].instrument == "urinalysis"]
+    since = "since the last visit" if review.safety.last_visit is not None else "in the review period"
+    if liver:
+        high = any(lab.code in LIVER_ENZYMES and lab.times_upper_limit is not None
+                   and round(lab.times_upper_limit, 9) > factor for lab in liver)
+        lines = [SafetyLine("Liver tests", labs_words(liver, as_of), "liver_tests_high",
+                            "alarm" if high else None)]
+    else:
+        lines = [SafetyLine("Liver tests", f"no liver tests {since}", None, "warn")]
+    if urine:
+        lines.append(SafetyLine("Urinalysis", labs_words(urine, as_of), None))
+    return lines
+
+
 def safety_lines(review: Review) -> list[SafetyLine]:
-    """Safety since the last visit, one line per signal; silence is said, never left blank."""
+    """Safety since the last visit, one line per signal; silence is said with how much of the
+    interval the diary covers, never as a bare "none" (review-metrics.md v3)."""
     safety, limits = review.safety, review.thresholds
     lines = []
     if safety.bp_days == 0:
@@ -207,14 +364,23 @@ def safety_lines(review: Review) -> list[SafetyLine]:
                                 "bp_high", "alarm" if safety.high_readings else None,
                                 f" (readings on {plural(safety.bp_days, 'day')})"))
     dissociation = safety.severe_dissociation_days
-    lines.append(SafetyLine("Dissociation", f"severe on {plural(dissociation, 'day')}" if dissociation
-                            else "no severe days", "dissociation_severe", "alarm" if dissociation else None))
-    lines.append(SafetyLine("Bladder", f"symptoms on {plural(safety.bladder_days, 'day')}, highest "
-                            f"{safety.bladder_max}/3" if safety.bladder_days else "none reported", "bladder",
-                            "alarm" if safety.bladder_days else None))
+    if dissociation:
+        lines.append(SafetyLine("Dissociation", f"severe on {plural(dissociation, 'day')}", "dissociation_severe",
+                                "alarm"))
+    else:
+        lines.append(_silent_line(review, "Dissociation", "no severe days"))
+    if safety.bladder_days:
+        lines.append(SafetyLine("Bladder", f"symptoms on {plural(safety.bladder_days, 'day')}, highest "
+                                f"{safety.bladder_max}/3", "bladder", "alarm"))
+    else:
+        lines.append(_silent_line(review, "Bladder", "none reported"))
     over = safety.over_prescribed_days
-    lines.append(SafetyLine("Above prescription", f"{plural(over, 'day')}, up to +{safety.max_excess_mg:g} mg"
-                            if over else "none", "over_prescribed", "alarm" if over else None))
+    if over:
+        lines.append(SafetyLine("Above prescription", f"{plural(over, 'day')}, up to +{safety.max_excess_mg:g} mg",
+                                "over_prescribed", "alarm"))
+    else:
+        lines.append(_silent_line(review, "Above prescription", "none reported"))
+    lines += lab_lines(review)
     item9, above = item9_words(review.measures, safety.last_visit)
     lines.append(SafetyLine("PHQ-9 item 9", item9, "self_harm_thoughts", "alarm" if above else None))
     sedatives = tuple(safety.co_sedatives)
@@ -276,18 +442,38 @@ def visit_table(review: Review) -> pd.DataFrame:
     })
 
 
+def date_range(start, end) -> str:
+    """Two dates with their year: '16 Mar – 22 Apr 2026' within a year, '16 Dec 2025 – 22 Jan 2026' across one."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    return f"{start:%d %b} – {end:%d %b %Y}" if start.year == end.year else f"{start:%d %b %Y} – {end:%d %b %Y}"
+
+
+FAIR_TEST_MARK = "⚠ "  # a verdict that is not a fair test (the step table's help and the first screen say why)
+
+
+def step_verdict_words(row: dict) -> str:
+    """A step table's verdict, marked where a qualifier holds (review-metrics.md v3): '⚠ no clear difference'."""
+    verdict = row["verdict"] or ("first step" if str(row["route"]).lower().strip() == "troche" else "—")
+    return (FAIR_TEST_MARK + verdict) if row.get("qualifiers") else verdict
+
+
+def taken_words(mg_pct) -> str:
+    """A step's adherence in the step table: '86 %' of the prescribed mg ('—' where it cannot be counted)."""
+    return "—" if mg_pct is None or pd.isna(mg_pct) else f"{truncated(mg_pct):.0f} %"
+
+
 def step_table(review: Review) -> pd.DataFrame:
     """Each titration step's response in words (the page's step table); "did it work" first."""
     table = review.step_table
     return pd.DataFrame({
         "Step": [step_words(r) for r in table.itertuples()],
-        "Dates": [f"{a:%-d %b} – {b:%-d %b %Y}" for a, b in zip(table["start"], table["end"])],
+        "Dates": [date_range(a, b) for a, b in zip(table["start"], table["end"])],
         "Response pain": [with_ci(m, lo, hi) for m, lo, hi in
                           zip(table["response_pain"], table["ci_low"], table["ci_high"])],
         "vs previous step": [with_ci(d, lo, hi, with_sign=True) for d, lo, hi in
                              zip(table["vs_difference"], table["vs_ci_low"], table["vs_ci_high"])],
-        "Verdict": [v if v else ("first step" if r.lower().strip() == "troche" else "—")
-                    for v, r in zip(table["verdict"], table["route"].astype(str))],
+        "Verdict": [step_verdict_words(row) for row in table.to_dict("records")],
+        "Taken": [taken_words(row.get("mg_pct")) for row in table.to_dict("records")],
         "vs baseline": table["response_change_pct"].map(pct),
         "Responder": table["responder"].map(lambda r: r or "—"), "Early": table["early"],
         "Days with pain": table["response_pain_days"],

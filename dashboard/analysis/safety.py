@@ -19,7 +19,7 @@ from dashboard.analysis.flags import CO_SEDATIVE_CLASSES, bladder_columns
 from dashboard.analysis.measures import labs_since
 from dashboard.analysis.side_effects import SEVERE
 from dashboard.config import Thresholds
-from dashboard.medications import drug_class
+from dashboard.medications import drug_class, ingredient
 
 
 @dataclass(frozen=True)
@@ -101,27 +101,36 @@ def safety_since_last_visit(*, diary: pd.DataFrame, severity: pd.DataFrame, over
 
 def co_sedatives_active(entries: pd.DataFrame, comedications: pd.DataFrame, start, end) -> list[str]:
     """Opioids and benzodiazepines named in the interval's diary entries or active in it in the
-    co-medication records, as 'name (class)'."""
-    found = set()
-    for text in entries["other_medication"].dropna().astype(str):
-        cls = drug_class(text)
+    co-medication records, as 'name (class)', one per drug (review-metrics.md v3, "one line per
+    drug": the ingredient decides, and the latest mention's name is the one shown)."""
+    found: dict[str, tuple] = {}
+
+    def seen(when, name: str, cls: str) -> None:
+        key = ingredient(name)
+        if key not in found or (when, name) >= found[key][:2]:
+            found[key] = (when, name, cls)
+
+    for when, text in zip(entries["diary_date"], entries["other_medication"]):
+        if text is None or pd.isna(text):
+            continue
+        cls = drug_class(str(text))
         if cls in CO_SEDATIVE_CLASSES:
-            found.add(f"{text.strip()} ({cls})")
+            seen(day(when), str(text).strip(), cls)
     start, end = day(start), day(end)
     for rec in comedications.itertuples(index=False):
         # A record of unknown start (a MedicationStatement without a date) is known on the review day.
-        started = end if pd.isna(rec.start_date) else rec.start_date
+        started = end if pd.isna(rec.start_date) else day(rec.start_date)
         if started > end:
             continue
         ended = rec.end_date if not pd.isna(rec.end_date) else (
             None if str(rec.status or "").lower() == "active" else started)
-        if ended is not None and ended < start:
+        if ended is not None and day(ended) < start:
             continue
         cls = rec.drug_class if rec.drug_class in CO_SEDATIVE_CLASSES else drug_class(
             rec.name, None if rec.rxnorm is None or pd.isna(rec.rxnorm) else str(rec.rxnorm))
         if cls in CO_SEDATIVE_CLASSES:
-            found.add(f"{rec.name} ({cls})")
-    return sorted(found)
+            seen(started, str(rec.name), cls)
+    return sorted(f"{name} ({cls})" for _, name, cls in found.values())
 
 
 def _max(values: pd.Series) -> float | None:

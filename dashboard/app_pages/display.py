@@ -73,8 +73,3 @@ def fitted_widths(table: pd.DataFrame) -> dict[str, int]:
         widths[column] = int(max(need, CHECKBOX_PX if pd.api.types.is_bool_dtype(values) else 0) + 0.999)
     return widths
 
-
-def date_range(start, end) -> str:
-    """Two dates with their year: '16 Mar – 22 Apr 2026' within a year, '16 Dec 2025 – 22 Jan 2026' across one."""
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
-    return f"{start:%d %b} – {end:%d %b %Y}" if start.year == end.year else f"{start:%d %b %Y} – {end:%d %b %Y}"

@@ -18,7 +18,7 @@ from dashboard.analysis.measures import charted, listed
 from dashboard.analysis.note import clinical_note
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
 from dashboard.analysis.review_words import baseline_words, responder_words
-from dashboard.app_pages.display import blank_missing, date_range, fitted_widths
+from dashboard.app_pages.display import blank_missing, fitted_widths
 from dashboard.charts.measures import left_labels, measures_figure
 from dashboard.charts.overlay import visit_overlay
 from dashboard.charts.side_effects import side_effects_by_step
@@ -61,10 +61,18 @@ def last_step_card(review: Review) -> None:
     if answer is None:
         st.markdown("No troche step recorded yet.")
         return
+    if answer.pending:
+        st.caption(answer.pending)
+    # Step doses, dates and figures only (never patient text), so markdown is safe here.
     if answer.verdict is None:
         st.markdown(f"**{answer.comparison}**: no earlier step to compare with.")
     else:
-        st.markdown(f"**{answer.comparison}** ({answer.interval}) {VERDICT_BADGE[answer.verdict]}")
+        said = "" if answer.verdict_text in (None, answer.verdict) else f" {answer.verdict_text.removeprefix('better ')}"
+        trust = f" · {answer.adherence}" if answer.adherence else ""
+        st.markdown(f"**{answer.comparison}** ({answer.interval}) {VERDICT_BADGE[answer.verdict]}{said}{trust}")
+        if answer.cautions:
+            caution = "; ".join(answer.cautions)
+            st.markdown(f":orange[**{caution[:1].upper()}{caution[1:]}.**]")
     lines = [answer.window, "Against baseline: not judged (no baseline)." if answer.vs_baseline is None
              else f"Against baseline: {answer.vs_baseline}, **{answer.responder}**."]
     if answer.lowest_effective:
@@ -293,12 +301,14 @@ def step_response(review: Review) -> None:
     helps = {
         "Response pain": "Mean daily pain in the response window, 95 % interval allowing for day-to-day correlation",
         "vs previous step": "Points against the previous troche step, 95 % Welch interval; negative is less pain",
-        "Early": early,
         "vs baseline": "Response pain against baseline, truncated toward zero, and the responder category "
                        "(Farrar 2001; IMMPACT 2008)",
         "Days": "Days with pain in the response window",
         "Verdict": "Against the previous troche step: better or worse when the 95 % interval excludes 0 (Welch, "
-                   "allowing for day-to-day correlation)"}
+                   f"allowing for day-to-day correlation); (early): {early}; ⚠ not a fair test: under "
+                   f"{limits['low_adherence_pct']:g} % of the prescribed mg taken, pain written on under "
+                   f"{limits['sparse_diary_share']:.0%} of a window's days, or an infusion in a window",
+        "Taken": "Share of the prescribed mg taken on the step (a day without a diary entry counts as none taken)"}
     st.dataframe(shown, hide_index=True, key="step_table", column_config={
         name: (st.column_config.CheckboxColumn if name == "Early" else st.column_config.Column)(
             width=width, help=helps.get(name)) for name, width in fitted_widths(shown).items()})
@@ -317,12 +327,15 @@ def step_table_shown(review: Review) -> pd.DataFrame:
     in one column."""
     shown = words.step_table(review)
     table = review.step_table
-    shown["Dates"] = [date_range(a, b) for a, b in zip(table["start"], table["end"])]
     if {"vs baseline", "Responder"} <= set(shown.columns):
         shown["vs baseline"] = [p if r in ("—", "", None) else f"{p}, {r}" for p, r in
                                 zip(shown["vs baseline"], shown["Responder"])]
         shown = shown.drop(columns="Responder")
-    return shown.rename(columns={"Days with pain": "Days"})
+    # An early step says so in its verdict rather than in a column of its own (the table fits 1366 px
+    # with the adherence column v3 added).
+    shown["Verdict"] = [v if not early or v == "too early to judge" else f"{v} (early)"
+                        for v, early in zip(shown["Verdict"], shown["Early"])]
+    return shown.drop(columns="Early").rename(columns={"Days with pain": "Days"})
 
 
 def overlay(review: Review) -> None:

@@ -1,5 +1,5 @@
 """The pre-visit report laid out on A4 with fpdf2: the review page's answers on one or two pages
-in all: the text, then the timeline (on a page of its own unless it fits below the text).
+of text, and the timeline after them (on a page of its own unless it fits below the text).
 
 Page 1 answers the visit's questions as the page's first screen does (who and where, the
 current step, did the last step work, safety since the last visit, open flags), then the step
@@ -34,7 +34,7 @@ DISCLAIMER = "A summary for clinical judgement, not a prescription."
 MARGIN = 12
 WIDTH = 210 - 2 * MARGIN
 LINE = 4.2
-MAX_PAGES = 2  # in all, the timeline included (issue 11); see render()
+MAX_PAGES = 2  # of text; the timeline may take a page of its own after them (see render())
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,14 @@ class _Pdf(FPDF):
 
 
 def render(inputs: ReportInputs) -> bytes:
-    """The PDF; notes are shortened (and the shortening said) until it fits on two pages, the
-    timeline included (issue 11). Only when the text without any note still fills more than a
-    page (a very long titration) does the timeline take a third page: it is never shrunk below
-    the size at which its smallest text prints at 8 pt (issue 19)."""
+    """The PDF; notes are shortened (and the shortening said) until the text fits on two pages. The
+    timeline follows, on a page of its own when it does not fit below the text: it is never shrunk
+    below the size at which its smallest text prints at 8 pt (issue 19), so a long review is two
+    pages of text and a page of timeline rather than issue 11's two pages with unreadable labels."""
     shown_notes = len(inputs.review.notes)
     while True:
         pdf = _layout(inputs, shown_notes)
-        if pdf.pages_count <= MAX_PAGES or shown_notes == 0:
+        if pdf.pages_count <= MAX_PAGES + (inputs.chart_png is not None) or shown_notes == 0:
             return bytes(pdf.output())
         shown_notes = shown_notes // 2
 
@@ -162,7 +162,8 @@ def _last_step(review: Review) -> tuple[str, list[tuple[str, str]]]:
     answer = words.last_step(review)
     if answer is None:
         return "Did the last step work?", [("", "No troche step recorded yet.")]
-    body = [("B", answer.headline), ("", answer.window), ("", answer.baseline_line)]
+    body = ([("", answer.pending)] if answer.pending else []) + [
+        ("B", answer.headline), ("", answer.window), ("", answer.baseline_line)]
     if answer.lowest_effective:
         body.append(("", answer.lowest_effective))
     return "Did the last step work?", body
@@ -237,12 +238,13 @@ def _steps(pdf: FPDF, review: Review) -> None:
     if table.empty:
         pdf.cell(WIDTH, LINE, "No titration recorded.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
-    columns = ["Step", "Dates", "Response pain", "vs previous step", "Verdict", "vs baseline", "Responder"]
+    columns = ["Step", "Dates", "Response pain", "vs previous step", "Verdict", "Taken", "vs baseline", "Responder"]
     rows = [[*(row[c] for c in columns), "early" if row["Early"] else ""] for _, row in table.iterrows()]
-    _table(pdf, [*columns, "Early"], rows, (34, 30, 26, 32, 20, 16, 18, 10))
+    _table(pdf, [*columns, "Early"], rows, (32, 28, 24, 30, 22, 10, 14, 16, 10))
     pdf.set_font(FONT, size=7)
     pdf.multi_cell(WIDTH, 3.4, "Response pain: mean daily pain (0–10) in the response window, with its 95 % interval "
-                   "allowing for day-to-day correlation. vs previous step: points against the previous troche step "
+                   "allowing for day-to-day correlation. Taken: share of the prescribed mg taken (⚠ before a verdict: not a fair "
+                   "test, see above). vs previous step: points against the previous troche step "
                    "(Welch); negative is less pain. Percentages are truncated toward zero.",
                    align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 

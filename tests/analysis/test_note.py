@@ -59,9 +59,18 @@ def test_the_note_says_what_the_review_says(notes, ref):
     if troche and troche[-1]["vs_previous"]:
         vs = troche[-1]["vs_previous"]
         last_step = next(line for line in lines if line.startswith("Last step:"))
-        assert f"{signed(vs['difference'])} points" in last_step and last_step.endswith(f", {vs['verdict']}.")
+        assert f"{signed(vs['difference'])} points" in last_step and f", {vs['verdict']}" in last_step
         if vs["ci"]:
             assert f"({signed(vs['ci'][0])} to {signed(vs['ci'][1])})" in last_step
+        # v3: the verdict says its adherence, and why it is not a fair test where a qualifier holds.
+        mg_pct = troche[-1]["adherence"]["mg_pct"]
+        if mg_pct is not None:
+            assert f"{int(mg_pct)} % of the prescribed mg taken" in last_step
+        assert ("not a fair test" in last_step) is bool({"low_adherence", "sparse_diary"} & set(vs["qualifiers"]))
+        if "infusion_in_window" in vs["qualifiers"]:
+            assert "an infusion on " in last_step
+        if vs["verdict"] == "better" and vs["clinically_important"] is False:
+            assert "less than the 1 point" in last_step
     safety_line = next(line for line in lines if line.startswith("Safety since"))
     safety = summary["safety_since_last_visit"]
     if safety["bp_days"]:

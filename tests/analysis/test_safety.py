@@ -110,3 +110,12 @@ def test_how_much_the_diary_covers_since_the_last_visit(dates, last_visit, expec
 def test_too_sparse_to_say_none(diary_days, thresholds, sparse):
     result = _safety([{"date": f"2026-03-{d:02d}", "pain": 4} for d in range(15, 15 + diary_days)])
     assert result.too_sparse(thresholds) is sparse
+
+
+def test_co_sedatives_are_one_line_per_drug_named_as_last_mentioned():
+    """review-metrics.md v3: one ingredient under three spellings is one co-sedative, shown by its latest mention."""
+    result = _safety(
+        [{"date": "2026-03-16", "other_medication": "Oxycodone 5 mg"},
+         {"date": "2026-03-18", "other_medication": "OXYCODONE 10mg"}],
+        comeds=[{"name": "oxycodone", "drug_class": "opioid", "start": "2025-01-01", "status": "active"}])
+    assert result.co_sedatives == ["OXYCODONE 10mg (opioid)"]

@@ -155,7 +155,7 @@ def test_each_demo_patient_shows_the_summarys_numbers(clinic_url, ref):
         assert not [v for v in cells if v is None or str(v) in ("None", "nan", "NaT")], list(table.value.columns)
     for name in ("Response pain", "Period"):  # the step and visit tables both fit the main column at 1366 px, no header clipped
         widths = column_widths(at, name)
-        assert sum(widths.values()) <= TABLE_PX, (name, widths)
+        assert sum(widths.values()) <= TABLE_PX, (name, sum(widths.values()), str(widths))
         assert all(width >= len(column) * CHAR_PX + CELL_PAD_PX for column, width in widths.items()), widths
     led = summary["lowest_effective_dose"]
     if led:
@@ -186,13 +186,32 @@ def test_the_first_screen_answers_did_it_work_and_is_it_safe(clinic_url, ref):
         if vs["ci"]:
             low, high = (f"{v:+.1f}".replace("-", "−") for v in vs["ci"])
             assert f"({low} to {high})" in screen
+        # v3: no verdict without its adherence; "not a fair test" exactly where a qualifier says so.
+        mg_pct = last["adherence"]["mg_pct"]
+        assert mg_pct is None or f"{int(mg_pct)} % of the prescribed mg taken" in screen
+        assert ("not a fair test" in screen) is bool({"low_adherence", "sparse_diary"} & set(vs["qualifiers"]))
+        assert ("an infusion on " in screen.lower()) is ("infusion_in_window" in vs["qualifiers"])
+        assert ("less than the 1 point" in screen) is (vs["verdict"] == "better" and vs["clinically_important"] is False)
     safety = summary["safety_since_last_visit"]
     if safety["bp_days"]:
         assert f"highest {safety['max_systolic']:g}/{safety['max_diastolic']:g}" in screen
     else:
         assert "no reading since the last visit" in screen or "no reading recorded" in screen
-    assert ("none reported" in screen) is (safety["bladder_days"] == 0)
+    # v3: a "none" only where the diary covers the interval, and always with how much of it.
+    cover = f"{safety['diary_days']} of {safety['days']} days"
+    sparse = safety["coverage"] is None or safety["coverage"] < summary["thresholds"]["coverage_min_share"]
+    silent = safety["bladder_days"] == 0
+    assert (f"none reported on {cover}" in screen) is (silent and not sparse)
+    assert (f"diary too sparse to say ({cover})" in screen) is (sparse and (silent or safety["severe_dissociation_days"] == 0
+                                                                         or safety["over_prescribed_days"] == 0))
+    assert "none reported**" not in screen and "none reported\n" not in screen  # never a bare none
     assert (f"severe on {safety['severe_dissociation_days']} day" in screen) is (safety["severe_dissociation_days"] > 0)
+    liver = [lab for lab in safety["labs"] if lab["code"] in ("1742-6", "1920-8", "2324-2", "1975-2", "6768-6")]
+    if liver:
+        for lab in liver:
+            assert f"{lab['value']:g} {lab['unit']} ({lab['times_upper_limit']:g} × upper limit" in screen
+    else:
+        assert "no liver tests since the last visit" in screen
     (flags_line,) = [m for m in words(at, "markdown") if m.startswith("OPEN FLAGS")]
     names = [c["name"] for c in summary["flag_counts"]]
     positions = [flags_line.index(name) for name in names]
@@ -204,6 +223,32 @@ def test_the_first_screen_answers_did_it_work_and_is_it_safe(clinic_url, ref):
             assert (f"{count['name']} · {count['open']} :orange-badge[{count['new']} NEW]" in flags_line) \
                 is (count["new"] > 0)
     assert "bp_high" not in screen and "dissociation_severe" not in screen  # human names only
+
+
+@pytest.mark.parametrize("days_ago", [0, 5])
+def test_a_new_step_keeps_the_step_just_finished_answered(clinic_url, days_ago):
+    """Issue 19: recording a new step at the visit (DEMO-004) lost the answer. The step just
+    finished is still judged, and the new one says when it can be (review-metrics.md v3)."""
+    before = summary_of(clinic_url, "DEMO-004")
+    judged = [s for s in before["steps"] if s["route"] == "troche"][-1]
+    start = TODAY - timedelta(days=days_ago)
+    titration = f"patient_id,start_date,dose_mg,frequency,route\nDEMO-004,{start.isoformat()},125,daily,troche\n"
+    assert import_file(titration.encode(), "new-step.csv", url=clinic_url, actor="test", fmt="titration").status \
+        == "imported"
+    st.cache_data.clear()
+    after = summary_of(clinic_url, "DEMO-004")
+    assert after["steps"][-1]["vs_previous"]["verdict"] == "too early to judge"
+    assert after["last_judged_step"]["step_start"] == judged["start"]
+    assert after["last_judged_step"]["vs_previous"]["verdict"] == judged["vs_previous"]["verdict"]
+    ready = pd.Timestamp(after["current_step"]["judged_from"])
+    assert ready == pd.Timestamp(start) + pd.Timedelta(days=after["thresholds"]["onset_days"]
+                                                      + after["thresholds"]["min_response_days"] - 1)
+    screen = _first_screen(review(clinic_url, "DEMO-004", VIEWER["DEMO-004"]))
+    ready_words = f"{ready:%-d %b}" if ready.year == TODAY.year else f"{ready:%-d %b %Y}"
+    assert f"125 mg/day since " in screen and f"too early to judge; can be judged from {ready_words}" in screen
+    assert f"Step just finished: {judged['daily_dose_mg']:g} mg/day vs " in screen
+    assert f"-badge[{judged['vs_previous']['verdict']}]" in screen
+    assert "— points (no interval)" not in screen
 
 
 def test_the_command_lines_summary_json_is_what_the_page_shows(clinic_url):
