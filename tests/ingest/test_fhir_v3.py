@@ -1,6 +1,6 @@
 """import-formats.md version 3, "FHIR, version 3": a partial date (a year or a month alone) for a
 co-medication's start and end, at its precision; a medication without any date is a
-co-medication of unknown start; a diary value still needs a day.
+co-medication of unknown start; a diary value still needs a day; FHIR XML said plainly.
 
 Through ``import_file`` on both databases where a row is stored."""
 
@@ -15,7 +15,8 @@ from sqlalchemy import select
 from dashboard.analysis.review_words import dated
 from dashboard.db.models import CoMedication
 from dashboard.db.session import session_scope
-from dashboard.ingest.fhir import parse_fhir
+from dashboard.ingest.fhir import looks_like_fhir, parse_fhir
+from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import import_file
 from tests.dbdump import assert_only_the_file_kept, dump
 from tests.ingest.test_fhir import RXNORM, coding, observation
@@ -149,3 +150,45 @@ def test_a_partial_date_is_exported_as_written_and_reads_back_the_same(db_url):
     back = import_file(json.dumps(exported).encode(), "back.json", url=db_url, today=TODAY)
     assert (back.status, back.conflicts, back.records_unchanged) == ("already-imported", [], {"co_medication": 1})
     assert stored(db_url) == [("morphine", date(2015, 3, 1), "month", date(2016, 1, 1), "year")]
+
+
+# ---------------------------------------------------------------- FHIR XML
+
+XML_SENTENCE = "FHIR XML is not read; export the same data as JSON"
+
+
+@pytest.mark.parametrize(("raw", "row", "root"), [
+    (b'<?xml version="1.0" encoding="utf-8"?>\n<Bundle xmlns="http://hl7.org/fhir">\n<id value="b"/></Bundle>',
+     2, "Bundle"),
+    (b'\xef\xbb\xbf<!-- exported -->\n\n<Patient xmlns="http://hl7.org/fhir"><id value="p"/></Patient>', 3, "Patient"),
+    (b"<f:Observation xmlns:f='http://hl7.org/fhir'><f:id value='o'/></f:Observation>", 1, "Observation"),
+])
+def test_fhir_xml_is_refused_in_words_that_say_what_to_do(raw, row, root):
+    assert looks_like_fhir(raw)
+    with pytest.raises(FileRefused) as refused:
+        parse_fhir(raw, "export.xml")
+    assert (refused.value.refused.row, refused.value.refused.reason) == (row, XML_SENTENCE)
+    assert root in refused.value.refused.value
+
+
+@pytest.mark.parametrize("raw", [
+    b'<?xml version="1.0"?><Bundle xmlns="http://example.org/not-fhir"/>',
+    b"<html><body>Bundle xmlns=http://hl7.org/fhir</body></html>",
+    b'{"resourceType": "Patient", "id": "p"}',
+])
+def test_other_xml_is_not_taken_for_fhir_xml(raw):
+    parsed = None
+    try:
+        parsed = parse_fhir(raw, "file")
+    except FileRefused as exc:
+        assert exc.refused.reason != XML_SENTENCE
+    assert parsed is None or parsed.refused == []
+
+
+def test_a_fhir_xml_file_is_refused_and_kept(db_url, shared_dir):
+    path = shared_dir / "data/real/fhir_more/ips_IPS-bundle-01.xml"
+    raw = path.read_bytes()
+    before = dump(db_url, skip=("audit_event",))
+    report = import_file(raw, path.name, url=db_url, today=TODAY)
+    assert (report.status, [r["reason"] for r in report.refused_rows]) == ("refused", [XML_SENTENCE])
+    assert_only_the_file_kept(db_url, before, raw=raw, status="refused")
