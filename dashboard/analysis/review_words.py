@@ -42,6 +42,19 @@ def long_date(value) -> str:
     return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%d %b %Y")
 
 
+PRECISION_FORMATS = {"month": "%b %Y", "year": "%Y"}
+
+
+def dated(value, precision=None) -> str:
+    """A date at the precision it was written (import-formats.md v3): a FHIR partial date
+    ``2015-03`` (stored as its first day, precision 'month') is 'Mar 2015', ``2015`` is '2015';
+    a day is ``long_date``'s '01 Mar 2015'."""
+    if value is None or pd.isna(value):
+        return "—"
+    shown = PRECISION_FORMATS.get(precision) if isinstance(precision, str) else None
+    return pd.Timestamp(value).strftime(shown or "%d %b %Y")
+
+
 def short_date(value, as_of=None) -> str:
     """'3 Nov', with its year when not in the as-of date's year (review-metrics.md v3, "Dates"):
     a date a year earlier must never read as this year's."""

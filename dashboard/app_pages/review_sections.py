@@ -412,8 +412,11 @@ def comedications(table: pd.DataFrame) -> None:
         "Medication": table["name"],
         "Kind": table["drug_class"].map(lambda k: DRUG_CLASS_WORDS.get(k, k) if isinstance(k, str) else None),
         # A MedicationStatement without a date (legal FHIR): its start is unknown, and said so.
-        "Started": [("unknown" if pd.isna(d) else _date(d)) for d in table["start_date"]],
-        "Stopped": [(None if pd.isna(d) else _date(d)) for d in table["end_date"]],
+        # A FHIR partial date ("2015-03") at its precision: "Mar 2015" (import-formats.md v3).
+        "Started": [("unknown" if pd.isna(d) else words.dated(d, p))
+                    for d, p in zip(table["start_date"], table["start_precision"])],
+        "Stopped": [(None if pd.isna(d) else words.dated(d, p))
+                    for d, p in zip(table["end_date"], table["end_precision"])],
         "Status": table["status"], "Dose": table["dose_text"],
         "Source": table["source"].map(lambda s: SOURCE_WORDS.get(s, s) if isinstance(s, str) else None)}))
     st.dataframe(shown, hide_index=True, key="comedication_table")

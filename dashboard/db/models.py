@@ -258,6 +258,10 @@ class CoMedication(Base):
     # None: a MedicationStatement without a date (FHIR allows it): a co-medication of unknown start.
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+    # A FHIR partial date ("2015-03", "2015"; import-formats.md v3): the date above is its first day
+    # and this says 'month' or 'year', so it is shown as "Mar 2015". None: the date is a day.
+    start_precision: Mapped[str | None] = mapped_column(String(5))
+    end_precision: Mapped[str | None] = mapped_column(String(5))
     status: Mapped[str | None] = mapped_column(String(30))
     dose_text: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(40))

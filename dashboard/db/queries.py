@@ -34,7 +34,8 @@ STEP_COLUMNS = ["step_id", "start_date", "end_date", "dose_mg", "frequency", "ma
 VISIT_COLUMNS = ["visit_id", "date", "kind", "note", "status"]
 MEASURE_COLUMNS = ["recorded_at", "diary_date", "instrument", "system", "code", "name", "value", "answer_code",
                    "answer_text", "answer_position", "unit", "source", "import_id", "reference_low", "reference_high"]
-COMEDICATION_COLUMNS = ["name", "rxnorm", "drug_class", "start_date", "end_date", "status", "dose_text", "source"]
+COMEDICATION_COLUMNS = ["name", "rxnorm", "drug_class", "start_date", "end_date", "status", "dose_text", "source",
+                        "start_precision", "end_precision"]
 
 
 def _frame(rows, columns: list[str], dates: tuple[str, ...] = (), floats: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -151,6 +152,8 @@ def comedications_frame(session: Session, patient_id: int) -> pd.DataFrame:
             CoMedication.status,
             CoMedication.dose_text,
             CoMedication.source,
+            CoMedication.start_precision,
+            CoMedication.end_precision,
         )
         .where(CoMedication.patient_id == patient_id,
                _dated(CoMedication.start_date, fields.PLAN, optional=True),  # None: start unknown

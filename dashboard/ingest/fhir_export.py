@@ -291,6 +291,14 @@ def _day(value) -> str | None:
     return (value.date() if isinstance(value, (pd.Timestamp, datetime)) else value).isoformat()
 
 
+def _at_precision(value, precision) -> str | None:
+    """A date as FHIR writes it at its precision: '2015-03' (month), '2015' (year), else the day."""
+    day = _day(value)
+    if day is None or not isinstance(precision, str):
+        return day
+    return {"month": day[:7], "year": day[:4]}.get(precision, day)
+
+
 def _medication_request(step: dict, subject: dict) -> dict:
     """A titration step: the dose, the schedule, the route and the maximum per day."""
     start, end = _day(step["start_date"]), _day(step["end_date"])
@@ -342,9 +350,10 @@ def _medication_statement(med: dict, subject: dict) -> dict:
     concept: dict = {"text": str(med["name"])}
     if not pd.isna(med["rxnorm"]) and med["rxnorm"]:
         concept["coding"] = [{"system": RXNORM, "code": str(med["rxnorm"])}]
-    period = {"start": _day(med["start_date"])}
+    # A partial date goes out as it came in ("2015-03"), never as a made-up first day.
+    period = {"start": _at_precision(med["start_date"], med.get("start_precision"))}
     if _day(med["end_date"]):
-        period["end"] = _day(med["end_date"])
+        period["end"] = _at_precision(med["end_date"], med.get("end_precision"))
     body = {"status": str(med["status"]) if not pd.isna(med["status"]) and med["status"] else "unknown",
             "medicationCodeableConcept": concept, "subject": subject, "effectivePeriod": period}
     if not pd.isna(med["dose_text"]) and med["dose_text"]:

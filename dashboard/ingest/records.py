@@ -78,7 +78,7 @@ class VisitRecord:
 class CoMedicationRecord:
     patient_ref: str
     name: str
-    start_date: date
+    start_date: date | None
     row: int | str
     source: str
     rxnorm: str | None = None
@@ -86,6 +86,9 @@ class CoMedicationRecord:
     end_date: date | None = None
     status: str | None = None
     dose_text: str | None = None
+    # A partial start or end (FHIR "2015-03"): the date is its first day; 'month' or 'year'. None: a day.
+    start_precision: str | None = None
+    end_precision: str | None = None
 
 
 @dataclass

@@ -342,7 +342,8 @@ class _Plan:
             "visits": self._plan_records(session, patient_ids, parsed.visits, Visit, ("date", "kind"), ("note", "status")),
             "co_medications": self._plan_records(session, patient_ids, parsed.comedications, CoMedication,
                                                  ("name", "start_date", "source"),
-                                                 ("rxnorm", "drug_class", "end_date", "status", "dose_text")),
+                                                 ("rxnorm", "drug_class", "end_date", "status", "dose_text",
+                                                  "start_precision", "end_precision")),
             "measures": self._plan_records(session, patient_ids, parsed.measures, Measure,
                                            ("system", "code", "recorded_at"), MEASURE_VALUES),
         }

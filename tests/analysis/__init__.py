@@ -78,6 +78,7 @@ def visits(*rows: tuple) -> pd.DataFrame:
 
 def comedications(*rows: dict) -> pd.DataFrame:
     built = [(r["name"], r.get("rxnorm"), r.get("drug_class"), day(r["start"]),
-              day(r["end"]) if r.get("end") else None, r.get("status"), r.get("dose_text"), r.get("source", "csv"))
+              day(r["end"]) if r.get("end") else None, r.get("status"), r.get("dose_text"), r.get("source", "csv"),
+              r.get("start_precision"), r.get("end_precision"))
              for r in rows]
     return _frame(built, COMEDICATION_COLUMNS, dates=("start_date", "end_date"))

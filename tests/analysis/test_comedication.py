@@ -90,5 +90,24 @@ def test_summary_json_carries_one_line_per_drug():
         {"name": "OXYCODONE", "rxnorm": "7804", "start": "2026-03-25", "status": "active", "dose_text": "15 mg"}])
     assert summary["co_medications"] == [{
         "ingredient": "oxycodone", "drug_class": "opioid", "dose_text": "15 mg", "start": "2025-11-01",
+        "start_precision": None,
         "dose_change": "up", "names": ["OXYCODONE", "oxycodone 10mg", "Oxycodone 5 mg"], "sources": ["csv"]}]
     assert [f["new"] for f in summary["flags"] if f["rule"] == "co_sedative"] == [False]
+
+
+@pytest.mark.parametrize(("records", "start", "precision"), [
+    # import-formats.md v3: a start written as a month or a year is its first day, with its precision.
+    ([{"name": "Oxycodone 5 mg", "start": "2015-03-01", "start_precision": "month"}], "2015-03-01", "month"),
+    ([{"name": "Oxycodone 5 mg", "start": "2015-01-01", "start_precision": "year"}], "2015-01-01", "year"),
+    # the earliest start decides; of two on one day, the finer precision
+    ([{"name": "Oxycodone 5 mg", "start": "2015-03-01", "start_precision": "month"},
+      {"name": "oxycodone", "start": "2015-03-01"}], "2015-03-01", None),
+    ([{"name": "Oxycodone 5 mg", "start": "2015-03-01", "start_precision": "month"},
+      {"name": "oxycodone", "start": "2015-02-10"}], "2015-02-10", None),
+    ([{"name": "Oxycodone 5 mg", "start": "2015-03-10"},
+      {"name": "oxycodone", "start": "2015-01-01", "start_precision": "year"}], "2015-01-01", "year"),
+])
+def test_a_line_keeps_the_precision_of_its_first_start(records, start, precision):
+    summary = _summary(daily_diary("2026-03-01", [5]), [{**r, "status": "active"} for r in records])
+    (line,) = summary["co_medications"]
+    assert (line["start"], line["start_precision"]) == (start, precision)

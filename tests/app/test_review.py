@@ -557,6 +557,25 @@ def test_a_patient_imported_from_fhir_shows_like_any_other(sqlite_url, monkeypat
     st.cache_data.clear()
 
 
+def test_a_co_medication_started_in_a_month_shows_that_month(sqlite_url, monkeypatch, shared_dir):
+    """import-formats.md v3: HL7 IPS's minimal bundle starts anastrozole in "2015-03", shown as
+    "Mar 2015" (never as a made-up 01 Mar 2015)."""
+    path = shared_dir / "data/real/fhir_more/ips_bundle-minimal.json"
+    report = import_file(path.read_bytes(), path.name, url=sqlite_url, actor="test")
+    assert report.status == "imported" and report.records_added == {"co_medications": 1}
+    (ref,) = report.patients
+    with session_scope(sqlite_url) as session:
+        add_user(session, username="dr.test", display_name="Dr. Test", role="clinician", password=None)
+        share(session, username="dr.test", patient_ref=ref)
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", sqlite_url)
+    st.cache_data.clear()
+    at = review(sqlite_url, ref)
+    (table,) = [d.value for d in at.dataframe if "Medication" in d.value.columns]
+    assert table[["Medication", "Started"]].values.tolist() == [
+        ["Product containing anastrozole (medicinal product)", "Mar 2015"]]
+    st.cache_data.clear()
+
+
 def test_deciding_a_step_after_the_share_was_withdrawn_is_refused_and_audited(small_clinic):
     from dashboard.auth.accounts import unshare
     from dashboard.loaders import decide_proposed_step, open_patient

@@ -9,6 +9,10 @@ titration steps (see ``titration``), any other drug to a co-medication record.
   ``display``, or its narrative). A ketamine statement without a time cannot be a dose on a
   day, and a medication named nowhere cannot be told from any other: both are counted as
   ignored with that reason.
+- Version 3 ("FHIR, version 3"): a co-medication's start and end may be a year or a month alone
+  (``2015-03``), kept as its first day with its precision and shown as "Mar 2015"; a
+  MedicationRequest of another drug without any date is, like such a statement, a co-medication
+  of unknown start. A ketamine dose still needs a day.
 """
 
 from __future__ import annotations
@@ -115,11 +119,10 @@ def _medication_request(reader: _Reader, res: _Resource) -> None:
         reader.out.steps.append(_titration_step(body, res.where, patient, dosages, reader.today))
         return
     bounds = _bounds(dosages)
-    start = _first_time(body, "authoredOn") or (bounds and _first_time(bounds[0], "start", base=bounds[1])) \
-        or _first_time(body, "dispenseRequest.validityPeriod.start")
-    if start is None:
-        raise _Bad("authoredOn", None, "no date: authoredOn is needed to place the prescription in time")
-    end = bounds and _first_time(bounds[0], "end", base=bounds[1])
+    start = _first_time(body, "authoredOn", partial=True) \
+        or (bounds and _first_time(bounds[0], "start", base=bounds[1], partial=True)) \
+        or _first_time(body, "dispenseRequest.validityPeriod.start", partial=True)
+    end = bounds and _first_time(bounds[0], "end", base=bounds[1], partial=True)
     _co_medication(reader, res, drug, patient, start, end, dosages)
 
 
@@ -138,8 +141,9 @@ def _medication_statement(reader: _Reader, res: _Resource) -> None:
         dose, path = _dose_quantity(dosages, "dosage")
         reader.add(patient, timed[0], res.where, [("dose_mg", dose, 1, path)])
         return
-    start = _first_time(body, "effectiveDateTime", "effectivePeriod.start", "dateAsserted")
-    _co_medication(reader, res, drug, patient, start, _first_time(body, "effectivePeriod.end"), dosages)
+    start = _first_time(body, "effectiveDateTime", "effectivePeriod.start", "dateAsserted", partial=True)
+    end = _first_time(body, "effectivePeriod.end", partial=True)
+    _co_medication(reader, res, drug, patient, start, end, dosages)
 
 
 def _co_medication(reader: _Reader, res: _Resource, drug: _Drug, patient: str, start: tuple[_When, str] | None,
@@ -153,7 +157,8 @@ def _co_medication(reader: _Reader, res: _Resource, drug: _Drug, patient: str, s
     reader.out.comedications.append(CoMedicationRecord(
         patient_ref=patient, name=drug.name, start_date=start[0].local.date() if start else None, row=res.where, source="fhir",
         rxnorm=drug.rxnorm, drug_class=drug.drug_class, end_date=end[0].local.date() if end else None,
-        status=status, dose_text=_dose_text(dosages)))
+        status=status, dose_text=_dose_text(dosages), start_precision=start[0].precision if start else None,
+        end_precision=end[0].precision if end else None))
 
 
 def _medication_administration(reader: _Reader, res: _Resource) -> None:

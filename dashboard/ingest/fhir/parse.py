@@ -31,7 +31,7 @@ from dashboard.ingest.fhir.medications import (
 )
 from dashboard.ingest.fhir.observations import _observation, _questionnaire_response
 from dashboard.ingest.fhir.patients import _apply_patient_ref, _patient, _patient_ref
-from dashboard.ingest.fhir.reading import _decode, _documents, _flatten, _Resource
+from dashboard.ingest.fhir.reading import _decode, _documents, _flatten, _Resource, refuse_fhir_xml
 from dashboard.ingest.fhir.values import RANGES, _Bad, _get, _number, _When
 from dashboard.ingest.records import DiaryRecord, FileRefused, MeasureRecord, ParsedFile, RefusedRow
 
@@ -51,6 +51,7 @@ def parse_fhir(raw: bytes, file_name: str, *, patient_ref: str | None = None,
     text = _decode(raw, file_name)
     if not text.strip():
         raise FileRefused(file_name, "the file is empty", row=1, column="resourceType")
+    refuse_fhir_xml(text, file_name)
     named = patient_refs.named_at_import(file_name, patient_ref)
     documents, refused = _documents(text, file_name)
     ignored: dict[str, int] = {}

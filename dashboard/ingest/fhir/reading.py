@@ -1,6 +1,11 @@
 """The file to resources: one JSON document or NDJSON (one resource a line), Bundles of any
 type opened, nested ones too; a line or an entry that is not a resource is refused with its
-place, and the rest of the file is still read."""
+place, and the rest of the file is still read.
+
+FHIR XML (a root element in the namespace ``http://hl7.org/fhir``) is refused as a whole, in
+words that say what to do (import-formats.md v3): the same data exported as JSON imports. No
+well-kept library reads FHIR XML into the shapes read here, and a second reader of our own
+would be a second place for every rule to be got wrong."""
 
 from __future__ import annotations
 
@@ -12,6 +17,13 @@ from dashboard.ingest.fhir.values import _Bad, _objects, _shown
 from dashboard.ingest.records import FileRefused, RefusedRow
 from dashboard.patient_ref import problem as _ref_problem
 from dashboard.text_rules import escaped, unstorable
+
+FHIR_NAMESPACE = "http://hl7.org/fhir"
+FHIR_XML_REFUSAL = "FHIR XML is not read; export the same data as JSON"
+# What may come before an XML document's root element: the declaration, processing
+# instructions, comments, a document type, and white space between them.
+_XML_PROLOG = re.compile(r"(?:\s|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*", re.S)
+_XML_ROOT = re.compile(r"<(?:([A-Za-z_][\w.-]*):)?([A-Za-z_][\w.-]*)((?:\s[^>]*)?)/?>", re.S)
 
 # Real resources nest a few dozen levels at most; a deeper document would exhaust Python's
 # recursion when a refusal quotes it, so it is refused as a whole.
@@ -77,6 +89,30 @@ def _decode(raw: bytes, file_name: str) -> str:
         line = raw[: exc.start].count(b"\n") + 1
         raise FileRefused(file_name, f"FHIR JSON must be UTF-8; byte {exc.start + 1} is not", row=line,
                           column=f"byte {exc.start + 1}") from None
+
+
+def fhir_xml_root(text: str) -> tuple[str, int] | None:
+    """The root element's name and line when the text is XML whose root is in FHIR's namespace
+    (``<Bundle xmlns="http://hl7.org/fhir">``, or a prefix bound to it), else None."""
+    prolog = _XML_PROLOG.match(text)
+    start = prolog.end() if prolog else 0
+    root = _XML_ROOT.match(text, start)
+    if root is None:
+        return None
+    prefix, name, attributes = root.groups()
+    declared = "xmlns:" + prefix if prefix else "xmlns"
+    namespace = re.search(rf"(?:^|\s){re.escape(declared)}\s*=\s*([\"'])(.*?)\1", attributes, re.S)
+    if namespace is None or namespace.group(2).strip() != FHIR_NAMESPACE:
+        return None
+    return name, text.count("\n", 0, root.start()) + 1
+
+
+def refuse_fhir_xml(text: str, file_name: str) -> None:
+    found = fhir_xml_root(text)
+    if found is not None:
+        name, line = found
+        raise FileRefused(file_name, FHIR_XML_REFUSAL, row=line, column="root element",
+                          value=escaped(f"<{name} xmlns=\"{FHIR_NAMESPACE}\">"))
 
 
 def _json_error(file_name: str, exc: Exception, line_offset: int = 0) -> FileRefused:
@@ -204,12 +240,14 @@ def _flatten(documents, file_name: str, refused: list[RefusedRow], ignored: dict
 
 
 def looks_like_fhir(raw: bytes) -> bool:
-    """A JSON object with a resourceType, or NDJSON whose first line is one. A broken JSON file
+    """A JSON object with a resourceType, or NDJSON whose first line is one; or FHIR XML. A broken JSON file
     that names a resourceType early still counts, so its error is reported by this parser."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return False
+    if fhir_xml_root(text) is not None:
+        return True  # FHIR, as XML: parse_fhir refuses it in words that say what to do
     if not text.lstrip().startswith("{"):
         return False
     try:

@@ -2,7 +2,9 @@
 so that an import report names the place ("component[1].valueQuantity.value", 11).
 
 - Times are the local wall time as written, with its offset (``Z`` = 0). A date alone is an
-  entry without a time. A year or a month alone is refused: too imprecise for a diary day.
+  entry without a time. A year or a month alone is refused: too imprecise for a diary day;
+  where a caller allows it (a co-medication's start or end, import-formats.md v3 "FHIR,
+  version 3") it is read as its first day with its precision, ``year`` or ``month``.
   A time without an offset, which FHIR forbids, is read as the patient's local time (as in
   the diary CSV) rather than refused: some portals write it so.
 """
@@ -131,6 +133,7 @@ class _When:
     has_time: bool
     text: str = ""  # as written, and where, for a refusal of the date itself
     path: str = ""
+    precision: str | None = None  # 'year' or 'month' for a partial date (its first day); None: a day or finer
 
     def check(self, limits: fields.DateRange, today: date | None) -> _When:
         """This time, if its date is within ``limits``; else the field is refused."""
@@ -140,13 +143,22 @@ class _When:
         return self
 
 
-def _when(text: str, path: str) -> _When:
+def _when(text: str, path: str, partial: bool = False) -> _When:
+    """A FHIR dateTime; with ``partial``, a year (``2015``) or a month (``2015-03``) alone is its
+    first day at that precision, otherwise it is refused."""
     match = _DATETIME.fullmatch(text)
     if not match:
         raise _Bad(path, text, "not a FHIR dateTime (YYYY-MM-DD or YYYY-MM-DDThh:mm:ss+hh:mm)")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     if day is None:
-        raise _Bad(path, text, "only a year or a month: too imprecise for a diary day")
+        if not partial:
+            raise _Bad(path, text, "only a year or a month: too imprecise for a diary day")
+        if month is not None and not 1 <= int(month) <= 12:
+            raise _Bad(path, text, "not a month on the calendar (01-12)")
+        if int(year) < 1:
+            raise _Bad(path, text, "not a year on the calendar")
+        return _When(datetime(int(year), int(month or 1), 1), None, False, text, path,
+                     "month" if month else "year")
     try:
         if hour is None:
             return _When(datetime(int(year), int(month), int(day)), None, False, text, path)
@@ -165,8 +177,9 @@ def _when(text: str, path: str) -> _When:
     return _When(local, offset, True, text, path)
 
 
-def _first_time(obj: dict, *paths: str, base: str = "") -> tuple[_When, str] | None:
-    """The first of the given dateTime fields present (dotted paths such as ``effectivePeriod.start``)."""
+def _first_time(obj: dict, *paths: str, base: str = "", partial: bool = False) -> tuple[_When, str] | None:
+    """The first of the given dateTime fields present (dotted paths such as ``effectivePeriod.start``);
+    ``partial``: a year or a month alone is accepted at its precision (``_when``)."""
     for path in paths:
         *parents, leaf = path.split(".")
         node, here = obj, base
@@ -175,7 +188,7 @@ def _first_time(obj: dict, *paths: str, base: str = "") -> tuple[_When, str] | N
             here = _join(here, part)
         text = _get(node, leaf, "str", here)
         if text is not None:
-            return _local_time(_when(text, _join(here, leaf)), node.get(f"_{leaf}")), _join(here, leaf)
+            return _local_time(_when(text, _join(here, leaf), partial), node.get(f"_{leaf}")), _join(here, leaf)
     return None
 
 
@@ -184,7 +197,7 @@ def _local_time(when: _When, element: object) -> _When:
     without a UTC offset, which FHIR's dateTime cannot carry) is that local time again."""
     from dashboard.ingest.fhir.dashboard_codes import LOCAL_TIME_URL
 
-    if when.has_time or not isinstance(element, dict) or not isinstance(element.get("extension"), list):
+    if when.has_time or when.precision or not isinstance(element, dict) or not isinstance(element.get("extension"), list):
         return when
     for extension in element["extension"]:
         if isinstance(extension, dict) and extension.get("url") == LOCAL_TIME_URL:
