@@ -54,10 +54,15 @@ def _comparable(summary: dict) -> dict:
 
 
 def _receive(url: str, bundle: str, ref: str) -> None:
-    """Import as the receiving clinician, who then accepts the proposed steps on the review page's terms."""
-    report = import_file(bundle.encode(), f"{ref}.json", url=url, actor=RECEIVER, as_user=True)
+    """Imported by the clinic (new patients come in through staff: a clinician's import names only
+    patients shared with them, dashboard.access), shared with the receiving clinician, who then
+    accepts the proposed steps on the review page's terms."""
+    report = import_file(bundle.encode(), f"{ref}.json", url=url, actor="cli:staff")
     assert report.status == "imported", report.as_dict()
     assert report.format == "fhir" and not report.refused_rows
+    with session_scope(url) as session:
+        for patient_ref in report.patients:
+            accounts.share(session, username=RECEIVER, patient_ref=patient_ref)
     with session_scope(url) as session:
         user = accounts.resolve_user(session, RECEIVER)
         proposed = session.execute(select(TitrationStep.id, TitrationStep.patient_id)

@@ -109,24 +109,26 @@ def test_clinic_records_and_patient_details(db_url):
         assert session.scalar(select(Patient.name)) == "Ann Lee"
 
 
-def test_a_clinician_imports_only_for_shared_or_new_patients(db_url):
+def test_a_clinician_imports_only_for_shared_patients(db_url):
+    """A clinician's file naming a reference not shared with them is refused, whether or not it
+    exists (no existence oracle, issue 24); staff bring new patients in."""
     from dashboard.auth.accounts import add_user, share
-    from dashboard.db.models import PatientShare
     from dashboard.ingest.service import import_file
 
     with session_scope(db_url) as session:
         add_user(session, username="rivera", display_name="Dr R", role="clinician", password=None)
         add_user(session, username="chen", display_name="Dr C", role="clinician", password=None)
-    first = import_file(b"patient_id,date,pain\nP-NEW,2026-03-01,6\n", "a.csv", url=db_url, actor="rivera",
-                        as_user=True, today=date(2026, 3, 2))
-    assert first.status == "imported"
-    with session_scope(db_url) as session:  # the new patient is shared with the clinician who brought it
-        assert session.scalar(select(func.count()).select_from(PatientShare)) == 1
+    raw = b"patient_id,date,pain\nP-NEW,2026-03-01,6\n"
+    before = dump(db_url, skip=("audit_event",))
+    first = import_file(raw, "a.csv", url=db_url, actor="rivera", as_user=True, today=date(2026, 3, 2))
+    assert first.status == "refused" and "not among your patients" in first.message
+    # v2: the refused file is kept (its own record, bytes and all); no row of it is written, no patient made.
+    assert_only_the_file_kept(db_url, before, raw=raw, status="refused")
+    assert import_file(raw, "a.csv", url=db_url, actor="cli:staff", today=date(2026, 3, 2)).status == "imported"
     before = dump(db_url, skip=("audit_event",))
     other = import_file(b"patient_id,date,pain\nP-NEW,2026-03-01,9\n", "b.csv", url=db_url, actor="chen",
                         as_user=True, today=date(2026, 3, 2))
     assert other.status == "refused" and "P-NEW" in other.message and other.conflicts == []
-    # v2: the refused file is kept (its own record, bytes and all); no row of it is written.
     assert_only_the_file_kept(db_url, before, raw=b"patient_id,date,pain\nP-NEW,2026-03-01,9\n", status="refused")
     with session_scope(db_url) as session:
         share(session, username="chen", patient_ref="P-NEW")
