@@ -17,6 +17,7 @@ from pathlib import Path
 
 from dashboard.audit_actions import AuditAction, user_command
 from dashboard.config import REPO_ROOT, database_url
+from dashboard.text_rules import escaped
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNCHECKED = 0, 1, 2, 3
 
@@ -365,11 +366,15 @@ def cmd_import(args) -> int:
         path = Path(name)
         try:
             raw = path.read_bytes()
-        except OSError as exc:
-            print(f"{name}: cannot read the file: {exc.strerror}", file=sys.stderr)
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name no file system can carry
+            print(f"{escaped(name)}: cannot read the file: {getattr(exc, 'strerror', None) or 'not a file name'}",
+                  file=sys.stderr)
             return EXIT_USAGE
+        # A file name is a label: one holding an undecodable byte (a lone surrogate to Python) is
+        # written as its escape, so it can be stored, audited and printed (dashboard.text_rules).
+        name = escaped(name)
         report = import_file(
-            raw, path.name, fmt=args.format, patient_ref=args.patient, accept_valid=args.accept_valid,
+            raw, escaped(path.name), fmt=args.format, patient_ref=args.patient, accept_valid=args.accept_valid,
             actor=_actor(args), as_user=args.actor is not None, profile_name=args.profile, dry_run=args.dry_run,
             resolution=resolution,
         )

@@ -498,3 +498,25 @@ def notes_since_last_visit(review: Review) -> pd.DataFrame:
     last = review.summary["last_visit"]
     since = None if not last else pd.Timestamp(last["date"]).date()
     return patient_notes(review.notes, review.period[1], since=since)
+
+
+DOSE_CHANGE_WORDS = {"up": "went up", "down": "went down"}
+CLASS_WORDS = {"opioid": "opioid (sedative)", "benzodiazepine": "benzodiazepine (sedative)"}
+SOURCE_NAMES = {"clinic": "clinic record", "fhir": "FHIR import", "bearable": "Bearable diary", "diary": "diary"}
+
+
+def co_medication_table(review: Review) -> pd.DataFrame:
+    """``review.co_medications`` (one line per drug) in words, for the page and the report."""
+    lines = review.co_medications
+    as_of = review.period[1]
+    return pd.DataFrame({
+        "Drug": lines["ingredient"],
+        "Kind": [CLASS_WORDS.get(k, k) if isinstance(k, str) else None for k in lines["drug_class"]],
+        "Latest dose": lines["dose_text"],
+        "Since": [dated(d, p) for d, p in zip(lines["start"], lines["start_precision"])],
+        "Last known": [short_date(d, as_of) for d in lines["last"]],
+        "Dose": [DOSE_CHANGE_WORDS.get(c) if isinstance(c, str) else None for c in lines["dose_change"]],
+        "Written as": [", ".join(n) if isinstance(n, (list, tuple)) else n for n in lines["names"]],
+        "From": [", ".join(SOURCE_NAMES.get(x, x) for x in v) if isinstance(v, (list, tuple)) else v
+                 for v in lines["sources"]],
+    })

@@ -403,6 +403,18 @@ def measures_list(review: Review) -> None:
     st.dataframe(shown.astype(str), hide_index=True, key="measures_table")
 
 
+def co_medication_lines(review: Review) -> None:
+    """Co-medication one line per drug (review-metrics.md v3): the records and diary mentions of
+    one ingredient together, with its latest dose and whether the dose went up or down."""
+    st.subheader("Co-medication by drug")
+    shown = words.co_medication_table(review)
+    if shown.empty:
+        st.caption("No co-medication recorded or written in the diary.")
+        return
+    # The names are as the patient or the record wrote them: a table cell is plain text.
+    st.dataframe(blank_missing(shown), hide_index=True, key="co_medication_lines")
+
+
 def comedications(table: pd.DataFrame) -> None:
     st.subheader("Co-medication history")
     if table.empty:

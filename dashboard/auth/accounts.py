@@ -17,6 +17,7 @@ from dashboard.auth.passwords import hash_password, verify_password
 from dashboard.db import audit
 from dashboard.db.models import Clinician, PatientShare
 from dashboard.db.queries import patient_by_ref
+from dashboard.text_rules import unstorable
 
 ROLES = ("clinician", "staff", "admin")
 MAX_FAILED_LOGINS = 5
@@ -90,8 +91,9 @@ def as_user(account: Clinician) -> User:
 
 def storable_name(username: str) -> bool:
     """A name the username column can hold: longer ones, or with a NUL (which PostgreSQL refuses
-    in any text), are unknown accounts, never a database error."""
-    return len(username) <= USERNAME_MAX and "\x00" not in username
+    in any text) or a lone surrogate (an undecodable byte of a command line), are unknown
+    accounts, never a database error."""
+    return len(username) <= USERNAME_MAX and unstorable(username) is None
 
 
 def _shown_name(username: str) -> str:

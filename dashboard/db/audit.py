@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from dashboard.db import audit_checkpoint, audit_key
 from dashboard.db.audit_checkpoint import Checkpoint
 from dashboard.db.models import AuditEvent
+from dashboard.text_rules import escaped
 
 GENESIS = "0" * 64
 _KEYED = "audit-row-v2"  # in the HMAC'd body, so a row hash can never be replayed as anything else
@@ -76,6 +77,9 @@ def record(
     key = audit_key.for_writing(session.get_bind().url)
     action, outcome = str(action), str(outcome)  # an enumeration member is stored as its plain value
     detail_text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)
+    # A name from the command line can hold what no database stores (an undecodable byte of a file
+    # name arrives as a lone surrogate): written as its escape, so the event is kept, never a crash.
+    actor, detail_text = escaped(actor), escaped(detail_text)
     _serialise_appends(session)
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     prev, row_id = (last.hash, last.id + 1) if last else (GENESIS, 1)

@@ -31,6 +31,7 @@ from dashboard.db.models import (
     Visit,
 )
 from dashboard.ingest.records import DiaryRecord, ParsedFile, RefusedRow
+from dashboard.text_rules import escaped
 
 _FIELDS = (*DIARY_MEASURES, *DIARY_TEXTS)
 # A measure's natural key is (patient, system, code, recorded_at); these values must agree on re-import.
@@ -228,7 +229,7 @@ def write_import(
         return report
 
     record = ImportRecord(
-        file_name=parsed.file_name[:500],
+        file_name=escaped(parsed.file_name)[:500],
         sha256=sha,
         format=parsed.format,
         scope=scope,
@@ -283,7 +284,7 @@ def keep_record(session: Session, raw: bytes, report: ImportReport, *, imported_
     """The record of an attempt that wrote no rows (refused, already imported, nothing to import):
     the bytes and what the report said, so nothing a patient shared is lost."""
     record = ImportRecord(
-        file_name=report.file[:500], sha256=hashlib.sha256(raw).hexdigest(), format=report.format[:40], scope=scope,
+        file_name=escaped(report.file)[:500], sha256=hashlib.sha256(raw).hexdigest(), format=report.format[:40], scope=scope,
         imported_by=imported_by, imported_at=utcnow(), status=report.status, patients=report.patients,
         patients_created=[], entries_added=0, entries_unchanged=report.entries_unchanged,
         records_added={}, records_unchanged=report.records_unchanged, conflicts=report.conflicts,

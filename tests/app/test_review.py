@@ -590,3 +590,18 @@ def test_deciding_a_step_after_the_share_was_withdrawn_is_refused_and_audited(sm
         decide_proposed_step(user, patient, step_id, True)
     assert [r[1:3] for r in audit_rows(small_clinic, before)] == [("record_change", "denied")]
     assert _proposed(small_clinic)["50"] == (step_id, status) == (step_id, "proposed")
+
+
+@pytest.mark.parametrize("ref", ["DEMO-009", "DEMO-001"])
+def test_co_medication_is_one_line_per_drug(clinic_url, ref):
+    """review-metrics.md v3: the records and diary mentions of one ingredient are one line, as in summary --json."""
+    at = review(clinic_url, ref, VIEWER[ref])
+    summary = summary_of(clinic_url, ref)
+    tables = [d.value for d in at.dataframe if "Drug" in d.value.columns]
+    if not summary["co_medications"]:
+        assert tables == [] and "No co-medication recorded or written in the diary." in _first_screen(at)
+        return
+    (table,) = tables
+    assert list(table["Drug"]) == [line["ingredient"] for line in summary["co_medications"]]
+    assert table["Drug"].is_unique
+    assert list(table["Latest dose"].fillna("")) == [line["dose_text"] or "" for line in summary["co_medications"]]
