@@ -38,8 +38,10 @@ def _json(url: str, *args: str) -> list[dict]:
 def test_worklist_json_of_a_clinician_and_of_the_operator(demo_db):
     rows = _json(demo_db, "--as", "dr.rivera")
     assert all(KEYS <= set(row) for row in rows)
-    assert rows[0]["patient"] == "DEMO-001" and rows[0]["new_safety_flags"] == {"bp_high": 1}
-    assert rows[0]["next_visit"] == {"date": TODAY.isoformat(), "kind": "in person"}
+    # v3: DEMO-005's liver tests are a new safety flag too, and its diary has gone quiet: it comes first.
+    assert [(r["patient"], r["new_safety_flags"]) for r in rows[:2]] == [
+        ("DEMO-005", {"liver_tests_high": 1}), ("DEMO-001", {"bp_high": 1})]
+    assert rows[1]["next_visit"] == {"date": TODAY.isoformat(), "kind": "in person"}
     assert {r["patient"] for r in rows} == {"DEMO-001", "DEMO-002", "DEMO-004", "DEMO-005", "DEMO-006", "DEMO-007"}
     everyone = {r["patient"] for r in _json(demo_db, "--all", "--as", "dr.rivera")}
     assert everyone == {s.ref for s in STORIES if "dr.rivera" in s.shared_with}
@@ -47,7 +49,7 @@ def test_worklist_json_of_a_clinician_and_of_the_operator(demo_db):
     assert _json(demo_db, "--all", "--as", "sam.staff") == []  # staff: only patients shared with them
     # summary --json carries the same next visit
     summary = json.loads(cli(demo_db, "summary", "DEMO-001", "--json").stdout)
-    assert summary["next_visit"] == rows[0]["next_visit"]
+    assert summary["next_visit"] == rows[1]["next_visit"]
     with session_scope(demo_db) as session:
         details = [json.loads(d) for d in session.scalars(
             select(AuditEvent.detail).where(AuditEvent.action == "view_worklist").order_by(AuditEvent.id))]

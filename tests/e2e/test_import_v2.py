@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.db.session import get_engine
+from dashboard.auth.accounts import share
+from dashboard.db.session import get_engine, session_scope
 from dashboard.ingest.service import import_file
 from tests.app.conftest import PASSWORDS, copy_demo
 from tests.e2e.conftest import ARTIFACTS, login, start_server
@@ -20,6 +21,8 @@ CORRECTED = DIARY.replace(b",6,calm", b",8,calm") + b"V2-1,2026-03-03T21:00,4,\n
 def server(demo_url, tmp_path_factory):
     url = copy_demo(demo_url, tmp_path_factory.mktemp("v2") / "clinic.sqlite")
     assert import_file(DIARY, "diary.csv", url=url, actor="sam.staff").status == "imported"
+    with session_scope(url) as session:  # staff see a conflict's stored side only of a shared patient (issue 24)
+        share(session, username="sam.staff", patient_ref="V2-1")
     assert import_file(b"\x00 not a diary", "scan.pdf", url=url, actor="sam.staff").status == "refused"
     get_engine(url).dispose()
     proc, base = start_server(url, demo=False)

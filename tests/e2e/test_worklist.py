@@ -39,8 +39,9 @@ def test_log_in_worklist_open_todays_first_patient_and_back(server, page):
     assert grid.bounding_box()["y"] < 768
     # The picker starts on the top of the list: today's first patient, the one needing attention.
     page.get_by_role("button", name="Open review").click()
-    page.get_by_text("Maria Alvarez").first.wait_for(timeout=60_000)
-    page.wait_for_url("**/review?patient=DEMO-001", timeout=30_000)
+    # DEMO-005: a new safety flag (liver tests) and a diary gone quiet put it above DEMO-001 (v3).
+    page.get_by_text("Derek Walsh").first.wait_for(timeout=60_000)
+    page.wait_for_url("**/review?patient=DEMO-005", timeout=30_000)
     page.get_by_text("DID THE LAST STEP WORK?").wait_for(timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "worklist-opened-review.png"))
     # Back to the worklist from the navigation (same session, still logged in).
