@@ -240,7 +240,7 @@ def _steps(pdf: FPDF, review: Review) -> None:
         return
     columns = ["Step", "Dates", "Response pain", "vs previous step", "Verdict", "Taken", "vs baseline", "Responder"]
     rows = [[*(row[c] for c in columns), "early" if row["Early"] else ""] for _, row in table.iterrows()]
-    _table(pdf, [*columns, "Early"], rows, (32, 28, 24, 30, 22, 10, 14, 16, 10))
+    _table(pdf, [*columns, "Early"], rows, (26, 27, 23, 28, 22, 12, 16, 20, 12))
     pdf.set_font(FONT, size=7)
     pdf.multi_cell(WIDTH, 3.4, "Response pain: mean daily pain (0–10) in the response window, with its 95 % interval "
                    "allowing for day-to-day correlation. Taken: share of the prescribed mg taken (⚠ before a verdict: not a fair "
