@@ -221,7 +221,8 @@ def cautions(step, before, as_of) -> tuple[str, ...]:
         where_words = {"this window": "falls in this window", "previous window": "falls in the previous step's window",
                        "onset days": "falls in this step's onset days"}
         for given in step.get("infusions") or []:
-            out.append(f"an infusion on {short_date(given['date'], as_of)} {where_words.get(given['where'], 'falls near')}")
+            out.append(f"an infusion on {short_date(given['date'], as_of)} {where_words.get(given['where'], 'falls near')}"
+                       ": not a fair test")
     return tuple(out)
 
 

@@ -66,7 +66,7 @@ def test_the_note_says_what_the_review_says(notes, ref):
         mg_pct = troche[-1]["adherence"]["mg_pct"]
         if mg_pct is not None:
             assert f"{int(mg_pct)} % of the prescribed mg taken" in last_step
-        assert ("not a fair test" in last_step) is bool({"low_adherence", "sparse_diary"} & set(vs["qualifiers"]))
+        assert ("not a fair test" in last_step) is bool(vs["qualifiers"])
         if "infusion_in_window" in vs["qualifiers"]:
             assert "an infusion on " in last_step
         if vs["verdict"] == "better" and vs["clinically_important"] is False:

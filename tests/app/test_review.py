@@ -189,7 +189,7 @@ def test_the_first_screen_answers_did_it_work_and_is_it_safe(clinic_url, ref):
         # v3: no verdict without its adherence; "not a fair test" exactly where a qualifier says so.
         mg_pct = last["adherence"]["mg_pct"]
         assert mg_pct is None or f"{int(mg_pct)} % of the prescribed mg taken" in screen
-        assert ("not a fair test" in screen) is bool({"low_adherence", "sparse_diary"} & set(vs["qualifiers"]))
+        assert ("not a fair test" in screen) is bool(vs["qualifiers"])
         assert ("an infusion on " in screen.lower()) is ("infusion_in_window" in vs["qualifiers"])
         assert ("less than the 1 point" in screen) is (vs["verdict"] == "better" and vs["clinically_important"] is False)
     safety = summary["safety_since_last_visit"]
