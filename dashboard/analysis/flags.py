@@ -188,7 +188,8 @@ def _describe_over(run: _Run) -> str:
             f"{_n(max_mg)} mg ({_n(dose)} mg {frequency})")
 
 
-def co_sedative(diary: pd.DataFrame, comedications: pd.DataFrame, as_of: date) -> pd.DataFrame:
+def co_sedative(diary: pd.DataFrame, comedications: pd.DataFrame, as_of: date,
+                found: pd.DataFrame | None = None) -> pd.DataFrame:
     """An opioid or benzodiazepine in the diary's other medication or in co-medication records
     (clinic records and imported prescriptions): added sedation and respiratory depression with
     ketamine (FDA 2023 warning; Cohen et al. 2018). Recognised by ``dashboard.medications.drug_class``.
@@ -197,7 +198,8 @@ def co_sedative(diary: pd.DataFrame, comedications: pd.DataFrame, as_of: date) -
     strength, case-insensitive), however it is spelled; each flag carries ``drug_start``, when that
     drug was first recorded or mentioned, so that it is new only when the drug started since the
     last visit (``flag_status``)."""
-    found = comedication.mentions(diary, comedications, as_of)
+    if found is None:  # ``comedication.mentions``, given when the review has it already
+        found = comedication.mentions(diary, comedications, as_of)
     starts = comedication.drug_starts(found)
     sedatives = found[found["drug_class"].isin(list(CO_SEDATIVE_CLASSES))]
     flags = _concat([_diary_co_sedatives(diary, sedatives, as_of), _record_co_sedatives(sedatives)])
@@ -387,15 +389,16 @@ def flags_table(*, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.Da
 def review_flags(*, daily, severity, steps_tbl, step_response_tbl, diary, comedications, as_of,
                  thresholds: Thresholds, phq9_item9: pd.DataFrame = NO_ANSWERS,
                  over_days: pd.DataFrame | None = None, period_start: pd.Timestamp | None = None,
-                 labs: pd.DataFrame | None = None) -> pd.DataFrame:
+                 labs: pd.DataFrame | None = None, mentions: pd.DataFrame | None = None) -> pd.DataFrame:
     """``flags_table`` from frames already derived (daily values, severity, steps, responses and,
     if known, ``adherence.over_prescribed_days``); ``period_start``: the review period's start,
-    where ``diary_gap`` begins counting; ``labs``: ``analysis.measures`` frames of lab results."""
+    where ``diary_gap`` begins counting; ``labs``: ``analysis.measures`` frames of lab results;
+    ``mentions``: ``comedication.mentions``, when the caller has it."""
     answers = phq9_item9[phq9_item9["diary_date"] <= day(as_of)]
     over_days = over_prescribed_days(daily, steps_tbl) if over_days is None else over_days
     parts = [
         bp_high(daily, thresholds), bladder(severity, thresholds), dissociation_severe(severity, thresholds),
-        over_prescribed(over_days, thresholds), co_sedative(diary, comedications, as_of),
+        over_prescribed(over_days, thresholds), co_sedative(diary, comedications, as_of, mentions),
         liver_tests_high(labs, thresholds) if labs is not None else _frame([]),
         self_harm_thoughts(answers), pain_spike(daily, thresholds), low_mood(daily, thresholds),
         diary_gap(daily, as_of, thresholds, period_start), no_benefit_escalation(step_response_tbl, thresholds),

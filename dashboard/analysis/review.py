@@ -136,11 +136,13 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
     over_days = over_prescribed_days(daily, steps_tbl)
     period = review_period(base, daily, steps_tbl, as_of)
     labs = measure_table.lab_results(measures, thresholds)
-    drugs = comedication.comedication_lines(comedication.mentions(diary, comedications, as_of))
+    mentioned = comedication.mentions(diary, comedications, as_of)  # once: the flags and the lines read it
+    drugs = comedication.comedication_lines(mentioned)
     last = last_visit(visits, as_of)
     flags = review_flags(daily=daily, severity=severity, steps_tbl=steps_tbl, step_response_tbl=responses,
                          diary=diary, comedications=comedications, as_of=as_of, thresholds=thresholds,
-                         phq9_item9=phq9_item9, over_days=over_days, period_start=period[0], labs=labs)
+                         phq9_item9=phq9_item9, over_days=over_days, period_start=period[0], labs=labs,
+                         mentions=mentioned)
     status = flag_status(flags, last_visit=None if last is None else last.date, acknowledgements=acknowledgements,
                          period_start=period[0], as_of=as_of)
     safety = safety_since_last_visit(diary=diary, severity=severity, over_days=over_days,

@@ -49,7 +49,9 @@ def _step_entry(step, response: dict, daily, severity, prescription, thresholds:
         "responder": response["responder"], "early": response["early"],
         "vs_previous": _vs_previous(response),
         # The diary's doses are troche doses: an in-clinic step has no adherence to count.
-        "adherence": period_adherence(daily, prescription, step.start, step.end, step.step_id) if is_troche else None,
+        "adherence": (response["adherence"] if "adherence" in response  # counted once by trust.with_trust
+                      else period_adherence(daily, prescription, step.start, step.end, step.step_id))
+        if is_troche else None,
     }
 
 

@@ -105,9 +105,12 @@ def with_trust(responses: pd.DataFrame, daily: pd.DataFrame, prescription: pd.Da
     ``clinically_important`` (None on the others)."""
     table = responses.copy()
     troche = route_key(table["route"]) == HOME_ROUTE if len(table) else pd.Series(dtype="bool")
-    table["mg_pct"] = pd.Series(
-        [period_adherence(daily, prescription, row.start, row.end, row.step_id)["mg_pct"] if is_troche else None
-         for row, is_troche in zip(table.itertuples(index=False), troche)], index=table.index, dtype="float64")
+    # Each troche step's adherence, counted once per review: ``summary._step_entry`` reads it from here.
+    counted = [period_adherence(daily, prescription, row.start, row.end, row.step_id) if is_troche else None
+               for row, is_troche in zip(table.itertuples(index=False), troche)]
+    table["adherence"] = pd.Series(counted, index=table.index, dtype="object")
+    table["mg_pct"] = pd.Series([None if a is None else a["mg_pct"] for a in counted], index=table.index,
+                                dtype="float64")
     administered = administrations(steps_tbl, visits, as_of)
     by_id = {row["step_id"]: row for row in table.to_dict("records")}
     qualifiers, infusions, important = [], [], []
