@@ -26,8 +26,8 @@ def clinical_note(review: Review) -> str:
     if answer is not None:
         if answer.pending:
             lines.append(f"Current step: {answer.pending}")
-        lines.append(f"Last step: {answer.headline.removeprefix(words.JUDGED_PREFIX).rstrip('.')}."
-                     if not answer.pending else f"{answer.headline.rstrip('.')}.")
+        # With a pending step the headline already opens "Step just finished: ".
+        lines.append(f"{'' if answer.pending else 'Last step: '}{answer.headline.rstrip('.')}.")
     lines += [safety_line(review), flags_line(review)]
     acknowledged = acknowledged_line(review)
     if acknowledged:

@@ -151,7 +151,7 @@ class LastStep:
     responder: str  # the responder category in words
     responder_key: str | None
     lowest_effective: str | None
-    verdict_text: str | None = None  # the verdict as said: "better by 0.6 points, less than the 1 point …"
+    verdict_note: str | None = None  # after "better": "by 0.6 points, less than the 1 point …" (v3)
     adherence: str | None = None  # "92 % of the prescribed mg taken" (v3: beside every verdict)
     cautions: tuple[str, ...] = ()  # each qualifier that holds, in words: "… not a fair test of 100 mg/day"
     pending: str | None = None  # the current step, too early or too few days, when the answer is the step before
@@ -162,7 +162,9 @@ class LastStep:
         92 % of the prescribed mg taken', then any reason it is not a fair test."""
         if self.verdict is None:
             return f"{self.comparison}: no earlier step to compare with."
-        line = f"{self.comparison} ({self.interval}), {self.verdict_text or self.verdict}"
+        line = f"{self.comparison} ({self.interval}), {self.verdict}"
+        if self.verdict_note:
+            line += f" {self.verdict_note}"
         if self.adherence:
             line += f" · {self.adherence}"
         return line + "".join(f"; {c}" for c in self.cautions)
@@ -186,16 +188,14 @@ def adherence_words(mg_pct) -> str | None:
     return f"{truncated(mg_pct):.0f} % of the prescribed mg taken"
 
 
-
-def verdict_text(step, limits, raised: bool) -> str | None:
-    """The verdict in words; a better that is not clinically important says by how much and what it
-    falls short of (the same points ``no_benefit_escalation`` asks of a dose rise, so both can show)."""
-    verdict = step["verdict"]
-    if verdict != "better" or step.get("clinically_important") is not False:
-        return verdict
+def verdict_note(step, limits, raised: bool) -> str | None:
+    """After a "better" that is not clinically important: by how much, and what it falls short of
+    (the same points ``no_benefit_escalation`` asks of a dose rise, so both can show); else None."""
+    if step["verdict"] != "better" or step.get("clinically_important") is not False:
+        return None
     need = limits["escalation_min_benefit_points"]
     what = "a higher dose should bring" if raised else "a clinically important change needs"
-    return (f"better by {signed(step['vs_difference']).lstrip('−+')} points, less than the {need:g} point"
+    return (f"by {signed(step['vs_difference']).lstrip('−+')} points, less than the {need:g} point"
             f"{'' if need == 1 else 's'} {what}")
 
 
@@ -204,8 +204,7 @@ def cautions(step, before, as_of) -> tuple[str, ...]:
     held = list(step.get("qualifiers") or [])
     out = []
     if "low_adherence" in held:
-        low = [(s, s["mg_pct"]) for s in (step, before) if s is not None and pd.notna(s.get("mg_pct"))
-               and s["mg_pct"] < 100]
+        low = [(s, s["mg_pct"]) for s in (step, before) if pd.notna(s.get("mg_pct")) and s["mg_pct"] < 100]
         for s, mg_pct in sorted(low, key=lambda pair: pair[1])[:1]:
             out.append(f"only {adherence_words(mg_pct)} on {step_mg(s)}: not a fair test" if s is before
                        else f"only {adherence_words(mg_pct)}: not a fair test of {step_mg(s)}")
@@ -214,7 +213,7 @@ def cautions(step, before, as_of) -> tuple[str, ...]:
         for s in (step, before):
             days = (pd.Timestamp(s["window_end"]) - pd.Timestamp(s["window_start"])).days + 1
             sparse.append((int(s["response_pain_days"]) / days if days > 0 else 1.0, s, days))
-        share, s, days = min(sparse, key=lambda t: t[0])
+        _, s, days = min(sparse, key=lambda t: t[0])
         out.append(f"pain written on only {int(s['response_pain_days'])} of {days} days of the "
                    f"{step_mg(s)} window: not a fair test")
     if "infusion_in_window" in held:
@@ -280,7 +279,7 @@ def last_step(review: Review) -> LastStep | None:
     return LastStep(comparison=comparison, interval=interval, verdict=step["verdict"], window=window,
                     vs_baseline=vs_baseline, responder=responder_words(limits)[key], responder_key=key,
                     lowest_effective=lowest,
-                    verdict_text=None if before is None else verdict_text(step, limits, raised),
+                    verdict_note=None if before is None else verdict_note(step, limits, raised),
                     adherence=adherence, cautions=said, pending=pending)
 
 

@@ -31,8 +31,6 @@ VERDICT_BADGE = {  # the verdict of a step against the previous one, as a colour
     "too few days": ":gray-badge[too few days]",
 }
 NEW = ":orange-badge[NEW]"
-DRUG_CLASS_WORDS = {"opioid": "opioid (sedative)", "benzodiazepine": "benzodiazepine (sedative)"}
-SOURCE_WORDS = {"clinic": "clinic record", "fhir": "FHIR import", "bearable": "Bearable diary", "diary": "diary"}
 WRITTEN_PX = 140  # "06 Dec 2026 19:09" in full
 _num, _pct, _date, _plural = words.num, words.pct, words.long_date, words.plural
 
@@ -67,7 +65,7 @@ def last_step_card(review: Review) -> None:
     if answer.verdict is None:
         st.markdown(f"**{answer.comparison}**: no earlier step to compare with.")
     else:
-        said = "" if answer.verdict_text in (None, answer.verdict) else f" {answer.verdict_text.removeprefix('better ')}"
+        said = f" {answer.verdict_note}" if answer.verdict_note else ""
         trust = f" · {answer.adherence}" if answer.adherence else ""
         st.markdown(f"**{answer.comparison}** ({answer.interval}) {VERDICT_BADGE[answer.verdict]}{said}{trust}")
         if answer.cautions:
@@ -326,7 +324,6 @@ def step_table_shown(review: Review) -> pd.DataFrame:
     year (a range within one year says it once), the change from baseline and the responder category
     in one column."""
     shown = words.step_table(review)
-    table = review.step_table
     if {"vs baseline", "Responder"} <= set(shown.columns):
         shown["vs baseline"] = [p if r in ("—", "", None) else f"{p}, {r}" for p, r in
                                 zip(shown["vs baseline"], shown["Responder"])]
@@ -422,7 +419,7 @@ def comedications(table: pd.DataFrame) -> None:
         return
     shown = blank_missing(pd.DataFrame({
         "Medication": table["name"],
-        "Kind": table["drug_class"].map(lambda k: DRUG_CLASS_WORDS.get(k, k) if isinstance(k, str) else None),
+        "Kind": table["drug_class"].map(lambda k: words.CLASS_WORDS.get(k, k) if isinstance(k, str) else None),
         # A MedicationStatement without a date (legal FHIR): its start is unknown, and said so.
         # A FHIR partial date ("2015-03") at its precision: "Mar 2015" (import-formats.md v3).
         "Started": [("unknown" if pd.isna(d) else words.dated(d, p))
@@ -430,7 +427,7 @@ def comedications(table: pd.DataFrame) -> None:
         "Stopped": [(None if pd.isna(d) else words.dated(d, p))
                     for d, p in zip(table["end_date"], table["end_precision"])],
         "Status": table["status"], "Dose": table["dose_text"],
-        "Source": table["source"].map(lambda s: SOURCE_WORDS.get(s, s) if isinstance(s, str) else None)}))
+        "Source": table["source"].map(lambda s: words.SOURCE_NAMES.get(s, s) if isinstance(s, str) else None)}))
     st.dataframe(shown, hide_index=True, key="comedication_table")
 
 
