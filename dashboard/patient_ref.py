@@ -96,22 +96,6 @@ def lookup(text: str | None) -> str | None:
         return None
 
 
-def named_at_import(file_name: str, text: str | None, *, required: str | None = None) -> str | None:
-    """The patient an import names (``--patient``, the import page's box), normalised; None when
-    none is named (blank), or FileRefused naming it. ``required`` is the refusal's reason when
-    the format needs one (a Bearable export names no patient)."""
-    from dashboard.ingest.records import FileRefused
-
-    if text is None or not text.strip():
-        if required:
-            raise FileRefused(file_name, required, row=1, column="patient")
-        return None
-    try:
-        return normalise(text)
-    except RefusedRef as exc:
-        raise FileRefused(file_name, str(exc), row=1, column="patient", value=quoted(text)) from None
-
-
 def quoted(text: str) -> str:
     """A refused reference as a refusal quotes it: storable, at most 200 characters."""
     text = escaped(text)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Integer, and_, any_, bindparam, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from dashboard import fields
@@ -27,6 +26,8 @@ from dashboard.db.models import (
     TitrationStep,
     Visit,
 )
+from dashboard.db.revisions import revisions
+from dashboard.db.sql import among  # noqa: F401  (queries.among: the name other modules use)
 
 DIARY_COLUMNS = ["entry_id", "recorded_at", "utc_offset_minutes", "diary_date", *DIARY_MEASURES, *DIARY_TEXTS, "source", "import_id"]
 SIDE_EFFECT_COLUMNS = ["entry_id", "diary_date", "effect", "severity"]
@@ -45,16 +46,6 @@ def _frame(rows, columns: list[str], dates: tuple[str, ...] = (), floats: tuple[
     for col in floats:
         df[col] = pd.to_numeric(df[col]).astype("float64")
     return df
-
-
-def among(session: Session, column, ids: list[int]):
-    """``column IN ids`` for the thousands of patient ids of a worklist: on PostgreSQL one array
-    parameter (``column = ANY(:ids)``, the same plan), because an ``IN`` of 5,000 placeholders
-    cost ~15 ms for SQLAlchemy to render and ~50 ms for psycopg to parse, per query (6 queries a
-    worklist, bench/worklist.py at 5,010 patients); on SQLite the ordinary ``IN``."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=ARRAY(Integer)))
-    return column.in_(ids)
 
 
 def _dated(column, limits: fields.DateRange, *, optional: bool = False):
@@ -249,8 +240,6 @@ def data_versions(session: Session, patient_ids: list[int]) -> dict[int, tuple]:
     made the change. It used to be row counts and highest ids of six tables, which grew with
     years of diary and missed a conflict decided by taking the file's values.
     """
-    from dashboard.db.revisions import revisions
-
     return {pid: (revision,) for pid, revision in revisions(session, patient_ids).items()}
 
 

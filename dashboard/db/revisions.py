@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.db.models import PatientRevision
+from dashboard.db.sql import among
 
 
 def bump(session: Session, patient_ids: Iterable[int]) -> None:
@@ -39,8 +40,6 @@ def bump(session: Session, patient_ids: Iterable[int]) -> None:
 
 def revisions(session: Session, patient_ids: list[int]) -> dict[int, int]:
     """patient id -> revision; 0 for a patient never changed since the table was made."""
-    from dashboard.db.queries import among
-
     found = dict(session.execute(select(PatientRevision.patient_id, PatientRevision.revision)
                                  .where(among(session, PatientRevision.patient_id, patient_ids))).all())
     return {pid: found.get(pid, 0) for pid in patient_ids}

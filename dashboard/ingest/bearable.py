@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from dashboard import fields
-from dashboard import patient_ref as patient_refs
 from dashboard.ingest.csv_text import (
     Table,
     cell,
@@ -52,7 +51,7 @@ from dashboard.ingest.csv_text import (
     report_unknown_columns,
     require_columns,
 )
-from dashboard.ingest.records import CoMedicationRecord, DiaryRecord, FileRefused, ParsedFile, RefusedRow
+from dashboard.ingest.records import CoMedicationRecord, DiaryRecord, FileRefused, ParsedFile, RefusedRow, named_at_import
 from dashboard.medications import drug_class, names_ketamine
 
 KNOWN = {"date", "date_formatted", "weekday", "time_of_day", "category", "rating/amount", "detail", "notes"}
@@ -124,7 +123,7 @@ def looks_like_bearable(raw: bytes) -> bool:
 def parse_bearable(raw: bytes, file_name: str, *, patient_ref: str | None = None,
                    today: date | None = None) -> ParsedFile:
     """A Bearable export to diary entries and co-medications; never touches the database."""
-    patient_ref = patient_refs.named_at_import(
+    patient_ref = named_at_import(
         file_name, patient_ref, required="a Bearable export names no patient: name the patient when importing it")
     table = read_csv(raw, file_name)
     require_columns(table, "category", "rating/amount", "detail")

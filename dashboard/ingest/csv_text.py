@@ -17,7 +17,7 @@ from functools import cached_property
 from datetime import date
 
 from dashboard import patient_ref as patient_refs
-from dashboard.ingest.records import FileRefused, ParsedFile, RefusedRow
+from dashboard.ingest.records import FileRefused, ParsedFile, RefusedRow, named_at_import
 
 DELIMITERS = (",", ";", "\t")
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -252,7 +252,7 @@ def require_columns(table: Table, *names: str) -> None:
 def require_patient(table: Table, patient_ref: str | None) -> str | None:
     """The patient named at import (normalised by ``dashboard.patient_ref``, FileRefused when it
     cannot be one); a file without a patient_id column must be imported for a named patient."""
-    named = patient_refs.named_at_import(table.file_name, patient_ref)
+    named = named_at_import(table.file_name, patient_ref)
     if "patient_id" not in table.columns and not named:
         raise FileRefused(
             table.file_name,

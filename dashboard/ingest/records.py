@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
+from dashboard import patient_ref as patient_refs
+
 
 @dataclass(frozen=True)
 class RefusedRow:
@@ -159,3 +161,17 @@ class FileRefused(Exception):
         self.refused = RefusedRow(row=row, column=column, value=value, reason=reason)
         self.file_name = file_name
         super().__init__(f"{file_name}: row {row}, column {column!r}, value {value!r}: {reason}")
+
+
+def named_at_import(file_name: str, text: str | None, *, required: str | None = None) -> str | None:
+    """The patient an import names (``--patient``, the import page's box), normalised; None when
+    none is named (blank), or FileRefused naming it. ``required`` is the refusal's reason when
+    the format needs one (a Bearable export names no patient)."""
+    if text is None or not text.strip():
+        if required:
+            raise FileRefused(file_name, required, row=1, column="patient")
+        return None
+    try:
+        return patient_refs.normalise(text)
+    except patient_refs.RefusedRef as exc:
+        raise FileRefused(file_name, str(exc), row=1, column="patient", value=patient_refs.quoted(text)) from None

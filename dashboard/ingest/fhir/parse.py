@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from dashboard import fields
-from dashboard import patient_ref as patient_refs
 
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.fhir.dashboard_records import _condition, _encounter
@@ -33,7 +32,7 @@ from dashboard.ingest.fhir.observations import _observation, _questionnaire_resp
 from dashboard.ingest.fhir.patients import _apply_patient_ref, _patient, _patient_ref
 from dashboard.ingest.fhir.reading import _decode, _documents, _flatten, _Resource, refuse_fhir_xml
 from dashboard.ingest.fhir.values import RANGES, _Bad, _get, _number, _When
-from dashboard.ingest.records import DiaryRecord, FileRefused, MeasureRecord, ParsedFile, RefusedRow
+from dashboard.ingest.records import DiaryRecord, FileRefused, MeasureRecord, ParsedFile, RefusedRow, named_at_import
 
 SKIPPED_STATUSES = {"entered-in-error", "cancelled", "not-taken", "not-done"}
 HANDLERS = {
@@ -52,7 +51,7 @@ def parse_fhir(raw: bytes, file_name: str, *, patient_ref: str | None = None,
     if not text.strip():
         raise FileRefused(file_name, "the file is empty", row=1, column="resourceType")
     refuse_fhir_xml(text, file_name)
-    named = patient_refs.named_at_import(file_name, patient_ref)
+    named = named_at_import(file_name, patient_ref)
     documents, refused = _documents(text, file_name)
     ignored: dict[str, int] = {}
     resources = _flatten(documents, file_name, refused, ignored)

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from statistics import fmean
 
-from dashboard import patient_ref as patient_refs
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
     Table,
@@ -23,7 +22,7 @@ from dashboard.ingest.diary_csv import BP_RANGES, TEXTS
 from dashboard.ingest.profiles.rows import RowReader, When
 from dashboard.ingest.profiles.spec import ProfileError, named_columns
 from dashboard.ingest.profiles.validate import validate_profile
-from dashboard.ingest.records import DiaryRecord, FileRefused, ParsedFile, RefusedRow
+from dashboard.ingest.records import DiaryRecord, FileRefused, ParsedFile, RefusedRow, named_at_import
 
 
 def read_profile_table(raw: bytes, file_name: str, header_row: int = 1) -> Table:
@@ -60,7 +59,7 @@ def parse_with_profile(
     except ProfileError as exc:
         raise FileRefused(file_name, f"the mapping profile cannot be used: {exc}", row=1) from None
     table = read_profile_table(raw, file_name, p["header_row"])
-    patient_ref = patient_refs.named_at_import(file_name, patient_ref)
+    patient_ref = named_at_import(file_name, patient_ref)
     if not p["patient_column"] and not patient_ref:
         raise FileRefused(file_name, "the profile names no patient column: name the patient when importing",
                           row=1, column="patient")
