@@ -127,8 +127,7 @@ class Review:
 
     def to_dict(self) -> dict:
         """``summary --json``: the one place the review becomes its JSON (review-metrics.md), in its key order."""
-        visit = (lambda v: None if v is None else {"date": v.date, "kind": v.kind})
-        current = self.current_step
+        visit, current = _visit_json, self.current_step
         return json_ready({
             "patient": asdict(self.patient),
             "as_of": self.as_of,
@@ -167,6 +166,10 @@ class Review:
 
 def _asdict(record) -> dict | None:
     return None if record is None else asdict(record)
+
+
+def _visit_json(visit: Visit | None) -> dict | None:
+    return None if visit is None else {"date": visit.date, "kind": visit.kind}
 
 
 REVIEW_FRAMES = ("diary", "side_effects", "steps", "visits", "comedications", "measures", "acknowledgements")
