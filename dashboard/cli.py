@@ -571,7 +571,7 @@ def cmd_summary(args) -> int:
 
         print(clinical_note(review))
     else:
-        print(json.dumps(review.summary, ensure_ascii=False, indent=2))
+        print(review.to_json())
     return EXIT_OK
 
 

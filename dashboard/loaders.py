@@ -176,17 +176,14 @@ def _review(url: str, user_id: int, patient_id: int, as_of: date, limits: Thresh
     ``cache_resource`` hands back the same object (``cache_data`` would unpickle a copy of
     every frame on each rerun); the Review is frozen and nothing on the page mutates it.
     """
-    from dashboard.analysis.review import build_review
+    from dashboard.analysis.review import PatientDetails, review_of
     from dashboard.db.flag_reviews import acknowledgements_frame
 
     with session_scope(url) as session:
-        patient = session.get(Patient, patient_id)
-        info = {"ref": patient.ref, "name": patient.name, "birth_year": patient.birth_year, "condition": patient.condition}
+        patient = PatientDetails.of(session.get(Patient, patient_id))
         acknowledgements = acknowledgements_frame(session, patient_id)
     data = patient_frames(url, user_id, patient_id, version)
-    return build_review(patient=info, diary=data["diary"], side_effects=data["side_effects"], steps=data["steps"],
-                        visits=data["visits"], comedications=data["comedications"], thresholds=limits, as_of=as_of,
-                        acknowledgements=acknowledgements, measures=data["measures"])
+    return review_of(patient, {**data, "acknowledgements": acknowledgements}, thresholds=limits, as_of=as_of)
 
 
 def review(user: User, patient: PatientInfo, as_of: date):

@@ -200,7 +200,7 @@ def pre_visit_report(user: User, patient, review, *, visits: pd.DataFrame, impor
     pdf = report_pdf(review, visits=visits, imports=imports)
     with session_scope() as session:
         audit.record(session, actor=user.username, action=AuditAction.REPORT, patient_id=patient.id,
-                     detail={"ref": patient.ref, "as_of": review.summary["as_of"]})
+                     detail={"ref": patient.ref, "as_of": f"{review.as_of:%Y-%m-%d}"})
     return pdf
 
 

@@ -11,5 +11,6 @@ out; no Streamlit, no database. Entry points for pages and charts:
 - ``adherence.daily_prescription`` / ``adherence.over_prescribed_days``
 - ``completeness.completeness`` / ``completeness.weekly_completeness``
 - ``flags.flags_table``: every flag rule of the spec
+- ``review.build_review`` / ``review.review_of``: the review, typed (``reported``), its JSON by ``Review.to_dict``
 - ``summary.build_summary`` / ``summary.patient_summary``: the JSON-ready review
 """

@@ -18,6 +18,7 @@ import pandas as pd
 
 from dashboard.analysis.adherence import troche_steps
 from dashboard.analysis.flags import RULES
+from dashboard.analysis.reported import json_ready
 
 # Below five patients a share moves by 20 points or more with one patient and a median is one
 # person's course: too small to read as a pattern (and, clinic-wide, too close to one person).
@@ -70,14 +71,14 @@ def patient_record(review) -> dict:
     """
     troche = troche_steps(review.step_table).sort_values("start")
     latest = None if troche.empty else troche.iloc[-1]
-    led = review.summary.get("lowest_effective_dose")
+    led = review.lowest_effective_dose
     days_to_led = None
     if led is not None and not troche.empty:
-        days_to_led = int((pd.Timestamp(led["step_start"]) - troche["start"].iloc[0]).days)
+        days_to_led = int((led.step_start - troche["start"].iloc[0]).days)
     start, end = review.period
-    condition = review.summary["patient"].get("condition")
+    condition = review.patient.condition
     return {
-        "ref": review.summary["patient"]["ref"],
+        "ref": review.patient.ref,
         "condition": condition.strip() if isinstance(condition, str) and condition.strip() else NO_CONDITION,
         "latest_daily_dose_mg": None if latest is None else latest["daily_dose_mg"],
         "band": None if latest is None else dose_band(latest["daily_dose_mg"]),
@@ -237,8 +238,6 @@ def flag_rates(flags: pd.DataFrame, observed_days: pd.Series) -> pd.DataFrame:
 def cohort_json(cohort: Cohort, *, as_of, scope: str) -> dict:
     """The figures as ``cohort --json`` prints them: the aggregate tables only (no patient line,
     no reference), a figure of a group under ``MIN_GROUP`` as null beside ``too_small``."""
-    from dashboard.analysis.summary import json_ready
-
     tables = {name: getattr(cohort, name).to_dict("records") for name in (
         "responders_by_band", "responders_by_condition", "lowest_effective_dose", "side_effects", "flags")}
     return json_ready({"as_of": as_of, "scope": scope, "patients": cohort.n_patients, "min_group": MIN_GROUP,

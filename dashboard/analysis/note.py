@@ -17,10 +17,10 @@ PLAN_PLACEHOLDER = "Plan: [to be completed by the clinician]"
 
 def clinical_note(review: Review) -> str:
     """A handful of lines, each a sentence a clinician would write; no markdown, no HTML."""
-    patient = review.summary["patient"]
-    name = patient.get("name") or "Name not recorded"
-    lines = [f"Ketamine titration review: {name} ({patient['ref']}), as of {words.long_date(review.summary['as_of'])}.",
-             f"Condition: {patient.get('condition') or 'not recorded'}.",
+    patient = review.patient
+    name = patient.name or "Name not recorded"
+    lines = [f"Ketamine titration review: {name} ({patient.ref}), as of {words.long_date(review.as_of)}.",
+             f"Condition: {patient.condition or 'not recorded'}.",
              regimen_line(review), response_line(review)]
     answer = words.last_step(review)
     if answer is not None:
@@ -46,20 +46,18 @@ def regimen_line(review: Review) -> str:
 
 def response_line(review: Review) -> str:
     """Since the last visit: mean pain, the change from baseline and the responder category."""
-    intervals = review.summary["visit_intervals"]
+    intervals = review.visit_intervals
     if not intervals:
-        base = words.baseline_words(review.summary).rstrip(".")
+        base = words.baseline_words(review).rstrip(".")
         return f"Response: no visit recorded yet. {base[:1].upper()}{base[1:]}."
     latest = intervals[-1]
-    limits = review.summary["thresholds"]
-    since = (f"Response since the last visit ({words.long_date(latest['start'])}): mean pain "
-             f"{words.num(latest['mean_pain'])}/10 on {latest['diary_days']} of {latest['days']} diary days")
-    if latest["change_from_baseline"] is None or latest["responder"] is None:
+    since = (f"Response since the last visit ({words.long_date(latest.start)}): mean pain "
+             f"{words.num(latest.mean_pain)}/10 on {latest.diary_days} of {latest.days} diary days")
+    if latest.change_from_baseline is None or latest.responder is None:
         return f"{since}; change from baseline not judged (no baseline)."
-    base = review.summary["baseline"]["mean_pain"]
-    return (f"{since}; vs baseline {words.num(base)}: {words.signed(latest['change_from_baseline'])} points "
-            f"({words.pct(latest['change_from_baseline_pct'])}), responder: "
-            f"{words.responder_words(limits)[latest['responder']]}.")
+    return (f"{since}; vs baseline {words.num(review.baseline.mean_pain)}: "
+            f"{words.signed(latest.change_from_baseline)} points ({words.pct(latest.change_from_baseline_pct)}), "
+            f"responder: {words.responder_words(review.thresholds)[latest.responder]}.")
 
 
 def safety_line(review: Review) -> str:

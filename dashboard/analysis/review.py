@@ -1,15 +1,19 @@
 """The review page's model: every number and frame of a patient's review, computed once.
 
 ``build_review`` derives daily values, steps, responses, flags and safety once per patient,
-as-of date and data version, into typed records and frames; ``summary --json`` is built from
-the same records, so the page and the summary can never disagree (review-metrics.md v2).
+as-of date and data version, into typed records (``analysis.reported``) and frames;
+``Review.to_dict`` writes ``summary --json`` from the same records, so the page, the note, the
+report and the summary can never disagree (review-metrics.md v2). ``review_of`` is the one place
+a stored patient's query frames become a review (the page's cache and the command line both call it).
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from typing import Mapping
 
 import pandas as pd
 
@@ -27,7 +31,11 @@ from dashboard.analysis.periods import (
 from dashboard.analysis.response import lowest_effective_dose, step_response_table
 from dashboard.analysis.safety import SafetySinceLastVisit, safety_since_last_visit
 from dashboard.analysis.side_effects import daily_side_effect_severity, side_effects_by_step
-from dashboard.analysis.summary import BASELINE_KEYS, _step_entry, json_ready, last_judged_entry
+from dashboard.analysis.reported import (
+    Baseline, Completeness, LastJudgedStep, LowestEffectiveDose, PatientDetails, StepSummary, VisitInterval,
+    baseline_of, completeness_of, json_ready, last_judged_step as last_judged_record, lowest_effective_dose as led_record,
+    step_summary, visit_interval,
+)
 from dashboard.analysis.trust import judged_from, last_judged_step, with_trust
 from dashboard.config import Thresholds
 
@@ -71,12 +79,19 @@ class Visit:
 
 @dataclass(frozen=True)
 class Review:
-    """A patient's review as of a date, computed once; the page, ``summary --json`` and the
-    report read these fields instead of recomputing them."""
+    """A patient's review as of a date, computed once; the page, the note, the report, the worklist,
+    the cohort and ``summary --json`` (``to_dict``, the one writer of its JSON) read these fields
+    instead of recomputing them. Typed records hold their figures as the JSON reports them."""
 
-    summary: dict  # the JSON of ``summary --json``, built from the fields below
+    patient: PatientDetails
+    as_of: pd.Timestamp
     period: tuple[pd.Timestamp, pd.Timestamp]  # baseline start (or first record) to the as-of date
-    baseline: dict
+    baseline: Baseline
+    step_summaries: tuple[StepSummary, ...]  # one per row of ``steps``, with its period and response
+    visit_intervals: tuple[VisitInterval, ...]  # oldest first; the last runs to the as-of date
+    lowest_effective_dose: LowestEffectiveDose | None
+    completeness_last_30_days: Completeness
+    last_judged_step: LastJudgedStep | None  # ``last_judged`` with the previous step's mg/day
     current_step: CurrentStep | None
     last_visit: Visit | None
     next_visit: Visit | None
@@ -107,13 +122,68 @@ class Review:
         pd.DataFrame(columns=comedication.MENTION_COLUMNS)))
 
     @property
+    def days_since_last_visit(self) -> int | None:
+        return None if self.last_visit is None else int((self.as_of - self.last_visit.date).days)
+
+    def to_dict(self) -> dict:
+        """``summary --json``: the one place the review becomes its JSON (review-metrics.md), in its key order."""
+        visit, current = _visit_json, self.current_step
+        return json_ready({
+            "patient": asdict(self.patient),
+            "as_of": self.as_of,
+            "review_period": {"start": self.period[0], "end": self.period[1]},
+            "baseline": asdict(self.baseline),
+            "steps": [asdict(step) for step in self.step_summaries],
+            "visit_intervals": [asdict(interval) for interval in self.visit_intervals],
+            "lowest_effective_dose": _asdict(self.lowest_effective_dose),
+            "flags": self.flags.to_dict("records"),
+            "flag_counts": self.flag_counts.to_dict("records"),
+            "safety_since_last_visit": self.safety.json(),
+            "completeness_last_30_days": asdict(self.completeness_last_30_days),
+            "current_step": None if current is None else {**asdict(current), "words": current.words},
+            "last_judged_step": _asdict(self.last_judged_step),
+            "co_medications": comedication.lines_json(self.co_medications),
+            "last_visit": None if self.last_visit is None else {**visit(self.last_visit),
+                                                                "days_since": self.days_since_last_visit},
+            "next_visit": visit(self.next_visit),
+            "overdue_visit": visit(self.overdue_visit),
+            "responder_since_last_visit": self.responder_since_last_visit,
+            "recent": None if self.recent is None else self.recent.json(),
+            "thresholds": asdict(self.thresholds),
+            "measures": measure_table.summary(self.measures),
+        })
+
+    def to_json(self) -> str:
+        """``summary --json`` as printed: UTF-8 text, indented by 2."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+
+    @property
     def last_troche_step(self) -> pd.Series | None:
         """The troche step the question "did the last step work?" is about: the one running, or the latest."""
         troche = troche_steps(self.step_table)
         return None if troche.empty else troche.sort_values("start").iloc[-1]
 
 
-def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.DataFrame,
+def _asdict(record) -> dict | None:
+    return None if record is None else asdict(record)
+
+
+def _visit_json(visit: Visit | None) -> dict | None:
+    return None if visit is None else {"date": visit.date, "kind": visit.kind}
+
+
+REVIEW_FRAMES = ("diary", "side_effects", "steps", "visits", "comedications", "measures", "acknowledgements")
+
+
+def review_of(patient, frames: Mapping[str, pd.DataFrame], *, thresholds: Thresholds, as_of: date) -> Review:
+    """The review of a stored patient (a ``db.models.Patient`` or ``PatientDetails``) from its query
+    frames (``REVIEW_FRAMES``, as ``db.queries`` and ``db.flag_reviews.acknowledgements_frame`` give
+    them; others are ignored): the one place the review's inputs are put together."""
+    return build_review(patient=PatientDetails.of(patient), thresholds=thresholds, as_of=as_of,
+                        **{name: frames[name] for name in REVIEW_FRAMES})
+
+
+def build_review(*, patient: PatientDetails | Mapping, diary: pd.DataFrame, side_effects: pd.DataFrame, steps: pd.DataFrame,
                  visits: pd.DataFrame, comedications: pd.DataFrame, thresholds: Thresholds, as_of: date,
                  acknowledgements: pd.DataFrame = NO_ACKNOWLEDGEMENTS,
                  phq9_item9: pd.DataFrame = NO_ANSWERS,
@@ -157,33 +227,15 @@ def build_review(*, patient: dict, diary: pd.DataFrame, side_effects: pd.DataFra
     since_last = intervals[-1]["responder"] if intervals else None
     led = lowest_effective_dose(responses, troche_by_step(by_step, steps_tbl), thresholds)
     counts = open_flag_counts(status)
-    summary = json_ready({
-        "patient": patient,
-        "as_of": day(as_of),
-        "review_period": {"start": period[0], "end": period[1]},
-        "baseline": {key: base[key] for key in BASELINE_KEYS},
-        "steps": [_step_entry(step, response, daily, severity, prescription, thresholds)
-                  for step, response in zip(steps_tbl.itertuples(index=False), responses.to_dict("records"))],
-        "visit_intervals": intervals,
-        "lowest_effective_dose": led,
-        "flags": status.to_dict("records"),
-        "flag_counts": counts.to_dict("records"),
-        "safety_since_last_visit": safety.json(),
-        "completeness_last_30_days": completeness_last_days(daily, as_of, 30),
-        "current_step": None if current is None else {**asdict(current), "words": current.words},
-        "last_judged_step": last_judged_entry(judged, responses),
-        "co_medications": comedication.lines_json(drugs),
-        "last_visit": None if last is None else {"date": last.date, "kind": last.kind,
-                                                  "days_since": int((day(as_of) - last.date).days)},
-        "next_visit": None if nxt is None else {"date": nxt.date, "kind": nxt.kind},
-        "overdue_visit": None if overdue is None else {"date": overdue.date, "kind": overdue.kind},
-        "responder_since_last_visit": since_last,
-        "recent": recent.json(),
-        "thresholds": asdict(thresholds),
-        "measures": measure_table.summary(measures),
-    })
     return Review(
-        summary=summary, period=period, baseline=base, current_step=current, last_visit=last, next_visit=nxt,
+        patient=PatientDetails.of(patient), as_of=day(as_of), period=period, baseline=baseline_of(base),
+        step_summaries=tuple(step_summary(step, response, daily, severity, prescription, thresholds) for step, response
+                             in zip(steps_tbl.itertuples(index=False), responses.to_dict("records"))),
+        visit_intervals=tuple(visit_interval(interval) for interval in intervals),
+        lowest_effective_dose=led_record(led), completeness_last_30_days=completeness_of(
+            completeness_last_days(daily, as_of, 30)),
+        last_judged_step=last_judged_record(judged, responses),
+        current_step=current, last_visit=last, next_visit=nxt,
         treatment_days=treatment_days(steps_tbl, as_of), safety=safety,
         daily=chart_daily(daily, steps_tbl), steps=steps_tbl, side_effect_days=long_severity(severity),
         gaps=flags.loc[flags["rule"] == "diary_gap", ["start", "end"]].reset_index(drop=True),

@@ -13,8 +13,9 @@ import pandas as pd
 
 from dashboard.analysis.measures import item9_words
 from dashboard.analysis.review import Review, mg_per_day, patient_notes
-from dashboard.analysis.summary import truncated
+from dashboard.analysis.reported import truncated
 from dashboard.analysis.trust import judged_from
+from dashboard.config import Thresholds
 from dashboard.measures import LABS, LIVER_ENZYMES
 
 
@@ -94,29 +95,29 @@ def with_ci(value, low, high, with_sign: bool = False) -> str:
     return f"{fmt(value)} ({fmt(low)} to {fmt(high)})"
 
 
-def responder_words(limits: dict) -> dict:
+def responder_words(limits: Thresholds) -> dict:
     """Each responder category in words, with the clinic's own cut-offs (Farrar 2001; IMMPACT 2008)."""
     return {
-        "substantial": f"substantial (≥ {limits['responder_substantial_pct']:g} % less pain)",
-        "moderate": f"moderate (≥ {limits['responder_moderate_pct']:g} %)",
-        "minimal": f"minimal (≥ {limits['responder_minimal_pct']:g} %)",
+        "substantial": f"substantial (≥ {limits.responder_substantial_pct:g} % less pain)",
+        "moderate": f"moderate (≥ {limits.responder_moderate_pct:g} %)",
+        "minimal": f"minimal (≥ {limits.responder_minimal_pct:g} %)",
         "none": "no meaningful change",
-        "worse": f"worse (≥ {limits['worse_pct']:g} % more pain)",
+        "worse": f"worse (≥ {limits.worse_pct:g} % more pain)",
         None: "not judged (no baseline)",
     }
 
 
-def baseline_words(summary: dict) -> str:
+def baseline_words(review: Review) -> str:
     """What the baseline is, or why there is none, in the clinic's own settings."""
-    base, limits = summary["baseline"], summary["thresholds"]
-    if base["start"] is None:
+    base, limits = review.baseline, review.thresholds
+    if base.start is None:
         return "No baseline: no troche step is recorded, so changes from baseline are not shown."
-    if base["missing"]:
-        return (f"Baseline missing: only {base['pain_days']} diary day(s) with pain in the {limits['baseline_days']} "
-                f"days before the first troche step (at least {limits['min_baseline_diary_days']} needed); "
+    if base.missing:
+        return (f"Baseline missing: only {base.pain_days} diary day(s) with pain in the {limits.baseline_days} "
+                f"days before the first troche step (at least {limits.min_baseline_diary_days} needed); "
                 "changes from baseline are not shown.")
-    return (f"baseline pain {num(base['mean_pain'])} ({long_date(base['start'])} – {long_date(base['end'])}, "
-            f"{base['diary_days']} diary days)")
+    return (f"baseline pain {num(base.mean_pain)} ({long_date(base.start)} – {long_date(base.end)}, "
+            f"{base.diary_days} diary days)")
 
 
 def current_step_lines(review: Review) -> tuple[str, list[str]]:
@@ -193,7 +194,7 @@ def verdict_note(step, limits, raised: bool) -> str | None:
     (the same points ``no_benefit_escalation`` asks of a dose rise, so both can show); else None."""
     if step["verdict"] != "better" or step.get("clinically_important") is not False:
         return None
-    need = limits["escalation_min_benefit_points"]
+    need = limits.escalation_min_benefit_points
     what = "a higher dose should bring" if raised else "a clinically important change needs"
     return (f"by {signed(step['vs_difference']).lstrip('−+')} points, less than the {need:g} point"
             f"{'' if need == 1 else 's'} {what}")
@@ -244,7 +245,7 @@ def last_step(review: Review) -> LastStep | None:
             pending += f"; can be judged from {short_date(ready, as_of)}"
         pending += "."
         step = judged
-    limits = review.summary["thresholds"]
+    limits = review.thresholds
     before = None
     if step["verdict"] is None:
         comparison, interval = f"First step, {step_mg(step)}", None
@@ -262,13 +263,13 @@ def last_step(review: Review) -> LastStep | None:
     judged_now = not (step["responder"] is None or pd.isna(step["response_change_pct"]))
     vs_baseline = None
     if judged_now:
-        base = review.summary["baseline"]["mean_pain"]
+        base = review.baseline.mean_pain
         vs_baseline = f"{num(step['response_pain'])} vs {num(base)}, {pct(step['response_change_pct'])}"
-    led = review.summary["lowest_effective_dose"]
+    led = review.lowest_effective_dose
     lowest = None
     if led:
-        lowest = (f"Lowest effective dose so far: {mg_per_day(led['daily_dose_mg'], led['dose_mg'])} "
-                  f"(from {long_date(led['step_start'])}), a pointer for judgement, not a prescription.")
+        lowest = (f"Lowest effective dose so far: {mg_per_day(led.daily_dose_mg, led.dose_mg)} "
+                  f"(from {long_date(led.step_start)}), a pointer for judgement, not a prescription.")
     key = step["responder"] if judged_now else None
     raised = before is not None and pd.notna(step["daily_dose_mg"]) and pd.notna(before["daily_dose_mg"]) \
         and step["daily_dose_mg"] > before["daily_dose_mg"]
@@ -417,15 +418,15 @@ def flag_count_words(row) -> str:
 
 def header_facts(review: Review, imports: pd.DataFrame) -> list[str]:
     """Who, since when, how complete, from where: the facts under the patient's name."""
-    patient = review.summary["patient"]
-    facts = [f"born {patient['birth_year']}" if patient.get("birth_year") else "",
-             patient.get("condition") or "condition not recorded"]
+    patient = review.patient
+    facts = [f"born {patient.birth_year}" if patient.birth_year else "",
+             patient.condition or "condition not recorded"]
     if review.treatment_days is not None:
         facts.append(f"on ketamine {review.treatment_days} days")
-    done = review.summary["completeness_last_30_days"]
-    facts.append(f"diary {done.get('diary_days', 0)} of the last {done.get('days', 30)} days")
+    done = review.completeness_last_30_days
+    facts.append(f"diary {done.diary_days} of the last {done.days} days")
     facts.append(imports_words(imports))
-    facts.append(baseline_words(review.summary))
+    facts.append(baseline_words(review))
     return [f for f in facts if f]
 
 
@@ -495,8 +496,8 @@ def step_table(review: Review) -> pd.DataFrame:
 
 def notes_since_last_visit(review: Review) -> pd.DataFrame:
     """The patient's notes since the last visit (all of them before a first visit), newest first."""
-    last = review.summary["last_visit"]
-    since = None if not last else pd.Timestamp(last["date"]).date()
+    last = review.last_visit
+    since = None if last is None else last.date.date()
     return patient_notes(review.notes, review.period[1], since=since)
 
 

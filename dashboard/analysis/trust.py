@@ -105,7 +105,7 @@ def with_trust(responses: pd.DataFrame, daily: pd.DataFrame, prescription: pd.Da
     ``clinically_important`` (None on the others)."""
     table = responses.copy()
     troche = route_key(table["route"]) == HOME_ROUTE if len(table) else pd.Series(dtype="bool")
-    # Each troche step's adherence, counted once per review: ``summary._step_entry`` reads it from here.
+    # Each troche step's adherence, counted once per review: ``reported.step_summary`` reads it from here.
     counted = [period_adherence(daily, prescription, row.start, row.end, row.step_id) if is_troche else None
                for row, is_troche in zip(table.itertuples(index=False), troche)]
     table["adherence"] = pd.Series(counted, index=table.index, dtype="object")

@@ -20,7 +20,7 @@ import pandas as pd
 from dashboard.analysis.daily import day
 from dashboard.analysis.recent import pain_direction
 from dashboard.analysis.review import Review, Visit, next_visits, overdue_visits
-from dashboard.analysis.summary import json_ready
+from dashboard.analysis.reported import json_ready
 from dashboard.config import Thresholds
 
 DEFAULT_DAYS_AHEAD = 7  # today and the next 7 days

@@ -159,30 +159,30 @@ def first_screen(patient, review: Review, imports: pd.DataFrame, as_of: date) ->
 
 def since_last_visit(review: Review) -> None:
     st.subheader("Since the last visit")
-    intervals = review.summary["visit_intervals"]
+    intervals = review.visit_intervals
     if not intervals:
         st.info("No visits recorded: the comparison across visits starts with the first visit.")
-        st.caption(baseline_words(review.summary))
+        st.caption(baseline_words(review))
         return
     latest = intervals[-1]
     previous = intervals[-2] if len(intervals) > 1 else None
-    limits = review.summary["thresholds"]
+    limits = review.thresholds
     cols = st.columns(5)
     delta = None
-    if previous and latest["mean_pain"] is not None and previous["mean_pain"] is not None:
-        delta = round(latest["mean_pain"] - previous["mean_pain"], 1)
-    cols[0].metric("Mean pain", _num(latest["mean_pain"]), delta=delta, delta_color="inverse",
+    if previous and latest.mean_pain is not None and previous.mean_pain is not None:
+        delta = round(latest.mean_pain - previous.mean_pain, 1)
+    cols[0].metric("Mean pain", _num(latest.mean_pain), delta=delta, delta_color="inverse",
                    help="Mean of daily pain (0-10) since the last visit; the arrow compares with the interval before")
-    cols[1].metric("Change from baseline", _num(latest["change_from_baseline"], " pts"),
+    cols[1].metric("Change from baseline", _num(latest.change_from_baseline, " pts"),
                    help=f"Negative is less pain. Missing when the baseline has fewer than "
-                        f"{limits['min_baseline_diary_days']} diary days with pain.")
-    cols[2].metric("Change from baseline (%)", _pct(latest["change_from_baseline_pct"]),
+                        f"{limits.min_baseline_diary_days} diary days with pain.")
+    cols[2].metric("Change from baseline (%)", _pct(latest.change_from_baseline_pct),
                    help="Truncated toward zero, so a shown figure never reaches a cut-off it did not reach.")
-    cols[3].metric("Responder", latest["responder"] or "—",
-                   help=f"Farrar 2001; IMMPACT 2008: ≥ {limits['responder_moderate_pct']:g} % moderately, "
-                        f"≥ {limits['responder_substantial_pct']:g} % substantially important (clinic settings)")
-    cols[3].caption(responder_words(limits).get(latest["responder"], ""))
-    cols[4].metric("Diary days", f"{latest['diary_days']} / {latest['days']}")
+    cols[3].metric("Responder", latest.responder or "—",
+                   help=f"Farrar 2001; IMMPACT 2008: ≥ {limits.responder_moderate_pct:g} % moderately, "
+                        f"≥ {limits.responder_substantial_pct:g} % substantially important (clinic settings)")
+    cols[3].caption(responder_words(limits).get(latest.responder, ""))
+    cols[4].metric("Diary days", f"{latest.diary_days} / {latest.days}")
 
 
 def flags(review: Review, acknowledge) -> tuple[date, date] | None:
@@ -259,10 +259,10 @@ def timeline(review: Review, visits: pd.DataFrame, highlight, as_of: date):
 def for_the_record(review: Review, make_report) -> None:
     """The pre-visit report (PDF, drawn only when asked for) and the note to paste into the record."""
     st.subheader("For the record")
-    ref = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in review.summary["patient"]["ref"])
+    ref = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in review.patient.ref)
     # A callable: the PDF (and its browser-drawn chart) is made on the click, never on a rerun.
     st.download_button("Download the pre-visit report (PDF)", data=make_report, on_click="ignore",
-                        file_name=f"pre-visit-report-{ref}-{review.summary['as_of']}.pdf", mime="application/pdf",
+                        file_name=f"pre-visit-report-{ref}-{review.as_of:%Y-%m-%d}.pdf", mime="application/pdf",
                         key="report_download", icon=":material/picture_as_pdf:",
                         help="The first screen, the step and visit tables, the notes since the last visit and the "
                              "data sources on one or two pages, then the timeline printed legibly (usually on a page "
@@ -292,10 +292,10 @@ def step_response(review: Review) -> None:
     if table.empty:
         st.info("No titration recorded: add the prescribed steps (titration CSV) to see the response to each step.")
         return
-    limits = review.summary["thresholds"]
+    limits = review.thresholds
     shown = step_table_shown(review)
-    early = (f"Fewer than {limits['min_response_days']} days after the {limits['onset_days']}-day onset period: "
-             f"judged on its last {limits['min_response_days']} days")
+    early = (f"Fewer than {limits.min_response_days} days after the {limits.onset_days}-day onset period: "
+             f"judged on its last {limits.min_response_days} days")
     helps = {
         "Response pain": "Mean daily pain in the response window, 95 % interval allowing for day-to-day correlation",
         "vs previous step": "Points against the previous troche step, 95 % Welch interval; negative is less pain",
@@ -304,17 +304,17 @@ def step_response(review: Review) -> None:
         "Days": "Days with pain in the response window",
         "Verdict": "Against the previous troche step: better or worse when the 95 % interval excludes 0 (Welch, "
                    f"allowing for day-to-day correlation); (early): {early}; ⚠ not a fair test: under "
-                   f"{limits['low_adherence_pct']:g} % of the prescribed mg taken, pain written on under "
-                   f"{limits['sparse_diary_share']:.0%} of a window's days, or an infusion in a window",
+                   f"{limits.low_adherence_pct:g} % of the prescribed mg taken, pain written on under "
+                   f"{limits.sparse_diary_share:.0%} of a window's days, or an infusion in a window",
         "Taken": "Share of the prescribed mg taken on the step (a day without a diary entry counts as none taken)"}
     st.dataframe(shown, hide_index=True, key="step_table", column_config={
         name: (st.column_config.CheckboxColumn if name == "Early" else st.column_config.Column)(
             width=width, help=helps.get(name)) for name, width in fitted_widths(shown).items()})
-    led, effective = review.summary["lowest_effective_dose"], limits["effective_category"]
+    led, effective = review.lowest_effective_dose, limits.effective_category
     if led:
         st.info(f"Pointer for your judgement, not a prescription: the lowest daily dose that reached a {effective} "
                 f"response without frequent severe side effects is "
-                f"{mg_per_day(led['daily_dose_mg'], led['dose_mg'])} (from {_date(led['step_start'])}).")
+                f"{mg_per_day(led.daily_dose_mg, led.dose_mg)} (from {_date(led.step_start)}).")
     else:
         st.caption(f"No step has yet reached a {effective} response without frequent severe side effects.")
 
@@ -355,9 +355,9 @@ def effects_by_step(review: Review) -> None:
 
 def notes(review: Review, as_of: date) -> None:
     st.subheader("In the patient's words")
-    last = review.summary["last_visit"]
+    last = review.last_visit
     search = st.text_input("Search all notes", key="notes_search", placeholder="e.g. flare, bladder, sleep")
-    since = None if search or not last else pd.Timestamp(last["date"]).date()
+    since = None if search or last is None else last.date.date()
     table = patient_notes(review.notes, as_of, since=since, search=search)
     st.caption("Matching notes" if search else "Notes since the last visit" if last else "All notes")
     if table.empty:

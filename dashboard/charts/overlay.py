@@ -44,20 +44,20 @@ def _interval_line(rows: pd.DataFrame, name: str, colour: str, width: float) -> 
 
 def _older_traces(older: pd.DataFrame) -> list[dict]:
     """Mean line over a band of mean ± 1 SD; the band's edges lift the pen at gaps like the mean."""
-    summary = with_gap_breaks(older_summary(older), "days_since_visit", unit=1)
+    spread = with_gap_breaks(older_summary(older), "days_since_visit", unit=1)
     count = older["interval_start"].nunique()
-    low = np.round((summary["mean"] - summary["sd"]).clip(lower=0).to_numpy(dtype="float64"), 2)
-    high = np.round((summary["mean"] + summary["sd"]).clip(upper=10).to_numpy(dtype="float64"), 2)
+    low = np.round((spread["mean"] - spread["sd"]).clip(lower=0).to_numpy(dtype="float64"), 2)
+    high = np.round((spread["mean"] + spread["sd"]).clip(upper=10).to_numpy(dtype="float64"), 2)
     name = f"{count} earlier intervals: mean ± SD"
-    days = summary["days_since_visit"].to_numpy()
+    days = spread["days_since_visit"].to_numpy()
     band = {"type": "scatter", "x": days, "mode": "lines", "line": {"width": 0}, "legendgroup": "older",
             "hoverinfo": "skip", "showlegend": False}
     return [
         {**band, "y": low, "name": f"{name} (low)"},
         {**band, "y": high, "name": f"{name} (high)", "fill": "tonexty", "fillcolor": OLDER_BAND},
-        {"type": "scatter", "x": days, "y": np.round(summary["mean"].to_numpy(dtype="float64"), 2),
+        {"type": "scatter", "x": days, "y": np.round(spread["mean"].to_numpy(dtype="float64"), 2),
          "mode": "lines", "name": name, "legendgroup": "older", "line": {"color": c.GREY, "width": OLDER_WIDTH},
-         "customdata": summary["n"].fillna(0).astype(int).to_numpy(),
+         "customdata": spread["n"].fillna(0).astype(int).to_numpy(),
          "hovertemplate": "day %{x}: mean pain %{y:.1f} over %{customdata} intervals<extra></extra>"},
     ]
 

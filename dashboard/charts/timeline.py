@@ -150,7 +150,7 @@ def review_timeline(review, visits: pd.DataFrame, *, highlight: tuple[date, date
     visits = held_visits(visits)  # a booked visit is a plan, not drawn as one that happened
     return timeline(
         review.daily, review.steps, visits[visits["date"] <= review.period[1]], review.side_effect_days, timeline_flags(review.flags),
-        baseline=review.summary["baseline"]["mean_pain"], bp_limits=(limits.bp_systolic_high, limits.bp_diastolic_high),
+        baseline=review.baseline.mean_pain, bp_limits=(limits.bp_systolic_high, limits.bp_diastolic_high),
         gaps=review.gaps, highlight=highlight,
         relief_pct=(limits.responder_moderate_pct, limits.responder_substantial_pct), period=review.period, **text,
     )

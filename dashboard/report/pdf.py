@@ -84,15 +84,15 @@ def _fonts(pdf: FPDF) -> None:
 
 def _layout(inputs: ReportInputs, shown_notes: int) -> FPDF:
     review = inputs.review
-    patient = review.summary["patient"]
-    as_of = words.long_date(review.summary["as_of"])
+    patient = review.patient
+    as_of = words.long_date(review.as_of)
     pdf = _Pdf(format="A4", unit="mm")
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
     pdf.set_auto_page_break(True, margin=14)
     _fonts(pdf)
-    name = patient.get("name") or "Name not recorded"
-    pdf.footer_text = f"{name} · {patient['ref']} · as of {as_of} · {DISCLAIMER}"
-    pdf.set_title(f"Pre-visit report: {name} ({patient['ref']}), as of {as_of}")
+    name = patient.name or "Name not recorded"
+    pdf.footer_text = f"{name} · {patient.ref} · as of {as_of} · {DISCLAIMER}"
+    pdf.set_title(f"Pre-visit report: {name} ({patient.ref}), as of {as_of}")
     pdf.set_creator("Ketamine titration review dashboard")
     pdf.set_creation_date(inputs.generated_at)
     pdf.add_page()
@@ -120,7 +120,7 @@ def _header(pdf: FPDF, review: Review, imports: pd.DataFrame, name: str, as_of: 
     pdf.set_font(FONT, size=8)
     pdf.cell(WIDTH, 4, f"Pre-visit report · as of {as_of}", align="R", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, "B", 15)
-    pdf.multi_cell(WIDTH, 7, f"{name} · {review.summary['patient']['ref']}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(WIDTH, 7, f"{name} · {review.patient.ref}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, size=8.5)
     pdf.multi_cell(WIDTH, LINE, " · ".join(words.header_facts(review, imports)), align="L",
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -274,8 +274,8 @@ def _visits(pdf: FPDF, review: Review) -> None:
 
 
 def _notes(pdf: FPDF, review: Review, shown: int) -> None:
-    last = review.summary["last_visit"]
-    since = None if not last else pd.Timestamp(last["date"]).date()
+    last = review.last_visit
+    since = None if last is None else last.date.date()
     notes = words.notes_since_last_visit(review)
     _heading(pdf, f"In the patient's words (since the last visit, {words.long_date(since)})" if since
              else "In the patient's words (all notes)")
@@ -302,10 +302,10 @@ def _sources(pdf: FPDF, inputs: ReportInputs, as_of: str) -> None:
     review = inputs.review
     _heading(pdf, "Data sources and completeness")
     pdf.set_font(FONT, size=7.5)
-    done = review.summary["completeness_last_30_days"]
+    done = review.completeness_last_30_days
     lines = [f"Review as of {as_of}; review period {words.long_date(review.period[0])} – "
              f"{words.long_date(review.period[1])}. Generated {inputs.generated_at:%d %b %Y %H:%M}.",
-             f"Diary completeness: {done.get('diary_days', 0)} of the last {done.get('days', 30)} days.",
+             f"Diary completeness: {done.diary_days} of the last {done.days} days.",
              f"Imports: {words.imports_words(inputs.imports)}."]
     # One paragraph, not a line each: the report keeps to two pages with the timeline at print size.
     files = [f"{row.imported_at:%d %b %Y} · {row.format} · {row.file_name} · by {row.imported_by}"

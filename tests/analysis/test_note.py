@@ -28,7 +28,7 @@ def notes(demo_url):
     with session_scope(demo_url) as session:
         for story in STORIES:
             review = patient_review(session, story.ref)
-            out[story.ref] = (review.summary, clinical_note(review))
+            out[story.ref] = (review.to_dict(), clinical_note(review))
     return out
 
 

@@ -226,11 +226,13 @@ def _frames(case: dict) -> dict:
 @pytest.mark.parametrize("name", list(CASES))
 def test_build_review_summary_is_build_summary(name):
     review = build_review(**_frames(CASES[name]))
-    assert review.summary == build_summary(**_frames(CASES[name]))
-    # The page's own frames agree with the summary they sit beside.
-    assert len(review.step_table) == len(review.summary["steps"])
-    assert len(review.flags) == len(review.summary["flags"])
-    assert len(review.visit_table) == 1 + len(review.summary["visit_intervals"])  # the baseline row first
+    summary = review.to_dict()
+    assert summary == build_summary(**_frames(CASES[name]))
+    # The page's own frames agree with the typed records and the JSON they sit beside.
+    assert len(review.step_table) == len(review.step_summaries) == len(summary["steps"])
+    assert len(review.flags) == len(summary["flags"])
+    assert len(review.visit_table) == 1 + len(review.visit_intervals)  # the baseline row first
+    assert len(review.visit_intervals) == len(summary["visit_intervals"])
     assert (review.daily["diary_date"] <= ts("2026-02-14")).all()
 
 
@@ -256,10 +258,10 @@ def test_step_table_is_judged_on_the_exact_baseline_as_the_summary_is():
             "steps": steps({"start": "2026-01-15", "dose": 25}), "visits": visits()}
     frames = {**_frames(case), "as_of": day("2026-02-04")}
     review = build_review(**frames)
-    assert review.summary["baseline"]["mean_pain"] == 7.07
-    assert [s["responder"] for s in review.summary["steps"]] == ["moderate"]
+    assert review.baseline.mean_pain == review.to_dict()["baseline"]["mean_pain"] == 7.07
+    assert [s.responder for s in review.step_summaries] == ["moderate"]
     assert list(review.step_table["responder"]) == ["moderate"]
-    assert review.summary["lowest_effective_dose"]["dose_mg"] == 25.0
+    assert review.lowest_effective_dose.dose_mg == 25.0
 
 
 def test_review_frames_have_the_chart_columns():

@@ -44,7 +44,9 @@ def test_summary_shape_and_values():
     assert STEP_KEYS <= set(summary["steps"][0]) and INTERVAL_KEYS <= set(summary["visit_intervals"][0])
     assert {"patient", "as_of", "baseline", "steps", "visit_intervals", "lowest_effective_dose",
             "flags"} <= set(summary)
-    assert summary["patient"] == {"ref": "P-1", "name": None} and summary["as_of"] == "2026-02-14"
+    # A patient given by reference alone is written with the fields the typed record has.
+    assert summary["patient"] == {"ref": "P-1", "name": None, "birth_year": None, "condition": None}
+    assert summary["as_of"] == "2026-02-14"
     assert {k: summary["baseline"][k] for k in ("start", "end", "mean_pain", "diary_days")} == {
         "start": "2026-01-01", "end": "2026-01-14", "mean_pain": 8.0, "diary_days": 14}
     first, second = summary["steps"]

@@ -43,7 +43,7 @@ def test_worklists_opened_at_once_build_each_stale_review_once(db_url, monkeypat
     original = review_module.build_review
 
     def counting_build_review(**kwargs):
-        built.append(kwargs["patient"]["ref"])
+        built.append(kwargs["patient"].ref)
         return original(**kwargs)
 
     monkeypatch.setattr(review_module, "build_review", counting_build_review)

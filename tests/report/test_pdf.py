@@ -57,7 +57,7 @@ def reports(demo_url):
 @pytest.mark.parametrize("ref", REFS)
 def test_the_report_holds_the_summarys_figures_flags_and_notes(reports, ref):
     review, pdf = reports[ref]
-    summary = review.summary
+    summary = review.to_dict()  # what summary --json prints
     text = pdf_text(pdf)
     assert len(PdfReader(BytesIO(pdf)).pages) <= 3  # two of text at most, and the timeline
     patient = summary["patient"]
