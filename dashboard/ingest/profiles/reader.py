@@ -9,7 +9,7 @@ from datetime import date, datetime
 from statistics import fmean
 
 from dashboard import patient_ref as patient_refs
-from dashboard.db.models import SIDE_EFFECTS
+from dashboard.fields import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
     Table,
     decode,
