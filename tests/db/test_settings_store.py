@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from dashboard.config import THRESHOLD_SOURCES, Thresholds
+from dashboard.config import THRESHOLDS, Thresholds
 from dashboard.db.models import Setting
 from dashboard.db.session import session_scope
 from dashboard.db.settings_store import RANGES, load_thresholds, save_thresholds
@@ -92,5 +92,7 @@ def test_a_corrupt_stored_value_is_named(db_url):
 def test_every_numeric_threshold_has_a_range_and_a_source():
     numeric = {k for k, v in asdict(Thresholds()).items() if not isinstance(v, str)}
     assert numeric == set(RANGES)
-    assert set(asdict(Thresholds())) == set(THRESHOLD_SOURCES)
+    assert list(asdict(Thresholds())) == [t.key for t in THRESHOLDS]
+    assert all(t.source and t.label and t.unit and t.changed_by for t in THRESHOLDS)
     assert all(low <= getattr(Thresholds(), k) <= high for k, (low, high) in RANGES.items())
+    assert all(t.default in t.choices for t in THRESHOLDS if t.choices)
