@@ -30,7 +30,6 @@ from datetime import date, datetime, timedelta
 
 SCALE, DOSE, PRESSURE, GRADE, TEXT = "scale", "dose", "pressure", "grade", "text"
 DOSE_MAX_MG = 1000.0  # one administration (a diary entry's dose, a FHIR administration, a troche or IV step)
-NOTES_MAX = 5000  # characters of a diary entry's notes
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,10 @@ DIARY_FIELDS: tuple[DiaryField, ...] = (
     DiaryField("bp_diastolic", PRESSURE, "home blood pressure, diastolic (below systolic)", 30.0, 160.0, "mmHg",
                loinc="8462-4"),
     DiaryField("other_medication", TEXT, "rescue or co-medication taken (e.g. oxycodone 10 mg)"),
-    DiaryField("notes", TEXT, "the patient's notes", max_length=NOTES_MAX),
+    DiaryField("notes", TEXT, "the patient's notes", max_length=5000),
 )
 FIELD: dict[str, DiaryField] = {f.name: f for f in DIARY_FIELDS}
+NOTES_MAX: int = FIELD["notes"].max_length  # type: ignore[assignment]  # characters of an entry's notes
 
 
 def _names(*kinds: str) -> tuple[str, ...]:
