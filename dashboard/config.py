@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 
+from dashboard.fields import RANGES as DIARY_RANGES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / "data"
 DEFAULT_DATABASE_URL = f"sqlite:///{DATA_DIR / 'dashboard.sqlite'}"
@@ -109,7 +111,7 @@ class Threshold:
 # The clinic's thresholds, in the order the settings page lists them. Defaults from review-metrics.md;
 # responder cut-offs follow Farrar et al. 2001 (Pain 94:149-158) and the IMMPACT recommendations
 # (Dworkin et al. 2008, J Pain 9:105-121): a ~30 % or ~2-point drop on a 0-10 scale is moderately
-# important, >= 50 % substantial. Blood pressure ranges lie within the diary's own (import-formats.md);
+# important, >= 50 % substantial. Blood pressure thresholds range over the diary's own readings (fields.py);
 # percentages and 0-10 points within their scales.
 THRESHOLDS: tuple[Threshold, ...] = (
     Threshold("baseline_days", 14, "days", "Baseline: the days before the first troche step",
@@ -139,9 +141,10 @@ THRESHOLDS: tuple[Threshold, ...] = (
               f"{_REVIEW_METRICS}: severe (CTCAE grade 3) side effects tolerated on at most this share of days",
               0, 100),
     Threshold("bp_systolic_high", 160.0, "mmHg", "Systolic pressure that raises the bp_high flag",
-              "Ketamine raises blood pressure (FDA 2023 compounded-ketamine warning; ASRA/AAPM 2018)", 60, 260),
+              "Ketamine raises blood pressure (FDA 2023 compounded-ketamine warning; ASRA/AAPM 2018)",
+              *DIARY_RANGES["bp_systolic"]),
     Threshold("bp_diastolic_high", 100.0, "mmHg", "Diastolic pressure that raises the bp_high flag",
-              "As above: diastolic threshold", 30, 160),
+              "As above: diastolic threshold", *DIARY_RANGES["bp_diastolic"]),
     Threshold("pain_spike_points", 3.0, "points (0-10)", "Rise over the previous diary days' mean pain that is a spike",
               f"{_REVIEW_METRICS}: rise over the previous diary day", 0.5, 10),
     Threshold("low_mood_max", 2.0, "points (0-10)", "Mood at or below this is low",
