@@ -8,6 +8,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
+from dashboard.access import may_change_setting
+from dashboard.auth.accounts import ROLES, User
 from dashboard.config import THRESHOLDS, Thresholds
 from dashboard.db.models import Setting
 from dashboard.db.session import session_scope
@@ -96,3 +98,9 @@ def test_every_numeric_threshold_has_a_range_and_a_source():
     assert all(t.source and t.label and t.unit and t.changed_by for t in THRESHOLDS)
     assert all(low <= getattr(Thresholds(), k) <= high for k, (low, high) in RANGES.items())
     assert all(t.default in t.choices for t in THRESHOLDS if t.choices)
+
+
+@pytest.mark.parametrize("threshold", THRESHOLDS, ids=lambda t: t.key)
+def test_who_may_change_a_threshold_is_what_its_record_says(threshold):
+    allowed = [role for role in ROLES if may_change_setting(User(1, "u", "U", role), threshold.key)]
+    assert allowed == [role for role in ROLES if role in threshold.changed_by]
