@@ -39,13 +39,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.auth.accounts import User, resolve_user
+from dashboard.config import ADMIN_ONLY, THRESHOLDS
 from dashboard.db.models import Clinician, Patient, PatientShare
 
 IMPORT_ROLES = ("clinician", "staff", "admin")
 CLINIC_WIDE_IMPORT_ROLES = ("staff", "admin")
 SETTINGS_ROLES = ("clinician", "admin")
-# Security settings (HIPAA automatic logoff) belong to the administrator, not to each clinician.
-ADMIN_ONLY_SETTINGS = ("idle_logoff_minutes",)
+# Security settings (HIPAA automatic logoff) belong to the administrator, not to each clinician:
+# the thresholds whose record in ``config.THRESHOLDS`` says so.
+ADMIN_ONLY_SETTINGS = tuple(t.key for t in THRESHOLDS if t.changed_by == ADMIN_ONLY)
 
 
 # --- patients -----------------------------------------------------------------------------

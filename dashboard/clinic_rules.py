@@ -31,11 +31,11 @@ from dashboard import fields
 
 MAX_DOSES_PER_DAY = 24.0
 # The largest single dose a record may carry, per route: a guard against a slipped digit
-# (500 for 50), never a prescribing limit. Troche and IV keep the importer's 1000 mg; an IM
+# (500 for 50), never a prescribing limit. Troche and IV keep the importer's (``fields.DOSE_MAX_MG``); an IM
 # injection (0.5-1 mg/kg sub-anaesthetic) and an intranasal dose (tens of mg) stay far below
 # the limits set here (Cohen et al., ASRA/AAPM/ASA consensus guidelines on IV ketamine for
 # chronic pain, Reg Anesth Pain Med 2018;43:521-546).
-DOSE_MAX_MG = {"troche": 1000.0, "IV": 1000.0, "IM": 500.0, "intranasal": 200.0}
+DOSE_MAX_MG = {"troche": fields.DOSE_MAX_MG, "IV": fields.DOSE_MAX_MG, "IM": 500.0, "intranasal": 200.0}
 _WORDS = re.compile(r"[\s_\-]+")
 FREQUENCIES = {
     "daily": "daily", "once daily": "daily", "once a day": "daily", "every day": "daily", "qd": "daily",

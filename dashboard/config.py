@@ -8,8 +8,10 @@ by the clinic (stored in the ``setting`` table, see ``dashboard.db.settings_stor
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
+
+from dashboard.fields import RANGES as DIARY_RANGES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / "data"
@@ -68,93 +70,124 @@ def audit_checkpoint_file() -> Path:
 AUDIT_CHECKPOINT_EVERY = 100
 
 
+# Who may change a threshold (``dashboard.access.may_change_setting`` reads it from the table).
+CLINICAL = ("clinician", "admin")
+ADMIN_ONLY = ("admin",)  # security settings (HIPAA automatic logoff) are the administrator's alone
+
+_REVIEW_METRICS = "review-metrics.md"
+
+
 @dataclass(frozen=True)
 class Threshold:
-    """A clinical threshold with its default and where the default comes from."""
+    """One clinical threshold the clinic may change: its default, what it means, in what unit,
+    where the default comes from, what values are allowed and who may change it.
 
-    key: str
-    default: float
-    label: str
-    source: str
-    minimum: float = 0.0
-    maximum: float = 1000.0
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """The clinic's thresholds; defaults from review-metrics.md.
-
-    Responder cut-offs follow Farrar et al. 2001 (Pain 94:149-158) and the IMMPACT
-    recommendations (Dworkin et al. 2008, J Pain 9:105-121): a ~30 % or ~2-point drop on a
-    0-10 scale is moderately important, >= 50 % substantial.
+    ``low``/``high`` bound a number (inclusive); ``choices`` list a text's allowed values. The type
+    of the setting is the type of its default (a whole number, a number or a word).
     """
 
-    baseline_days: int = 14
-    onset_days: int = 14
-    min_response_days: int = 7
-    min_baseline_diary_days: int = 3
-    responder_substantial_pct: float = 50.0
-    responder_moderate_pct: float = 30.0
-    responder_minimal_pct: float = 15.0
-    worse_pct: float = 15.0
-    important_change_points: float = 2.0
-    effective_category: str = "moderate"
-    severe_share_max_pct: float = 10.0
-    bp_systolic_high: float = 160.0
-    bp_diastolic_high: float = 100.0
-    pain_spike_points: float = 3.0
-    low_mood_max: float = 2.0
-    low_mood_days: int = 3
-    diary_gap_days: int = 7
-    escalation_min_benefit_points: float = 1.0
-    low_adherence_pct: float = 80.0
-    sparse_diary_share: float = 0.5
-    coverage_min_share: float = 0.5
-    liver_uln_factor: float = 3.0
-    liver_upper_limit_u_l: float = 40.0
-    idle_logoff_minutes: int = 15
+    key: str
+    default: int | float | str
+    unit: str
+    label: str
+    source: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    changed_by: tuple[str, ...] = CLINICAL
 
-    def replace(self, **changes: object) -> "Thresholds":
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(changes)
-        return Thresholds(**values)  # type: ignore[arg-type]
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    @property
+    def allowed(self) -> str:
+        """The allowed values in words, as docs/settings.md writes them."""
+        if self.choices:
+            return ", ".join(self.choices)
+        return f"{self.low:g}-{self.high:g}"
 
 
-THRESHOLD_SOURCES: dict[str, str] = {
-    "baseline_days": "review-metrics.md: the 14 days before the first troche step",
-    "onset_days": "Ketamine's analgesic effect builds over 2-4 weeks (ASRA/AAPM/ASA consensus, Cohen et al. 2018, Reg Anesth Pain Med 43:521-546)",
-    "min_response_days": "review-metrics.md: fewer remaining days mark a step 'early'",
-    "min_baseline_diary_days": "review-metrics.md: fewer diary days with pain make the baseline missing",
-    "responder_substantial_pct": "Farrar et al. 2001 (Pain 94:149); IMMPACT, Dworkin et al. 2008 (J Pain 9:105): >= 50 % substantial",
-    "responder_moderate_pct": "Farrar et al. 2001; IMMPACT 2008: ~30 % moderately important",
-    "responder_minimal_pct": "IMMPACT 2008: 10-20 % minimally important",
-    "worse_pct": "review-metrics.md: pain rose by this share or more",
-    "important_change_points": "Farrar et al. 2001: ~2 points on a 0-10 scale",
-    "effective_category": "review-metrics.md: the response a step must reach to count as effective",
-    "severe_share_max_pct": "review-metrics.md: severe (CTCAE grade 3) side effects tolerated on at most this share of days",
-    "bp_systolic_high": "Ketamine raises blood pressure (FDA 2023 compounded-ketamine warning; ASRA/AAPM 2018)",
-    "bp_diastolic_high": "As above: diastolic threshold",
-    "pain_spike_points": "review-metrics.md: rise over the previous diary day",
-    "low_mood_max": "review-metrics.md: mood at or below this on consecutive days",
-    "low_mood_days": "review-metrics.md: consecutive diary days of low mood",
-    "diary_gap_days": "review-metrics.md: days without an entry",
-    "escalation_min_benefit_points": "review-metrics.md: benefit a dose increase must bring; v3: also the "
-                                     "difference a step's verdict must reach to be clinically important",
-    "low_adherence_pct": "review-metrics.md v3: below this share of the prescribed mg taken, a step is not a fair test",
-    "sparse_diary_share": "review-metrics.md v3: a response window with pain on fewer than this share of its days "
-                          "is sparse",
-    "coverage_min_share": "review-metrics.md v3: below this share of diary days since the last visit, 'none' "
-                          "is not said",
-    "liver_uln_factor": "ALT/AST above this multiple of the upper limit of normal (FDA 2009 guidance on drug-induced "
-                        "liver injury, Hy's law: ALT or AST > 3 x ULN; ketamine liver injury: Noppers et al. 2011, "
-                        "Pain 152:2173)",
-    "liver_upper_limit_u_l": "review-metrics.md v3: ALT/AST upper limit (U/L) where the laboratory gives none",
-    "idle_logoff_minutes": "HIPAA Security Rule 45 CFR 164.312(a)(2)(iii): automatic logoff",
-}
+# The clinic's thresholds, in the order the settings page lists them. Defaults from review-metrics.md;
+# responder cut-offs follow Farrar et al. 2001 (Pain 94:149-158) and the IMMPACT recommendations
+# (Dworkin et al. 2008, J Pain 9:105-121): a ~30 % or ~2-point drop on a 0-10 scale is moderately
+# important, >= 50 % substantial. Blood pressure thresholds range over the diary's own readings (fields.py);
+# percentages and 0-10 points within their scales.
+THRESHOLDS: tuple[Threshold, ...] = (
+    Threshold("baseline_days", 14, "days", "Baseline: the days before the first troche step",
+              f"{_REVIEW_METRICS}: the 14 days before the first troche step", 1, 90),
+    Threshold("onset_days", 14, "days", "Onset: days after a step starts before its response is judged",
+              "Ketamine's analgesic effect builds over 2-4 weeks (ASRA/AAPM/ASA consensus, Cohen et al. 2018, "
+              "Reg Anesth Pain Med 43:521-546)", 0, 90),
+    Threshold("min_response_days", 7, "days", "Fewest response days before a step is judged (else 'early')",
+              f"{_REVIEW_METRICS}: fewer remaining days mark a step 'early'", 1, 90),
+    Threshold("min_baseline_diary_days", 3, "days", "Fewest diary days with pain that make a baseline",
+              f"{_REVIEW_METRICS}: fewer diary days with pain make the baseline missing", 1, 90),
+    Threshold("responder_substantial_pct", 50.0, "%", "Pain reduction from baseline that is a substantial response",
+              "Farrar et al. 2001 (Pain 94:149); IMMPACT, Dworkin et al. 2008 (J Pain 9:105): >= 50 % substantial",
+              1, 100),
+    Threshold("responder_moderate_pct", 30.0, "%", "Pain reduction from baseline that is a moderate response",
+              "Farrar et al. 2001; IMMPACT 2008: ~30 % moderately important", 1, 100),
+    Threshold("responder_minimal_pct", 15.0, "%", "Pain reduction from baseline that is a minimal response",
+              "IMMPACT 2008: 10-20 % minimally important", 1, 100),
+    Threshold("worse_pct", 15.0, "%", "Pain rise from baseline that counts as worse",
+              f"{_REVIEW_METRICS}: pain rose by this share or more", 1, 1000),
+    Threshold("important_change_points", 2.0, "points (0-10)", "Pain reduction that is clinically important",
+              "Farrar et al. 2001: ~2 points on a 0-10 scale", 0.5, 10),
+    Threshold("effective_category", "moderate", "category", "Response a step must reach to count as effective",
+              f"{_REVIEW_METRICS}: the response a step must reach to count as effective",
+              choices=("minimal", "moderate", "substantial")),
+    Threshold("severe_share_max_pct", 10.0, "% of diary days", "Most days with a severe side effect in an effective step",
+              f"{_REVIEW_METRICS}: severe (CTCAE grade 3) side effects tolerated on at most this share of days",
+              0, 100),
+    Threshold("bp_systolic_high", 160.0, "mmHg", "Systolic pressure that raises the bp_high flag",
+              "Ketamine raises blood pressure (FDA 2023 compounded-ketamine warning; ASRA/AAPM 2018)",
+              *DIARY_RANGES["bp_systolic"]),
+    Threshold("bp_diastolic_high", 100.0, "mmHg", "Diastolic pressure that raises the bp_high flag",
+              "As above: diastolic threshold", *DIARY_RANGES["bp_diastolic"]),
+    Threshold("pain_spike_points", 3.0, "points (0-10)", "Rise over the previous diary days' mean pain that is a spike",
+              f"{_REVIEW_METRICS}: rise over the previous diary day", 0.5, 10),
+    Threshold("low_mood_max", 2.0, "points (0-10)", "Mood at or below this is low",
+              f"{_REVIEW_METRICS}: mood at or below this on consecutive days", 0, 10),
+    Threshold("low_mood_days", 3, "days", "Consecutive diary days of low mood that raise the low_mood flag",
+              f"{_REVIEW_METRICS}: consecutive diary days of low mood", 1, 60),
+    Threshold("diary_gap_days", 7, "days", "Days without an entry that raise the diary_gap flag",
+              f"{_REVIEW_METRICS}: days without an entry", 1, 365),
+    Threshold("escalation_min_benefit_points", 1.0, "points (0-10)",
+              "Benefit a dose increase must bring; the difference that is clinically important",
+              f"{_REVIEW_METRICS}: benefit a dose increase must bring; v3: also the difference a step's verdict "
+              "must reach to be clinically important", 0, 10),
+    Threshold("low_adherence_pct", 80.0, "% of prescribed mg", "Adherence below which a step is not a fair test",
+              f"{_REVIEW_METRICS} v3: below this share of the prescribed mg taken, a step is not a fair test", 0, 100),
+    Threshold("sparse_diary_share", 0.5, "share of days", "Share of a response window with pain below which it is sparse",
+              f"{_REVIEW_METRICS} v3: a response window with pain on fewer than this share of its days is sparse",
+              0, 1),
+    Threshold("coverage_min_share", 0.5, "share of days",
+              "Share of diary days since the last visit below which 'none' is not said",
+              f"{_REVIEW_METRICS} v3: below this share of diary days since the last visit, 'none' is not said",
+              0, 1),
+    Threshold("liver_uln_factor", 3.0, "x upper limit of normal", "ALT/AST multiple that raises liver_tests_high",
+              "ALT/AST above this multiple of the upper limit of normal (FDA 2009 guidance on drug-induced liver "
+              "injury, Hy's law: ALT or AST > 3 x ULN; ketamine liver injury: Noppers et al. 2011, Pain 152:2173)",
+              1, 20),
+    Threshold("liver_upper_limit_u_l", 40.0, "U/L", "ALT/AST upper limit of normal where the laboratory gives none",
+              f"{_REVIEW_METRICS} v3: ALT/AST upper limit (U/L) where the laboratory gives none", 1, 1000),
+    Threshold("idle_logoff_minutes", 15, "minutes", "Idle minutes before a session is logged off",
+              "HIPAA Security Rule 45 CFR 164.312(a)(2)(iii): automatic logoff", 1, 240, changed_by=ADMIN_ONLY),
+)
+THRESHOLD: dict[str, Threshold] = {t.key: t for t in THRESHOLDS}
 
 
-@dataclass(frozen=True)
-class AppConfig:
-    database_url: str = field(default_factory=database_url)
-    demo: bool = field(default_factory=demo_mode)
-    max_upload_mb: int = 50
+def _replace(self, **changes: object) -> "Thresholds":
+    values = {f.name: getattr(self, f.name) for f in fields(self)}
+    values.update(changes)
+    return Thresholds(**values)  # type: ignore[arg-type]
+
+
+# The clinic's thresholds as one typed, frozen value: a field per record of THRESHOLDS, with its default.
+Thresholds = make_dataclass(
+    "Thresholds", [(t.key, t.kind, field(default=t.default)) for t in THRESHOLDS], frozen=True,
+    namespace={"__module__": __name__, "replace": _replace,
+               "__doc__": "The clinic's thresholds (one field per record of ``THRESHOLDS``), defaults from "
+                          "review-metrics.md."},
+)

@@ -167,10 +167,6 @@ def answer_position(item: Item, code: str | None, text: str | None) -> int | Non
     return None
 
 
-def instrument_name(key: str) -> str:
-    return INSTRUMENTS[key].name if key in INSTRUMENTS else "Other measure"
-
-
 LOINC_COLUMN = re.compile(r"(?:loinc[_:])?([0-9]{1,7})_([0-9])")  # a header after normalise_header: 44261-6 -> 44261_6
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analysis.daily import day, in_period
-from dashboard.db.models import SIDE_EFFECTS
+from dashboard.fields import SIDE_EFFECTS
 
 SEVERE = 3
 BY_STEP_COLUMNS = [

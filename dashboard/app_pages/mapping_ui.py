@@ -20,10 +20,9 @@ import streamlit as st
 from dashboard import loaders, services
 from dashboard.access import may_import
 from dashboard.auth.accounts import User
-from dashboard.db.models import SIDE_EFFECTS
+from dashboard.fields import FIELD, GRADE, RANGES, TEXT
 from dashboard.ingest import profiles
 from dashboard.ingest.csv_text import normalise_header
-from dashboard.ingest.diary_csv import RANGES, TEXTS, UNITS
 from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import import_file, preview_frame
 
@@ -210,12 +209,12 @@ def _date_widgets(base: dict, header: list[str]) -> dict:
 def _field_label(name: str) -> str:
     if name == IGNORE:
         return name
-    if name in SIDE_EFFECTS:
-        return f"{name} (side effect 0-3)"
-    if name in TEXTS:
+    field = FIELD[name]
+    if field.kind == TEXT:
         return f"{name} (text)"
-    low, high = RANGES[name]
-    return f"{name} ({low:g}-{high:g}{UNITS.get(name, '')})"
+    unit = f" {field.unit}" if field.unit else ""
+    what = "side effect " if field.kind == GRADE else ""
+    return f"{name} ({what}{field.low:g}-{field.high:g}{unit})"
 
 
 def _field_pickers(kind: str, names: list[str], current: dict, normalise) -> dict[str, str | None]:
@@ -263,7 +262,7 @@ def _label_numbers(sources: dict[str, list[str]], current: dict) -> dict:
         if not words:
             continue
         given = {k.strip().casefold(): v for k, v in current.get(name, {}).items()}
-        low, high = (0.0, 3.0) if name in SIDE_EFFECTS else RANGES[name]
+        low, high = RANGES[name]
         st.caption(f"Words in {name}: the number each stands for ({low:g} to {high:g})")
         out[name] = {}
         for word in words:
@@ -277,13 +276,13 @@ def _label_numbers(sources: dict[str, list[str]], current: dict) -> dict:
 
 def _scales(sources: dict[str, list[str]], value_maps: dict, current: dict) -> dict:
     """Optional: the app's own number scale for a field, stretched linearly to the diary's."""
-    numbered = [f for f in sorted(sources) if f not in TEXTS and f not in value_maps]
+    numbered = [f for f in sorted(sources) if FIELD[f].kind != TEXT and f not in value_maps]
     out = {}
     if not numbered:
         return out
     with st.expander("Rescale an app's own number scale (optional)"):
         for name in numbered:
-            low, high = (0.0, 3.0) if name in SIDE_EFFECTS else RANGES[name]
+            low, high = RANGES[name]
             given = current.get(name, {}).get("from")
             text = st.text_input(f"{name}: the app's scale, e.g. 1-5 (blank: read as written on {low:g}-{high:g})",
                                  value=f"{given[0]:g}-{given[1]:g}" if given else "", key=f"map_scale_{name}")

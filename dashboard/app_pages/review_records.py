@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import clinic_rules, loaders, services
+from dashboard import clinic_rules, fields, loaders, services
 from dashboard.db.clinic_records import RecordError, StepForm, VisitForm, step_form_of
 
 PENDING = "record_pending"  # the checked change awaiting confirmation
@@ -159,7 +158,7 @@ def _step_form(user, patient, key: str, prefill: StepForm, step_id: int | None, 
     with st.form(key=f"step_form_{key}", border=False):
         cols = st.columns(4)
         start = cols[0].date_input("Start", value=prefill.start_date, key=f"{key}_start", format="YYYY-MM-DD",
-                                   min_value=date(1900, 1, 1), max_value=date.today() + timedelta(days=3700))
+                                   min_value=fields.EARLIEST, max_value=fields.PLAN.latest())
         dose = cols[1].number_input("Dose (mg)", value=float(prefill.dose_mg), step=5.0, key=f"{key}_dose", format="%g",
                                     help="One administration (one troche, one infusion)")
         frequency = cols[2].selectbox("Frequency", frequency_choices, index=frequency_choices.index(prefill.frequency),
@@ -168,7 +167,7 @@ def _step_form(user, patient, key: str, prefill: StepForm, step_id: int | None, 
                                   index=_index(clinic_rules.ROUTE_CHOICES, prefill.route), key=f"{key}_route")
         cols = st.columns([1, 1, 2])
         end = cols[0].date_input("End (optional)", value=prefill.end_date, key=f"{key}_end", format="YYYY-MM-DD",
-                                 min_value=date(1900, 1, 1), max_value=date.today() + timedelta(days=3700))
+                                 min_value=fields.EARLIEST, max_value=fields.PLAN.latest())
         most = cols[1].number_input("Maximum doses a day", value=prefill.max_per_day, step=1.0, key=f"{key}_max",
                                     help="Needed for an as-needed step")
         note = cols[2].text_input("Note (optional)", value=prefill.note or "", key=f"{key}_note", max_chars=2000)
@@ -196,8 +195,8 @@ def _visit_form(user, patient) -> None:
         booked = cols[0].radio("Visit", visit_choices, key=f"{key}_booked", horizontal=False,
                                index=0 if typed.get("booked", True) else 1) == "Book a visit"
         when = cols[1].date_input("Date", value=typed.get("date", loaders.today()), key=f"{key}_date",
-                                  format="YYYY-MM-DD", min_value=date(1900, 1, 1),
-                                  max_value=date.today() + timedelta(days=3700))
+                                  format="YYYY-MM-DD", min_value=fields.EARLIEST,
+                                  max_value=fields.PLAN.latest())
         kind = cols[2].selectbox("Kind", kinds, key=f"{key}_kind", index=_index(kinds, typed.get("kind")))
         cols = st.columns([1, 1, 2])
         dose = cols[0].number_input("Infusion dose (mg)", value=typed.get("dose"), step=5.0, key=f"{key}_dose",

@@ -5,8 +5,7 @@ from dataclasses import asdict
 import streamlit as st
 
 from dashboard import access, loaders, services
-from dashboard.config import THRESHOLD_SOURCES, Thresholds
-from dashboard.db.settings_store import CHOICES, RANGES
+from dashboard.config import THRESHOLD
 from dashboard.session_state import current_user
 
 SAVED_KEY = "settings_saved"
@@ -20,8 +19,7 @@ def show() -> None:
     if saved := st.session_state.pop(SAVED_KEY, None):
         st.success(saved)
     current = loaders.thresholds()
-    defaults = asdict(Thresholds())
-    rows = [{"setting": key, "value": value, "default": defaults[key], "source": THRESHOLD_SOURCES.get(key, "")}
+    rows = [{"setting": key, "value": value, "default": THRESHOLD[key].default, "source": THRESHOLD[key].source}
             for key, value in asdict(current).items()]
     st.dataframe(rows, hide_index=True, key="settings_table")
     if not access.may_edit_settings(user):
@@ -36,9 +34,10 @@ def show() -> None:
 
 
 def _input(key: str, value):
-    if key in CHOICES:
-        return st.selectbox(key, CHOICES[key], index=CHOICES[key].index(value), key=f"set_{key}")
-    low, high = RANGES.get(key, (0, 1000))
+    threshold = THRESHOLD[key]
+    if threshold.choices:
+        return st.selectbox(key, threshold.choices, index=threshold.choices.index(value), key=f"set_{key}")
+    low, high = threshold.low, threshold.high
     if isinstance(value, int):
         return st.number_input(key, min_value=int(low), max_value=int(high), value=value, step=1, key=f"set_{key}")
     return st.number_input(key, min_value=float(low), max_value=float(high), value=float(value), key=f"set_{key}")

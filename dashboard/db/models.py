@@ -29,6 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The diary's fields (one table: ``dashboard.fields``), re-exported for the store's readers.
+from dashboard.fields import DIARY_MEASURES, DIARY_TEXTS, SIDE_EFFECTS  # noqa: F401
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -37,26 +40,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# The diary measures, in the order of the native CSV (import-formats.md section 1).
-DIARY_MEASURES = (
-    "pain",
-    "pain_worst",
-    "sleep",
-    "mood",
-    "function",
-    "enjoyment_interference",
-    "activity_interference",
-    "peg",
-    "peg_pain",
-    "dose_mg",
-    "bp_systolic",
-    "bp_diastolic",
-)
-DIARY_TEXTS = ("other_medication", "notes")
 # A diary entry with a blood-pressure reading (either number); the partial index's condition, which
 # a query must repeat word for word for SQLite to use the index.
 BP_RECORDED = "bp_systolic IS NOT NULL OR bp_diastolic IS NOT NULL"
-SIDE_EFFECTS = ("dizziness", "nausea", "brain_fog", "dissociation", "drowsiness", "bladder")
 
 
 class Base(DeclarativeBase):
@@ -160,9 +146,6 @@ class TitrationStep(Base):
     # Who recorded or last changed the step on the review page, and when (None: as imported).
     changed_by: Mapped[str | None] = mapped_column(String(100))
     changed_at: Mapped[datetime | None] = mapped_column(DateTime)
-
-
-VISIT_STATUSES = ("held", "booked")
 
 
 class Visit(Base):

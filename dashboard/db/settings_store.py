@@ -1,4 +1,4 @@
-"""The clinic's thresholds: the defaults of ``config.Thresholds``, overridden by ``setting`` rows.
+"""The clinic's thresholds: the defaults of ``config.THRESHOLDS``, overridden by ``setting`` rows.
 
 Values are stored as strings and read back by the dataclass field's type, so the table
 holds only what the clinic changed and a new default reaches every clinic that kept it.
@@ -7,31 +7,20 @@ Functions take the caller's session and never commit (the caller's unit of work 
 
 from __future__ import annotations
 
-import typing
 from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.config import Thresholds
+from dashboard.config import THRESHOLDS, Thresholds
 from dashboard.db.models import Setting
 
-# Allowed ranges (inclusive). Blood pressure within the diary's own valid ranges
-# (import-formats.md); percentages and 0-10 points within their scales.
-RANGES: dict[str, tuple[float, float]] = {
-    "baseline_days": (1, 90), "onset_days": (0, 90), "min_response_days": (1, 90), "min_baseline_diary_days": (1, 90),
-    "responder_substantial_pct": (1, 100), "responder_moderate_pct": (1, 100), "responder_minimal_pct": (1, 100),
-    "worse_pct": (1, 1000), "important_change_points": (0.5, 10), "severe_share_max_pct": (0, 100),
-    "bp_systolic_high": (60, 260), "bp_diastolic_high": (30, 160), "pain_spike_points": (0.5, 10),
-    "low_mood_max": (0, 10), "low_mood_days": (1, 60), "diary_gap_days": (1, 365),
-    "escalation_min_benefit_points": (0, 10), "idle_logoff_minutes": (1, 240),
-    "low_adherence_pct": (0, 100), "sparse_diary_share": (0, 1), "coverage_min_share": (0, 1),
-    "liver_uln_factor": (1, 20), "liver_upper_limit_u_l": (1, 1000),
-}
-CHOICES: dict[str, tuple[str, ...]] = {"effective_category": ("minimal", "moderate", "substantial")}
-_TYPES: dict[str, type] = typing.get_type_hints(Thresholds)
-_DEFAULTS = asdict(Thresholds())
+# Allowed ranges (inclusive) and choices: the records of ``config.THRESHOLDS``.
+RANGES: dict[str, tuple[float, float]] = {t.key: (t.low, t.high) for t in THRESHOLDS if t.low is not None}  # type: ignore[misc]
+CHOICES: dict[str, tuple[str, ...]] = {t.key: t.choices for t in THRESHOLDS if t.choices}
+_TYPES: dict[str, type] = {t.key: t.kind for t in THRESHOLDS}
+_DEFAULTS = {t.key: t.default for t in THRESHOLDS}
 _TYPE_NAMES = {int: "a whole number", float: "a number", str: "text"}
 
 

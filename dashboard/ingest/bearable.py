@@ -76,8 +76,8 @@ MONTHS = {**{m: i for i, m in enumerate(_MONTH_NAMES, 1)}, **{m[:3]: i for i, m 
 _ORDINAL_DATE = re.compile(r"([0-9]{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\.?,?\s+([0-9]{4})", re.ASCII)
 _CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})", re.ASCII)
 _DETAIL = re.compile(r"(.*?)\s*\(([^()]*)\)\s*")  # "Back (lower) pain (Moderate)": the last brackets
-DOSE_MAX_MG = 1000.0
-NOTES_MAX = 5000
+DOSE_MAX_MG = fields.DOSE_MAX_MG
+NOTES_MAX = fields.NOTES_MAX
 DRUG_NAME_MAX = 300  # co_medication.name
 
 
@@ -264,7 +264,7 @@ def _medication(row: _Row) -> list[tuple[str, str, object]]:
         if (unit or "").lower() != "mg":
             raise _Bad("detail", row.detail, "a ketamine dose is read in mg: log it as 'Ketamine (mg)'")
         if amount is None or not 0 < amount <= DOSE_MAX_MG:
-            raise _Bad("rating/amount", row.rating, "a ketamine dose is more than 0 and at most 1000 mg")
+            raise _Bad("rating/amount", row.rating, f"a ketamine dose is more than 0 and at most {DOSE_MAX_MG:g} mg")
         return [("sum", "dose_mg", amount)]
     dose = f"{amount:g} {unit or ''}".strip() if amount is not None else None
     return [("medication", name, dose)]
@@ -310,7 +310,7 @@ class _Diary:
                 raise _Bad("rating/amount", row.rating, f"row {entry.set_by[measure]} gives {measure} {old:g} "
                                                         "at the same time: the two disagree")
             if how == "sum" and (old or 0.0) + value > DOSE_MAX_MG:
-                raise _Bad("rating/amount", row.rating, "the ketamine doses at this time add up to more than 1000 mg")
+                raise _Bad("rating/amount", row.rating, f"the ketamine doses at this time add up to more than {DOSE_MAX_MG:g} mg")
 
     def _apply(self, entry: _Entry, row: _Row, how: str, measure: str, value) -> None:
         if how == "set":

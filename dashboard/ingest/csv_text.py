@@ -28,7 +28,6 @@ _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})", re.ASCII)
 _HEADER_SEPARATORS = re.compile(r"[\s\-]+")
 # OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-PATIENT_REF_MAX = patient_refs.MAX_LENGTH  # patient.ref is VARCHAR(100)
 VALUE_SHOWN_MAX = 200  # a refusal quotes at most this much of a cell
 UNKNOWN_COLUMNS_LISTED = 20  # more unknown columns than this are reported as one count
 # A well-formed UTF-8 character of two to four bytes: finding one in a file that is not UTF-8

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.db.models import SIDE_EFFECTS
+from dashboard.fields import SIDE_EFFECTS
 from dashboard.ingest.csv_text import normalise_header, read_header
 from dashboard.ingest.diary_csv import KNOWN as DIARY_KNOWN
 from dashboard.ingest.diary_csv import MEASURES

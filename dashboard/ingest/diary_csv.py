@@ -17,7 +17,7 @@ import pandas as pd
 
 from dashboard import fields, measures as instruments
 from dashboard import patient_ref as patient_refs
-from dashboard.db.models import SIDE_EFFECTS
+from dashboard.fields import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
     Table,
     cell,
@@ -32,19 +32,16 @@ from dashboard.ingest.csv_text import (
 from dashboard.ingest.records import DiaryRecord, FileRefused, MeasureRecord, ParsedFile, RefusedRow
 
 FORMAT = "diary-csv"
-# Numeric rating scales 0-10 (pain: NRS; PEG items: Krebs et al. 2009, J Gen Intern Med 24:733).
-SCALES = (
-    "pain", "pain_worst", "sleep", "mood", "function", "enjoyment_interference", "activity_interference", "peg",
-    "peg_pain",
-)
-DOSE_MAX_MG = 1000.0
-BP_RANGES = {"bp_systolic": (60.0, 260.0), "bp_diastolic": (30.0, 160.0)}
-RANGES = {**{name: (0.0, 10.0) for name in SCALES}, "dose_mg": (0.0, DOSE_MAX_MG), **BP_RANGES}
-UNITS = {"dose_mg": " mg", "bp_systolic": " mmHg", "bp_diastolic": " mmHg"}
-TEXTS = ("other_medication", "notes")
-NOTES_MAX = 5000
+# The diary's fields and ranges come from ``dashboard.fields`` (one table); 0-10 scales: pain NRS,
+# PEG items (Krebs et al. 2009, J Gen Intern Med 24:733).
+SCALES = fields.SCALES
+BP_RANGES = {name: fields.RANGES[name] for name in fields.BLOOD_PRESSURE}
+MEASURES = fields.DIARY_MEASURES
+RANGES = {name: fields.RANGES[name] for name in MEASURES}
+UNITS = {f.name: f" {f.unit}" for f in fields.DIARY_FIELDS if f.unit}
+TEXTS = fields.DIARY_TEXTS
+NOTES_MAX = fields.NOTES_MAX
 SEVERITY_WORDS = {"none": 0, "mild": 1, "moderate": 2, "severe": 3}
-MEASURES = (*SCALES, "dose_mg", *BP_RANGES)
 KNOWN = {"patient_id", "date", "timestamp", *MEASURES, *SIDE_EFFECTS, *TEXTS}
 
 _TIMESTAMP = re.compile(

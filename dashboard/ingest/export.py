@@ -17,19 +17,14 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.db.models import SIDE_EFFECTS, DiaryEntry
+from dashboard.db.models import DiaryEntry
 from dashboard.db.queries import diary_frame, patient_by_ref, side_effects_frame
+from dashboard.fields import DIARY_FIELDS, DIARY_MEASURES, DIARY_TEXTS, SIDE_EFFECTS
 from dashboard.ingest.csv_text import escape_text
 
-COLUMNS = (
-    "patient_id", "date", "pain", "pain_worst", "sleep", "mood", "function",
-    "enjoyment_interference", "activity_interference", "peg", "peg_pain", "dose_mg",
-    "dizziness", "nausea", "brain_fog", "dissociation", "drowsiness", "bladder",
-    "bp_systolic", "bp_diastolic", "other_medication", "notes",
-)
-NUMBERS = ("pain", "pain_worst", "sleep", "mood", "function", "enjoyment_interference", "activity_interference",
-           "peg", "peg_pain", "dose_mg", "bp_systolic", "bp_diastolic")
-TEXTS = ("other_medication", "notes")
+COLUMNS = ("patient_id", "date", *(f.name for f in DIARY_FIELDS))
+NUMBERS = DIARY_MEASURES
+TEXTS = DIARY_TEXTS
 
 
 class UnknownPatient(LookupError):

@@ -40,7 +40,7 @@ class PatientRecord:
 class DiaryRecord:
     """One diary entry. ``recorded_at`` is the patient's local wall-clock time (naive);
     ``utc_offset_minutes`` is the offset written with it, if any. ``measures`` holds only
-    what was recorded (keys from ``dashboard.db.models.DIARY_MEASURES``/``DIARY_TEXTS``);
+    what was recorded (keys from ``dashboard.fields.DIARY_MEASURES``/``DIARY_TEXTS``);
     ``side_effects`` maps an effect name to severity 0-3."""
 
     patient_ref: str

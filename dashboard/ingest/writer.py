@@ -6,37 +6,24 @@ reported and never silently overwritten). Strict by default: any refused row or 
 conflict refuses the whole file. With ``accept_valid`` the rest is imported and the refusals
 and conflicts are kept in the import record together with the original bytes; a
 :class:`Resolution` decides conflicts explicitly (keep the stored values or take the file's).
+
+What is new, unchanged or in conflict is planned by ``write_plan``; many rows go in by ``bulk``.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field, replace
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from dashboard.db import revisions
-from dashboard.db.models import (
-    DIARY_MEASURES,
-    DIARY_TEXTS,
-    CoMedication,
-    DiaryEntry,
-    ImportRecord,
-    Measure,
-    Patient,
-    SideEffect,
-    TitrationStep,
-    Visit,
-)
-from dashboard.ingest.records import DiaryRecord, ParsedFile, RefusedRow
+from dashboard.db.models import ImportRecord, Patient
+from dashboard.ingest.records import ParsedFile, RefusedRow
+from dashboard.ingest.write_plan import _iso, _Plan, _plain_signature, _record_signature
 from dashboard.text_rules import escaped
-
-_FIELDS = (*DIARY_MEASURES, *DIARY_TEXTS)
-# A measure's natural key is (patient, system, code, recorded_at); these values must agree on re-import.
-MEASURE_VALUES = ("name", "instrument", "value", "answer_code", "answer_text", "answer_position", "unit",
-                  "utc_offset_minutes", "has_time", "reference_low", "reference_high")
 
 
 @dataclass
@@ -69,19 +56,6 @@ class ImportReport:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _iso(value) -> str:
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _entry_signature(utc_offset, has_time, values: dict, effects: dict) -> tuple:
-    kept = tuple((k, values.get(k)) for k in _FIELDS)
-    return (utc_offset, bool(has_time), kept, tuple(sorted(effects.items())))
-
-
-def _record_signature(rec: DiaryRecord) -> tuple:
-    return _entry_signature(rec.utc_offset_minutes, rec.has_time, rec.measures, rec.side_effects)
 
 
 def _drop_in_file_duplicates(parsed: ParsedFile) -> tuple[ParsedFile, list[RefusedRow]]:
@@ -118,10 +92,6 @@ def _drop_in_file_duplicates(parsed: ParsedFile) -> tuple[ParsedFile, list[Refus
                 )
         kept_by_group[name] = kept
     return replace(parsed, **kept_by_group), refused
-
-
-def _plain_signature(rec) -> tuple:
-    return tuple((k, v) for k, v in asdict(rec).items() if k != "row")
 
 
 @dataclass(frozen=True)
@@ -322,324 +292,3 @@ def _create_patients(session: Session, parsed: ParsedFile, refs: list[str], ids:
         )
     session.execute(insert(Patient.__table__), rows)
     ids.update(_existing_patients(session, refs))
-
-
-class _Plan:
-    """What the file adds, against what is stored: computed before anything is written."""
-
-    def __init__(self, session: Session, parsed: ParsedFile, patient_ids: dict[str, int]):
-        self.parsed = parsed
-        self.conflicts: list[dict] = []
-        # A conflict's key -> what a decision needs: (model or "patient"/"diary", the file's record, the stored key).
-        self.conflict_sources: dict[str, tuple] = {}
-        self.entries_unchanged = 0
-        self.records_unchanged: dict[str, int] = {}
-        self.patient_updates: dict[int, dict] = {}
-        self.new_entries = self._plan_diary(session, patient_ids)
-        self.new_records = {
-            "titration_steps": self._plan_records(session, patient_ids, parsed.steps, TitrationStep,
-                                                  ("start_date", "route", "status"),
-                                                  ("end_date", "dose_mg", "frequency", "max_per_day", "note")),
-            "visits": self._plan_records(session, patient_ids, parsed.visits, Visit, ("date", "kind"), ("note", "status")),
-            "co_medications": self._plan_records(session, patient_ids, parsed.comedications, CoMedication,
-                                                 ("name", "start_date", "source"),
-                                                 ("rxnorm", "drug_class", "end_date", "status", "dose_text",
-                                                  "start_precision", "end_precision")),
-            "measures": self._plan_records(session, patient_ids, parsed.measures, Measure,
-                                           ("system", "code", "recorded_at"), MEASURE_VALUES),
-        }
-        self._plan_patient_details(session, patient_ids)
-
-    def has_changes(self) -> bool:
-        return bool(self.new_entries) or any(self.new_records.values())
-
-    def _plan_patient_details(self, session: Session, patient_ids: dict[str, int]) -> None:
-        """Details fill empty fields of a known patient; differing details are a conflict."""
-        for rec in self.parsed.patients:
-            pid = patient_ids.get(rec.ref)
-            if pid is None:
-                continue
-            stored = session.get(Patient, pid)
-            for key in ("name", "birth_year", "condition"):
-                new, old = getattr(rec, key), getattr(stored, key)
-                if new is None or new == old:
-                    continue
-                if old is None:
-                    self.patient_updates.setdefault(pid, {})[key] = new
-                else:
-                    ckey = f"patient|{rec.ref}|{key}"
-                    self.conflicts.append({"key": ckey, "patient": rec.ref, "row": "Patient", "column": key,
-                                           "stored": str(old), "new": str(new)})
-                    self.conflict_sources[ckey] = ("patient", rec, pid)
-
-    def _plan_diary(self, session: Session, patient_ids: dict[str, int]) -> list[DiaryRecord]:
-        records = self.parsed.diary
-        known = [r for r in records if r.patient_ref in patient_ids]
-        stored = self._stored_entries(session, patient_ids, known)
-        new = []
-        for rec in records:
-            pid = patient_ids.get(rec.patient_ref)
-            existing = stored.get((pid, rec.recorded_at)) if pid is not None else None
-            if existing is None:
-                new.append(rec)
-            elif existing == _record_signature(rec):
-                self.entries_unchanged += 1
-            else:
-                conflict = _diary_conflict(rec, existing)
-                self.conflicts.append(conflict)
-                self.conflict_sources[conflict["key"]] = ("diary", rec, (pid, rec.recorded_at))
-        return new
-
-    @staticmethod
-    def _stored_entries(session: Session, patient_ids: dict[str, int], records: list[DiaryRecord]) -> dict:
-        if not records:
-            return {}
-        ids = sorted({patient_ids[r.patient_ref] for r in records})
-        lo = min(r.recorded_at for r in records)
-        hi = max(r.recorded_at for r in records)
-        cols = [DiaryEntry.id, DiaryEntry.patient_id, DiaryEntry.recorded_at, DiaryEntry.utc_offset_minutes, DiaryEntry.has_time]
-        cols += [getattr(DiaryEntry, f) for f in _FIELDS]
-        where = (DiaryEntry.patient_id.in_(ids), DiaryEntry.recorded_at >= lo, DiaryEntry.recorded_at <= hi)
-        rows = session.execute(select(*cols).where(*where)).all()
-        effects: dict[int, dict[str, int]] = {}
-        for entry_id, effect, severity in session.execute(
-            select(SideEffect.entry_id, SideEffect.effect, SideEffect.severity)
-            .join(DiaryEntry, DiaryEntry.id == SideEffect.entry_id)
-            .where(*where)
-        ):
-            effects.setdefault(entry_id, {})[effect] = severity
-        out = {}
-        for row in rows:
-            values = {f: v for f, v in zip(_FIELDS, row[5:]) if v is not None}
-            out[(row[1], row[2])] = _entry_signature(row[3], row[4], values, effects.get(row[0], {}))
-        return out
-
-    def _plan_records(self, session, patient_ids, records, model, key_cols, value_cols) -> list:
-        if not records:
-            return []
-        ids = sorted({patient_ids[r.patient_ref] for r in records if r.patient_ref in patient_ids})
-        stored = {}
-        if ids:
-            cols = [model.patient_id, *(getattr(model, c) for c in key_cols), *(getattr(model, c) for c in value_cols)]
-            for row in session.execute(select(*cols).where(model.patient_id.in_(ids))):
-                stored[tuple(row[: 1 + len(key_cols)])] = tuple(row[1 + len(key_cols):])
-        new = []
-        for rec in records:
-            key = (patient_ids.get(rec.patient_ref), *(getattr(rec, c) for c in key_cols))
-            values = tuple(getattr(rec, c) for c in value_cols)
-            if key not in stored:
-                new.append(rec)
-            elif stored[key] == values:
-                self.records_unchanged[model.__tablename__] = self.records_unchanged.get(model.__tablename__, 0) + 1
-            else:
-                ckey = "|".join([model.__tablename__, rec.patient_ref, *(_text(k) for k in key[1:])])
-                self.conflicts.append({
-                    "key": ckey, "patient": rec.patient_ref, "row": rec.row, "column": ", ".join(value_cols),
-                    "stored": ", ".join(map(_text, stored[key])), "new": ", ".join(map(_text, values)),
-                })
-                self.conflict_sources[ckey] = (model, rec, dict(zip(("patient_id", *key_cols), key)), value_cols)
-        return new
-
-    def write(self, session: Session, patient_ids: dict[str, int], import_id: int) -> None:
-        _insert_entries(session, self.new_entries, patient_ids, import_id, self.parsed.format)
-        for name, model in (("titration_steps", TitrationStep), ("visits", Visit), ("co_medications", CoMedication),
-                            ("measures", Measure)):
-            rows = []
-            for rec in self.new_records[name]:
-                values = {k: v for k, v in asdict(rec).items() if k not in ("row", "patient_ref")}
-                rows.append({**values, "patient_id": patient_ids[rec.patient_ref], "import_id": import_id})
-            if rows:
-                session.execute(insert(model.__table__), rows)
-
-
-def _text(value) -> str:
-    return "" if value is None else _iso(value)
-
-
-def _diary_conflict(rec: DiaryRecord, stored: tuple) -> dict:
-    stored_values = dict(stored[2])
-    stored_effects = dict(stored[3])
-    differing = [k for k in _FIELDS if stored_values.get(k) != rec.measures.get(k)]
-    differing += [e for e in sorted(set(stored_effects) | set(rec.side_effects)) if stored_effects.get(e) != rec.side_effects.get(e)]
-    return {
-        "key": f"diary|{rec.patient_ref}|{rec.recorded_at.isoformat()}",
-        "patient": rec.patient_ref,
-        "row": rec.row,
-        "column": ", ".join(differing) or "time offset",
-        "recorded_at": rec.recorded_at.isoformat(),
-        "stored": ", ".join(_text(stored_values.get(k, stored_effects.get(k))) for k in differing),
-        "new": ", ".join(_text(rec.measures.get(k, rec.side_effects.get(k))) for k in differing),
-    }
-
-
-def _insert_entries(session: Session, records: list[DiaryRecord], patient_ids: dict[str, int], import_id: int, source: str) -> None:
-    """Bulk insert, column by column: a 100k-row file imports in seconds (bench/import_speed.py).
-
-    The entries' ids are taken first (:func:`_take_ids`), so the side effects can name their
-    entry without a RETURNING (which SQLite answers one row per statement when the order matters).
-    """
-    if not records:
-        return
-    ids = _take_ids(session, DiaryEntry.__table__, len(records))
-    measures = [rec.measures for rec in records]
-    columns = {
-        "id": ids,
-        "patient_id": [patient_ids[rec.patient_ref] for rec in records],
-        "recorded_at": [rec.recorded_at for rec in records],
-        "utc_offset_minutes": [rec.utc_offset_minutes for rec in records],
-        "has_time": [rec.has_time for rec in records],
-        "diary_date": [rec.recorded_at.date() for rec in records],
-        **{f: [m.get(f) for m in measures] for f in _FIELDS},
-        "source": [source] * len(records),
-        "import_id": [import_id] * len(records),
-    }
-    effects: dict[str, tuple] = {}
-
-    def side_effects() -> None:  # made while PostgreSQL is still storing the entries
-        rows = [(entry_id, effect, severity) for entry_id, rec in zip(ids, records)
-                for effect, severity in rec.side_effects.items()]
-        if rows:
-            effects.update(zip(("entry_id", "effect", "severity"), zip(*rows)))
-
-    bulk_insert(session, DiaryEntry.__table__, columns, meanwhile=side_effects)
-    if effects:
-        bulk_insert(session, SideEffect.__table__, effects)
-
-
-def _take_ids(session: Session, table, count: int) -> list[int]:
-    """``count`` new primary keys for ``table``, in order, inside the import's transaction.
-
-    PostgreSQL: from the table's sequence, as the column default would. SQLite: the ids it would
-    give itself (the largest rowid plus one, then on): the import record is already written, so
-    this transaction holds SQLite's write lock and nobody else can take them meanwhile.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        # The sequence's name is looked up once and written into the query as a constant:
-        # pg_get_serial_sequence in the select list is evaluated per row (0.6 s for 100,000 ids).
-        sequence = session.scalar(text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name})
-        literal = "'" + sequence.replace("'", "''") + "'"
-        return session.connection().exec_driver_sql(
-            f"SELECT nextval({literal}::regclass) FROM generate_series(1, {int(count)})").scalars().all()
-    highest = session.scalar(text(f"SELECT max(id) FROM {table.name}")) or 0
-    return list(range(highest + 1, highest + 1 + count))
-
-
-def copy_supported(connection) -> bool:
-    """PostgreSQL through psycopg 3 can take the rows with COPY (one stream, no statement per row)."""
-    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
-
-
-def bulk_insert(session: Session, table, columns: dict[str, list], *, meanwhile=None) -> None:
-    """Insert rows given as columns (name -> values, all of one length) in the session's transaction.
-
-    Each value goes through the column type's bind processor, as SQLAlchemy's own insert would
-    (SQLite keeps datetimes as text in SQLAlchemy's format), so what is stored is the same; then
-    COPY on PostgreSQL (:func:`copy_supported`) or one DBAPI executemany elsewhere, without
-    SQLAlchemy building a parameter dict per row. A database error comes out as SQLAlchemy's
-    (an ``IntegrityError`` when a concurrent import stored the same entry: the import retries).
-    ``meanwhile()`` is called once the rows are handed over: with COPY, while the server is still
-    storing them; elsewhere, after.
-    """
-    connection = session.connection()
-    dialect = connection.dialect
-    names = list(columns)
-    values = []
-    for name in names:
-        process = table.c[name].type._cached_bind_processor(dialect)
-        values.append(columns[name] if process is None else [process(v) for v in columns[name]])
-    quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in names)
-    if copy_supported(connection):
-        _copy(connection, f"COPY {table.name} ({quoted}) FROM STDIN", values, meanwhile)
-        return
-    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in names)
-    connection.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", list(zip(*values)))
-    if meanwhile is not None:
-        meanwhile()
-
-
-COPY_CHUNK_ROWS = 10_000  # rows formatted per write: the server stores one chunk while the next is formatted
-
-
-def _copy(connection, statement: str, values: list[list], meanwhile=None) -> None:
-    """COPY FROM STDIN in PostgreSQL's text format, the payload built column by column
-    (:func:`copy_text`); columns of a type it does not know go row by row through psycopg.
-    A thread of psycopg's sends the chunks, so the next chunk is built while the server reads one."""
-    import psycopg
-    from psycopg.copy import QueuedLibpqWriter
-
-    count = len(values[0]) if values else 0
-    cursor = connection.connection.dbapi_connection.cursor()
-    try:
-        with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
-            for start in range(0, count, COPY_CHUNK_ROWS):
-                chunk = [column[start:start + COPY_CHUNK_ROWS] for column in values]
-                payload = copy_text(chunk)
-                if payload is None:
-                    for row in zip(*chunk):
-                        copy.write_row(row)
-                else:
-                    copy.write(payload)
-            if meanwhile is not None:
-                meanwhile()
-    except psycopg.Error as exc:
-        from sqlalchemy.exc import DBAPIError
-
-        raise DBAPIError.instance(statement, None, exc, psycopg.Error, dialect=connection.dialect) from exc
-    finally:
-        cursor.close()
-
-
-_NULL = "\\N"
-
-
-def copy_text(columns: list[list]) -> str | None:
-    """The rows given as columns in COPY's text format (one line per row, ending in a line break),
-    or None when a column holds a value this does not format exactly as psycopg would (then the
-    caller writes row by row).
-
-    Floats are written as ``repr`` (the shortest text that reads back to the same double),
-    datetimes and dates in ISO form without a zone (only naive datetimes: the columns are
-    ``timestamp without time zone``), booleans as t/f, None as ``\\N``; text is escaped.
-    """
-    if not columns:
-        return None
-    texts = []
-    for column in columns:
-        formatted = _column_text(column)
-        if formatted is None:
-            return None
-        texts.append(formatted)
-    if not texts[0]:
-        return ""
-    return "\n".join(map("\t".join, zip(*texts))) + "\n"
-
-
-def _column_text(column: list) -> list[str] | None:
-    kinds = set(map(type, column))
-    kinds.discard(type(None))
-    if not kinds:
-        return [_NULL] * len(column)
-    if len(kinds) > 1:
-        if kinds <= {int, float}:  # a float column holding whole numbers as ints
-            return [_NULL if v is None else repr(float(v)) for v in column]
-        return None
-    kind = kinds.pop()
-    if kind is str:
-        if any("\x00" in v for v in column if v is not None):
-            return None  # PostgreSQL text cannot hold NUL: psycopg's own error says so
-        # COPY's text format: a backslash escapes (so it goes first), a tab ends a column, a line break a row.
-        return [_NULL if v is None else v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-                .replace("\r", "\\r") for v in column]
-    if kind is float:
-        return [_NULL if v is None else repr(v) for v in column]
-    if kind is int:
-        return [_NULL if v is None else str(v) for v in column]
-    if kind is bool:
-        return [_NULL if v is None else ("t" if v else "f") for v in column]
-    if kind is datetime:
-        if any(v.tzinfo is not None for v in column if v is not None):
-            return None
-        return [_NULL if v is None else v.isoformat(" ") for v in column]
-    if kind is date:
-        return [_NULL if v is None else v.isoformat() for v in column]
-    return None

@@ -15,7 +15,7 @@ import pytest
 from dashboard.charts import palette
 from dashboard.charts.timeline import PANELS, flag_rows, label_levels, step_labels, timeline
 
-timeline_module = importlib.import_module("dashboard.charts.timeline")
+parts_module = importlib.import_module("dashboard.charts.timeline_parts")  # the constants the panels share
 NAN = float("nan")
 DAILY_MEASURES = ["pain", "pain_7d", "sleep", "mood", "function", "peg", "dose_taken_mg", "dose_prescribed_mg",
                   "bp_systolic", "bp_diastolic"]
@@ -103,7 +103,7 @@ def pen(fig, name: str) -> list[list[tuple[pd.Timestamp, float]]]:
     line = trace(fig, name)
     assert line.mode == "lines"
     drawn_runs = runs(line)
-    for bridge in [t for t in fig.data if t.name == timeline_module.BRIDGED.format(name)]:
+    for bridge in [t for t in fig.data if t.name == parts_module.BRIDGED.format(name)]:
         assert bridge.hoverinfo == "skip" and bridge.showlegend is False and bridge.line == line.line
         assert bridge.legendgroup == line.legendgroup
         for (first, y0), (last, y1) in (run for run in runs(bridge)):
@@ -341,7 +341,7 @@ def label_boxes(fig) -> list[tuple[float, float, float, str]]:
     start, end = (pd.Timestamp(v) for v in fig.layout.xaxis.range)
     lanes = max((len(re.sub("<[^>]+>", "", html.unescape(t)))
                  for t in (fig.layout[f"yaxis{PANELS['flags'][0]}"].ticktext or [])), default=0)
-    plot_px = timeline_module.FIGURE_PX - max(60, timeline_module.LANE_CHAR_PX * lanes + 30) - 90
+    plot_px = parts_module.FIGURE_PX - max(60, parts_module.LANE_CHAR_PX * lanes + 30) - 90
     boxes = []
     for a in fig.layout.annotations:
         if a.yref == "y" and a.xanchor == "left" and a.yanchor == "top" and a.y > 8:
@@ -561,14 +561,14 @@ def test_a_three_year_patient_builds_in_one_go(monkeypatch):
     fig = build(big, visits=visits, period=(days[0].date(), days[-1].date()))
     assert calls == []
     assert len(visit_lines(fig)) == len(visits)
-    assert timeline_module.PANEL_GAP_PX > 0
+    assert parts_module.PANEL_GAP_PX > 0
 
 
 def test_a_long_diary_draws_daily_values_as_lines_and_keeps_high_readings_as_markers():
     """Past DENSE_DAYS drawn days, markers (one SVG element each) give way to a thin line with
     the same values; blood pressure at or above its limit stays a marker, and days above
     prescription stay bars over the taken doses' stepped area."""
-    n = timeline_module.DENSE_DAYS + 20
+    n = parts_module.DENSE_DAYS + 20
     days = pd.date_range("2024-01-01", periods=n, freq="D")
     pain = np.where(np.arange(n) % 2 == 0, 4.0, 6.0)
     systolic = np.full(n, 130.0)

@@ -8,7 +8,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from dashboard.config import THRESHOLD_SOURCES, Thresholds
+from dashboard.access import may_change_setting
+from dashboard.auth.accounts import ROLES, User
+from dashboard.config import THRESHOLDS, Thresholds
 from dashboard.db.models import Setting
 from dashboard.db.session import session_scope
 from dashboard.db.settings_store import RANGES, load_thresholds, save_thresholds
@@ -92,5 +94,13 @@ def test_a_corrupt_stored_value_is_named(db_url):
 def test_every_numeric_threshold_has_a_range_and_a_source():
     numeric = {k for k, v in asdict(Thresholds()).items() if not isinstance(v, str)}
     assert numeric == set(RANGES)
-    assert set(asdict(Thresholds())) == set(THRESHOLD_SOURCES)
+    assert list(asdict(Thresholds())) == [t.key for t in THRESHOLDS]
+    assert all(t.source and t.label and t.unit and t.changed_by for t in THRESHOLDS)
     assert all(low <= getattr(Thresholds(), k) <= high for k, (low, high) in RANGES.items())
+    assert all(t.default in t.choices for t in THRESHOLDS if t.choices)
+
+
+@pytest.mark.parametrize("threshold", THRESHOLDS, ids=lambda t: t.key)
+def test_who_may_change_a_threshold_is_what_its_record_says(threshold):
+    allowed = [role for role in ROLES if may_change_setting(User(1, "u", "U", role), threshold.key)]
+    assert allowed == [role for role in ROLES if role in threshold.changed_by]

@@ -1,4 +1,4 @@
-"""The writer's bulk path (``writer.bulk_insert``: COPY on PostgreSQL, one DBAPI executemany on
+"""The writer's bulk path (``bulk.bulk_insert``: COPY on PostgreSQL, one DBAPI executemany on
 SQLite) stores exactly what SQLAlchemy's own ``insert`` executemany stores, and a database error
 in the middle of it leaves nothing written."""
 
@@ -10,7 +10,7 @@ from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.db.session import get_engine
-from dashboard.ingest import writer
+from dashboard.ingest import bulk
 from dashboard.ingest.service import import_file
 from tests.conftest import _pg_create, _pg_drop
 from tests.dbdump import dump
@@ -72,7 +72,7 @@ def test_bulk_path_stores_what_sqlalchemy_insert_stores(db_url, twin_url, monkey
     for url in (db_url, twin_url):  # entries already stored, so the new ids continue after them
         assert import_file(diary_file(30, first_day=26), "before.csv", url=url).status == "imported"
     report = import_file(raw, "f.csv", url=db_url)
-    monkeypatch.setattr(writer, "bulk_insert", _sqlalchemy_insert)
+    monkeypatch.setattr(bulk, "bulk_insert", _sqlalchemy_insert)
     reference = import_file(raw, "f.csv", url=twin_url)
     assert report.status == reference.status == "imported"
     assert report.entries_added == 600 - report.entries_unchanged
@@ -86,7 +86,7 @@ def test_bulk_path_is_used_on_postgresql_with_psycopg(db_url):
     from sqlalchemy import create_engine
 
     with create_engine(db_url).connect() as conn:
-        assert writer.copy_supported(conn) == db_url.startswith("postgresql+psycopg")
+        assert bulk.copy_supported(conn) == db_url.startswith("postgresql+psycopg")
 
 
 def test_a_failure_in_the_middle_of_the_bulk_insert_leaves_nothing_written(db_url):

@@ -1,4 +1,4 @@
-"""The COPY payload built column by column (``writer.copy_text``) reads back exactly what was
+"""The COPY payload built column by column (``bulk.copy_text``) reads back exactly what was
 given: hostile text, NULLs beside empty text, floats to the last bit, naive datetimes with
 microseconds; values it does not know how to write go through psycopg row by row instead."""
 
@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 
 from dashboard.db.models import DiaryEntry, Patient
 from dashboard.db.session import session_scope
-from dashboard.ingest import writer
+from dashboard.ingest import bulk
 
 HOSTILE = [
     "a\ttab", "two\nlines", "cr\ronly", "crlf\r\nend", "back\\slash", "ends with \\", "\\N", "\\\\N", "\\.",
@@ -44,16 +44,16 @@ def _store(url: str, columns_of) -> tuple[dict, list]:
         pid = session.execute(insert(Patient).values(ref="COPY-1", created_at=datetime(2026, 1, 1))
                               .returning(Patient.id)).scalar_one()
         columns = columns_of(pid)
-        writer.bulk_insert(session, DiaryEntry.__table__, columns)
+        bulk.bulk_insert(session, DiaryEntry.__table__, columns)
     with session_scope(url) as session:
         names = [name for name in columns if name != "patient_id"]
         rows = session.execute(select(*(getattr(DiaryEntry, n) for n in names)).order_by(DiaryEntry.recorded_at)).all()
     return columns, [dict(zip(names, row)) for row in rows]
 
 
-@pytest.mark.parametrize("chunk_rows", [writer.COPY_CHUNK_ROWS, 4])
+@pytest.mark.parametrize("chunk_rows", [bulk.COPY_CHUNK_ROWS, 4])
 def test_hostile_text_nulls_floats_and_times_read_back_exactly(db_url, monkeypatch, chunk_rows):
-    monkeypatch.setattr(writer, "COPY_CHUNK_ROWS", chunk_rows)  # 4: rows across several writes
+    monkeypatch.setattr(bulk, "COPY_CHUNK_ROWS", chunk_rows)  # 4: rows across several writes
     notes = HOSTILE + [None, "x" * 5000]
     floats = (FLOATS * 3)[: len(notes)]
     floats[3] = None
@@ -84,11 +84,11 @@ def test_values_it_does_not_write_itself_go_through_psycopg_unchanged(db_url):
 
 def test_payload_format():
     when = datetime(2026, 3, 1, 8, 0)
-    text = writer.copy_text([[1, None], [when, None], [date(2026, 3, 1), None], [True, None], [6.5, None],
+    text = bulk.copy_text([[1, None], [when, None], [date(2026, 3, 1), None], [True, None], [6.5, None],
                              ["a\tb\\c\nd\re", None], ["", None]])
     assert text == ("1\t2026-03-01 08:00:00\t2026-03-01\tt\t6.5\ta\\tb\\\\c\\nd\\re\t\n"
                     "\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n")
-    assert writer.copy_text([[], []]) == ""
+    assert bulk.copy_text([[], []]) == ""
 
 
 @pytest.mark.parametrize("column", [
@@ -99,4 +99,4 @@ def test_payload_format():
     [True, 1],
 ])
 def test_values_left_to_psycopg(column):
-    assert writer.copy_text([column]) is None
+    assert bulk.copy_text([column]) is None

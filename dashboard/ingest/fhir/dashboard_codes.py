@@ -10,7 +10,7 @@ a consumer ignore codes and extensions it does not know.
 
 from __future__ import annotations
 
-from dashboard.db.models import SIDE_EFFECTS
+from dashboard.fields import SIDE_EFFECTS
 
 BASE = "https://ketamine-review.example.org/fhir"
 DIARY_SYSTEM = f"{BASE}/CodeSystem/diary"

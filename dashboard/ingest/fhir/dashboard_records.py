@@ -21,7 +21,7 @@ from dashboard.ingest.records import PatientRecord, VisitRecord
 if TYPE_CHECKING:
     from dashboard.ingest.fhir.parse import _Reader
 
-NOTES_MAX = 5000  # the native diary's limit (import-formats.md section 1)
+NOTES_MAX = fields.NOTES_MAX  # the native diary's limit (import-formats.md section 1)
 
 
 def _diary_entry(reader: _Reader, res: _Resource) -> None:

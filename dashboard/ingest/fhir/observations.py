@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dashboard.fields import LOINC
 from dashboard.ingest.fhir.dashboard_codes import DIARY_ENTRY, DIARY_SYSTEM
 from dashboard.ingest.fhir.dashboard_records import _diary_entry
 from dashboard.ingest.fhir.measures import item_codes, observation_measure, questionnaire_measures
@@ -40,19 +41,17 @@ if TYPE_CHECKING:
     from dashboard.ingest.fhir.parse import _Reader
 
 LOINC_SYSTEMS = {"http://loinc.org", "urn:oid:2.16.840.1.113883.6.1"}
-PAIN_NRS, WONG_BAKER = "72514-3", "38221-8"
-PEG_PAIN, PEG_ENJOYMENT, PEG_ACTIVITY, PEG_MEAN = "75893-8", "91145-3", "91146-1", "91147-9"
-BP_PANEL, SYSTOLIC, DIASTOLIC = "85354-9", "8480-6", "8462-4"
+# The diary fields' own LOINC codes (``dashboard.fields``), and the other codes read as them.
+PAIN_NRS, WONG_BAKER = LOINC["pain"], "38221-8"
+PEG_PAIN, PEG_ENJOYMENT, PEG_ACTIVITY, PEG_MEAN = (LOINC["peg_pain"], LOINC["enjoyment_interference"],
+                                                   LOINC["activity_interference"], LOINC["peg"])
+BP_PANEL, SYSTOLIC, DIASTOLIC = "85354-9", LOINC["bp_systolic"], LOINC["bp_diastolic"]
 BP_PANELS = (BP_PANEL, "55284-4", "96607-7")
 # US Core's average home blood pressure (96607-7) names its halves 96608-5 (mean systolic) and 96609-3.
 BP_COMPONENT_ALIASES = {"96608-5": SYSTOLIC, "96609-3": DIASTOLIC}
 
 # LOINC code -> (diary measure, rank); every rank is 1 now that the PEG pain item has its own measure.
-MEASURE_OF = {
-    PAIN_NRS: ("pain", 1), WONG_BAKER: ("pain", 1), PEG_PAIN: ("peg_pain", 1),
-    PEG_ENJOYMENT: ("enjoyment_interference", 1), PEG_ACTIVITY: ("activity_interference", 1),
-    PEG_MEAN: ("peg", 1), SYSTOLIC: ("bp_systolic", 1), DIASTOLIC: ("bp_diastolic", 1),
-}
+MEASURE_OF = {**{code: (name, 1) for name, code in LOINC.items()}, WONG_BAKER: ("pain", 1)}
 OBSERVATION_CODES = (PAIN_NRS, WONG_BAKER, PEG_MEAN, PEG_PAIN, PEG_ENJOYMENT, PEG_ACTIVITY, *BP_PANELS,
                      SYSTOLIC, DIASTOLIC)
 ORDINAL_EXTENSIONS = {
@@ -187,7 +186,7 @@ def _blood_pressure(body: dict) -> list[tuple[str, float, int, str]]:
         measure = MEASURE_OF[code][0]
         low, high = RANGES[measure]
         if not low <= value <= high:
-            raise _Bad(path, _number(value), f"{measure} must be between {low} and {high} mmHg")
+            raise _Bad(path, _number(value), f"{measure} must be between {low:g} and {high:g} mmHg")
         out.append((measure, value, 1, path))
     if len(out) < 2:
         return out

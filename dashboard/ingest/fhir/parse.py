@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from dashboard import fields
+from dashboard.fields import SIDE_EFFECTS
 
-from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest.fhir.dashboard_records import _condition, _encounter
 from dashboard.ingest.fhir.measures import placed
 from dashboard.ingest.fhir.medications import (
@@ -176,7 +176,7 @@ class _Reader:
             if measure == "dose_mg":
                 measures["dose_mg"] = measures.get("dose_mg", 0.0) + value
                 if measures["dose_mg"] > RANGES["dose_mg"][1]:
-                    raise _Bad(path, _number(value), "the doses at this time add up to more than 1000 mg")
+                    raise _Bad(path, _number(value), f"the doses at this time add up to more than {RANGES['dose_mg'][1]:g} mg")
                 continue
             if measure not in sources:
                 sources[measure] = (value, where)

@@ -22,7 +22,7 @@ from dashboard.ingest.records import FileRefused, PatientRecord
 if TYPE_CHECKING:
     from dashboard.ingest.fhir.parse import _Reader
 
-PATIENT_REF_MAX, PATIENT_NAME_MAX = patient_refs.MAX_LENGTH, 200  # the store's column sizes
+PATIENT_NAME_MAX = 200  # the store's column size (patient.name)
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?")
 
 

@@ -17,18 +17,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from dashboard import fields
-from dashboard.db.models import SIDE_EFFECTS
 from dashboard.text_rules import escaped
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-# The native diary's ranges (import-formats.md section 1).
-RANGES = {
-    "pain": (0, 10), "peg": (0, 10), "peg_pain": (0, 10), "enjoyment_interference": (0, 10), "activity_interference": (0, 10),
-    "bp_systolic": (60, 260), "bp_diastolic": (30, 160), "dose_mg": (0, 1000),
-    # the diary's other scores and side-effect grades, as the dashboard's own export writes them
-    "pain_worst": (0, 10), "sleep": (0, 10), "mood": (0, 10), "function": (0, 10),
-    **{effect: (0, 3) for effect in SIDE_EFFECTS},
-}
+# The native diary's ranges (``dashboard.fields``): scores, doses, blood pressure and, as the
+# dashboard's own export writes them, side-effect grades.
+RANGES = fields.RANGES
 MG_UNITS = {"mg", "milligram", "milligrams"}
 _DATETIME = re.compile(
     r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})"
@@ -232,5 +226,5 @@ def _mg(q: dict, path: str) -> float:
         if written is not None and written.strip().lower() not in MG_UNITS:
             raise _Bad(_join(path, key), written, "not mg: ketamine doses are read in mg")
     if not 0 < value <= RANGES["dose_mg"][1]:
-        raise _Bad(_join(path, "value"), _number(value), "a ketamine dose is more than 0 and at most 1000 mg")
+        raise _Bad(_join(path, "value"), _number(value), f"a ketamine dose is more than 0 and at most {RANGES['dose_mg'][1]:g} mg")
     return value

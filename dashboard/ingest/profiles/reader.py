@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from statistics import fmean
 
-from dashboard.db.models import SIDE_EFFECTS
+from dashboard.fields import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
     Table,
     decode,

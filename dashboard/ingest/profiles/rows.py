@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from dashboard import fields
-from dashboard.db.models import SIDE_EFFECTS
+from dashboard.fields import SIDE_EFFECTS
 from dashboard.ingest.csv_text import (
     Table,
     cell,

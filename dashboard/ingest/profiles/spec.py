@@ -5,10 +5,9 @@ Every key is documented in :mod:`dashboard.ingest.profiles`; :mod:`.validate` ch
 
 from __future__ import annotations
 
-from dashboard.db.models import SIDE_EFFECTS
-from dashboard.ingest.diary_csv import MEASURES, RANGES, TEXTS
+from dashboard.fields import DIARY_MEASURES, DIARY_TEXTS, RANGES, SIDE_EFFECTS
 
-FIELDS = (*MEASURES, *SIDE_EFFECTS, *TEXTS)
+FIELDS = (*DIARY_MEASURES, *SIDE_EFFECTS, *DIARY_TEXTS)
 LAYOUTS = ("wide", "long")
 AGGREGATES = ("max", "mean")
 NAME_MAX = 32  # ImportRecord.format and DiaryEntry.source keep "profile:<name>" in 40 characters
@@ -38,8 +37,8 @@ def item_key(name: str) -> str:
 
 
 def field_range(name: str) -> tuple[float, float]:
-    """The diary's own range: side effects are graded 0-3, measures keep the native ranges."""
-    return (0.0, 3.0) if name in SIDE_EFFECTS else RANGES[name]
+    """The diary's own range (``dashboard.fields``): side effects are graded 0-3, measures keep the native ranges."""
+    return RANGES[name]
 
 
 def in_range(name: str, value: float) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from dashboard.db.models import SIDE_EFFECTS
+from dashboard.fields import SIDE_EFFECTS
 from dashboard.ingest.csv_text import Table, cell, normalise_header, parse_number
 from dashboard.ingest.diary_csv import SEVERITY_WORDS, TEXTS
 from dashboard.ingest.profiles.spec import item_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from dashboard.db.models import SIDE_EFFECTS
+from dashboard.fields import SIDE_EFFECTS
 from dashboard.ingest.csv_text import normalise_header
 from dashboard.ingest.diary_csv import TEXTS
 from dashboard.ingest.profiles.patterns import check_pattern, has_time
