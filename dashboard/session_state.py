@@ -18,6 +18,8 @@ from dashboard.auth import oidc
 from dashboard.auth.accounts import User, resolve_user
 from dashboard.db import audit
 from dashboard.db.session import session_scope
+from dashboard.usecases import NotAllowed, run
+from dashboard.usecases.guard import refuse
 
 USER_KEY = "user"
 ACTIVITY_KEY = "last_activity"
@@ -139,7 +141,8 @@ def refuse_unless(user: User, allowed: bool, action: AuditAction, refusal: str) 
     and a "denied" row written to the audit trail."""
     if allowed:
         return True
-    with session_scope() as session:
-        audit.record(session, actor=user.username, action=action, outcome="denied")
-    st.error(refusal)
+    try:
+        run(refuse, user, action)  # the "denied" row, committed, then NotAllowed
+    except NotAllowed:
+        st.error(refusal)
     return False
