@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard.actors import PatientInfo, User
 from dashboard.analysis.cohort import build_cohort
-from dashboard.analysis.review import build_review
+from dashboard.analysis import review as review_analysis  # build_review looked up at call time (tests count the builds)
 from dashboard.config import Thresholds, database_url
 from dashboard.db import queries
 from dashboard.db.flag_reviews import acknowledgements_frame
@@ -67,12 +67,22 @@ def patient_frames(url: str, user_id: int, patient_id: int, version: tuple = ())
 
     ``version`` (``queries.data_version``) makes a change by another process a new entry.
     """
-    return run(patients.patient_data, None, patient_id, url=url)
+    with session_scope(url) as session:
+        return {
+            "diary": queries.diary_frame(session, patient_id),
+            "side_effects": queries.side_effects_frame(session, patient_id),
+            "steps": queries.titration_frame(session, patient_id),
+            "proposed_steps": queries.titration_frame(session, patient_id, include_proposed=True),
+            "visits": queries.visits_frame(session, patient_id),
+            "comedications": queries.comedications_frame(session, patient_id),
+            "measures": queries.measures_frame(session, patient_id),
+        }
 
 
 @st.cache_data(ttl=600, max_entries=64, show_spinner=False)
 def patient_imports(url: str, user_id: int, patient_ref: str, version: tuple = ()) -> pd.DataFrame:
-    return run(patients.patient_imports, None, patient_ref, url=url)
+    with session_scope(url) as session:
+        return queries.imports_frame(session, patient_ref)
 
 
 def _require_open(url: str, user: User, patient: PatientInfo) -> None:
@@ -129,7 +139,7 @@ def _review(url: str, user_id: int, patient_id: int, as_of: date, limits: Thresh
         info = {"ref": patient.ref, "name": patient.name, "birth_year": patient.birth_year, "condition": patient.condition}
         acknowledgements = acknowledgements_frame(session, patient_id)
     data = patient_frames(url, user_id, patient_id, version)
-    return build_review(patient=info, diary=data["diary"], side_effects=data["side_effects"], steps=data["steps"],
+    return review_analysis.build_review(patient=info, diary=data["diary"], side_effects=data["side_effects"], steps=data["steps"],
                         visits=data["visits"], comedications=data["comedications"], thresholds=limits, as_of=as_of,
                         acknowledgements=acknowledgements, measures=data["measures"])
 

@@ -64,24 +64,6 @@ def patient_list(session: Session, actor: User) -> pd.DataFrame:
     return queries.patients_frame(session, access.visible_patient_ids(session, actor))
 
 
-def patient_data(session: Session, actor: User, patient_id: int) -> dict[str, pd.DataFrame]:
-    """Everything the review page reads for one patient; call only after ``require_open``."""
-    return {
-        "diary": queries.diary_frame(session, patient_id),
-        "side_effects": queries.side_effects_frame(session, patient_id),
-        "steps": queries.titration_frame(session, patient_id),
-        "proposed_steps": queries.titration_frame(session, patient_id, include_proposed=True),
-        "visits": queries.visits_frame(session, patient_id),
-        "comedications": queries.comedications_frame(session, patient_id),
-        "measures": queries.measures_frame(session, patient_id),
-    }
-
-
-def patient_imports(session: Session, actor: User, patient_ref: str) -> pd.DataFrame:
-    """The imports that touched the patient; call only after ``require_open``."""
-    return queries.imports_frame(session, patient_ref)
-
-
 # --- the worklist --------------------------------------------------------------------------------
 
 def worklist(session: Session, actor: Actor, *, as_of: date, start: date, end: date, everyone: bool,

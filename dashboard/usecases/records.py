@@ -63,7 +63,7 @@ def check_step(session: Session, actor: User, patient_id: int, form: StepForm, *
     """(the form in canonical words, the problems, the preview if none): nothing is written."""
     _readable(session, actor, patient_id)
     clean, problems = clinic_records.check_step(session, patient_id, form, step_id=step_id)
-    preview = None if problems else preview_step(session, patient_id, clean, step_id=step_id)
+    preview = None if problems else _preview_step(session, patient_id, clean, step_id=step_id)
     return clean, problems, preview
 
 
@@ -73,11 +73,11 @@ def check_visit(session: Session, actor: User, patient_id: int, form: VisitForm)
     clean, problems = clinic_records.check_visit(session, patient_id, form)
     preview = None
     if not problems and clean.kind == "infusion":
-        preview = preview_step(session, patient_id, clinic_records.infusion_step(clean))
+        preview = _preview_step(session, patient_id, clinic_records.infusion_step(clean))
     return clean, problems, preview
 
 
-def preview_step(session: Session, patient_id: int, form: StepForm, *, step_id: int | None = None) -> StepPreview:
+def _preview_step(session: Session, patient_id: int, form: StepForm, *, step_id: int | None = None) -> StepPreview:
     """The step's label and dates as the timeline will draw them, with the change applied to the
     stored steps (``form`` already checked). Access is the caller's check."""
     stored = titration_frame(session, patient_id)
