@@ -14,7 +14,8 @@ from dashboard.usecases import accounts as account_cases, run
 from dashboard.app_pages.display import blank_missing
 from dashboard.audit_actions import AuditAction
 from dashboard.auth import accounts
-from dashboard.auth.accounts import ROLES, AccountError, User
+from dashboard.actors import User
+from dashboard.auth.accounts import ROLES, AccountError
 from dashboard.session_state import current_user, refuse_unless
 
 MESSAGE_KEY = "admin_message"

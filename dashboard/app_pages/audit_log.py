@@ -10,7 +10,7 @@ from dashboard import access
 from dashboard.usecases import audit_trail, run
 from dashboard.audit_actions import AuditAction
 from dashboard.app_pages.display import blank_missing, readable_detail
-from dashboard.auth.accounts import User
+from dashboard.actors import User
 from dashboard.db.audit_trail import SHOWN, TrailFilter
 from dashboard.session_state import current_user, refuse_unless
 

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import loaders
+from dashboard.app_pages import mapping_ui
 from dashboard.usecases import imports, run
 from dashboard.access import STORED_HIDDEN, may_import
 from dashboard.ingest.records import FileRefused
@@ -51,8 +52,6 @@ def show() -> None:
 
 
 def _mapping_section(user) -> None:
-    from dashboard.app_pages import mapping_ui
-
     mapping_ui.show(user)
 
 

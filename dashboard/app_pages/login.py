@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import session_state
 from dashboard.db.session import session_scope
+from dashboard.demo import DEMO_ACCOUNTS
 from dashboard.usecases import accounts
 from dashboard.auth import oidc
 from dashboard.config import demo_mode
@@ -53,8 +54,6 @@ def _password_form() -> None:
 
 
 def _demo_accounts() -> None:
-    from dashboard.demo import DEMO_ACCOUNTS
-
     st.caption("Demo mode: these accounts exist only in the demo database.")
     st.dataframe(
         [{"user name": u, "role": role, "password": pw} for u, _name, role, pw in DEMO_ACCOUNTS],

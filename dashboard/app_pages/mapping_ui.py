@@ -20,7 +20,7 @@ import streamlit as st
 from dashboard import loaders
 from dashboard.usecases import imports, run
 from dashboard.access import may_import
-from dashboard.auth.accounts import User
+from dashboard.actors import User
 from dashboard.db.models import SIDE_EFFECTS
 from dashboard.ingest import profiles
 from dashboard.ingest.csv_text import normalise_header
