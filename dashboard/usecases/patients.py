@@ -24,17 +24,17 @@ from dashboard.audit_actions import AuditAction
 from dashboard.db import audit, queries
 from dashboard.db.models import Patient
 from dashboard.db.settings_store import load_thresholds
-from dashboard.usecases.guard import guarded, refuse
+from dashboard.usecases.guard import NotAllowed, guarded, refuse
 
 
 def open_patient(session: Session, actor: User, ref: str, *, audit_view: bool = True) -> PatientInfo | None:
     """The patient if shared with ``actor``, else None; every opening and every refusal is audited."""
     patient = queries.patient_by_ref(session, ref) if _queryable(ref) else None
     if patient is None or not access.can_open_patient(session, actor, patient.id):
-        # The page says why: no exception, but the refusal is committed with the caller's unit of work.
-        audit.record(session, actor=actor.username, action=AuditAction.VIEW_PATIENT, outcome="denied",
-                     detail={"ref": _storable(ref)})
-        return None
+        try:
+            refuse(session, actor, AuditAction.VIEW_PATIENT, detail={"ref": _storable(ref)})
+        except NotAllowed:
+            return None  # the page says why; the refusal is in the trail
     if audit_view:
         audit.record(session, actor=actor.username, action=AuditAction.VIEW_PATIENT, patient_id=patient.id,
                      detail={"ref": ref})
