@@ -1,4 +1,4 @@
-"""Who may do what: the one policy every page, loader, service and command-line command asks.
+"""Who may do what: the one policy the use cases (``dashboard.usecases``) ask.
 
 HIPAA Security Rule 45 CFR 164.312(a)(1) (access control) and 164.502(b) (minimum necessary).
 Access is decided here, where data is read or written, never by hiding a page.
@@ -38,9 +38,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard.auth.accounts import User, resolve_user
+from dashboard.actors import User
+from dashboard.auth.accounts import resolve_user
 from dashboard.config import ADMIN_ONLY, THRESHOLDS
-from dashboard.db.models import Clinician, Patient, PatientShare
+from dashboard.db.models import Patient, PatientShare
 
 IMPORT_ROLES = ("clinician", "staff", "admin")
 CLINIC_WIDE_IMPORT_ROLES = ("staff", "admin")
@@ -92,11 +93,6 @@ def may_record_visits(session: Session, user: User, patient_id: int, *, infusion
     if infusion:
         return may_change_steps(session, user, patient_id)
     return user.role in VISIT_ROLES and can_open_patient(session, user, patient_id)
-
-
-def may_record_anything(session: Session, user: User, patient_id: int) -> bool:
-    """Whether the review page offers its record forms to ``user`` at all."""
-    return may_change_steps(session, user, patient_id) or may_record_visits(session, user, patient_id)
 
 
 # --- imports ------------------------------------------------------------------------------
@@ -194,10 +190,6 @@ def may_manage_accounts(user: User) -> bool:
 def acting_user(session: Session, username: str) -> User | None:
     """The account ``--as USERNAME`` names, if it exists and is enabled."""
     return resolve_user(session, username)
-
-
-def account_exists(session: Session, username: str) -> bool:
-    return session.scalar(select(Clinician.id).where(Clinician.username == username)) is not None
 
 
 def require_patient(session: Session, user: User | None, patient_id: int) -> None:

@@ -10,29 +10,22 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy import select
 
-from dashboard.access import can_open_patient, cohort_patient_ids, cohort_scope, visible_patient_ids
-from dashboard.audit_actions import AuditAction
-from dashboard.auth.accounts import User
+from dashboard.actors import PatientInfo, User
+from dashboard.analysis.cohort import build_cohort
+from dashboard.analysis import review as review_analysis  # review_of looked up at call time (tests count the builds)
 from dashboard.config import Thresholds, database_url
-from dashboard.db import audit, queries
+from dashboard.db import queries
+from dashboard.db.flag_reviews import acknowledgements_frame
 from dashboard.db.models import Patient
 from dashboard.db.session import session_scope
+from dashboard.usecases import patients, records, run, settings
 
-
-@dataclass(frozen=True)
-class PatientInfo:
-    id: int
-    ref: str
-    name: str | None
-    birth_year: int | None
-    condition: str | None
+__all__ = ["PatientInfo"]  # the pages' name for an opened patient (dashboard.actors)
 
 
 def _clinic_version(url: str) -> tuple:
@@ -44,10 +37,7 @@ def _clinic_version(url: str) -> tuple:
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
 def _thresholds(url: str, version: tuple = ()) -> Thresholds:
-    from dashboard.db.settings_store import load_thresholds
-
-    with session_scope(url) as session:
-        return load_thresholds(session)
+    return run(settings.thresholds, None, url=url)
 
 
 def thresholds() -> Thresholds:
@@ -58,9 +48,7 @@ def thresholds() -> Thresholds:
 @st.cache_data(ttl=600, max_entries=32, show_spinner=False)
 def visible_patients(url: str, user_id: int, username: str, role: str, display_name: str,
                      version: tuple = ()) -> pd.DataFrame:
-    user = User(user_id, username, display_name, role)
-    with session_scope(url) as session:
-        return queries.patients_frame(session, visible_patient_ids(session, user))
+    return run(patients.patient_list, User(user_id, username, display_name, role), url=url)
 
 
 def patient_list(user: User) -> pd.DataFrame:
@@ -69,31 +57,8 @@ def patient_list(user: User) -> pd.DataFrame:
 
 
 def open_patient(user: User, ref: str, *, audit_view: bool = True) -> PatientInfo | None:
-    """The patient if shared with ``user``; every opening and every refusal is audited.
-
-    An unknown reference and a patient not shared answer alike, so a reference in a URL
-    reveals nothing about who is a patient here.
-    """
-    with session_scope() as session:
-        patient = queries.patient_by_ref(session, ref) if _queryable(ref) else None
-        if patient is None or not can_open_patient(session, user, patient.id):
-            audit.record(session, actor=user.username, action=AuditAction.VIEW_PATIENT, outcome="denied",
-                         detail={"ref": _storable(ref)})
-            return None
-        if audit_view:
-            audit.record(session, actor=user.username, action=AuditAction.VIEW_PATIENT, patient_id=patient.id, detail={"ref": ref})
-        return PatientInfo(patient.id, patient.ref, patient.name, patient.birth_year, patient.condition)
-
-
-def _queryable(ref: str) -> bool:
-    """A NUL, as an address can carry (``/review?patient=DEMO-001%00``), names no patient: PostgreSQL
-    refuses it in any text, so it must not reach the query (an error and a traceback, not a refusal)."""
-    return "\x00" not in ref
-
-
-def _storable(ref: str) -> str:
-    """The reference as the audit trail can keep it (the NUL shown as U+FFFD)."""
-    return ref.replace("\x00", "\ufffd")
+    """The patient if shared with ``user`` (``usecases.patients.open_patient``: audited)."""
+    return run(patients.open_patient, user, ref, audit_view=audit_view)
 
 
 @st.cache_data(ttl=120, max_entries=64, show_spinner=False)
@@ -121,13 +86,9 @@ def patient_imports(url: str, user_id: int, patient_ref: str, version: tuple = (
 
 
 def _require_open(url: str, user: User, patient: PatientInfo) -> None:
-    """Before any cached read: the patient must still be shared with the user (a refusal is audited)."""
-    with session_scope(url) as session:
-        if can_open_patient(session, user, patient.id):
-            return
-        audit.record(session, actor=user.username, action=AuditAction.VIEW_PATIENT, outcome="denied",
-                     detail={"ref": patient.ref})
-    raise PermissionError("This patient is not available to you.")
+    """Before any cached read: the patient must still be shared with the user (a refusal is
+    audited and raises ``NotAllowed``)."""
+    run(patients.require_open, user, patient, url=url)
 
 
 def frames(user: User, patient: PatientInfo) -> dict[str, pd.DataFrame]:
@@ -142,7 +103,7 @@ def imports(user: User, patient: PatientInfo) -> pd.DataFrame:
     return patient_imports(url, user.id, patient.ref, _clinic_version(url))
 
 
-def invalidate(patient: PatientInfo | str | None = None, *, settings: bool = False) -> None:
+def invalidate(*, settings: bool = False) -> None:
     """After a write: forget what the caches hold that the write may have changed.
 
     The one place pages and the session ask for it (never ``st.cache_data.clear()``).
@@ -150,10 +111,7 @@ def invalidate(patient: PatientInfo | str | None = None, *, settings: bool = Fal
     patient, ``queries.clinic_version`` for the lists and settings), so a change by this or
     any other server process is a new entry by itself. Clearing here only frees memory early:
     the patient list, the import history and, with ``settings``, the thresholds.
-    ``patient`` (a ``PatientInfo`` or a reference) says whose data changed; it is accepted
-    for the day per-patient entries can be named, and today changes nothing.
     """
-    del patient  # see the docstring: every unversioned cache is cleared whole
     visible_patients.clear()
     patient_imports.clear()
     if settings:
@@ -176,14 +134,12 @@ def _review(url: str, user_id: int, patient_id: int, as_of: date, limits: Thresh
     ``cache_resource`` hands back the same object (``cache_data`` would unpickle a copy of
     every frame on each rerun); the Review is frozen and nothing on the page mutates it.
     """
-    from dashboard.analysis.review import PatientDetails, review_of
-    from dashboard.db.flag_reviews import acknowledgements_frame
-
     with session_scope(url) as session:
-        patient = PatientDetails.of(session.get(Patient, patient_id))
+        patient = review_analysis.PatientDetails.of(session.get(Patient, patient_id))
         acknowledgements = acknowledgements_frame(session, patient_id)
     data = patient_frames(url, user_id, patient_id, version)
-    return review_of(patient, {**data, "acknowledgements": acknowledgements}, thresholds=limits, as_of=as_of)
+    return review_analysis.review_of(patient, {**data, "acknowledgements": acknowledgements}, thresholds=limits,
+                                     as_of=as_of)
 
 
 def review(user: User, patient: PatientInfo, as_of: date):
@@ -220,70 +176,38 @@ def figure(review, key: Hashable, build: Callable[[], object]):
 
 def cohort(user: User, as_of: date, *, audit_view: bool = True):
     """The cohort view's figures (``analysis.cohort.build_cohort``) over the patients
-    ``access.cohort_patient_ids`` gives the user, from each patient's cached review.
-
-    Audited as one view of many patients (their count and the scope). Only the references of
-    patients the user may open leave this function; the others' reviews stay here.
-    """
-    from dashboard.analysis.cohort import build_cohort
-
+    ``usecases.patients.cohort_members`` gives the user (audited there), from each patient's cached
+    review. Only the references of patients the user may open leave this function."""
     url = database_url()
-    with session_scope(url) as session:
-        ids = cohort_patient_ids(session, user)
-        openable = set(visible_patient_ids(session, user))
-        versions = queries.data_versions(session, ids)  # grouped: a handful of queries for the whole cohort
-        openable_refs = {p.ref for p in session.scalars(select(Patient).where(Patient.id.in_(list(openable))))}
-        if audit_view:
-            audit.record(session, actor=user.username, action=AuditAction.VIEW_COHORT,
-                         detail={"patients": len(ids), "scope": cohort_scope(user), "as_of": as_of.isoformat()})
+    members = run(patients.cohort_members, user, as_of, audit_view=audit_view, url=url)
     limits = thresholds()
-    reviews = [_review(url, user.id, pid, as_of, limits, versions[pid]) for pid in ids]
-    return build_cohort(reviews, openable_refs=openable_refs)
+    reviews = [_review(url, user.id, pid, as_of, limits, members.versions[pid]) for pid in members.ids]
+    return build_cohort(reviews, openable_refs=members.openable_refs)
 
 
 def acknowledge_flag(user: User, patient: PatientInfo, *, rule: str, start, end, note: str) -> None:
     """Acknowledge a flag (audited); the review's data version changes, so the next run recomputes it."""
-    from dashboard.db.flag_reviews import acknowledge_flag as acknowledge
-
-    with session_scope() as session:
-        acknowledge(session, user=user, patient_id=patient.id, rule=rule, flag_start=start, flag_end=end, note=note)
+    run(records.acknowledge_flag, user, patient.id, rule=rule, flag_start=start, flag_end=end, note=note)
 
 
 def decide_proposed_step(user: User, patient: PatientInfo, step_id: int, accept: bool) -> None:
-    """Only someone who may see the patient decides on their steps; the decision is audited."""
-    from dashboard.db.clinic_records import decide_proposed_step as decide
-
-    with session_scope() as session:
-        decide(session, user=user, patient_id=patient.id, step_id=step_id, accept=accept)
+    """Only someone who may change the patient's steps decides; the decision is audited."""
+    run(records.decide_proposed_step, user, patient.id, step_id, accept)
 
 
 def worklist(user: User, *, as_of: date, start: date, end: date, everyone: bool, audit_view: bool = True):
-    """The worklist rows of the patients shared with ``user`` (``dashboard.access``), audited as one
-    view listing every patient shown.
+    """The worklist rows of the patients shared with ``user`` (``usecases.patients.worklist``:
+    audited as one view listing every patient shown), with this process's review cache.
 
-    Grouped queries and the stored review snapshots (``analysis.worklist.current_figures``): only
-    the listed patients whose data, thresholds or rules changed since their snapshot have their
-    review built and their new snapshot stored (a derived cache, not audited; the list's read
-    transaction ends before those reviews read, so it holds no connection meanwhile). The rows
-    have no Streamlit cache: the database is the cache every server process
-    shares. A stale patient's review comes from ``_review``, this process's review cache: when
-    many worklists open at once (a clinic's morning after an import) each such review is built
-    once, not once per worklist, and opening that patient next is already warm.
+    The rows have no Streamlit cache: the database is the cache every server process shares
+    (the stored review snapshots). A stale patient's review comes from ``_review``: when many
+    worklists open at once (a clinic's morning after an import) each such review is built once,
+    not once per worklist, and opening that patient next is already warm.
     """
-    from dashboard.analysis.worklist import worklist as build
-
     url = database_url()
 
     def review_of(patient_id: int, limits: Thresholds):
         return _review(url, user.id, patient_id, as_of, limits, _data_version(url, patient_id))
 
-    with session_scope(url) as session:
-        ids = visible_patient_ids(session, user)
-        rows = build(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=everyone,
-                     review_of=review_of)
-    if audit_view and rows:  # an empty list shows no patient's data
-        with session_scope(url) as session:
-            audit.record(session, actor=user.username, action=AuditAction.VIEW_WORKLIST,
-                         detail={"patients": [r.ref for r in rows], "as_of": as_of.isoformat(),
-                                 "from": start.isoformat(), "to": end.isoformat(), "all": everyone})
-    return rows
+    return run(patients.worklist, user, as_of=as_of, start=start, end=end, everyone=everyone, review_of=review_of,
+               audit_view=audit_view, url=url)

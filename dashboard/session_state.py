@@ -15,9 +15,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.audit_actions import AuditAction
 from dashboard.auth import oidc
-from dashboard.auth.accounts import User, resolve_user
+from dashboard.actors import User
+from dashboard.auth.accounts import resolve_user
 from dashboard.db import audit
 from dashboard.db.session import session_scope
+from dashboard.loaders import invalidate, thresholds
+from dashboard.usecases import NotAllowed, run
+from dashboard.usecases.guard import refuse
 
 USER_KEY = "user"
 ACTIVITY_KEY = "last_activity"
@@ -32,8 +36,6 @@ IDLE_CHECK_SECONDS = 30
 
 
 def idle_limit_seconds() -> float:
-    from dashboard.loaders import thresholds
-
     return thresholds().idle_logoff_minutes * 60
 
 
@@ -102,8 +104,6 @@ def logout(reason: str = "user") -> bool:
             audit.record(session, actor=user.username, action=AuditAction.LOGOUT, detail={"reason": reason})
     for key in list(st.session_state.keys()):
         del st.session_state[key]
-    from dashboard.loaders import invalidate
-
     invalidate(settings=True)
     if method == "oidc" or st.user.get("is_logged_in"):
         st.logout()
@@ -139,7 +139,8 @@ def refuse_unless(user: User, allowed: bool, action: AuditAction, refusal: str) 
     and a "denied" row written to the audit trail."""
     if allowed:
         return True
-    with session_scope() as session:
-        audit.record(session, actor=user.username, action=action, outcome="denied")
-    st.error(refusal)
+    try:
+        run(refuse, user, action)  # the "denied" row, committed, then NotAllowed
+    except NotAllowed:
+        st.error(refusal)
     return False

@@ -287,10 +287,10 @@ def test_the_audit_trail_names_the_operating_system_user_of_a_command(db_url, tm
 def test_without_any_name_the_operator_is_the_uid(monkeypatch):
     import getpass
 
-    from dashboard import cli as cli_module
+    from dashboard.cli.common import operator
 
     def no_name():
         raise KeyError("getpwuid(): uid not found")  # what getpass raises for a uid without a passwd entry
 
     monkeypatch.setattr(getpass, "getuser", no_name)
-    assert cli_module._operator() == f"cli:uid:{os.getuid()}"
+    assert operator().name == f"cli:uid:{os.getuid()}"

@@ -2,9 +2,10 @@
 
 Each entry point must refuse and show nothing of the patient's stored values. The lists are
 checked against the code: a new command-line subcommand (from the argparse parser), a new
-page (from ``dashboard.navigation``) or a new public function in ``dashboard.loaders`` or
-``dashboard.services`` fails ``test_every_entry_point_is_listed`` until it is listed here,
-with a case or with the reason it touches no patient data.
+page (from ``dashboard.navigation``) or a new public function of a use case (``dashboard.usecases``,
+the one way in for the pages, the command line and the page cache) fails
+``test_every_entry_point_is_listed`` until it is listed here, with a case or with the reason it
+touches no patient data.
 """
 
 from __future__ import annotations
@@ -12,16 +13,20 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import pkgutil
 from datetime import date
 
 import pytest
 import streamlit as st
 
-from dashboard import access, cli, loaders, navigation, services
+from dashboard import cli, loaders, navigation, usecases
+from dashboard.access import STORED_HIDDEN
 from dashboard.auth import accounts
 from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
 from dashboard.ingest.writer import Resolution
+from dashboard.usecases import accounts as account_cases
+from dashboard.usecases import audit_trail, exports, imports, patients, records, run
 from tests.app.conftest import account, app, audit_rows, last_audit_id, texts
 
 SECRET = "chen-secret-note-7731"  # a stored value of dr.chen's patient: must never reach dr.rivera
@@ -216,7 +221,7 @@ def test_every_page_shows_nothing_of_another_clinicians_patient(clinic, path):
         assert any("not available" in e.value for e in at.error)
 
 
-# --- loaders, services and the functions under them ------------------------------------------------
+# --- the use cases, the page cache and the functions under them ----------------------------------
 
 def _session_call(fn):
     def call(url, user, patient):
@@ -228,29 +233,16 @@ def _session_call(fn):
 def _import(**kw):
     def call(url, user, patient):
         raw = (LONG if "profile_name" in kw else HOSTILE).encode()
-        report = import_file(raw, "f.csv", url=url, actor=user.username, as_user=True, **kw)
+        report = imports.import_file(user, raw, "f.csv", url=url, **kw)
         assert report.status == "refused" and "not among your patients" in report.message
         return json.dumps(report.as_dict(), default=str)
     return call
-
-
-def _flag(session, user, patient):
-    from dashboard.db.flag_reviews import acknowledge_flag
-
-    return acknowledge_flag(session, user=user, patient_id=patient.id, rule=_a_rule(), flag_start=date(2026, 3, 1),
-                            flag_end=date(2026, 3, 1), note="seen")
 
 
 def _a_rule() -> str:
     from dashboard.analysis.flags import RULES
 
     return next(iter(RULES))
-
-
-def _step(session, user, patient):
-    from dashboard.db.clinic_records import decide_proposed_step
-
-    return decide_proposed_step(session, user=user, patient_id=patient.id, step_id=1, accept=True)
 
 
 def _summary(session, user, patient):
@@ -284,8 +276,8 @@ def _page_report(url, user, patient):
 
     with session_scope(url) as session:  # what the page held before the share was withdrawn
         review = patient_review(session, patient.ref)
-        visits, imports = visits_frame(session, patient.id), imports_frame(session, patient.ref)
-    return services.pre_visit_report(user, patient, review, visits=visits, imports=imports)
+        visits, imports_ = visits_frame(session, patient.id), imports_frame(session, patient.ref)
+    return run(exports.pre_visit_report, user, patient, review, visits=visits, imports=imports_, url=url)
 
 
 def _export(session, user, patient):
@@ -312,27 +304,89 @@ def _visit_form(kind: str = "in person"):
     return VisitForm(date=date(2026, 3, 5), kind=kind, booked=False, infusion_dose_mg=35.0, infusion_route="IV")
 
 
-def _save_step(session, user, patient):
-    from dashboard.db.clinic_records import save_step
-
-    return save_step(session, user=user, patient_id=patient.id, form=_step_form())
-
-
-def _save_visit(session, user, patient):
-    from dashboard.db.clinic_records import save_visit
-
-    return save_visit(session, user=user, patient_id=patient.id, form=_visit_form("infusion"))
-
-
 def _worklist(url, user, patient):
-    rows = loaders.worklist(user, as_of=date(2026, 3, 10), start=date(2026, 3, 1), end=date(2026, 3, 31),
-                            everyone=True)
+    rows = run(patients.worklist, user, as_of=date(2026, 3, 10), start=date(2026, 3, 1), end=date(2026, 3, 31),
+               everyone=True, url=url)
     assert [r.ref for r in rows] == ["P-RIV"]  # her own patient only: nothing of P-CHE
     return None
 
 
+def _loaders_worklist(url, user, patient):
+    rows = loaders.worklist(user, as_of=date(2026, 3, 10), start=date(2026, 3, 1), end=date(2026, 3, 31),
+                            everyone=True)
+    assert [r.ref for r in rows] == ["P-RIV"]
+    return None
+
+
+def _patient_list(url, user, patient):
+    assert run(patients.patient_list, user, url=url)["ref"].tolist() == ["P-RIV"]
+
+
+def _cohort_members(url, user, patient):
+    members = run(patients.cohort_members, user, date(2026, 3, 10), url=url)
+    assert patient.id not in members.ids and patient.ref not in members.openable_refs
+
+
+def _cohort(url, user, patient):
+    cohort, scope = run(patients.cohort, user, date(2026, 3, 10), url=url)
+    assert scope == "patients shared with you" and SECRET not in str(cohort)
+
+
+def _record_permissions(url, user, patient):
+    assert run(records.record_permissions, user, patient.id, url=url) == (False, False)
+
+
+def _import_history(url, user, patient):
+    _lists_nothing_of(run(imports.import_history, user, url=url), patient.ref)
+
+
 FUNCTION_CASES = {
-    "loaders.worklist": _worklist,
+    # dashboard.usecases: every public function (test_every_entry_point_is_listed)
+    "patients.open_patient": lambda url, user, p: run(patients.open_patient, user, p.ref, url=url),
+    "patients.require_open": lambda url, user, p: run(patients.require_open, user, p, url=url),
+    "patients.patient_list": _patient_list,
+    "patients.worklist": _worklist,
+    "patients.cohort_members": _cohort_members,
+    "patients.cohort": _cohort,
+    "records.record_permissions": _record_permissions,
+    "records.check_step": lambda url, user, p: run(records.check_step, user, p.id, _step_form(), url=url),
+    "records.check_visit": lambda url, user, p: run(records.check_visit, user, p.id, _visit_form(), url=url),
+    "records.save_step": lambda url, user, p: run(records.save_step, user, p.id, _step_form(), url=url),
+    "records.save_visit": lambda url, user, p: run(records.save_visit, user, p.id, _visit_form(), url=url),
+    "records.save_visit infusion": lambda url, user, p: run(records.save_visit, user, p.id, _visit_form("infusion"),
+                                                            url=url),
+    "records.decide_proposed_step": lambda url, user, p: run(records.decide_proposed_step, user, p.id, 1, True,
+                                                             url=url),
+    "records.acknowledge_flag": lambda url, user, p: run(
+        records.acknowledge_flag, user, p.id, rule=_a_rule(), flag_start=date(2026, 3, 1),
+        flag_end=date(2026, 3, 1), note="seen", url=url),
+    "exports.diary_csv": lambda url, user, p: run(exports.diary_csv, user, p.ref, url=url),
+    "exports.patient_fhir": lambda url, user, p: run(exports.patient_fhir, user, p.ref, url=url),
+    "exports.pre_visit_report": _page_report,
+    "exports.export_patient": lambda url, user, p: run(exports.export_patient, user, p.ref, "csv", url=url),
+    "exports.export_patient fhir": lambda url, user, p: run(exports.export_patient, user, p.ref, "fhir", url=url),
+    "exports.patient_review": lambda url, user, p: run(exports.patient_review, user, p.ref, as_of=None, note=True,
+                                                       url=url),
+    "exports.report_data": lambda url, user, p: run(exports.report_data, user, p.ref, as_of=None, url=url),
+    "imports.import_file": _import(),
+    "imports.import_file dry run": _import(dry_run=True),
+    "imports.import_file accept valid": _import(accept_valid=True),
+    "imports.import_file profile": _import(profile_name="longapp"),
+    "imports.import_file profile dry run": _import(profile_name="longapp", dry_run=True),
+    "imports.import_file resolve take": _import(resolution=Resolution(reason="phoned", default="take")),
+    "imports.kept_import_file": lambda url, user, p: run(imports.kept_import_file, user, _import_of(url, p.ref),
+                                                         url=url),
+    "imports.import_history": _import_history,
+    # Administrators only: a clinician is refused before anything is read.
+    "accounts.accounts_overview": lambda url, user, p: run(account_cases.accounts_overview, user, url=url),
+    "accounts.shared_refs": lambda url, user, p: run(account_cases.shared_refs, user, "dr.chen", url=url),
+    "accounts.change_account": lambda url, user, p: run(account_cases.change_account, user, "user_share",
+                                                        {"user": INTRUDER, "patient": p.ref}, lambda s: None, url=url),
+    "audit_trail.trail_choices": lambda url, user, p: run(audit_trail.trail_choices, user, url=url),
+    "audit_trail.trail": lambda url, user, p: run(audit_trail.trail, user, _trail_filter(p), url=url),
+    "audit_trail.trail_export": lambda url, user, p: run(audit_trail.trail_export, user, _trail_filter(p), url=url),
+    # The page cache: the same use cases behind Streamlit's caches.
+    "loaders.worklist": _loaders_worklist,
     "loaders.open_patient": lambda url, user, p: loaders.open_patient(user, p.ref),
     "loaders.review": lambda url, user, p: loaders.review(user, p, date(2026, 3, 10)),
     "loaders.frames": lambda url, user, p: loaders.frames(user, p),
@@ -340,34 +394,22 @@ FUNCTION_CASES = {
     "loaders.acknowledge_flag": lambda url, user, p: loaders.acknowledge_flag(
         user, p, rule=_a_rule(), start=date(2026, 3, 1), end=date(2026, 3, 1), note="seen"),
     "loaders.decide_proposed_step": lambda url, user, p: loaders.decide_proposed_step(user, p, 1, True),
-    "flag_reviews.acknowledge_flag": _session_call(_flag),
-    "clinic_records.decide_proposed_step": _session_call(_step),
+    # Under the use cases: the analysis, report and export functions that take a user themselves.
     "summary.patient_summary": _session_call(_summary),
     "summary.patient_review": _session_call(_review),
     "report.patient_report": _session_call(_report),
     "report.report_data": _session_call(_report_data),
-    "services.pre_visit_report": _page_report,
-    "services.record_permissions": lambda url, user, p: None if services.record_permissions(user, p.id) == (
-        False, False) else "offered",
-    "services.check_step": lambda url, user, p: services.check_step(user, p.id, _step_form()),
-    "services.save_step": lambda url, user, p: services.save_step(user, p.id, _step_form()),
-    "services.check_visit": lambda url, user, p: services.check_visit(user, p.id, _visit_form()),
-    "services.save_visit": lambda url, user, p: services.save_visit(user, p.id, _visit_form()),
-    "services.diary_csv": lambda url, user, p: services.diary_csv(user, p.ref),
-    "clinic_records.save_step": _session_call(_save_step),
-    "clinic_records.save_visit": _session_call(_save_visit),
     "export.export_patient_csv": _session_call(_export),
     "fhir_export.export_patient_fhir": _session_call(_export_fhir),
-    "services.patient_fhir": lambda url, user, p: services.patient_fhir(user, p.ref),
-    "service.import_file": _import(),
-    "service.import_file dry run": _import(dry_run=True),
-    "service.import_file accept valid": _import(accept_valid=True),
-    "service.import_file profile": _import(profile_name="longapp"),
-    "service.import_file profile dry run": _import(profile_name="longapp", dry_run=True),
-    "service.import_file resolve take": _import(resolution=Resolution(reason="phoned", default="take")),
-    "services.kept_import_file": lambda url, user, p: services.kept_import_file(user, _import_of(url, p.ref)),
-    "services.import_history": lambda url, user, p: _lists_nothing_of(services.import_history(user), p.ref),
 }
+# Cases whose refusal is a report rather than an exception (an import keeps its refused file).
+REFUSAL_REPORTS = {name for name in FUNCTION_CASES if name.startswith("imports.import_file")}
+
+
+def _trail_filter(patient):
+    from dashboard.db.audit_trail import TrailFilter
+
+    return TrailFilter(patient_ref=patient.ref)
 
 
 def _import_of(url: str, ref: str) -> int:
@@ -382,18 +424,38 @@ def _import_of(url: str, ref: str) -> int:
 def _lists_nothing_of(history, ref: str) -> None:
     """The list of past imports holds none of the patient's files (and no stored value at all)."""
     assert not history.empty and ref not in " ".join(history["patients"]) and SECRET not in history.to_string()
-# Public functions of loaders and services that take no patient, or only after the checks above.
+
+
+# Public functions of the use cases that take no patient, with the reason.
 NOT_PATIENT_DATA = {
-    "loaders.thresholds", "loaders.today", "loaders.invalidate", "loaders.patient_list",  # the user's own shares
-    "loaders.visible_patients", "loaders.patient_frames", "loaders.patient_imports",  # cached: only after the checks
-    "services.change_thresholds", "services.accounts_overview", "services.shared_refs", "services.change_account",
-    "services.trail_choices", "services.trail", "services.trail_export", "services.record_trail_export",
-    "services.mapping_profiles", "services.mapping_profile", "services.save_mapping_profile",
-    "services.log_in",  # before any user exists: reads accounts only
-    "loaders.cohort",  # figures over access.cohort_patient_ids only (tests/app/test_cohort.py)
-    "services.record_import_download",  # audits a download that services.kept_import_file allowed
-    "loaders.figure",  # draws a review the caller already holds (loaders.review checked access)
+    "usecases.run": "opens a unit of work for a use case listed here",
+    "guard.refuse": "writes a refusal's audit row",
+    "guard.guarded": "the guard every use case passes through",
+    "acting.acting": "resolves --as USER to an account (no patient)",
+    "accounts.log_in": "before any user exists: reads accounts only",
+    "settings.thresholds": "the clinic's thresholds",
+    "settings.change_thresholds": "the clinic's thresholds",
+    "audit_trail.record_trail_export": "audits a download that audit_trail.trail_export allowed",
+    "imports.record_import_download": "audits a download that imports.kept_import_file allowed",
+    "imports.mapping_profiles": "column layouts of other diary apps",
+    "imports.mapping_profile": "column layouts of other diary apps",
+    "imports.save_mapping_profile": "column layouts of other diary apps",
 }
+
+
+def _use_case_functions() -> set[str]:
+    """``module.function`` for every public function defined in ``dashboard.usecases`` and its modules."""
+    import importlib
+
+    found = set()
+    modules = [usecases] + [importlib.import_module(f"dashboard.usecases.{m.name}")
+                            for m in pkgutil.iter_modules(usecases.__path__)]
+    for module in modules:
+        short = module.__name__.split(".")[-1]
+        for name, f in vars(module).items():
+            if inspect.isfunction(f) and not name.startswith("_") and f.__module__ == module.__name__:
+                found.add(f"{short}.{name}")
+    return found
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTION_CASES))
@@ -405,7 +467,7 @@ def test_every_function_refuses_another_clinicians_patient(clinic, name):
     except PermissionError as exc:
         assert SECRET not in str(exc)
         return
-    assert result is None or name.startswith("service."), result
+    assert result is None or name in REFUSAL_REPORTS, result
     assert SECRET not in str(result)
 
 
@@ -414,13 +476,10 @@ def test_every_entry_point_is_listed():
     assert set(subcommands) == set(CLI_CASES) | CLI_OPERATOR_ONLY
     assert {name for name, sub in subcommands.items() if _takes_as(sub)} == set(CLI_CASES)
     assert _page_paths() == set(PAGE_CASES) == set(navigation.PROTECTED_PATHS)
-    public = {f"{module.__name__.split('.')[-1]}.{name}"
-              for module in (loaders, services)
-              for name, f in vars(module).items()
-              if callable(f) and not name.startswith("_") and getattr(f, "__module__", module.__name__) == module.__name__
-              and not isinstance(f, type)}
-    listed = {n for n in FUNCTION_CASES if n.startswith(("loaders.", "services."))} | NOT_PATIENT_DATA
-    assert public - listed == set(), "list the new entry point in FUNCTION_CASES or NOT_PATIENT_DATA"
+    public = _use_case_functions()
+    listed = {name.split(" ")[0] for name in FUNCTION_CASES} | set(NOT_PATIENT_DATA)
+    assert public - listed == set(), "list the new use case in FUNCTION_CASES or NOT_PATIENT_DATA"
+    assert set(NOT_PATIENT_DATA) <= public, "a listed use case no longer exists"
 
 
 # --- dry runs and conflicts as staff and administrator (issue 24) --------------------------------
@@ -433,7 +492,7 @@ CLINIC_WIDE = ("sam.staff", "alex.admin")
 def _clinic_wide_accounts(url):
     with session_scope(url) as session:
         for username, role in zip(CLINIC_WIDE, ("staff", "admin")):
-            if not access.account_exists(session, username):
+            if accounts.resolve_user(session, username) is None:
                 accounts.add_user(session, username=username, display_name=username, role=role, password=None)
 
 
@@ -446,7 +505,7 @@ def _cli_dry_run(url, username, tmp_path, capsys):
 
 
 def _service_dry_run(url, username, tmp_path, capsys):
-    report = import_file(HOSTILE.encode(), "f.csv", url=url, actor=username, as_user=True, dry_run=True)
+    report = imports.import_file(account(url, username), HOSTILE.encode(), "f.csv", url=url, dry_run=True)
     assert report.conflicts
     return json.dumps(report.as_dict(), default=str)
 
@@ -456,7 +515,7 @@ def _page_dry_run(url, username, tmp_path, capsys):
     at.file_uploader(key="upload").upload("hostile.csv", HOSTILE.encode(), "text/csv").run()
     assert not at.exception
     shown = texts(at)
-    assert access.STORED_HIDDEN in shown  # the conflict is listed, its stored side withheld
+    assert STORED_HIDDEN in shown  # the conflict is listed, its stored side withheld
     return shown
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.exc import IntegrityError
 
-from dashboard import access, services
+from dashboard import access
+from dashboard.usecases import accounts as account_cases, run
 from dashboard.app_pages.display import blank_missing
 from dashboard.audit_actions import AuditAction
 from dashboard.auth import accounts
-from dashboard.auth.accounts import ROLES, AccountError, User
+from dashboard.actors import User
+from dashboard.auth.accounts import ROLES, AccountError
 from dashboard.session_state import current_user, refuse_unless
 
 MESSAGE_KEY = "admin_message"
@@ -23,7 +25,7 @@ def _change(admin: User, action: AuditAction, detail: dict, change) -> None:
     """Apply ``change(session)`` and its audit row together, then show the page afresh.
     A refused change is shown, not raised."""
     try:
-        services.change_account(admin, action, detail, change)
+        run(account_cases.change_account, admin, action, detail, change)
     except (AccountError, IntegrityError) as exc:
         why = str(exc) if isinstance(exc, AccountError) else "an account with this identity exists already"
         st.error("The change was refused:")
@@ -81,7 +83,7 @@ def _shares(admin: User, active: list[str], refs: list[str]) -> None:
     username = st.selectbox("Account", active, key="share_username", index=None)
     if username is None:
         return
-    shared = services.shared_refs(admin, username)
+    shared = run(account_cases.shared_refs, admin, username)
     st.text(f"Shared with {username}: {', '.join(shared) if shared else 'none'}")
     cols = st.columns(2)
     to_share = cols[0].selectbox("Share patient", [r for r in refs if r not in shared], key="share_ref", index=None)
@@ -103,7 +105,7 @@ def show() -> None:
     if not refuse_unless(admin, access.may_manage_accounts(admin), AuditAction.ADMIN_PAGE,
                          "Only administrators manage accounts and shares."):
         return
-    table, refs = services.accounts_overview(admin)
+    table, refs = run(account_cases.accounts_overview, admin)
     active = table.loc[table["status"] == "active", "user name"].tolist()
     st.dataframe(blank_missing(table), hide_index=True)
     accounts_tab, shares_tab = st.tabs(["Accounts", "Shares"])

@@ -6,16 +6,17 @@ from datetime import date, datetime, timedelta, timezone
 
 import streamlit as st
 
-from dashboard import access, services
+from dashboard import access
+from dashboard.usecases import audit_trail, run
 from dashboard.audit_actions import AuditAction
 from dashboard.app_pages.display import blank_missing, readable_detail
-from dashboard.auth.accounts import User
+from dashboard.actors import User
 from dashboard.db.audit_trail import SHOWN, TrailFilter
 from dashboard.session_state import current_user, refuse_unless
 
 
 def _filters(user: User) -> TrailFilter:
-    actions, outcomes = services.trail_choices(user)
+    actions, outcomes = run(audit_trail.trail_choices, user)
     cols = st.columns(3)
     actor = cols[0].text_input("User name", key="audit_actor").strip()
     chosen = cols[1].multiselect("Action", actions, key="audit_actions")
@@ -35,7 +36,7 @@ def show() -> None:
                          "Only administrators see the audit trail."):
         return
     f = _filters(user)
-    total, shown = services.trail(user, f)
+    total, shown = run(audit_trail.trail, user, f)
     st.text(f"{total:,} matching event(s); the newest {min(total, SHOWN):,} are shown.")
     # The export keeps each detail's JSON for other tools; the page reads it out.
     st.dataframe(blank_missing(shown.assign(detail=shown["detail"].map(readable_detail))), hide_index=True)
@@ -49,10 +50,10 @@ def _export(user: User, f: TrailFilter) -> None:
         st.session_state["audit_export_filter"] = f
     if st.session_state.get("audit_export_filter") != f:
         return
-    data, rows = services.trail_export(user, f)
+    data, rows = run(audit_trail.trail_export, user, f)
     st.download_button("Download CSV", data, file_name=f"audit-trail-{date.today()}.csv",
-                       mime="text/csv", key="audit_export", on_click=services.record_trail_export,
-                       kwargs={"user": user, "f": f, "rows": rows})
+                       mime="text/csv", key="audit_export", on_click=run,
+                       args=(audit_trail.record_trail_export, user), kwargs={"f": f, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -5,10 +5,12 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders, services
+from dashboard import loaders
+from dashboard.app_pages import mapping_ui
+from dashboard.usecases import imports, run
 from dashboard.access import STORED_HIDDEN, may_import
 from dashboard.ingest.records import FileRefused
-from dashboard.ingest.service import import_file, parse, preview_frame
+from dashboard.ingest.service import parse, preview_frame
 from dashboard.ingest.writer import Resolution
 from dashboard.session_state import current_user
 
@@ -50,8 +52,6 @@ def show() -> None:
 
 
 def _mapping_section(user) -> None:
-    from dashboard.app_pages import mapping_ui
-
     mapping_ui.show(user)
 
 
@@ -67,16 +67,15 @@ def _known_formats(user) -> None:
     raw = upload.getvalue()
     st.text(f"File: {upload.name} ({len(raw):,} bytes, SHA-256 {hashlib.sha256(raw).hexdigest()[:16]}…)")
     # The import service decides for whom this account may import (dashboard.access).
-    options = {"fmt": fmt, "patient_ref": patient_ref, "accept_valid": accept_valid, "actor": user.username,
-               "as_user": True}
-    parsed, report = _check(raw, upload.name, options)
+    options = {"fmt": fmt, "patient_ref": patient_ref, "accept_valid": accept_valid}
+    parsed, report = _check(user, raw, upload.name, options)
     _show_report(report, title="What this file would change")
     if parsed is not None:
         _show_preview(parsed)
     resolution = _resolve_conflicts(report) if report.conflicts else None
     if resolution is not None:
         options["resolution"] = resolution
-        report = import_file(raw, upload.name, dry_run=True, **options)
+        report = imports.import_file(user, raw, upload.name, dry_run=True, **options)
         _show_report(report, title="With your decisions")
     if report.status == "refused":
         st.error("This file would be refused as it is. Fix the rows listed above, decide the conflicts, "
@@ -94,7 +93,7 @@ def _known_formats(user) -> None:
     key = "do_import" if label == "Import" else "keep_file"
     if st.button(label, type="primary" if label == "Import" else "secondary", key=key):
         bar = _progress(raw, "Writing the file to the database…")
-        done = import_file(raw, upload.name, **options)
+        done = imports.import_file(user, raw, upload.name, **options)
         _advance(bar, 1.0, f"Written: {done.status}.")
         loaders.invalidate()
         _show_report(done, title="Result")
@@ -134,7 +133,7 @@ def _resolve_conflicts(report) -> Resolution | None:
 
 def _past_imports(user) -> None:
     """Who imported what and when, with the outcome; any kept file can be downloaded again (audited)."""
-    history = services.import_history(user)
+    history = run(imports.import_history, user)
     if history.empty:
         st.info("No imports yet.")
         return
@@ -149,14 +148,14 @@ def _past_imports(user) -> None:
         st.session_state["download_ready"] = chosen
     if st.session_state.get("download_ready") != chosen:
         return
-    name, data = services.kept_import_file(user, int(chosen))
+    name, data = run(imports.kept_import_file, user, int(chosen))
     st.text(f"Import #{chosen}: {name} ({len(data):,} bytes, as it was received)")
     st.download_button("Download the kept file", data, file_name=name, key="download_file",
-                       on_click=services.record_import_download,
-                       kwargs={"user": user, "import_id": int(chosen), "file_name": name, "size": len(data)})
+                       on_click=run, args=(imports.record_import_download, user),
+                       kwargs={"import_id": int(chosen), "file_name": name, "size": len(data)})
 
 
-def _check(raw: bytes, name: str, options: dict):
+def _check(user, raw: bytes, name: str, options: dict):
     """Read the file, then a dry run against the stored records: two phases, each shown for a large file."""
     bar = _progress(raw, "Step 1 of 2: reading the file…")
     with st.spinner("Checking the file…"):
@@ -165,7 +164,7 @@ def _check(raw: bytes, name: str, options: dict):
         except FileRefused:
             parsed = None  # the dry run reports why, as the command line would
         _advance(bar, 0.5, "Step 2 of 2: comparing with the stored records…")
-        report = import_file(raw, name, dry_run=True, **options)
+        report = imports.import_file(user, raw, name, dry_run=True, **options)
     _advance(bar, 1.0, "Checked. Nothing has been written.")
     return parsed, report
 

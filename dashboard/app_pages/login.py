@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from dashboard import services, session_state
+from dashboard import session_state
+from dashboard.db.session import session_scope
+from dashboard.demo import DEMO_ACCOUNTS
+from dashboard.usecases import accounts
 from dashboard.auth import oidc
 from dashboard.config import demo_mode
 
@@ -41,7 +44,8 @@ def _password_form() -> None:
         submitted = st.form_submit_button("Log in")
     if not submitted:
         return
-    user, why = services.log_in(username, password)
+    with session_scope() as session:  # its own unit of work: the attempt's audit row and any lockout land
+        user, why = accounts.log_in(session, username, password)
     if user is None:
         st.error(why)
         return
@@ -50,8 +54,6 @@ def _password_form() -> None:
 
 
 def _demo_accounts() -> None:
-    from dashboard.demo import DEMO_ACCOUNTS
-
     st.caption("Demo mode: these accounts exist only in the demo database.")
     st.dataframe(
         [{"user name": u, "role": role, "password": pw} for u, _name, role, pw in DEMO_ACCOUNTS],

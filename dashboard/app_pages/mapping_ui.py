@@ -17,14 +17,15 @@ import re
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders, services
+from dashboard import loaders
+from dashboard.usecases import imports, run
 from dashboard.access import may_import
-from dashboard.auth.accounts import User
+from dashboard.actors import User
 from dashboard.fields import FIELD, GRADE, RANGES, TEXT
 from dashboard.ingest import profiles
 from dashboard.ingest.csv_text import normalise_header
 from dashboard.ingest.records import FileRefused
-from dashboard.ingest.service import import_file, preview_frame
+from dashboard.ingest.service import preview_frame
 
 NEW = "(new mapping)"
 IGNORE = "(ignore)"
@@ -53,7 +54,7 @@ def show(user: User) -> None:
     raw, file_name = upload.getvalue(), upload.name
     patient_ref = st.text_input("Patient reference (for files without a patient column)", key="map_patient")
     patient_ref = patient_ref.strip() or None
-    saved = services.mapping_profiles()
+    saved = run(imports.mapping_profiles, None)
     start = st.selectbox("Start from", [NEW, *saved], key="map_start",
                          help="A saved profile reads the next file from the same app the same way.")
     base = _starting_profile(raw, file_name, start)
@@ -87,7 +88,7 @@ def _starting_profile(raw: bytes, file_name: str, start: str) -> dict | None:
         if start == NEW:
             header_row = _header_row(profiles.guess_header_row(raw, file_name))
             return profiles.suggest_profile(raw, file_name, header_row=header_row)
-        base = services.mapping_profile(start)
+        base = run(imports.mapping_profile, None, start)
         return {**base, "header_row": _header_row(base["header_row"])}
     except FileRefused as exc:
         st.error("This file cannot be read:")
@@ -331,7 +332,7 @@ def _save(profile: dict, user: User) -> str:
     replace = cols[1].checkbox("Replace the saved profile of this name", key="map_replace")
     if st.button("Save profile", key="map_save", disabled=not name):
         try:
-            services.save_mapping_profile(user, name, profile, replace=replace)
+            run(imports.save_mapping_profile, user, name, profile, replace=replace)
         except (profiles.ProfileError, PermissionError) as exc:
             st.error("The profile was not saved:")
             st.text(str(exc))
@@ -343,7 +344,7 @@ def _save(profile: dict, user: User) -> str:
 def _saved_as(profile: dict, name: str) -> bool:
     """Imports always go through a saved profile, so the next file from this app is read the same way."""
     try:
-        stored = services.mapping_profile(name)
+        stored = run(imports.mapping_profile, None, name)
     except LookupError:
         return False
     try:
@@ -358,13 +359,13 @@ def _import(raw: bytes, file_name: str, profile: dict, name: str, patient_ref: s
         st.info("Save the profile to import with it: an import always uses a saved profile.")
         return
     accept_valid = st.checkbox("Accept valid rows (keep refused rows in the import record)", key="map_accept_valid")
-    args = dict(profile_name=name, patient_ref=patient_ref, accept_valid=accept_valid, actor=user.username, as_user=True)
-    report = import_file(raw, file_name, dry_run=True, **args)
+    args = dict(profile_name=name, patient_ref=patient_ref, accept_valid=accept_valid)
+    report = imports.import_file(user, raw, file_name, dry_run=True, **args)
     _show_report(report, dry_run=True)
     if report.status != "would-import":
         return
     if st.button("Import", type="primary", key="map_import"):
-        done = import_file(raw, file_name, **args)
+        done = imports.import_file(user, raw, file_name, **args)
         loaders.invalidate()
         _show_report(done, dry_run=False)
         if done.status == "imported":

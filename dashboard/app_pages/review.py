@@ -7,11 +7,12 @@ st.dataframe, never as markdown or HTML.
 
 import streamlit as st
 
-from dashboard import loaders, services
+from dashboard import loaders
+from dashboard.usecases import exports, run
 from dashboard.app_pages import review_records as records
 from dashboard.app_pages import review_sections as sections
 from dashboard.db.clinic_records import RecordError
-from dashboard.db.flag_reviews import AcknowledgementError
+from dashboard.usecases.records import AcknowledgementError
 from dashboard.session_state import current_user
 
 
@@ -39,7 +40,7 @@ def show() -> None:
     records.download(user, patient)
 
     def make_report() -> bytes:  # called on the click, in Streamlit's download thread
-        return services.pre_visit_report(user, patient, review, visits=data["visits"], imports=imports)
+        return run(exports.pre_visit_report, user, patient, review, visits=data["visits"], imports=imports)
 
     if review.daily.empty:
         st.info("No diary entries yet (up to this date). Import the patient's diary on the Import page.")
@@ -93,7 +94,7 @@ def past_date_banner(as_of) -> None:
 def _fhir_download(user, patient) -> None:
     """The patient for a health record or another clinic; built (and audited) only when clicked."""
     st.subheader("Export")
-    st.download_button("Download for another system (FHIR R4, JSON)", lambda: services.patient_fhir(user, patient.ref),
+    st.download_button("Download for another system (FHIR R4, JSON)", lambda: run(exports.patient_fhir, user, patient.ref),
                        file_name=f"{patient.ref}-fhir-r4.json", mime="application/fhir+json", key="fhir_export",
                        on_click="ignore", help="Everything held for this patient as a FHIR R4 Bundle: diary, doses, "
                        "titration steps, visits and co-medication. It imports back into this dashboard.")

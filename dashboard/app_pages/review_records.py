@@ -3,7 +3,7 @@ accepted) and a visit (booked, or one that took place, an infusion with its dose
 then shown as the timeline will show it, and written only once confirmed. And the diary download.
 
 Widgets only: the rules are ``dashboard.clinic_rules`` (the importer's), the units of work are
-``dashboard.services``, who may do what is ``dashboard.access``. Notes are patient text: shown
+``dashboard.usecases.records``, who may do what is ``dashboard.access``. Notes are patient text: shown
 with st.text only.
 """
 
@@ -15,7 +15,8 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from dashboard import clinic_rules, fields, loaders, services
+from dashboard import clinic_rules, fields, loaders
+from dashboard.usecases import exports, records, run
 from dashboard.db.clinic_records import RecordError, StepForm, VisitForm, step_form_of
 
 PENDING = "record_pending"  # the checked change awaiting confirmation
@@ -45,7 +46,7 @@ def _date(value) -> str:
 def show(user, patient, steps: pd.DataFrame) -> None:
     """The expander "Record a step or visit", below the first screen. ``steps``: every stored
     step of the patient, proposed ones included (``loaders.frames``' ``proposed_steps``)."""
-    may_steps, may_visits = services.record_permissions(user, patient.id)
+    may_steps, may_visits = run(records.record_permissions, user, patient.id)
     pending = _mine(PENDING, patient)
     with st.expander("Record a step or visit", expanded=bool(pending or _mine(ERRORS, patient)),
                      icon=":material/edit_note:"):
@@ -116,7 +117,7 @@ def download(user, patient) -> None:
     """The diary as the command line's export, built only when clicked (and audited then)."""
     name = re.sub(r"[^A-Za-z0-9_-]+", "_", patient.ref) or "patient"
     st.sidebar.download_button(
-        "Download diary (CSV)", data=lambda: services.diary_csv(user, patient.ref), file_name=f"{name}-diary.csv",
+        "Download diary (CSV)", data=lambda: run(exports.diary_csv, user, patient.ref), file_name=f"{name}-diary.csv",
         mime="text/csv", key="diary_csv", on_click="ignore", icon=":material/download:",
         help="The whole diary in the native CSV format (as `python -m dashboard export`); opens safely in a "
              "spreadsheet. The download is recorded in the audit trail.")
@@ -219,10 +220,10 @@ def _visit_form(user, patient) -> None:
 def _check(user, patient, key: str, what: str, form, step_id: int | None, where: str, *, typed) -> None:
     """Nothing is written here: the problems, or the change as it will look, awaiting confirmation.
     ``typed``: the form's values as entered, which fill the form again after "Back to the form"."""
-    check = services.check_step if what == "step" else services.check_visit
+    check = records.check_step if what == "step" else records.check_visit
     kwargs = {"step_id": step_id} if what == "step" else {}
     try:
-        clean, problems, preview = check(user, patient.id, form, **kwargs)
+        clean, problems, preview = run(check, user, patient.id, form, **kwargs)
     except PermissionError as exc:
         st.session_state[ERRORS] = {"key": key, "patient": patient.id, "lines": [str(exc)]}
         st.rerun()
@@ -278,9 +279,9 @@ def _confirm(user, patient, pending: dict) -> None:
 def _save(user, patient, pending: dict) -> None:
     try:
         if pending["what"] == "step":
-            services.save_step(user, patient.id, pending["form"], step_id=pending["step_id"])
+            run(records.save_step, user, patient.id, pending["form"], step_id=pending["step_id"])
         else:
-            services.save_visit(user, patient.id, pending["form"])
+            run(records.save_visit, user, patient.id, pending["form"])
     except (RecordError, PermissionError) as exc:
         st.session_state.pop(PENDING, None)
         lines = [f"{LABELS.get(p.field, p.field)}: {p.reason}" for p in getattr(exc, "problems", [])] or [str(exc)]
@@ -290,6 +291,6 @@ def _save(user, patient, pending: dict) -> None:
     st.session_state.pop(DRAFT, None)
     if pending["where"] == "accept":
         st.session_state.pop(ACCEPTING, None)
-    loaders.invalidate(patient)
+    loaders.invalidate()
     st.toast("Saved: the review and the timeline show it now.", icon=":material/check:")
     st.rerun()

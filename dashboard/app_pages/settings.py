@@ -4,7 +4,8 @@ from dataclasses import asdict
 
 import streamlit as st
 
-from dashboard import access, loaders, services
+from dashboard import access, loaders
+from dashboard.usecases import run, settings as setting_cases
 from dashboard.config import THRESHOLD
 from dashboard.session_state import current_user
 
@@ -45,7 +46,7 @@ def _input(key: str, value):
 
 def _save(user, changes: dict) -> None:
     try:
-        changed = services.change_thresholds(user, changes)
+        changed = run(setting_cases.change_thresholds, user, changes)
     except (ValueError, PermissionError) as exc:
         st.error(f"Nothing was saved: {exc}")
         return

@@ -6,12 +6,12 @@ HIPAA Security Rule 45 CFR 164.312(a)(1) (unique user identification, access con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.actors import User
 from dashboard.audit_actions import AuditAction
 from dashboard.auth.passwords import hash_password, verify_password
 from dashboard.db import audit
@@ -40,19 +40,6 @@ COMMON_PASSWORDS = frozenset(
 
 class AccountError(ValueError):
     pass
-
-
-@dataclass(frozen=True)
-class User:
-    """The logged-in person, as pages and loaders see them (hashable: part of cache keys)."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-    # The account's credential version when this session logged in: a password reset raises the
-    # stored one, so the session no longer equals the account and ends at its next run.
-    credential_version: int = 0
 
 
 def _now() -> datetime:
@@ -136,27 +123,6 @@ def user_by_oidc(session: Session, issuer: str, subject: str) -> User | None:
         select(Clinician).where(Clinician.oidc_issuer == issuer, Clinician.oidc_subject == subject, Clinician.active)
     )
     return as_user(account) if account else None
-
-
-def visible_patient_ids(session: Session, user: User) -> list[int]:
-    """Kept for callers of the old name: the decision lives in ``dashboard.access``."""
-    from dashboard import access
-
-    return access.visible_patient_ids(session, user)
-
-
-def can_view(session: Session, user: User, patient_id: int) -> bool:
-    """Kept for callers of the old name: the decision lives in ``dashboard.access``."""
-    from dashboard import access
-
-    return access.can_open_patient(session, user, patient_id)
-
-
-def can_manage_records(user: User) -> bool:
-    """Kept for callers of the old name: the decision lives in ``dashboard.access``."""
-    from dashboard import access
-
-    return access.may_import(user)
 
 
 def share(session: Session, *, username: str, patient_ref: str) -> None:

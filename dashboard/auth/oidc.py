@@ -16,7 +16,8 @@ from urllib.parse import urlparse
 from sqlalchemy.orm import Session
 
 from dashboard.audit_actions import AuditAction
-from dashboard.auth.accounts import User, user_by_oidc
+from dashboard.actors import User
+from dashboard.auth.accounts import user_by_oidc
 from dashboard.db import audit
 
 PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")

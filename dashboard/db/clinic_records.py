@@ -4,7 +4,8 @@ Steps and visits recorded on the review page pass the rules the clinic-records i
 (``dashboard.clinic_rules``), plus what only the stored records can tell (no overlapping troche
 steps, no second visit of a kind on a day). A refused change writes nothing; an accepted one
 writes the record and exactly one ``record_change`` audit row with the old and new values.
-Who may change what is ``dashboard.access``.
+Who may change what is ``dashboard.access``, asked by ``dashboard.usecases.records``, which
+writes the audit row: each change here returns the record and the row's detail.
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard import clinic_rules as rules
-from dashboard.access import can_open_patient, may_change_steps, may_record_visits
-from dashboard.audit_actions import AuditAction
-from dashboard.auth.accounts import User
-from dashboard.db import audit, revisions
+from dashboard.db import revisions
 from dashboard.db.models import TitrationStep, Visit
 from dashboard.db.queries import titration_frame
 
@@ -134,66 +132,18 @@ def _stored_clashes(session: Session, patient_id: int, form: StepForm, step_id: 
                           f"a {form.route} step starting {form.start_date:%d %b %Y} is already recorded")]
 
 
-def preview_step(session: Session, patient_id: int, form: StepForm, *, step_id: int | None = None) -> StepPreview:
-    """The step's label and dates as the timeline will draw them, with the change applied to the
-    stored steps (``form`` already checked)."""
-    from dashboard.analysis.periods import steps_table
-    from dashboard.charts.timeline import step_labels
-
-    stored = titration_frame(session, patient_id)
-    stored = stored[stored["step_id"] != (step_id or -1)]
-    row = {"step_id": step_id or -1, "start_date": pd.Timestamp(form.start_date),
-           "end_date": pd.Timestamp(form.end_date) if form.end_date else pd.NaT, "dose_mg": float(form.dose_mg),
-           "frequency": form.frequency, "max_per_day": form.max_per_day if form.max_per_day else float("nan"),
-           "route": form.route, "note": form.note, "status": "active"}
-    changed = pd.concat([stored, pd.DataFrame([row])], ignore_index=True) if len(stored) else pd.DataFrame([row])
-    changed = changed.astype({"start_date": "datetime64[ns]", "end_date": "datetime64[ns]", "dose_mg": "float64",
-                              "max_per_day": "float64"})
-    dates = pd.concat([changed["start_date"], changed["end_date"].dropna()])
-    horizon = (dates.max() + pd.Timedelta(days=3650)).date()
-    before = steps_table(titration_frame(session, patient_id), horizon).set_index("step_id")
-    after = steps_table(changed, horizon)
-    labels = step_labels(after)
-    mine = after.index[after["step_id"] == (step_id or -1)][0]
-    step = after.loc[mine]
-    end = None if step["end"] == pd.Timestamp(horizon) else step["end"].date()
-    per_day = "" if pd.isna(step["daily_dose_mg"]) else f" = {step['daily_dose_mg']:g} mg/day"
-    schedule = f"{form.dose_mg:g} mg {form.frequency}{per_day}, {form.route}"
-    if per_day and form.frequency == "daily":  # "50 mg daily = 50 mg/day" says it twice
-        schedule = f"{step['daily_dose_mg']:g} mg/day, {form.route}"
-    others = []
-    for other in after[after["step_id"] != (step_id or -1)].itertuples():
-        if other.step_id in before.index and before.loc[other.step_id, "end"] != other.end:
-            until = "runs on" if other.end == pd.Timestamp(horizon) else f"now ends on {other.end:%d %b %Y}"
-            others.append(f"The {other.route} step of {other.dose_mg:g} mg {other.frequency} from "
-                          f"{other.start:%d %b %Y} {until}.")
-    return StepPreview(label=str(labels[mine]), schedule=schedule,
-                       start=form.start_date, end=end, others=others)
-
-
 def _step_values(step: TitrationStep) -> dict:
     return {"start_date": step.start_date, "end_date": step.end_date, "dose_mg": step.dose_mg,
             "frequency": step.frequency, "max_per_day": step.max_per_day, "route": step.route, "note": step.note,
             "status": step.status}
 
 
-def _refuse_access(session: Session, user: User, patient_id: int, detail: dict) -> None:
-    """The refusal's audit row is committed before the raise, so that it stays in the trail."""
-    audit.record(session, actor=user.username, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
-                 outcome="denied", detail=detail)
-    session.commit()
-    if not can_open_patient(session, user, patient_id):
-        raise PermissionError("This patient is no longer shared with you; nothing was changed.")
-    raise PermissionError("Your role does not record this for patients; nothing was changed.")
-
-
-def save_step(session: Session, *, user: User, patient_id: int, form: StepForm, step_id: int | None = None,
-              today: date | None = None) -> TitrationStep:
+def save_step(session: Session, *, changed_by: str, patient_id: int, form: StepForm, step_id: int | None = None,
+              today: date | None = None) -> tuple[TitrationStep, dict]:
     """Add a step (``step_id`` None), change or end an active one, or accept a proposed one with
-    the form's values. ``RecordRefused`` (nothing written) when a rule is broken."""
+    the form's values; the step and its audit detail. ``RecordRefused`` (nothing written) when a
+    rule is broken."""
     what = "add step" if step_id is None else "change step"
-    if not may_change_steps(session, user, patient_id):
-        _refuse_access(session, user, patient_id, {"change": what, "titration_step": step_id})
     step = None
     if step_id is not None:
         step = session.get(TitrationStep, step_id)
@@ -211,12 +161,10 @@ def save_step(session: Session, *, user: User, patient_id: int, form: StepForm, 
         session.add(step)
     for key, value in asdict(clean).items():
         setattr(step, key, value)
-    step.status, step.changed_by, step.changed_at = "active", user.username, _now()
+    step.status, step.changed_by, step.changed_at = "active", changed_by, _now()
     session.flush()
     revisions.bump(session, [patient_id])
-    audit.record(session, actor=user.username, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
-                 detail={"change": what, "titration_step": step.id, "old": old, "new": _step_values(step)})
-    return step
+    return step, {"change": what, "titration_step": step.id, "old": old, "new": _step_values(step)}
 
 
 # --- visits -------------------------------------------------------------------------------------
@@ -278,12 +226,14 @@ def infusion_step(form: VisitForm) -> StepForm:
                     frequency="daily", route=form.infusion_route, note=form.note)
 
 
-def save_visit(session: Session, *, user: User, patient_id: int, form: VisitForm, today: date | None = None) -> Visit:
-    """Book a visit or record one that took place (an infusion with its dose step). ``RecordRefused``
-    (nothing written) when a rule is broken."""
-    infusion = rules.words(form.kind) == "infusion"
-    if not may_record_visits(session, user, patient_id, infusion=infusion):
-        _refuse_access(session, user, patient_id, {"change": "add visit", "date": form.date})
+def is_infusion(form: VisitForm) -> bool:
+    return rules.words(form.kind) == "infusion"
+
+
+def save_visit(session: Session, *, changed_by: str, patient_id: int, form: VisitForm,
+               today: date | None = None) -> tuple[Visit, dict]:
+    """Book a visit or record one that took place (an infusion with its dose step); the visit and
+    its audit detail. ``RecordRefused`` (nothing written) when a rule is broken."""
     clean, problems = check_visit(session, patient_id, form, today=today)
     if problems:
         raise RecordRefused(problems)
@@ -298,24 +248,21 @@ def save_visit(session: Session, *, user: User, patient_id: int, form: VisitForm
         old = {"date": booked.date, "kind": booked.kind, "note": booked.note, "booked": True}
         visit = booked
         visit.kind, visit.note, visit.status, visit.changed_by, visit.changed_at = \
-            clean.kind, clean.note, "held", user.username, now
+            clean.kind, clean.note, "held", changed_by, now
     else:
         visit = Visit(patient_id=patient_id, date=clean.date, kind=clean.kind, note=clean.note,
-                      status="booked" if clean.booked else "held", changed_by=user.username, changed_at=now)
+                      status="booked" if clean.booked else "held", changed_by=changed_by, changed_at=now)
         session.add(visit)
     new = {"date": clean.date, "kind": clean.kind, "note": clean.note, "booked": clean.booked}
     if clean.kind == "infusion":
-        step = TitrationStep(patient_id=patient_id, status="active", changed_by=user.username, changed_at=now,
+        step = TitrationStep(patient_id=patient_id, status="active", changed_by=changed_by, changed_at=now,
                              **asdict(infusion_step(clean)))
         session.add(step)
         session.flush()
         new["infusion_step"] = {"titration_step": step.id, **_step_values(step)}
     session.flush()
     revisions.bump(session, [patient_id])
-    audit.record(session, actor=user.username, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
-                 detail={"change": "book visit" if clean.booked else "record visit", "visit": visit.id,
-                         "old": old, "new": new})
-    return visit
+    return visit, {"change": "book visit" if clean.booked else "record visit", "visit": visit.id, "old": old, "new": new}
 
 
 def step_form_of(step: dict | pd.Series) -> StepForm:
@@ -332,18 +279,15 @@ def step_form_of(step: dict | pd.Series) -> StepForm:
 
 # --- proposed steps -----------------------------------------------------------------------------
 
-def decide_proposed_step(session: Session, *, user: User, patient_id: int, step_id: int, accept: bool) -> TitrationStep:
-    """Accept a step read from an imported prescription (it then counts) or reject it (kept, ignored).
+def decide_proposed_step(session: Session, *, changed_by: str, patient_id: int, step_id: int,
+                         accept: bool) -> tuple[TitrationStep, dict]:
+    """Accept a step read from an imported prescription (it then counts) or reject it (kept, ignored);
+    the step and its audit detail.
 
     A proposed step never counts on its own: a FHIR MedicationRequest says what was ordered,
-    not that the clinic's titration followed it. Only someone who may change the patient's
-    steps decides (``dashboard.access``); anyone else gets ``PermissionError`` after a "denied"
-    audit row, committed before the raise so that it stays in the trail. The review page
-    accepts through ``save_step`` (the step form, prefilled); this is the command's path.
+    not that the clinic's titration followed it. The review page accepts through ``save_step``
+    (the step form, prefilled); this is the command's path.
     """
-    if not may_change_steps(session, user, patient_id):
-        _refuse_access(session, user, patient_id, {"titration_step": step_id})
-    actor = user.username
     step = session.get(TitrationStep, step_id)
     if step is None or step.patient_id != patient_id or step.status != "proposed":
         raise RecordError("this proposed step no longer exists or was already decided")
@@ -355,11 +299,8 @@ def decide_proposed_step(session: Session, *, user: User, patient_id: int, step_
             raise RecordError(f"a {step.route} step starting {step.start_date} is already recorded; "
                               "change the clinic records instead")
     step.status = "active" if accept else "rejected"
-    step.changed_by, step.changed_at = actor, _now()
+    step.changed_by, step.changed_at = changed_by, _now()
     revisions.bump(session, [patient_id])
-    audit.record(session, actor=actor, action=AuditAction.RECORD_CHANGE, patient_id=patient_id,
-                 detail={"titration_step": step_id, "decision": step.status, "start": step.start_date,
-                         "dose_mg": step.dose_mg})
+    detail = {"titration_step": step_id, "decision": step.status, "start": step.start_date, "dose_mg": step.dose_mg}
     session.flush()
-    return step
-
+    return step, detail

@@ -97,27 +97,3 @@ def save_thresholds(session: Session, changes: dict, *, updated_by: str) -> list
             row.value, row.updated_at, row.updated_by = str(values[key]), now, updated_by
     session.flush()
     return changed
-
-
-def change_thresholds(session: Session, changes: dict, *, user) -> list[str]:
-    """A user's change of thresholds: allowed per key by ``dashboard.access``, audited with it.
-
-    A key the user may not change refuses the whole change with ``PermissionError`` after a
-    "denied" audit row, committed before the raise so that it stays in the trail.
-    """
-    from dashboard import access
-    from dashboard.audit_actions import AuditAction
-    from dashboard.db import audit
-
-    refused = sorted(key for key in changes if not access.may_change_setting(user, key))
-    if refused:
-        audit.record(session, actor=user.username, action=AuditAction.SETTINGS_CHANGE, outcome="denied",
-                     detail={"refused": refused})
-        session.commit()
-        raise PermissionError(f"your role cannot change: {', '.join(refused)}")
-    before = asdict(load_thresholds(session))
-    changed = save_thresholds(session, changes, updated_by=user.username)
-    if changed:
-        audit.record(session, actor=user.username, action=AuditAction.SETTINGS_CHANGE,
-                     detail={key: {"from": before[key], "to": changes[key]} for key in changed})
-    return changed

@@ -12,6 +12,7 @@ from dashboard.analysis.note import PLAN_PLACEHOLDER, clinical_note
 from dashboard.analysis.summary import patient_review
 from dashboard.db.session import session_scope
 from dashboard.demo import STORIES
+from dashboard.usecases import records
 
 
 def signed(value: float) -> str:
@@ -94,7 +95,6 @@ def test_the_note_says_what_the_review_says(notes, ref):
 def test_acknowledged_flags_keep_their_notes_in_the_note(demo_url, tmp_path):
     """A flag acknowledged with a note leaves "Open flags" and is in the note with who, when and the
     note (issue 19: the copy-to-note dropped it, and with it what the clinician decided)."""
-    from dashboard.db.flag_reviews import acknowledge_flag
     from tests.app.conftest import account, copy_demo, patient_id
 
     url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
@@ -104,7 +104,7 @@ def test_acknowledged_flags_keep_their_notes_in_the_note(demo_url, tmp_path):
     run = review.flags.query("new and not acknowledged").sort_values("safety", ascending=False).iloc[0]
     assert "Acknowledged since the last visit" not in before
     with session_scope(url) as session:
-        acknowledge_flag(session, user=account(url, "dr.rivera"), patient_id=patient_id(url, ref),
+        records.acknowledge_flag(session, actor=account(url, "dr.rivera"), patient_id=patient_id(url, ref),
                          rule=run["rule"], flag_start=run["start"], flag_end=run["end"],
                          note="BP rechecked in clinic:\n132/84, no change")
     review, after = notes_of(url, ref=ref)

@@ -18,7 +18,7 @@ from dashboard.analysis.recent import recent_activity
 from dashboard.analysis.review import Visit
 from dashboard.analysis.worklist import RuleFigures, WorklistRow, attention_order, stored_review, worklist
 from dashboard.db.models import ReviewSnapshot
-from dashboard.app_pages.worklist_table import filtered, table
+from dashboard.analysis.worklist_table import filtered, table
 from dashboard.db.models import Patient
 from dashboard.db.session import session_scope
 from dashboard.db.settings_store import load_thresholds

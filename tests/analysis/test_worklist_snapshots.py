@@ -10,11 +10,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from dashboard import loaders, services
+from dashboard import loaders
+from dashboard.usecases import records, run, settings
 from dashboard.analysis.worklist import RuleFigures, precompute, stored_review
 from dashboard.auth import accounts
 from dashboard.auth.accounts import User
-from dashboard.db import flag_reviews
 from dashboard.db.clinic_records import StepForm, VisitForm
 from dashboard.db.models import Clinician, Patient, ReviewSnapshot
 from dashboard.db.session import session_scope
@@ -96,12 +96,12 @@ def _import_step(url, p1):
 
 
 def _step_form(url, p1):
-    services.save_step(_user(url, "dr.a"), p1, StepForm(start_date=TODAY, dose_mg=75.0, frequency="daily",
+    run(records.save_step, _user(url, "dr.a"), p1, StepForm(start_date=TODAY, dose_mg=75.0, frequency="daily",
                                                        route="troche"))
 
 
 def _visit_form(url, p1):
-    services.save_visit(_user(url, "dr.a"), p1, VisitForm(date=TODAY, kind="in person", booked=False))
+    run(records.save_visit, _user(url, "dr.a"), p1, VisitForm(date=TODAY, kind="in person", booked=False))
 
 
 def _acknowledge(url, p1):
@@ -109,12 +109,12 @@ def _acknowledge(url, p1):
         flags = stored_review(session, p1, TODAY, load_thresholds(session)).flags
     bp = flags[flags["rule"] == "bp_high"].iloc[0]
     with session_scope(url) as session:
-        flag_reviews.acknowledge_flag(session, user=_user(url, "dr.a"), patient_id=p1, rule="bp_high",
+        records.acknowledge_flag(session, actor=_user(url, "dr.a"), patient_id=p1, rule="bp_high",
                                       flag_start=bp["start"], flag_end=bp["end"], note="seen, rechecked at home")
 
 
 def _thresholds(url, p1):
-    services.change_thresholds(_user(url, "boss"), {"bp_systolic_high": 200.0, "bp_diastolic_high": 120.0})
+    run(settings.change_thresholds, _user(url, "boss"), {"bp_systolic_high": 200.0, "bp_diastolic_high": 120.0})
 
 
 # (change, patients whose snapshot it makes stale: "P1" or everyone)

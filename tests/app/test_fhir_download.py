@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dashboard import services
+from dashboard.usecases import exports, run
 from tests.app.conftest import account, app, audit_rows, last_audit_id, patient_id, shared_with
 from tests.ingest.fhir_validator import r4_errors
 
@@ -34,7 +34,7 @@ def test_the_download_holds_the_patient_as_valid_fhir_and_is_audited(clinic_url)
     user = account(clinic_url, "dr.rivera")
     ref = sorted(shared_with("dr.rivera"))[0]
     before = last_audit_id(clinic_url)
-    bundle = json.loads(services.patient_fhir(user, ref).decode("utf-8"))
+    bundle = json.loads(run(exports.patient_fhir, user, ref).decode("utf-8"))
     patient = bundle["entry"][0]["resource"]
     assert (patient["resourceType"], patient["id"]) == ("Patient", ref)
     assert r4_errors(bundle) == []
@@ -49,6 +49,6 @@ def test_a_patient_not_shared_gets_no_download_and_the_refusal_is_audited(clinic
     assert not at.exception and not _download_buttons(at)
     before = last_audit_id(clinic_url)
     with pytest.raises(PermissionError):
-        services.patient_fhir(user, ref)
+        run(exports.patient_fhir, user, ref)
     assert audit_rows(clinic_url, before) == [
         ("dr.rivera", "export", "denied", patient_id(clinic_url, ref), json.dumps({"format": "fhir", "patient": ref}))]

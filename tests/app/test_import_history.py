@@ -10,7 +10,7 @@ import pytest
 import streamlit as st
 from sqlalchemy import select
 
-from dashboard import services
+from dashboard.usecases import NotAllowed, imports, run
 from dashboard.access import STORED_HIDDEN
 from dashboard.auth.accounts import add_user, share
 from dashboard.db.models import AuditEvent, DiaryEntry
@@ -68,10 +68,10 @@ def test_staff_see_every_import_with_its_outcome_and_counts(clinic):
 def test_a_clinician_sees_only_imports_of_patients_shared_with_them(clinic):
     at = app("import", user=account(clinic, "rivera")).run()
     assert list(_history(at)["file"]) == ["mine.csv"]
-    with pytest.raises(services.NotAllowed):
-        services.kept_import_file(account(clinic, "rivera"), 2)
-    with pytest.raises(services.NotAllowed):  # names no patient, and rivera did not bring it
-        services.kept_import_file(account(clinic, "rivera"), 3)
+    with pytest.raises(NotAllowed):
+        run(imports.kept_import_file, account(clinic, "rivera"), 2)
+    with pytest.raises(NotAllowed):  # names no patient, and rivera did not bring it
+        run(imports.kept_import_file, account(clinic, "rivera"), 3)
     assert [(a[0], a[1], a[2]["import_id"]) for a in _audits(clinic, "download_import")] == \
         [("rivera", "denied", 2), ("rivera", "denied", 3)]
 
@@ -84,9 +84,9 @@ def test_a_kept_file_is_downloaded_again_byte_for_byte_and_audited(clinic):
     (button,) = at.get("download_button")
     assert button.proto.label == "Download the kept file"
     assert f"Import #3: <b>odd</b>.txt ({len(NO_PATIENT)} bytes, as it was received)" in [t.value for t in at.text]
-    name, data = services.kept_import_file(account(clinic, "sam"), 3)
+    name, data = run(imports.kept_import_file, account(clinic, "sam"), 3)
     assert (name, data) == ("<b>odd</b>.txt", NO_PATIENT)
-    services.record_import_download(account(clinic, "sam"), 3, name, len(data))  # the button's on_click
+    run(imports.record_import_download, account(clinic, "sam"), 3, name, len(data))  # the button's on_click
     assert _audits(clinic, "download_import") == [("sam", "ok", {"import_id": 3, "file": name, "bytes": len(data)})]
 
 

@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from dashboard import loaders, services
+from dashboard import loaders
+from dashboard.usecases import exports, run
 from dashboard.analysis.note import clinical_note
 from dashboard.analysis.summary import patient_review
 from dashboard.config import chromium_path
@@ -19,7 +20,7 @@ from tests.conftest import require
 @pytest.mark.parametrize("ref, username", [("DEMO-001", "dr.rivera"), ("DEMO-009", "dr.chen")])
 def test_the_review_page_offers_the_report_and_the_note(clinic_url, ref, username, monkeypatch):
     drawn = []
-    monkeypatch.setattr(services, "pre_visit_report", lambda *a, **k: drawn.append(a) or b"%PDF")
+    monkeypatch.setattr(exports, "pre_visit_report", lambda *a, **k: drawn.append(a) or b"%PDF")
     at = app("review", user=account(clinic_url, username), patient=ref).run()
     assert not at.exception, at.exception
     (button,) = [b for b in at.get("download_button") if b.proto.id.endswith("report_download")]
@@ -40,7 +41,7 @@ def test_the_pages_report_is_checked_and_audited_when_clicked(clinic_url):
         review = patient_review(session, "DEMO-001")
         visits, imports = queries.visits_frame(session, patient.id), queries.imports_frame(session, "DEMO-001")
     before = last_audit_id(clinic_url)
-    pdf = services.pre_visit_report(user, patient, review, visits=visits, imports=imports)
+    pdf = run(exports.pre_visit_report, user, patient, review, visits=visits, imports=imports)
     assert pdf.startswith(b"%PDF")
     rows = audit_rows(clinic_url, before)
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [("dr.rivera", "report", "ok", patient.id)]

@@ -16,9 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from dashboard.analysis.flags import RULES
 from dashboard.auth.accounts import add_user, as_user, share
 from dashboard.db import audit, flag_reviews
-from dashboard.db.flag_reviews import AcknowledgementError, acknowledge_flag, acknowledgements_frame
+from dashboard.db.flag_reviews import acknowledgements_frame
+from dashboard.usecases.records import AcknowledgementError
 from dashboard.db.models import AuditEvent, FlagAcknowledgement, Patient
 from dashboard.db.session import alembic_config, get_engine, migrate, session_scope
+from dashboard.usecases import records
 
 START, END = date(2026, 3, 2), date(2026, 3, 4)
 
@@ -39,7 +41,7 @@ def clinic(db_url):
 
 def _acknowledge(url, user, patient_id, rule="bp_high", start=START, end=END, note="Rechecked in clinic: 138/86."):
     with session_scope(url) as session:
-        return acknowledge_flag(session, user=user, patient_id=patient_id, rule=rule, flag_start=start,
+        return records.acknowledge_flag(session, actor=user, patient_id=patient_id, rule=rule, flag_start=start,
                                 flag_end=end, note=note)
 
 
@@ -121,7 +123,7 @@ def test_an_acknowledgement_made_meanwhile_in_another_transaction_is_refused_cle
     url, users, patient_id = clinic
     _acknowledge(url, users["ada"], patient_id)
     # As if cy's check ran before ada's row was committed: the unique constraint decides.
-    monkeypatch.setattr(flag_reviews, "_acknowledgement", lambda *args: None)
+    monkeypatch.setattr(flag_reviews, "acknowledgement", lambda *args: None)
     with pytest.raises(AcknowledgementError, match="acknowledged by someone else a moment ago") as caught:
         _acknowledge(url, users["cy"], patient_id, note="Seen too")
     assert isinstance(caught.value.__cause__, IntegrityError)

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from dashboard import cli, services
+from dashboard import cli
+from dashboard.usecases import exports, records, run
 from dashboard.analysis.summary import patient_summary
 from dashboard.auth import accounts
 from dashboard.db import clinic_records, queries
@@ -126,7 +127,7 @@ def test_a_refused_step_names_its_field_and_writes_nothing(clinic, change, field
     before = dump(clinic)
     user = _user(clinic, "dr.a")
     with session_scope(clinic) as session, pytest.raises(RecordRefused) as refused:
-        clinic_records.save_step(session, user=user, patient_id=_pid(clinic), form=StepForm(**{**STEP, **change}))
+        records.save_step(session, actor=user, patient_id=_pid(clinic), form=StepForm(**{**STEP, **change}))
     assert [p.field for p in refused.value.problems] == [field]
     assert reason in str(refused.value)
     assert dump(clinic) == before
@@ -149,7 +150,7 @@ def test_a_refused_visit_names_its_field_and_writes_nothing(clinic, change, fiel
     before = dump(clinic)
     form = VisitForm(**{**dict(date=ago(-7), kind="in person", booked=True), **change})
     with session_scope(clinic) as session, pytest.raises(RecordRefused) as refused:
-        clinic_records.save_visit(session, user=_user(clinic, "dr.a"), patient_id=_pid(clinic), form=form)
+        records.save_visit(session, actor=_user(clinic, "dr.a"), patient_id=_pid(clinic), form=form)
     assert [p.field for p in refused.value.problems] == [field]
     assert reason in str(refused.value)
     assert dump(clinic) == before
@@ -159,12 +160,12 @@ def test_a_new_step_is_one_audit_row_and_shows_in_the_summary_and_on_the_timelin
     user, pid = _user(clinic, "dr.a"), _pid(clinic)
     before = _last_audit(clinic)
     version = _version(clinic)
-    clean, problems, preview = services.check_step(user, pid, StepForm(**STEP))
+    clean, problems, preview = run(records.check_step, user, pid, StepForm(**STEP))
     assert problems == [] and preview.label == "50 → 100 mg/day" and preview.end is None
     assert preview.schedule == "50 mg twice daily = 100 mg/day, troche"
     assert preview.others == [f"The troche step of 50 mg daily from {ago(20):%d %b %Y} now ends on {ago(0):%d %b %Y}."]
     assert _last_audit(clinic) == before  # checking writes nothing
-    step_id = services.save_step(user, pid, clean)
+    step_id = run(records.save_step, user, pid, clean)
     rows = _audit(clinic, before)
     assert [(r[1], r[2], r[3]) for r in rows] == [("dr.a", "record_change", "ok")]
     detail = json.loads(rows[0][4])
@@ -191,7 +192,7 @@ def test_ending_a_step_changes_it_in_place_with_old_and_new_values(clinic):
         frame = queries.titration_frame(session, pid)
         form = clinic_records.step_form_of(frame[frame["step_id"] == step_id].iloc[0])
     before, version = _last_audit(clinic), _version(clinic)
-    services.save_step(user, pid, replace(form, end_date=ago(2)), step_id=step_id)
+    run(records.save_step, user, pid, replace(form, end_date=ago(2)), step_id=step_id)
     rows = _audit(clinic, before)
     assert len(rows) == 1
     detail = json.loads(rows[0][4])
@@ -200,7 +201,7 @@ def test_ending_a_step_changes_it_in_place_with_old_and_new_values(clinic):
     assert _version(clinic) != version  # a change in place is a new review
     assert _summary(clinic)["current_step"] is None  # nothing runs after its end
     with pytest.raises(RecordError, match="nothing to change"):
-        services.save_step(user, pid, replace(form, end_date=ago(2)), step_id=step_id)
+        run(records.save_step, user, pid, replace(form, end_date=ago(2)), step_id=step_id)
     assert len(_audit(clinic, before)) == 1
 
 
@@ -208,7 +209,7 @@ def test_accepting_a_proposed_step_with_the_form_writes_its_values(clinic):
     user, pid = _user(clinic, "dr.a"), _pid(clinic)
     step_id = _step_id(clinic, ago(-10), "proposed")
     before = _last_audit(clinic)
-    services.save_step(user, pid, StepForm(start_date=ago(-10), dose_mg=60, frequency="daily", route="troche"),
+    run(records.save_step, user, pid, StepForm(start_date=ago(-10), dose_mg=60, frequency="daily", route="troche"),
                        step_id=step_id)
     detail = json.loads(_audit(clinic, before)[0][4])
     assert detail["change"] == "accept proposed step"
@@ -221,7 +222,7 @@ def test_booking_a_visit_shows_as_the_next_visit(clinic, capsys):
     user, pid = _user(clinic, "sam"), _pid(clinic)  # staff book visits
     assert _summary(clinic)["next_visit"] is None
     before = _last_audit(clinic)
-    services.save_visit(user, pid, VisitForm(date=ago(-7), kind="Telemedicine", booked=True, note="<b>call</b>"))
+    run(records.save_visit, user, pid, VisitForm(date=ago(-7), kind="Telemedicine", booked=True, note="<b>call</b>"))
     rows = _audit(clinic, before)
     assert [(r[1], r[2], r[3]) for r in rows] == [("sam", "record_change", "ok")]
     assert json.loads(rows[0][4])["new"] == {"date": ago(-7).isoformat(), "kind": "telehealth",
@@ -235,9 +236,9 @@ def test_recording_the_booked_visit_as_held_changes_it_instead_of_leaving_it_ove
     """Booked for today, then recorded as having taken place: one visit, held, the booking in the
     audit row's old values; tomorrow it is the last visit, not an overdue one."""
     user, pid = _user(clinic, "dr.a"), _pid(clinic)
-    services.save_visit(user, pid, VisitForm(date=TODAY, kind="in person", booked=True))
+    run(records.save_visit, user, pid, VisitForm(date=TODAY, kind="in person", booked=True))
     before = _last_audit(clinic)
-    services.save_visit(user, pid, VisitForm(date=TODAY, kind="in person", booked=False, note="seen"))
+    run(records.save_visit, user, pid, VisitForm(date=TODAY, kind="in person", booked=False, note="seen"))
     with session_scope(clinic) as session:
         visits = queries.visits_frame(session, pid)
     today = visits[visits["date"] == pd.Timestamp(TODAY)]
@@ -255,10 +256,10 @@ def test_recording_the_booked_visit_as_held_changes_it_instead_of_leaving_it_ove
 def test_an_infusion_that_took_place_is_a_visit_and_its_dose_step(clinic):
     user, pid = _user(clinic, "dr.a"), _pid(clinic)
     form = VisitForm(date=ago(0), kind="infusion", booked=False, infusion_dose_mg=35, infusion_route="iv")
-    clean, problems, preview = services.check_visit(user, pid, form)
+    clean, problems, preview = run(records.check_visit, user, pid, form)
     assert problems == [] and preview.label == "IV 35 mg" and preview.end == ago(0)
     before = _last_audit(clinic)
-    services.save_visit(user, pid, clean)
+    run(records.save_visit, user, pid, clean)
     rows = _audit(clinic, before)
     assert len(rows) == 1 and json.loads(rows[0][4])["new"]["infusion_step"]["dose_mg"] == 35.0
     summary = _summary(clinic)
@@ -275,10 +276,10 @@ def test_who_may_not_change_is_refused_audited_and_nothing_written(clinic, usern
     before, data = _last_audit(clinic), dump(clinic, skip=("audit_event",))
     with pytest.raises(PermissionError):
         if call == "step":
-            services.save_step(user, pid, StepForm(**STEP))
+            run(records.save_step, user, pid, StepForm(**STEP))
         else:
             kind = "infusion" if call == "infusion" else "in person"
-            services.save_visit(user, pid, VisitForm(date=ago(-7), kind=kind, booked=True, infusion_dose_mg=35,
+            run(records.save_visit, user, pid, VisitForm(date=ago(-7), kind=kind, booked=True, infusion_dose_mg=35,
                                                      infusion_route="IV"))
     assert [(r[1], r[2], r[3]) for r in _audit(clinic, before)] == [(username, "record_change", "denied")]
     assert dump(clinic, skip=("audit_event",)) == data
@@ -288,12 +289,12 @@ def test_the_diary_download_is_the_exports_csv_and_audited(clinic):
     from dashboard.ingest.export import export_patient_csv
 
     before = _last_audit(clinic)
-    raw = services.diary_csv(_user(clinic, "dr.a"), "P1")
+    raw = run(exports.diary_csv, _user(clinic, "dr.a"), "P1")
     with session_scope(clinic) as session:
         assert raw == export_patient_csv(session, "P1").encode("utf-8-sig")
     rows = _audit(clinic, before)
     assert [(r[1], r[2], r[3]) for r in rows] == [("dr.a", "export", "ok")]
     assert json.loads(rows[0][4])["rows"] == 61
     with pytest.raises(PermissionError):
-        services.diary_csv(_user(clinic, "dr.b"), "P1")
+        run(exports.diary_csv, _user(clinic, "dr.b"), "P1")
     assert [(r[1], r[2], r[3]) for r in _audit(clinic, before)][-1] == ("dr.b", "export", "denied")

@@ -12,11 +12,11 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from dashboard import services
+from dashboard.usecases import records, run
 from dashboard.analysis.worklist import stored_review
 from dashboard.auth import accounts
 from dashboard.auth.accounts import User
-from dashboard.db import clinic_records, flag_reviews, queries
+from dashboard.db import queries
 from dashboard.db.clinic_records import StepForm, VisitForm
 from dashboard.db.models import Clinician, DiaryEntry, Patient, TitrationStep
 from dashboard.db.session import session_scope
@@ -122,11 +122,11 @@ def _resolve_take(url, p1):
 
 
 def _step_form(url, p1):
-    services.save_step(_user(url), p1, StepForm(start_date=TODAY, dose_mg=75.0, frequency="daily", route="troche"))
+    run(records.save_step, _user(url), p1, StepForm(start_date=TODAY, dose_mg=75.0, frequency="daily", route="troche"))
 
 
 def _visit_form(url, p1):
-    services.save_visit(_user(url), p1, VisitForm(date=TODAY, kind="in person", booked=False))
+    run(records.save_visit, _user(url), p1, VisitForm(date=TODAY, kind="in person", booked=False))
 
 
 def _acknowledge(url, p1):
@@ -134,7 +134,7 @@ def _acknowledge(url, p1):
         flags = stored_review(session, p1, TODAY, load_thresholds(session)).flags
     bp = flags[flags["rule"] == "bp_high"].iloc[0]
     with session_scope(url) as session:
-        flag_reviews.acknowledge_flag(session, user=_user(url), patient_id=p1, rule="bp_high",
+        records.acknowledge_flag(session, actor=_user(url), patient_id=p1, rule="bp_high",
                                       flag_start=bp["start"], flag_end=bp["end"], note="seen, rechecked at home")
 
 
@@ -152,7 +152,7 @@ def _proposed_step(url, p1):
         step_id = session.scalar(select(TitrationStep.id).where(TitrationStep.patient_id == p1,
                                                                 TitrationStep.status == "proposed"))
         assert step_id is not None
-        clinic_records.decide_proposed_step(session, user=_user(url), patient_id=p1, step_id=step_id, accept=True)
+        records.decide_proposed_step(session, actor=_user(url), patient_id=p1, step_id=step_id, accept=True)
     assert _versions(url)["P1"] != before["P1"]
 
 

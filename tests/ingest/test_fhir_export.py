@@ -14,7 +14,6 @@ from sqlalchemy import select
 from dashboard import access
 from dashboard.analysis.summary import patient_summary
 from dashboard.auth import accounts
-from dashboard.db.clinic_records import decide_proposed_step
 from dashboard.db.models import AuditEvent, Patient, TitrationStep
 from dashboard.db.session import get_engine, migrate, session_scope
 from dashboard.demo import STORIES
@@ -23,6 +22,7 @@ from dashboard.ingest.fhir_export import export_patient_fhir
 from dashboard.ingest.service import import_file
 from tests.ingest.fhir_validator import r4_errors
 from tests.test_cli import cli
+from dashboard.usecases import records
 
 DEMO_REFS = [story.ref for story in STORIES]
 RECEIVER = "dr.receiver"  # the clinician of the clinic that receives the export
@@ -68,7 +68,7 @@ def _receive(url: str, bundle: str, ref: str) -> None:
         proposed = session.execute(select(TitrationStep.id, TitrationStep.patient_id)
                                    .where(TitrationStep.status == "proposed").order_by(TitrationStep.start_date)).all()
         for step_id, patient_id in proposed:
-            decide_proposed_step(session, user=user, patient_id=patient_id, step_id=step_id, accept=True)
+            records.decide_proposed_step(session, actor=user, patient_id=patient_id, step_id=step_id, accept=True)
 
 
 def test_every_demo_patient_survives_the_round_trip(demo_url, db_url):
