@@ -20,7 +20,7 @@ import pytest
 import streamlit as st
 
 from dashboard import cli, loaders, navigation, usecases
-from dashboard.access import STORED_HIDDEN
+from dashboard.ingest.service import STORED_HIDDEN
 from dashboard.auth import accounts
 from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
@@ -246,32 +246,32 @@ def _a_rule() -> str:
 
 
 def _summary(session, user, patient):
-    from dashboard.analysis.summary import patient_summary
+    from dashboard.stored.review import patient_summary
 
     return patient_summary(session, patient.ref, user=user)
 
 
 def _review(session, user, patient):
-    from dashboard.analysis.summary import patient_review
+    from dashboard.stored.review import patient_review
 
     return patient_review(session, patient.ref, user=user)
 
 
 def _report(session, user, patient):
-    from dashboard.report import patient_report
+    from dashboard.stored.review import patient_report
 
     return patient_report(session, patient.ref, user=user)
 
 
 def _report_data(session, user, patient):
-    from dashboard.report import report_data
+    from dashboard.stored.review import report_data
 
     return report_data(session, patient.ref, user=user)
 
 
 def _page_report(url, user, patient):
     """The review page's download, clicked by someone the patient is not (or no longer) shared with."""
-    from dashboard.analysis.summary import patient_review
+    from dashboard.stored.review import patient_review
     from dashboard.db.queries import imports_frame, visits_frame
 
     with session_scope(url) as session:  # what the page held before the share was withdrawn
