@@ -436,6 +436,7 @@ NOT_PATIENT_DATA = {
     "settings.thresholds": "the clinic's thresholds",
     "settings.change_thresholds": "the clinic's thresholds",
     "audit_trail.record_trail_export": "audits a download that audit_trail.trail_export allowed",
+    "audit_trail.verify_trail": "the operator's check of the trail's hash chain (no patient data shown)",
     "imports.record_import_download": "audits a download that imports.kept_import_file allowed",
     "imports.mapping_profiles": "column layouts of other diary apps",
     "imports.mapping_profile": "column layouts of other diary apps",
