@@ -61,7 +61,7 @@ def run(url: str, raw: bytes) -> None:
     edited = raw + b"BENCH-000,2020-01-01,5,,,,,,,,,\n"
     timed("import an edited copy (compare every entry)", lambda: import_file(edited, "bench2.csv", url=url))
     try:
-        from dashboard.analysis.summary import patient_summary
+        from dashboard.stored.review import patient_summary
     except ImportError:
         return
     with session_scope(url) as session:

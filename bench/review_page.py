@@ -272,7 +272,7 @@ def measure_empty_server(user, repeat: int) -> dict:
 
 def measure_summary(url: str, ref: str, repeat: int) -> dict:
     from dashboard import cli
-    from dashboard.analysis.summary import patient_summary
+    from dashboard.stored.review import patient_summary
     from dashboard.db.session import session_scope
 
     function, command, sizes, codes = [], [], set(), set()

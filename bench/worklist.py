@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import delete, select  # noqa: E402
 
-from dashboard.analysis.worklist import RuleFigures, precompute, stored_review, worklist  # noqa: E402
+from dashboard.analysis.worklist import RuleFigures  # noqa: E402
+from dashboard.stored.worklist import pain_windows, precompute, stored_review, worklist  # noqa: E402
 from dashboard.auth import accounts  # noqa: E402
 from dashboard.db import queries  # noqa: E402
 from dashboard.db import worklist_queries as q  # noqa: E402
@@ -77,7 +78,7 @@ def measure(url: str, today: date, *, repeat: int = 3, page_user: str | None = N
         ids = list(session.scalars(select(Patient.id)))
         limits = load_thresholds(session)
         out["patients"] = len(ids)
-        out["sql_s"] = _timed(lambda: (q.diary_figures(session, ids, today), q.visits(session, ids, since=today)))
+        out["sql_s"] = _timed(lambda: (q.diary_figures(session, ids, pain_windows(today)), q.visits(session, ids, since=today)))
         session.execute(delete(ReviewSnapshot))
     reviews: dict = {}
     if before_cold:
@@ -127,7 +128,7 @@ def parts(url: str, ids: list[int], today: date, repeat: int) -> dict:
         with session_scope(url) as session:
             limits = load_thresholds(session)
             for name, work in (("patients", lambda: q.patients(session, ids)),
-                               ("diary_figures", lambda: q.diary_figures(session, ids, today)),
+                               ("diary_figures", lambda: q.diary_figures(session, ids, pain_windows(today))),
                                ("visits", lambda: q.visits(session, ids, since=today)),
                                ("clinicians", lambda: q.clinicians(session, ids)),
                                ("data_versions", lambda: queries.data_versions(session, ids)),
@@ -138,7 +139,7 @@ def parts(url: str, ids: list[int], today: date, repeat: int) -> dict:
 
 
 def _precompute_copies(session, today: date, limits, copies: dict[int, int]) -> None:
-    from dashboard.analysis.worklist import refresh
+    from dashboard.stored.worklist import refresh
     from dashboard.db import snapshots
 
     ids = list(session.scalars(select(Patient.id).order_by(Patient.id)))

@@ -135,7 +135,6 @@ def import_scope(session: Session, username: str | None) -> ImportScope | None:
     return OPERATOR_SCOPE if user.role in CLINIC_WIDE_IMPORT_ROLES else ImportScope(clinician_id=user.id)
 
 
-STORED_HIDDEN = "not shown: this patient is not shared with you"
 
 
 def stored_values_visible(session: Session, username: str | None, refs: list[str]) -> set[str]:
@@ -145,6 +144,20 @@ def stored_values_visible(session: Session, username: str | None, refs: list[str
         return set(refs)
     user = resolve_user(session, username)
     return set() if user is None else set(refs) & shared_refs(session, user)
+
+
+@dataclass(frozen=True)
+class AccountImportPolicy:
+    """An account's import (a page's logged-in user, ``--as``), as ``ingest.service.import_file``
+    asks it: ``import_scope`` and ``stored_values_visible``, re-read from the stored account."""
+
+    username: str
+
+    def scope(self, session: Session) -> ImportScope | None:
+        return import_scope(session, self.username)
+
+    def visible(self, session: Session, refs: list[str]) -> set[str]:
+        return stored_values_visible(session, self.username, refs)
 
 
 # --- kept import files ----------------------------------------------------------------------

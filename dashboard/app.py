@@ -8,6 +8,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from dashboard import navigation, session_state
+from dashboard.app_pages import login
 from dashboard.config import database_url
 from dashboard.db import audit_key
 from dashboard.db.session import damaged_database
@@ -33,7 +34,7 @@ def main() -> None:
         return
     user = session_state.current_user()
     if user is None:
-        page = st.navigation(navigation.login_pages(), position="hidden")
+        page = st.navigation(navigation.login_pages(login.show), position="hidden")
     else:
         pages = [navigation.worklist_page(), navigation.patients_page(), navigation.review_page(), navigation.import_page(),
                  navigation.settings_page(), navigation.cohort_page()]

@@ -49,14 +49,13 @@ def login_page() -> st.Page:
 PROTECTED_PATHS = ("worklist", "patients", "review", "import", "settings", "audit", "admin", "cohort")
 
 
-def login_pages() -> list[st.Page]:
-    """Before login every page's address shows the login form, so a link to
-    ``/review?patient=REF`` keeps its address and opens the patient once logged in."""
-    from dashboard.app_pages import login
-
+def login_pages(show_login) -> list[st.Page]:
+    """Before login every page's address shows the login form (``show_login``, the login page's
+    ``show``: the pages import this module, not it them), so a link to ``/review?patient=REF``
+    keeps its address and opens the patient once logged in."""
     pages = [login_page()]
     for path in PROTECTED_PATHS:
-        pages.append(st.Page(_login_at(login.show, path), title="Log in", url_path=path))
+        pages.append(st.Page(_login_at(show_login, path), title="Log in", url_path=path))
     return pages
 
 

@@ -400,7 +400,7 @@ def _flags(url: str, ref: str) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=64)
 def _summary(url: str, ref: str) -> dict:
-    from dashboard.analysis.summary import patient_summary
+    from dashboard.stored.review import patient_summary
 
     with session_scope(url) as session:
         return patient_summary(session, ref, as_of=TODAY)

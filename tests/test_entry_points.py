@@ -20,7 +20,7 @@ import pytest
 import streamlit as st
 
 from dashboard import cli, loaders, navigation, usecases
-from dashboard.access import STORED_HIDDEN
+from dashboard.ingest.service import STORED_HIDDEN
 from dashboard.auth import accounts
 from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
@@ -221,14 +221,7 @@ def test_every_page_shows_nothing_of_another_clinicians_patient(clinic, path):
         assert any("not available" in e.value for e in at.error)
 
 
-# --- the use cases, the page cache and the functions under them ----------------------------------
-
-def _session_call(fn):
-    def call(url, user, patient):
-        with session_scope(url) as session:
-            return fn(session, user, patient)
-    return call
-
+# --- the use cases and the page cache (below them nothing asks who is looking: tests/test_architecture.py) --
 
 def _import(**kw):
     def call(url, user, patient):
@@ -245,33 +238,13 @@ def _a_rule() -> str:
     return next(iter(RULES))
 
 
-def _summary(session, user, patient):
-    from dashboard.analysis.summary import patient_summary
-
-    return patient_summary(session, patient.ref, user=user)
 
 
-def _review(session, user, patient):
-    from dashboard.analysis.summary import patient_review
-
-    return patient_review(session, patient.ref, user=user)
-
-
-def _report(session, user, patient):
-    from dashboard.report import patient_report
-
-    return patient_report(session, patient.ref, user=user)
-
-
-def _report_data(session, user, patient):
-    from dashboard.report import report_data
-
-    return report_data(session, patient.ref, user=user)
 
 
 def _page_report(url, user, patient):
     """The review page's download, clicked by someone the patient is not (or no longer) shared with."""
-    from dashboard.analysis.summary import patient_review
+    from dashboard.stored.review import patient_review
     from dashboard.db.queries import imports_frame, visits_frame
 
     with session_scope(url) as session:  # what the page held before the share was withdrawn
@@ -280,16 +253,6 @@ def _page_report(url, user, patient):
     return run(exports.pre_visit_report, user, patient, review, visits=visits, imports=imports_, url=url)
 
 
-def _export(session, user, patient):
-    from dashboard.ingest.export import export_patient_csv
-
-    return export_patient_csv(session, patient.ref, user=user)
-
-
-def _export_fhir(session, user, patient):
-    from dashboard.ingest.fhir_export import export_patient_fhir
-
-    return export_patient_fhir(session, patient.ref, user=user)
 
 
 def _step_form():
@@ -394,13 +357,6 @@ FUNCTION_CASES = {
     "loaders.acknowledge_flag": lambda url, user, p: loaders.acknowledge_flag(
         user, p, rule=_a_rule(), start=date(2026, 3, 1), end=date(2026, 3, 1), note="seen"),
     "loaders.decide_proposed_step": lambda url, user, p: loaders.decide_proposed_step(user, p, 1, True),
-    # Under the use cases: the analysis, report and export functions that take a user themselves.
-    "summary.patient_summary": _session_call(_summary),
-    "summary.patient_review": _session_call(_review),
-    "report.patient_report": _session_call(_report),
-    "report.report_data": _session_call(_report_data),
-    "export.export_patient_csv": _session_call(_export),
-    "fhir_export.export_patient_fhir": _session_call(_export_fhir),
 }
 # Cases whose refusal is a report rather than an exception (an import keeps its refused file).
 REFUSAL_REPORTS = {name for name in FUNCTION_CASES if name.startswith("imports.import_file")}
@@ -436,6 +392,7 @@ NOT_PATIENT_DATA = {
     "settings.thresholds": "the clinic's thresholds",
     "settings.change_thresholds": "the clinic's thresholds",
     "audit_trail.record_trail_export": "audits a download that audit_trail.trail_export allowed",
+    "audit_trail.verify_trail": "the operator's check of the trail's hash chain (no patient data shown)",
     "imports.record_import_download": "audits a download that imports.kept_import_file allowed",
     "imports.mapping_profiles": "column layouts of other diary apps",
     "imports.mapping_profile": "column layouts of other diary apps",

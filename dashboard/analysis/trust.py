@@ -25,7 +25,6 @@ from dashboard.analysis.response import BETTER, UNCLEAR, WORSE
 from dashboard.config import Thresholds
 
 LOW_ADHERENCE, SPARSE_DIARY, INFUSION_IN_WINDOW = "low_adherence", "sparse_diary", "infusion_in_window"
-QUALIFIERS = (LOW_ADHERENCE, SPARSE_DIARY, INFUSION_IN_WINDOW)  # the spec's order
 JUDGED = (BETTER, WORSE, UNCLEAR)
 # Routes of an in-clinic administration (a titration step of these routes is one session).
 IN_CLINIC_ROUTES = {"iv", "im", "intravenous", "intramuscular", "iv infusion", "im injection"}

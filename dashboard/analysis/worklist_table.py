@@ -103,12 +103,6 @@ WIDTHS = {"attention": 265, "patient": 180, "visit": 160, "pain": 140, "responde
           "diary": 110, "last_entry": 100, "last_bp": 100, "flags": 260, "condition": 240}
 
 
-def column_config() -> dict:
-    import streamlit as st
-
-    return {key: st.column_config.TextColumn(label, width=WIDTHS[key]) for key, label in COLUMNS.items()}
-
-
 def table(rows: list[WorklistRow], as_of: date) -> pd.DataFrame:
     """One line per row, every cell a plain string (patient text stays text in st.dataframe)."""
     lines = [{

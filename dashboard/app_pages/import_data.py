@@ -8,9 +8,9 @@ import streamlit as st
 from dashboard import loaders
 from dashboard.app_pages import mapping_ui
 from dashboard.usecases import imports, run
-from dashboard.access import STORED_HIDDEN, may_import
+from dashboard.access import may_import
 from dashboard.ingest.records import FileRefused
-from dashboard.ingest.service import parse, preview_frame
+from dashboard.ingest.service import STORED_HIDDEN, parse, preview_frame
 from dashboard.ingest.writer import Resolution
 from dashboard.session_state import current_user
 

@@ -9,15 +9,20 @@ from datetime import timedelta
 import streamlit as st
 
 from dashboard import loaders, navigation
-from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD
 from dashboard.analysis import worklist_table as wt
+from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD
+from dashboard.app_pages.review_sections import COMPACT
 from dashboard.session_state import current_user
 
 BOOKED, EVERYONE = "Visits booked", "All my patients"
 
 
+def _column_config() -> dict:
+    """The table's headers and widths (``worklist_table.WIDTHS``: the reason and the patient on a 1366-pixel screen)."""
+    return {key: st.column_config.TextColumn(label, width=wt.WIDTHS[key]) for key, label in wt.COLUMNS.items()}
+
+
 def show() -> None:
-    from dashboard.app_pages.review_sections import COMPACT
 
     user = current_user()
     today = loaders.today()
@@ -50,7 +55,7 @@ def show() -> None:
         st.info("No patient matches these filters.")
         return
     picked_rows = st.dataframe(wt.table(shown, today), hide_index=True, key="worklist_table", on_select="rerun",
-                               selection_mode="single-row", column_config=wt.column_config(), width="stretch")
+                               selection_mode="single-row", column_config=_column_config(), width="stretch")
     selected = picked_rows.selection.rows if picked_rows is not None else []
     if selected:
         _open(shown[selected[0]].ref)

@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+import streamlit as st
 from sqlalchemy.orm import Session
 
-from dashboard.audit_actions import AuditAction
 from dashboard.actors import User
+from dashboard.audit_actions import AuditAction
 from dashboard.auth.accounts import user_by_oidc
 from dashboard.db import audit
 
@@ -57,7 +58,6 @@ def providers(auth: Mapping | None) -> list[Provider]:
 
 def configured_providers() -> list[Provider]:
     """The providers in Streamlit's secrets; none when there is no secrets file."""
-    import streamlit as st
 
     try:
         if not st.secrets.load_if_toml_exists():

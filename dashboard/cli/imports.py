@@ -6,12 +6,12 @@ import json
 import sys
 from pathlib import Path
 
-from dashboard.access import STORED_HIDDEN
 from dashboard.audit_actions import AuditAction
 from dashboard.cli.common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, operator, run_as
 from dashboard.db.session import migrate, session_scope
 from dashboard.ingest import profiles
 from dashboard.ingest.records import FileRefused
+from dashboard.ingest.service import STORED_HIDDEN
 from dashboard.ingest.writer import Resolution
 from dashboard.text_rules import escaped
 from dashboard.usecases import imports

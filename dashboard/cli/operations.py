@@ -14,14 +14,22 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from dashboard.audit_actions import AuditAction
-from dashboard.cli.common import (EXIT_OK, EXIT_OTHER_DATABASE, EXIT_REFUSED, EXIT_UNCHECKED, EXIT_USAGE, operator,
-                                  safe_url)
+from dashboard.cli.common import (
+    EXIT_OK,
+    EXIT_OTHER_DATABASE,
+    EXIT_REFUSED,
+    EXIT_UNCHECKED,
+    EXIT_USAGE,
+    operator,
+    safe_url,
+)
 from dashboard.config import REPO_ROOT, audit_checkpoint_file, database_url
 from dashboard.db import audit, audit_checkpoint, audit_key, backup
 from dashboard.db.audit_key import BESIDE_ENV, placement_problem
 from dashboard.db.models import Patient
 from dashboard.db.session import migrate, session_scope
 from dashboard.demo import DemoRefused, build_demo, not_the_demo
+from dashboard.usecases import audit_trail, run
 
 
 def cmd_migrate(args) -> int:
@@ -64,19 +72,8 @@ def cmd_audit(args) -> int:
     not an alarm, but nothing was compared). Nothing is ever appended after a failure, so the
     evidence stays; an unchanged trail appends nothing either.
     """
-    appended = False
     try:
-        key = audit_key.load(create=False)
-        history = audit_checkpoint.read_history(key)
-        with session_scope() as session:
-            result = audit.verify(session, key=key, history=history)
-            if result.ok and result.other_database is None:
-                new = audit.checkpoint_after(session, result, key, history)
-                newest = history[-1] if history else None
-                if newest is None or (newest.last_id, newest.last_hash, newest.keyed_by) != (
-                        new.last_id, new.last_hash, new.keyed_by):
-                    audit_checkpoint.append(key, new)
-                    appended = True
+        check = run(audit_trail.verify_trail, operator())
     except audit_key.AuditKeyError as exc:
         print(f"audit trail NOT CHECKED: {exc}", file=sys.stderr)
         return EXIT_UNCHECKED
@@ -87,6 +84,7 @@ def cmd_audit(args) -> int:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else exc.__class__.__name__
         print(f"audit trail NOT CHECKED: cannot read the database {safe_url()}: {reason}", file=sys.stderr)
         return EXIT_UNCHECKED
+    result, history, appended = check.result, check.history, check.appended
     if not result.ok:
         print(f"audit trail BROKEN: {result.problem}", file=sys.stderr)
         return EXIT_REFUSED
@@ -136,7 +134,7 @@ def _serve(cmd: list[str], env: dict) -> int:
     service manager that stops ``python -m dashboard run`` never leaves a server holding the port."""
     server = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env)
 
-    def stop(signum, _frame):
+    def stop(_signum, _frame):
         server.send_signal(signal.SIGTERM)
 
     previous = signal.signal(signal.SIGTERM, stop)

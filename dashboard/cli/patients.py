@@ -14,7 +14,8 @@ from pathlib import Path
 
 from dashboard.analysis.cohort import cohort_json
 from dashboard.analysis.note import clinical_note
-from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD, precompute
+from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD
+from dashboard.stored.worklist import precompute
 from dashboard.analysis.worklist_table import COLUMNS, table
 from dashboard.audit_actions import AuditAction
 from dashboard.cli.common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, run_as

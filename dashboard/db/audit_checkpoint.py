@@ -39,11 +39,12 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from dashboard.config import AUDIT_CHECKPOINT_EVERY, audit_checkpoint_file
+from dashboard.db.models import AuditEvent
 
 log = logging.getLogger(__name__)
 _DOMAIN_V1 = b"dashboard audit checkpoint v1\n"  # single-file checkpoints of the previous version
@@ -253,9 +254,7 @@ def schedule_after_commit(session: Session, row, key: bytes) -> None:
 
 
 def _still_reaches_checkpoint(session: Session, key: bytes) -> bool:
-    from sqlalchemy import select
 
-    from dashboard.db.models import AuditEvent
 
     try:
         current = read(key)

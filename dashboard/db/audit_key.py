@@ -18,6 +18,8 @@ import os
 import secrets
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from dashboard.config import audit_key_file
 
 ENV = "DASHBOARD_AUDIT_KEY"
@@ -60,7 +62,6 @@ def placement_problem(database) -> str | None:
     the key too, and with it could rewrite the trail so that it verifies. A key from the
     environment, a server database, or an explicit ``DASHBOARD_AUDIT_KEY_BESIDE_DATABASE=1`` pass.
     """
-    from sqlalchemy.engine import make_url
 
     if os.environ.get(ENV, "").strip() or os.environ.get(BESIDE_ENV, "").strip().lower() in {"1", "true", "yes"}:
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from dashboard import fields
@@ -22,6 +22,8 @@ from dashboard.db.models import (
     ImportRecord,
     Measure,
     Patient,
+    PatientShare,
+    Setting,
     SideEffect,
     TitrationStep,
     Visit,
@@ -197,7 +199,6 @@ def imports_frame(session: Session, patient_ref: str) -> pd.DataFrame:
 
 def patients_frame(session: Session, patient_ids: list[int] | None = None) -> pd.DataFrame:
     """Patients with their diary span, for the patient list."""
-    from sqlalchemy import func
 
     span = (
         select(
@@ -249,9 +250,7 @@ def clinic_version(session: Session) -> tuple:
     Part of their cache keys, so a change made through another server process is a new cache
     entry on this one at once, not after a time-to-live: one aggregate query per page run.
     """
-    from sqlalchemy import func
 
-    from dashboard.db.models import ImportRecord, PatientShare, Setting
 
     parts = [func.count(ImportRecord.id), func.max(ImportRecord.id)], [func.count(Patient.id), func.max(Patient.id)], \
         [func.count(PatientShare.patient_id), func.max(PatientShare.shared_at)], \

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dashboard.db.models import PatientRevision
@@ -26,10 +28,7 @@ def bump(session: Session, patient_ids: Iterable[int]) -> None:
     ids = sorted(set(patient_ids))
     if not ids:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     statement = insert(PatientRevision)
     session.execute(statement.on_conflict_do_update(

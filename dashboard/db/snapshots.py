@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dashboard.config import Thresholds
@@ -75,10 +77,7 @@ def write(session: Session, as_of: date, snapshots: dict[int, tuple[str, dict]])
     (INSERT ... ON CONFLICT DO UPDATE on both backends)."""
     if not snapshots:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     rows = [{"patient_id": pid, "as_of": as_of, "version": v, "figures": figures, "computed_at": now}
             for pid, (v, figures) in snapshots.items()]

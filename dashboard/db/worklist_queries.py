@@ -18,7 +18,6 @@ from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from dashboard import fields
-from dashboard.analysis.recent import recent_windows
 from dashboard.db.models import BP_RECORDED, Clinician, DiaryEntry, Patient, PatientShare, Visit
 from dashboard.db.queries import VISIT_COLUMNS, _dated, _diary_dated, _frame, among
 
@@ -32,15 +31,17 @@ def patients(session: Session, patient_ids: list[int]) -> pd.DataFrame:
     return _frame(rows, ["patient_id", "ref", "name", "condition"])
 
 
-def diary_figures(session: Session, patient_ids: list[int], as_of: date) -> pd.DataFrame:
+def diary_figures(session: Session, patient_ids: list[int], windows: tuple[date, date, date]) -> pd.DataFrame:
     """Per patient: mean daily pain of the last 14 days and the 14 before, diary days in the
-    last 30, the last diary day and the last day with a blood-pressure reading (up to ``as_of``).
+    last 30, the last diary day and the last day with a blood-pressure reading (up to the as-of day).
+    ``windows`` are (start of the previous 14 days, start of the last 14, as-of day): the review's
+    definitions (``analysis.recent.recent_windows``), handed in so storage does not import analysis.
 
     The sums read the last 30 days only; the last day and the last reading are one step down an
     index each per patient (``max`` over (patient, day) and the partial index of the days with a
     reading), so none of it grows with the length of the diary.
     """
-    prev_start, last_start, end = (d.date() for d in recent_windows(as_of))
+    prev_start, last_start, end = windows
     window_start = end - timedelta(days=COMPLETENESS_DAYS - 1)
     # One pass over the last 30 days (the 28 of the pain windows among them): a day's pain is the
     # mean of its entries that recorded pain (avg skips the others), a day without pain is NULL

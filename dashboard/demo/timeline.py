@@ -39,10 +39,6 @@ class Timeline:
     daily: list[ActiveStep | None]
     bookings: list[VisitRecord] = field(default_factory=list)  # booked, not yet held (status 'booked')
 
-    @property
-    def first_step(self) -> date:
-        return self.start + timedelta(days=BASELINE_DAYS)
-
     def visit_date(self, index: int) -> date:
         return self.visits[index].date
 

@@ -69,17 +69,14 @@ def _csv_row(entry: dict, ref: str, has_time: bool, grades: dict[str, int]) -> l
     return [row[name] for name in COLUMNS]
 
 
-def export_patient_csv(session: Session, patient_ref: str, *, user=None) -> str:
+def export_patient_csv(session: Session, patient_ref: str) -> str:
     """The patient's whole diary, oldest entry first, as text with a comma delimiter (write it as UTF-8).
 
-    With ``user``, PermissionError unless the patient is shared with them (``dashboard.access``).
+    Access is the caller's check (``dashboard.usecases.exports``).
     """
-    from dashboard.access import require_patient
-
     patient = patient_by_ref(session, patient_ref)
     if patient is None:
         raise UnknownPatient(patient_ref)
-    require_patient(session, user, patient.id)
     diary = diary_frame(session, patient.id)
     effects = side_effects_frame(session, patient.id)
     grades: dict[int, dict[str, int]] = {}

@@ -12,7 +12,9 @@ import json
 import time
 from contextlib import contextmanager
 from datetime import date
+from typing import Protocol
 
+import pandas as pd
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -20,11 +22,53 @@ from dashboard import patient_ref as patient_refs
 from dashboard.audit_actions import AuditAction
 from dashboard.db import audit
 from dashboard.db.session import session_scope
+from dashboard.ingest import detect
+from dashboard.ingest.bearable import looks_like_bearable, parse_bearable
+from dashboard.ingest.clinic_records import parse_titration_csv, parse_visits_csv
+from dashboard.ingest.diary_csv import parse_diary_csv
+from dashboard.ingest.fhir import looks_like_fhir, parse_fhir
+from dashboard.ingest.profiles import load_profile, parse_with_profile
 from dashboard.ingest.records import FileRefused, ParsedFile
 from dashboard.ingest.writer import ImportReport, Resolution, keep_record, write_import
 from dashboard.text_rules import escaped
 
 FORMATS = ("diary-csv", "titration", "visits", "fhir", "bearable")
+STORED_HIDDEN = "not shown: this patient is not shared with you"
+
+
+class ImportScope(Protocol):
+    def refused_refs(self, session: Session, refs: list[str]) -> list[str]:
+        """The references the file names that the import may not write for."""
+
+
+class ImportPolicy(Protocol):
+    """Who is importing, as the import needs to know it; ``access.AccountImportPolicy`` for an
+    account (decided in ``dashboard.access``, handed in by the use case), ``OPERATOR`` otherwise."""
+
+    def scope(self, session: Session) -> ImportScope | None:
+        """For whom the import may write; None: the account may not import at all."""
+
+    def visible(self, session: Session, refs: list[str]) -> set[str]:
+        """Which of ``refs`` the report may show stored values of."""
+
+
+class _Everyone:
+    def refused_refs(self, session: Session, refs: list[str]) -> list[str]:
+        return []
+
+
+class _Operator:
+    """The server's operator (the command line without ``--as``): clinic-wide, who can read the
+    database directly anyway."""
+
+    def scope(self, session: Session) -> ImportScope:
+        return _Everyone()
+
+    def visible(self, session: Session, refs: list[str]) -> set[str]:
+        return set(refs)
+
+
+OPERATOR: ImportPolicy = _Operator()
 
 
 class UnknownFormat(FileRefused):
@@ -33,9 +77,6 @@ class UnknownFormat(FileRefused):
 
 def detect_format(raw: bytes, file_name: str) -> str:
     """Recognise a file by its content, never by its name."""
-    from dashboard.ingest import detect
-    from dashboard.ingest.bearable import looks_like_bearable
-    from dashboard.ingest.fhir import looks_like_fhir
 
     if looks_like_fhir(raw):
         return "fhir"
@@ -58,29 +99,23 @@ def parse(raw: bytes, file_name: str, *, fmt: str = "auto", patient_ref: str | N
           profile: dict | None = None, today: date | None = None) -> ParsedFile:
     """Bytes to a ParsedFile; raises FileRefused when the file as a whole cannot be read."""
     if profile is not None:
-        from dashboard.ingest.profiles import parse_with_profile
 
         return parse_with_profile(raw, file_name, profile, patient_ref=patient_ref, today=today)
     if fmt == "auto":
         fmt = detect_format(raw, file_name)
     if fmt == "diary-csv":
-        from dashboard.ingest.diary_csv import parse_diary_csv
 
         return parse_diary_csv(raw, file_name, patient_ref=patient_ref, today=today)
     if fmt == "titration":
-        from dashboard.ingest.clinic_records import parse_titration_csv
 
         return parse_titration_csv(raw, file_name, patient_ref=patient_ref, today=today)
     if fmt == "visits":
-        from dashboard.ingest.clinic_records import parse_visits_csv
 
         return parse_visits_csv(raw, file_name, patient_ref=patient_ref, today=today)
     if fmt == "fhir":
-        from dashboard.ingest.fhir import parse_fhir
 
         return parse_fhir(raw, file_name, patient_ref=patient_ref, today=today)
     if fmt == "bearable":
-        from dashboard.ingest.bearable import parse_bearable
 
         return parse_bearable(raw, file_name, patient_ref=patient_ref, today=today)
     raise UnknownFormat(file_name, f"unknown format {fmt!r}; use one of: auto, {', '.join(FORMATS)}")
@@ -111,7 +146,7 @@ def import_file(
     dry_run: bool = False,
     today: date | None = None,
     retries: int = 4,
-    as_user: bool = False,
+    policy: ImportPolicy = OPERATOR,
     resolution: Resolution | None = None,
 ) -> ImportReport:
     """Parse and store one file in one transaction, retrying when a concurrent import won the race.
@@ -122,18 +157,16 @@ def import_file(
     ``dry_run`` computes the full report (added, unchanged, conflicts, refused, ignored) and
     writes nothing at all: ``would-import`` instead of ``imported``, and no import id.
     ``resolution`` decides conflicts (keep the stored values or take the file's, with a reason).
-    ``as_user``: ``actor`` is an account's user name (a page's logged-in user, ``--as``), and
-    ``dashboard.access.import_scope`` decides for whom it may write, from the stored account:
-    a clinician only for patients shared with them (a file naming any other reference is
-    refused, dry run included, in words that do not say whether it exists). Whatever the role, a
-    conflict's stored values are shown only for patients the account may open, and a report that
-    shows stored values or compares with them is audited, dry runs included. Otherwise ``actor``
-    names the server's operator.
+    ``policy`` decides for whom the import may write and whose stored values its report may show:
+    the operator's (clinic-wide, everything) unless the use case hands in an account's
+    (``access.AccountImportPolicy``: a clinician only for patients shared with them, a file naming
+    any other reference refused, dry run included, in words that do not say whether it exists;
+    whatever the role, a conflict's stored values only for patients the account may open). A
+    report that shows stored values or compares with them is audited, dry runs included.
     """
     profile = None
     scope = _scope(patient_ref, None)
     if profile_name:
-        from dashboard.ingest.profiles import load_profile
 
         try:
             with session_scope(url) as session:
@@ -151,7 +184,7 @@ def import_file(
         except FileRefused as exc:
             return _finish(url, actor, raw, refused_report(file_name, fmt, exc), dry_run=dry_run, scope=scope)
         report, keep = _write_retrying(parsed, raw, url=url, accept_valid=accept_valid, actor=actor, scope=scope,
-                                       dry_run=dry_run, as_user=as_user, resolution=resolution, retries=retries)
+                                       dry_run=dry_run, policy=policy, resolution=resolution, retries=retries)
     if not keep or report.status == "imported":
         return report
     return _finish(url, actor, raw, report, dry_run=dry_run, scope=scope)
@@ -196,14 +229,12 @@ def _finish(url, actor: str, raw: bytes, report: ImportReport, *, dry_run: bool,
     return report
 
 
-def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run, as_user=False,
+def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run, policy: ImportPolicy,
            resolution=None) -> tuple[ImportReport, bool]:
     """The report, and whether the file is to be kept: an account that may not import at all is
     refused and audited, but its file is not kept (nobody entitled to hand it to the clinic did)."""
-    from dashboard import access
-
     with session_scope(url) as session:
-        allowed = access.import_scope(session, actor if as_user else None)
+        allowed = policy.scope(session)
         if allowed is None:
             report = ImportReport(file=parsed.file_name, format=parsed.format, status="refused",
                                   message="your account cannot import records")
@@ -211,14 +242,14 @@ def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, d
                 _audit(session, actor, report)
             return report, False
         if hidden := allowed.refused_refs(session, parsed.patient_refs()):
-            # One message whether or not a reference exists (dashboard.access): no existence oracle.
+            # One message whether or not a reference exists (the policy's): no existence oracle.
             return ImportReport(
                 file=parsed.file_name, format=parsed.format, status="refused", patients=parsed.patient_refs(),
                 message=(f"this file names {len(hidden)} patient(s) that are not among your patients "
                          f"({', '.join(hidden)}); ask clinic staff to import it")), True
         report = write_import(session, parsed, raw=raw, accept_valid=accept_valid, imported_by=actor, scope=scope,
                               dry_run=dry_run, resolution=resolution)
-        shown = _hide_stored_values(session, report, actor if as_user else None)
+        shown = _hide_stored_values(session, report, policy)
         if report.status == "imported":
             _audit(session, actor, report, shown)
         elif dry_run and _read_stored(report):
@@ -227,16 +258,14 @@ def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, d
         return report, True
 
 
-def _hide_stored_values(session: Session, report: ImportReport, username: str | None) -> list[str]:
-    """A conflict's stored side only for patients ``username`` may open (dashboard.access); the
-    patients whose stored values the report still shows, for the audit row."""
-    from dashboard import access
-
+def _hide_stored_values(session: Session, report: ImportReport, policy: ImportPolicy) -> list[str]:
+    """A conflict's stored side only for patients the policy's account may open; the patients
+    whose stored values the report still shows, for the audit row."""
     refs = sorted({c["patient"] for c in report.conflicts if c.get("patient")})
-    visible = access.stored_values_visible(session, username, refs)
+    visible = policy.visible(session, refs)
     for c in report.conflicts:
         if c.get("patient") not in visible:
-            c["stored"] = access.STORED_HIDDEN
+            c["stored"] = STORED_HIDDEN
     return sorted(visible)
 
 
@@ -270,7 +299,6 @@ def _audit(session: Session, actor: str, report: ImportReport, stored_values_sho
 
 def preview_frame(parsed: ParsedFile, limit: int = 200):
     """The first records a file would bring, as a table for the import page."""
-    import pandas as pd
 
     rows = []
     for rec in parsed.diary[:limit]:

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from dashboard.db import revisions
 from dashboard.db.models import ImportRecord, Patient
 from dashboard.ingest.records import ParsedFile, RefusedRow
-from dashboard.ingest.write_plan import _iso, _Plan, _plain_signature, _record_signature
+from dashboard.ingest.resolve import apply_decisions
+from dashboard.ingest.write_plan import _iso, _plain_signature, _Plan, _record_signature
 from dashboard.text_rules import escaped
 
 
@@ -227,7 +228,6 @@ def write_import(
             setattr(patient, key, value)
     plan.write(session, patient_ids, record.id)
     if decided:
-        from dashboard.ingest.resolve import apply_decisions
 
         apply_decisions(session, plan, decided, patient_ids, record, actor=imported_by or "unknown",
                         reason=resolution.reason)

@@ -38,7 +38,7 @@ class ChartUnavailable(RuntimeError):
 
 def timeline_png(fig: go.Figure) -> bytes:
     """The figure as a PNG at its own height, WIDTH_PX wide, through kaleido and Chromium."""
-    import kaleido
+    import kaleido  # start-up: ~0.25 s (python -X importtime), only when a report's chart is drawn
 
     path = chromium_path()
     if path is None:

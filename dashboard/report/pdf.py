@@ -24,9 +24,11 @@ from pathlib import Path
 import pandas as pd
 from fpdf import FPDF, FontFace
 from fpdf.enums import XPos, YPos
+from PIL import Image
 
 from dashboard.analysis import review_words as words
 from dashboard.analysis.review import Review
+from dashboard.report.chart import SCALE, mm_per_px
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core (Bitstream Vera licence)
 FONT = "DejaVu"
@@ -213,9 +215,7 @@ def _chart(pdf: FPDF, inputs: ReportInputs) -> None:
         _heading(pdf, "Timeline")
         pdf.multi_cell(WIDTH, LINE, inputs.chart_problem, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
-    from PIL import Image
 
-    from dashboard.report.chart import SCALE, mm_per_px
 
     with Image.open(BytesIO(inputs.chart_png)) as image:
         px_w, px_h = image.size

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 import pandas as pd
 from sqlalchemy.orm import Session
 
 from dashboard import access
-from dashboard.actors import User
+from dashboard.actors import Operator, User
 from dashboard.audit_actions import AuditAction
-from dashboard.db import audit, audit_trail
+from dashboard.db import audit, audit_checkpoint, audit_key, audit_trail
 from dashboard.ingest.export import trail_csv
 from dashboard.usecases.guard import guarded
 
@@ -44,3 +44,36 @@ def record_trail_export(session: Session, actor: User, f, rows: int) -> None:
     """The download of ``trail_export``'s file, audited."""
     audit.record(session, actor=actor.username, action=AuditAction.EXPORT,
                  detail={"what": "audit trail", "rows": rows, "filter": asdict(f)})
+
+
+@dataclass(frozen=True)
+class TrailCheck:
+    """What verifying the trail found: the verification, the checkpoint history it was checked
+    against (read before this run), and whether this run appended a checkpoint."""
+
+    result: audit.VerifyResult
+    history: list
+    appended: bool
+
+
+def verify_trail(session: Session, actor: Operator) -> TrailCheck:
+    """Verify the trail against every checkpoint of the history; if it is intact and the history is
+    this database's, append its last row (nothing when unchanged). Nothing is appended after a
+    failure, so the evidence stays. The operator's (``audit verify``): it reads the key beside the
+    server, which only the operator holds; it shows no patient data.
+
+    Raises ``audit_key.AuditKeyError`` (no key), ``audit_checkpoint.CheckpointError`` (the history
+    was tampered with) and the database's errors, for the command to word.
+    """
+    key = audit_key.load(create=False)
+    history = audit_checkpoint.read_history(key)
+    result = audit.verify(session, key=key, history=history)
+    appended = False
+    if result.ok and result.other_database is None:
+        new = audit.checkpoint_after(session, result, key, history)
+        newest = history[-1] if history else None
+        if newest is None or (newest.last_id, newest.last_hash, newest.keyed_by) != (
+                new.last_id, new.last_hash, new.keyed_by):
+            audit_checkpoint.append(key, new)
+            appended = True
+    return TrailCheck(result=result, history=history, appended=appended)

@@ -19,13 +19,14 @@ from sqlalchemy.orm import Session
 
 from dashboard import access
 from dashboard.actors import Actor, PatientInfo, User, as_user, audit_name
-from dashboard.analysis.summary import patient_review as _patient_review
+from dashboard.stored.review import patient_review as _patient_review
 from dashboard.audit_actions import AuditAction
 from dashboard.db import audit
 from dashboard.db.queries import patient_by_ref
 from dashboard.ingest.export import export_patient_csv
 from dashboard.ingest.fhir_export import export_patient_fhir
-from dashboard.report import report_data as _report_data, report_pdf
+from dashboard.report import report_pdf
+from dashboard.stored.review import report_data as _report_data
 from dashboard.usecases.guard import guarded, refuse
 
 
@@ -43,7 +44,7 @@ def diary_csv(session: Session, actor: User, patient_ref: str) -> bytes:
     detail = {"patient": patient_ref, "format": "csv", "what": "diary"}
     patient, allowed = _shared(session, actor, patient_ref)
     with guarded(session, actor, AuditAction.EXPORT, allowed, denied_detail=detail) as done:
-        text = export_patient_csv(session, patient_ref, user=actor)
+        text = export_patient_csv(session, patient_ref)
         done.patient_id, done.detail = patient.id, {**detail, "rows": _csv_rows(text), "via": "page"}
     return text.encode("utf-8-sig")
 
@@ -59,7 +60,7 @@ def patient_fhir(session: Session, actor: User, patient_ref: str) -> bytes:
     patient, allowed = _shared(session, actor, patient_ref)
     with guarded(session, actor, AuditAction.EXPORT, allowed, detail=detail,
                  denied_patient_id=patient.id if patient else None) as done:
-        text = export_patient_fhir(session, patient_ref, user=actor)
+        text = export_patient_fhir(session, patient_ref)
         done.patient_id = patient.id
     return text.encode("utf-8")
 
@@ -86,8 +87,8 @@ def pre_visit_report(session: Session, actor: User, patient: PatientInfo, review
 # --- the command line's reads of one patient ------------------------------------------------------
 
 def _patient_read(session: Session, actor: Actor, ref: str, action: str, detail: dict,
-                  read: Callable[[Session, User | None], object]):
-    """``read(session, user)`` for the patient ``ref`` after the access check, audited.
+                  read: Callable[[Session], object]):
+    """``read(session)`` for the patient ``ref`` after the access check, audited.
 
     A ``User`` (``--as``) must have the patient shared with them, exactly as on the review page;
     the ``Operator`` can read the database directly anyway. ``read`` raises LookupError for an
@@ -99,7 +100,7 @@ def _patient_read(session: Session, actor: Actor, ref: str, action: str, detail:
         if not allowed:
             refuse(session, actor, action, detail=detail,
                    message=f"{action}: patient {ref!r} is not available to {user.username!r}")
-    result = read(session, user)
+    result = read(session)
     patient = patient_by_ref(session, ref)
     audit.record(session, actor=audit_name(actor), action=action, patient_id=patient.id if patient else None,
                  detail=detail)
@@ -110,14 +111,14 @@ def export_patient(session: Session, actor: Actor, patient_ref: str, fmt: str) -
     """The patient's diary (``csv``) or the patient as a FHIR R4 Bundle (``fhir``), as text."""
     export = export_patient_fhir if fmt == "fhir" else export_patient_csv
     return _patient_read(session, actor, patient_ref, AuditAction.EXPORT, {"format": fmt},
-                         lambda s, user: export(s, patient_ref, user=user))
+                         lambda s: export(s, patient_ref))
 
 
 def patient_review(session: Session, actor: Actor, patient_ref: str, *, as_of: date | None, note: bool):
     """The patient's review, for ``summary --json`` (its numbers) or ``--note`` (the note)."""
     detail = {"as_of": as_of.isoformat() if as_of else None, "format": "note" if note else "json"}
     return _patient_read(session, actor, patient_ref, AuditAction.SUMMARY, detail,
-                         lambda s, user: _patient_review(s, patient_ref, as_of=as_of, user=user))
+                         lambda s: _patient_review(s, patient_ref, as_of=as_of))
 
 
 def report_data(session: Session, actor: Actor, patient_ref: str, *, as_of: date | None):
@@ -125,4 +126,4 @@ def report_data(session: Session, actor: Actor, patient_ref: str, *, as_of: date
     its unit of work has closed."""
     return _patient_read(session, actor, patient_ref, AuditAction.REPORT,
                          {"as_of": as_of.isoformat() if as_of else None},
-                         lambda s, user: _report_data(s, patient_ref, as_of=as_of, user=user))
+                         lambda s: _report_data(s, patient_ref, as_of=as_of))

@@ -10,7 +10,7 @@ from dashboard.actors import Actor, Operator, User, audit_name
 from dashboard.audit_actions import AuditAction
 from dashboard.db import audit, import_history as history
 from dashboard.ingest import profiles
-from dashboard.ingest.service import import_file as _import_file
+from dashboard.ingest.service import OPERATOR, import_file as _import_file
 from dashboard.ingest.writer import ImportReport
 from dashboard.usecases.guard import guarded, refuse
 
@@ -24,7 +24,8 @@ def import_file(actor: Actor, raw: bytes, file_name: str, *, url: str | None = N
     stored account (``access.import_scope``), so a ``User`` imports as that account and the
     ``Operator`` clinic-wide; the import's audit row is written there with its outcome.
     """
-    return _import_file(raw, file_name, url=url, actor=audit_name(actor), as_user=not isinstance(actor, Operator),
+    return _import_file(raw, file_name, url=url, actor=audit_name(actor),
+                        policy=OPERATOR if isinstance(actor, Operator) else access.AccountImportPolicy(audit_name(actor)),
                         **options)
 
 

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from dashboard import access
 from dashboard.actors import Actor, PatientInfo, User, as_user, audit_name
 from dashboard.analysis.cohort import Cohort, build_cohort
-from dashboard.analysis.summary import stored_review
-from dashboard.analysis.worklist import WorklistRow, worklist as build_worklist
+from dashboard.stored.review import stored_review
+from dashboard.analysis.worklist import WorklistRow
+from dashboard.stored.worklist import worklist as build_worklist
 from dashboard.audit_actions import AuditAction
 from dashboard.db import audit, queries
 from dashboard.db.models import Patient

@@ -18,7 +18,7 @@ from dashboard.analysis.cohort import (
     ALL_PATIENTS, BAND_ORDER, MIN_GROUP, NO_DAILY_DOSE, cohort_json, dose_band, flag_rates, responders_by,
     side_effect_rates, time_to_lowest_effective_dose,
 )
-from dashboard.analysis.summary import patient_summary
+from dashboard.stored.review import patient_summary
 from dashboard.auth.accounts import resolve_user
 from dashboard.db.session import get_engine, session_scope
 from dashboard.demo import STORIES, build_demo

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboard.analysis.note import PLAN_PLACEHOLDER, clinical_note
-from dashboard.analysis.summary import patient_review
+from dashboard.stored.review import patient_review
 from dashboard.db.session import session_scope
 from dashboard.demo import STORIES
 from dashboard.usecases import records

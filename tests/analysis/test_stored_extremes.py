@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 import pytest
 import streamlit as st
 
-from dashboard.analysis.summary import patient_summary
+from dashboard.stored.review import patient_summary
 from dashboard.auth.accounts import add_user, share
 from dashboard.db.models import CoMedication, DiaryEntry, Patient, SideEffect, TitrationStep, Visit
 from dashboard.db.session import get_engine, session_scope

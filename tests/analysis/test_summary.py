@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from dashboard.analysis.response import LOWEST_DOSE_NOTE
-from dashboard.analysis.summary import build_summary, json_ready, patient_summary, truncated
+from dashboard.analysis.summary import build_summary, json_ready, truncated
+from dashboard.stored.review import patient_summary
 from dashboard.config import Thresholds
 from dashboard.db.models import CoMedication, DiaryEntry, Patient, SideEffect, TitrationStep, Visit
 from dashboard.db.session import session_scope

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from dashboard.analysis.daily import daily_values
 from dashboard.analysis.recent import recent_activity
 from dashboard.analysis.review import Visit
-from dashboard.analysis.worklist import RuleFigures, WorklistRow, attention_order, stored_review, worklist
+from dashboard.analysis.worklist import RuleFigures, WorklistRow, attention_order
+from dashboard.stored.worklist import stored_review, worklist
 from dashboard.db.models import ReviewSnapshot
 from dashboard.analysis.worklist_table import filtered, table
 from dashboard.db.models import Patient

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from dashboard import loaders
 from dashboard.usecases import records, run, settings
-from dashboard.analysis.worklist import RuleFigures, precompute, stored_review
+from dashboard.analysis.worklist import RuleFigures
+from dashboard.stored.worklist import precompute, stored_review
 from dashboard.auth import accounts
 from dashboard.auth.accounts import User
 from dashboard.db.clinic_records import StepForm, VisitForm

@@ -11,7 +11,7 @@ import streamlit as st
 from sqlalchemy import select
 
 from dashboard.usecases import NotAllowed, imports, run
-from dashboard.access import STORED_HIDDEN
+from dashboard.ingest.service import STORED_HIDDEN
 from dashboard.auth.accounts import add_user, share
 from dashboard.db.models import AuditEvent, DiaryEntry
 from dashboard.db.session import session_scope

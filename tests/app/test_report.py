@@ -9,7 +9,7 @@ import pytest
 from dashboard import loaders
 from dashboard.usecases import exports, run
 from dashboard.analysis.note import clinical_note
-from dashboard.analysis.summary import patient_review
+from dashboard.stored.review import patient_review
 from dashboard.config import chromium_path
 from dashboard.db import queries
 from dashboard.db.session import session_scope

@@ -20,7 +20,7 @@ import pytest
 import streamlit as st
 from sqlalchemy import select
 
-from dashboard.analysis.summary import patient_summary
+from dashboard.stored.review import patient_summary
 from dashboard.app_pages.display import CELL_PAD_PX, CHAR_PX, TABLE_PX
 from dashboard.app_pages.review_sections import FLAG_TABLE_KEY
 from dashboard.auth.accounts import add_user, share

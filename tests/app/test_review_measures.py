@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from dashboard.analysis.summary import patient_summary
+from dashboard.stored.review import patient_summary
 from dashboard.auth.accounts import add_user, share
 from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file

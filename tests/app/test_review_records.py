@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from dashboard import fields
-from dashboard.analysis.summary import patient_summary
+from dashboard.stored.review import patient_summary
 from dashboard.db.session import session_scope
 from tests.app.conftest import account, app, audit_rows, last_audit_id, texts
 from tests.dbdump import dump

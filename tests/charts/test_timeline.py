@@ -631,7 +631,7 @@ def test_severe_side_effect_days_carry_a_mark_as_well_as_the_darkest_colour():
 def test_demo_step_labels_never_touch_at_as_of_30_november(demo_url):
     """Every demo patient's timeline at as-of 30 Nov 2026 (the walkthrough saw DEMO-006's
     "30 → 50 mg/day50 → 75 mg/day"): labels on one line never touch at the narrowest plot."""
-    from dashboard.analysis.summary import patient_review
+    from dashboard.stored.review import patient_review
     from dashboard.charts.timeline import review_timeline
     from dashboard.db import queries
     from dashboard.db.session import session_scope

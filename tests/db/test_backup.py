@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dashboard import cli
-from dashboard.analysis.summary import patient_summary
+from dashboard.stored.review import patient_summary
 from dashboard.db import audit, audit_checkpoint, audit_key
 from dashboard.db.models import AuditEvent, DiaryEntry, Patient
 from dashboard.db.session import get_engine, session_scope

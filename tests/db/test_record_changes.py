@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from dashboard import cli
 from dashboard.usecases import exports, records, run
-from dashboard.analysis.summary import patient_summary
+from dashboard.stored.review import patient_summary
 from dashboard.auth import accounts
 from dashboard.db import clinic_records, queries
 from dashboard.db.clinic_records import RecordError, RecordRefused, StepForm, VisitForm

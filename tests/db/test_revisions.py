@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.usecases import records, run
-from dashboard.analysis.worklist import stored_review
+from dashboard.stored.worklist import stored_review
 from dashboard.auth import accounts
 from dashboard.auth.accounts import User
 from dashboard.db import queries

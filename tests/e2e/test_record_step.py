@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from dashboard.analysis.summary import patient_summary
+from dashboard.stored.review import patient_summary
 from dashboard.db.models import AuditEvent
 from dashboard.db.session import get_engine, session_scope
 from dashboard.demo import DEMO_ACCOUNTS

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard import access
-from dashboard.analysis.summary import patient_summary
+from dashboard.stored.review import patient_summary
 from dashboard.auth import accounts
 from dashboard.db.models import AuditEvent, Patient, TitrationStep
 from dashboard.db.session import get_engine, migrate, session_scope

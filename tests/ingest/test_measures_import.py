@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from dashboard.analysis.summary import patient_summary
+from dashboard.stored.review import patient_summary
 from dashboard.db.models import CoMedication, ImportRecord, Measure
 from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file

@@ -15,11 +15,12 @@ import pytest
 import streamlit as st
 from sqlalchemy import select, update
 
-from dashboard import access, cli
+from dashboard import cli
 from dashboard.auth import accounts
 from dashboard.db.models import Patient
 from dashboard.db.session import session_scope
-from dashboard.ingest.service import import_file
+from dashboard.access import AccountImportPolicy
+from dashboard.ingest.service import OPERATOR, STORED_HIDDEN, import_file
 from tests.app.conftest import audit_rows, last_audit_id
 
 SECRET_NOTE = "chen-secret-note-7731"
@@ -66,7 +67,8 @@ def test_a_report_shows_stored_values_only_to_whom_may_open_the_patient(clinic, 
                                                                        dry_run, kind):
     raw = GUESS.encode() if kind == "diary-csv" else _fhir_of_rivera(clinic, tmp_path)
     before = last_audit_id(clinic)
-    report = import_file(raw, f"file.{kind}", url=clinic, actor=reader or "cli:test", as_user=reader is not None,
+    report = import_file(raw, f"file.{kind}", url=clinic, actor=reader or "cli:test",
+                         policy=AccountImportPolicy(reader) if reader else OPERATOR,
                          patient_ref="P-CHE", dry_run=dry_run)
     assert report.conflicts, report.message  # the comparison itself is still said
     shown = json.dumps(report.as_dict(), default=str)
@@ -74,7 +76,7 @@ def test_a_report_shows_stored_values_only_to_whom_may_open_the_patient(clinic, 
     for secret in secrets:
         assert (secret in shown) is may_see, secret
     if not may_see:
-        assert {c["stored"] for c in report.conflicts} == {access.STORED_HIDDEN}
+        assert {c["stored"] for c in report.conflicts} == {STORED_HIDDEN}
     # The read is audited, dry run included, and says whose stored values were shown.
     rows = audit_rows(clinic, before)
     assert [(r[0], r[1]) for r in rows] == [(reader or "cli:test", "import")]
@@ -96,13 +98,13 @@ def test_the_command_line_dry_run_of_the_issue_prints_no_stored_value(clinic, tm
     assert report["conflicts"] and SECRET_NAME not in out and "1961" not in out
     code = cli.main(["import", str(path), "--patient", "P-CHE", "--dry-run", "--as", reader])
     out, _ = capsys.readouterr()
-    assert f"stored {access.STORED_HIDDEN}" in out and SECRET_NAME not in out
+    assert f"stored {STORED_HIDDEN}" in out and SECRET_NAME not in out
 
 
 def test_a_dry_run_that_compares_with_nothing_stored_writes_nothing(clinic):
     before = last_audit_id(clinic)
     new = "patient_id,date,pain\nP-NEW,2026-03-01T21:00,4\n"
-    report = import_file(new.encode(), "new.csv", url=clinic, actor="sam.staff", as_user=True, dry_run=True)
+    report = import_file(new.encode(), "new.csv", url=clinic, actor="sam.staff", policy=AccountImportPolicy("sam.staff"), dry_run=True)
     assert report.status == "would-import"
     assert audit_rows(clinic, before) == []
 
@@ -118,7 +120,7 @@ def test_a_clinicians_import_does_not_tell_whether_a_reference_exists(clinic, dr
     answers = {}
     for ref in ("P-CHE", "P-XYZ"):
         raw = f"patient_id,date,pain\n{ref},2026-03-05T21:00,4\n".encode()
-        report = import_file(raw, "mine.csv", url=clinic, actor="dr.rivera", as_user=True, dry_run=dry_run)
+        report = import_file(raw, "mine.csv", url=clinic, actor="dr.rivera", policy=AccountImportPolicy("dr.rivera"), dry_run=dry_run)
         answers[ref] = (report.status, report.message.replace(ref, "REF"), report.entries_added,
                         report.patients_created, len(report.conflicts))
     assert answers["P-CHE"] == answers["P-XYZ"]
@@ -128,12 +130,12 @@ def test_a_clinicians_import_does_not_tell_whether_a_reference_exists(clinic, dr
 
 def test_a_clinician_still_imports_for_a_shared_patient(clinic):
     raw = "patient_id,date,pain\nP-RIV,2026-03-05T21:00,4\n".encode()
-    report = import_file(raw, "mine.csv", url=clinic, actor="dr.rivera", as_user=True)
+    report = import_file(raw, "mine.csv", url=clinic, actor="dr.rivera", policy=AccountImportPolicy("dr.rivera"))
     assert (report.status, report.entries_added) == ("imported", 1)
 
 
 @pytest.mark.parametrize("role_user", ["sam.staff", "alex.admin"])
 def test_staff_and_administrators_still_create_new_patients(clinic, role_user):
     raw = "patient_id,date,pain\nP-NEW,2026-03-05T21:00,4\n".encode()
-    report = import_file(raw, "new.csv", url=clinic, actor=role_user, as_user=True)
+    report = import_file(raw, "new.csv", url=clinic, actor=role_user, policy=AccountImportPolicy(role_user))
     assert (report.status, report.patients_created) == ("imported", ["P-NEW"])

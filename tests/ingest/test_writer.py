@@ -5,6 +5,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
+from dashboard.access import AccountImportPolicy
 from dashboard.db.models import DiaryEntry, ImportRecord, Patient, SideEffect, TitrationStep
 from dashboard.db.session import session_scope
 from dashboard.ingest.records import DiaryRecord, ParsedFile, PatientRecord, RefusedRow, TitrationRecord
@@ -120,20 +121,20 @@ def test_a_clinician_imports_only_for_shared_patients(db_url):
         add_user(session, username="chen", display_name="Dr C", role="clinician", password=None)
     raw = b"patient_id,date,pain\nP-NEW,2026-03-01,6\n"
     before = dump(db_url, skip=("audit_event",))
-    first = import_file(raw, "a.csv", url=db_url, actor="rivera", as_user=True, today=date(2026, 3, 2))
+    first = import_file(raw, "a.csv", url=db_url, actor="rivera", policy=AccountImportPolicy("rivera"), today=date(2026, 3, 2))
     assert first.status == "refused" and "not among your patients" in first.message
     # v2: the refused file is kept (its own record, bytes and all); no row of it is written, no patient made.
     assert_only_the_file_kept(db_url, before, raw=raw, status="refused")
     assert import_file(raw, "a.csv", url=db_url, actor="cli:staff", today=date(2026, 3, 2)).status == "imported"
     before = dump(db_url, skip=("audit_event",))
     other = import_file(b"patient_id,date,pain\nP-NEW,2026-03-01,9\n", "b.csv", url=db_url, actor="chen",
-                        as_user=True, today=date(2026, 3, 2))
+                        policy=AccountImportPolicy("chen"), today=date(2026, 3, 2))
     assert other.status == "refused" and "P-NEW" in other.message and other.conflicts == []
     assert_only_the_file_kept(db_url, before, raw=b"patient_id,date,pain\nP-NEW,2026-03-01,9\n", status="refused")
     with session_scope(db_url) as session:
         share(session, username="chen", patient_ref="P-NEW")
     again = import_file(b"patient_id,date,pain\nP-NEW,2026-03-02,5\n", "c.csv", url=db_url, actor="chen",
-                        as_user=True, today=date(2026, 3, 3))
+                        policy=AccountImportPolicy("chen"), today=date(2026, 3, 3))
     assert again.status == "imported"
 
 

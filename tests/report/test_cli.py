@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from dashboard.analysis.note import PLAN_PLACEHOLDER, clinical_note
-from dashboard.analysis.summary import patient_review
+from dashboard.stored.review import patient_review
 from dashboard.auth.accounts import add_user, share
 from dashboard.config import chromium_path
 from dashboard.db.session import session_scope

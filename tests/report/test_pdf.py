@@ -14,13 +14,14 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-from dashboard.analysis.summary import patient_review
+from dashboard.stored.review import patient_review
 from dashboard.auth.accounts import add_user, share
 from dashboard.config import chromium_path
 from dashboard.db import queries
 from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
-from dashboard.report import patient_report, report_pdf
+from dashboard.report import report_pdf
+from dashboard.stored.review import patient_report
 from tests.conftest import require
 
 REFS = ("DEMO-001", "DEMO-002", "DEMO-004", "DEMO-009")  # substantial, minimal, worse step + flags, co-sedatives

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from dashboard import fields
+from dashboard.ingest.fhir.dashboard_codes import LOCAL_TIME_URL
 from dashboard.text_rules import escaped
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -189,7 +190,6 @@ def _first_time(obj: dict, *paths: str, base: str = "", partial: bool = False) -
 def _local_time(when: _When, element: object) -> _When:
     """A date with the dashboard's local-time extension (its own export of a time written
     without a UTC offset, which FHIR's dateTime cannot carry) is that local time again."""
-    from dashboard.ingest.fhir.dashboard_codes import LOCAL_TIME_URL
 
     if when.has_time or when.precision or not isinstance(element, dict) or not isinstance(element.get("extension"), list):
         return when
