@@ -19,11 +19,13 @@ so workers never share one. Markers, set here so that no test is forgotten:
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import shutil
 import tempfile
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -88,8 +90,9 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = f"CI=true forbids skips: {report.longrepr}"
 
 
+@functools.cache
 def _admin_engine():
-    return create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True, pool_size=_Dropper.THREADS + 2)
 
 
 def _pg_available() -> str | None:
@@ -115,10 +118,51 @@ def _pg_create(name: str, template: str | None = None) -> str:
     return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
 
+class _Dropper:
+    """Drops a test's PostgreSQL database behind the tests' back. Each DROP DATABASE waits for a
+    server checkpoint (0.2–3 s, more on a busy server); the next test need not wait for it, and
+    drops running at the same time share one checkpoint (eight in a row: 22 s; at once: 0.7 s).
+    ``wait`` (at the end of the session) returns once every database handed over is gone, and
+    raises what a drop raised."""
+
+    THREADS = 8
+
+    def __init__(self):
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: list[Future] = []
+
+    def drop(self, name: str) -> None:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(self.THREADS, thread_name_prefix="pg-drop")
+        self.pending = [f for f in self.pending if not f.done() or f.exception() is not None]
+        self.pending.append(self.pool.submit(self._drop, name))
+
+    @staticmethod
+    def _drop(name: str) -> None:
+        with _admin_engine().connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def wait(self) -> None:
+        errors = [exc for exc in (f.exception() for f in self.pending) if exc is not None]
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        if errors:
+            raise RuntimeError(f"{len(errors)} test database(s) not dropped: {errors[0]!r}")
+
+
+_DROPPER = _Dropper()
+
+
 def _pg_drop(name: str, url: str) -> None:
+    """Close this process's connections to the database, then have it dropped (``_Dropper``)."""
     get_engine(url).dispose()
-    with _admin_engine().connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _DROPPER.drop(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _every_test_database_dropped():
+    yield
+    _DROPPER.wait()
 
 
 @pytest.fixture(autouse=True)
