@@ -14,19 +14,12 @@ from sqlalchemy import select
 
 from dashboard.db.models import AuditEvent
 from dashboard.db.session import session_scope
-from dashboard.demo import STORIES, build_demo
+from dashboard.demo import STORIES
 from tests.test_cli import REPO, cli
 
 TODAY = date.today()
 KEYS = {"patient", "next_visit", "daily_dose_mg", "mean_pain_14d", "mean_pain_prev_14d", "responder",
         "new_safety_flags", "open_flags", "completeness_30d", "days_since_last_entry", "days_since_last_bp"}
-
-
-@pytest.fixture
-def demo_db(db_url):
-    with session_scope(db_url) as session:
-        build_demo(session, seed=7, today=TODAY)
-    return db_url
 
 
 def _json(url: str, *args: str) -> list[dict]:

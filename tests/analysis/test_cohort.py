@@ -20,8 +20,8 @@ from dashboard.analysis.cohort import (
 )
 from dashboard.stored.review import patient_summary
 from dashboard.auth.accounts import resolve_user
-from dashboard.db.session import get_engine, session_scope
-from dashboard.demo import STORIES, build_demo
+from dashboard.db.session import session_scope
+from dashboard.demo import STORIES
 
 
 @pytest.mark.parametrize("mg, band", [
@@ -138,16 +138,14 @@ def _check_responders(table: pd.DataFrame, expected: dict[str, Counter]) -> None
 
 
 @pytest.fixture
-def demo_db(db_url, monkeypatch):
-    with session_scope(db_url) as session:
-        build_demo(session, seed=7)
-    monkeypatch.setenv("DASHBOARD_DATABASE_URL", db_url)
+def demo_db(demo_db, monkeypatch):
+    """The shared demo clinic (tests/conftest.py), and the app's loaders pointed at it."""
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", demo_db)
     st.cache_data.clear()
     st.cache_resource.clear()
-    yield db_url
+    yield demo_db
     st.cache_data.clear()
     st.cache_resource.clear()
-    get_engine(db_url).dispose()
 
 
 @pytest.mark.parametrize("username", ["dr.rivera", "sam.staff"])

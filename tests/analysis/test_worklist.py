@@ -23,19 +23,11 @@ from dashboard.analysis.worklist_table import filtered, table
 from dashboard.db.models import Patient
 from dashboard.db.session import session_scope
 from dashboard.db.settings_store import load_thresholds
-from dashboard.demo import build_demo
 from tests.analysis import diary
 
 TODAY = date.today()
 # Today (visits booked today, the overdue one), a few days back, before the last visits, and long ago.
 AS_OF_DAYS_BACK = (0, 5, 40)
-
-
-@pytest.fixture
-def demo_db(db_url):
-    with session_scope(db_url) as session:
-        build_demo(session, seed=7, today=TODAY)
-    return db_url
 
 
 def _close(a, b) -> bool:

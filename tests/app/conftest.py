@@ -1,12 +1,13 @@
 """The app as a logged-in person meets it, on a copy of the demo clinic.
 
-``demo_url`` (tests/conftest.py) builds the demo clinic once per test session; ``clinic_url``
-gives each test its own copy, because logging in, opening a patient and every refusal write
-audit rows. tests/e2e imports ``copy_demo`` to start a server on such a copy.
+tests/conftest.py builds the demo clinic once per test worker; ``clinic_url`` gives each test its
+own copy, because logging in, opening a patient and every refusal write audit rows. tests/e2e
+imports ``copy_demo`` to start a server on a copy of ``demo_url``.
 """
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -40,9 +41,10 @@ def copy_demo(demo_url: str, target: Path) -> str:
 
 
 @pytest.fixture
-def clinic_url(demo_url, tmp_path, monkeypatch) -> str:
-    """A private copy of the demo clinic, and the app pointed at it."""
-    url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
+def clinic_url(_demo_templates, tmp_path, monkeypatch) -> str:
+    """A private copy of the demo clinic as built (nothing another test wrote), and the app pointed at it."""
+    shutil.copy(_demo_templates["sqlite"], tmp_path / "clinic.sqlite")
+    url = f"sqlite:///{tmp_path / 'clinic.sqlite'}"
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", url)
     monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
     st.cache_data.clear()

@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import stat
-import uuid
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from dashboard.config import audit_checkpoint_file
 from dashboard.db import audit, audit_checkpoint, audit_key
 from dashboard.db.models import AuditEvent
 from dashboard.db.session import get_engine, migrate, session_scope
-from tests.conftest import _pg_available, _pg_create, _pg_drop, require
+from tests.conftest import _pg_drop
 from tests.db.test_audit import _trail
 from tests.db.test_audit_chain import _tamper
 from tests.db.test_backup import empty_url  # noqa: F401 - a fixture: a new, empty database elsewhere
@@ -62,7 +61,7 @@ def _sql(url: str, *statements: str) -> None:
 
 
 @pytest.fixture
-def other_url(db_url, tmp_path):
+def other_url(db_url, tmp_path, _templates):
     """A second migrated database of the same backend, checked by the same install."""
     if db_url.startswith("sqlite"):
         url = f"sqlite:///{tmp_path / 'second.sqlite'}"
@@ -70,11 +69,7 @@ def other_url(db_url, tmp_path):
         yield url
         get_engine(url).dispose()
         return
-    reason = _pg_available()
-    require(reason is None, reason or "")
-    name = f"dash_second_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    url = _pg_create(name)
-    migrate(url)
+    url, name = _templates.copy("postgresql", tmp_path, "dash_second")  # migrated, as db_url is
     yield url
     _pg_drop(name, url)
 

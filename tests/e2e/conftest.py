@@ -1,4 +1,10 @@
-"""A real ``streamlit run`` server on a demo database, driven by Playwright in Debian's Chromium."""
+"""A real ``streamlit run`` server on a demo database, driven by Playwright in Debian's Chromium.
+
+``server`` is the one shared server: the demo clinic (demo mode), started once per test worker on
+a copy of its own, for the tests that only look (logging in and opening pages write audit rows
+to that copy, nothing else). A test that changes the clinic, or needs other settings, starts a
+server on its own database with ``running_server``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,6 +71,26 @@ def start_server(db_url: str, *, demo: bool = True) -> tuple[subprocess.Popen, s
             time.sleep(0.5)
     proc.kill()
     raise RuntimeError(f"streamlit did not start: {(ARTIFACTS / f'server-{port}.log').read_text(errors='replace')[-2000:]}")
+
+
+@contextmanager
+def running_server(db_url: str, *, demo: bool = True) -> Iterator[str]:
+    """A server on ``db_url`` for the block's duration; yields its base URL."""
+    proc, base = start_server(db_url, demo=demo)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def server(_demo_templates, tmp_path_factory) -> Iterator[str]:
+    """The demo clinic's server, shared by every test of this worker that only reads the clinic."""
+    path = tmp_path_factory.mktemp("e2e-demo") / "clinic.sqlite"
+    shutil.copy(_demo_templates["sqlite"], path)
+    with running_server(f"sqlite:///{path}") as base:
+        yield base
 
 
 @pytest.fixture

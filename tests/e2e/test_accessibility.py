@@ -5,20 +5,12 @@ axe.min.js, injected into the page; nothing is fetched). Screenshots: tests/e2e/
 import pytest
 
 from dashboard.demo import DEMO_ACCOUNTS
-from tests.e2e.conftest import ARTIFACTS, login, start_server
+from tests.e2e.conftest import ARTIFACTS, login
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
 FAILING = {"serious", "critical"}
 ALSO_FAILING = {"heading-order"}  # "moderate" in axe, but a screen reader's outline of the page
-
-
-@pytest.fixture(scope="module")
-def server(demo_url):
-    proc, base = start_server(demo_url)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def problems(page) -> list[str]:

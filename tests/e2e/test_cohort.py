@@ -7,18 +7,10 @@ import time
 import pytest
 
 from dashboard.demo import DEMO_ACCOUNTS, STORIES
-from tests.e2e.conftest import ARTIFACTS, login, start_server
+from tests.e2e.conftest import ARTIFACTS, login
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
-
-
-@pytest.fixture(scope="module")
-def server(demo_url):
-    proc, base = start_server(demo_url)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def test_cohort_page_in_the_browser(server, page):

@@ -6,19 +6,11 @@ import json
 import pytest
 
 from dashboard.demo import DEMO_ACCOUNTS, STORIES
-from tests.e2e.conftest import ARTIFACTS, login, start_server
+from tests.e2e.conftest import ARTIFACTS, login
 from tests.ingest.fhir_validator import r4_errors
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
-
-
-@pytest.fixture(scope="module")
-def server(demo_url):
-    proc, base = start_server(demo_url)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def test_a_clinician_downloads_the_patient_as_fhir(server, page, tmp_path):

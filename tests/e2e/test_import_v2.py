@@ -9,7 +9,7 @@ from dashboard.auth.accounts import share
 from dashboard.db.session import get_engine, session_scope
 from dashboard.ingest.service import import_file
 from tests.app.conftest import PASSWORDS, copy_demo
-from tests.e2e.conftest import ARTIFACTS, login, start_server
+from tests.e2e.conftest import ARTIFACTS, login, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -25,10 +25,8 @@ def server(demo_url, tmp_path_factory):
         share(session, username="sam.staff", patient_ref="V2-1")
     assert import_file(b"\x00 not a diary", "scan.pdf", url=url, actor="sam.staff").status == "refused"
     get_engine(url).dispose()
-    proc, base = start_server(url, demo=False)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_server(url, demo=False) as base:
+        yield base
 
 
 def test_a_conflict_is_decided_with_a_reason_and_past_imports_say_their_outcome(server, page):

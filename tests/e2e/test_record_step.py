@@ -16,7 +16,7 @@ from dashboard.db.models import AuditEvent
 from dashboard.db.session import get_engine, session_scope
 from dashboard.demo import DEMO_ACCOUNTS
 from tests.app.conftest import copy_demo
-from tests.e2e.conftest import ARTIFACTS, login, start_server
+from tests.e2e.conftest import ARTIFACTS, login, running_server
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
@@ -25,11 +25,10 @@ REF = "DEMO-001"
 
 @pytest.fixture
 def server(demo_url, tmp_path):
+    """A server of its own on a copy of the demo clinic: this test writes a step and a visit."""
     url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
-    proc, base = start_server(url, demo=False)
-    yield base, url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_server(url, demo=False) as base:
+        yield base, url
     get_engine(url).dispose()
 
 

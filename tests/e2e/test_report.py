@@ -6,19 +6,11 @@ import pytest
 from pypdf import PdfReader
 
 from dashboard.demo import DEMO_ACCOUNTS, STORIES
-from tests.e2e.conftest import ARTIFACTS, login, start_server
+from tests.e2e.conftest import ARTIFACTS, login
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
 STORY = next(story for story in STORIES if story.ref == "DEMO-001")
-
-
-@pytest.fixture(scope="module")
-def server(demo_url):
-    proc, base = start_server(demo_url)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def test_the_report_downloads_from_the_review_page(server, page):

@@ -5,19 +5,11 @@ tests/e2e/artifacts/ (a 1366x768 first screen and a full page per patient)."""
 import pytest
 
 from dashboard.demo import DEMO_ACCOUNTS, STORIES
-from tests.e2e.conftest import ARTIFACTS, login, start_server
+from tests.e2e.conftest import ARTIFACTS, login
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
 VIEWER = {story.ref: story.shared_with[0] for story in STORIES}
-
-
-@pytest.fixture(scope="module")
-def server(demo_url):
-    proc, base = start_server(demo_url)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def _inside_first_screen(page, text: str) -> bool:

@@ -14,7 +14,7 @@ from dashboard.auth import accounts
 from dashboard.db.session import get_engine, session_scope
 from dashboard.ingest.service import import_file
 from tests.app.conftest import PASSWORDS, copy_demo
-from tests.e2e.conftest import ARTIFACTS, login, start_server
+from tests.e2e.conftest import ARTIFACTS, login, running_server
 
 pytestmark = pytest.mark.e2e
 
@@ -58,10 +58,8 @@ def server(demo_url, tmp_path_factory):
     with session_scope(url) as session:
         accounts.share(session, username="dr.rivera", patient_ref=REF)
     get_engine(url).dispose()
-    proc, base = start_server(url, demo=False)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_server(url, demo=False) as base:
+        yield base
 
 
 @pytest.fixture
@@ -145,14 +143,10 @@ def test_an_unattended_screen_logs_off_by_itself(tmp_path, page):
                           password="a long enough passphrase")
         save_thresholds(session, {"idle_logoff_minutes": 1}, updated_by="test")
     get_engine(url).dispose()
-    proc, base = start_server(url, demo=False)
-    try:
+    with running_server(url, demo=False) as base:
         login(page, base, "dr.idle", "a long enough passphrase")
         page.get_by_text("You were logged out after a period of inactivity.").wait_for(timeout=150_000)
         # Streamlit keeps the previous run's sidebar on screen until the logged-off run has
         # finished drawing: the name must be gone then (a wait that fails if it stays).
         page.get_by_text("Logged in as").wait_for(state="detached", timeout=15_000)
         assert "Logged in as" not in page.inner_text("body")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)

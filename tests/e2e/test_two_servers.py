@@ -8,23 +8,20 @@ A clinician with a review open on one process sees, on the next run, an import m
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from dashboard.db.models import DiaryEntry, ImportRecord, Patient
-from dashboard.db.session import get_engine, session_scope
-from dashboard.demo import build_demo
+from dashboard.db.session import session_scope
 from tests.app.conftest import PASSWORDS
-from tests.conftest import _pg_available, _pg_create, _pg_drop, require
+from tests.conftest import _pg_drop, require
 from tests.e2e.conftest import ARTIFACTS, REPO, _free_port, login, start_server
 
 pytestmark = pytest.mark.e2e
@@ -34,17 +31,9 @@ REF = "DEMO-001"  # shared with dr.rivera
 
 
 @pytest.fixture(scope="module")
-def clinic_pg():
-    reason = _pg_available()
-    require(reason is None, reason or "")
-    name = f"dash_two_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    url = _pg_create(name)
-    from dashboard.db.session import migrate
-
-    migrate(url)
-    with session_scope(url) as session:
-        build_demo(session, seed=7)
-    get_engine(url).dispose()
+def clinic_pg(_demo_templates, tmp_path_factory):
+    """A copy of the demo clinic on PostgreSQL (built once per worker, tests/conftest.py)."""
+    url, name = _demo_templates.copy("postgresql", tmp_path_factory.mktemp("two"), "dash_two")
     yield url
     _pg_drop(name, url)
 

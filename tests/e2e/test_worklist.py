@@ -5,18 +5,10 @@ worklist is one click back. Screenshots under tests/e2e/artifacts/."""
 import pytest
 
 from dashboard.demo import DEMO_ACCOUNTS
-from tests.e2e.conftest import ARTIFACTS, login, start_server
+from tests.e2e.conftest import ARTIFACTS, login
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
-
-
-@pytest.fixture(scope="module")
-def server(demo_url):
-    proc, base = start_server(demo_url)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def _on_first_screen(page, text: str) -> bool:

@@ -3,7 +3,6 @@ SQLite) stores exactly what SQLAlchemy's own ``insert`` executemany stores, and 
 in the middle of it leaves nothing written."""
 
 import shutil
-import uuid
 
 import pytest
 from sqlalchemy import insert, text
@@ -12,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from dashboard.db.session import get_engine
 from dashboard.ingest import bulk
 from dashboard.ingest.service import import_file
-from tests.conftest import _pg_create, _pg_drop
+from tests.conftest import _pg_drop
 from tests.dbdump import dump
 
 # Text COPY must escape: tabs, line breaks, backslashes, \N (its NULL), quotes, non-ASCII.
@@ -34,7 +33,7 @@ def diary_file(rows: int, *, first_day: int = 1, last_note: str | None = None) -
 
 
 @pytest.fixture
-def twin_url(db_url, tmp_path):
+def twin_url(db_url, tmp_path, _templates):
     """A second fresh database on db_url's backend (a copy of db_url before anything is written)."""
     if db_url.startswith("sqlite"):
         path = tmp_path / "twin.sqlite"
@@ -42,11 +41,7 @@ def twin_url(db_url, tmp_path):
         yield f"sqlite:///{path}"
         get_engine(f"sqlite:///{path}").dispose()
         return
-    name = f"dash_twin_{uuid.uuid4().hex[:8]}"
-    url = _pg_create(name)
-    from dashboard.db.session import migrate
-
-    migrate(url)
+    url, name = _templates.copy("postgresql", tmp_path, "dash_twin")  # migrated, as db_url is
     yield url
     _pg_drop(name, url)
 
