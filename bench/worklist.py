@@ -11,7 +11,7 @@ median of ``--repeat``, "before" and "after" interleaved in the same minute):
   (``queries.data_version``, what the page did on every run) against the grouped ``data_versions``;
 * ``before_cold_s``: the rule figures from a review built for every patient (the first opening of
   the day before snapshots; also what ``precompute`` costs, minus the writes);
-* ``precompute_s``: ``analysis.worklist.precompute`` from an empty snapshot table;
+* ``precompute_s``: ``stored.worklist.precompute`` from an empty snapshot table;
 * ``before_warm_s`` / ``after_warm_s``: the whole worklist ("all patients") with every review kept
   in memory and a data version per patient (before) against the stored, current snapshots (after);
 * ``page_first_s`` / ``page_rerun_s`` (``page=True``): the worklist page under AppTest, "All my

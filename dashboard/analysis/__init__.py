@@ -12,5 +12,5 @@ out; no Streamlit, no database. Entry points for pages and charts:
 - ``completeness.completeness`` / ``completeness.weekly_completeness``
 - ``flags.flags_table``: every flag rule of the spec
 - ``review.build_review`` / ``review.review_of``: the review, typed (``reported``), its JSON by ``Review.to_dict``
-- ``summary.build_summary`` / ``summary.patient_summary``: the JSON-ready review
+- ``summary.build_summary`` (``stored.review.patient_summary`` for a stored patient): the JSON-ready review
 """
