@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import loaders
+from dashboard.analysis import last_step_words, review_tables, safety_words
 from dashboard.analysis import review_words as words
 from dashboard.analysis.measures import charted, listed
 from dashboard.analysis.note import clinical_note
@@ -55,7 +56,7 @@ def current_step_card(review: Review) -> None:
 def last_step_card(review: Review) -> None:
     """Did the last step work? The running troche step against the previous one, then against baseline."""
     st.caption("DID THE LAST STEP WORK?")
-    answer = words.last_step(review)
+    answer = last_step_words.last_step(review)
     if answer is None:
         st.markdown("No troche step recorded yet.")
         return
@@ -80,14 +81,14 @@ def last_step_card(review: Review) -> None:
 
 def safety_card(review: Review) -> None:
     """Safety since the last visit, one line per signal; new open flags marked, silence said."""
-    st.caption(words.safety_heading(review).upper())
+    st.caption(safety_words.safety_heading(review).upper())
     new = words.new_open_rules(review)
     shown = []
-    for line in words.safety_lines(review):
+    for line in safety_words.safety_lines(review):
         text = {"alarm": f":red[**{line.text}**]", "warn": f":orange[**{line.text}**]"}.get(line.level, line.text)
         shown.append(f"**{line.label}:** {text}{line.note}" + (f" {NEW}" if line.rule in new else ""))
     st.markdown("  \n".join(shown))
-    names = [name for line in words.safety_lines(review) for name in line.names]
+    names = [name for line in safety_words.safety_lines(review) for name in line.names]
     if names:
         st.text(", ".join(names))  # names as the patient wrote them: plain text
 
@@ -277,7 +278,7 @@ def visit_comparison(review: Review) -> None:
     if table.empty or (len(table) == 1 and pd.isna(table["start"].iloc[0])):
         st.caption("No baseline or visits to compare.")
         return
-    shown = words.visit_table(review)
+    shown = review_tables.visit_table(review)
     helps = {"vs baseline": "Points and per cent; percentages truncated toward zero",
              "≥ 2 points less": "A reduction of at least 2 points (Farrar 2001)",
              "Sleep": "0-10, 10 = best", "Mood": "0-10, 10 = best", "Function": "0-10, 10 = best"}
@@ -323,7 +324,7 @@ def step_table_shown(review: Review) -> pd.DataFrame:
     """The step table as the page shows it, to fit the main column at 1366 px: each date with its
     year (a range within one year says it once), the change from baseline and the responder category
     in one column."""
-    shown = words.step_table(review)
+    shown = review_tables.step_table(review)
     if {"vs baseline", "Responder"} <= set(shown.columns):
         shown["vs baseline"] = [p if r in ("—", "", None) else f"{p}, {r}" for p, r in
                                 zip(shown["vs baseline"], shown["Responder"])]
@@ -404,7 +405,7 @@ def co_medication_lines(review: Review) -> None:
     """Co-medication one line per drug (review-metrics.md v3): the records and diary mentions of
     one ingredient together, with its latest dose and whether the dose went up or down."""
     st.subheader("Co-medication by drug")
-    shown = words.co_medication_table(review)
+    shown = review_tables.co_medication_table(review)
     if shown.empty:
         st.caption("No co-medication recorded or written in the diary.")
         return
@@ -419,7 +420,7 @@ def comedications(table: pd.DataFrame) -> None:
         return
     shown = blank_missing(pd.DataFrame({
         "Medication": table["name"],
-        "Kind": table["drug_class"].map(lambda k: words.CLASS_WORDS.get(k, k) if isinstance(k, str) else None),
+        "Kind": table["drug_class"].map(lambda k: review_tables.CLASS_WORDS.get(k, k) if isinstance(k, str) else None),
         # A MedicationStatement without a date (legal FHIR): its start is unknown, and said so.
         # A FHIR partial date ("2015-03") at its precision: "Mar 2015" (import-formats.md v3).
         "Started": [("unknown" if pd.isna(d) else words.dated(d, p))
@@ -427,7 +428,7 @@ def comedications(table: pd.DataFrame) -> None:
         "Stopped": [(None if pd.isna(d) else words.dated(d, p))
                     for d, p in zip(table["end_date"], table["end_precision"])],
         "Status": table["status"], "Dose": table["dose_text"],
-        "Source": table["source"].map(lambda s: words.SOURCE_NAMES.get(s, s) if isinstance(s, str) else None)}))
+        "Source": table["source"].map(lambda s: review_tables.SOURCE_NAMES.get(s, s) if isinstance(s, str) else None)}))
     st.dataframe(shown, hide_index=True, key="comedication_table")
 
 
