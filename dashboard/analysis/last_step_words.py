@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dashboard.analysis.review import Review, mg_per_day
-from dashboard.analysis.review_words import long_date, num, pct, plural, responder_words, short_date, signed, step_mg
 from dashboard.analysis.reported import truncated
+from dashboard.analysis.review import Review
+from dashboard.analysis.review_frames import mg_per_day
+from dashboard.analysis.review_words import long_date, num, pct, plural, responder_words, short_date, signed, step_mg
 from dashboard.analysis.trust import judged_from
 
 

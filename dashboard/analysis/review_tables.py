@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.analysis.review import Review, patient_notes
-from dashboard.analysis.review_words import dated, long_date, num, pct, short_date, signed, step_words, with_ci
 from dashboard.analysis.reported import truncated
+from dashboard.analysis.review import Review
+from dashboard.analysis.review_frames import patient_notes
+from dashboard.analysis.review_words import dated, long_date, num, pct, short_date, signed, step_words, with_ci
 
 
 def visit_table(review: Review) -> pd.DataFrame:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.analysis.review import Review, mg_per_day
+from dashboard.analysis.review import Review
+from dashboard.analysis.review_frames import mg_per_day
 from dashboard.analysis.reported import truncated
 from dashboard.config import Thresholds
 

@@ -17,7 +17,8 @@ from dashboard.analysis import last_step_words, review_tables, safety_words
 from dashboard.analysis import review_words as words
 from dashboard.analysis.measures import charted, listed
 from dashboard.analysis.note import clinical_note
-from dashboard.analysis.review import Review, mg_per_day, patient_notes
+from dashboard.analysis.review import Review
+from dashboard.analysis.review_frames import mg_per_day, patient_notes
 from dashboard.analysis.review_words import baseline_words, responder_words
 from dashboard.app_pages.display import blank_missing, fitted_widths
 from dashboard.charts.measures import left_labels, measures_figure
