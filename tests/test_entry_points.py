@@ -233,7 +233,7 @@ def _import(**kw):
 
 
 def _a_rule() -> str:
-    from dashboard.analysis.flags import RULES
+    from dashboard.analysis.flag_rules import RULES
 
     return next(iter(RULES))
 

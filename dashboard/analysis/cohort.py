@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.analysis.adherence import troche_steps
-from dashboard.analysis.flags import RULES
+from dashboard.analysis.flag_rules import RULES
 from dashboard.analysis.reported import json_ready
 
 # Below five patients a share moves by 20 points or more with one patient and a median is one
@@ -218,7 +218,7 @@ def side_effect_rates(effects: pd.DataFrame) -> pd.DataFrame:
 
 
 def flag_rates(flags: pd.DataFrame, observed_days: pd.Series) -> pd.DataFrame:
-    """Per rule (flags.RULES order, safety first): flag runs, patients with one, and runs per
+    """Per rule (flag_rules.RULES order, safety first): flag runs, patients with one, and runs per
     100 patient-months of review period (baseline start to the as-of date; a month is
     365.25/12 days). ``n`` is every patient in the cohort: all contribute time."""
     months = float(observed_days.sum()) / DAYS_PER_MONTH

@@ -21,7 +21,7 @@ import pandas as pd
 from dashboard.analysis.daily import as_object, day
 from dashboard.medications import drug_class, ingredient, strength_mg, strength_text
 
-CO_SEDATIVE_CLASSES = ("opioid", "benzodiazepine")  # as flags.CO_SEDATIVE_CLASSES (flags imports this module)
+CO_SEDATIVE_CLASSES = ("opioid", "benzodiazepine")  # as safety_flags.CO_SEDATIVE_CLASSES (it imports this module)
 MENTION_COLUMNS = ["ingredient", "name", "drug_class", "dose_text", "start", "end", "source", "start_precision"]
 LINE_COLUMNS = ["ingredient", "drug_class", "dose_text", "start", "last", "dose_change", "names", "sources",
                 "start_precision"]

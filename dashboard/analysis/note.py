@@ -1,6 +1,6 @@
 """The review as a few lines of a clinical note, to paste into the health record.
 
-Plain text from the ``Review`` in the page's own words (``review_words``): current regimen in
+Plain text from the ``Review`` in the page's own words (``review_words`` and its siblings): current regimen in
 mg/day, response since the last visit with its responder category (Farrar 2001; IMMPACT
 2008), did the last step work, safety findings, open flags, the flags acknowledged since the
 last visit with who acknowledged them and their note, and a plan for the clinician to write.
@@ -9,6 +9,7 @@ Nothing is recomputed, and the note proposes no dose: the plan line is left to t
 
 from __future__ import annotations
 
+from dashboard.analysis import last_step_words, safety_words
 from dashboard.analysis import review_words as words
 from dashboard.analysis.review import Review
 
@@ -22,7 +23,7 @@ def clinical_note(review: Review) -> str:
     lines = [f"Ketamine titration review: {name} ({patient.ref}), as of {words.long_date(review.as_of)}.",
              f"Condition: {patient.condition or 'not recorded'}.",
              regimen_line(review), response_line(review)]
-    answer = words.last_step(review)
+    answer = last_step_words.last_step(review)
     if answer is not None:
         if answer.pending:
             lines.append(f"Current step: {answer.pending}")
@@ -62,11 +63,11 @@ def response_line(review: Review) -> str:
 
 def safety_line(review: Review) -> str:
     parts = []
-    for line in words.safety_lines(review):
+    for line in safety_words.safety_lines(review):
         names = f" ({', '.join(line.names)})" if line.names else ""
         parts.append(f"{line.label.lower() if line.label != 'PHQ-9 item 9' else line.label}: "
                      f"{line.text}{names}{line.note}")
-    return f"{words.safety_heading(review)}: " + "; ".join(parts) + "."
+    return f"{safety_words.safety_heading(review)}: " + "; ".join(parts) + "."
 
 
 def flags_line(review: Review) -> str:

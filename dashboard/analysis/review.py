@@ -5,12 +5,12 @@ as-of date and data version, into typed records (``analysis.reported``) and fram
 ``Review.to_dict`` writes ``summary --json`` from the same records, so the page, the note, the
 report and the summary can never disagree (review-metrics.md v2). ``review_of`` is the one place
 a stored patient's query frames become a review (the page's cache and the command line both call it).
+Visits: ``visit_dates``; the chart and table frames: ``review_frames``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Mapping
@@ -18,17 +18,18 @@ from typing import Mapping
 import pandas as pd
 
 from dashboard.analysis.adherence import (
-    HOME_ROUTE, daily_prescription, over_prescribed_days, route_key, schedule, troche_steps,
+    HOME_ROUTE, daily_prescription, over_prescribed_days, route_key, troche_steps,
 )
 from dashboard.analysis.completeness import completeness_last_days
-from dashboard.analysis.daily import daily_values, day, rolling_means, rolling_pain
+from dashboard.analysis.daily import daily_values, day
 from dashboard.analysis import comedication, measures as measure_table
 from dashboard.analysis.flags import NO_ANSWERS, flag_status, open_flag_counts, review_flags
 from dashboard.analysis.recent import RecentActivity, recent_activity
 from dashboard.analysis.periods import (
-    baseline, steps_table, visit_aligned_pain, visit_comparison_table, visit_interval_stats, visit_intervals,
+    baseline, steps_table, visit_aligned_pain, visit_comparison_table, visit_interval_stats,
 )
 from dashboard.analysis.response import lowest_effective_dose, step_response_table
+from dashboard.analysis.review_frames import chart_daily, labelled_by_step, long_severity, patient_notes
 from dashboard.analysis.safety import SafetySinceLastVisit, safety_since_last_visit
 from dashboard.analysis.side_effects import daily_side_effect_severity, side_effects_by_step
 from dashboard.analysis.reported import (
@@ -37,6 +38,7 @@ from dashboard.analysis.reported import (
     step_summary, visit_interval,
 )
 from dashboard.analysis.trust import judged_from, last_judged_step, with_trust
+from dashboard.analysis.visit_dates import Visit, last_visit, next_visit, overdue_visit
 from dashboard.config import Thresholds
 
 
@@ -69,12 +71,6 @@ class CurrentStep:
         if str(self.frequency).strip().lower() in ("daily", "once daily", "once a day"):
             return f"{self.daily_dose_mg:g} mg/day, {self.route}"
         return f"{dose} = {self.daily_dose_mg:g} mg/day, {self.route}"
-
-
-@dataclass(frozen=True)
-class Visit:
-    date: pd.Timestamp
-    kind: str
 
 
 @dataclass(frozen=True)
@@ -281,134 +277,8 @@ def current_step(steps_tbl: pd.DataFrame, as_of: date, thresholds: Thresholds | 
                        judged_from=judged_from(step["start"], thresholds or Thresholds()))
 
 
-def last_visit(visits: pd.DataFrame, as_of: date) -> Visit | None:
-    intervals = visit_intervals(visits, as_of)
-    if intervals.empty:
-        return None
-    last = intervals.iloc[-1]
-    return Visit(day(last["start"]), str(last["kind"]))
-
-
-def labelled_by_step(table: pd.DataFrame, steps_tbl: pd.DataFrame) -> pd.DataFrame:
-    """Name each step by dose and start, so two steps of the same dose stay apart."""
-    table = table.merge(steps_tbl[["step_id", "dose_mg", "daily_dose_mg"]], on="step_id", how="left")
-    # Built row by row: on an empty table (no side effect on any step) the vectorised
-    # float + str would fail, and the review must still open.
-    label = [f"{mg_per_day(daily, dose)} from {start:%d %b %Y}"
-             for dose, daily, start in zip(table["dose_mg"], table["daily_dose_mg"], table["start"])]
-    return table.assign(step_label=pd.Series(label, index=table.index, dtype="str"))
-
-
-def mg_per_day(daily_dose_mg, dose_mg) -> str:
-    """'50 mg/day', or the dose of one administration when the schedule gives no daily amount."""
-    return f"{dose_mg:g} mg" if pd.isna(daily_dose_mg) else f"{daily_dose_mg:g} mg/day"
-
-
-def next_visit(visits: pd.DataFrame, as_of: date) -> Visit | None:
-    """The first visit still to come on the review date (``next_visits`` for one patient)."""
-    return next_visits(visits.assign(patient_id=0), as_of).get(0)
-
-
-def overdue_visit(visits: pd.DataFrame, as_of: date) -> Visit | None:
-    """The earliest booked visit before the review date never recorded as held (``overdue_visits``)."""
-    return overdue_visits(visits.assign(patient_id=0), as_of).get(0)
-
-
-def next_visits(visits: pd.DataFrame, as_of: date) -> dict:
-    """Per ``patient_id``: the first visit still to come on the review date, if the clinic records
-    it: a visit booked for that day or later, or one recorded as held after it (as it stood then,
-    it was booked). A visit held on the review day itself is the last visit, not the next.
-
-    Two visits on that day (an infusion and a review) are one visit with both kinds, as
-    ``periods.visit_intervals`` counts them. The review asks for one patient, the worklist for many.
-    """
-    booked = _booked(visits)
-    return _first_visits(visits, (visits["date"] > day(as_of)) | (booked & (visits["date"] == day(as_of))))
-
-
-def overdue_visits(visits: pd.DataFrame, as_of: date) -> dict:
-    """Per ``patient_id``: the earliest visit booked before the review date and never recorded as
-    held: the patient was due and nobody has said they were seen."""
-    return _first_visits(visits, _booked(visits) & (visits["date"] < day(as_of)))
-
-
-def _booked(visits: pd.DataFrame) -> pd.Series:
-    return visits["status"] == "booked" if "status" in visits else pd.Series(False, index=visits.index)
-
-
-def _first_visits(visits: pd.DataFrame, mask: pd.Series) -> dict:
-    chosen = visits.loc[mask, ["patient_id", "date", "kind"]]
-    if chosen.empty:
-        return {}
-    on_first = chosen[chosen["date"] == chosen.groupby("patient_id")["date"].transform("min")]
-    kinds = on_first.groupby("patient_id").agg(date=("date", "first"),
-                                               kind=("kind", lambda k: ", ".join(sorted(set(k)))))
-    return {pid: Visit(day(when), str(kind)) for pid, when, kind in zip(kinds.index, kinds["date"], kinds["kind"])}
-
-
 def treatment_days(steps_tbl: pd.DataFrame, as_of: date) -> int | None:
     """Days since the first step started, counting the review day."""
     if steps_tbl.empty:
         return None
     return int((day(as_of) - steps_tbl["start"].min()).days) + 1
-
-
-def prescribed_maximum(steps_tbl: pd.DataFrame) -> pd.DataFrame:
-    """The most troche mg one day's prescription holds, per calendar day of a troche step.
-
-    Daily 1 x dose, twice daily 2 x dose, as needed max_per_day x dose. A weekly allowance
-    (every other day, N per week) spread over its 7 days: ceil(N / 7) x dose, so a dose day
-    shows its dose and the weekly limit stays the over_prescribed flag's. NaN where the step
-    sets no maximum (as needed without one, an unknown frequency): nothing to be above.
-    """
-    parts = []
-    for step in troche_steps(steps_tbl).itertuples(index=False):
-        sched = schedule(step.frequency, step.max_per_day)
-        if sched is None or sched.max_doses is None:
-            doses = float("nan")
-        else:
-            doses = sched.max_doses if sched.window_days == 1 else math.ceil(sched.max_doses / sched.window_days)
-        dates = pd.date_range(step.start, step.end, freq="D").astype("datetime64[ns]")
-        parts.append(pd.DataFrame({"diary_date": dates, "dose_prescribed_mg": doses * step.dose_mg}))
-    if not parts:
-        return pd.DataFrame({"diary_date": pd.Series(dtype="datetime64[ns]"),
-                             "dose_prescribed_mg": pd.Series(dtype="float64")})
-    # Steps of one route never overlap (steps_table ends each the day before the next).
-    return pd.concat(parts, ignore_index=True).astype({"dose_prescribed_mg": "float64"})
-
-
-def chart_daily(daily: pd.DataFrame, steps_tbl: pd.DataFrame) -> pd.DataFrame:
-    """Daily values with the 7-day mean pain and the day's prescribed troche maximum (mg).
-
-    The timeline draws a dose taken above ``dose_prescribed_mg`` as above prescription, so it
-    is a maximum (``prescribed_maximum``), not the mean expected a day: on an every-other-day
-    step an expected 25 mg a day would paint every 50 mg dose red.
-    """
-    rolling = rolling_pain(daily)[["diary_date", "pain_rolling"]].rename(columns={"pain_rolling": "pain_7d"})
-    daily = rolling_means(daily, columns=("sleep", "mood", "function"), window=7)
-    return daily.merge(rolling, on="diary_date", how="left").merge(
-        prescribed_maximum(steps_tbl), on="diary_date", how="left")
-
-
-def long_severity(severity: pd.DataFrame) -> pd.DataFrame:
-    """Dates x effects (wide) to diary_date, effect, severity rows; unrecorded days left out."""
-    if severity.empty:
-        return pd.DataFrame({"diary_date": pd.Series(dtype="datetime64[ns]"), "effect": pd.Series(dtype="str"),
-                             "severity": pd.Series(dtype="float64")})
-    long = severity.rename_axis(index="diary_date", columns="effect").stack().rename("severity").reset_index()
-    return long.dropna(subset=["severity"]).reset_index(drop=True)
-
-
-def patient_notes(diary: pd.DataFrame, as_of: date, since: date | None = None, search: str = "") -> pd.DataFrame:
-    """The patient's own words, newest first; ``search`` matches case-insensitively as plain text."""
-    cols = ["recorded_at", "diary_date", "notes", "other_medication"]
-    notes = diary.loc[diary["notes"].notna() | diary["other_medication"].notna(), cols]
-    notes = notes[notes["diary_date"] <= day(as_of)]
-    if since is not None:
-        notes = notes[notes["diary_date"] >= day(since)]
-    if search:
-        needle = search.casefold()
-        hit = notes["notes"].fillna("").str.casefold().str.contains(needle, regex=False)
-        hit |= notes["other_medication"].fillna("").str.casefold().str.contains(needle, regex=False)
-        notes = notes[hit]
-    return notes.sort_values("recorded_at", ascending=False).reset_index(drop=True)

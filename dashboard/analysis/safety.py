@@ -15,7 +15,7 @@ from datetime import date
 import pandas as pd
 
 from dashboard.analysis.daily import day, in_period
-from dashboard.analysis.flags import CO_SEDATIVE_CLASSES, bladder_columns
+from dashboard.analysis.safety_flags import CO_SEDATIVE_CLASSES, bladder_columns
 from dashboard.analysis.measures import labs_since
 from dashboard.analysis.side_effects import SEVERE
 from dashboard.config import Thresholds

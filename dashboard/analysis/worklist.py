@@ -20,7 +20,8 @@ import pandas as pd
 from dashboard.analysis.daily import day
 from dashboard.analysis.recent import pain_direction
 from dashboard.analysis.reported import json_ready
-from dashboard.analysis.review import Review, Visit, next_visits, overdue_visits
+from dashboard.analysis.review import Review
+from dashboard.analysis.visit_dates import Visit, next_visits, overdue_visits
 
 DEFAULT_DAYS_AHEAD = 7  # today and the next 7 days
 

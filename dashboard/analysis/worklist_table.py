@@ -10,7 +10,7 @@ from datetime import date
 
 import pandas as pd
 
-from dashboard.analysis.flags import RULE_ORDER, RULES, rule_name
+from dashboard.analysis.flag_rules import RULE_ORDER, RULES, rule_name
 from dashboard.analysis.worklist import WorklistRow, attention_order
 
 # In reading order: why, who, when, then the figures; the condition (long, known) last.

@@ -56,7 +56,7 @@ def _empty(value) -> bool:
 
 
 # The review page's main column at 1366 px with the sidebar open is ~986 px wide (1366 less the
-# 300 px sidebar and 2 × 2.5rem padding, review_sections.COMPACT). Source Sans at Streamlit's
+# 300 px sidebar and 2 × 2.5rem padding, review_first_screen.COMPACT). Source Sans at Streamlit's
 # table font (14 px) averages ~6.4 px a character; a cell has 8 px of padding either side
 # (measured in Chromium on the step table, tests/e2e/artifacts/review-*-whole-page.png).
 TABLE_PX, CHAR_PX, CELL_PAD_PX, CHECKBOX_PX = 980, 6.4, 16, 56

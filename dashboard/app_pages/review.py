@@ -10,6 +10,7 @@ import streamlit as st
 from dashboard import loaders
 from dashboard.usecases import exports, run
 from dashboard.app_pages import review_records as records
+from dashboard.app_pages.review_first_screen import first_screen
 from dashboard.app_pages import review_sections as sections
 from dashboard.db.clinic_records import RecordError
 from dashboard.usecases.records import AcknowledgementError
@@ -36,7 +37,7 @@ def show() -> None:
     data = loaders.frames(user, patient)
     imports = loaders.imports(user, patient)
     past_date_banner(as_of)
-    sections.first_screen(patient, review, imports, as_of)
+    first_screen(patient, review, imports, as_of)
     records.download(user, patient)
 
     def make_report() -> bytes:  # called on the click, in Streamlit's download thread

@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import loaders, navigation
 from dashboard.analysis import worklist_table as wt
 from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD
-from dashboard.app_pages.review_sections import COMPACT
+from dashboard.app_pages.review_first_screen import COMPACT
 from dashboard.session_state import current_user
 
 BOOKED, EVERYONE = "Visits booked", "All my patients"

@@ -4,7 +4,7 @@ review-metrics.md, "Flags": an acknowledged flag stays visible, marked with who 
 it and when, and no longer counts as open; a later run of the same rule is a new flag. So a
 flag is identified by its patient, its rule and the true start of its run (not the start
 clipped to the review period), and ``flag_end`` only records what the clinician saw. The
-rules are those of ``dashboard.analysis.flags.RULES``; checking an acknowledgement, asking
+rules are those of ``dashboard.analysis.flag_rules.RULES``; checking an acknowledgement, asking
 ``dashboard.access`` and auditing it are ``dashboard.usecases.records``.
 """
 

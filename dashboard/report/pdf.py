@@ -6,8 +6,8 @@ current step, did the last step work, safety since the last visit, open flags), 
 and visit tables, the patient's notes since the last visit and where the data came from. The
 timeline comes last, printed at the size at which its smallest text is 8 pt (``report.chart``):
 squeezed onto page 1 beside the text, as before issue 19, its labels printed at ~5 pt. Every
-figure and every phrase comes from the ``Review`` through ``analysis.review_words``; nothing is
-recomputed here.
+figure and every phrase comes from the ``Review`` through ``analysis.review_words`` (and its
+``last_step_words``, ``safety_words`` and ``review_tables``); nothing is recomputed here.
 
 Print-safe: DejaVu Sans is embedded (a subset), and no meaning is carried by colour alone:
 findings are bold and marked "!", new flags "NEW", the verdict is a word. Patient text
@@ -26,6 +26,7 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import XPos, YPos
 from PIL import Image
 
+from dashboard.analysis import last_step_words, review_tables, safety_words
 from dashboard.analysis import review_words as words
 from dashboard.analysis.review import Review
 from dashboard.report.chart import SCALE, mm_per_px
@@ -161,7 +162,7 @@ def _current_step(review: Review) -> tuple[str, list[tuple[str, str]]]:
 
 
 def _last_step(review: Review) -> tuple[str, list[tuple[str, str]]]:
-    answer = words.last_step(review)
+    answer = last_step_words.last_step(review)
     if answer is None:
         return "Did the last step work?", [("", "No troche step recorded yet.")]
     body = ([("", answer.pending)] if answer.pending else []) + [
@@ -174,12 +175,12 @@ def _last_step(review: Review) -> tuple[str, list[tuple[str, str]]]:
 def _safety(review: Review) -> tuple[str, list[tuple[str, str]]]:
     new = words.new_open_rules(review)
     body = []
-    for line in words.safety_lines(review):
+    for line in safety_words.safety_lines(review):
         mark = "! " if line.level in ("alarm", "warn") else ""
         names = f": {', '.join(line.names)}" if line.names else ""
         tail = " NEW" if line.rule in new else ""
         body.append(("B" if mark else "", f"{mark}{line.label}: {line.text}{names}{line.note}{tail}"))
-    return words.safety_heading(review), body
+    return safety_words.safety_heading(review), body
 
 
 def _table(pdf: FPDF, header: list[str], rows: list[list[str]], widths: tuple[float, ...],
@@ -234,7 +235,7 @@ def _steps(pdf: FPDF, review: Review) -> None:
     if pdf.will_page_break(50):  # the tables start page 2 unless page 1 has room for them (no chart)
         pdf.add_page()
     _heading(pdf, "Response to each titration step")
-    table = words.step_table(review)
+    table = review_tables.step_table(review)
     if table.empty:
         pdf.cell(WIDTH, LINE, "No titration recorded.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
@@ -254,7 +255,7 @@ VISIT_ROWS = 8  # the baseline and the latest intervals; older ones are on the r
 
 def _visits(pdf: FPDF, review: Review) -> None:
     _heading(pdf, "Visit by visit")
-    table = words.visit_table(review)
+    table = review_tables.visit_table(review)
     if table.empty:
         pdf.cell(WIDTH, LINE, "No baseline or visits to compare.", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return
@@ -276,7 +277,7 @@ def _visits(pdf: FPDF, review: Review) -> None:
 def _notes(pdf: FPDF, review: Review, shown: int) -> None:
     last = review.last_visit
     since = None if last is None else last.date.date()
-    notes = words.notes_since_last_visit(review)
+    notes = review_tables.notes_since_last_visit(review)
     _heading(pdf, f"In the patient's words (since the last visit, {words.long_date(since)})" if since
              else "In the patient's words (all notes)")
     if notes.empty:

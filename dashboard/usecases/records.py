@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import access
 from dashboard.actors import User
-from dashboard.analysis.flags import RULES
+from dashboard.analysis.flag_rules import RULES
 from dashboard.analysis.periods import steps_table
 from dashboard.audit_actions import AuditAction
 from dashboard.charts.timeline import step_labels

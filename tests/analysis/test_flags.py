@@ -8,22 +8,11 @@ from pandas.testing import assert_frame_equal
 
 from dashboard.analysis.adherence import over_prescribed_days
 from dashboard.analysis.daily import daily_values
-from dashboard.analysis.flags import (
-    FLAG_COLUMNS,
-    bladder,
-    bp_high,
-    co_sedative,
-    diary_gap,
-    dissociation_severe,
-    flags_table,
-    low_mood,
-    no_benefit_escalation,
-    over_prescribed,
-    flag_status,
-    open_flag_counts,
-    pain_spike,
-    run_spans,
-    self_harm_thoughts,
+from dashboard.analysis.course_flags import diary_gap, low_mood, no_benefit_escalation, pain_spike
+from dashboard.analysis.flag_rules import FLAG_COLUMNS, run_spans
+from dashboard.analysis.flags import flag_status, flags_table, open_flag_counts
+from dashboard.analysis.safety_flags import (
+    bladder, bp_high, co_sedative, dissociation_severe, over_prescribed, self_harm_thoughts,
 )
 from dashboard.analysis.periods import steps_table
 from dashboard.analysis.side_effects import daily_side_effect_severity

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dashboard.analysis.flags import liver_tests_high
+from dashboard.analysis.safety_flags import liver_tests_high
 from dashboard.analysis.measures import NO_MEASURES, lab_results, labs_since
 from dashboard.config import Thresholds
 from dashboard.measures import LOINC

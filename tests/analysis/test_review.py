@@ -10,15 +10,9 @@ from pandas.testing import assert_frame_equal
 
 from dashboard.analysis.daily import daily_values
 from dashboard.analysis.periods import steps_table
-from dashboard.analysis.review import (
-    build_review,
-    chart_daily,
-    labelled_by_step,
-    long_severity,
-    next_visit,
-    patient_notes,
-    treatment_days,
-)
+from dashboard.analysis.review import build_review, treatment_days
+from dashboard.analysis.review_frames import chart_daily, labelled_by_step, long_severity, patient_notes
+from dashboard.analysis.visit_dates import next_visit
 from dashboard.analysis.side_effects import daily_side_effect_severity, side_effects_by_step
 from dashboard.analysis.summary import build_summary
 from dashboard.config import Thresholds

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from dashboard.analysis.daily import daily_values
 from dashboard.analysis.recent import recent_activity
-from dashboard.analysis.review import Visit
+from dashboard.analysis.visit_dates import Visit
 from dashboard.analysis.worklist import RuleFigures, WorklistRow, attention_order
 from dashboard.stored.worklist import stored_review, worklist
 from dashboard.db.models import ReviewSnapshot
@@ -182,7 +182,7 @@ AS_OF = "2026-03-10"
      ("2026-03-14", "in person, infusion"), None, None),  # two visits on a day are one, with both kinds
 ])
 def test_next_overdue_and_last_visit(rows, nxt, overdue, last):
-    from dashboard.analysis.review import last_visit, next_visit, overdue_visit
+    from dashboard.analysis.visit_dates import last_visit, next_visit, overdue_visit
     from tests.analysis import visits
 
     frame = visits(*rows)

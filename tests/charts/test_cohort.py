@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.analysis.cohort import CATEGORY_LABELS, flag_rates, responders_by, side_effect_rates
-from dashboard.analysis.flags import RULES
+from dashboard.analysis.flag_rules import RULES
 from dashboard.charts.cohort import flag_rate_bars, responder_bars, side_effect_heatmap
 
 

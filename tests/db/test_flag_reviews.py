@@ -13,7 +13,7 @@ from alembic import command
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from dashboard.analysis.flags import RULES
+from dashboard.analysis.flag_rules import RULES
 from dashboard.auth.accounts import add_user, as_user, share
 from dashboard.db import audit, flag_reviews
 from dashboard.db.flag_reviews import acknowledgements_frame
