@@ -17,10 +17,6 @@ from dashboard.config import Thresholds
 TOLERANCE = 1e-9
 
 
-def _text(value) -> str | None:
-    return None if value is None or pd.isna(value) else str(value)
-
-
 SPIKE_REFERENCE_DAYS = 7  # diary days with pain the spike is measured against
 SPIKE_LOOKBACK_DAYS = 14  # ... found within this many calendar days before the day
 SPIKE_MIN_REFERENCE_DAYS = 3
