@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -71,6 +72,13 @@ def clinic(demo_url, issuer, tmp_path_factory) -> Iterator[tuple[str, str]]:
     proc.wait(timeout=20)
 
 
+def _wait_for_row(url: str, before: int, row: tuple, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while row not in [r[:3] for r in audit_rows(url, before)]:
+        assert time.monotonic() < deadline, f"no audit row {row} within {timeout_s} s"
+        time.sleep(0.2)
+
+
 def _log_in_at_the_provider(page, base: str, subject: str) -> None:
     page.goto(base)
     page.get_by_role("button", name="Log in with Clinic SSO").click()
@@ -87,6 +95,9 @@ def test_a_linked_identity_logs_in_and_out(clinic, page):
     assert "Dr. Wei Chen (clinician)" in page.inner_text("body")
     login = [r for r in audit_rows(url, before) if r[1] == "login"]
     assert [r[:3] for r in login] == [("dr.chen", "login", "ok")] and SUBJECT in login[0][4]
+    # The worklist's run finishes (its view is audited) before logging out: on a loaded machine its
+    # row would otherwise land in the next test's window of the trail.
+    _wait_for_row(url, before, ("dr.chen", "view_worklist", "ok"))
     # Logging out ends Streamlit's identity cookie too: the next visit shows the login page.
     page.get_by_role("button", name="Log out").click()
     # Streamlit sends the browser to the provider's end_session_endpoint (OIDC RP-initiated logout).
