@@ -37,7 +37,7 @@ COMMANDS = {
 
 def _handler(command: str) -> Callable[[argparse.Namespace], int]:
     # Imported when its command runs: the patient commands load the analysis and the report
-    # (scipy, plotly, reportlab: about 2 s of CPU measured with -X importtime), which ``user list``,
+    # (scipy, plotly, fpdf2: about 2 s of CPU measured with -X importtime), which ``user list``,
     # ``migrate`` or a usage error should not pay.
     module = importlib.import_module(f"dashboard.cli.{COMMANDS[command]}")
     return getattr(module, f"cmd_{command}")
