@@ -3,9 +3,8 @@
 import streamlit as st
 
 from dashboard import session_state
-from dashboard.db.session import session_scope
 from dashboard.demo import DEMO_ACCOUNTS
-from dashboard.usecases import accounts
+from dashboard.usecases import accounts, run
 from dashboard.auth import oidc
 from dashboard.config import demo_mode
 
@@ -44,8 +43,9 @@ def _password_form() -> None:
         submitted = st.form_submit_button("Log in")
     if not submitted:
         return
-    with session_scope() as session:  # its own unit of work: the attempt's audit row and any lockout land
-        user, why = accounts.log_in(session, username, password)
+    # Its own unit of work (usecases.run): the attempt's audit row and any lockout land even when it
+    # fails; the one who acts is the user name typed.
+    user, why = run(accounts.log_in, username, password)
     if user is None:
         st.error(why)
         return
