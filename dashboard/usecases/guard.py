@@ -33,11 +33,14 @@ class NotAllowed(PermissionError):
         self.action = action
 
 
+def _name(actor: Actor | str) -> str:
+    return actor if isinstance(actor, str) else audit_name(actor)
+
+
 def refuse(session: Session, actor: Actor | str, action: str, *, detail: dict | None = None,
            patient_id: int | None = None, message: str = NOT_AVAILABLE) -> NoReturn:
     """Write the "denied" row, commit it, raise ``NotAllowed``."""
-    name = actor if isinstance(actor, str) else audit_name(actor)
-    audit.record(session, actor=name, action=action, outcome="denied", patient_id=patient_id,
+    audit.record(session, actor=_name(actor), action=action, outcome="denied", patient_id=patient_id,
                  detail="" if detail is None else detail)
     session.commit()
     raise NotAllowed(message, action)
@@ -70,6 +73,5 @@ def guarded(session: Session, actor: Actor | str, action: str, allowed: bool, *,
     done = Audited(detail=detail, patient_id=patient_id, write=audit_success)
     yield done
     if done.write:
-        name = actor if isinstance(actor, str) else audit_name(actor)
-        audit.record(session, actor=name, action=action, patient_id=done.patient_id,
+        audit.record(session, actor=_name(actor), action=action, patient_id=done.patient_id,
                      detail="" if done.detail is None else done.detail)
