@@ -14,7 +14,7 @@ from dashboard.analysis.reported import truncated
 from dashboard.analysis.review import Review
 from dashboard.analysis.review_frames import mg_per_day
 from dashboard.analysis.review_words import long_date, num, pct, plural, responder_words, short_date, signed, step_mg
-from dashboard.analysis.trust import judged_from
+from dashboard.analysis.trust import judged_from, low_adherence, sparse_window, window_pain_share
 
 
 @dataclass(frozen=True)
@@ -78,23 +78,22 @@ def verdict_note(step, limits, raised: bool) -> str | None:
             f"{'' if need == 1 else 's'} {what}")
 
 
-def cautions(step, before, as_of) -> tuple[str, ...]:
-    """Each qualifier that holds for a comparison, in words, naming the step or window it concerns."""
+def cautions(step, before, as_of, limits) -> tuple[str, ...]:
+    """Each qualifier that holds for a comparison, in words, naming every step or window it
+    concerns (both when both fall short: a clinician must not read one as the only weak side)."""
     held = list(step.get("qualifiers") or [])
     out = []
     if "low_adherence" in held:
-        low = [(s, s["mg_pct"]) for s in (step, before) if pd.notna(s.get("mg_pct")) and s["mg_pct"] < 100]
-        for s, mg_pct in sorted(low, key=lambda pair: pair[1])[:1]:
+        low = [(s, s["mg_pct"]) for s in (step, before) if low_adherence(s, limits)]
+        for s, mg_pct in sorted(low, key=lambda pair: pair[1]):
             out.append(f"only {adherence_words(mg_pct)} on {step_mg(s)}: not a fair test" if s is before
                        else f"only {adherence_words(mg_pct)}: not a fair test of {step_mg(s)}")
     if "sparse_diary" in held:
-        sparse = []
-        for s in (step, before):
+        sparse = [(window_pain_share(s), s) for s in (step, before) if sparse_window(s, limits)]
+        for _, s in sorted(sparse, key=lambda t: t[0]):
             days = (pd.Timestamp(s["window_end"]) - pd.Timestamp(s["window_start"])).days + 1
-            sparse.append((int(s["response_pain_days"]) / days if days > 0 else 1.0, s, days))
-        _, s, days = min(sparse, key=lambda t: t[0])
-        out.append(f"pain written on only {int(s['response_pain_days'])} of {days} days of the "
-                   f"{step_mg(s)} window: not a fair test")
+            out.append(f"pain written on only {int(s['response_pain_days'])} of {days} days of the "
+                       f"{step_mg(s)} window: not a fair test")
     if "infusion_in_window" in held:
         where_words = {"this window": "falls in this window", "previous window": "falls in the previous step's window",
                        "onset days": "falls in this step's onset days"}
@@ -152,7 +151,7 @@ def last_step(review: Review) -> LastStep | None:
     raised = before is not None and pd.notna(step["daily_dose_mg"]) and pd.notna(before["daily_dose_mg"]) \
         and step["daily_dose_mg"] > before["daily_dose_mg"]
     adherence = adherence_words(step.get("mg_pct"))
-    said = () if before is None else cautions(step, before, as_of)
+    said = () if before is None else cautions(step, before, as_of, limits)
     if adherence and any(c.startswith(f"only {adherence}:") for c in said):
         adherence = None  # the caution says it, with why it matters
     return LastStep(comparison=comparison, interval=interval, verdict=step["verdict"], window=window,

@@ -71,6 +71,18 @@ def infusions_near(current, previous, administered: pd.Series, thresholds: Thres
     return found
 
 
+def low_adherence(row, thresholds: Thresholds) -> bool:
+    """Less than ``low_adherence_pct`` of a step's prescribed mg taken (False when not counted)."""
+    p = row.get("mg_pct")
+    return p is not None and not pd.isna(p) and round(p, _DECIMALS) < thresholds.low_adherence_pct
+
+
+def sparse_window(row, thresholds: Thresholds) -> bool:
+    """Pain written on fewer than ``sparse_diary_share`` of a response window's days."""
+    share = window_pain_share(row)
+    return share is not None and round(share, _DECIMALS) < thresholds.sparse_diary_share
+
+
 def comparison_qualifiers(current, previous, administered: pd.Series, thresholds: Thresholds) -> list[str]:
     """Which of ``low_adherence``, ``sparse_diary``, ``infusion_in_window`` hold, in that order.
 
@@ -78,11 +90,9 @@ def comparison_qualifiers(current, previous, administered: pd.Series, thresholds
     None when it cannot be counted: then adherence is not said to be low).
     """
     held = []
-    pcts = [row["mg_pct"] for row in (current, previous)]
-    if any(p is not None and not pd.isna(p) and round(p, _DECIMALS) < thresholds.low_adherence_pct for p in pcts):
+    if any(low_adherence(row, thresholds) for row in (current, previous)):
         held.append(LOW_ADHERENCE)
-    shares = [window_pain_share(row) for row in (current, previous)]
-    if any(s is not None and round(s, _DECIMALS) < thresholds.sparse_diary_share for s in shares):
+    if any(sparse_window(row, thresholds) for row in (current, previous)):
         held.append(SPARSE_DIARY)
     if infusions_near(current, previous, administered, thresholds):
         held.append(INFUSION_IN_WINDOW)

@@ -14,6 +14,7 @@ from dashboard.analysis.trust import (
     infusions_near,
     judged_from,
 )
+from dashboard.analysis.last_step_words import cautions
 from dashboard.config import Thresholds
 from tests.analysis import comedications, daily_diary, day, side_effects, steps, ts, visits
 
@@ -151,3 +152,28 @@ def test_no_judged_step_and_an_infusion_visit_in_the_window():
     early = _summary(PAINS[:79], STEPS[:2], "2026-03-20")
     assert early["steps"][1]["vs_previous"]["verdict"] == "too early to judge"
     assert early["last_judged_step"] is None
+
+
+def _compared(mg: float, window: tuple[str, str], pain_days: int, mg_pct: float | None) -> dict:
+    return {**_row(*window, pain_days, mg_pct), "daily_dose_mg": mg, "dose_mg": mg, "frequency": "daily",
+            "route": "troche"}
+
+
+@pytest.mark.parametrize(("current", "previous", "expected"), [
+    # Only one side falls short: only that side is named.
+    ((14, 60.0), (14, 100.0), ["only 60 % of the prescribed mg taken: not a fair test of 60 mg/day"]),
+    ((14, 100.0), (14, 47.0), ["only 47 % of the prescribed mg taken on 40 mg/day: not a fair test"]),
+    # Both fall short: both are named, the weaker first (DEMO-008's 40 mg step at 47 % used to go unsaid).
+    ((14, 60.0), (14, 47.0), ["only 47 % of the prescribed mg taken on 40 mg/day: not a fair test",
+                              "only 60 % of the prescribed mg taken: not a fair test of 60 mg/day"]),
+    # 90 % is below 100 but above the 80 % setting: not named beside a side that is low.
+    ((14, 90.0), (14, 47.0), ["only 47 % of the prescribed mg taken on 40 mg/day: not a fair test"]),
+    ((6, 100.0), (5, 100.0), ["pain written on only 5 of 14 days of the 40 mg/day window: not a fair test",
+                              "pain written on only 6 of 14 days of the 60 mg/day window: not a fair test"]),
+    ((6, 100.0), (14, 100.0), ["pain written on only 6 of 14 days of the 60 mg/day window: not a fair test"]),
+])
+def test_cautions_name_every_step_that_falls_short(current, previous, expected):
+    step = _compared(60, CURRENT, *current)
+    before = _compared(40, PREVIOUS, *previous)
+    step["qualifiers"] = comparison_qualifiers(step, before, pd.Series([], dtype="datetime64[ns]"), T)
+    assert list(cautions(step, before, day("2026-03-01"), T)) == expected
