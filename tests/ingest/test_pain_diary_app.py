@@ -8,6 +8,8 @@ import json
 from datetime import date, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from dashboard.db.models import CoMedication, DiaryEntry
@@ -25,6 +27,7 @@ from dashboard.ingest.service import detect_format
 from dashboard.usecases import imports
 from dashboard.actors import Operator
 from tests.dbdump import assert_only_the_file_kept, dump
+from tests.hypothesis_profiles import examples
 from tests.test_cli import cli
 
 TODAY = date(2026, 3, 31)
@@ -241,6 +244,40 @@ def test_the_patient_must_be_named(patient_ref):
 def test_extra_cells_are_refused():
     parsed = parse(row() + ("stray",))
     assert [(r.row, r.column, r.value) for r in parsed.refused] == [(2, "column 9", "stray")]
+
+
+# Pieces the app writes, and pieces that break its layout, for cells built at random.
+PIECES = st.sampled_from(["[", "]", ",", ":", "drug:", "[name:", "dose", "quantityMorning:", "quantityNoon:",
+                          "quantityEvening:", "quantityNight:", "Ketamine", "ketamin", "25mg", "0.5g", "1", "-1",
+                          "null", '"', "\n", "/", ".", "26", "2026", "VERY_GOOD", "\u00e9", " "])
+CELL = st.lists(PIECES, max_size=12).map("".join) | st.text(max_size=30)
+
+
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(*[CELL] * 8), max_size=4))
+def test_any_cells_give_records_or_refusals_naming_row_and_column_never_another_error(rows):
+    try:
+        parsed = parse(*rows)
+    except FileRefused as refused:  # a control character: not a text file at all
+        assert refused.refused.reason.startswith("this is not a text CSV file")
+        return
+    for refused in parsed.refused:
+        assert isinstance(refused.row, int) and refused.row >= 2 and refused.column and refused.reason
+    for entry in parsed.diary:
+        assert entry.measures.get("dose_mg") is None or 0 <= entry.measures["dose_mg"] <= 1000
+
+
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from([KETAMINE, "ketamine", "Oxycodone", "Vitamin D"]),
+                          st.sampled_from(["25mg", "12.5 mg", "0.01g", "5mg"]),
+                          *[st.integers(0, 3)] * 4), max_size=4))
+def test_an_intake_list_the_app_writes_always_reads_back_to_its_sum(drugs):
+    cell = intakes(*(intake(name, dose, *quantities) for name, dose, *quantities in drugs))
+    dose, others = read_intakes(cell)
+    mg = {"25mg": 25, "12.5 mg": 12.5, "0.01g": 10, "5mg": 5}
+    ketamine = [mg[d] * sum(q) for name, d, *q in drugs if "etamin" in name]
+    assert dose == (pytest.approx(sum(ketamine)) if ketamine else None)
+    assert [(o.name, o.quantity) for o in others] == [(n, sum(q)) for n, _, *q in drugs if "etamin" not in n]
 
 
 # ---------------------------------------------------------------- whole files, stored
