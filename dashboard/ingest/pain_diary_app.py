@@ -47,7 +47,6 @@ from datetime import date, datetime
 
 from dashboard import fields
 from dashboard.ingest.csv_text import (
-    Table,
     cell,
     extra_cells,
     normalise_header,
