@@ -80,7 +80,8 @@ def notes_since_last_visit(review: Review) -> pd.DataFrame:
 
 DOSE_CHANGE_WORDS = {"up": "went up", "down": "went down"}
 CLASS_WORDS = {"opioid": "opioid (sedative)", "benzodiazepine": "benzodiazepine (sedative)"}
-SOURCE_NAMES = {"clinic": "clinic record", "fhir": "FHIR import", "bearable": "Bearable diary", "diary": "diary"}
+SOURCE_NAMES = {"clinic": "clinic record", "fhir": "FHIR import", "bearable": "Bearable diary",
+                "pain-diary-app": "Privacy Friendly Pain Diary", "diary": "diary"}
 
 
 def co_medication_table(review: Review) -> pd.DataFrame:

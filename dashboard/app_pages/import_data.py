@@ -33,6 +33,7 @@ FORMAT_LABELS = {
     "visits": "Visits CSV",
     "fhir": "FHIR R4 (JSON / NDJSON)",
     "bearable": "Bearable export",
+    "privacy-friendly-pain-diary": "Privacy Friendly Pain Diary export",
 }
 
 
@@ -56,7 +57,7 @@ def _mapping_section(user) -> None:
 
 
 def _known_formats(user) -> None:
-    upload = st.file_uploader("Diary, clinic-records, FHIR or Bearable file", key="upload")
+    upload = st.file_uploader("Diary, clinic-records, FHIR, Bearable or pain diary app file", key="upload")
     cols = st.columns(3)
     fmt = cols[0].selectbox("Format", list(FORMAT_LABELS), format_func=FORMAT_LABELS.get, key="format")
     patient_ref = cols[1].text_input("Patient reference (for files without one)", key="patient_ref").strip() or None

@@ -44,10 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m dashboard", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("import", help="import diary, clinic-record, FHIR or Bearable files")
+    p = sub.add_parser("import", help="import diary, clinic-record, FHIR, Bearable or Privacy Friendly Pain Diary files")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--patient", metavar="REF", help="the clinic's patient reference, for files without one")
-    p.add_argument("--format", default="auto", choices=["auto", "diary-csv", "titration", "visits", "fhir", "bearable"])
+    p.add_argument("--format", default="auto", choices=["auto", "diary-csv", "titration", "visits", "fhir", "bearable",
+                                                          "privacy-friendly-pain-diary"])
     p.add_argument("--profile", metavar="NAME", help="a saved mapping profile for another diary app's layout")
     p.add_argument("--accept-valid", action="store_true", help="import the valid rows and keep the refused ones in the import record")
     p.add_argument("--resolve", choices=["keep", "take"], default=None,

@@ -27,12 +27,14 @@ from dashboard.ingest.bearable import looks_like_bearable, parse_bearable
 from dashboard.ingest.clinic_records import parse_titration_csv, parse_visits_csv
 from dashboard.ingest.diary_csv import parse_diary_csv
 from dashboard.ingest.fhir import looks_like_fhir, parse_fhir
+from dashboard.ingest.pain_diary_app import FORMAT as PAIN_DIARY_APP
+from dashboard.ingest.pain_diary_app import looks_like_pain_diary_app, parse_pain_diary_app
 from dashboard.ingest.profiles import load_profile, parse_with_profile
 from dashboard.ingest.records import FileRefused, ParsedFile
 from dashboard.ingest.writer import ImportReport, Resolution, keep_record, write_import
 from dashboard.text_rules import escaped
 
-FORMATS = ("diary-csv", "titration", "visits", "fhir", "bearable")
+FORMATS = ("diary-csv", "titration", "visits", "fhir", "bearable", PAIN_DIARY_APP)
 STORED_HIDDEN = "not shown: this patient is not shared with you"
 
 
@@ -82,6 +84,8 @@ def detect_format(raw: bytes, file_name: str) -> str:
         return "fhir"
     if looks_like_bearable(raw):
         return "bearable"
+    if looks_like_pain_diary_app(raw):
+        return PAIN_DIARY_APP
     found = detect.detect_csv_format(raw, file_name)
     if found is None:
         unreadable = detect.unreadable(raw, file_name)
@@ -89,7 +93,8 @@ def detect_format(raw: bytes, file_name: str) -> str:
             raise unreadable
         raise UnknownFormat(
             file_name,
-            "not a format this dashboard reads (diary CSV, titration CSV, visits CSV, FHIR R4 JSON/NDJSON, Bearable export); "
+            "not a format this dashboard reads (diary CSV, titration CSV, visits CSV, FHIR R4 JSON/NDJSON, Bearable export, "
+            "Privacy Friendly Pain Diary export); "
             "for another diary app's layout, use a mapping profile",
         )
     return found
@@ -118,6 +123,9 @@ def parse(raw: bytes, file_name: str, *, fmt: str = "auto", patient_ref: str | N
     if fmt == "bearable":
 
         return parse_bearable(raw, file_name, patient_ref=patient_ref, today=today)
+    if fmt == PAIN_DIARY_APP:
+
+        return parse_pain_diary_app(raw, file_name, patient_ref=patient_ref, today=today)
     raise UnknownFormat(file_name, f"unknown format {fmt!r}; use one of: auto, {', '.join(FORMATS)}")
 
 

@@ -51,6 +51,18 @@ def _bearable() -> bytes:
 
 
 BEARABLE = _bearable()
+
+
+def _pain_diary_app() -> bytes:
+    """A Privacy Friendly Pain Diary export (opencsv: every cell quoted), its date as a US phone writes it."""
+    d = TODAY - timedelta(days=2)
+    intakes = "[[drug:[name:Ketamine troche,dose25mg],quantityMorning:1,quantityNoon:0,quantityEvening:1,quantityNight:0],]"
+    rows = [["Date", "Conditions", "Pain Level (0-10)", "Body Regions", "Pain nature", "Times of pain", "Drug Intakes",
+             "Comment"], [f"{d.month}/{d.day}/{d:%y}", "GOOD", "4", "[HEAD]", "[dull]", "[]", intakes, ""]]
+    return "".join(",".join(f'"{c}"' for c in row) + "\n" for row in rows).encode()
+
+
+PAIN_DIARY_APP = _pain_diary_app()
 # Row 3 has a date that is not ISO 8601: refused, never guessed.
 BROKEN = f"patient_id,date,pain\nIMP-1,{_iso(2)},6\nIMP-1,03/01/2026,5\n".encode()
 
@@ -105,7 +117,8 @@ def import_audits(url: str, after: int = 0) -> list[tuple]:
     ("visits.csv", VISITS, None, "Visits CSV", 2, 0, "visit"),
     ("bundle.json", FHIR, None, "FHIR R4 (JSON / NDJSON)", 1, 1, "diary_entry"),
     ("bearable.csv", BEARABLE, "IMP-1", "Bearable export", 1, 1, "diary_entry"),
-], ids=["diary", "titration", "visits", "fhir", "bearable"])
+    ("pain_diary.csv", PAIN_DIARY_APP, "IMP-1", "Privacy Friendly Pain Diary export", 1, 0, "diary_entry"),
+], ids=["diary", "titration", "visits", "fhir", "bearable", "pain-diary-app"])
 def test_a_valid_file_is_shown_before_it_is_written_then_imported(import_clinic, name, raw, patient, label, added,
                                                                   ignored, table):
     before = last_audit_id(import_clinic)

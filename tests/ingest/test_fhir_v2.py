@@ -86,10 +86,12 @@ def test_a_panel_with_both_halves_absent_is_ignored_never_refused():
 
 def test_us_core_average_home_blood_pressure_example(real_file):
     """US Core's own example of 96607-7 (average of home readings over a period), whose halves
-    are coded 96608-5 / 96609-3; its time is the period's start."""
+    are coded 96608-5 / 96609-3; its time is the period's start. Since version 3 its note is the
+    entry's notes (import-formats.md v3: ``Observation.note`` is the entry's note)."""
     parsed = real_file("us_core/Observation-average-blood-pressure.json")
     (entry,) = parsed.diary
-    assert entry.measures == {"bp_systolic": 109, "bp_diastolic": 72} and parsed.refused == []
+    assert entry.measures == {"bp_systolic": 109, "bp_diastolic": 72, "notes": "Average blood pressure is calculated "
+                              "from 12 measurements taken by the patient over 3 days."} and parsed.refused == []
     assert (entry.recorded_at, entry.utc_offset_minutes) == (datetime(2023, 8, 3, 1, 6, 52, 480000), 0)
     assert [d.measures for d in real_file("us_core/blood-pressure.json").diary] == [
         {"bp_systolic": 109, "bp_diastolic": 44}]

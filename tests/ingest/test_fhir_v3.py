@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.analysis.review_words import dated
-from dashboard.db.models import CoMedication
+from dashboard.db.models import CoMedication, DiaryEntry
 from dashboard.db.session import session_scope
 from dashboard.ingest.fhir import looks_like_fhir, parse_fhir
 from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import import_file
 from tests.dbdump import assert_only_the_file_kept, dump
-from tests.ingest.test_fhir import RXNORM, coding, observation
+from tests.ingest.test_fhir import RXNORM, SNOMED, coding, observation
 
 TODAY = date(2026, 3, 31)
 PATIENT = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Test", "given": ["Pat"]}]}
@@ -192,3 +192,81 @@ def test_a_fhir_xml_file_is_refused_and_kept(db_url, shared_dir):
     report = import_file(raw, path.name, url=db_url, today=TODAY)
     assert (report.status, [r["reason"] for r in report.refused_rows]) == ("refused", [XML_SENTENCE])
     assert_only_the_file_kept(db_url, before, raw=raw, status="refused")
+
+
+# ---------------------------------------------------------------- Observation.note, SNOMED CT pain
+
+REAL = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "real"
+
+
+def snomed_pain(value, *, system: str = SNOMED, **extra) -> dict:
+    return {**observation("72514-3", None, **extra), "code": {"coding": [coding("225908003", system, "Pain score")]},
+            "valueInteger": value}
+
+
+def note(*texts: str) -> list[dict]:
+    return [{"text": t} for t in texts]
+
+
+@pytest.mark.parametrize(("resources", "measures"), [
+    ([observation("72514-3", 6, note=note("knee worse after the walk"))],
+     {"pain": 6, "notes": "knee worse after the walk"}),
+    ([observation("72514-3", 6, note=note("first", "second"))], {"pain": 6, "notes": "first\nsecond"}),
+    ([observation("72514-3", 6, note=note("<b>not markup</b> [link](x)"))],
+     {"pain": 6, "notes": "<b>not markup</b> [link](x)"}),  # the patient's text as written: shown as text
+    # Two observations at one time, each with its note: the entry keeps both, once each.
+    ([observation("72514-3", 6, note=note("pain note")),
+      observation("85354-9", None, ident="bp", note=note("cuff note"),
+                  components=[("8480-6", 130, "mm[Hg]"), ("8462-4", 80, "mm[Hg]")])],
+     {"pain": 6, "bp_systolic": 130, "bp_diastolic": 80, "notes": "pain note\ncuff note"}),
+    ([observation("72514-3", 6, note=note("same")), observation("38221-8", 6, ident="wb", note=note("same"))],
+     {"pain": 6, "notes": "same"}),
+    ([observation("72514-3", 6, note=[{"authorString": "nurse"}])], {"pain": 6}),  # an Annotation without text
+    ([snomed_pain(7)], {"pain": 7}),
+    ([snomed_pain(7, system="urn:oid:2.16.840.1.113883.6.96")], {"pain": 7}),
+    ([snomed_pain(0, note=note("none today"))], {"pain": 0, "notes": "none today"}),
+])
+def test_observation_notes_and_snomed_pain(resources, measures):
+    parsed = parse_fhir(file_of(*resources), "b.json", today=TODAY)
+    assert (parsed.refused, parsed.measures) == ([], [])
+    (entry,) = parsed.diary
+    assert entry.measures == measures
+
+
+@pytest.mark.parametrize(("resource", "column", "value", "reason"), [
+    (snomed_pain(11), "valueInteger", "11", "pain must be between 0 and 10"),
+    (observation("72514-3", 6, note=note("x" * 5001)), "note", "x" * 5001, "notes have at most 5000 characters"),
+])
+def test_a_snomed_pain_out_of_range_or_a_note_too_long_is_refused_with_its_path(resource, column, value, reason):
+    parsed = parse_fhir(file_of(resource), "b.json", today=TODAY)
+    assert parsed.diary == []
+    (refused,) = parsed.refused
+    assert (refused.row, refused.column, refused.reason) == ("Observation/obs1", column, reason)
+    assert refused.value.startswith(value[:100])
+
+
+def test_another_snomed_code_is_still_an_other_measure():
+    parsed = parse_fhir(file_of({**snomed_pain(7), "code": {"coding": [coding("22253000", SNOMED, "Pain")]}}),
+                        "b.json", today=TODAY)
+    assert parsed.diary == [] and [m.code for m in parsed.measures] == ["22253000"]
+
+
+@pytest.mark.parametrize("name", ["Observation-ex-MHV-pain-10.json", "Observation-ex-MHV-pain-14.json"])
+def test_the_vas_patient_generated_pain_imports_as_pain_with_its_note(db_url, name):
+    """The VA My HealtheVet guide's pain (LOINC and SNOMED CT; SNOMED CT alone) with the patient's note."""
+    raw = (REAL / "mhv_pghd" / name).read_bytes()
+    report = import_file(raw, name, url=db_url, today=TODAY)
+    assert (report.status, report.refused_rows, report.entries_added) == ("imported", [], 1)
+    with session_scope(db_url) as session:
+        assert [(e.pain, e.notes) for e in session.scalars(select(DiaryEntry))] == [(10, "Oh, scream in pain")]
+    before = dump(db_url, skip=("audit_event",))
+    assert import_file(raw, name, url=db_url, today=TODAY).status == "already-imported"
+    assert_only_the_file_kept(db_url, before, raw=raw, status="already-imported")
+
+
+def test_a_medication_statement_without_any_date_from_hl7_is_a_co_medication_of_unknown_start(db_url):
+    """HL7's medicationstatementexample7: no effective[x], no dateAsserted (FHIR allows it)."""
+    raw = (REAL / "hl7_r4_examples" / "medicationstatementexample7.json").read_bytes()
+    report = import_file(raw, "medicationstatementexample7.json", url=db_url, today=TODAY)
+    assert (report.status, report.refused_rows) == ("imported", [])
+    assert [(start, precision) for _, start, precision, _, _ in stored(db_url)] == [(None, None)]

@@ -35,12 +35,7 @@ def _diary_entry(reader: _Reader, res: _Resource) -> None:
         if name is None:
             continue
         items.append((name, *_component_value(component, path, name)))
-    notes = [(_get(note, "text", "str", path), path) for note, path in _objects(body, "note", "")]
-    text = "\n".join(t for t, _ in notes if t)
-    if text:
-        if len(text) > NOTES_MAX:
-            raise _Bad("note", text, f"notes have at most {NOTES_MAX} characters")
-        items.append(("notes", text, 1, "note[0].text"))
+    items += observation_notes(body)
     if not items:
         reader.ignore("Observation diary entry without values")
         return
@@ -48,6 +43,17 @@ def _diary_entry(reader: _Reader, res: _Resource) -> None:
     if timed is None:
         raise _Bad("effectiveDateTime", None, "no time: effectiveDateTime is needed for a diary entry")
     reader.add(_subject(reader, body), timed[0], res.where, items)
+
+
+def observation_notes(body: dict) -> list[tuple[str, str, int, str]]:
+    """``Observation.note`` (the patient's words, kept as text) as the entry's notes item, or none."""
+    notes = [(_get(note, "text", "str", path), path) for note, path in _objects(body, "note", "")]
+    text = "\n".join(t for t, _ in notes if t)
+    if not text:
+        return []
+    if len(text) > NOTES_MAX:
+        raise _Bad("note", text, f"notes have at most {NOTES_MAX} characters")
+    return [("notes", text, 1, "note[0].text")]
 
 
 def _component_value(component: dict, path: str, name: str) -> tuple[float | str, int, str]:

@@ -9,6 +9,14 @@ diary measures.
   observations. A component with a ``dataAbsentReason`` instead of a value leaves that half
   not recorded and keeps the other (import-formats.md v2); a panel with neither half is
   counted as ignored, since FHIR allows it.
+- Pain coded only in SNOMED CT, 225908003 "Pain score", is a pain score like 72514-3
+  (import-formats.md v3): the VA's patient-generated-data guide (JohnMoehrke/MHV-PGHD,
+  ``VA.MHV.pain``) writes both codes "as there are mobile apps that only look for the snomed
+  code", and the Dutch zib PainScore (Nictiz) codes its 0-10 score with it alone. Its descendants
+  are not listed: none could be checked here against a terminology server, and a score outside
+  0-10 is refused by the pain range anyway.
+- ``Observation.note`` on a diary value (pain, blood pressure, PEG) is the entry's notes, the
+  patient's own words kept as text; notes of several observations at one time are joined.
 - Any other Observation, and questionnaire items of validated instruments, become measures
   (``measures``).
 """
@@ -19,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from dashboard.fields import LOINC
 from dashboard.ingest.fhir.dashboard_codes import DIARY_ENTRY, DIARY_SYSTEM
-from dashboard.ingest.fhir.dashboard_records import _diary_entry
+from dashboard.ingest.fhir.dashboard_records import _diary_entry, observation_notes
 from dashboard.ingest.fhir.measures import item_codes, observation_measure, questionnaire_measures
 from dashboard.ingest.fhir.patients import _subject
 from dashboard.ingest.fhir.reading import _Resource
@@ -41,6 +49,9 @@ if TYPE_CHECKING:
     from dashboard.ingest.fhir.parse import _Reader
 
 LOINC_SYSTEMS = {"http://loinc.org", "urn:oid:2.16.840.1.113883.6.1"}
+SNOMED_SYSTEMS = {"http://snomed.info/sct", "urn:oid:2.16.840.1.113883.6.96"}
+# SNOMED CT codes read as a LOINC code: 225908003 |Pain score (observable entity)| as 72514-3.
+SNOMED_AS_LOINC = {"225908003": LOINC["pain"]}
 # The diary fields' own LOINC codes (``dashboard.fields``), and the other codes read as them.
 PAIN_NRS, WONG_BAKER = LOINC["pain"], "38221-8"
 PEG_PAIN, PEG_ENJOYMENT, PEG_ACTIVITY, PEG_MEAN = (LOINC["peg_pain"], LOINC["enjoyment_interference"],
@@ -66,7 +77,8 @@ def _observation(reader: _Reader, res: _Resource) -> None:
     if DIARY_ENTRY in concept.codes({DIARY_SYSTEM}):
         _diary_entry(reader, res)
         return
-    codes = concept.codes(LOINC_SYSTEMS)
+    codes = concept.codes(LOINC_SYSTEMS) + [SNOMED_AS_LOINC[c] for c in concept.codes(SNOMED_SYSTEMS)
+                                            if c in SNOMED_AS_LOINC]
     kind = next((code for code in OBSERVATION_CODES if code in codes), None)
     if kind is None:
         observation_measure(reader, res, concept, _observation_label(concept))
@@ -91,7 +103,7 @@ def _observation(reader: _Reader, res: _Resource) -> None:
     if timed is None:
         raise _Bad("effectiveDateTime", None,
                    "no time: effectiveDateTime, effectivePeriod.start and issued are all missing")
-    reader.add(_subject(reader, body), timed[0], res.where, items)
+    reader.add(_subject(reader, body), timed[0], res.where, items + observation_notes(body))
 
 
 def _questionnaire_response(reader: _Reader, res: _Resource) -> None:

@@ -182,6 +182,9 @@ class _Reader:
                 sources[measure] = (value, where)
                 measures[measure] = value
                 continue
+            if measure == "notes":  # each observation's own note: the entry keeps them all
+                measures["notes"] = _joined_notes(str(measures["notes"]), str(value), path)
+                continue
             old, old_where = sources[measure]
             if old != value:
                 raise _Bad(path, _written(value), f"{old_where} gives {measure} {_written(old)} for the same "
@@ -193,6 +196,15 @@ class _Reader:
         entry.sources = sources
         entry.record.measures = {k: v for k, v in measures.items() if k not in SIDE_EFFECTS}
         entry.record.side_effects = {k: int(v) for k, v in measures.items() if k in SIDE_EFFECTS}
+
+
+def _joined_notes(old: str, new: str, path: str) -> str:
+    if f"\n{new}\n" in f"\n{old}\n":
+        return old
+    joined = f"{old}\n{new}"
+    if len(joined) > fields.NOTES_MAX:
+        raise _Bad(path, new, f"the notes at this time come to more than {fields.NOTES_MAX} characters")
+    return joined
 
 
 def _written(value: float | str) -> str:
