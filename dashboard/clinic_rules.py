@@ -15,8 +15,8 @@ Spelling is normalised to one canonical word per meaning, so analysis compares l
   ``infusion`` (an in-clinic IV/IM session, whose dose is an IV or IM step on that day).
 
 Dates follow ``dashboard.fields.PLAN``. Troche steps of one patient never overlap: a step without
-an end date runs until the next one starts, but an end date that reaches into another troche
-step's days would say two things about one day.
+an end date runs until the next one starts; what else the stored steps allow (overlaps, the
+clinic's maximum daily dose, a more than doubled dose, gaps) is ``dashboard.prescription_checks``.
 """
 
 from __future__ import annotations
@@ -159,32 +159,6 @@ def step_problems(*, start: date, end: date | None, frequency_name: str, written
     if end is not None and end < start:
         problems.append(Problem("end_date", end.isoformat(), f"the end date is before the start date ({start})"))
     return kept, problems
-
-
-def troche_overlap(steps: pd.DataFrame, *, start: date, end: date | None,
-                   ignore_step_id: int | None = None) -> str | None:
-    """Why a troche step from ``start`` to ``end`` (None: until the next starts) would overlap
-    another active troche step of ``steps`` (``queries.titration_frame``), or None.
-
-    Two troche steps overlap when they start on the same day, when this step's end date
-    reaches the start of a later one, or when an earlier one's end date reaches this start.
-    """
-    if steps.empty:
-        return None
-    other = steps[(steps["status"] == "active") & (steps["route"].map(lambda r: ROUTES.get(words(r), r)) == HOME_ROUTE)]
-    if ignore_step_id is not None:
-        other = other[other["step_id"] != ignore_step_id]
-    first = pd.Timestamp(start)
-    for step in other.sort_values("start_date").itertuples():
-        ends = None if pd.isna(step.end_date) else step.end_date
-        same_day = step.start_date == first
-        reaches_later = step.start_date > first and end is not None and pd.Timestamp(end) >= step.start_date
-        earlier_reaches = step.start_date < first and ends is not None and ends >= first
-        if same_day or reaches_later or earlier_reaches:
-            until = f" to {ends:%d %b %Y}" if ends is not None else ""
-            return (f"overlaps the troche step of {step.dose_mg:g} mg {step.frequency} from {step.start_date:%d %b %Y}"
-                    f"{until}: troche steps never overlap; end or change that step first")
-    return None
 
 
 # --- a step's daily dose --------------------------------------------------------------------------

@@ -235,7 +235,7 @@ def _overlaps(new: _Step, index: int, others: list[_Step]) -> list[Overlap]:
     found = []
     for other in sorted(others, key=lambda s: s.start):
         if other.start == new.start:
-            found.append(Overlap(index, "start_date", _clash(new, other, "starts the same day as"), None))
+            found.append(Overlap(index, "start_date", _clash(new, other, "both start that day"), None))
         elif other.start < new.start:
             runs_until = _runs_until(other, others)
             is_next_step = runs_until is None and other.end is None and new.end is None
@@ -243,14 +243,14 @@ def _overlaps(new: _Step, index: int, others: list[_Step]) -> list[Overlap]:
                 end = new.start - timedelta(days=1)
                 words = f"ends {_schedule(other)} (from {other.start:%d %b %Y}) on {end:%d %b %Y}"
                 ending = Ending(int(other.key), other.end, end, words) if isinstance(other.key, int) else None
-                found.append(Overlap(index, "start_date", _clash(new, other, "falls within the days of"), ending))
+                found.append(Overlap(index, "start_date", _clash(new, other, "it starts within that step's days"), ending))
         elif new.end is not None and new.end >= other.start:
-            found.append(Overlap(index, "end_date", _clash(new, other, "reaches into"), None))
+            found.append(Overlap(index, "end_date", _clash(new, other, "it ends on or after that step's start"), None))
     return found
 
 
 def _clash(new: _Step, other: _Step, how: str) -> str:
-    return (f"the troche step of {_words(new)} {how} the troche step of {_words(other)}: "
+    return (f"the troche step of {_words(new)} overlaps the troche step of {_words(other)} ({how}): "
             "troche steps never overlap")
 
 
@@ -261,9 +261,9 @@ def _among_new(mine: list[_Step], indexes: list[int]) -> list[Overlap]:
     ordered = sorted(zip(mine, indexes), key=lambda pair: pair[0].start)
     for (first, _), (second, j) in zip(ordered, ordered[1:]):
         if second.start == first.start:
-            found.append(Overlap(j, "start_date", _clash(second, first, "starts the same day as"), None))
+            found.append(Overlap(j, "start_date", _clash(second, first, "both start that day"), None))
         elif first.end is not None and first.end >= second.start:
-            found.append(Overlap(j, "start_date", _clash(second, first, "starts within the days of"), None))
+            found.append(Overlap(j, "start_date", _clash(second, first, "it starts within that step's days"), None))
     return found
 
 
