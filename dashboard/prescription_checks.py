@@ -208,7 +208,7 @@ def check(stored: pd.DataFrame, new: list[NewStep], *, maximum_mg: float, today:
     mine = [_Step(("new", i) if n.step_id is None else n.step_id, n.start, n.end, n.dose_mg, n.frequency,
                   n.max_per_day) for i, n in troche_new]
     index_of = {step.key: i for step, (i, _) in zip(mine, troche_new)}
-    overlaps = [o for step, (i, _) in zip(mine, troche_new) for o in _overlaps(step, i, others)]
+    overlaps = [o for step, (i, _) in zip(mine, troche_new) for o in _overlaps(step, i, others, before)]
     overlaps += _among_new(mine, [i for i, _ in troche_new])
     ended = {o.ending.step_id: o.ending.end for o in overlaps if o.ending is not None}
     after = [s if s.key not in ended else _Step(s.key, s.start, ended[s.key], s.dose_mg, s.frequency, s.max_per_day)
@@ -231,13 +231,15 @@ def _runs_until(step: _Step, steps: list[_Step]) -> date | None:
     return step.end if bound is None else min(step.end, bound)
 
 
-def _overlaps(new: _Step, index: int, others: list[_Step]) -> list[Overlap]:
+def _overlaps(new: _Step, index: int, others: list[_Step], stored: list[_Step]) -> list[Overlap]:
+    """``others``: the stored steps the new one sits beside; ``stored``: all stored steps, the one it
+    changes included, which bound how long each other step runs."""
     found = []
     for other in sorted(others, key=lambda s: s.start):
         if other.start == new.start:
             found.append(Overlap(index, "start_date", _clash(new, other, "both start that day"), None))
         elif other.start < new.start:
-            runs_until = _runs_until(other, others)
+            runs_until = _runs_until(other, stored)
             is_next_step = runs_until is None and other.end is None and new.end is None
             if (runs_until is None or runs_until >= new.start) and not is_next_step:
                 end = new.start - timedelta(days=1)
