@@ -54,7 +54,8 @@ class ImportReport:
     # The patients whose stored values (a conflict's stored side) this report shows its reader.
     stored_values_shown: list[str] = field(default_factory=list)
     # What the prescription checks said of the file's titration steps (dashboard.prescription_checks):
-    # the confirmation (reason, checks with their rows and numbers) and the days left without a step.
+    # the confirmation (reason, checks with their rows and numbers), or the checks that need one
+    # (``needs_confirmation``), and the days left without a step (``gaps``).
     prescription: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
@@ -282,9 +283,11 @@ def _prescription_checks(session: Session, plan: _Plan, patient_ids: dict[str, i
             value = getattr(rec, column)
             refused.append(RefusedRow(row=rec.row, column=column, value=_iso(value) if value is not None else "",
                                       reason=why))
-        if result.findings:
-            said.setdefault("confirmed", {"reason": (reason or "").strip(), "checks": []})["checks"] += [
-                {**f.audit(), "patient": ref, "row": recs[f.new_index].row} for f in result.findings]
+        found = [{**f.audit(), "patient": ref, "row": recs[f.new_index].row} for f in result.findings]
+        if found and (reason or "").strip():
+            said.setdefault("confirmed", {"reason": reason.strip(), "checks": []})["checks"] += found
+        elif found:  # what a confirmation would pass: the page offers it
+            said.setdefault("needs_confirmation", []).extend(found)
         said.setdefault("gaps", []).extend(f"{ref}: {gap}" for gap in result.gaps)
     if not said.get("gaps"):
         said.pop("gaps", None)

@@ -112,3 +112,24 @@ def test_the_use_case_stops_it_on_the_demo_too(clinic_url):
         run(records.save_step, user, pid, form, url=clinic_url)
     run(records.save_step, user, pid, form, confirm_reason=REASON, url=clinic_url)
     assert _current(clinic_url)["daily_dose_mg"] == 400.0
+
+
+def test_the_import_page_stops_an_imported_prescription_above_the_maximum_until_confirmed(clinic_url):
+    """The same check on the demo's import page: the refused row named, the confirmation offered."""
+    raw = f"patient_id,start_date,dose_mg,frequency,route\n{REF},{TODAY},400,daily,troche\n".encode()
+    at = app("import", user=account(clinic_url, "sam.staff")).run()
+    at.file_uploader(key="upload").upload("steps.csv", raw, "text/csv").run()
+    assert not at.exception, at.exception
+    assert "would be refused" in _plain("\n".join(e.value for e in at.error))
+    shown = "\n".join(t.value for t in at.text)
+    assert f"Row 2 ({REF}): 400 mg/day (400 mg daily from {TODAY:%d %b %Y}) is above the clinic's maximum" in shown
+    before = last_audit_id(clinic_url)
+    at.checkbox(key="import_confirm_prescription").check()
+    at.text_input(key="import_confirm_reason").input(REASON).run()
+    assert not [e for e in at.error if "would be refused" in e.value]
+    at.button(key="do_import").click().run()
+    assert not at.exception, at.exception
+    (row,) = [r for r in audit_rows(clinic_url, before) if r[1] == "import" and r[2] == "imported"]
+    confirmed = json.loads(row[4])["prescription"]["confirmed"]
+    assert confirmed["reason"] == REASON and [c["row"] for c in confirmed["checks"]] == [2, 2]
+    assert _current(clinic_url)["daily_dose_mg"] == 400.0
