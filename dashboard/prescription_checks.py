@@ -50,8 +50,7 @@ CONFIRM_NEEDS_REASON = "needs a confirmation with a reason"
 @dataclass(frozen=True)
 class NewStep:
     """A step to be written: a form's, a file row's or a proposed step's (already valid on its own,
-    in canonical words). ``step_id``: the stored step it changes or accepts; ``source``: how the
-    caller names it in a refusal (a file's row number)."""
+    in canonical words). ``step_id``: the stored step it changes or accepts."""
 
     start: date
     dose_mg: float
@@ -60,7 +59,6 @@ class NewStep:
     end: date | None = None
     max_per_day: float | None = None
     step_id: int | None = None
-    source: int | None = None
 
 
 @dataclass(frozen=True)
@@ -188,7 +186,7 @@ def _number(value) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
-def stored_troche_steps(steps: pd.DataFrame) -> list[_Step]:
+def _stored_troche_steps(steps: pd.DataFrame) -> list[_Step]:
     """The active troche steps of a ``queries.titration_frame``."""
     if steps.empty:
         return []
@@ -203,7 +201,7 @@ def check(stored: pd.DataFrame, new: list[NewStep], *, maximum_mg: float, today:
     every step of the patient; the proposed ones are ignored). Pure: nothing is read or written."""
     troche_new = [(i, n) for i, n in enumerate(new) if rules.ROUTES.get(rules.words(n.route), n.route) == rules.HOME_ROUTE]
     replaced = {n.step_id for _, n in troche_new if n.step_id is not None}
-    before = stored_troche_steps(stored)
+    before = _stored_troche_steps(stored)
     others = [s for s in before if s.key not in replaced]
     mine = [_Step(("new", i) if n.step_id is None else n.step_id, n.start, n.end, n.dose_mg, n.frequency,
                   n.max_per_day) for i, n in troche_new]

@@ -276,7 +276,7 @@ def _prescription_checks(session: Session, plan: _Plan, patient_ids: dict[str, i
         pid = patient_ids.get(ref)
         stored = titration_frame(session, pid) if pid is not None else titration_frame(session, -1)
         new = [checks.NewStep(start=r.start_date, end=r.end_date, dose_mg=r.dose_mg, frequency=r.frequency,
-                              max_per_day=r.max_per_day, route=r.route, source=r.row) for r in recs]
+                              max_per_day=r.max_per_day, route=r.route) for r in recs]
         result = checks.check(stored, new, maximum_mg=load_thresholds(session).max_daily_dose_mg, today=today)
         for index, column, why in result.refusals(reason=reason):
             rec = recs[index]
