@@ -152,7 +152,7 @@ def _stored_clashes(session: Session, patient_id: int, form: StepForm, step_id: 
                     today: date | None = None, end_existing: bool = False) -> list[rules.Problem]:
     if form.route == rules.HOME_ROUTE:  # overlaps only: the confirmations are asked before saving
         result = prescription(session, patient_id, form, step_id=step_id, today=today)
-        return _refusals(checks.Result(overlaps=result.overlaps), form, end_existing=end_existing, reason="-")
+        return _refusals(checks.Result(overlaps=result.overlaps), form, end_existing=end_existing)
     steps = titration_frame(session, patient_id)
     same = steps[(steps["route"] == form.route) & (steps["start_date"] == pd.Timestamp(form.start_date))
                  & (steps["step_id"] != (step_id or -1))]
