@@ -272,12 +272,13 @@ def _prescription_checks(session: Session, plan: _Plan, patient_ids: dict[str, i
             by_patient.setdefault(rec.patient_ref, []).append(rec)
     said: dict = {}
     refused: list[RefusedRow] = []
+    maximum = load_thresholds(session).max_daily_dose_mg if by_patient else None
     for ref, recs in by_patient.items():
         pid = patient_ids.get(ref)
         stored = titration_frame(session, pid) if pid is not None else titration_frame(session, -1)
         new = [checks.NewStep(start=r.start_date, end=r.end_date, dose_mg=r.dose_mg, frequency=r.frequency,
                               max_per_day=r.max_per_day, route=r.route) for r in recs]
-        result = checks.check(stored, new, maximum_mg=load_thresholds(session).max_daily_dose_mg, today=today)
+        result = checks.check(stored, new, maximum_mg=maximum, today=today)
         for index, column, why in result.refusals(reason=reason):
             rec = recs[index]
             value = getattr(rec, column)
