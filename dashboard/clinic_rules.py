@@ -15,8 +15,8 @@ Spelling is normalised to one canonical word per meaning, so analysis compares l
   ``infusion`` (an in-clinic IV/IM session, whose dose is an IV or IM step on that day).
 
 Dates follow ``dashboard.fields.PLAN``. Troche steps of one patient never overlap: a step without
-an end date runs until the next one starts, but an end date that reaches into another troche
-step's days would say two things about one day.
+an end date runs until the next one starts; what else the stored steps allow (overlaps, the
+clinic's maximum daily dose, a more than doubled dose, gaps) is ``dashboard.prescription_checks``.
 """
 
 from __future__ import annotations
@@ -161,27 +161,57 @@ def step_problems(*, start: date, end: date | None, frequency_name: str, written
     return kept, problems
 
 
-def troche_overlap(steps: pd.DataFrame, *, start: date, end: date | None,
-                   ignore_step_id: int | None = None) -> str | None:
-    """Why a troche step from ``start`` to ``end`` (None: until the next starts) would overlap
-    another active troche step of ``steps`` (``queries.titration_frame``), or None.
+# --- a step's daily dose --------------------------------------------------------------------------
+# One rule for analysis (``dashboard.analysis.adherence`` re-exports it) and the prescription checks
+# (``dashboard.prescription_checks``). It reads spellings leniently, as stored steps may hold them.
 
-    Two troche steps overlap when they start on the same day, when this step's end date
-    reaches the start of a later one, or when an earlier one's end date reaches this start.
+@dataclass(frozen=True)
+class Schedule:
+    """A frequency read as numbers: expected doses a day (None: no count) and the maximum per window."""
+
+    doses_per_day: float | None
+    window_days: int
+    max_doses: float | None
+
+
+_SCHEDULES = {
+    "daily": Schedule(1.0, 1, 1.0), "once daily": Schedule(1.0, 1, 1.0), "once a day": Schedule(1.0, 1, 1.0),
+    "twice daily": Schedule(2.0, 1, 2.0), "twice a day": Schedule(2.0, 1, 2.0),
+    # Every other day allows 4 doses in any 7 days: ceil(7 / 2), days 1, 3, 5 and 7.
+    "every other day": Schedule(0.5, 7, 4.0), "alternate days": Schedule(0.5, 7, 4.0),
+}
+_SCHEDULE_PER_WEEK = re.compile(r"^(\d+)\s*(?:x|times)?\s*(?:per|a|/)\s*week$")
+_AS_NEEDED_WORDS = ("as needed", "prn")
+
+
+def schedule(frequency: str | None, max_per_day: float | None = None) -> Schedule | None:
+    """The schedule of a titration frequency (import-formats.md section 5), None if unrecognised.
+
+    'as needed' has no expected count; its maximum is ``max_per_day`` doses a day.
     """
-    if steps.empty:
-        return None
-    other = steps[(steps["status"] == "active") & (steps["route"].map(lambda r: ROUTES.get(words(r), r)) == HOME_ROUTE)]
-    if ignore_step_id is not None:
-        other = other[other["step_id"] != ignore_step_id]
-    first = pd.Timestamp(start)
-    for step in other.sort_values("start_date").itertuples():
-        ends = None if pd.isna(step.end_date) else step.end_date
-        same_day = step.start_date == first
-        reaches_later = step.start_date > first and end is not None and pd.Timestamp(end) >= step.start_date
-        earlier_reaches = step.start_date < first and ends is not None and ends >= first
-        if same_day or reaches_later or earlier_reaches:
-            until = f" to {ends:%d %b %Y}" if ends is not None else ""
-            return (f"overlaps the troche step of {step.dose_mg:g} mg {step.frequency} from {step.start_date:%d %b %Y}"
-                    f"{until}: troche steps never overlap; end or change that step first")
+    text = " ".join(str(frequency or "").lower().split())
+    if text in _SCHEDULES:
+        return _SCHEDULES[text]
+    if match := _SCHEDULE_PER_WEEK.match(text):
+        per_week = float(match.group(1))
+        return Schedule(per_week / 7, 7, per_week)
+    if text in _AS_NEEDED_WORDS:
+        has_max = max_per_day is not None and not pd.isna(max_per_day)
+        return Schedule(None, 1, float(max_per_day) if has_max else None)
     return None
+
+
+def daily_dose(dose_mg: float | None, frequency: str | None, max_per_day: float | None = None) -> float | None:
+    """mg per day of a step (review-metrics.md v2, "Doses"): what labels, comparisons and the
+    lowest effective dose use, because 25 mg twice daily is more than 40 mg daily.
+
+    dose x 1 (daily), x 2 (twice daily), x 0.5 (every other day), x N / 7 (N per week),
+    x the maximum per day (as needed); None when the frequency gives no daily amount.
+    """
+    if dose_mg is None or pd.isna(dose_mg):
+        return None
+    sched = schedule(frequency, max_per_day)
+    if sched is None:
+        return None
+    per_day = sched.doses_per_day if sched.doses_per_day is not None else sched.max_doses
+    return None if per_day is None else float(dose_mg) * per_day

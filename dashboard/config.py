@@ -172,6 +172,10 @@ THRESHOLDS: tuple[Threshold, ...] = (
               1, 20),
     Threshold("liver_upper_limit_u_l", 40.0, "U/L", "ALT/AST upper limit of normal where the laboratory gives none",
               f"{_REVIEW_METRICS} v3: ALT/AST upper limit (U/L) where the laboratory gives none", 1, 1000),
+    Threshold("max_daily_dose_mg", 300.0, "mg/day", "Troche daily dose above which a step needs a confirmation with a reason",
+              "The top of the refractory range: common maintenance doses 50-150 mg/day, 150-300 mg/day or more for "
+              "refractory pain (oral and sublingual doses vary widely: Blonk et al. 2010, Eur J Pain 14:466-472; "
+              "ASRA/AAPM/ASA consensus, Cohen et al. 2018, Reg Anesth Pain Med 43:521-546)", 50, 1000),
     Threshold("idle_logoff_minutes", 15, "minutes", "Idle minutes before a session is logged off",
               "HIPAA Security Rule 45 CFR 164.312(a)(2)(iii): automatic logoff", 1, 240, changed_by=ADMIN_ONLY),
 )

@@ -9,71 +9,18 @@ Anesth Pain Med 43:521) ask prescribers to watch.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from dashboard.analysis.daily import day, in_period
+# The daily dose of a step is one rule for analysis and the prescription checks: kept among the shared rules.
+from dashboard.clinic_rules import Schedule, daily_dose, schedule  # noqa: F401  (re-exported)
 
 HOME_ROUTE = "troche"
 # Floating-point sums of decimal doses (12.5 + 12.5 + ...) must not tip a comparison.
 TOLERANCE = 1e-9
 PRESCRIPTION_COLUMNS = ["date", "step_id", "doses_prescribed", "mg_prescribed"]
 OVER_COLUMNS = ["diary_date", "step_id", "dose_mg", "frequency", "window_days", "taken_mg", "max_mg", "over"]
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A frequency read as numbers: expected doses a day (None: no count) and the maximum per window."""
-
-    doses_per_day: float | None
-    window_days: int
-    max_doses: float | None
-
-
-_NAMED = {
-    "daily": Schedule(1.0, 1, 1.0), "once daily": Schedule(1.0, 1, 1.0), "once a day": Schedule(1.0, 1, 1.0),
-    "twice daily": Schedule(2.0, 1, 2.0), "twice a day": Schedule(2.0, 1, 2.0),
-    # Every other day allows 4 doses in any 7 days: ceil(7 / 2), days 1, 3, 5 and 7.
-    "every other day": Schedule(0.5, 7, 4.0), "alternate days": Schedule(0.5, 7, 4.0),
-}
-_PER_WEEK = re.compile(r"^(\d+)\s*(?:x|times)?\s*(?:per|a|/)\s*week$")
-_AS_NEEDED = ("as needed", "prn")
-
-
-def schedule(frequency: str | None, max_per_day: float | None = None) -> Schedule | None:
-    """The schedule of a titration frequency (import-formats.md section 5), None if unrecognised.
-
-    'as needed' has no expected count; its maximum is ``max_per_day`` doses a day.
-    """
-    text = " ".join(str(frequency or "").lower().split())
-    if text in _NAMED:
-        return _NAMED[text]
-    if match := _PER_WEEK.match(text):
-        per_week = float(match.group(1))
-        return Schedule(per_week / 7, 7, per_week)
-    if text in _AS_NEEDED:
-        has_max = max_per_day is not None and not pd.isna(max_per_day)
-        return Schedule(None, 1, float(max_per_day) if has_max else None)
-    return None
-
-
-def daily_dose(dose_mg: float | None, frequency: str | None, max_per_day: float | None = None) -> float | None:
-    """mg per day of a step (review-metrics.md v2, "Doses"): what labels, comparisons and the
-    lowest effective dose use, because 25 mg twice daily is more than 40 mg daily.
-
-    dose x 1 (daily), x 2 (twice daily), x 0.5 (every other day), x N / 7 (N per week),
-    x the maximum per day (as needed); None when the frequency gives no daily amount.
-    """
-    if dose_mg is None or pd.isna(dose_mg):
-        return None
-    sched = schedule(frequency, max_per_day)
-    if sched is None:
-        return None
-    per_day = sched.doses_per_day if sched.doses_per_day is not None else sched.max_doses
-    return None if per_day is None else float(dose_mg) * per_day
 
 
 def route_key(routes: pd.Series) -> pd.Series:

@@ -78,6 +78,11 @@ def _known_formats(user) -> None:
         options["resolution"] = resolution
         report = imports.import_file(user, raw, upload.name, dry_run=True, **options)
         _show_report(report, title="With your decisions")
+    confirmation = _confirm_prescriptions(report) if report.prescription.get("needs_confirmation") else None
+    if confirmation is not None:
+        options["confirm_prescription"] = confirmation
+        report = imports.import_file(user, raw, upload.name, dry_run=True, **options)
+        _show_report(report, title="With your confirmation")
     if report.status == "refused":
         st.error("This file would be refused as it is. Fix the rows listed above, decide the conflicts, "
                  "or tick 'Accept valid rows'. Importing it anyway keeps the file and its errors for later review.")
@@ -130,6 +135,21 @@ def _resolve_conflicts(report) -> Resolution | None:
         st.warning("Give a reason for your decisions: it is kept in the audit trail.")
         return None
     return Resolution(reason=reason, default=every or None, per_entry=per_entry)
+
+
+def _confirm_prescriptions(report) -> str | None:
+    """The file's titration steps that need a confirmation (dashboard.prescription_checks), in words,
+    and the confirmation with its reason: the reason, or None until both are given. Whether it is
+    enough is decided by the import."""
+    with st.container(border=True, key="prescription_confirmation"):
+        st.markdown("**These prescriptions need your confirmation**")
+        for check in report.prescription["needs_confirmation"]:
+            st.text(f"Row {check['row']} ({check['patient']}): {check['words']}.")  # a file's words: plain text
+        confirmed = st.checkbox("I confirm these prescriptions as written", key="import_confirm_prescription")
+        reason = st.text_input("Reason (kept in the audit trail)", key="import_confirm_reason", max_chars=500).strip()
+    if confirmed and not reason:
+        st.warning("Give a reason for the confirmation: it is kept in the audit trail.")
+    return reason if confirmed and reason else None
 
 
 def _past_imports(user) -> None:

@@ -2,7 +2,9 @@
 accepted) and a visit (booked, or one that took place, an infusion with its dose), each checked,
 then shown as the timeline will show it, and written only once confirmed. And the diary download.
 
-Widgets only: the rules are ``dashboard.clinic_rules`` (the importer's), the units of work are
+Widgets only: the rules are ``dashboard.clinic_rules`` (the importer's) and
+``dashboard.prescription_checks`` (shown before saving: a confirmation with a reason where one is
+needed, the existing step ended where the user chose it, days left without a step), the units of work are
 ``dashboard.usecases.records``, who may do what is ``dashboard.access``. Notes are patient text: shown
 with st.text only.
 """
@@ -23,6 +25,7 @@ PENDING = "record_pending"  # the checked change awaiting confirmation
 ACCEPTING = "record_accepting"  # the proposed step being accepted through the step form
 ERRORS = "record_errors"
 DRAFT = "record_draft"  # what was typed into the form last checked: the form again after "Back to the form"
+CONFIRMATION = ("record_confirm_prescription", "record_confirm_reason")  # a prescription's confirmation widgets
 MODES = ("New step", "Change or end a step", "Book or record a visit")
 LABELS = {
     "start_date": "Start", "end_date": "End", "dose_mg": "Dose (mg)", "frequency": "Frequency",
@@ -172,12 +175,21 @@ def _step_form(user, patient, key: str, prefill: StepForm, step_id: int | None, 
         most = cols[1].number_input("Maximum doses a day", value=prefill.max_per_day, step=1.0, key=f"{key}_max",
                                     help="Needed for an as-needed step")
         note = cols[2].text_input("Note (optional)", value=prefill.note or "", key=f"{key}_note", max_chars=2000)
+        end_existing = st.checkbox(
+            "If it overlaps an earlier troche step, end that step the day before this one starts",
+            value=_typed_end_existing(key, patient), key=f"{key}_end_existing",
+            help="Troche steps never overlap. Unticked, an overlapping step is refused with both steps named.")
         checked = st.form_submit_button("Check the step", key=f"{key}_check")
     _errors(key, patient)
     if checked:
         form = StepForm(start_date=start, dose_mg=dose if dose is not None else float("nan"), frequency=frequency,
                         route=route, end_date=end, max_per_day=most, note=note)
-        _check(user, patient, key, "step", form, step_id, where, typed=form)
+        _check(user, patient, key, "step", form, step_id, where, typed=form, end_existing=end_existing)
+
+
+def _typed_end_existing(key: str, patient) -> bool:
+    draft = _mine(DRAFT, patient)
+    return bool(draft and draft["key"] == key and draft.get("end_existing"))
 
 
 def _index(choices, value) -> int:
@@ -217,11 +229,12 @@ def _visit_form(user, patient) -> None:
 
 # --- check, confirm, save ------------------------------------------------------------------------
 
-def _check(user, patient, key: str, what: str, form, step_id: int | None, where: str, *, typed) -> None:
+def _check(user, patient, key: str, what: str, form, step_id: int | None, where: str, *, typed,
+           end_existing: bool = False) -> None:
     """Nothing is written here: the problems, or the change as it will look, awaiting confirmation.
     ``typed``: the form's values as entered, which fill the form again after "Back to the form"."""
     check = records.check_step if what == "step" else records.check_visit
-    kwargs = {"step_id": step_id} if what == "step" else {}
+    kwargs = {"step_id": step_id, "end_existing": end_existing} if what == "step" else {}
     try:
         clean, problems, preview = run(check, user, patient.id, form, **kwargs)
     except PermissionError as exc:
@@ -233,7 +246,8 @@ def _check(user, patient, key: str, what: str, form, step_id: int | None, where:
     else:
         st.session_state.pop(ERRORS, None)
         st.session_state[PENDING] = {"patient": patient.id, "what": what, "form": clean, "step_id": step_id,
-                                     "preview": preview, "where": where, "key": key, "typed": typed}
+                                     "preview": preview, "where": where, "key": key, "typed": typed,
+                                     "end_existing": end_existing}
     st.rerun()
 
 
@@ -257,7 +271,9 @@ def _confirm(user, patient, pending: dict) -> None:
                 st.caption(_plain(line))
             if preview.start > loaders.today():
                 st.caption("It starts after today: the review and the timeline show it from its first day on.")
+            reason = _prescription_checks(preview)
         else:
+            reason = None
             state = "Booked" if form.booked else "Took place"
             st.markdown(f"**{state}:** {_plain(form.kind)} visit on {_date(form.date)}"
                         + (" — the next visit" if form.booked and form.date > loaders.today() else ""))
@@ -269,26 +285,52 @@ def _confirm(user, patient, pending: dict) -> None:
             save = st.button("Save", type="primary", key="record_save")
             back = st.button("Back to the form", key="record_back")
     if back:  # the form again, as it was typed (its widgets were not drawn while this was shown)
-        st.session_state[DRAFT] = {"patient": patient.id, "key": pending["key"], "form": pending["typed"]}
-        st.session_state.pop(PENDING, None)
+        st.session_state[DRAFT] = {"patient": patient.id, "key": pending["key"], "form": pending["typed"],
+                                   "end_existing": pending.get("end_existing", False)}
+        _forget(PENDING, *CONFIRMATION)
         st.rerun()
     if save:
-        _save(user, patient, pending)
+        _save(user, patient, pending, reason if pending["what"] == "step" else None)
 
 
-def _save(user, patient, pending: dict) -> None:
+def _forget(*names: str) -> None:
+    for name in names:
+        st.session_state.pop(name, None)
+
+
+def _prescription_checks(preview) -> str | None:
+    """The prescription checks in words (``preview.checks``), and the confirmation with its reason
+    where one is needed: the reason given, or None. Whether it is enough is the use case's decision."""
+    checks = preview.checks
+    if preview.end_existing:
+        for ending in checks.endings():
+            st.markdown(_plain(f"Also {ending.words}, the day before this step starts."))
+    for gap in checks.gaps:
+        st.warning(_plain(gap), icon=":material/event_busy:")
+    if not checks.needs_confirmation:
+        return None
+    with st.container(border=True, key="prescription_confirmation"):
+        st.markdown("**This prescription needs your confirmation**")
+        for finding in checks.findings:
+            st.markdown("- " + _plain(f"{finding.words}."))
+        confirmed = st.checkbox("I confirm this prescription as written", key="record_confirm_prescription")
+        reason = st.text_input("Reason (kept in the audit trail)", key="record_confirm_reason", max_chars=500)
+    return reason if confirmed else None
+
+
+def _save(user, patient, pending: dict, reason: str | None = None) -> None:
     try:
         if pending["what"] == "step":
-            run(records.save_step, user, patient.id, pending["form"], step_id=pending["step_id"])
+            run(records.save_step, user, patient.id, pending["form"], step_id=pending["step_id"],
+                end_existing=pending.get("end_existing", False), confirm_reason=reason)
         else:
             run(records.save_visit, user, patient.id, pending["form"])
     except (RecordError, PermissionError) as exc:
-        st.session_state.pop(PENDING, None)
+        _forget(PENDING, *CONFIRMATION)
         lines = [f"{LABELS.get(p.field, p.field)}: {p.reason}" for p in getattr(exc, "problems", [])] or [str(exc)]
         st.session_state[ERRORS] = {"key": pending["key"], "patient": patient.id, "lines": lines}
         st.rerun()
-    st.session_state.pop(PENDING, None)
-    st.session_state.pop(DRAFT, None)
+    _forget(PENDING, DRAFT, *CONFIRMATION)
     if pending["where"] == "accept":
         st.session_state.pop(ACCEPTING, None)
     loaders.invalidate()

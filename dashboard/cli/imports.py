@@ -24,6 +24,12 @@ def cmd_import(args) -> int:
             print("import: --resolve keep|take needs --reason TEXT (and --reason needs --resolve)", file=sys.stderr)
             return EXIT_USAGE
         resolution = Resolution(reason=args.reason.strip(), default=args.resolve)
+    confirm = None
+    if args.confirm_prescription is not None:
+        if not args.confirm_prescription.strip():
+            print("import: --confirm-prescription needs a reason", file=sys.stderr)
+            return EXIT_USAGE
+        confirm = args.confirm_prescription.strip()
     actor = run_as(args, AuditAction.IMPORT, {"files": [Path(f).name for f in args.files]}, lambda _session, who: who)
     if actor is None:
         return EXIT_REFUSED
@@ -41,7 +47,7 @@ def cmd_import(args) -> int:
         name = escaped(name)
         report = imports.import_file(
             actor, raw, escaped(path.name), fmt=args.format, patient_ref=args.patient, accept_valid=args.accept_valid,
-            profile_name=args.profile, dry_run=args.dry_run, resolution=resolution,
+            profile_name=args.profile, dry_run=args.dry_run, resolution=resolution, confirm_prescription=confirm,
         )
         if report.status == "refused":
             worst = EXIT_REFUSED
@@ -81,6 +87,8 @@ def _print_report(report, name: str) -> None:
         print(f"  refused: {name}, row {r['row']}, column {r['column']!r}, value {r['value']!r}: {r['reason']}")
     for label, count in report.ignored.items():
         print(f"  ignored: {label} ({count})")
+    for check in report.prescription.get("confirmed", {}).get("checks", []):
+        print(f"  prescription confirmed: {name}, row {check['row']}: {check['words']}")
 
 
 def cmd_profile(args) -> int:

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resolve", choices=["keep", "take"], default=None,
                    help="decide every conflict: keep the stored values or take the file's (needs --reason; audited)")
     p.add_argument("--reason", metavar="TEXT", default=None, help="why the conflicts are resolved so (with --resolve)")
+    p.add_argument("--confirm-prescription", metavar="REASON", default=None,
+                   help="confirm titration steps above the clinic's maximum daily dose or more than twice the previous "
+                        "step's, with the reason (kept in the audit trail)")
     p.add_argument("--dry-run", action="store_true", help="report what would be imported; write nothing")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.add_argument("--as", dest="actor", default=None, metavar="USER", help="who is importing (for the audit trail)")

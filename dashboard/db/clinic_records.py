@@ -18,7 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard import clinic_rules as rules
+from dashboard import prescription_checks as checks
 from dashboard.db import revisions
+from dashboard.db.settings_store import load_thresholds
 from dashboard.db.models import TitrationStep, Visit
 from dashboard.db.queries import titration_frame
 
@@ -72,6 +74,10 @@ class StepPreview:
     start: date
     end: date | None  # None: until the next step of its route starts
     others: list[str]  # how the change moves other steps' ends
+    # The prescription checks (``dashboard.prescription_checks``): what needs a confirmation with a
+    # reason, the existing step ended (when chosen), the days left without a step.
+    checks: checks.Result = checks.Result()
+    end_existing: bool = False
 
 
 def _now() -> datetime:
@@ -86,8 +92,10 @@ def _text(value: str | None) -> str | None:
 # --- steps ------------------------------------------------------------------------------------
 
 def check_step(session: Session, patient_id: int, form: StepForm, *, step_id: int | None = None,
-               today: date | None = None) -> tuple[StepForm, list[rules.Problem]]:
-    """The form in canonical words, and every rule it breaks (empty: it may be written)."""
+               today: date | None = None, end_existing: bool = False) -> tuple[StepForm, list[rules.Problem]]:
+    """The form in canonical words, and every rule it breaks (empty: it may be written, once the
+    prescription checks' confirmations are given: :func:`prescription`). ``end_existing``: the user
+    chose to end the troche step the new one overlaps, the day before it starts."""
     problems: list[rules.Problem] = []
 
     def read(name: str, value, check):
@@ -115,15 +123,37 @@ def check_step(session: Session, patient_id: int, form: StepForm, *, step_id: in
     clean = StepForm(start_date=start, dose_mg=dose, frequency=frequency_name, route=route, end_date=end,
                      max_per_day=most, note=note)
     if not problems:
-        problems += _stored_clashes(session, patient_id, clean, step_id)
+        problems += _stored_clashes(session, patient_id, clean, step_id, today=today, end_existing=end_existing)
     return clean, problems
 
 
-def _stored_clashes(session: Session, patient_id: int, form: StepForm, step_id: int | None) -> list[rules.Problem]:
+def prescription(session: Session, patient_id: int, form: StepForm, *, step_id: int | None = None,
+                 today: date | None = None) -> checks.Result:
+    """The prescription checks of writing ``form`` (checked, canonical) beside the patient's stored steps."""
+    new = checks.NewStep(start=form.start_date, end=form.end_date, dose_mg=float(form.dose_mg),
+                         frequency=form.frequency, max_per_day=form.max_per_day, route=form.route, step_id=step_id)
+    return checks.check(titration_frame(session, patient_id), [new],
+                        maximum_mg=load_thresholds(session).max_daily_dose_mg, today=today or date.today())
+
+
+def _refusals(result: checks.Result, form: StepForm, **choices) -> list[rules.Problem]:
+    return [rules.Problem(name, _shown(getattr(form, name)), why) for _, name, why in result.refusals(**choices)]
+
+
+def _shown(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _stored_clashes(session: Session, patient_id: int, form: StepForm, step_id: int | None, *,
+                    today: date | None = None, end_existing: bool = False) -> list[rules.Problem]:
+    if form.route == rules.HOME_ROUTE:  # overlaps only: the confirmations are asked before saving
+        result = prescription(session, patient_id, form, step_id=step_id, today=today)
+        return _refusals(checks.Result(overlaps=result.overlaps), form, end_existing=end_existing)
     steps = titration_frame(session, patient_id)
-    if form.route == rules.HOME_ROUTE:
-        overlap = rules.troche_overlap(steps, start=form.start_date, end=form.end_date, ignore_step_id=step_id)
-        return [rules.Problem("start_date", form.start_date.isoformat(), overlap)] if overlap else []
     same = steps[(steps["route"] == form.route) & (steps["start_date"] == pd.Timestamp(form.start_date))
                  & (steps["step_id"] != (step_id or -1))]
     if same.empty:
@@ -139,10 +169,12 @@ def _step_values(step: TitrationStep) -> dict:
 
 
 def save_step(session: Session, *, changed_by: str, patient_id: int, form: StepForm, step_id: int | None = None,
-              today: date | None = None) -> tuple[TitrationStep, dict]:
+              today: date | None = None, end_existing: bool = False,
+              confirm_reason: str | None = None) -> tuple[TitrationStep, dict]:
     """Add a step (``step_id`` None), change or end an active one, or accept a proposed one with
     the form's values; the step and its audit detail. ``RecordRefused`` (nothing written) when a
-    rule is broken."""
+    rule is broken, a prescription check's confirmation has no reason (``confirm_reason``), or an
+    overlap is not resolved by ending the existing step (``end_existing``)."""
     what = "add step" if step_id is None else "change step"
     step = None
     if step_id is not None:
@@ -150,7 +182,11 @@ def save_step(session: Session, *, changed_by: str, patient_id: int, form: StepF
         if step is None or step.patient_id != patient_id or step.status not in ("active", "proposed"):
             raise RecordError("this step no longer exists or was rejected; nothing was changed")
         what = "accept proposed step" if step.status == "proposed" else "change step"
-    clean, problems = check_step(session, patient_id, form, step_id=step_id, today=today)
+    clean, problems = check_step(session, patient_id, form, step_id=step_id, today=today, end_existing=end_existing)
+    result = checks.Result()
+    if not problems and clean.route == rules.HOME_ROUTE:
+        result = prescription(session, patient_id, clean, step_id=step_id, today=today)
+        problems = _refusals(result, clean, end_existing=end_existing, reason=confirm_reason)
     if problems:
         raise RecordRefused(problems)
     old = None if step is None else _step_values(step)
@@ -162,9 +198,27 @@ def save_step(session: Session, *, changed_by: str, patient_id: int, form: StepF
     for key, value in asdict(clean).items():
         setattr(step, key, value)
     step.status, step.changed_by, step.changed_at = "active", changed_by, _now()
+    _end_existing(session, result, changed_by, end_existing)
     session.flush()
     revisions.bump(session, [patient_id])
-    return step, {"change": what, "titration_step": step.id, "old": old, "new": _step_values(step)}
+    detail = {"change": what, "titration_step": step.id, "old": old, "new": _step_values(step)}
+    return step, _with_checks(detail, result, end_existing=end_existing, reason=confirm_reason)
+
+
+def _end_existing(session: Session, result: checks.Result, changed_by: str, end_existing: bool) -> None:
+    """The existing steps the user chose to end the day before the new one starts."""
+    if not end_existing:
+        return
+    for ending in result.endings():
+        other = session.get(TitrationStep, ending.step_id)
+        other.end_date, other.changed_by, other.changed_at = ending.end, changed_by, _now()
+
+
+def _with_checks(detail: dict, result: checks.Result, **choices) -> dict:
+    """The audit detail with what the prescription checks said: the confirmation (checks, numbers,
+    reason), the step ended, the gaps."""
+    said = result.audit(**choices)
+    return {**detail, "prescription": said} if said else detail
 
 
 # --- visits -------------------------------------------------------------------------------------
@@ -279,18 +333,21 @@ def step_form_of(step: dict | pd.Series) -> StepForm:
 
 # --- proposed steps -----------------------------------------------------------------------------
 
-def decide_proposed_step(session: Session, *, changed_by: str, patient_id: int, step_id: int,
-                         accept: bool) -> tuple[TitrationStep, dict]:
+def decide_proposed_step(session: Session, *, changed_by: str, patient_id: int, step_id: int, accept: bool,
+                         end_existing: bool = False, confirm_reason: str | None = None,
+                         today: date | None = None) -> tuple[TitrationStep, dict]:
     """Accept a step read from an imported prescription (it then counts) or reject it (kept, ignored);
     the step and its audit detail.
 
     A proposed step never counts on its own: a FHIR MedicationRequest says what was ordered,
     not that the clinic's titration followed it. The review page accepts through ``save_step``
-    (the step form, prefilled); this is the command's path.
+    (the step form, prefilled); this is the command's path. Accepting passes the prescription
+    checks as ``save_step`` does (``RecordRefused`` names what is missing).
     """
     step = session.get(TitrationStep, step_id)
     if step is None or step.patient_id != patient_id or step.status != "proposed":
         raise RecordError("this proposed step no longer exists or was already decided")
+    result = checks.Result()
     if accept:
         clash = session.scalar(select(TitrationStep.id).where(
             TitrationStep.patient_id == patient_id, TitrationStep.start_date == step.start_date,
@@ -298,9 +355,16 @@ def decide_proposed_step(session: Session, *, changed_by: str, patient_id: int, 
         if clash is not None:
             raise RecordError(f"a {step.route} step starting {step.start_date} is already recorded; "
                               "change the clinic records instead")
+        form = step_form_of(pd.Series(_step_values(step)))
+        if form.route == rules.HOME_ROUTE:
+            result = prescription(session, patient_id, form, step_id=step_id, today=today)
+            problems = _refusals(result, form, end_existing=end_existing, reason=confirm_reason)
+            if problems:
+                raise RecordRefused(problems)
     step.status = "active" if accept else "rejected"
     step.changed_by, step.changed_at = changed_by, _now()
+    _end_existing(session, result, changed_by, end_existing and accept)
     revisions.bump(session, [patient_id])
     detail = {"titration_step": step_id, "decision": step.status, "start": step.start_date, "dose_mg": step.dose_mg}
     session.flush()
-    return step, detail
+    return step, _with_checks(detail, result, end_existing=end_existing and accept, reason=confirm_reason)

@@ -156,6 +156,7 @@ def import_file(
     retries: int = 4,
     policy: ImportPolicy = OPERATOR,
     resolution: Resolution | None = None,
+    confirm_prescription: str | None = None,
 ) -> ImportReport:
     """Parse and store one file in one transaction, retrying when a concurrent import won the race.
 
@@ -165,6 +166,8 @@ def import_file(
     ``dry_run`` computes the full report (added, unchanged, conflicts, refused, ignored) and
     writes nothing at all: ``would-import`` instead of ``imported``, and no import id.
     ``resolution`` decides conflicts (keep the stored values or take the file's, with a reason).
+    ``confirm_prescription`` is the reason that confirms the file's titration steps above the
+    clinic's maximum daily dose or more than twice the previous step's (``dashboard.prescription_checks``).
     ``policy`` decides for whom the import may write and whose stored values its report may show:
     the operator's (clinic-wide, everything) unless the use case hands in an account's
     (``access.AccountImportPolicy``: a clinician only for patients shared with them, a file naming
@@ -192,7 +195,8 @@ def import_file(
         except FileRefused as exc:
             return _finish(url, actor, raw, refused_report(file_name, fmt, exc), dry_run=dry_run, scope=scope)
         report, keep = _write_retrying(parsed, raw, url=url, accept_valid=accept_valid, actor=actor, scope=scope,
-                                       dry_run=dry_run, policy=policy, resolution=resolution, retries=retries)
+                                       dry_run=dry_run, policy=policy, resolution=resolution, retries=retries,
+                                       confirm_prescription=confirm_prescription, today=today)
     if not keep or report.status == "imported":
         return report
     return _finish(url, actor, raw, report, dry_run=dry_run, scope=scope)
@@ -238,7 +242,8 @@ def _finish(url, actor: str, raw: bytes, report: ImportReport, *, dry_run: bool,
 
 
 def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run, policy: ImportPolicy,
-           resolution=None) -> tuple[ImportReport, bool]:
+           resolution=None, confirm_prescription: str | None = None, today: date | None = None,
+           ) -> tuple[ImportReport, bool]:
     """The report, and whether the file is to be kept: an account that may not import at all is
     refused and audited, but its file is not kept (nobody entitled to hand it to the clinic did)."""
     with session_scope(url) as session:
@@ -256,7 +261,8 @@ def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, d
                 message=(f"this file names {len(hidden)} patient(s) that are not among your patients "
                          f"({', '.join(hidden)}); ask clinic staff to import it")), True
         report = write_import(session, parsed, raw=raw, accept_valid=accept_valid, imported_by=actor, scope=scope,
-                              dry_run=dry_run, resolution=resolution)
+                              dry_run=dry_run, resolution=resolution, confirm_prescription=confirm_prescription,
+                              today=today)
         shown = _hide_stored_values(session, report, policy)
         if report.status == "imported":
             _audit(session, actor, report, shown)
@@ -300,6 +306,8 @@ def _audit(session: Session, actor: str, report: ImportReport, stored_values_sho
     }
     if stored_values_shown:
         detail["stored_values_shown"] = stored_values_shown
+    if report.prescription:  # the confirmation of the file's prescriptions: checks, numbers, rows, reason
+        detail["prescription"] = report.prescription
     if dry_run:
         detail["dry_run"] = True
     audit.record(session, actor=actor, action=AuditAction.IMPORT, outcome=report.status, detail=detail)

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from dashboard import prescription_checks as checks
 from dashboard.db import revisions
+from dashboard.db.queries import titration_frame
+from dashboard.db.settings_store import load_thresholds
 from dashboard.db.models import ImportRecord, Patient
 from dashboard.ingest.records import ParsedFile, RefusedRow
 from dashboard.ingest.resolve import apply_decisions
@@ -50,6 +53,10 @@ class ImportReport:
     message: str = ""
     # The patients whose stored values (a conflict's stored side) this report shows its reader.
     stored_values_shown: list[str] = field(default_factory=list)
+    # What the prescription checks said of the file's titration steps (dashboard.prescription_checks):
+    # the confirmation (reason, checks with their rows and numbers), or the checks that need one
+    # (``needs_confirmation``), and the days left without a step (``gaps``).
+    prescription: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -122,8 +129,15 @@ def write_import(
     scope: str = "",
     dry_run: bool = False,
     resolution: Resolution | None = None,
+    confirm_prescription: str | None = None,
+    today: date | None = None,
 ) -> ImportReport:
     """Store ``parsed`` in the caller's transaction when its outcome is ``imported``.
+
+    The file's new troche steps pass the prescription checks the step form applies
+    (``dashboard.prescription_checks``): an overlap with a stored step is a refused row; a step
+    above the clinic's maximum daily dose or more than twice the previous one is a refused row
+    unless ``confirm_prescription`` gives the reason (kept in the report, for the audit row).
 
     Any other outcome (refused, already-imported, nothing-to-import) and a dry run write
     nothing here: the caller keeps the file's record in a transaction of its own
@@ -169,6 +183,16 @@ def write_import(
 
     patient_ids = _existing_patients(session, report.patients)
     plan = _Plan(session, parsed, patient_ids)
+    checked = _prescription_checks(session, plan, patient_ids, confirm_prescription, today or date.today())
+    report.prescription, prescription_refused = checked
+    if prescription_refused:
+        report.refused_rows += [r.as_dict() for r in prescription_refused]
+        if not accept_valid:
+            report.message = f"{len(report.refused_rows)} row(s) refused; nothing was imported"
+            return report
+        refused_rows = {r.row for r in prescription_refused}
+        plan.new_records["titration_steps"] = [r for r in plan.new_records["titration_steps"]
+                                               if r.row not in refused_rows]
     report.entries_unchanged = plan.entries_unchanged
     report.records_unchanged = plan.records_unchanged
     report.entries_added = len(plan.new_entries)
@@ -195,6 +219,8 @@ def write_import(
         f" and {sum(report.records_added.values())} clinic record(s)" if report.records_added else "") + (
         f" and {report.measures_added} measure(s)" if report.measures_added else "") + (
         f"; conflicts: {taken} taken from the file, {len(decided) - taken} kept as stored" if decided else "")
+    if report.prescription.get("gaps"):
+        report.message += "; warning: " + "; ".join(report.prescription["gaps"])
     if dry_run:
         report.status = "would-import"
         return report
@@ -234,6 +260,39 @@ def write_import(
     revisions.bump(session, patient_ids.values())  # every patient of the file: their reviews may differ now
     report.status, report.import_id = "imported", record.id
     return report
+
+
+def _prescription_checks(session: Session, plan: _Plan, patient_ids: dict[str, int], reason: str | None,
+                         today: date) -> tuple[dict, list[RefusedRow]]:
+    """The prescription checks of the file's new active steps, patient by patient, beside the
+    stored ones: (what the report and the audit row keep, the rows refused)."""
+    by_patient: dict[str, list] = {}
+    for rec in plan.new_records["titration_steps"]:
+        if rec.status == "active":
+            by_patient.setdefault(rec.patient_ref, []).append(rec)
+    said: dict = {}
+    refused: list[RefusedRow] = []
+    maximum = load_thresholds(session).max_daily_dose_mg if by_patient else None
+    for ref, recs in by_patient.items():
+        pid = patient_ids.get(ref)
+        stored = titration_frame(session, pid) if pid is not None else titration_frame(session, -1)
+        new = [checks.NewStep(start=r.start_date, end=r.end_date, dose_mg=r.dose_mg, frequency=r.frequency,
+                              max_per_day=r.max_per_day, route=r.route) for r in recs]
+        result = checks.check(stored, new, maximum_mg=maximum, today=today)
+        for index, column, why in result.refusals(reason=reason):
+            rec = recs[index]
+            value = getattr(rec, column)
+            refused.append(RefusedRow(row=rec.row, column=column, value=_iso(value) if value is not None else "",
+                                      reason=why))
+        found = [{**f.audit(), "patient": ref, "row": recs[f.new_index].row} for f in result.findings]
+        if found and (reason or "").strip():
+            said.setdefault("confirmed", {"reason": reason.strip(), "checks": []})["checks"] += found
+        elif found:  # what a confirmation would pass: the page offers it
+            said.setdefault("needs_confirmation", []).extend(found)
+        said.setdefault("gaps", []).extend(f"{ref}: {gap}" for gap in result.gaps)
+    if not said.get("gaps"):
+        said.pop("gaps", None)
+    return said, refused
 
 
 def _decide(conflicts: list[dict], resolution: Resolution | None) -> tuple[list[tuple[dict, str]], list[dict]]:

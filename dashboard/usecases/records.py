@@ -8,15 +8,17 @@ committed before ``NotAllowed``. The checks (``check_step``, ``check_visit``) wr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, time
 
 import pandas as pd
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dashboard import access
+from dashboard import access, prescription_checks
 from dashboard.actors import User
 from dashboard.analysis.flag_rules import RULES
+from dashboard.clinic_rules import HOME_ROUTE
 from dashboard.analysis.periods import steps_table
 from dashboard.audit_actions import AuditAction
 from dashboard.charts.timeline import step_labels
@@ -59,11 +61,23 @@ def _readable(session: Session, actor: User, patient_id: int) -> None:
         raise NotAllowed()
 
 
-def check_step(session: Session, actor: User, patient_id: int, form: StepForm, *, step_id: int | None = None):
-    """(the form in canonical words, the problems, the preview if none): nothing is written."""
+def check_step(session: Session, actor: User, patient_id: int, form: StepForm, *, step_id: int | None = None,
+               end_existing: bool = False, today: date | None = None):
+    """(the form in canonical words, the problems, the preview if none): nothing is written.
+
+    The preview carries the prescription checks (``preview.checks``): what needs a confirmation
+    with a reason before ``save_step`` writes it, the existing step ended when ``end_existing``
+    (the user's choice when the new step overlaps it), the days left without a step."""
     _readable(session, actor, patient_id)
-    clean, problems = clinic_records.check_step(session, patient_id, form, step_id=step_id)
-    preview = None if problems else _preview_step(session, patient_id, clean, step_id=step_id)
+    clean, problems = clinic_records.check_step(session, patient_id, form, step_id=step_id, today=today,
+                                                end_existing=end_existing)
+    preview = None
+    if not problems:
+        result = clinic_records.prescription(session, patient_id, clean, step_id=step_id, today=today) \
+            if clean.route == HOME_ROUTE else prescription_checks.Result()
+        preview = _preview_step(session, patient_id, clean, step_id=step_id,
+                                ended=result.endings() if end_existing else [])
+        preview = replace(preview, checks=result, end_existing=end_existing)
     return clean, problems, preview
 
 
@@ -77,10 +91,14 @@ def check_visit(session: Session, actor: User, patient_id: int, form: VisitForm)
     return clean, problems, preview
 
 
-def _preview_step(session: Session, patient_id: int, form: StepForm, *, step_id: int | None = None) -> StepPreview:
+def _preview_step(session: Session, patient_id: int, form: StepForm, *, step_id: int | None = None,
+                  ended: list | None = None) -> StepPreview:
     """The step's label and dates as the timeline will draw them, with the change applied to the
-    stored steps (``form`` already checked). Access is the caller's check."""
+    stored steps (``form`` already checked), and the existing steps ``ended`` the day before it.
+    Access is the caller's check."""
     stored = titration_frame(session, patient_id)
+    for ending in ended or []:
+        stored.loc[stored["step_id"] == ending.step_id, "end_date"] = pd.Timestamp(ending.end)
     stored = stored[stored["step_id"] != (step_id or -1)]
     row = {"step_id": step_id or -1, "start_date": pd.Timestamp(form.start_date),
            "end_date": pd.Timestamp(form.end_date) if form.end_date else pd.NaT, "dose_mg": float(form.dose_mg),
@@ -114,15 +132,21 @@ def _preview_step(session: Session, patient_id: int, form: StepForm, *, step_id:
 # --- steps and visits ----------------------------------------------------------------------------
 
 def save_step(session: Session, actor: User, patient_id: int, form: StepForm, *, step_id: int | None = None,
-              today: date | None = None) -> int:
+              today: date | None = None, end_existing: bool = False, confirm_reason: str | None = None) -> int:
     """Add a step (``step_id`` None), change or end an active one, or accept a proposed one with the
     form's values, with its audit row; the step's id. Raises RecordRefused (nothing written), RecordError or
-    NotAllowed (refusal audited)."""
+    NotAllowed (refusal audited).
+
+    The prescription checks decide here (``dashboard.prescription_checks``): a troche step above the
+    clinic's maximum daily dose or more than twice the previous step's is saved only with
+    ``confirm_reason``; one that overlaps an earlier step only with ``end_existing`` (that step then
+    ends the day before). The audit row keeps the checks, their numbers, the reason and the step ended."""
     what = "add step" if step_id is None else "change step"
     allowed = access.may_change_steps(session, actor, patient_id)
     with _record_guard(session, actor, patient_id, allowed, {"change": what, "titration_step": step_id}) as done:
         step, done.detail = clinic_records.save_step(session, changed_by=actor.username, patient_id=patient_id,
-                                                     form=form, step_id=step_id, today=today)
+                                                     form=form, step_id=step_id, today=today,
+                                                     end_existing=end_existing, confirm_reason=confirm_reason)
     return step.id
 
 
@@ -137,13 +161,17 @@ def save_visit(session: Session, actor: User, patient_id: int, form: VisitForm, 
     return visit.id
 
 
-def decide_proposed_step(session: Session, actor: User, patient_id: int, step_id: int, accept: bool) -> TitrationStep:
+def decide_proposed_step(session: Session, actor: User, patient_id: int, step_id: int, accept: bool, *,
+                         confirm_reason: str | None = None, end_existing: bool = False,
+                         today: date | None = None) -> TitrationStep:
     """Accept or reject a step read from an imported prescription: only someone who may change
-    the patient's steps decides (``dashboard.access``); the decision, or the refusal, is audited."""
+    the patient's steps decides (``dashboard.access``); the decision, or the refusal, is audited.
+    Accepting passes the prescription checks as ``save_step`` does (``confirm_reason``, ``end_existing``)."""
     allowed = access.may_change_steps(session, actor, patient_id)
     with _record_guard(session, actor, patient_id, allowed, {"titration_step": step_id}) as done:
-        step, done.detail = clinic_records.decide_proposed_step(session, changed_by=actor.username,
-                                                                patient_id=patient_id, step_id=step_id, accept=accept)
+        step, done.detail = clinic_records.decide_proposed_step(
+            session, changed_by=actor.username, patient_id=patient_id, step_id=step_id, accept=accept,
+            confirm_reason=confirm_reason, end_existing=end_existing, today=today)
     return step
 
 

@@ -67,8 +67,9 @@ def _receive(url: str, bundle: str, ref: str) -> None:
         user = accounts.resolve_user(session, RECEIVER)
         proposed = session.execute(select(TitrationStep.id, TitrationStep.patient_id)
                                    .where(TitrationStep.status == "proposed").order_by(TitrationStep.start_date)).all()
-        for step_id, patient_id in proposed:
-            records.decide_proposed_step(session, actor=user, patient_id=patient_id, step_id=step_id, accept=True)
+        for step_id, patient_id in proposed:  # the source's steps, confirmed there already (prescription checks)
+            records.decide_proposed_step(session, actor=user, patient_id=patient_id, step_id=step_id, accept=True,
+                                         confirm_reason="the same course as in the exporting clinic")
 
 
 def test_every_demo_patient_survives_the_round_trip(demo_url, db_url):
@@ -131,8 +132,13 @@ def test_every_kind_of_record_survives_the_round_trip(db_url, tmp_path):
     scheduled step, PEG with and without its score, offsets, date-only entries; SQLite to SQLite and PostgreSQL."""
     sqlite_url = f"sqlite:///{tmp_path / 'source.sqlite'}"  # not db_url's file, which sqlite_url would share
     migrate(sqlite_url)
+    # Every frequency in a row: 25 mg as needed, at most 3 a day (75 mg/day), after 25 mg 7 per week
+    # (25 mg/day) is three times the previous step's, deliberately, so the titration file confirms it.
+    confirm = {"titration": "every frequency in one course, deliberately: a test fixture"}
     for fmt, text in _every_kind_of_record().items():
-        assert import_file(text.encode(), f"{fmt}.csv", url=sqlite_url, actor="test", fmt=fmt).status == "imported"
+        report = import_file(text.encode(), f"{fmt}.csv", url=sqlite_url, actor="test", fmt=fmt,
+                             confirm_prescription=confirm.get(fmt))
+        assert report.status == "imported", report.refused_rows
     with session_scope(db_url) as session:
         accounts.add_user(session, username=RECEIVER, display_name="r", role="clinician", password=None)
     bundle = _export(sqlite_url, "P-S")
