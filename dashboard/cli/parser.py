@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="decide every conflict: keep the stored values or take the file's (needs --reason; audited)")
     p.add_argument("--reason", metavar="TEXT", default=None, help="why the conflicts are resolved so (with --resolve)")
     p.add_argument("--dry-run", action="store_true", help="report what would be imported; write nothing")
+    p.add_argument("--same-person", default=None, metavar="REASON",
+                   help="confirm, with a reason, that the file's patient is the stored patient although their "
+                        "name, birth date or an identifier differ (audited with both identities)")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.add_argument("--as", dest="actor", default=None, metavar="USER", help="who is importing (for the audit trail)")
 
