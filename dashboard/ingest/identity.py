@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from dashboard.audit_actions import AuditAction
 from dashboard.db import audit
 from dashboard.db.models import Patient, PatientIdentifier
+from dashboard.ingest.fhir.dashboard_codes import PATIENT_REF_SYSTEM
 from dashboard.ingest.records import (
     KNOWN_BY_IDENTIFIER,
     KNOWN_BY_NAMED,
@@ -186,8 +187,8 @@ def _compare(ref: str, rec: PatientRecord, mine: Identity, stored: Identity | No
         if system and system in stored_by_system and value not in stored_by_system[system]:
             c.disagreements.append(f"identifier {system}: the file says {value!r}, the stored patient "
                                    f"{', '.join(repr(v) for v in sorted(stored_by_system[system]))}")
-        elif (system, value) not in stored.identifiers:
-            c.new_identifiers.append((system, value))
+        elif (system, value) not in stored.identifiers and system != PATIENT_REF_SYSTEM:
+            c.new_identifiers.append((system, value))  # the dashboard's own export's is the reference itself
     if rec.known_by == KNOWN_BY_RESOURCE_ID and not (names and births):
         c.question = (f"the file knows its patient only by the resource id {rec.resource_id or ref}, and a stored "
                       f"patient {ref} already exists; their names and birth dates are not both known and the same, "
@@ -262,7 +263,8 @@ def apply(session: Session, parsed: ParsedFile, checks: list[IdentityCheck], pat
     for c in checks:
         pid = patient_ids[c.patient]
         if c.stored is None:
-            rows += [{"patient_id": pid, "system": s, "value": v, "import_id": import_id} for s, v in c.file.identifiers]
+            rows += [{"patient_id": pid, "system": s, "value": v, "import_id": import_id}
+                     for s, v in c.file.identifiers if s != PATIENT_REF_SYSTEM]
             continue
         if c.needs_confirmation:
             audit.record(session, actor=actor, action=AuditAction.CONFIRM_SAME_PERSON, patient_id=pid, detail={

@@ -193,9 +193,10 @@ def write_import(
 
     would_change = bool(plan.has_changes() or plan.conflicts or plan.patient_updates or report.patients_created
                         or identity.has_changes(checks))
-    if any(c.needs_confirmation for c in checks) and not same_person and would_change:
-        # A file that would change nothing cannot put one person's data into another's record: it
-        # says "already imported" below; any other is refused until the same person is confirmed.
+    if not same_person and any(c.disagreements or (c.question and would_change) for c in checks):
+        # A disagreement is always said and refused. A resource id alone ("which patient is this?")
+        # in a file that would change nothing cannot put one person's data into another's record:
+        # it says "already imported" below; any other is refused until the same person is confirmed.
         report.status = "refused"
         report.message = identity.refusal(parsed.file_name, report.identities)
         report.entries_added, report.records_added, report.patients_created = 0, {}, []
