@@ -9,6 +9,8 @@ from dashboard import loaders
 from dashboard.app_pages import mapping_ui
 from dashboard.usecases import imports, run
 from dashboard.access import may_import
+from dashboard.config import demo_mode
+from dashboard.demo import samples
 from dashboard.ingest.identity import identity_words
 from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import STORED_HIDDEN, parse, preview_frame
@@ -62,6 +64,8 @@ def _known_formats(user) -> None:
     fmt = cols[0].selectbox("Format", list(FORMAT_LABELS), format_func=FORMAT_LABELS.get, key="format")
     patient_ref = cols[1].text_input("Patient reference (for files without one)", key="patient_ref").strip() or None
     accept_valid = cols[2].checkbox("Accept valid rows (keep refused rows in the import record)", key="accept_valid")
+    if demo_mode():
+        _demo_other_patient()
     if upload is None:
         st.info("Choose a file. Nothing is written until you press Import.")
         return
@@ -114,6 +118,16 @@ def _known_formats(user) -> None:
             st.success(f"Imported as import #{done.import_id}.")
         else:
             st.info(f"{OUTCOME_WORDS.get(done.status, done.status)}: the file is kept as import #{done.import_id}.")
+
+
+def _demo_other_patient() -> None:
+    """Demo mode: a public file naming another person, to see an import into the wrong patient stopped."""
+    st.caption(f"Try the patient check: download US Core's blood-pressure example (its patient is Amy Shaw, "
+               f"nobody in the demo clinic), type {samples.OTHER_PATIENT_TRY_AS} (Janet Okafor) as the patient "
+               "reference and choose the file: the import is refused as another person's, unless you confirm "
+               "with a reason that they are the same person.")
+    st.download_button("Download a file naming another patient", samples.other_patient_file(),
+                       file_name=samples.OTHER_PATIENT_FILE, mime="application/fhir+json", key="demo_other_patient")
 
 
 def _doubtful(report) -> list[dict]:
