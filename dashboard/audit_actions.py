@@ -39,6 +39,8 @@ class AuditAction(StrEnum):
     RESOLVE_CONFLICT = "resolve_conflict"  # a stored entry kept or replaced by a file's values, with a reason
     DOWNLOAD_IMPORT = "download_import"  # a kept import file downloaded again (refusals are audited)
     VIEW_WORKLIST = "view_worklist"  # the worklist opened (page or command line): the patients listed
+    # a file's patient confirmed, with a reason, to be the stored patient despite a disagreement (both identities)
+    CONFIRM_SAME_PERSON = "confirm_same_person"
 
 
 # Spellings stored before the enumeration; read, never written.

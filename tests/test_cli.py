@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from dashboard.db.models import DiaryEntry, ImportRecord
+from dashboard.db.models import AuditEvent, DiaryEntry, ImportRecord
 from dashboard.db.session import session_scope
 from tests.dbdump import assert_only_the_file_kept, dump
 
@@ -294,3 +294,31 @@ def test_without_any_name_the_operator_is_the_uid(monkeypatch):
 
     monkeypatch.setattr(getpass, "getuser", no_name)
     assert operator().name == f"cli:uid:{os.getuid()}"
+
+
+def test_import_same_person_on_the_command_line(db_url, tmp_path):
+    """Issue 23: another person's file typed into a stored patient is refused (exit 1, the file kept)
+    until --same-person gives a reason; the dry run shows both identities."""
+    janet = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "P-J"}],
+                      "name": [{"given": ["Janet"], "family": "Okafor"}], "birthDate": "1968-04-02"}}]})
+    first = _write(tmp_path, "janet.json", janet)
+    assert cli(db_url, "import", str(first)).returncode == 0
+    bp = tmp_path / "blood-pressure.json"
+    bp.write_bytes((REPO / "tests/data/real/us_core/blood-pressure.json").read_bytes())
+    dry = cli(db_url, "import", str(bp), "--patient", "P-J", "--dry-run")
+    assert dry.returncode == 1, dry.stderr
+    assert "'Amy Shaw'" in dry.stdout and "'Janet Okafor'" in dry.stdout and "resource id Patient/example" in dry.stdout
+    refused = cli(db_url, "import", str(bp), "--patient", "P-J")
+    assert refused.returncode == 1 and "refused" in refused.stdout and "--same-person" in refused.stdout
+    assert cli(db_url, "import", str(bp), "--patient", "P-J", "--same-person", " ").returncode == 2
+    done = cli(db_url, "import", str(bp), "--patient", "P-J", "--same-person", "mislabelled by her portal", "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] == "imported" and report["same_person"] == "mislabelled by her portal"
+    assert report["identities"][0]["stored"]["name"] == "Janet Okafor"
+    with session_scope(db_url) as session:
+        statuses = list(session.scalars(select(ImportRecord.status).order_by(ImportRecord.id)))
+        confirmations = session.scalar(select(func.count()).select_from(AuditEvent)
+                                       .where(AuditEvent.action == "confirm_same_person"))
+    assert statuses == ["imported", "refused", "imported"] and confirmations == 1

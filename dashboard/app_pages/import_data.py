@@ -9,6 +9,9 @@ from dashboard import loaders
 from dashboard.app_pages import mapping_ui
 from dashboard.usecases import imports, run
 from dashboard.access import may_import
+from dashboard.config import demo_mode
+from dashboard.demo import samples
+from dashboard.ingest.identity import identity_words
 from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import STORED_HIDDEN, parse, preview_frame
 from dashboard.ingest.writer import Resolution
@@ -62,6 +65,8 @@ def _known_formats(user) -> None:
     fmt = cols[0].selectbox("Format", list(FORMAT_LABELS), format_func=FORMAT_LABELS.get, key="format")
     patient_ref = cols[1].text_input("Patient reference (for files without one)", key="patient_ref").strip() or None
     accept_valid = cols[2].checkbox("Accept valid rows (keep refused rows in the import record)", key="accept_valid")
+    if demo_mode():
+        _demo_other_patient()
     if upload is None:
         st.info("Choose a file. Nothing is written until you press Import.")
         return
@@ -73,6 +78,13 @@ def _known_formats(user) -> None:
     _show_report(report, title="What this file would change")
     if parsed is not None:
         _show_preview(parsed)
+    doubtful = _doubtful(report)
+    same_person = _confirm_same_person(doubtful) if doubtful else None
+    if same_person is not None:
+        # The use case decides; the page only passes the confirmation and its reason through.
+        options["same_person"] = same_person
+        report = imports.import_file(user, raw, upload.name, dry_run=True, **options)
+        _show_report(report, title="With your confirmation")
     resolution = _resolve_conflicts(report) if report.conflicts else None
     if resolution is not None:
         options["resolution"] = resolution
@@ -82,8 +94,13 @@ def _known_formats(user) -> None:
     if confirmation is not None:
         options["confirm_prescription"] = confirmation
         report = imports.import_file(user, raw, upload.name, dry_run=True, **options)
-        _show_report(report, title="With your confirmation")
-    if report.status == "refused":
+        _show_report(report, title="With the prescriptions confirmed")
+    if report.status == "refused" and _doubtful(report) and same_person is None:
+        st.error("This file names someone who may not be the stored patient: it is refused unless you confirm, "
+                 "with a reason, that they are the same person, or give the right patient's reference. "
+                 "Keeping it keeps the file, refused, for later review.")
+        label = "Keep the refused file"
+    elif report.status == "refused":
         st.error("This file would be refused as it is. Fix the rows listed above, decide the conflicts, "
                  "or tick 'Accept valid rows'. Importing it anyway keeps the file and its errors for later review.")
         label = "Keep the refused file"
@@ -107,6 +124,36 @@ def _known_formats(user) -> None:
             st.success(f"Imported as import #{done.import_id}.")
         else:
             st.info(f"{OUTCOME_WORDS.get(done.status, done.status)}: the file is kept as import #{done.import_id}.")
+
+
+def _demo_other_patient() -> None:
+    """Demo mode: a public file naming another person, to see an import into the wrong patient stopped."""
+    st.caption(f"Try the patient check: download US Core's blood-pressure example (its patient is Amy Shaw, "
+               f"nobody in the demo clinic), type {samples.OTHER_PATIENT_TRY_AS} (Janet Okafor) as the patient "
+               "reference and choose the file: the import is refused as another person's, unless you confirm "
+               "with a reason that they are the same person.")
+    st.download_button("Download a file naming another patient", samples.other_patient_file(),
+                       file_name=samples.OTHER_PATIENT_FILE, mime="application/fhir+json", key="demo_other_patient")
+
+
+def _doubtful(report) -> list[dict]:
+    """The file's patients whose identity disagrees with the stored patient's (or who are known by a
+    resource id alone that a stored patient has): the import needs a same-person confirmation."""
+    return [c for c in report.identities if c["needs_confirmation"]]
+
+
+def _confirm_same_person(doubtful: list[dict]) -> str | None:
+    """A checkbox and a reason beside the disagreement; the reason once both are given, else None."""
+    st.header("Is this the same person?")
+    st.caption("The file names its patient differently from the stored patient it would go to. Import it only "
+               "if you have checked that they are the same person; the confirmation is audited with both identities.")
+    for c in doubtful:
+        st.text(f"{c['patient']}: {identity_words(c)}")  # names from the file: plain text, never markdown
+    same = st.checkbox("They are the same person", key="same_person")
+    reason = st.text_input("Why they are the same person (required)", key="same_person_reason", max_chars=500).strip()
+    if same and not reason:
+        st.warning("Give the reason you are sure they are the same person: it is kept in the audit trail.")
+    return reason if same and reason else None
 
 
 def _resolve_conflicts(report) -> Resolution | None:
@@ -214,6 +261,8 @@ def _show_report(report, *, title: str) -> None:
     if report.patients:
         st.text("Patients: " + ", ".join(report.patients)
                 + (f" (new: {', '.join(report.patients_created)})" if report.patients_created else ""))
+    for c in report.identities:
+        st.text(f"Patient {c['patient']}: {identity_words(c)}")
     if report.measures_added or report.measures_unchanged or report.merged:
         st.text(f"Measures (questionnaires, other observations): {report.measures_added} added, "
                 f"{report.measures_unchanged} unchanged; identical resources merged: {report.merged}")

@@ -10,6 +10,7 @@ from dashboard.audit_actions import AuditAction
 from dashboard.cli.common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, operator, run_as
 from dashboard.db.session import migrate, session_scope
 from dashboard.ingest import profiles
+from dashboard.ingest.identity import identity_words
 from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import STORED_HIDDEN
 from dashboard.ingest.writer import Resolution
@@ -19,6 +20,9 @@ from dashboard.usecases import imports
 
 def cmd_import(args) -> int:
     resolution = None
+    if args.same_person is not None and not args.same_person.strip():
+        print("import: --same-person needs a reason (why the file's patient is the stored patient)", file=sys.stderr)
+        return EXIT_USAGE
     if args.resolve or args.reason is not None:
         if not (args.resolve and args.reason and args.reason.strip()):
             print("import: --resolve keep|take needs --reason TEXT (and --reason needs --resolve)", file=sys.stderr)
@@ -48,6 +52,7 @@ def cmd_import(args) -> int:
         report = imports.import_file(
             actor, raw, escaped(path.name), fmt=args.format, patient_ref=args.patient, accept_valid=args.accept_valid,
             profile_name=args.profile, dry_run=args.dry_run, resolution=resolution, confirm_prescription=confirm,
+            same_person=args.same_person,
         )
         if report.status == "refused":
             worst = EXIT_REFUSED
@@ -71,6 +76,8 @@ def _print_report(report, name: str) -> None:
     if report.patients:
         created = f"; created: {', '.join(report.patients_created)}" if report.patients_created else ""
         print(f"  patients: {', '.join(report.patients)}{created}")
+    for c in report.identities:
+        print(f"  patient {c['patient']}: {identity_words(c)}")
     print(f"  entries added: {report.entries_added}, unchanged: {report.entries_unchanged}")
     for key, count in report.records_added.items():
         print(f"  {key.replace('_', ' ')} added: {count}")

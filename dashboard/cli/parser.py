@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="confirm titration steps above the clinic's maximum daily dose or more than twice the previous "
                         "step's, with the reason (kept in the audit trail)")
     p.add_argument("--dry-run", action="store_true", help="report what would be imported; write nothing")
+    p.add_argument("--same-person", default=None, metavar="REASON",
+                   help="confirm, with a reason, that the file's patient is the stored patient although their "
+                        "name, birth date or an identifier differ (audited with both identities)")
     p.add_argument("--json", action="store_true", help="print one JSON object per file")
     p.add_argument("--as", dest="actor", default=None, metavar="USER", help="who is importing (for the audit trail)")
 

@@ -92,6 +92,25 @@ class Patient(Base):
     condition: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
+    # The full birth date when a file (or the clinic) gave one; a file giving a year alone sets
+    # ``birth_year`` only (import-formats.md v3, "The file's patient"). Last, as migration 0014 adds it.
+    birth_date: Mapped[date | None] = mapped_column(Date)
+
+
+class PatientIdentifier(Base):
+    """An identifier a file gave the patient (FHIR ``Patient.identifier``: system and value), kept
+    so that the next file's identity can be checked against it (``dashboard.ingest.identity``).
+    ``system`` is '' when the file gave none. A server's resource id is not kept: it names the
+    patient only on that server."""
+
+    __tablename__ = "patient_identifier"
+    __table_args__ = (UniqueConstraint("patient_id", "system", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    system: Mapped[str] = mapped_column(String(300))
+    value: Mapped[str] = mapped_column(String(200))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
 
 
 class Clinician(Base):

@@ -127,7 +127,9 @@ def _patient(patient) -> dict:
     body: dict = {"identifier": [{"system": codes.PATIENT_REF_SYSTEM, "value": patient.ref}]}
     if patient.name:
         body["name"] = [{"text": patient.name}]
-    if patient.birth_year:
+    if patient.birth_date:
+        body["birthDate"] = patient.birth_date.isoformat()
+    elif patient.birth_year:
         body["birthDate"] = f"{patient.birth_year:04d}"
     return body
 

@@ -28,12 +28,27 @@ class RefusedRow:
         return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
 
 
+# How a file knows its patient (import-formats.md v3, "The file's patient").
+KNOWN_BY_REFERENCE = "reference"  # the clinic's reference: a patient_id column, a profile's patient column
+KNOWN_BY_IDENTIFIER = "identifier"  # a FHIR identifier (an MR first, else the first with a value)
+KNOWN_BY_RESOURCE_ID = "resource id"  # a FHIR resource id alone ("Patient/example"): a server's, not a person's
+KNOWN_BY_NAMED = "named at import"  # the reference typed at import (--patient, the page's box)
+
+
 @dataclass
 class PatientRecord:
+    """A patient as the file names them: the reference the import uses, and the identity the file
+    gives (name, birth date or year, identifiers as (system, value); ``resource_id`` such as
+    ``Patient/example``), checked against the stored patient by ``dashboard.ingest.identity``."""
+
     ref: str
     name: str | None = None
     birth_year: int | None = None
     condition: str | None = None
+    birth_date: date | None = None
+    identifiers: list[tuple[str, str]] = field(default_factory=list)
+    resource_id: str | None = None
+    known_by: str = KNOWN_BY_REFERENCE
 
 
 @dataclass

@@ -22,7 +22,7 @@ from dashboard import patient_ref as patient_refs
 from dashboard.audit_actions import AuditAction
 from dashboard.db import audit
 from dashboard.db.session import session_scope
-from dashboard.ingest import detect
+from dashboard.ingest import detect, identity
 from dashboard.ingest.bearable import looks_like_bearable, parse_bearable
 from dashboard.ingest.clinic_records import parse_titration_csv, parse_visits_csv
 from dashboard.ingest.diary_csv import parse_diary_csv
@@ -35,7 +35,7 @@ from dashboard.ingest.writer import ImportReport, Resolution, keep_record, write
 from dashboard.text_rules import escaped
 
 FORMATS = ("diary-csv", "titration", "visits", "fhir", "bearable", PAIN_DIARY_APP)
-STORED_HIDDEN = "not shown: this patient is not shared with you"
+STORED_HIDDEN = identity.STORED_HIDDEN
 
 
 class ImportScope(Protocol):
@@ -157,6 +157,7 @@ def import_file(
     policy: ImportPolicy = OPERATOR,
     resolution: Resolution | None = None,
     confirm_prescription: str | None = None,
+    same_person: str | None = None,
 ) -> ImportReport:
     """Parse and store one file in one transaction, retrying when a concurrent import won the race.
 
@@ -174,6 +175,8 @@ def import_file(
     any other reference refused, dry run included, in words that do not say whether it exists;
     whatever the role, a conflict's stored values only for patients the account may open). A
     report that shows stored values or compares with them is audited, dry runs included.
+    ``same_person`` is the reason given that the file's patients are the stored ones despite a
+    disagreement of identity (``ingest.identity``); without it such a file is refused and kept.
     """
     profile = None
     scope = _scope(patient_ref, None)
@@ -196,7 +199,8 @@ def import_file(
             return _finish(url, actor, raw, refused_report(file_name, fmt, exc), dry_run=dry_run, scope=scope)
         report, keep = _write_retrying(parsed, raw, url=url, accept_valid=accept_valid, actor=actor, scope=scope,
                                        dry_run=dry_run, policy=policy, resolution=resolution, retries=retries,
-                                       confirm_prescription=confirm_prescription, today=today)
+                                       confirm_prescription=confirm_prescription, today=today,
+                                       same_person=same_person)
     if not keep or report.status == "imported":
         return report
     return _finish(url, actor, raw, report, dry_run=dry_run, scope=scope)
@@ -243,7 +247,7 @@ def _finish(url, actor: str, raw: bytes, report: ImportReport, *, dry_run: bool,
 
 def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run, policy: ImportPolicy,
            resolution=None, confirm_prescription: str | None = None, today: date | None = None,
-           ) -> tuple[ImportReport, bool]:
+           same_person=None) -> tuple[ImportReport, bool]:
     """The report, and whether the file is to be kept: an account that may not import at all is
     refused and audited, but its file is not kept (nobody entitled to hand it to the clinic did)."""
     with session_scope(url) as session:
@@ -262,7 +266,7 @@ def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, d
                          f"({', '.join(hidden)}); ask clinic staff to import it")), True
         report = write_import(session, parsed, raw=raw, accept_valid=accept_valid, imported_by=actor, scope=scope,
                               dry_run=dry_run, resolution=resolution, confirm_prescription=confirm_prescription,
-                              today=today)
+                              today=today, same_person=same_person)
         shown = _hide_stored_values(session, report, policy)
         if report.status == "imported":
             _audit(session, actor, report, shown)
@@ -275,11 +279,15 @@ def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, d
 def _hide_stored_values(session: Session, report: ImportReport, policy: ImportPolicy) -> list[str]:
     """A conflict's stored side only for patients the policy's account may open; the patients
     whose stored values the report still shows, for the audit row."""
-    refs = sorted({c["patient"] for c in report.conflicts if c.get("patient")})
+    refs = sorted({c["patient"] for c in report.conflicts if c.get("patient")}
+                  | {c["patient"] for c in report.identities if c["stored"] is not None})
     visible = policy.visible(session, refs)
     for c in report.conflicts:
         if c.get("patient") not in visible:
             c["stored"] = STORED_HIDDEN
+    identity.hide_stored(report.identities, visible)
+    if report.status == "refused" and any(c["needs_confirmation"] for c in report.identities):
+        report.message = identity.refusal(report.file, report.identities)
     return sorted(visible)
 
 
@@ -288,7 +296,7 @@ def _read_stored(report: ImportReport) -> bool:
     record): a dry run that does is a read of the patient's stored data, and is audited (a dry run
     repeated with guessed values would otherwise read them unseen)."""
     return bool(report.conflicts or report.entries_unchanged or any(report.records_unchanged.values())
-                or report.measures_unchanged)
+                or report.measures_unchanged or any(c["stored"] is not None for c in report.identities))
 
 
 def _audit(session: Session, actor: str, report: ImportReport, stored_values_shown: list[str] | None = None,
@@ -308,6 +316,12 @@ def _audit(session: Session, actor: str, report: ImportReport, stored_values_sho
         detail["stored_values_shown"] = stored_values_shown
     if report.prescription:  # the confirmation of the file's prescriptions: checks, numbers, rows, reason
         detail["prescription"] = report.prescription
+    doubtful = [c["patient"] for c in report.identities if c["needs_confirmation"]]
+    if doubtful:
+        # Whose identity disagreed; a confirmation's own row (confirm_same_person) holds both identities.
+        detail["identity_disagrees"] = doubtful
+        if report.same_person:
+            detail["same_person"] = report.same_person
     if dry_run:
         detail["dry_run"] = True
     audit.record(session, actor=actor, action=AuditAction.IMPORT, outcome=report.status, detail=detail)

@@ -78,13 +78,15 @@ class _Plan:
         return bool(self.new_entries) or any(self.new_records.values())
 
     def _plan_patient_details(self, session: Session, patient_ids: dict[str, int]) -> None:
-        """Details fill empty fields of a known patient; differing details are a conflict."""
+        """The condition fills an empty one of a known patient; a differing one is a conflict. Who the
+        patient is (name, birth date, identifiers) is ``dashboard.ingest.identity``'s: never a conflict
+        to take a file's side of, but a disagreement to confirm."""
         for rec in self.parsed.patients:
             pid = patient_ids.get(rec.ref)
             if pid is None:
                 continue
             stored = session.get(Patient, pid)
-            for key in ("name", "birth_year", "condition"):
+            for key in ("condition",):
                 new, old = getattr(rec, key), getattr(stored, key)
                 if new is None or new == old:
                     continue

@@ -24,6 +24,7 @@ from dashboard.db import revisions
 from dashboard.db.queries import titration_frame
 from dashboard.db.settings_store import load_thresholds
 from dashboard.db.models import ImportRecord, Patient
+from dashboard.ingest import identity
 from dashboard.ingest.records import ParsedFile, RefusedRow
 from dashboard.ingest.resolve import apply_decisions
 from dashboard.ingest.write_plan import _iso, _plain_signature, _Plan, _record_signature
@@ -57,6 +58,10 @@ class ImportReport:
     # the confirmation (reason, checks with their rows and numbers), or the checks that need one
     # (``needs_confirmation``), and the days left without a step (``gaps``).
     prescription: dict = field(default_factory=dict)
+    # Each patient of the file: the file's identity beside the stored patient's (identity.IdentityCheck.as_dict).
+    identities: list[dict] = field(default_factory=list)
+    # The reason given that the file's patients are the stored ones despite a disagreement (None: not confirmed).
+    same_person: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -131,6 +136,7 @@ def write_import(
     resolution: Resolution | None = None,
     confirm_prescription: str | None = None,
     today: date | None = None,
+    same_person: str | None = None,
 ) -> ImportReport:
     """Store ``parsed`` in the caller's transaction when its outcome is ``imported``.
 
@@ -142,10 +148,13 @@ def write_import(
     Any other outcome (refused, already-imported, nothing-to-import) and a dry run write
     nothing here: the caller keeps the file's record in a transaction of its own
     (:func:`keep_record`). A dry run says ``would-import`` and has no import id.
+    Each patient's identity is checked against the stored patient (``identity``): a
+    disagreement refuses the file unless ``same_person`` gives the reason they are the same.
     """
     sha = hashlib.sha256(raw).hexdigest()
     parsed, duplicates = _drop_in_file_duplicates(parsed)
     refused = list(parsed.refused) + duplicates
+    same_person = same_person.strip() if same_person and same_person.strip() else None
     report = ImportReport(
         file=parsed.file_name,
         format=parsed.format,
@@ -154,7 +163,11 @@ def write_import(
         refused_rows=[r.as_dict() for r in refused],
         ignored=dict(parsed.ignored),
         merged=parsed.merged,
+        same_person=same_person,
     )
+    patient_ids = _existing_patients(session, report.patients)
+    identities = identity.check(session, parsed, patient_ids)
+    report.identities = identity.as_dicts(identities)
     if refused and not accept_valid:
         report.message = f"{len(refused)} row(s) refused; nothing was imported"
         return report
@@ -181,8 +194,17 @@ def write_import(
         report.refused_rows = []
         return report
 
-    patient_ids = _existing_patients(session, report.patients)
     plan = _Plan(session, parsed, patient_ids)
+    would_change = bool(plan.has_changes() or plan.conflicts or plan.patient_updates
+                        or any(p not in patient_ids for p in report.patients) or identity.has_changes(identities))
+    if not same_person and any(c.disagreements or (c.question and would_change) for c in identities):
+        # A disagreement is always said and refused, before anything else is checked against a
+        # patient who may not be the file's. A resource id alone ("which patient is this?") in a file
+        # that would change nothing cannot put one person's data into another's record: it says
+        # "already imported" below; any other is refused until the same person is confirmed.
+        report.status = "refused"
+        report.message = identity.refusal(parsed.file_name, report.identities)
+        return report
     checked = _prescription_checks(session, plan, patient_ids, confirm_prescription, today or date.today())
     report.prescription, prescription_refused = checked
     if prescription_refused:
@@ -210,7 +232,8 @@ def write_import(
         report.entries_added, report.records_added, report.patients_created = 0, {}, []
         report.measures_added = 0
         return report
-    if not plan.has_changes() and not report.patients_created and not plan.patient_updates and not decided:
+    if (not plan.has_changes() and not report.patients_created and not plan.patient_updates and not decided
+            and not identity.has_changes(identities)):
         report.status = "already-imported"
         report.message = "everything in this file is already stored; nothing changed"
         return report
@@ -248,6 +271,8 @@ def write_import(
     session.add(record)
     session.flush()
     _create_patients(session, parsed, report.patients_created, patient_ids, record.id)
+    identity.apply(session, parsed, identities, patient_ids, import_id=record.id, file_name=record.file_name,
+                   actor=imported_by or "unknown", same_person=same_person)
     for patient_id, changes in plan.patient_updates.items():
         patient = session.get(Patient, patient_id)
         for key, value in changes.items():
@@ -343,7 +368,8 @@ def _create_patients(session: Session, parsed: ParsedFile, refs: list[str], ids:
             {
                 "ref": ref,
                 "name": d.name if d else None,
-                "birth_year": d.birth_year if d else None,
+                "birth_year": (d.birth_year or (d.birth_date.year if d.birth_date else None)) if d else None,
+                "birth_date": d.birth_date if d else None,
                 "condition": d.condition if d else None,
                 "created_at": now,
                 "import_id": import_id,

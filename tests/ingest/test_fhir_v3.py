@@ -22,7 +22,8 @@ from tests.dbdump import assert_only_the_file_kept, dump
 from tests.ingest.test_fhir import RXNORM, SNOMED, coding, observation
 
 TODAY = date(2026, 3, 31)
-PATIENT = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Test", "given": ["Pat"]}]}
+# Known by a resource id alone: name and birth date let a later file of the same content find them (issue 23).
+PATIENT = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Test", "given": ["Pat"]}], "birthDate": "1970-01-02"}
 MORPHINE = {"coding": [coding("7052", RXNORM, "morphine")]}
 
 

@@ -196,18 +196,23 @@ def test_take_and_keep_on_clinic_records_and_patient_details(db_url):
     assert json.loads(event.detail)["replaced"]["dose_mg"] == 25.0
 
 
-def test_a_fhir_patient_name_conflict_kept_as_stored(db_url):
+def test_a_fhir_patient_with_another_name_is_refused_until_confirmed_and_the_stored_name_kept(db_url):
+    """Issue 23: a patient's name is who they are, not a value to take from a file: another name is a
+    disagreement (refused and kept), imported only with a same-person reason; the stored name stays."""
     def bundle(family: str) -> bytes:
-        return json.dumps({"resourceType": "Patient", "id": "F-1", "name": [{"family": family, "given": ["Ann"]}]}).encode()
+        return json.dumps({"resourceType": "Patient", "identifier": [{"system": "urn:mrn", "value": "F-1"}],
+                           "name": [{"family": family, "given": ["Ann"]}],
+                           "birthDate": "1970-01-03"}).encode()
 
     _import(db_url, bundle("Lee"), "p.json")
-    report = _import(db_url, bundle("Leigh"), "p.json", resolution=Resolution(reason="married name not confirmed",
-                                                                             default="keep"))
-    assert report.status == "imported"
+    refused = _import(db_url, bundle("Leigh"), "p.json")
+    assert refused.status == "refused" and "'Ann Leigh'" in refused.message and "'Ann Lee'" in refused.message
+    # Confirmed, a file that brings nothing else writes nothing (its confirmation neither: nothing was done).
+    report = _import(db_url, bundle("Leigh"), "p.json", same_person="married name, checked with the patient")
+    assert report.status == "already-imported"
     with session_scope(db_url) as session:
         assert session.scalar(select(Patient.name)) == "Ann Lee"
-    (event,) = _audit(db_url, "resolve_conflict")
-    assert (event.outcome, json.loads(event.detail)["file_values"]) == ("keep", {"name": "Ann Leigh"})
+    assert _audit(db_url, "confirm_same_person") == []
 
 
 def test_the_review_lists_as_sources_only_imports_that_brought_rows(db_url):

@@ -40,7 +40,9 @@ def observation(code: str, value: float, *, days_ago: int = 5, ident: str = "o1"
 
 
 def bundle(*resources) -> bytes:
-    patient = {"resourceType": "Patient", "id": "M-1", "name": [{"given": ["Mia"], "family": "Ode"}]}
+    # Known by a resource id alone: name and birth date let the next file find them (issue 23).
+    patient = {"resourceType": "Patient", "id": "M-1", "name": [{"given": ["Mia"], "family": "Ode"}],
+               "birthDate": "1980-05-06"}
     return json.dumps({"resourceType": "Bundle", "type": "collection",
                        "entry": [{"resource": r} for r in (patient, *resources)]}).encode()
 

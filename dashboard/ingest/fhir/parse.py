@@ -29,10 +29,18 @@ from dashboard.ingest.fhir.medications import (
     _medication_statement,
 )
 from dashboard.ingest.fhir.observations import _observation, _questionnaire_response
-from dashboard.ingest.fhir.patients import _apply_patient_ref, _patient, _patient_ref
+from dashboard.ingest.fhir.patients import _apply_patient_ref, _patient, _patient_ref, _subject_patients
 from dashboard.ingest.fhir.reading import _decode, _documents, _flatten, _Resource, refuse_fhir_xml
 from dashboard.ingest.fhir.values import RANGES, _Bad, _get, _number, _When
-from dashboard.ingest.records import DiaryRecord, FileRefused, MeasureRecord, ParsedFile, RefusedRow, named_at_import
+from dashboard.ingest.records import (
+    DiaryRecord,
+    FileRefused,
+    MeasureRecord,
+    ParsedFile,
+    PatientRecord,
+    RefusedRow,
+    named_at_import,
+)
 
 SKIPPED_STATUSES = {"entered-in-error", "cancelled", "not-taken", "not-done"}
 HANDLERS = {
@@ -79,6 +87,7 @@ class _Reader:
         self.by_url: dict[str, dict] = {}
         self.patients: dict[str, str] = {}  # "Patient/id" or fullUrl -> patient ref
         self.named: set[str] = set()  # patients named by the file itself
+        self.subjects: dict[str, PatientRecord] = {}  # patients named only by subjects: as they name them
         self.entries: dict[tuple[str, datetime], _Entry] = {}
         self.measures: dict[tuple[str, str, str, datetime], MeasureRecord] = {}
         self.used_medications: set[int] = set()
@@ -123,6 +132,7 @@ class _Reader:
                 self.ignore("Medication")
         self.out.diary = [entry.record for entry in self.entries.values()]
         self.out.measures = list(self.measures.values())
+        _subject_patients(self)
         _apply_patient_ref(self)
         return self.out
 

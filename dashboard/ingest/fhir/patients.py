@@ -6,6 +6,11 @@
   fullUrl. A server's resource id is no name the clinic knows the patient by. Other resources belong to the patient
   their ``subject`` names (``Patient/<id>``, or a fullUrl inside the bundle); a resource without
   a subject belongs to the file's only patient, else to the patient named at import.
+- What the file says of its patient (import-formats.md v3, "The file's patient") travels with the
+  ``PatientRecord``: name, birth date (a year alone as ``birth_year``), every identifier as
+  (system, value), the resource id, and how the reference was found (``known_by``). A file
+  without a Patient resource still names its patient in a subject's ``display`` ("Amy Shaw" in
+  US Core's examples): that is the file's name for them.
 """
 
 from __future__ import annotations
@@ -17,36 +22,69 @@ from typing import TYPE_CHECKING
 from dashboard import patient_ref as patient_refs
 from dashboard.ingest.fhir.reading import _Resource
 from dashboard.ingest.fhir.values import _Bad, _get, _objects, _shown
-from dashboard.ingest.records import FileRefused, PatientRecord
+from dashboard.ingest.records import (
+    KNOWN_BY_IDENTIFIER,
+    KNOWN_BY_NAMED,
+    KNOWN_BY_RESOURCE_ID,
+    FileRefused,
+    PatientRecord,
+)
 
 if TYPE_CHECKING:
     from dashboard.ingest.fhir.parse import _Reader
 
 PATIENT_NAME_MAX = 200  # the store's column size (patient.name)
+IDENTIFIER_SYSTEM_MAX, IDENTIFIER_VALUE_MAX = 300, 200  # the store's column sizes (patient_identifier)
 _PATIENT_REFERENCE = re.compile(r"(?:^|/)Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?")
 
 
 def _patient(reader: _Reader, res: _Resource) -> None:
-    ref = _patient_ref(res)
+    ref, known_by = _patient_key(res)
     birth = _get(res.body, "birthDate", "str", "")
-    year = None
+    year = born = None
     if birth is not None:
         match = re.fullmatch(r"([0-9]{4})(-[0-9]{2}(-[0-9]{2})?)?", birth)
         try:
             if not match:
                 raise ValueError
             if match.group(3):
-                date.fromisoformat(birth)
+                born = date.fromisoformat(birth)
         except ValueError:
             raise _Bad("birthDate", birth, "not a FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)") from None
         year = int(match.group(1))
     name = _patient_name(res.body)
+    identifiers = _identifiers(res.body)
     reader.named.add(ref)
     if all(p.ref != ref for p in reader.out.patients):
-        reader.out.patients.append(PatientRecord(ref=ref, name=name, birth_year=year))
+        ident = res.body.get("id")
+        reader.out.patients.append(PatientRecord(
+            ref=ref, name=name, birth_year=year, birth_date=born, identifiers=identifiers, known_by=known_by,
+            resource_id=f"Patient/{ident}" if isinstance(ident, str) and ident else res.full_url))
+
+
+def _identifiers(body: dict) -> list[tuple[str, str]]:
+    """Every identifier with a value, as (system, value); '' for an identifier without a system."""
+    found = []
+    for identifier, path in _objects(body, "identifier", ""):
+        value = _get(identifier, "value", "str", path)
+        if not value or not value.strip():
+            continue
+        system = (_get(identifier, "system", "str", path) or "").strip()
+        if len(system) > IDENTIFIER_SYSTEM_MAX:
+            raise _Bad(f"{path}.system", system, f"an identifier's system has at most {IDENTIFIER_SYSTEM_MAX} characters")
+        if len(value.strip()) > IDENTIFIER_VALUE_MAX:
+            raise _Bad(f"{path}.value", value, f"an identifier has at most {IDENTIFIER_VALUE_MAX} characters")
+        if (system, value.strip()) not in found:
+            found.append((system, value.strip()))
+    return found
 
 
 def _patient_ref(res: _Resource) -> str:
+    return _patient_key(res)[0]
+
+
+def _patient_key(res: _Resource) -> tuple[str, str]:
+    """The patient's reference and how it was found (an identifier, or a resource id alone)."""
     identifiers = []
     for identifier, path in _objects(res.body, "identifier", ""):
         value = _get(identifier, "value", "str", path)
@@ -56,12 +94,12 @@ def _patient_ref(res: _Resource) -> str:
             identifiers.append(("MR" not in codes, value.strip(), f"{path}.value"))
     if identifiers:
         _, value, path = min(identifiers, key=lambda i: i[0])  # an MR first, else the first (min is stable)
-        return _bounded_ref(value, path)
+        return _bounded_ref(value, path), KNOWN_BY_IDENTIFIER
     ident = res.body.get("id")
     if ident:
-        return _bounded_ref(ident, "id")
+        return _bounded_ref(ident, "id"), KNOWN_BY_RESOURCE_ID
     if res.full_url and res.full_url.startswith("urn:uuid:") and len(res.full_url) > 9:
-        return _bounded_ref(res.full_url[9:], "fullUrl")
+        return _bounded_ref(res.full_url[9:], "fullUrl"), KNOWN_BY_RESOURCE_ID
     raise _Bad("id", None, "the Patient has no id, identifier or urn:uuid fullUrl to know it by")
 
 
@@ -100,14 +138,18 @@ def _subject(reader: _Reader, res: dict) -> str:
             return refs.pop()
         raise _Bad("subject", None, "no subject, and the file does not hold exactly one Patient")
     reference = _get(subject, "reference", "str", "subject")
+    display = _get(subject, "display", "str", "subject")
+    display = display.strip()[:PATIENT_NAME_MAX] if display and display.strip() else None
     if reference is None:
         identifier = _get(subject, "identifier", "object", "subject") or {}
         value = _get(identifier, "value", "str", "subject.identifier")
         if not value:
             raise _Bad("subject.reference", None, "the subject names no patient")
         ref = value
+        seen = PatientRecord(ref="", name=display, identifiers=_identifiers({"identifier": [identifier]}),
+                             known_by=KNOWN_BY_IDENTIFIER)
     elif reference in reader.patients:
-        ref = reader.patients[reference]
+        ref, seen = reader.patients[reference], None
     elif reference.startswith("urn:"):
         raise _Bad("subject.reference", reference, "no Patient in this file has this fullUrl")
     else:
@@ -115,9 +157,26 @@ def _subject(reader: _Reader, res: dict) -> str:
         if not match or match.end() != len(reference):
             raise _Bad("subject.reference", reference, "the subject is not a Patient")
         ref = reader.patients.get(f"Patient/{match.group(1)}", match.group(1))
+        seen = None if f"Patient/{match.group(1)}" in reader.patients else PatientRecord(
+            ref="", name=display, resource_id=f"Patient/{match.group(1)}", known_by=KNOWN_BY_RESOURCE_ID)
     ref = _bounded_ref(ref, "subject")
     reader.named.add(ref)
+    if seen is not None:
+        seen.ref = ref
+        reader.subjects.setdefault(ref, seen)  # the first subject naming a patient the file has no Patient for
     return reader.patient_ref or ref
+
+
+def _subject_patients(reader: _Reader) -> None:
+    """A patient the file names only in subjects (no Patient resource) is still a patient of the
+    file, as the subjects name them: the resource id and the ``display`` (the file's name for them)."""
+    used = {rec.patient_ref for group in (reader.out.diary, reader.out.steps, reader.out.visits,
+                                          reader.out.comedications, reader.out.measures) for rec in group}
+    have = {p.ref for p in reader.out.patients}
+    for ref, seen in reader.subjects.items():
+        if ref not in have and (reader.patient_ref or ref) in used:
+            reader.out.patients.append(seen)
+            have.add(ref)
 
 
 def _apply_patient_ref(reader: _Reader) -> None:
@@ -133,7 +192,7 @@ def _apply_patient_ref(reader: _Reader) -> None:
                   reader.out.measures):
         for rec in group:
             if isinstance(rec, PatientRecord):
-                rec.ref = reader.patient_ref
+                rec.ref, rec.known_by = reader.patient_ref, KNOWN_BY_NAMED
             else:
                 rec.patient_ref = reader.patient_ref
     reader.out.patients = reader.out.patients[:1]
