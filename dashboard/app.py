@@ -43,6 +43,7 @@ def main() -> None:
         page = st.navigation(pages)
         session_state.sidebar_account(user)
     page.run()
+    session_state.cookie_script()  # last, below the page: the kept login's cookie, when one is due
 
 
 def unreachable(exc: SQLAlchemyError) -> bool:

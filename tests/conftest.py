@@ -41,6 +41,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # environment: a key per test run, and (below) a checkpoint file per test. Subprocesses inherit both.
 os.environ["DASHBOARD_AUDIT_KEY"] = secrets.token_hex(32)
 os.environ.pop("DASHBOARD_AUDIT_KEY_FILE", None)
+os.environ["DASHBOARD_SESSION_KEY"] = secrets.token_hex(32)  # the login cookie's key, one per run too
+os.environ.pop("DASHBOARD_SESSION_KEY_FILE", None)
 os.environ["DASHBOARD_AUDIT_CHECKPOINT_FILE"] = str(Path(tempfile.mkdtemp(prefix="audit-")) / "audit-checkpoint.json")
 PG_URL = os.environ.get("DASHBOARD_TEST_POSTGRES_URL", "")
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -50,6 +50,7 @@ def _password_form() -> None:
         st.error(why)
         return
     session_state.login(user)
+    session_state.keep_login(user)  # the next run hands its code to the cookie route: a reload keeps the login
     st.rerun()
 
 

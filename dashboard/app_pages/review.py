@@ -5,6 +5,8 @@ same model ``summary --json`` prints); patient text is shown only through st.tex
 st.dataframe, never as markdown or HTML.
 """
 
+from datetime import date, timedelta
+
 import streamlit as st
 
 from dashboard import loaders
@@ -24,8 +26,9 @@ def show() -> None:
         st.title("Patient review")
         st.info("Open a patient from the Worklist or the Patients page.")
         return
-    as_of = st.sidebar.date_input("Review as of", value=loaders.today(), max_value=loaders.today(), key="as_of",
+    as_of = st.sidebar.date_input("Review as of", value=as_of_in_address(), max_value=loaders.today(), key="as_of",
                                   help="See the patient as they stood on an earlier date: nothing after it counts.")
+    keep_in_address(as_of)
     viewed = (ref, as_of)
     patient = loaders.open_patient(user, ref, audit_view=st.session_state.get("_viewed") != viewed)
     st.session_state["_viewed"] = viewed
@@ -75,6 +78,26 @@ def show() -> None:
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
     records.accept_proposed(user, patient, data["proposed_steps"])
     _fhir_download(user, patient)
+
+
+def as_of_in_address() -> date:
+    """The as-of date of the address (``?as_of=YYYY-MM-DD``, kept there so a reload or a shared link
+    shows the same day), or today when it is missing, not a date, or not in the past ten years."""
+    today = loaders.today()
+    try:
+        day = date.fromisoformat(st.query_params.get("as_of", ""))
+    except ValueError:
+        return today
+    return day if today - timedelta(days=3650) <= day <= today else today
+
+
+def keep_in_address(as_of: date) -> None:
+    wanted = as_of.isoformat() if as_of < loaders.today() else None
+    if st.query_params.get("as_of") != wanted:
+        if wanted is None:
+            del st.query_params["as_of"]
+        else:
+            st.query_params["as_of"] = wanted
 
 
 def past_date_banner(as_of) -> None:

@@ -125,7 +125,7 @@ def cmd_run(args) -> int:
             print(f"run --demo: {exc}", file=sys.stderr)
             return EXIT_REFUSED
         env["DASHBOARD_DEMO"] = "1"
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "app.py"), "--server.port", str(args.port)]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "dashboard" / "server.py"), "--server.port", str(args.port)]
     return _serve(cmd, env)
 
 

@@ -35,14 +35,14 @@ def load(*, create: bool) -> bytes:
     """The key's bytes. ``create`` is for writers only: a verifier must never invent a new key."""
     from_env = os.environ.get(ENV, "").strip()
     if from_env:
-        return _checked(from_env, ENV)
+        return checked(from_env, ENV)
     path = audit_key_file()
     if not path.exists():
         if not create:
             raise AuditKeyError(f"no audit key: set {ENV} or provide the key file {path}")
-        _create(path)
+        create_file(path)
     try:
-        return _checked(path.read_text(encoding="utf-8").strip(), str(path))
+        return checked(path.read_text(encoding="utf-8").strip(), str(path))
     except OSError as exc:
         raise AuditKeyError(f"cannot read the audit key file {path}: {exc.strerror}") from None
 
@@ -63,27 +63,35 @@ def placement_problem(database) -> str | None:
     environment, a server database, or an explicit ``DASHBOARD_AUDIT_KEY_BESIDE_DATABASE=1`` pass.
     """
 
-    if os.environ.get(ENV, "").strip() or os.environ.get(BESIDE_ENV, "").strip().lower() in {"1", "true", "yes"}:
+    if os.environ.get(ENV, "").strip():
+        return None
+    folder = beside_database(database, audit_key_file())
+    if folder is None:
+        return None
+    return (f"the audit key file {audit_key_file().resolve()} is inside the database's folder {folder}, so every copy "
+            f"of that folder carries the key that protects the audit trail: keep it elsewhere (DASHBOARD_AUDIT_KEY_FILE, "
+            f"or DASHBOARD_AUDIT_KEY), or set {BESIDE_ENV}=1 where that is meant (a demo or a trial)")
+
+
+def beside_database(database, key: Path) -> Path | None:
+    """The SQLite database's folder when the key file ``key`` is inside it and that is not meant
+    (``DASHBOARD_AUDIT_KEY_BESIDE_DATABASE``); None otherwise. The rule of every key file."""
+    if os.environ.get(BESIDE_ENV, "").strip().lower() in {"1", "true", "yes"}:
         return None
     url = make_url(database)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     folder = Path(url.database).resolve().parent
-    key = audit_key_file().resolve()
-    if not key.is_relative_to(folder):
-        return None
-    return (f"the audit key file {key} is inside the database's folder {folder}, so every copy of that folder "
-            f"carries the key that protects the audit trail: keep it elsewhere (DASHBOARD_AUDIT_KEY_FILE, or "
-            f"DASHBOARD_AUDIT_KEY), or set {BESIDE_ENV}=1 where that is meant (a demo or a trial)")
+    return folder if key.resolve().is_relative_to(folder) else None
 
 
-def _checked(text: str, where: str) -> bytes:
+def checked(text: str, where: str) -> bytes:
     if len(text) < MIN_CHARS:
         raise AuditKeyError(f"the audit key in {where} is shorter than {MIN_CHARS} characters")
     return text.encode("utf-8")
 
 
-def _create(path: Path) -> None:
+def create_file(path: Path) -> None:
     """Write a fresh key atomically; if two processes race, both end up with the first one's key."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")

@@ -135,6 +135,31 @@ class Clinician(Base):
     credential_version: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
 
 
+class LoginSession(Base):
+    """A local account's login that survives a page reload (``dashboard.auth.login_sessions``).
+
+    The browser holds a random id in a signed, HTTP-only cookie; only its SHA-256 is stored, so a
+    copy of the database cannot resume anyone's session. Until the page has exchanged it, the row
+    holds the hash of a one-minute, single-use hand-over code instead. The role and credential
+    version the session logged in with must still be the account's at every resumption.
+    """
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("clinician.id"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_until: Mapped[datetime | None] = mapped_column(DateTime)
+    role: Mapped[str] = mapped_column(String(20))
+    credential_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_reason: Mapped[str | None] = mapped_column(String(100))
+
+
 class PatientShare(Base):
     """A patient shared with a clinician: the only way a clinician sees a patient."""
 

@@ -2,7 +2,8 @@
 
 Kaleido 1.x no longer ships a browser: it drives an installed Chrome or Chromium through
 choreographer. We hand it Debian's Chromium (``config.chromium_path``) and switch MathJax off,
-which kaleido otherwise loads from a CDN that a clinic's server may not reach.
+which kaleido otherwise loads from a CDN that a clinic's server may not reach. The browser is
+started on the first report and kept open for the next ones (``report.renderer``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class ChartUnavailable(RuntimeError):
 
 def timeline_png(fig: go.Figure) -> bytes:
     """The figure as a PNG at its own height, WIDTH_PX wide, through kaleido and Chromium."""
-    import kaleido  # start-up: ~0.25 s (python -X importtime), only when a report's chart is drawn
+    from dashboard.report.renderer import RENDERER, RendererFailed  # start-up: kaleido ~0.25 s, only when drawn
 
     path = chromium_path()
     if path is None:
@@ -47,9 +48,8 @@ def timeline_png(fig: go.Figure) -> bytes:
     # The page's figure, printed: no hover, no selection band, white paper.
     fig = go.Figure(fig).update_layout(hovermode=False)
     try:
-        return kaleido.calc_fig_sync(fig, opts={"format": "png", "width": WIDTH_PX, "height": height, "scale": SCALE},
-                                     kopts={"path": path, "mathjax": False})
-    except Exception as exc:  # noqa: BLE001 - any failure of the browser is said on the report, not raised
+        return RENDERER.png(fig, {"format": "png", "width": WIDTH_PX, "height": height, "scale": SCALE}, path=path)
+    except RendererFailed as exc:  # any failure of the browser is said on the report, not raised
         said = " ".join(str(exc).split())
         said = said if len(said) <= 160 else said[:160] + "…"  # choreographer's messages run to paragraphs
-        raise ChartUnavailable(f"kaleido could not drive {path}: {exc.__class__.__name__}: {said}") from exc
+        raise ChartUnavailable(f"kaleido could not drive {path}: {said}") from exc
