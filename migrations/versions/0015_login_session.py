@@ -1,7 +1,7 @@
 """login_session: a local account's login that survives a page reload
 
-Revision ID: 0019
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07
 
 Issue 25, item 2: a reload was a new Streamlit session, so a local account logged in again after
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0019"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
