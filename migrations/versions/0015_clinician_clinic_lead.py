@@ -1,0 +1,31 @@
+"""clinician.clinic_lead: the clinic's lead clinician changes the clinic-wide thresholds
+
+Revision ID: 0015
+Revises: 0013
+Create Date: 2026-12-07
+
+Issue 23, item 3: any clinician could change the clinic-wide safety thresholds. Now the
+administrators do, and a clinician an administrator marks as the clinic's lead
+(``user lead NAME``, the Accounts page; audited). Existing accounts are not leads.
+(Revises 0013, the last migration on this branch: if another branch adds 0014 first, this
+one revises that.)
+"""
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = "0015"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("clinician", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("clinic_lead", sa.Boolean(), server_default=sa.false(), nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("clinician", schema=None) as batch_op:
+        batch_op.drop_column("clinic_lead")
