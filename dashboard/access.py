@@ -100,6 +100,13 @@ def may_record_visits(session: Session, user: User, patient_id: int, *, infusion
     return user.role in VISIT_ROLES and can_open_patient(session, user, patient_id)
 
 
+def visit_patient_ids(session: Session, user: User) -> list[int]:
+    """The patients whose visits ``user`` may book and record (``may_record_visits``, no infusion)."""
+    if user.role in CLINIC_WIDE_VISIT_ROLES:
+        return sorted(session.scalars(select(Patient.id)))
+    return visible_patient_ids(session, user) if user.role in VISIT_ROLES else []
+
+
 def sees_clinic_visits(user: User) -> bool:
     """Whether the user's worklist is the clinic's visit list (booked and overdue visits of every
     patient, no clinical figure) rather than the review worklist of the patients shared with them."""

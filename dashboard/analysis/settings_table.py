@@ -23,10 +23,10 @@ def with_unit(threshold: Threshold, value: int | float | str) -> str:
 
 
 def allowed_words(threshold: Threshold) -> str:
-    """The allowed values: ``one of minimal, moderate, substantial`` or ``1 to 90 days``."""
+    """The allowed values: ``one of minimal, moderate, substantial`` or ``0 to 90 days``."""
     if threshold.choices:
         return "one of " + ", ".join(threshold.choices)
-    return f"{with_unit(threshold, threshold.low)} to {with_unit(threshold, threshold.high)}".replace(" % to", " to")
+    return f"{threshold.low:g} to {with_unit(threshold, threshold.high)}"
 
 
 def settings_table(current: Thresholds) -> pd.DataFrame:

@@ -26,7 +26,7 @@ def changeable(session: Session, actor: Actor) -> tuple[str, ...]:
     return access.changeable_settings(as_user(actor))
 
 
-def refusal(keys: list[str]) -> str:
+def _refusal(keys: list[str]) -> str:
     """Why a change of these thresholds is refused, in words: who changes them, by their labels."""
     who = sorted({THRESHOLD[key].who for key in keys})
     labels = "; ".join(f"“{THRESHOLD[key].label}”" for key in keys)
@@ -45,7 +45,7 @@ def change_thresholds(session: Session, actor: Actor, changes: dict) -> list[str
     user = as_user(actor)
     refused = [key for key in changes if key in THRESHOLD and not access.may_change_setting(user, key)]
     with guarded(session, actor, AuditAction.SETTINGS_CHANGE, not refused, denied_detail={"refused": refused},
-                 message=refusal(refused) if refused else "") as done:
+                 message=_refusal(refused) if refused else "") as done:
         before = asdict(load_thresholds(session))
         changed = save_thresholds(session, changes, updated_by=audit_name(actor))
         after = asdict(load_thresholds(session))
