@@ -56,13 +56,12 @@ def _record(user, due, today) -> None:
     if not held:
         st.caption("No booked visit due today or earlier to record.")
         return
-    labels = {r.visit_id: f"{r.date:%a %-d %b} · {r.kind} · {r.name or 'name not recorded'} · {r.ref}" for r in held}
-    chosen = st.selectbox("Booked visit", list(labels), format_func=labels.get, key="record_visit", index=None,
-                          placeholder="choose a visit")
+    by_label = {f"{r.date:%a %-d %b} · {r.kind} · {r.name or 'name not recorded'} · {r.ref}": r for r in held}
+    chosen = st.selectbox("Booked visit", list(by_label), key="record_visit", index=None, placeholder="choose a visit")
     if st.button("Record as held", key="record_held", disabled=chosen is None):
-        row = next(r for r in held if r.visit_id == chosen)
+        row = by_label[chosen]
         _save(user, row.patient_id, VisitForm(date=row.date.date(), kind=row.kind, booked=False), today,
-              f"Recorded as held: {labels[chosen]}")
+              f"Recorded as held: {chosen}")
     if len(held) < len(due):
         st.caption("An infusion is recorded by a clinician, with its dose.")
 
@@ -70,7 +69,8 @@ def _record(user, due, today) -> None:
 def _book(user, bookable: dict[int, str], today) -> None:
     st.subheader("Book a visit")
     with st.form("book_visit", border=False):
-        patient = st.selectbox("Patient", list(bookable), format_func=bookable.get, key="book_patient", index=None,
+        by_label = {label: pid for pid, label in bookable.items()}
+        patient = st.selectbox("Patient", list(by_label), key="book_patient", index=None,
                                placeholder="choose a patient")
         when = st.date_input("Date", value=today, min_value=today, max_value=fields.PLAN.latest(), key="book_date",
                              format="YYYY-MM-DD")
@@ -80,8 +80,8 @@ def _book(user, bookable: dict[int, str], today) -> None:
         if patient is None:
             st.error("Choose the patient first.")
             return
-        _save(user, patient, VisitForm(date=when, kind=kind, booked=True), today,
-              f"Booked: {when:%a %-d %b %Y} · {kind} · {bookable[patient]}")
+        _save(user, by_label[patient], VisitForm(date=when, kind=kind, booked=True), today,
+              f"Booked: {when:%a %-d %b %Y} · {kind} · {patient}")
 
 
 def _save(user, patient_id: int, form: VisitForm, today, done: str) -> None:
