@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.access import may_change_setting
+from dashboard.config import CLINIC_LEAD
 from dashboard.auth.accounts import ROLES, User
 from dashboard.config import THRESHOLDS, Thresholds
 from dashboard.db.models import Setting
@@ -103,4 +104,9 @@ def test_every_numeric_threshold_has_a_range_and_a_source():
 @pytest.mark.parametrize("threshold", THRESHOLDS, ids=lambda t: t.key)
 def test_who_may_change_a_threshold_is_what_its_record_says(threshold):
     allowed = [role for role in ROLES if may_change_setting(User(1, "u", "U", role), threshold.key)]
-    assert allowed == [role for role in ROLES if role in threshold.changed_by]
+    assert allowed == [role for role in ROLES if role in threshold.changed_by] == ["admin"]
+    # The clinic's lead clinician: only a clinician's mark counts (a staff account marked so is not one).
+    leads = [role for role in ROLES if may_change_setting(User(1, "u", "U", role, clinic_lead=True), threshold.key)]
+    assert leads == (["clinician", "admin"] if CLINIC_LEAD in threshold.changed_by else ["admin"])
+    assert may_change_setting(None, threshold.key)  # the server's operator
+    assert not may_change_setting(User(1, "u", "U", "admin"), "no_such_setting")
