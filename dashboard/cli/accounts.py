@@ -1,4 +1,5 @@
-"""``user``: local accounts, the clinic's lead clinician and shares, by the server's operator (audited under the operating-system user)."""
+"""``user``: local accounts, the clinic's lead clinician and shares, by the server's operator
+(audited under the operating-system user)."""
 
 from __future__ import annotations
 

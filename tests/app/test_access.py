@@ -120,7 +120,8 @@ def test_only_administrators_reach_the_audit_and_admin_pages(clinic_url, page, u
     at = app(page, user=account(clinic_url, username)).run()
     assert not at.exception
     # The page is not there: the default page answers (staff's worklist is the clinic's visits).
-    assert [t.value for t in at.title] == [{"dr.rivera": "Worklist", "sam.staff": "Worklist: the clinic's visits"}[username]]
+    expected = {"dr.rivera": "Worklist", "sam.staff": "Worklist: the clinic's visits"}[username]
+    assert [t.value for t in at.title] == [expected]
     admin = app(page, user=account(clinic_url, "alex.admin")).run()
     assert [t.value for t in admin.title] == [{"audit": "Audit trail", "admin": "Accounts and shares"}[page]]
 

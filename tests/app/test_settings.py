@@ -106,7 +106,8 @@ def test_saving_without_a_change_stores_and_audits_nothing(settings_clinic):
 @pytest.mark.parametrize(("values", "problem"), [
     ({"responder_moderate_pct": 60.0}, "responder cut-offs must rise: minimal <= moderate <= substantial"),
     ({"responder_minimal_pct": 40.0}, "responder cut-offs must rise: minimal <= moderate <= substantial"),
-    ({"bp_diastolic_high": 150.0, "bp_systolic_high": 140.0}, "the diastolic blood pressure threshold must be below the systolic one"),
+    ({"bp_diastolic_high": 150.0, "bp_systolic_high": 140.0},
+     "the diastolic blood pressure threshold must be below the systolic one"),
 ])
 def test_an_inconsistent_combination_is_refused_with_nothing_stored(settings_clinic, values, problem):
     before = last_audit_id(settings_clinic)

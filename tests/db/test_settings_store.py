@@ -74,7 +74,8 @@ def test_saving_the_default_again_deletes_the_row_and_a_new_value_updates_it(db_
         ({"effective_category": "great"}, "'effective_category': 'great' is not one of minimal, moderate, substantial"),
         ({"no_such_threshold": 1}, "unknown setting 'no_such_threshold'"),
         ({"responder_moderate_pct": 60}, "responder cut-offs must rise"),
-        ({"bp_diastolic_high": 150, "bp_systolic_high": 140}, "the diastolic blood pressure threshold must be below the systolic one"),
+        ({"bp_diastolic_high": 150, "bp_systolic_high": 140},
+         "the diastolic blood pressure threshold must be below the systolic one"),
     ],
 )
 def test_invalid_changes_are_refused_and_nothing_is_written(db_url, changes, message):
