@@ -7,9 +7,13 @@ Access is decided here, where data is read or written, never by hiding a page.
   user, whatever the role.
 - Titration steps (add, change, end, accept or reject a proposed one): clinicians, for patients
   shared with them. A step is a prescribing decision; staff and administrators do not make it.
-- Visits (book one, record one that took place, an infusion with its dose): clinicians and
-  staff, for patients shared with them; booking is the front desk's work too. An infusion's
-  dose is recorded as an IV/IM step, so recording an infusion is a clinician's.
+- Visits (book one, record one that took place, an infusion with its dose): clinicians for
+  patients shared with them; staff for every patient of the clinic, since booking is the front
+  desk's work. An infusion's dose is recorded as an IV/IM step, so recording an infusion is a
+  clinician's.
+- The clinic's visit list (booked and overdue visits: who, when, kind, diary days; no clinical
+  figure): staff, over the whole clinic, to book and record visits from it. Opening a patient's
+  review from it stays the rule above (shared with them).
 - Import: staff and administrators for the whole clinic; a clinician only for patients shared
   with them. A clinician's file naming any other reference is refused with one message whether
   or not the reference exists, so an import never tells a clinician which references the clinic
@@ -22,8 +26,10 @@ Access is decided here, where data is read or written, never by hiding a page.
   administrators see every file; a clinician sees a file only when every patient it names is
   shared with them. A file that names no patient (refused before any row could be read, or
   nothing to import) may hold anyone's data: a clinician sees it only if they brought it.
-- Settings: clinicians and administrators change thresholds; security settings (automatic
-  logoff) are the administrator's alone.
+- Settings: everyone logged in reads the clinic's thresholds. Who changes each is its record in
+  ``config.THRESHOLDS`` (``changed_by``): the clinic-wide thresholds administrators and a
+  clinician an administrator marked as the clinic's lead; security settings (automatic logoff)
+  administrators alone. The server's operator (command line without ``--as``) changes any.
 - The audit trail and accounts/shares: administrators only.
 - Cohort view (figures aggregated over many patients): a clinician over the patients shared
   with them; staff and administrators over the whole clinic, who import and manage its
@@ -40,15 +46,11 @@ from sqlalchemy.orm import Session
 
 from dashboard.actors import User
 from dashboard.auth.accounts import resolve_user
-from dashboard.config import ADMIN_ONLY, THRESHOLDS
+from dashboard.config import CLINIC_LEAD, THRESHOLD, THRESHOLDS
 from dashboard.db.models import Patient, PatientShare
 
 IMPORT_ROLES = ("clinician", "staff", "admin")
 CLINIC_WIDE_IMPORT_ROLES = ("staff", "admin")
-SETTINGS_ROLES = ("clinician", "admin")
-# Security settings (HIPAA automatic logoff) belong to the administrator, not to each clinician:
-# the thresholds whose record in ``config.THRESHOLDS`` says so.
-ADMIN_ONLY_SETTINGS = tuple(t.key for t in THRESHOLDS if t.changed_by == ADMIN_ONLY)
 
 
 # --- patients -----------------------------------------------------------------------------
@@ -80,7 +82,8 @@ def cohort_scope(user: User | None) -> str:
     """What the cohort covers, in words for the page and the audit row."""
     return "the clinic" if user is None or user.role in CLINIC_WIDE_COHORT_ROLES else "patients shared with you"
 STEP_ROLES = ("clinician",)
-VISIT_ROLES = ("clinician", "staff")
+VISIT_ROLES = ("clinician",)  # for the patients shared with them
+CLINIC_WIDE_VISIT_ROLES = ("staff",)  # for every patient of the clinic: the front desk
 
 
 def may_change_steps(session: Session, user: User, patient_id: int) -> bool:
@@ -92,7 +95,22 @@ def may_record_visits(session: Session, user: User, patient_id: int, *, infusion
     """Whether ``user`` may book or record a visit of the patient (an infusion also writes a step)."""
     if infusion:
         return may_change_steps(session, user, patient_id)
+    if user.role in CLINIC_WIDE_VISIT_ROLES:
+        return session.get(Patient, patient_id) is not None
     return user.role in VISIT_ROLES and can_open_patient(session, user, patient_id)
+
+
+def visit_patient_ids(session: Session, user: User) -> list[int]:
+    """The patients whose visits ``user`` may book and record (``may_record_visits``, no infusion)."""
+    if user.role in CLINIC_WIDE_VISIT_ROLES:
+        return sorted(session.scalars(select(Patient.id)))
+    return visible_patient_ids(session, user) if user.role in VISIT_ROLES else []
+
+
+def sees_clinic_visits(user: User) -> bool:
+    """Whether the user's worklist is the clinic's visit list (booked and overdue visits of every
+    patient, no clinical figure) rather than the review worklist of the patients shared with them."""
+    return user.role in CLINIC_WIDE_VISIT_ROLES
 
 
 # --- imports ------------------------------------------------------------------------------
@@ -182,12 +200,24 @@ def may_see_import(user: User, *, patients: list[str], imported_by: str | None, 
 
 # --- settings, audit trail, accounts --------------------------------------------------------
 
-def may_edit_settings(user: User) -> bool:
-    return user.role in SETTINGS_ROLES
+def standing(user: User) -> set[str]:
+    """What the user is, in the words of ``config.Threshold.changed_by``: their role, and
+    ``clinic lead`` for a clinician an administrator marked so (``User.clinic_lead``)."""
+    return {user.role} | ({CLINIC_LEAD} if user.clinic_lead and user.role == "clinician" else set())
 
 
-def may_change_setting(user: User, key: str) -> bool:
-    return may_edit_settings(user) and (user.role == "admin" or key not in ADMIN_ONLY_SETTINGS)
+def may_change_setting(user: User | None, key: str) -> bool:
+    """Whether ``user`` may change the threshold ``key`` (its record's ``changed_by``); None is the
+    server's operator, who can write the database directly anyway. No one changes an unknown key."""
+    threshold = THRESHOLD.get(key)
+    if threshold is None:
+        return False
+    return user is None or bool(standing(user) & set(threshold.changed_by))
+
+
+def changeable_settings(user: User | None) -> tuple[str, ...]:
+    """The thresholds ``user`` may change, in the table's order (none: they read them)."""
+    return tuple(t.key for t in THRESHOLDS if may_change_setting(user, t.key))
 
 
 def may_see_audit_trail(user: User) -> bool:

@@ -26,6 +26,9 @@ class User:
     # The account's credential version when this session logged in: a password reset raises the
     # stored one, so the session no longer equals the account and ends at its next run.
     credential_version: int = 0
+    # Marked as the clinic's lead clinician (``dashboard.access``: changes clinic-wide thresholds).
+    # Part of the account as the session compares it: a change ends the sessions it has open.
+    clinic_lead: bool = False
 
 
 @dataclass(frozen=True)

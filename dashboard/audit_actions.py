@@ -28,6 +28,7 @@ class AuditAction(StrEnum):
     USER_ADD = "user_add"  # an account added
     USER_DISABLE = "user_disable"  # an account disabled
     USER_RESET_PASSWORD = "user_reset_password"  # a password reset (unlocks the account)
+    USER_LEAD = "user_lead"  # a clinician marked as the clinic's lead, or no longer (detail: lead, was)
     SHARE = "share"  # a patient shared with an account
     UNSHARE = "unshare"  # a share withdrawn
     VIEW_AUDIT = "view_audit"  # the audit trail page opened (refusals are audited)

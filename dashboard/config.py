@@ -70,9 +70,13 @@ def audit_checkpoint_file() -> Path:
 AUDIT_CHECKPOINT_EVERY = 100
 
 
-# Who may change a threshold (``dashboard.access.may_change_setting`` reads it from the table).
-CLINICAL = ("clinician", "admin")
+# Who may change a threshold (``dashboard.access.may_change_setting`` reads it from the table, the
+# one place that says so): the clinic-wide thresholds are the administrators' and the clinic's lead
+# clinician's (a clinician an administrator marks so); every other clinician reads them.
+CLINIC_LEAD = "clinic lead"
+CLINICAL = ("admin", CLINIC_LEAD)
 ADMIN_ONLY = ("admin",)  # security settings (HIPAA automatic logoff) are the administrator's alone
+CHANGED_BY_WORDS = {"admin": "administrators", CLINIC_LEAD: "the clinic's lead clinician"}
 
 _REVIEW_METRICS = "review-metrics.md"
 
@@ -99,6 +103,11 @@ class Threshold:
     @property
     def kind(self) -> type:
         return type(self.default)
+
+    @property
+    def who(self) -> str:
+        """Who may change it, in words for the settings page and its refusals."""
+        return " and ".join(CHANGED_BY_WORDS[standing] for standing in self.changed_by)
 
     @property
     def allowed(self) -> str:

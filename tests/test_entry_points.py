@@ -111,9 +111,14 @@ CLI_CASES = {
     "worklist": [
         ["worklist", "--all", "--json", "--as", "nobody"],
     ],
+    # No patient data, but a change only administrators and the clinic's lead make (issue 23).
+    "settings": [
+        ["settings", "--set", "onset_days=21", "--as", INTRUDER],
+        ["settings", "--set", "onset_days=21", "--as", "nobody"],
+    ],
 }
 # Subcommands audited under another action than their name.
-CLI_AUDIT_ACTION = {"cohort": "view_cohort", "worklist": "view_worklist"}
+CLI_AUDIT_ACTION = {"cohort": "view_cohort", "worklist": "view_worklist", "settings": "settings_change"}
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
 # ``profile`` reads a file (suggest) or stores a mapping (save): no patient data either way.
 # ``precompute`` stores every patient's worklist snapshot (derived figures) and prints only counts.
@@ -162,8 +167,9 @@ def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, c
         assert '"nobody"' in rows[0][4]
         assert not any(r[0] == "nobody" for r in rows)  # an unknown name never becomes the audit actor
     elif "--dry-run" not in argv:
+        action = CLI_AUDIT_ACTION.get(argv[0], argv[0])
         assert [(r[0], r[1], r[2]) for r in audit_rows(clinic, before_rows)][-1:] in (
-            [(INTRUDER, argv[0], "denied")], [(INTRUDER, argv[0], "refused")])
+            [(INTRUDER, action, "denied")], [(INTRUDER, action, "refused")])
 
 
 @pytest.mark.parametrize("args", [["--all"], ["--all", "--json"], ["--from", "2026-03-01", "--json"]])
@@ -281,6 +287,13 @@ def _loaders_worklist(url, user, patient):
     return None
 
 
+def _worklist_csv(url, user, patient):
+    data = run(exports.worklist_csv, user, as_of=date(2026, 3, 10), start=date(2026, 3, 1), end=date(2026, 3, 31),
+               everyone=True, url=url).decode("utf-8-sig")
+    assert "P-RIV" in data and patient.ref not in data  # her own patient only
+    return None
+
+
 def _patient_list(url, user, patient):
     assert run(patients.patient_list, user, url=url)["ref"].tolist() == ["P-RIV"]
 
@@ -311,6 +324,8 @@ FUNCTION_CASES = {
     "patients.worklist": _worklist,
     "patients.cohort_members": _cohort_members,
     "patients.cohort": _cohort,
+    "patients.clinic_visits": lambda url, user, p: run(patients.clinic_visits, user, as_of=date(2026, 3, 10),
+                                                       start=date(2026, 3, 1), end=date(2026, 3, 31), url=url),
     "records.record_permissions": _record_permissions,
     "records.check_step": lambda url, user, p: run(records.check_step, user, p.id, _step_form(), url=url),
     "records.check_visit": lambda url, user, p: run(records.check_visit, user, p.id, _visit_form(), url=url),
@@ -330,6 +345,9 @@ FUNCTION_CASES = {
     "exports.export_patient fhir": lambda url, user, p: run(exports.export_patient, user, p.ref, "fhir", url=url),
     "exports.patient_review": lambda url, user, p: run(exports.patient_review, user, p.ref, as_of=None, note=True,
                                                        url=url),
+    "exports.worklist_csv": _worklist_csv,
+    "exports.visit_list_csv": lambda url, user, p: run(exports.visit_list_csv, user, as_of=date(2026, 3, 10),
+                                                       start=date(2026, 3, 1), end=date(2026, 3, 31), url=url),
     "exports.report_data": lambda url, user, p: run(exports.report_data, user, p.ref, as_of=None, url=url),
     "imports.import_file": _import(),
     "imports.import_file dry run": _import(dry_run=True),
@@ -396,7 +414,8 @@ NOT_PATIENT_DATA = {
     "accounts.log_out": "a logout's audit row and the kept login ended (no patient)",
     "accounts.forget_cookie": "the browser's logout of a kept login (no patient)",
     "settings.thresholds": "the clinic's thresholds",
-    "settings.change_thresholds": "the clinic's thresholds",
+    "settings.change_thresholds": "the clinic's thresholds (refusals: tests/app/test_roles.py)",
+    "settings.changeable": "which of the clinic's thresholds the user may change",
     "audit_trail.record_trail_export": "audits a download that audit_trail.trail_export allowed",
     "audit_trail.verify_trail": "the operator's check of the trail's hash chain (no patient data shown)",
     "imports.record_import_download": "audits a download that imports.kept_import_file allowed",

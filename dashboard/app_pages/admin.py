@@ -78,6 +78,23 @@ def _reset_password(admin: User, active: list[str]) -> None:
                 lambda s: accounts.reset_password(s, username, password))
 
 
+def _clinic_lead(admin: User, table) -> None:
+    st.header("The clinic's lead clinician")
+    st.caption("Administrators and the clinicians marked here change the clinic-wide thresholds (Settings); "
+               "every other clinician reads them. Their open sessions end, so the change counts at once.")
+    clinicians = table[(table["role"] == "clinician") & (table["status"] == "active")]
+    leads = dict(zip(clinicians["user name"], clinicians["clinic lead"] == "yes"))
+    username = st.selectbox("Clinician", list(leads), key="lead_username", index=None,
+                            format_func=lambda u: f"{u} (lead)" if leads[u] else u)
+    if username is None:
+        return
+    was = bool(leads[username])
+    label = "No longer the clinic's lead" if was else "Mark as the clinic's lead"
+    if st.button(label, key="lead_change"):
+        _change(admin, AuditAction.USER_LEAD, {"user": username, "lead": not was, "was": was},
+                lambda s: accounts.set_clinic_lead(s, username, not was))
+
+
 def _shares(admin: User, active: list[str], refs: list[str]) -> None:
     st.header("Patients shared with an account")
     username = st.selectbox("Account", active, key="share_username", index=None)
@@ -113,6 +130,7 @@ def show() -> None:
         _add_account(admin)
         _disable_account(admin, active)
         _reset_password(admin, active)
+        _clinic_lead(admin, table)
     with shares_tab:
         _shares(admin, active, refs)
 

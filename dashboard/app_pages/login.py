@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import session_state
-from dashboard.demo import DEMO_ACCOUNTS
+from dashboard.demo import DEMO_ACCOUNTS, DEMO_LEADS
 from dashboard.usecases import accounts, run
 from dashboard.auth import oidc
 from dashboard.config import demo_mode
@@ -57,7 +57,8 @@ def _password_form() -> None:
 def _demo_accounts() -> None:
     st.caption("Demo mode: these accounts exist only in the demo database.")
     st.dataframe(
-        [{"user name": u, "role": role, "password": pw} for u, _name, role, pw in DEMO_ACCOUNTS],
+        [{"user name": u, "role": f"{role}, the clinic's lead" if u in DEMO_LEADS else role, "password": pw}
+         for u, _name, role, pw in DEMO_ACCOUNTS],
         hide_index=True,
     )
 

@@ -1,15 +1,19 @@
-"""The clinic's thresholds, with where each default comes from. Admins and clinicians change them."""
+"""The clinic's thresholds, with their units, allowed values and where each default comes from.
+Everyone reads them; administrators and the clinic's lead clinician change them (``usecases.settings``)."""
 
 from dataclasses import asdict
 
 import streamlit as st
 
-from dashboard import access, loaders
-from dashboard.usecases import run, settings as setting_cases
+from dashboard import loaders
+from dashboard.analysis.settings_table import allowed_words, settings_table, with_unit
 from dashboard.config import THRESHOLD
 from dashboard.session_state import current_user
+from dashboard.usecases import run, settings as setting_cases
 
 SAVED_KEY = "settings_saved"
+READ_ONLY = ("You read the clinic's thresholds here. Administrators and the clinic's lead clinician change them; "
+             "ask them for a change.")
 
 
 def show() -> None:
@@ -20,15 +24,14 @@ def show() -> None:
     if saved := st.session_state.pop(SAVED_KEY, None):
         st.success(saved)
     current = loaders.thresholds()
-    rows = [{"setting": key, "value": value, "default": THRESHOLD[key].default, "source": THRESHOLD[key].source}
-            for key, value in asdict(current).items()]
-    st.dataframe(rows, hide_index=True, key="settings_table")
-    if not access.may_edit_settings(user):
-        st.info("Only clinicians and administrators change thresholds.")
+    st.dataframe(settings_table(current), hide_index=True, key="settings_table")
+    changeable = run(setting_cases.changeable, user)
+    if not changeable:
+        st.info(READ_ONLY)
         return
+    values = asdict(current)
     with st.form("settings_form"):
-        changes = {key: _input(key, value) for key, value in asdict(current).items()
-                   if access.may_change_setting(user, key)}
+        changes = {key: _input(key, values[key]) for key in changeable}
         submitted = st.form_submit_button("Save thresholds")
     if submitted:
         _save(user, changes)
@@ -36,12 +39,18 @@ def show() -> None:
 
 def _input(key: str, value):
     threshold = THRESHOLD[key]
+    label = threshold.label if threshold.choices else f"{threshold.label} ({threshold.unit})"
+    helped = (f"Default {with_unit(threshold, threshold.default)}; allowed {allowed_words(threshold)}. "
+              f"Source: {threshold.source}")
     if threshold.choices:
-        return st.selectbox(key, threshold.choices, index=threshold.choices.index(value), key=f"set_{key}")
+        return st.selectbox(label, threshold.choices, index=threshold.choices.index(value), key=f"set_{key}",
+                            help=helped)
     low, high = threshold.low, threshold.high
     if isinstance(value, int):
-        return st.number_input(key, min_value=int(low), max_value=int(high), value=value, step=1, key=f"set_{key}")
-    return st.number_input(key, min_value=float(low), max_value=float(high), value=float(value), key=f"set_{key}")
+        return st.number_input(label, min_value=int(low), max_value=int(high), value=value, step=1, key=f"set_{key}",
+                               help=helped)
+    return st.number_input(label, min_value=float(low), max_value=float(high), value=float(value), key=f"set_{key}",
+                           help=helped)
 
 
 def _save(user, changes: dict) -> None:
@@ -52,7 +61,8 @@ def _save(user, changes: dict) -> None:
         return
     loaders.invalidate(settings=True)
     # Run the page again so the table above shows what is now stored, not what was.
-    st.session_state[SAVED_KEY] = f"Saved: {', '.join(changed)}" if changed else "Nothing changed."
+    words = "; ".join(THRESHOLD[key].label for key in changed)
+    st.session_state[SAVED_KEY] = f"Saved: {words}" if changed else "Nothing changed."
     st.rerun()
 
 

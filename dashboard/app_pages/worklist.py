@@ -1,18 +1,21 @@
 """The clinic's day: the patients with a visit booked (or overdue), the ones needing attention first.
 
 Every figure is the patient's review (``loaders.worklist``); patient text is shown only in
-st.dataframe and st.text. A row opens the patient's review.
+st.dataframe and st.text. A row opens the patient's review. Staff see the clinic's visits instead
+(``worklist_visits``). Either list downloads as CSV (``usecases.exports``, audited).
 """
 
 from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import loaders, navigation
+from dashboard import access, loaders, navigation
 from dashboard.analysis import worklist_table as wt
 from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD
+from dashboard.app_pages import worklist_visits
 from dashboard.app_pages.review_first_screen import COMPACT
 from dashboard.session_state import current_user
+from dashboard.usecases import exports, run
 
 BOOKED, EVERYONE = "Visits booked", "All my patients"
 
@@ -27,6 +30,9 @@ def show() -> None:
     user = current_user()
     today = loaders.today()
     st.html(COMPACT)  # the review's fixed style sheet: less padding above, so the list starts higher
+    if access.sees_clinic_visits(user):  # which list to show; each use case decides what it may
+        worklist_visits.show(user, today)
+        return
     st.title("Worklist")
     left, middle, right = st.columns([1.6, 1.4, 1.4])
     view = left.radio("Show", [BOOKED, EVERYONE], horizontal=True, key="worklist_view")
@@ -56,6 +62,13 @@ def show() -> None:
         return
     picked_rows = st.dataframe(wt.table(shown, today), hide_index=True, key="worklist_table", on_select="rerun",
                                selection_mode="single-row", column_config=_column_config(), width="stretch")
+    st.download_button("Download CSV", lambda: run(exports.worklist_csv, user, as_of=today, start=start, end=end,
+                                                   everyone=everyone, conditions=conditions, flags=flags,
+                                                   clinicians=clinicians, order=order),
+                       file_name=f"worklist-{today:%Y-%m-%d}.csv", mime="text/csv", key="worklist_csv",
+                       on_click="ignore", icon=":material/download:",
+                       help="The list above, with these filters and this order, as CSV; opens safely in a "
+                            "spreadsheet. The download is recorded in the audit trail.")
     selected = picked_rows.selection.rows if picked_rows is not None else []
     if selected:
         _open(shown[selected[0]].ref)

@@ -20,6 +20,7 @@ from dashboard.db.queries import patient_by_ref
 from dashboard.text_rules import unstorable
 
 ROLES = ("clinician", "staff", "admin")
+LEAD_ROLE = "clinician"  # only a clinician is marked as the clinic's lead (administrators need no mark)
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
@@ -73,7 +74,8 @@ def add_user(session: Session, *, username: str, display_name: str, role: str, p
 
 def as_user(account: Clinician) -> User:
     return User(id=account.id, username=account.username, display_name=account.display_name, role=account.role,
-                credential_version=account.credential_version or 0)
+                credential_version=account.credential_version or 0,
+                clinic_lead=bool(account.clinic_lead) and account.role == LEAD_ROLE)
 
 
 def storable_name(username: str) -> bool:
@@ -157,6 +159,19 @@ def _account(session: Session, username: str) -> Clinician:
     if account is None:
         raise AccountError(f"no user {username!r}")
     return account
+
+
+def set_clinic_lead(session: Session, username: str, lead: bool) -> bool:
+    """Mark a clinician as the clinic's lead (or no longer); whether they were before.
+    The sessions the account has open end at their next run (the account changed)."""
+    account = _account(session, username)
+    if lead and account.role != LEAD_ROLE:
+        raise AccountError(f"{username!r} is {account.role!r}: only a clinician is marked as the clinic's lead "
+                           "(administrators change the thresholds anyway)")
+    was = bool(account.clinic_lead)
+    account.clinic_lead = lead
+    session.flush()
+    return was
 
 
 def disable_user(session: Session, username: str) -> None:

@@ -1,4 +1,5 @@
-"""``user``: local accounts and shares, by the server's operator (audited under the operating-system user)."""
+"""``user``: local accounts, the clinic's lead clinician and shares, by the server's operator
+(audited under the operating-system user)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def cmd_user(args) -> int:
                 for c in session.scalars(select(Clinician).order_by(Clinician.username)):
                     state = "active" if c.active else "disabled"
                     login = "oidc" if c.oidc_subject else "password"
-                    print(f"{c.username:<20} {c.role:<10} {state:<9} {login:<8} {c.display_name}")
+                    lead = "lead" if c.clinic_lead and c.role == accounts.LEAD_ROLE else ""
+                    print(f"{c.username:<20} {c.role:<10} {lead:<5} {state:<9} {login:<8} {c.display_name}")
                 return EXIT_OK
             if args.user_command in ("share", "unshare"):
                 change = accounts.share if args.user_command == "share" else accounts.unshare
@@ -50,6 +52,12 @@ def cmd_user(args) -> int:
                 accounts.disable_user(session, args.username)
             elif args.user_command == "reset-password":
                 accounts.reset_password(session, args.username, _read_password())
+            elif args.user_command == "lead":
+                was = accounts.set_clinic_lead(session, args.username, not args.off)
+                audit.record(session, actor=actor, action=user_command("lead"),
+                             detail={"user": args.username, "lead": not args.off, "was": was})
+                print(f"user lead: {args.username} is {'no longer ' if args.off else ''}the clinic's lead clinician")
+                return EXIT_OK
             audit.record(session, actor=actor, action=user_command(args.user_command), detail={"user": args.username})
     except (accounts.AccountError, ValueError) as exc:
         print(f"user {args.user_command}: {exc}", file=sys.stderr)

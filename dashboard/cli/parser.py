@@ -130,7 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
                                       "trail's last row")):
         audit_sub.add_parser(name, help=f"{what}; {audit_exits}", description=f"{what}; {audit_exits}")
 
-    p = sub.add_parser("user", help="local accounts: add, disable, reset-password, list, share")
+    p = sub.add_parser("settings", help="the clinic's thresholds: list them, or change some (administrators and "
+                       "the clinic's lead clinician; audited with old and new values)")
+    p.add_argument("--set", dest="changes", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a threshold (repeat for several; all or nothing); the keys are listed without --set")
+    p.add_argument("--as", dest="actor", default=None, metavar="USER",
+                   help="who changes them (without --as: the server's operator)")
+
+    p = sub.add_parser("user", help="local accounts: add, disable, reset-password, lead, list, share")
     user_sub = p.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     q = user_sub.add_parser("add", help="add an account (the password is read from the terminal or standard input)")
     q.add_argument("username")
@@ -142,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("username")
     q = user_sub.add_parser("reset-password", help="set a new password (read from the terminal or standard input)")
     q.add_argument("username")
+    q = user_sub.add_parser("lead", help="mark a clinician as the clinic's lead (changes the clinic-wide "
+                            "thresholds), or no longer with --off")
+    q.add_argument("username")
+    q.add_argument("--off", action="store_true", help="no longer the clinic's lead")
     user_sub.add_parser("list", help="list the accounts")
     q = user_sub.add_parser("share", help="share a patient with a clinician")
     q.add_argument("username")

@@ -15,13 +15,14 @@ from dashboard.db.models import Clinician, Patient, PatientShare
 
 def accounts_frame(session: Session) -> pd.DataFrame:
     rows = session.execute(
-        select(Clinician.username, Clinician.display_name, Clinician.role, Clinician.active,
+        select(Clinician.username, Clinician.display_name, Clinician.role, Clinician.clinic_lead, Clinician.active,
                Clinician.oidc_subject.is_not(None), Clinician.locked_until).order_by(Clinician.username)
     ).all()
     return pd.DataFrame(
-        [(u, name, role, "active" if active else "disabled", "identity provider" if oidc else "password", locked)
-         for u, name, role, active, oidc, locked in rows],
-        columns=["user name", "name", "role", "status", "login", "locked until (UTC)"],
+        [(u, name, role, "yes" if lead and role == "clinician" else "", "active" if active else "disabled",
+          "identity provider" if oidc else "password", locked)
+         for u, name, role, lead, active, oidc, locked in rows],
+        columns=["user name", "name", "role", "clinic lead", "status", "login", "locked until (UTC)"],
     )
 
 

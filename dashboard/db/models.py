@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -133,6 +134,9 @@ class Clinician(Base):
     # Raised by every password reset; a session remembers the number it logged in with and ends
     # at its next run when they differ (``dashboard.session_state``), as it does for a disabled account.
     credential_version: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    # The clinic's lead clinician changes the clinic-wide thresholds besides the administrators
+    # (``dashboard.access``); set by an administrator, audited. Only a clinician's account carries it.
+    clinic_lead: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
 
 
 class LoginSession(Base):

@@ -53,7 +53,7 @@ def _consistency(t: Thresholds) -> list[str]:
     if not t.responder_minimal_pct <= t.responder_moderate_pct <= t.responder_substantial_pct:
         problems.append("responder cut-offs must rise: minimal <= moderate <= substantial")
     if t.bp_diastolic_high >= t.bp_systolic_high:
-        problems.append("bp_diastolic_high must be below bp_systolic_high")
+        problems.append("the diastolic blood pressure threshold must be below the systolic one")
     return problems
 
 

@@ -100,3 +100,26 @@ def clinicians(session: Session, patient_ids: list[int]) -> dict[int, list[str]]
             .order_by(Clinician.display_name)):
         out.setdefault(pid, []).append(name)
     return out
+
+
+# --- the clinic's visit list (staff): who, when, kind, diary days; no clinical figure -------------
+
+def booked_visits(session: Session, until: date) -> pd.DataFrame:
+    """Every patient's visits booked up to ``until`` (the past ones are overdue: never recorded as
+    held), with the patient's reference and name, by date."""
+    rows = session.execute(
+        select(Visit.patient_id, Patient.ref, Patient.name, Visit.id, Visit.date, Visit.kind)
+        .join(Patient, Patient.id == Visit.patient_id)
+        .where(Visit.status == "booked", Visit.date <= until, _dated(Visit.date, fields.PLAN))
+        .order_by(Visit.date, Patient.ref, Visit.id)).all()
+    return _frame(rows, ["patient_id", "ref", "name", "visit_id", "date", "kind"], dates=("date",))
+
+
+def diary_days(session: Session, patient_ids: list[int], as_of: date) -> dict[int, int]:
+    """Per patient: the days with a diary entry in the ``COMPLETENESS_DAYS`` up to ``as_of`` (as
+    the worklist's ``diary_days_30d``); a patient without one is absent."""
+    first = as_of - timedelta(days=COMPLETENESS_DAYS - 1)
+    return dict(session.execute(
+        select(DiaryEntry.patient_id, func.count(func.distinct(DiaryEntry.diary_date)))
+        .where(among(session, DiaryEntry.patient_id, patient_ids), _diary_dated(first, as_of))
+        .group_by(DiaryEntry.patient_id)).all())

@@ -7,8 +7,8 @@ adds the demo accounts (``DEMO_ACCOUNTS``) and shares the patients with the clin
 in :mod:`dashboard.demo.stories`; ``generate_clinic`` gives the files without a database.
 """
 
-from dashboard.demo.build import DEMO_ACCOUNTS, DemoRefused, build_demo, not_the_demo
+from dashboard.demo.build import DEMO_ACCOUNTS, DEMO_LEADS, DemoRefused, build_demo, not_the_demo
 from dashboard.demo.clinic import generate_clinic
 from dashboard.demo.stories import STORIES
 
-__all__ = ["DEMO_ACCOUNTS", "STORIES", "DemoRefused", "build_demo", "generate_clinic", "not_the_demo"]
+__all__ = ["DEMO_ACCOUNTS", "DEMO_LEADS", "STORIES", "DemoRefused", "build_demo", "generate_clinic", "not_the_demo"]

@@ -20,6 +20,9 @@ DEMO_ACCOUNTS: list[tuple[str, str, str, str]] = [
     ("sam.staff", "Sam Patel (clinic staff)", "staff", "staff-demo-2026"),
     ("alex.admin", "Alex Morgan (administrator)", "admin", "admin-demo-2026"),
 ]
+# The clinic's lead clinician (changes the clinic-wide thresholds with the administrator); dr.chen
+# is a clinician like most, who reads them.
+DEMO_LEADS = ("dr.rivera",)
 IMPORTED_BY = "demo"
 
 
@@ -64,7 +67,7 @@ def not_the_demo(session: Session) -> str | None:
 def _add_accounts(session: Session) -> dict[str, int]:
     now = _now()
     accounts = [Clinician(username=u, display_name=d, role=r, password_hash=hash_password(p), active=True,
-                          failed_logins=0, created_at=now) for u, d, r, p in DEMO_ACCOUNTS]
+                          failed_logins=0, created_at=now, clinic_lead=u in DEMO_LEADS) for u, d, r, p in DEMO_ACCOUNTS]
     session.add_all(accounts)
     session.flush()
     return {a.username: a.id for a in accounts}

@@ -97,12 +97,18 @@ def export_patient_csv(session: Session, patient_ref: str) -> str:
 
 
 def trail_csv(frame: pd.DataFrame) -> bytes:
-    """The audit trail's events as CSV for a spreadsheet: a cell that starts like a formula
-    (=, +, -, @, tab, CR) gets a leading quote (OWASP CSV injection), because actors include
+    """The audit trail's events as CSV for a spreadsheet (``spreadsheet_csv``): actors include
     whatever was typed at login."""
+    return spreadsheet_csv(frame)
+
+
+def spreadsheet_csv(frame: pd.DataFrame) -> bytes:
+    """A table as CSV for a spreadsheet (the audit trail, the worklist): a cell that starts like a
+    formula (=, +, -, @, tab, CR, or a look-alike) gets a leading quote (OWASP CSV injection), a
+    header too; UTF-8 with a byte order mark so that Excel reads it as UTF-8."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(frame.columns)
+    writer.writerow([_trail_cell(name) for name in frame.columns])
     for row in frame.itertuples(index=False):
         writer.writerow([_trail_cell(value) for value in row])
     return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8

@@ -1,6 +1,7 @@
 """A patient's data leaving the dashboard: the diary as CSV, the patient as FHIR, the pre-visit
 report, the summary and the note. Each is only for a patient shared with the user, and audited
-as an export, a report or a summary; a refusal is audited and raises ``NotAllowed``.
+as an export, a report or a summary; a refusal is audited and raises ``NotAllowed``. The
+worklist and the clinic's visit list leave as CSV (spreadsheet-safe), audited as exports.
 
 The page's downloads (``diary_csv``, ``patient_fhir``, ``pre_visit_report``) and the command
 line's (``export_patient``, ``patient_review``, ``report_data``) write the audit rows they always
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard import access
@@ -22,8 +24,13 @@ from dashboard.actors import Actor, PatientInfo, User, as_user, audit_name
 from dashboard.stored.review import patient_review as _patient_review
 from dashboard.audit_actions import AuditAction
 from dashboard.db import audit
+from dashboard.db.models import Patient
 from dashboard.db.queries import patient_by_ref
-from dashboard.ingest.export import export_patient_csv
+from dashboard.analysis import worklist_table as wt
+from dashboard.analysis.visit_list import visit_csv_frame
+from dashboard.ingest.export import export_patient_csv, spreadsheet_csv
+from dashboard.stored.visit_list import clinic_visits
+from dashboard.stored.worklist import worklist as build_worklist
 from dashboard.ingest.fhir_export import export_patient_fhir
 from dashboard.report import report_pdf
 from dashboard.stored.review import report_data as _report_data
@@ -127,3 +134,40 @@ def report_data(session: Session, actor: Actor, patient_ref: str, *, as_of: date
     return _patient_read(session, actor, patient_ref, AuditAction.REPORT,
                          {"as_of": as_of.isoformat() if as_of else None},
                          lambda s: _report_data(s, patient_ref, as_of=as_of))
+
+
+# --- the worklist and the clinic's visit list as CSV ------------------------------------------------
+
+WORKLIST_CSV_COLUMNS = {"ref": "Patient reference", **wt.COLUMNS}
+
+
+def worklist_csv(session: Session, actor: Actor, *, as_of: date, start: date, end: date, everyone: bool,
+                 conditions=(), flags=(), clinicians=(), order: str | None = None) -> bytes:
+    """The worklist as the page shows it (the same patients, filters and order: the patients shared
+    with the user, every patient for the operator), as a spreadsheet-safe CSV, audited as an export
+    naming every patient in it."""
+    user = as_user(actor)
+    ids = sorted(session.scalars(select(Patient.id))) if user is None else access.visible_patient_ids(session, user)
+    rows = build_worklist(session, patient_ids=ids, as_of=as_of, start=start, end=end, everyone=everyone)
+    shown = wt.SORTS.get(order, wt.attention_order)(wt.filtered(rows, conditions=conditions, flags=flags,
+                                                                clinicians=clinicians))
+    frame = wt.table(shown, as_of)
+    frame.insert(0, "ref", [r.ref for r in shown])
+    detail = {"what": "worklist", "format": "csv", "patients": [r.ref for r in shown], "as_of": as_of.isoformat(),
+              "from": start.isoformat(), "to": end.isoformat(), "all": everyone}
+    with guarded(session, actor, AuditAction.EXPORT, True, detail=detail):
+        return spreadsheet_csv(frame.rename(columns=WORKLIST_CSV_COLUMNS))
+
+
+def visit_list_csv(session: Session, actor: Actor, *, as_of: date, start: date, end: date) -> bytes:
+    """The clinic's visit list (staff: ``access.sees_clinic_visits``; the operator) as a
+    spreadsheet-safe CSV, audited as an export naming its patients; anyone else is refused."""
+    user = as_user(actor)
+    allowed = user is None or access.sees_clinic_visits(user)
+    detail = {"what": "visit list", "format": "csv", "as_of": as_of.isoformat(), "from": start.isoformat(),
+              "to": end.isoformat()}
+    with guarded(session, actor, AuditAction.EXPORT, allowed, detail=detail,
+                 message="The clinic's visit list is the front desk's; it was not downloaded.") as done:
+        rows = clinic_visits(session, as_of=as_of, start=start, end=end)
+        done.detail = {**detail, "patients": sorted({r.ref for r in rows}), "visits": len(rows)}
+        return spreadsheet_csv(visit_csv_frame(rows))

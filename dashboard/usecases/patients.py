@@ -21,8 +21,11 @@ from dashboard.analysis.cohort import Cohort, build_cohort
 from dashboard.stored.review import stored_review
 from dashboard.analysis.worklist import WorklistRow
 from dashboard.stored.worklist import worklist as build_worklist
+from dashboard.analysis.visit_list import VisitListRow
+from dashboard.stored.visit_list import clinic_visits as read_clinic_visits
 from dashboard.audit_actions import AuditAction
 from dashboard.db import audit, queries
+from dashboard.db import worklist_queries
 from dashboard.db.models import Patient
 from dashboard.db.settings_store import load_thresholds
 from dashboard.usecases.guard import NotAllowed, guarded, refuse
@@ -87,6 +90,40 @@ def worklist(session: Session, actor: Actor, *, as_of: date, start: date, end: d
                  detail={"patients": [r.ref for r in rows], "as_of": as_of.isoformat(), "from": start.isoformat(),
                          "to": end.isoformat(), "all": everyone}):
         return rows
+
+
+# --- the clinic's visit list (the front desk) -----------------------------------------------------
+
+VISIT_LIST_REFUSED = ("The clinic's visit list is the front desk's. Your worklist lists the patients shared with "
+                      "you.")
+
+
+@dataclass(frozen=True)
+class ClinicVisits:
+    """The booked and overdue visits across the clinic (no clinical figure), and the patients the
+    user may book a visit for (id -> "name · reference")."""
+
+    rows: list[VisitListRow]
+    bookable: dict[int, str]
+
+
+def clinic_visits(session: Session, actor: Actor, *, as_of: date, start: date, end: date,
+                  audit_view: bool = True) -> ClinicVisits:
+    """Staff's worklist (``dashboard.access.sees_clinic_visits``; the operator too): every booked
+    visit from ``start`` to ``end`` and every overdue one, with who, when, kind and diary days,
+    audited as one view listing the patients shown. Anyone else is refused (audited)."""
+    user = as_user(actor)
+    allowed = user is None or access.sees_clinic_visits(user)
+    detail = {"list": "visits", "as_of": as_of.isoformat(), "from": start.isoformat(), "to": end.isoformat()}
+    with guarded(session, actor, AuditAction.VIEW_WORKLIST, allowed, detail=detail, message=VISIT_LIST_REFUSED,
+                 audit_success=audit_view) as done:
+        rows = read_clinic_visits(session, as_of=as_of, start=start, end=end)
+        ids = sorted(session.scalars(select(Patient.id))) if user is None else access.visit_patient_ids(session, user)
+        who = worklist_queries.patients(session, ids)
+        bookable = {int(pid): f"{name if isinstance(name, str) else 'name not recorded'} · {ref}"
+                    for pid, ref, name in zip(who["patient_id"], who["ref"], who["name"])}
+        done.detail = {**detail, "patients": sorted({r.ref for r in rows}), "visits": len(rows)}
+        return ClinicVisits(rows=rows, bookable=bookable)
 
 
 # --- the cohort ---------------------------------------------------------------------------------

@@ -82,8 +82,10 @@ def check_step(session: Session, actor: User, patient_id: int, form: StepForm, *
 
 
 def check_visit(session: Session, actor: User, patient_id: int, form: VisitForm):
-    """(the form in canonical words, the problems, the infusion step's preview if any): nothing is written."""
-    _readable(session, actor, patient_id)
+    """(the form in canonical words, the problems, the infusion step's preview if any): nothing is written.
+    Staff check visits of every patient of the clinic (``access.may_record_visits``)."""
+    if not access.may_record_visits(session, actor, patient_id):
+        _readable(session, actor, patient_id)
     clean, problems = clinic_records.check_visit(session, patient_id, form)
     preview = None
     if not problems and clean.kind == "infusion":

@@ -119,7 +119,9 @@ def test_a_share_withdrawn_closes_the_patient_at_the_next_opening(clinic_url):
 def test_only_administrators_reach_the_audit_and_admin_pages(clinic_url, page, username):
     at = app(page, user=account(clinic_url, username)).run()
     assert not at.exception
-    assert [t.value for t in at.title] == ["Worklist"]  # the page is not there: the default page answers
+    # The page is not there: the default page answers (staff's worklist is the clinic's visits).
+    expected = {"dr.rivera": "Worklist", "sam.staff": "Worklist: the clinic's visits"}[username]
+    assert [t.value for t in at.title] == [expected]
     admin = app(page, user=account(clinic_url, "alex.admin")).run()
     assert [t.value for t in admin.title] == [{"audit": "Audit trail", "admin": "Accounts and shares"}[page]]
 

@@ -1,5 +1,6 @@
-"""The settings page, driven with AppTest: a clinician changes a threshold, it is stored and
-audited once, an inconsistent change is refused whole, staff only read, and the review
+"""The settings page, driven with AppTest: the clinic's lead clinician (or an administrator)
+changes a threshold, it is stored and audited once, an inconsistent change is refused whole,
+other clinicians and staff only read (human labels, units, sources, ranges), and the review
 judges by the new threshold."""
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from datetime import date, timedelta
 import pytest
 import streamlit as st
 
-from dashboard.auth.accounts import add_user, share
-from dashboard.config import Thresholds
+from dashboard.analysis.settings_table import COLUMNS
+from dashboard.auth.accounts import add_user, set_clinic_lead, share
+from dashboard.config import THRESHOLD, THRESHOLDS, Thresholds
 from dashboard.db.session import session_scope
 from dashboard.db.settings_store import load_thresholds
 from dashboard.ingest.service import import_file
+from dashboard.app_pages.settings import READ_ONLY
 from tests.app.conftest import account, app, audit_rows, last_audit_id
 
 TODAY = date.today()
@@ -40,8 +43,10 @@ def settings_clinic(sqlite_url, monkeypatch) -> str:
     for name, raw in EDGE_FILES:
         assert import_file(raw, name, url=sqlite_url, actor="test").status == "imported", name
     with session_scope(sqlite_url) as session:
-        for username, role in (("dr.test", "clinician"), ("sam", "staff"), ("alex", "admin")):
+        for username, role in (("dr.test", "clinician"), ("dr.plain", "clinician"), ("sam", "staff"),
+                               ("alex", "admin")):
             add_user(session, username=username, display_name=username, role=role, password=None)
+        set_clinic_lead(session, "dr.test", True)  # the clinic's lead clinician; dr.plain is not
         share(session, username="dr.test", patient_ref="EDGE")
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", sqlite_url)
     monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
@@ -76,19 +81,19 @@ def settings_audits(url: str, after: int) -> list[tuple]:
 
 def shown_value(at, key: str) -> str:
     table = at.dataframe[0].value
-    return str(table.loc[table["setting"] == key, "value"].iloc[0])
+    return str(table.loc[table[COLUMNS["setting"]] == THRESHOLD[key].label, COLUMNS["value"]].iloc[0])
 
 
 @pytest.mark.parametrize("username", ["dr.test", "alex"])
 def test_a_threshold_changed_on_the_form_is_stored_and_audited_once(settings_clinic, username):
     before = last_audit_id(settings_clinic)
     at = save(settings_page(settings_clinic, username), responder_moderate_pct=35.0)
-    assert [s.value for s in at.success] == ["Saved: responder_moderate_pct"]
+    assert [s.value for s in at.success] == [f"Saved: {THRESHOLD['responder_moderate_pct'].label}"]
     assert stored(settings_clinic) == Thresholds(responder_moderate_pct=35.0)
     rows = settings_audits(settings_clinic, before)
     assert [r[0] for r in rows] == [username]
     assert json.loads(rows[0][4]) == {"responder_moderate_pct": {"from": 30.0, "to": 35.0}}
-    assert float(shown_value(at, "responder_moderate_pct")) == 35.0  # the table shows what is stored now
+    assert shown_value(at, "responder_moderate_pct") == "35 % (changed)"  # the table shows what is stored now
 
 
 def test_saving_without_a_change_stores_and_audits_nothing(settings_clinic):
@@ -101,7 +106,8 @@ def test_saving_without_a_change_stores_and_audits_nothing(settings_clinic):
 @pytest.mark.parametrize(("values", "problem"), [
     ({"responder_moderate_pct": 60.0}, "responder cut-offs must rise: minimal <= moderate <= substantial"),
     ({"responder_minimal_pct": 40.0}, "responder cut-offs must rise: minimal <= moderate <= substantial"),
-    ({"bp_diastolic_high": 150.0, "bp_systolic_high": 140.0}, "bp_diastolic_high must be below bp_systolic_high"),
+    ({"bp_diastolic_high": 150.0, "bp_systolic_high": 140.0},
+     "the diastolic blood pressure threshold must be below the systolic one"),
 ])
 def test_an_inconsistent_combination_is_refused_with_nothing_stored(settings_clinic, values, problem):
     before = last_audit_id(settings_clinic)
@@ -111,13 +117,21 @@ def test_an_inconsistent_combination_is_refused_with_nothing_stored(settings_cli
     assert settings_audits(settings_clinic, before) == []
 
 
-def test_staff_read_the_thresholds_but_cannot_edit_them(settings_clinic):
-    at = settings_page(settings_clinic, "sam")
-    assert [i.value for i in at.info] == ["Only clinicians and administrators change thresholds."]
+@pytest.mark.parametrize("username", ["sam", "dr.plain"])
+def test_staff_and_other_clinicians_read_the_thresholds_but_cannot_edit_them(settings_clinic, username):
+    at = settings_page(settings_clinic, username)
+    assert [i.value for i in at.info] == [READ_ONLY]
     assert not at.number_input and not at.selectbox and [b.label for b in at.button] == ["Log out"]
     table = at.dataframe[0].value
-    assert list(table["setting"]) == list(vars(Thresholds()))
-    assert all(table["source"].str.len() > 0)  # every default says where it comes from
+    assert list(table.columns) == list(COLUMNS.values())
+    # Human labels, never the raw keys; every value with its unit, its default, range and source.
+    assert list(table[COLUMNS["setting"]]) == [t.label for t in THRESHOLDS]
+    assert not set(table.to_numpy().ravel().tolist()) & {t.key for t in THRESHOLDS}
+    onset = table[table[COLUMNS["setting"]] == THRESHOLD["onset_days"].label].iloc[0]
+    assert (onset[COLUMNS["value"]], onset[COLUMNS["allowed"]]) == ("14 days", "0 to 90 days")
+    assert onset[COLUMNS["who"]] == "Administrators and the clinic's lead clinician"
+    assert all(table[COLUMNS["source"]].str.len() > 0)  # every default says where it comes from
+    assert "HIPAA" in table[COLUMNS["source"]].iloc[-1] and table[COLUMNS["who"]].iloc[-1] == "Administrators"
 
 
 def test_the_review_judges_by_the_new_threshold(settings_clinic):

@@ -4,13 +4,17 @@ only shared patients, one audit row per view, filters, and a row opening the rev
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 
 from dashboard.auth import accounts
+from dashboard.db.queries import visits_frame
 from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
-from tests.app.conftest import PASSWORDS, account, app, audit_rows, last_audit_id, log_in, shared_with, texts
+from tests.app.conftest import (PASSWORDS, account, app, audit_rows, last_audit_id, log_in, patient_id, shared_with,
+                                texts)
 
 HOSTILE_NAME = "<script>window.__pwned=1</script> **Bold** Name"
 
@@ -40,23 +44,71 @@ def test_who_needs_attention_today_comes_first_and_why(clinic_url):
     assert not table["patient"].str.endswith("DEMO-003").any()
 
 
-@pytest.mark.parametrize("username", ["dr.rivera", "dr.chen", "sam.staff", "alex.admin"])
+@pytest.mark.parametrize("username", ["dr.rivera", "dr.chen", "alex.admin"])
 def test_all_my_patients_are_exactly_the_shared_ones(clinic_url, username):
     at = app("worklist", user=account(clinic_url, username)).run()
     at.radio(key="worklist_view").set_value("All my patients").run()
     assert not at.exception
     table = _table(at)
     shown = set() if table is None else {p.split(" · ")[-1] for p in table["patient"]}
-    assert shown == shared_with(username)  # staff and administrators: only patients shared with them (none)
+    assert shown == shared_with(username)  # administrators: only patients shared with them (none)
     if not shown:
         assert "No patients are shared with you" in texts(at)
 
 
-def test_staff_see_a_patient_once_shared_with_them(clinic_url):
-    with session_scope(clinic_url) as session:
-        accounts.share(session, username="sam.staff", patient_ref="DEMO-002")
+def test_staff_see_the_clinics_visits_without_clinical_figures(clinic_url):
+    """Staff's worklist is the clinic's booked and overdue visits (none shared with them): who,
+    when, kind, diary days; no pain, dose or flag; one audit row listing the patients."""
+    before = last_audit_id(clinic_url)
     at = app("worklist", user=account(clinic_url, "sam.staff")).run()
-    assert {p.split(" · ")[-1] for p in _table(at)["patient"]} == {"DEMO-002"}
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Worklist: the clinic's visits"]
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["When", "Patient", "Kind", "Status", "Diary, 30 days"]
+    shown = {p.split(" · ")[-1] for p in table["Patient"]}
+    assert {"DEMO-001", "DEMO-005", "DEMO-008"} <= shown  # dr.rivera's and dr.chen's patients alike
+    assert "overdue" in set(table["Status"])
+    everything = texts(at)
+    for clinical in ("Pain", "mg/day", "flag", "Needs attention", "Responder", "Condition"):
+        assert clinical not in everything, clinical
+    assert not [b for b in at.button if b.key == "worklist_open"]  # opening a review stays clinicians'
+    rows = [r for r in audit_rows(clinic_url, before) if r[1] == "view_worklist"]
+    assert [(r[0], r[2]) for r in rows] == [("sam.staff", "ok")]
+    assert set(json.loads(rows[0][4])["patients"]) == shown
+
+
+def test_staff_book_and_record_a_visit_from_their_worklist(clinic_url):
+    at = app("worklist", user=account(clinic_url, "sam.staff")).run()
+    pid = patient_id(clinic_url, "DEMO-008")  # dr.chen's patient, not shared with staff
+    options = at.selectbox(key="book_patient").options
+    at.selectbox(key="book_patient").select_index(next(i for i, o in enumerate(options) if o.endswith("DEMO-008")))
+    when = date.today() + timedelta(days=3)
+    at.date_input(key="book_date").set_value(when)
+    at.selectbox(key="book_kind").set_value("telehealth")
+    before = last_audit_id(clinic_url)
+    next(b for b in at.button if b.label == "Book visit").click().run()
+    assert not at.exception and not at.error
+    assert at.success[0].value.startswith(f"Booked: {when:%a %-d %b %Y} · telehealth · ")
+    assert _visits(clinic_url, pid, when) == [("telehealth", "booked")]
+    assert [(r[0], r[1], r[2], r[3]) for r in audit_rows(clinic_url, before)][:1] == [
+        ("sam.staff", "record_change", "ok", pid)]
+    # The first overdue visit recorded as held leaves the list of overdue ones.
+    table = at.dataframe[0].value
+    overdue = table[table["Status"].str.startswith("overdue")]
+    first = at.selectbox(key="record_visit").options[0]
+    assert first.split(" · ")[-1] == overdue["Patient"].iloc[0].split(" · ")[-1]
+    at.selectbox(key="record_visit").select_index(0).run()
+    next(b for b in at.button if b.label == "Record as held").click().run()
+    assert not at.exception and not at.error
+    assert at.success[0].value.startswith("Recorded as held: ")
+    after = at.dataframe[0].value
+    assert len(after[after["Status"].str.startswith("overdue")]) == len(overdue) - 1
+
+
+def _visits(url, pid, when):
+    with session_scope(url) as session:
+        frame = visits_frame(session, pid)
+    return [(k, s) for d, k, s in zip(frame["date"], frame["kind"], frame["status"]) if d == pd.Timestamp(when)]
 
 
 def test_opening_the_worklist_is_one_audit_row_listing_the_patients(clinic_url):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.access import may_change_setting
+from dashboard.config import CLINIC_LEAD
 from dashboard.auth.accounts import ROLES, User
 from dashboard.config import THRESHOLDS, Thresholds
 from dashboard.db.models import Setting
@@ -73,7 +74,8 @@ def test_saving_the_default_again_deletes_the_row_and_a_new_value_updates_it(db_
         ({"effective_category": "great"}, "'effective_category': 'great' is not one of minimal, moderate, substantial"),
         ({"no_such_threshold": 1}, "unknown setting 'no_such_threshold'"),
         ({"responder_moderate_pct": 60}, "responder cut-offs must rise"),
-        ({"bp_diastolic_high": 150, "bp_systolic_high": 140}, "bp_diastolic_high must be below bp_systolic_high"),
+        ({"bp_diastolic_high": 150, "bp_systolic_high": 140},
+         "the diastolic blood pressure threshold must be below the systolic one"),
     ],
 )
 def test_invalid_changes_are_refused_and_nothing_is_written(db_url, changes, message):
@@ -103,4 +105,9 @@ def test_every_numeric_threshold_has_a_range_and_a_source():
 @pytest.mark.parametrize("threshold", THRESHOLDS, ids=lambda t: t.key)
 def test_who_may_change_a_threshold_is_what_its_record_says(threshold):
     allowed = [role for role in ROLES if may_change_setting(User(1, "u", "U", role), threshold.key)]
-    assert allowed == [role for role in ROLES if role in threshold.changed_by]
+    assert allowed == [role for role in ROLES if role in threshold.changed_by] == ["admin"]
+    # The clinic's lead clinician: only a clinician's mark counts (a staff account marked so is not one).
+    leads = [role for role in ROLES if may_change_setting(User(1, "u", "U", role, clinic_lead=True), threshold.key)]
+    assert leads == (["clinician", "admin"] if CLINIC_LEAD in threshold.changed_by else ["admin"])
+    assert may_change_setting(None, threshold.key)  # the server's operator
+    assert not may_change_setting(User(1, "u", "U", "admin"), "no_such_setting")
