@@ -109,10 +109,13 @@ The package, in the order a file meets it:
 - :mod:`.validate`: :func:`validate_profile`, run before a profile is saved or used;
 - :mod:`.store`: profiles saved by name;
 - :mod:`.rows` and :mod:`.reader`: :func:`parse_with_profile`, row by row, then entry by entry;
-- :mod:`.survey` and :mod:`.suggest`: helping staff map a file, and :func:`explain_unmappable`.
+- :mod:`.survey` and :mod:`.suggest`: helping staff map a file (:func:`suggest_mapping`: a profile that
+  saves as it is, with its open questions), and :func:`explain_unmappable`;
+- :mod:`.preview`: :func:`preview_mapping`, the first entries as they would be stored, for the page.
 """
 
 from dashboard.ingest.profiles.patterns import DAY_MONTH_PATTERNS, ISO_PATTERNS, TIME_PATTERNS, example, has_time
+from dashboard.ingest.profiles.preview import PREVIEW_ROWS, MappingPreview, preview_mapping, stored_rows, words_to_number
 from dashboard.ingest.profiles.reader import parse_with_profile, read_profile_table
 from dashboard.ingest.profiles.spec import (
     AGGREGATES,
@@ -132,10 +135,13 @@ from dashboard.ingest.profiles.spec import (
 )
 from dashboard.ingest.profiles.store import list_profiles, load_profile, save_profile
 from dashboard.ingest.profiles.suggest import (
+    Suggestion,
     date_readings,
     explain_unmappable,
     guess_field,
     guess_header_row,
+    has_header,
+    suggest_mapping,
     suggest_profile,
 )
 from dashboard.ingest.profiles.survey import column_values, field_values, values_by_item, words_needing_numbers
@@ -156,7 +162,10 @@ __all__ = [
     "TIME_PARTS",
     "UNIX_LAYOUTS",
     "TIME_PATTERNS",
+    "PREVIEW_ROWS",
+    "MappingPreview",
     "ProfileError",
+    "Suggestion",
     "ProfileExists",
     "check_name",
     "column_values",
@@ -166,16 +175,21 @@ __all__ = [
     "field_values",
     "guess_field",
     "guess_header_row",
+    "has_header",
     "has_time",
     "list_profiles",
     "load_profile",
     "parse_with_profile",
+    "preview_mapping",
     "read_profile_table",
     "role_columns",
     "same_profile",
     "save_profile",
+    "stored_rows",
+    "suggest_mapping",
     "suggest_profile",
     "validate_profile",
     "values_by_item",
     "words_needing_numbers",
+    "words_to_number",
 ]

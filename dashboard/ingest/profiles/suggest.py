@@ -128,6 +128,12 @@ class Suggestion:
 
     profile: dict
     questions: list[dict] = field(default_factory=list)
+    table: Table | None = field(default=None, repr=False)  # the file as read: its columns, for the form
+
+    @property
+    def values(self) -> dict[str, list[str]]:
+        """Each column's distinct values, most frequent first."""
+        return column_values(self.table) if self.table is not None else {}
 
     def ask(self, column: str | None, question: str, values: list[str] | None = None) -> None:
         self.questions.append({"column": column, "question": question, "values": (values or [])[:_SHOWN]})
@@ -151,7 +157,8 @@ def suggest_mapping(raw: bytes, file_name: str, *, header_row: int | None = None
     table = read_profile_table(raw, file_name, header_row, header)
     values = column_values(table)
     keys = {normalise_header(name): name for name in table.header if name}
-    found = Suggestion({"version": VERSION, "header": header, "header_row": header_row, "aggregate": "max"})
+    found = Suggestion({"version": VERSION, "header": header, "header_row": header_row, "aggregate": "max"},
+                       table=table)
     profile = found.profile
     if not header:
         found.ask(None, "The first row holds data, not column names: the file is read without a header, its columns "
