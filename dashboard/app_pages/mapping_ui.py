@@ -407,7 +407,7 @@ def _preview(raw: bytes, file_name: str, profile: dict, patient_ref: str | None,
     cols[2].metric("Ignored", sum(found.ignored.values()))
     if not found.rows.empty:
         st.caption(f"The first {len(found.rows)} entries as they would be stored")
-        st.dataframe(found.rows.astype(str), hide_index=True)
+        st.dataframe(found.rows.astype(object).where(found.rows.notna(), "").astype(str), hide_index=True)
     if found.refused:
         st.caption("Refused rows (row 1 is the first row of the file)")
         st.dataframe(pd.DataFrame([r.as_dict() for r in found.refused[:50]]).astype(str), hide_index=True)
