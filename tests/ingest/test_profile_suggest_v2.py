@@ -10,10 +10,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from dashboard.actors import Operator
+from dashboard.access import may_import
+from dashboard.actors import Operator, User
+from dashboard.db.models import AuditEvent
+from dashboard.db.session import session_scope
 from dashboard.ingest.profiles import parse_with_profile, suggest_mapping, validate_profile
-from dashboard.usecases import imports, run
+from dashboard.usecases import NotAllowed, imports, run
 
 REPO = Path(__file__).resolve().parents[2]
 TODAY = date(2026, 12, 1)
@@ -197,3 +201,16 @@ def test_a_suggestion_saved_and_imported_through_the_use_cases(db_url):
     assert (done.status, done.entries_added) == ("imported", 2)
     again = imports.import_file(OPERATOR, raw, "bp.csv", url=db_url, profile_name="bp app", patient_ref="BP-1")
     assert (again.status, again.entries_added) == ("already-imported", 0)
+
+
+@pytest.mark.parametrize("use_case", ["suggest_mapping", "preview_mapping"])
+def test_mapping_a_file_is_for_those_who_import_and_a_refusal_is_audited(sqlite_url, use_case):
+    auditor = User(7, "aud", "Auditor", "auditor")  # a role outside access.IMPORT_ROLES
+    assert not may_import(auditor)
+    extra = ({"layout": "wide", "columns": {"pain": "pain"}, "date_column": "date", "date_format": "%Y-%m-%d"},) \
+        if use_case == "preview_mapping" else ()
+    with pytest.raises(NotAllowed):
+        run(getattr(imports, use_case), auditor, b"date,pain\n2026-03-01,5\n", "x.csv", *extra, url=sqlite_url)
+    with session_scope(sqlite_url) as session:
+        row = session.execute(select(AuditEvent.actor, AuditEvent.action, AuditEvent.outcome)).one()
+    assert tuple(row) == ("aud", "import", "denied")
