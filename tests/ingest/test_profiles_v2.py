@@ -12,8 +12,10 @@ import pytest
 from dashboard.ingest.profiles import (
     NOT_RECORDED,
     ProfileError,
+    explain_unmappable,
     load_profile,
     parse_with_profile,
+    preview_mapping,
     save_profile,
     validate_profile,
 )
@@ -325,3 +327,11 @@ def test_a_version_1_profile_stored_before_version_2_loads_and_saves_again_uncha
         loaded = load_profile(session, "old")
         save_profile(session, "old", V1, created_by="staff1")  # the same mapping: no "a different profile" refusal
     assert one("when,Pain\n01/03/2026,4\n", loaded).measures == {"pain": 4.0}
+
+
+def test_why_a_header_less_file_cannot_be_mapped_reads_it_without_a_header():
+    profile = {**HEADERLESS, "value_maps": {"mood": {"rad": 10}}}
+    reasons = explain_unmappable(DAYLIO.encode(), "f.csv", profile, patient_ref="P1", today=TODAY)
+    assert reasons == ["mood: these words have no number in value_maps: 'good', 'weird'"]
+    shown = preview_mapping(DAYLIO.encode(), "f.csv", profile, patient_ref="P1", today=TODAY)
+    assert shown.rows["file row"].tolist() == [2] and [r.row for r in shown.refused] == [1, 3]

@@ -387,7 +387,7 @@ def date_readings(raw: bytes, file_name: str, profile: dict, *, shown: int = 3) 
     column, chosen = profile.get("date_column"), profile.get("date_format")
     if not column or chosen not in DAY_MONTH_PATTERNS:
         return []
-    table = read_profile_table(raw, file_name, profile.get("header_row", 1))
+    table = read_profile_table(raw, file_name, profile.get("header_row", 1), profile.get("header", True))
     values = column_values(table).get(column, [])
     out = []
     for pattern in DAY_MONTH_PATTERNS:
@@ -421,7 +421,7 @@ def explain_unmappable(raw: bytes, file_name: str, profile: dict, *, patient_ref
     except ProfileError as exc:
         return [str(exc)]
     try:
-        table = read_profile_table(raw, file_name, p["header_row"])
+        table = read_profile_table(raw, file_name, p["header_row"], p["header"])
         parsed = parse_with_profile(raw, file_name, p, patient_ref=patient_ref, today=today)
     except FileRefused as exc:
         return [exc.refused.reason]
