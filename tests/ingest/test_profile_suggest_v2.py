@@ -214,3 +214,11 @@ def test_mapping_a_file_is_for_those_who_import_and_a_refusal_is_audited(sqlite_
     with session_scope(sqlite_url) as session:
         row = session.execute(select(AuditEvent.actor, AuditEvent.action, AuditEvent.outcome)).one()
     assert tuple(row) == ("aud", "import", "denied")
+
+
+def test_in_a_list_of_drugs_only_ketamine_counts():
+    text = ('date,pain,Drug Intakes\n2026-03-01,5,"[Ketamine troche 25 mg, Ibuprofen 400 mg]"\n'
+            '2026-03-02,4,"[KETAMIN 12.5 MG; Ketamine 12.5mg]"\n')
+    p = suggested(text).profile
+    assert p["columns"]["Drug Intakes"] == "dose_mg"
+    assert [e.measures["dose_mg"] for e in entries(text, p)] == [25.0, 25.0]

@@ -48,6 +48,9 @@ _PLACEHOLDER_WORDS = _DEFAULT_WORDS | {"?", "missing", "unknown", "x", "...", "k
 _SHOWN = 20  # distinct values listed with a question
 _MG = re.compile(r"\d+(?:\.\d+)?\s*mg\b", re.IGNORECASE)
 _MG_RULE = r"(?P<mg>\d+(?:\.\d+)?)\s*mg\b"
+# In a list of drugs, only the amounts written after "ketamin..." within the same item (items end at
+# , ; | or ]): "[Ketamine troche 25 mg, Ibuprofen 400 mg]" is 25 mg of ketamine, not 425.
+_KETAMINE_RULE = r"ketamin[^\d,;|\]]*?(?P<mg>\d+(?:\.\d+)?)\s*mg\b"
 
 
 def _mg_cells(written: list[str]) -> int:
@@ -241,9 +244,9 @@ def _suggest_column(found: Suggestion, name: str, written: list[str]) -> None:
                             "label pattern.", written)
         return
     if _mg_cells(written) * 2 >= len(written):
-        ketamine = "ketamin" in name.casefold() or all("ketamin" in v.casefold() for v in written if _MG.search(v))
-        if ketamine:
-            p["columns"][name], p["rules"][name] = "dose_mg", {"pattern": _MG_RULE}
+        named = "ketamin" in name.casefold()  # the column is the ketamine dose: every "N mg" in it counts
+        if named or all("ketamin" in v.casefold() for v in written if _MG.search(v)):
+            p["columns"][name], p["rules"][name] = "dose_mg", {"pattern": _MG_RULE if named else _KETAMINE_RULE}
             found.ask(name, "Ketamine doses in mg: every 'N mg' in a cell is added up; check the preview.", written)
         else:
             p["columns"][name] = "other_medication"
@@ -288,7 +291,8 @@ def _packed_rating(written: list[str]) -> tuple[str, str, int] | None:
     if not common:
         return None
     label, (top,) = common[0]
-    return label, rf"{re.escape(label)}\s*:\s*(?P<v>\d+(?:\.\d+)?)\s*/\s*{top}\b", top
+    written = re.escape(label).replace("\\ ", " ")  # spaces need no escape: staff read this pattern
+    return label, rf"{written}\s*:\s*(?P<v>\d+(?:\.\d+)?)\s*/\s*{top}\b", top
 
 
 def _rated_field(label: str) -> str | None:
