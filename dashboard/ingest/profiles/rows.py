@@ -203,7 +203,7 @@ class RowReader:
         written = f"{numbers['year']}-{numbers['month']}-{numbers['day']}"
         try:
             day = date(numbers["year"], numbers["month"], numbers["day"])
-        except ValueError:
+        except (ValueError, OverflowError):  # a day of 99999999999999999999 overflows a C int
             reason = f"{written} (year-month-day) is not a date on the calendar"
             raise _BadDate(day_label, str(numbers["day"]), reason) from None
         return When(datetime.combine(day, datetime.min.time()), None, False, day_label, written)

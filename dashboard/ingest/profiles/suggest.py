@@ -172,19 +172,25 @@ def suggest_mapping(raw: bytes, file_name: str, *, header_row: int | None = None
     profile.update(_suggest_dates(keys, values, blanks, header))
     if not (profile.get("date_column") or profile.get("date_parts")):
         # A profile names its date column: one that no field claims stands in, and the question says so.
+        if not keys:
+            raise FileRefused(file_name, "the header names no column", row=header_row)
         first = next((n for n in keys.values() if not (guess_field(n) or _field_by_content(values[n]))),
-                     table.header[0])
+                     next(iter(keys.values())))
         profile.update(date_column=first, date_format="%Y-%m-%d")
         found.ask(first, f"No column reads as a date: choose the date column and its layout ({first!r} stands in, "
                          "and no row imports until then).", values.get(first))
     if profile.get("date_format") in UNIX_LAYOUTS:
         found.ask(profile["date_column"], "Unix times are instants: give the patient's time zone, or they are shown "
                                           "in UTC.", values.get(profile["date_column"]))
-    patient = next((keys[k] for k in keys if k in _PATIENT_NAMES), None)
+    taken = {normalise_header(n) for n in named_columns(profile).values()}
+    patient = next((keys[k] for k in keys if k in _PATIENT_NAMES and k not in taken), None)
     if patient:
         profile["patient_column"] = patient
-    taken = {normalise_header(n) for n in named_columns(profile).values()}
+        taken.add(normalise_header(patient))
     free = [name for key, name in keys.items() if key not in taken]
+    if not free:
+        raise FileRefused(file_name, "the file has no column besides its date"
+                          + (" and patient" if patient else "") + ": nothing to map to the diary", row=header_row)
     kept = set(map(item_key, profile["not_recorded"]))
     cells = {name: [v for v in values[name] if item_key(v) not in kept] for name in free}
     item, value = _suggest_long(free, cells, len(table.rows))
@@ -257,8 +263,9 @@ def _suggest_column(found: Suggestion, name: str, written: list[str]) -> None:
         return
     words = words_needing_numbers(guess, written)
     known = _known_numbers(guess, words)
-    if len(known) == len(words):
-        p["value_maps"][guess] = {**p["value_maps"].get(guess, {}), **known}
+    if len(known) == len(words):  # severity words need no map: words_needing_numbers leaves them out
+        if known:
+            p["value_maps"][guess] = {**p["value_maps"].get(guess, {}), **known}
         return
     p["columns"][name] = None
     found.ask(name, f"This column holds words, not numbers: to read it as {guess}, give each word a number "
@@ -355,6 +362,7 @@ def _suggest_dates(keys: dict[str, str], values: dict[str, list[str]], blanks: d
             (name for key, name in keys.items() if key.endswith(part) and "week" not in key), None)
     if all(parts.values()):
         out["date_parts"] = parts
+        dated = [(name, pattern) for name, pattern in dated if name not in parts.values()]
         out["fill_down"] = blanks[parts["year"]] > 0  # a hand-kept sheet writes the year once
         if dated:
             out["fallback_date_column"], out["fallback_date_format"] = dated[0]
