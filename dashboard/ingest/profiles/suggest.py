@@ -253,7 +253,9 @@ def _suggest_column(found: Suggestion, name: str, written: list[str]) -> None:
         named = "ketamin" in name.casefold()  # the column is the ketamine dose: every "N mg" in it counts
         if named or all("ketamin" in v.casefold() for v in written if _MG.search(v)):
             p["columns"][name], p["rules"][name] = "dose_mg", {"pattern": _MG_RULE if named else _KETAMINE_RULE}
-            found.ask(name, "Ketamine doses in mg: every 'N mg' in a cell is added up; check the preview.", written)
+            what = "every 'N mg' in a cell" if named else "each 'ketamine ... N mg' item of a cell (other drugs not)"
+            found.ask(name, f"Ketamine doses: {what} is added up, a quantity beside it is not multiplied; check the "
+                            "preview.", written)
         else:
             p["columns"][name] = "other_medication"
             found.ask(name, "Doses in mg that do not say ketamine: kept as other medication (text). Map the column to "
