@@ -323,8 +323,9 @@ def _field_pickers(kind: str, names: list[str], current: dict, normalise, values
         how = right.selectbox("How its cells are read", kinds, index=kinds.index(now), format_func=RULE_LABELS.get,
                               key=widget_key("rule", name), label_visibility="collapsed")
         if how:
-            regex = right.text_input("Regular expression with one named number", value=rule.get(how, RULE_EXAMPLES[how]),
-                                     key=widget_key(f"regex_{how}", name), label_visibility="collapsed")
+            regex = right.text_input("Regular expression with one named number",
+                                     value=rule.get(how, RULE_EXAMPLES[how]), key=widget_key(f"regex_{how}", name),
+                                     label_visibility="collapsed")
             chosen_rules[name] = {how: regex}
     return out, chosen_rules
 

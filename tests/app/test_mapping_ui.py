@@ -230,12 +230,14 @@ def test_the_suggestion_is_a_form_with_a_live_preview_saved_and_imported(page, d
     assert not page.exception
     # The suggestion as a form: the time from hour and minute columns, each column's field and parse rule.
     assert page.radio(key="map_time_source").value == "an hour and a minute column"
-    assert (page.selectbox(key="map_time_hour").value, page.selectbox(key="map_time_minute").value) == ("Hour", "Minute")
+    hour, minute = page.selectbox(key="map_time_hour").value, page.selectbox(key="map_time_minute").value
+    assert (hour, minute) == ("Hour", "Minute")
     assert page.selectbox(key=widget_key("column", "Level")).value == "pain"
     assert page.selectbox(key=widget_key("column", "Medication")).value == "dose_mg"
     assert page.selectbox(key=widget_key("rule", "Medication")).value == "pattern"
     assert "null" in page.text_input(key="map_not_recorded").value
-    assert any(t.startswith("Medication: Ketamine doses: each 'ketamine ... N mg' item") for t in texts(page))  # an open question
+    # an open question
+    assert any(t.startswith("Medication: Ketamine doses: each 'ketamine ... N mg' item") for t in texts(page))
     rows = _preview_rows(page)
     assert rows[["file row", "time", "pain", "dose_mg"]].values.tolist() == [
         ["2", "09:05", "6.0", "50.0"], ["3", "21:30", "4.0", ""], ["4", "08:00", "", "25.0"]]

@@ -317,7 +317,8 @@ def test_a_version_1_profile_reads_as_before_with_the_version_2_defaults():
 
 def test_a_version_1_profile_stored_before_version_2_loads_and_saves_again_unchanged(db_url):
     # As version 1 stored it: the checked profile, without the version-2 keys.
-    stored_v1 = {**V1, "header_row": 1, "date_parts": None, "fill_down": False, "time_column": None, "time_format": None,
+    stored_v1 = {**V1, "header_row": 1, "date_parts": None, "fill_down": False, "time_column": None,
+                 "time_format": None,
                  "fallback_date_column": None, "fallback_date_format": None, "one_entry_per_day": False,
                  "patient_column": None, "aggregate": "max", "value_maps": {}, "scale": {}}
     with session_scope(db_url) as session:

@@ -115,7 +115,13 @@ The package, in the order a file meets it:
 """
 
 from dashboard.ingest.profiles.patterns import DAY_MONTH_PATTERNS, ISO_PATTERNS, TIME_PATTERNS, example, has_time
-from dashboard.ingest.profiles.preview import PREVIEW_ROWS, MappingPreview, preview_mapping, stored_rows, words_to_number
+from dashboard.ingest.profiles.preview import (
+    PREVIEW_ROWS,
+    MappingPreview,
+    preview_mapping,
+    stored_rows,
+    words_to_number,
+)
 from dashboard.ingest.profiles.reader import parse_with_profile, read_profile_table
 from dashboard.ingest.profiles.spec import (
     AGGREGATES,

@@ -10,8 +10,8 @@ from datetime import date
 import pandas as pd
 
 from dashboard.ingest.csv_text import Table
-from dashboard.ingest.profiles.spec import FIELDS, ProfileError
 from dashboard.ingest.profiles.reader import parse_with_profile
+from dashboard.ingest.profiles.spec import FIELDS, ProfileError
 from dashboard.ingest.profiles.suggest import date_readings, explain_unmappable
 from dashboard.ingest.profiles.survey import field_values, words_needing_numbers
 from dashboard.ingest.profiles.validate import validate_profile
@@ -57,10 +57,11 @@ def stored_rows(records: list[DiaryRecord], limit: int = PREVIEW_ROWS) -> pd.Dat
     for rec in sorted(records, key=lambda r: (r.row if isinstance(r.row, int) else 0))[:limit]:
         values = {**rec.measures, **rec.side_effects}
         offset = rec.utc_offset_minutes
+        sign = "+" if offset is not None and offset >= 0 else "-"
         rows.append({
             "file row": rec.row, "patient": rec.patient_ref, "date": rec.recorded_at.date().isoformat(),
             "time": rec.recorded_at.strftime("%H:%M") if rec.has_time else "",
-            "UTC offset": "" if offset is None else f"{'+' if offset >= 0 else '-'}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}",
+            "UTC offset": "" if offset is None else f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}",
             **{name: values[name] for name in FIELDS if name in values},
         })
     return pd.DataFrame(rows)

@@ -207,7 +207,8 @@ def suggest_mapping(raw: bytes, file_name: str, *, header_row: int | None = None
         _nothing_mapped(found, free, values)
     left = [name for name, target in (profile.get("columns") or profile.get("items") or {}).items() if target is None]
     if left:
-        found.ask(None, "Ignored unless you map them: " + ", ".join(left[:_SHOWN]) + ("..." if len(left) > _SHOWN else ""))
+        more = "..." if len(left) > _SHOWN else ""
+        found.ask(None, "Ignored unless you map them: " + ", ".join(left[:_SHOWN]) + more)
     for key in ("rules", "scale"):
         if not profile.get(key):
             profile.pop(key, None)

@@ -240,7 +240,8 @@ def _dates(m: dict) -> dict:
         if out["time_column"]:
             raise ProfileError("give either 'time_column' or 'time_parts', not both")
         if not isinstance(given, dict) or not set(given) <= set(TIME_PARTS) or not given.get("hour"):
-            raise ProfileError('time_parts: name the columns as {"hour": ..., "minute": ...} (the minute may be absent)')
+            raise ProfileError('time_parts: name the columns as {"hour": ..., "minute": ...} '
+                               "(the minute may be absent)")
         if out["date_format"] and has_time(out["date_format"]):
             raise ProfileError(f"time_parts: the date_format {out['date_format']!r} already holds a time")
         out["time_parts"] = {part: _column(given, part, required=part == "hour") for part in TIME_PARTS}
