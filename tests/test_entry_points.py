@@ -422,6 +422,8 @@ NOT_PATIENT_DATA = {
     "imports.mapping_profiles": "column layouts of other diary apps",
     "imports.mapping_profile": "column layouts of other diary apps",
     "imports.save_mapping_profile": "column layouts of other diary apps",
+    "imports.suggest_mapping": "reads the file the user uploads, nothing stored (refused to those who may not import)",
+    "imports.preview_mapping": "reads the file the user uploads, nothing stored (refused to those who may not import)",
 }
 
 

@@ -1,8 +1,14 @@
 """The import page's "Map another layout" section (import-formats.md section 4).
 
-Staff upload another diary app's export and map its columns (or, for a long format, its item
-names) to diary fields. They preview the result, save the mapping as a named profile, and
-import with it. The command line reuses the profile: ``python -m dashboard import FILE --profile NAME``.
+Staff upload another diary app's export and get the suggester's profile as a form: each column
+(or, for a long format, each item) and the diary field it becomes, how its cells are read (as
+written, a pattern summed, a packed rating), numbers for the words it holds, the words that mean
+"not recorded", the date layout and the patient's time zone. The suggester's open questions are
+listed with each column's values. A live preview shows the first entries as they would be stored;
+staff save the mapping as a named profile and import with it. Nobody edits JSON (a read-only view
+remains for experts). The command line reuses the profile: ``python -m dashboard import FILE --profile NAME``.
+The page only arranges widgets: suggestion and preview come from use cases
+(``usecases.imports.suggest_mapping`` and ``preview_mapping``).
 
 File content is patient data. It appears only in st.dataframe, st.text and widget options,
 never as markdown, so a cell such as ``**x**`` or ``<img>`` shows exactly as written.
@@ -13,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from zoneinfo import available_timezones
 
 import pandas as pd
 import streamlit as st
@@ -25,7 +32,6 @@ from dashboard.fields import FIELD, GRADE, RANGES, TEXT
 from dashboard.ingest import profiles
 from dashboard.ingest.csv_text import normalise_header
 from dashboard.ingest.records import FileRefused
-from dashboard.ingest.service import preview_frame
 
 NEW = "(new mapping)"
 IGNORE = "(ignore)"
@@ -35,6 +41,12 @@ AGGREGATE_LABELS = {"max": "keep the highest (worst)", "mean": "take the mean"}
 LAYOUT_LABELS = {"wide": "One row per entry (wide)", "long": "One row per item: name, value, date (long)"}
 DATE_PATTERNS = tuple(dict.fromkeys((*profiles.ISO_PATTERNS, "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M",
                                      "%m/%d/%Y %I:%M %p", *profiles.DAY_MONTH_PATTERNS, "%d %B %Y", "%b %d, %Y")))
+UNIX_LABELS = {"unix_s": "Unix time in seconds", "unix_ms": "Unix time in milliseconds"}
+TIME_SOURCES = ("in the date column, or none", "a column of its own", "an hour and a minute column")
+RULE_LABELS = {"": "as written", "pattern": "sum a pattern's numbers", "label": "one labelled rating"}
+RULE_EXAMPLES = {"pattern": r"(?P<mg>\d+(?:\.\d+)?)\s*mg\b", "label": r"Sleep Quality:\s*(?P<v>\d+)\s*/\s*10"}
+ZONES = sorted(available_timezones())
+SHOWN_VALUES = 3  # a column's first distinct values shown beside it
 MAX_ITEMS = 100  # more distinct values than this is not a list of items but free text
 # Kept when the file or the starting profile changes; everything else starts again from the new basis.
 _KEEP = {"map_upload", "map_patient", "map_start", "map_basis", "map_profile_name", "map_replace", "map_accept_valid"}
@@ -57,11 +69,15 @@ def show(user: User) -> None:
     saved = run(imports.mapping_profiles, None)
     start = st.selectbox("Start from", [NEW, *saved], key="map_start",
                          help="A saved profile reads the next file from the same app the same way.")
-    base = _starting_profile(raw, file_name, start)
-    profile = _edit(raw, file_name, base) if base is not None else None
+    found = _starting_profile(raw, file_name, start, user)
+    if found is None:
+        return
+    base, suggestion = found
+    _questions(suggestion.questions if start == NEW else [])
+    profile = _edit(base, suggestion)
     if profile is None:
         return
-    mappable = _preview(raw, file_name, profile, patient_ref)
+    mappable = _preview(raw, file_name, profile, patient_ref, user)
     name = _save(profile, user)
     if mappable:
         _import(raw, file_name, profile, name, patient_ref, user)
@@ -77,8 +93,9 @@ def _forget(keep: set[str]) -> None:
         del st.session_state[key]
 
 
-def _starting_profile(raw: bytes, file_name: str, start: str) -> dict | None:
-    """The suggestion for a new mapping, or the saved profile; widgets restart when either changes."""
+def _starting_profile(raw: bytes, file_name: str, start: str, user: User) -> tuple[dict, profiles.Suggestion] | None:
+    """The suggestion for a new mapping, or the saved profile, with the file as the suggester read
+    it; widgets restart when the file, the start or the header changes."""
     basis = (hashlib.sha256(raw).hexdigest(), start)
     if st.session_state.get("map_basis") != basis:
         _forget(_KEEP)
@@ -86,68 +103,93 @@ def _starting_profile(raw: bytes, file_name: str, start: str) -> dict | None:
         st.session_state["map_profile_name"] = "" if start == NEW else start
     try:
         if start == NEW:
-            header_row = _header_row(profiles.guess_header_row(raw, file_name))
-            return profiles.suggest_profile(raw, file_name, header_row=header_row)
+            guessed = run(imports.suggest_mapping, user, raw, file_name)
+            header, header_row = _header_widgets(guessed.profile["header"], guessed.profile["header_row"])
+            if (header, header_row) == (guessed.profile["header"], guessed.profile["header_row"]):
+                return guessed.profile, guessed
+            again = run(imports.suggest_mapping, user, raw, file_name, header_row=header_row, header=header)
+            return again.profile, again
         base = run(imports.mapping_profile, None, start)
-        return {**base, "header_row": _header_row(base["header_row"])}
+        header, header_row = _header_widgets(base.get("header", True), base.get("header_row", 1))
+        base = {**base, "header": header, "header_row": header_row}
+        return base, run(imports.suggest_mapping, user, raw, file_name, header_row=header_row, header=header)
     except FileRefused as exc:
         st.error("This file cannot be read:")
         st.text(exc.refused.reason)
         return None
 
 
-def _header_row(default: int) -> int:
-    row = st.number_input("Row of the header (rows above it are skipped)", min_value=1, max_value=50, value=default,
-                          key="map_header_row")
-    if st.session_state.get("map_rows_basis") != row:  # other columns: the column widgets start again
-        _forget(_KEEP | {"map_header_row"})
-        st.session_state["map_rows_basis"] = row
-    return int(row)
+def _header_widgets(header: bool, header_row: int) -> tuple[bool, int]:
+    cols = st.columns(2)
+    header = cols[0].checkbox("The first row is a header (column names)", value=header, key="map_header",
+                              help="Untick for a file whose first row is already data: its columns are then "
+                                   "named by position, column 1, column 2, ...")
+    row = 1
+    if header:
+        row = int(cols[1].number_input("Row of the header (rows above it are skipped)", min_value=1, max_value=50,
+                                       value=header_row, key="map_header_row"))
+    if st.session_state.get("map_rows_basis") != (header, row):  # other columns: the column widgets start again
+        _forget(_KEEP | {"map_header_row", "map_header"})
+        st.session_state["map_rows_basis"] = (header, row)
+    return header, row
 
 
-def _edit(raw: bytes, file_name: str, base: dict) -> dict | None:
+def _questions(questions: list[dict]) -> None:
+    """The suggester's open questions, each with its column and that column's values, as plain text."""
+    if not questions:
+        return
+    st.subheader("Open questions")
+    st.caption("The suggestion saves as it is; these are what it could not decide for you.")
+    for q in questions:
+        st.text(f"{q['column']}: {q['question']}" if q["column"] else q["question"])
+        if q["values"]:
+            st.text("  values: " + " | ".join(_short(v) for v in q["values"]))
+
+
+def _short(value: str, width: int = 60) -> str:
+    return value if len(value) <= width else value[:width - 1] + "\u2026"
+
+
+def _edit(base: dict, suggestion: profiles.Suggestion) -> dict | None:
     """The profile as the widgets set it, starting from ``base``."""
-    try:
-        table = profiles.read_profile_table(raw, file_name, base["header_row"])
-    except FileRefused as exc:
-        st.error("This file cannot be read with this header row:")
-        st.text(exc.refused.reason)
-        return None
+    table = suggestion.table
     header = [name for name in table.header if name]
-    values = profiles.column_values(table)
+    values = suggestion.values
     layouts = list(LAYOUT_LABELS)
     layout = st.radio("Layout", layouts, index=layouts.index(base.get("layout", "wide")), format_func=LAYOUT_LABELS.get,
                       key="map_layout", horizontal=True)
-    profile = {"header_row": base["header_row"], "layout": layout}
+    profile = {"version": 2, "header": base.get("header", True), "header_row": base.get("header_row", 1),
+               "layout": layout}
+    st.subheader("Dates and times")
     profile.update(_date_widgets(base, header))
-    _confirm_date_order(raw, file_name, profile)
+    profile["timezone"] = _timezone(base.get("timezone"))
     profile["patient_column"] = _pick("Patient column", [NONE, *header], base.get("patient_column"),
                                       "map_patient_column")
+    st.subheader("Columns")
     if layout == "long":
         _long_widgets(base, header, values, profile)
     else:
-        _wide_widgets(base, header, profile)
-    sources = profiles.field_values(table, profile)
+        _wide_widgets(base, header, values, profile)
+    profile["not_recorded"] = _not_recorded(base.get("not_recorded"))
+    sources = profiles.words_to_number(table, profile)
     profile["value_maps"] = _label_numbers(sources, base.get("value_maps") or {})
-    profile["scale"] = _scales(sources, profile["value_maps"], base.get("scale") or {})
+    numbered = sorted({f for f in (profile.get("columns") or profile.get("items") or {}).values()
+                       if f and FIELD[f].kind != TEXT and f not in profile["value_maps"]})
+    profile["scale"] = _scales(numbered, base.get("scale") or {})
     cols = st.columns(2)
     profile["aggregate"] = cols[0].selectbox(
         "Several values for one entry", profiles.AGGREGATES, format_func=AGGREGATE_LABELS.get, key="map_aggregate",
         index=profiles.AGGREGATES.index(base.get("aggregate", "max")))
     profile["one_entry_per_day"] = cols[1].checkbox("One entry per day (drop the time)", key="map_one_per_day",
                                                     value=bool(base.get("one_entry_per_day")))
-    with st.expander("The profile as saved (JSON)"):
+    with st.expander("The profile as saved (JSON, read-only, for experts)"):
         st.json(profile)
     return profile
 
 
-def _confirm_date_order(raw: bytes, file_name: str, profile: dict) -> None:
+def _show_date_readings(readings: list[dict]) -> None:
     """Dates written day/month-wise are shown as read, so staff confirm the order; when every day
     is 12 or less both orders read the file, and both readings are shown side by side."""
-    try:
-        readings = profiles.date_readings(raw, file_name, profile)
-    except (FileRefused, ValueError):
-        return
     if len(readings) > 1:
         st.warning("These dates read two ways. Check which the app wrote and choose that date pattern.")
     elif readings:
@@ -165,10 +207,15 @@ def _pick(label: str, options: list[str], current: str | None, key: str, contain
     return None if choice == NONE else choice
 
 
+def _pattern_label(pattern: str) -> str:
+    if pattern == OTHER:
+        return pattern
+    return f"{UNIX_LABELS.get(pattern, pattern)}   e.g. {profiles.example(pattern)}"
+
+
 def _pattern(label: str, choices: tuple[str, ...], current: str | None, key: str, container=st) -> str | None:
     options = list(dict.fromkeys([*([current] if current else []), *choices])) + [OTHER]
-    choice = container.selectbox(label, options, key=key,
-                                 format_func=lambda p: p if p == OTHER else f"{p}   e.g. {profiles.example(p)}")
+    choice = container.selectbox(label, options, key=key, format_func=_pattern_label)
     if choice == OTHER:
         return container.text_input(f"{label}: strptime pattern", key=f"{key}_other").strip() or None
     return choice
@@ -191,13 +238,10 @@ def _date_widgets(base: dict, header: list[str]) -> dict:
     else:
         cols = st.columns(2)
         out["date_column"] = _pick("Date column", [NONE, *header], base.get("date_column"), "map_date_column", cols[0])
-        out["date_format"] = _pattern("Date pattern", DATE_PATTERNS, base.get("date_format"), "map_date_format",
-                                      cols[1])
-    cols = st.columns(2)
-    out["time_column"] = _pick("Time column", [NONE, *header], base.get("time_column"), "map_time_column", cols[0])
-    if out["time_column"]:
-        out["time_format"] = _pattern("Time pattern", profiles.TIME_PATTERNS, base.get("time_format"),
-                                      "map_time_format", cols[1])
+        out["date_format"] = _pattern("Date layout", (*DATE_PATTERNS, *profiles.UNIX_LAYOUTS),
+                                      base.get("date_format"), "map_date_format", cols[1])
+    if not (out.get("date_format") and profiles.has_time(out["date_format"])):
+        out.update(_time_widgets(base, header))
     cols = st.columns(2)
     out["fallback_date_column"] = _pick("Where the date is unusable, take it from", [NONE, *header],
                                         base.get("fallback_date_column"), "map_fallback_column", cols[0])
@@ -205,6 +249,41 @@ def _date_widgets(base: dict, header: list[str]) -> dict:
         out["fallback_date_format"] = _pattern("Its pattern", DATE_PATTERNS, base.get("fallback_date_format"),
                                                "map_fallback_format", cols[1])
     return out
+
+
+def _time_widgets(base: dict, header: list[str]) -> dict:
+    """The time of day: none, a column of its own, or an hour and a minute column (iMoodJournal)."""
+    current = 2 if base.get("time_parts") else 1 if base.get("time_column") else 0
+    source = st.radio("The time of day is", TIME_SOURCES, index=current, key="map_time_source", horizontal=True)
+    cols = st.columns(2)
+    if source == TIME_SOURCES[1]:
+        column = _pick("Time column", [NONE, *header], base.get("time_column"), "map_time_column", cols[0])
+        if column:
+            return {"time_column": column, "time_format": _pattern("Time pattern", profiles.TIME_PATTERNS,
+                                                                   base.get("time_format"), "map_time_format", cols[1])}
+    if source == TIME_SOURCES[2]:
+        given = base.get("time_parts") or {}
+        hour = _pick("Hour column", [NONE, *header], given.get("hour"), "map_time_hour", cols[0])
+        minute = _pick("Minute column", [NONE, *header], given.get("minute"), "map_time_minute", cols[1])
+        if hour:
+            return {"time_parts": {"hour": hour, "minute": minute}}
+    return {}
+
+
+def _timezone(current: str | None) -> str | None:
+    options = [NONE, *ZONES]
+    choice = st.selectbox("The patient's time zone (for times written without an offset)", options,
+                          index=options.index(current) if current in options else 0, key="map_timezone",
+                          help="Unix times are shown in this zone (UTC without one). A time the clock skipped or "
+                               "passed twice when summer time starts or ends is read as the docs say.")
+    return None if choice == NONE else choice
+
+
+def _not_recorded(current: list[str] | None) -> list[str]:
+    words = current if current is not None else list(profiles.NOT_RECORDED)
+    text = st.text_input('Words that mean "not recorded" (comma-separated; such cells stay empty)',
+                         value=", ".join(words), key="map_not_recorded")
+    return [w.strip() for w in text.split(",") if w.strip()]
 
 
 def _field_label(name: str) -> str:
@@ -218,19 +297,37 @@ def _field_label(name: str) -> str:
     return f"{name} ({what}{field.low:g}-{field.high:g}{unit})"
 
 
-def _field_pickers(kind: str, names: list[str], current: dict, normalise) -> dict[str, str | None]:
-    """One row per column or item: its name as plain text, and the diary field it becomes."""
+def _field_pickers(kind: str, names: list[str], current: dict, normalise, values: dict | None = None,
+                   rules: dict | None = None) -> tuple[dict[str, str | None], dict[str, dict]]:
+    """One row per column or item: its name and first values as plain text, the diary field it
+    becomes and, for a column with a numbered field, how its cells are read (as written, a pattern's
+    numbers summed, one labelled rating out of a packed cell)."""
     given = {normalise(k): v for k, v in current.items()}
+    given_rules = {normalise(k): v for k, v in (rules or {}).items()}
     options = [IGNORE, *profiles.FIELDS]
-    out = {}
+    out, chosen_rules = {}, {}
     for name in names:
         default = given.get(normalise(name), profiles.guess_field(name) if not given else None)
-        left, right = st.columns([2, 3])
+        left, middle, right = st.columns([2, 2, 3])
         left.text(name)
-        choice = right.selectbox(f"Diary field for this {kind}", options, index=options.index(default or IGNORE),
-                                 format_func=_field_label, key=widget_key(kind, name), label_visibility="collapsed")
+        if values is not None and values.get(name):
+            left.text("e.g. " + " | ".join(_short(v, 30) for v in values[name][:SHOWN_VALUES]))
+        choice = middle.selectbox(f"Diary field for this {kind}", options, index=options.index(default or IGNORE),
+                                  format_func=_field_label, key=widget_key(kind, name), label_visibility="collapsed")
         out[name] = None if choice == IGNORE else choice
-    return out
+        if values is None or out[name] is None or FIELD[out[name]].kind == TEXT:
+            continue
+        rule = given_rules.get(normalise(name)) or {}
+        kinds = list(RULE_LABELS)
+        now = next(iter(rule), "")
+        how = right.selectbox("How its cells are read", kinds, index=kinds.index(now), format_func=RULE_LABELS.get,
+                              key=widget_key("rule", name), label_visibility="collapsed")
+        if how:
+            regex = right.text_input("Regular expression with one named number",
+                                     value=rule.get(how, RULE_EXAMPLES[how]), key=widget_key(f"regex_{how}", name),
+                                     label_visibility="collapsed")
+            chosen_rules[name] = {how: regex}
+    return out, chosen_rules
 
 
 def _long_widgets(base: dict, header: list[str], values: dict, profile: dict) -> None:
@@ -244,24 +341,24 @@ def _long_widgets(base: dict, header: list[str], values: dict, profile: dict) ->
     present = {name.strip().casefold() for name in items}
     kept = [k for k in (base.get("items") or {}) if k.strip().casefold() not in present]  # saved, not in this file
     st.caption("Each item the file holds, and the diary field it becomes")
-    mapped = _field_pickers("item", [*items, *kept], base.get("items") or {}, lambda s: s.strip().casefold())
+    mapped, _ = _field_pickers("item", [*items, *kept], base.get("items") or {}, lambda s: s.strip().casefold())
     profile.update(item_column=item, value_column=value, items=mapped)
 
 
-def _wide_widgets(base: dict, header: list[str], profile: dict) -> None:
+def _wide_widgets(base: dict, header: list[str], values: dict, profile: dict) -> None:
     roles = {normalise_header(c) for c in profiles.role_columns(profile)}
     free = [name for name in header if normalise_header(name) not in roles]
-    st.caption("Each column of the file, and the diary field it becomes")
-    profile["columns"] = _field_pickers("column", free, base.get("columns") or {}, normalise_header)
+    st.caption("Each column of the file (with its first values), the diary field it becomes, and how its cells "
+               "are read")
+    profile["columns"], profile["rules"] = _field_pickers("column", free, base.get("columns") or {},
+                                                          normalise_header, values, base.get("rules") or {})
 
 
 def _label_numbers(sources: dict[str, list[str]], current: dict) -> dict:
     """A number on the diary's scale for every word that a numbered field's cells hold."""
     out = {}
     for name in sorted(sources):
-        words = profiles.words_needing_numbers(name, sources[name])
-        if not words:
-            continue
+        words = sources[name]
         given = {k.strip().casefold(): v for k, v in current.get(name, {}).items()}
         low, high = RANGES[name]
         st.caption(f"Words in {name}: the number each stands for ({low:g} to {high:g})")
@@ -270,18 +367,17 @@ def _label_numbers(sources: dict[str, list[str]], current: dict) -> dict:
             left, right = st.columns([2, 3])
             left.text(word)
             out[name][word] = right.number_input(f"{name} number for this word", min_value=low, max_value=high,
-                                                 value=given.get(word.casefold()), step=0.5,
+                                                 value=given.get(word.strip().casefold()), step=0.5,
                                                  key=widget_key(f"label_{name}", word), label_visibility="collapsed")
     return out
 
 
-def _scales(sources: dict[str, list[str]], value_maps: dict, current: dict) -> dict:
+def _scales(numbered: list[str], current: dict) -> dict:
     """Optional: the app's own number scale for a field, stretched linearly to the diary's."""
-    numbered = [f for f in sorted(sources) if FIELD[f].kind != TEXT and f not in value_maps]
     out = {}
     if not numbered:
         return out
-    with st.expander("Rescale an app's own number scale (optional)"):
+    with st.expander("Rescale an app's own number scale (optional)", expanded=bool(current)):
         for name in numbered:
             low, high = RANGES[name]
             given = current.get(name, {}).get("from")
@@ -295,33 +391,32 @@ def _scales(sources: dict[str, list[str]], value_maps: dict, current: dict) -> d
     return out
 
 
-def _preview(raw: bytes, file_name: str, profile: dict, patient_ref: str | None) -> bool:
-    """What the file becomes with this profile; False when it cannot be mapped (the reasons are shown)."""
-    reasons = profiles.explain_unmappable(raw, file_name, profile, patient_ref=patient_ref)
-    if reasons:
+def _preview(raw: bytes, file_name: str, profile: dict, patient_ref: str | None, user: User) -> bool:
+    """What the file becomes with this profile, live; False when it cannot be mapped (the reasons are shown)."""
+    st.subheader("Preview")
+    found = run(imports.preview_mapping, user, raw, file_name, profile, patient_ref=patient_ref)
+    _show_date_readings(found.date_readings)
+    if found.problems:
         st.error("This file cannot be mapped with this profile yet:")
-        for reason in reasons:
+        for reason in found.problems:
             st.text(reason)
-    try:
-        parsed = profiles.parse_with_profile(raw, file_name, profile, patient_ref=patient_ref)
-    except FileRefused:
+    if found.rows.empty and not found.refused:
         return False
     cols = st.columns(3)
-    cols[0].metric("Diary entries", len(parsed.diary))
-    cols[1].metric("Refused rows", len(parsed.refused))
-    cols[2].metric("Ignored", sum(parsed.ignored.values()))
-    preview = preview_frame(parsed, limit=50)
-    if not preview.empty:
-        st.caption(f"Preview (first {len(preview)} entries)")
-        st.dataframe(preview.astype(str), hide_index=True)
-    if parsed.refused:
+    cols[0].metric("Diary entries", found.entries)
+    cols[1].metric("Refused rows", len(found.refused))
+    cols[2].metric("Ignored", sum(found.ignored.values()))
+    if not found.rows.empty:
+        st.caption(f"The first {len(found.rows)} entries as they would be stored")
+        st.dataframe(found.rows.astype(object).where(found.rows.notna(), "").astype(str), hide_index=True)
+    if found.refused:
         st.caption("Refused rows (row 1 is the first row of the file)")
-        st.dataframe(pd.DataFrame([r.as_dict() for r in parsed.refused]).astype(str), hide_index=True)
-    if parsed.ignored:
+        st.dataframe(pd.DataFrame([r.as_dict() for r in found.refused[:50]]).astype(str), hide_index=True)
+    if found.ignored:
         st.caption("Ignored (not mapped to a diary field)")
-        ignored = pd.DataFrame({"what": list(parsed.ignored), "rows": list(parsed.ignored.values())})
+        ignored = pd.DataFrame({"what": list(found.ignored), "rows": list(found.ignored.values())})
         st.dataframe(ignored, hide_index=True)
-    return not reasons
+    return not found.problems
 
 
 def _save(profile: dict, user: User) -> str:

@@ -109,34 +109,30 @@ def cmd_profile(args) -> int:
             print(f"{args.file}: cannot read the file: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE
         try:
-            suggestion = profiles.suggest_profile(raw, Path(args.file).name, header_row=args.header_row)
-            readings = profiles.date_readings(raw, Path(args.file).name, suggestion)
+            found = profiles.suggest_mapping(raw, Path(args.file).name, header_row=args.header_row)
+            readings = profiles.date_readings(raw, Path(args.file).name, found.profile)
         except FileRefused as exc:
             print(str(exc), file=sys.stderr)
             return EXIT_REFUSED
-        print(json.dumps(suggestion, indent=2, ensure_ascii=False))
-        for line in _suggestion_notes(suggestion, readings):
+        print(json.dumps(found.profile, indent=2, ensure_ascii=False))
+        for line in _suggestion_notes(found.questions, readings):
             print(line, file=sys.stderr)
         return EXIT_OK
     return _save_profile(args)
 
 
-def _suggestion_notes(suggestion: dict, readings: list[dict]) -> list[str]:
+def _suggestion_notes(questions: list[dict], readings: list[dict]) -> list[str]:
+    """What to review: how day/month dates read, and the suggester's open questions with each
+    column's values (the suggestion itself saves as it is)."""
     notes = []
     if len(readings) > 1:
         notes.append("check date_format: these dates read more than one way")
     for r in readings:
         notes.append(f"  as {r['date_format']}{' (suggested)' if r['chosen'] else ''}: {'; '.join(r['readings'])}")
-    mapped = suggestion.get("columns") or suggestion.get("items") or {}
-    left = [name for name, field in mapped.items() if field is None]
-    if left:
-        notes.append(f"ignored unless you map them: {', '.join(left)}")
-    words = {f: [w for w, n in m.items() if n is None] for f, m in (suggestion.get("value_maps") or {}).items()}
-    for field, missing in words.items():
-        if missing:
-            notes.append(f"value_maps.{field}: give these words a number: {', '.join(missing)}")
-    if not (suggestion.get("date_column") or suggestion.get("date_parts")):
-        notes.append("no date column recognised: set date_column and date_format")
+    for q in questions:
+        notes.append(f"{q['column']}: {q['question']}" if q["column"] else q["question"])
+        if q["values"]:
+            notes.append("  values: " + " | ".join(q["values"]))
     return notes
 
 

@@ -65,9 +65,31 @@ def mapping_profile(session: Session, actor: Actor | None, name: str) -> dict:
     return profiles.load_profile(session, name)
 
 
+def _may_map(actor: Actor) -> bool:
+    return isinstance(actor, Operator) or access.may_import(actor)
+
+
+def suggest_mapping(session: Session, actor: Actor, raw: bytes, file_name: str, *,
+                    header_row: int | None = None, header: bool | None = None) -> profiles.Suggestion:
+    """A profile read from an uploaded file (it saves as it is) with its open questions; for those
+    who import. The file is not stored, so success writes no audit row; a refusal does.
+    ``FileRefused`` when the file cannot be read at all."""
+    with guarded(session, actor, AuditAction.IMPORT, _may_map(actor), audit_success=False,
+                 detail={"file": file_name, "mapping": "suggest"}):
+        return profiles.suggest_mapping(raw, file_name, header_row=header_row, header=header)
+
+
+def preview_mapping(session: Session, actor: Actor, raw: bytes, file_name: str, profile: dict, *,
+                    patient_ref: str | None = None) -> profiles.MappingPreview:
+    """What an uploaded file becomes with a profile being edited: the first entries as they would be
+    stored, refusals, ignored counts and why it cannot be imported yet. Writes nothing (as above)."""
+    with guarded(session, actor, AuditAction.IMPORT, _may_map(actor), audit_success=False,
+                 detail={"file": file_name, "mapping": "preview"}):
+        return profiles.preview_mapping(raw, file_name, profile, patient_ref=patient_ref)
+
+
 def save_mapping_profile(session: Session, actor: Actor, name: str, profile: dict, *, replace: bool) -> None:
     """Raises ``profiles.ProfileError`` when refused; saving is for those who import (the operator
     always may). The save is audited by ``profiles.save_profile``."""
-    allowed = isinstance(actor, Operator) or access.may_import(actor)
-    with guarded(session, actor, AuditAction.SAVE_MAPPING_PROFILE, allowed, audit_success=False):
+    with guarded(session, actor, AuditAction.SAVE_MAPPING_PROFILE, _may_map(actor), audit_success=False):
         profiles.save_profile(session, name, profile, created_by=audit_name(actor), replace=replace)

@@ -128,20 +128,24 @@ def test_a_saved_profile_is_the_starting_point(page, db_url):
 
 
 def test_a_file_that_cannot_be_mapped_says_why_in_plain_text(page, db_url):
+    """No date: the open question says so, the preview says why nothing imports, and the suggestion
+    still saves as it is (import-formats.md, "Version 3"), but nothing can be imported with it."""
     raw = "mood,activity\n**bold** <b>x</b>,walk\nsad,read\n".encode()
     upload(page, "notes.csv", raw)
     assert [e.value for e in page.error] == ["This file cannot be mapped with this profile yet:"]
-    assert any("no column can serve as the date" in t for t in texts(page))
+    assert any("No column reads as a date" in t for t in texts(page))
+    assert any("no row becomes a diary entry: row 2, column 'activity': 'walk' is not a date" in t for t in texts(page))
     # Cells are patient data: they show as plain text, never as markdown.
-    assert "**bold** <b>x</b>" in texts(page)
+    assert any("**bold** <b>x</b>" in t for t in texts(page))
     assert not any("bold" in m.value for m in page.markdown)
-    page.text_input(key="map_profile_name").input("broken")
+    page.text_input(key="map_profile_name").input("unfinished")
     page.run()
     page.button(key="map_save").click()
     page.run()
-    assert "The profile was not saved:" in [e.value for e in page.error]
+    assert not page.exception and not page.error[1:]
     with session_scope(db_url) as session:
-        assert list_profiles(session) == []
+        assert list_profiles(session) == ["unfinished"]
+    assert not [b for b in page.button if b.key == "map_import"]
 
 
 def test_saving_over_another_profile_needs_replace(page, db_url, shared_dir):
@@ -206,3 +210,66 @@ def test_uploaded_column_names_and_items_are_never_markdown(page, name, layout):
     assert not page.exception
     assert name in [t.value for t in page.text]
     assert [s for s in _markdown_surfaces(page) if "evil.example" in s] == []
+
+
+IMOOD = (b"Date,Day of Week,Hour,Minute,Level,Medication\n"
+         b"2026-03-01,Sunday,9,5,6,\"Ketamine 25 mg, Ketamine 25 mg\"\n"
+         b"2026-03-01,Sunday,21,30,4,null\n"
+         b"2026-03-02,Monday,8,0,n/a,Ketamine 25 mg\n")
+
+
+def _preview_rows(at: AppTest):
+    (frame,) = [d.value for d in at.dataframe if "file row" in d.value.columns]
+    return frame
+
+
+def test_the_suggestion_is_a_form_with_a_live_preview_saved_and_imported(page, db_url):
+    """Issue 21 item 3: upload, the suggestion shown as a form, a column's field changed, the preview
+    follows, then save and import, without any JSON."""
+    upload(page, "imood.csv", IMOOD, patient="IM-1")
+    assert not page.exception
+    # The suggestion as a form: the time from hour and minute columns, each column's field and parse rule.
+    assert page.radio(key="map_time_source").value == "an hour and a minute column"
+    hour, minute = page.selectbox(key="map_time_hour").value, page.selectbox(key="map_time_minute").value
+    assert (hour, minute) == ("Hour", "Minute")
+    assert page.selectbox(key=widget_key("column", "Level")).value == "pain"
+    assert page.selectbox(key=widget_key("column", "Medication")).value == "dose_mg"
+    assert page.selectbox(key=widget_key("rule", "Medication")).value == "pattern"
+    assert "null" in page.text_input(key="map_not_recorded").value
+    # an open question
+    assert any(t.startswith("Medication: Ketamine doses: each 'ketamine ... N mg' item") for t in texts(page))
+    rows = _preview_rows(page)
+    assert rows[["file row", "time", "pain", "dose_mg"]].values.tolist() == [
+        ["2", "09:05", "6.0", "50.0"], ["3", "21:30", "4.0", ""], ["4", "08:00", "", "25.0"]]
+    # iMoodJournal's Level is mood: staff change the field and the preview follows.
+    page.selectbox(key=widget_key("column", "Level")).set_value("mood").run()
+    assert not page.exception
+    rows = _preview_rows(page)
+    assert "pain" not in rows.columns and rows["mood"].tolist() == ["6.0", "4.0", ""]
+    page.selectbox(key="map_timezone").set_value("Europe/Berlin").run()
+    assert _preview_rows(page)["UTC offset"].tolist() == ["+01:00", "+01:00", "+01:00"]
+    page.text_input(key="map_profile_name").input("imoodjournal").run()
+    page.button(key="map_save").click().run()
+    assert not page.exception and not page.error
+    with session_scope(db_url) as session:
+        saved = load_profile(session, "imoodjournal")
+    assert (saved["columns"]["Level"], saved["time_parts"], saved["timezone"]) == (
+        "mood", {"hour": "Hour", "minute": "Minute"}, "Europe/Berlin")
+    assert any("Importing would add 3 diary entries" in t for t in texts(page))
+    page.button(key="map_import").click().run()
+    assert not page.exception
+    assert [s.value for s in page.success][-1].startswith("Imported as import #")
+    with session_scope(db_url) as session:
+        stored = session.execute(select(DiaryEntry.mood, DiaryEntry.dose_mg, DiaryEntry.utc_offset_minutes)
+                                 .order_by(DiaryEntry.id)).all()
+    assert sorted(map(tuple, stored), key=str) == sorted([(6.0, 50.0, 60), (4.0, None, 60), (None, 25.0, 60)], key=str)
+
+
+def test_a_header_less_file_is_read_from_its_first_row_on_the_page(page):
+    raw = b"2021-09-28,10:00 pm,rad\n2021-09-27,11:00 pm,good\n"
+    upload(page, "daylio.csv", raw)
+    assert page.checkbox(key="map_header").value is False
+    assert _preview_rows(page)["file row"].tolist() == ["1", "2"]  # the first row is an entry, not a header
+    page.checkbox(key="map_header").check().run()  # staff say the first row is a header: one entry left
+    assert not page.exception
+    assert _preview_rows(page)["file row"].tolist() == ["2"]

@@ -98,13 +98,16 @@ def test_profile_suggest_prints_a_profile_that_import_takes_after_saving(shared_
 
 
 def test_profile_suggest_says_what_staff_must_review(shared_dir, sqlite_url, tmp_path):
-    """Daylio's mood words need numbers: the suggestion says so, and saving it unreviewed is refused."""
+    """Daylio's mood words need numbers: the suggestion leaves the column ignored and asks, with the
+    words, and it saves as it is (import-formats.md, "Version 3")."""
     suggested = cli(sqlite_url, "profile", "suggest", str(shared_dir / "data/real/diary_csv/daylio/sample.csv"))
     assert suggested.returncode == 0
-    assert "value_maps.mood: give these words a number: sad, average" in suggested.stderr
+    assert "mood: This column holds words, not numbers: to read it as mood, give each word a number (0 to 10)." \
+        in suggested.stderr
+    assert "  values: average | sad" in suggested.stderr
     (tmp_path / "daylio.json").write_text(suggested.stdout)
-    refused = cli(sqlite_url, "profile", "save", "daylio", str(tmp_path / "daylio.json"))
-    assert refused.returncode == 1 and "give the number this label stands for" in refused.stderr
+    saved = cli(sqlite_url, "profile", "save", "daylio", str(tmp_path / "daylio.json"))
+    assert saved.returncode == 0, saved.stderr
     ambiguous = tmp_path / "bp.csv"
     ambiguous.write_text("Date,Time,Systolic,Diastolic\n03/04/2026,0930,150,95\n")
     notes = cli(sqlite_url, "profile", "suggest", str(ambiguous)).stderr

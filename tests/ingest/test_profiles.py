@@ -314,7 +314,8 @@ def test_validation_fills_in_defaults_and_is_stable():
                             "date_parts": {"year": "year", "month": "month", "day": "day"}}),
         ("data/real/diary_csv/daylio/sample.csv", {
             "layout": "wide", "date_column": "full_date", "date_format": "%Y-%m-%d", "time_column": "time",
-            "time_format": "%I:%M %p", "value_maps": {"mood": {"sad": None, "average": None}},
+            # Mood words without known numbers: the column is left ignored and asked about, never saved without numbers.
+            "time_format": "%I:%M %p", "value_maps": {},
         }),
     ],
 )
@@ -326,7 +327,7 @@ def test_suggestions_from_the_header_and_values(shared_dir, path, expected):
 @pytest.mark.parametrize(
     ("text", "profile", "reason"),
     [
-        ("mood,weather\ngood,sun\n", None, "no column can serve as the date"),
+        ("mood,weather\ngood,sun\n", {**WIDE, "date_column": None}, "no column can serve as the date"),
         ("date,Pain\n01/03/2026,4\n", WIDE,
          "column 'when' (date_column) named in the profile is not in the file (the header has: date, Pain)"),
         ("when,Mood\n01/03/2026,sad\n", {**WIDE, "columns": {"Mood": "mood"}},

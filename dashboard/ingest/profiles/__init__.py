@@ -1,4 +1,4 @@
-"""Mapping profiles: another diary app's CSV layout read as diary entries (import-formats.md section 4).
+r"""Mapping profiles: another diary app's CSV layout read as diary entries (import-formats.md section 4).
 
 Staff map a layout once on the import page and save the mapping under a name; the next file
 from the same app is read the same way, from the page or with
@@ -56,6 +56,39 @@ The date of each row, one of:
 ``patient_column`` (optional)
     The column holding the clinic's patient reference. Without one, the patient is named at
     import.
+Version 2 (import-formats.md, "Version 3"; every key optional, so a saved version-1 profile reads
+as before):
+
+``version``
+    1 or 2; a checked profile says 2.
+``header`` (default true)
+    false for a file without a header row (Daylio can write one): every row is data, row 1
+    included, and the columns are named by position, ``"column 1"``, ``"column 2"``, ...
+``rules``
+    ``{column: {"pattern": regex}}``: the regex's one named group is a number, and the numbers
+    of every match in the cell are summed, so a list cell sums its items
+    (``(?P<mg>\d+(?:\.\d+)?)\s*mg`` reads ``[25 mg, 25 mg]`` as 50). ``{column: {"label": regex}}``
+    takes the first match only: one rating out of a packed cell
+    (``Sleep Quality:\s*(?P<v>\d+)\s*/\s*10`` in ``Sleep Quality: 8/10 points | Sleep Time: 8:00``),
+    its scale converted by ``scale`` like any number. Both match ignoring case. A cell the rule
+    finds nothing in leaves the field empty, and the report counts such cells per column.
+``not_recorded`` (default :data:`NOT_RECORDED`)
+    Words that mean "not recorded" (``null``, ``[]``, ``-``, ``n/a``, ...), matched ignoring case
+    and surrounding spaces: the field is left empty instead of refused as "not a number". A word
+    that ``value_maps`` gives a number is refused here.
+``date_format`` ``"unix_s"`` or ``"unix_ms"``
+    Seconds or milliseconds since 1970-01-01 00:00 UTC (a blood-pressure app's ``timestampUnixMs``).
+    Date patterns may hold two-digit years (``%y``: 69-99 are 1969-1999, 00-68 are 2000-2068).
+``time_parts``
+    ``{"hour": column, "minute": column}``: the time of day from an hour and a minute column
+    (iMoodJournal), joined to the date, so that a day's entries stay apart.
+``timezone``
+    The patient's IANA time zone (``Europe/Berlin``) for times written without an offset: the
+    entry keeps its written time with the zone's offset at that time. A time the clock skipped
+    (02:30 on the night summer time starts) takes the offset before the change, and a time the
+    clock passed twice (02:30 on the night it ends) is the first, summer-time one. Unix times are
+    shown in this zone; without one they are UTC. An offset written in the cell (``+0000``) wins.
+
 ``name``
     The profile's name, set by :func:`load_profile`. It has at most :data:`NAME_MAX` characters
     because imports record ``profile:<name>`` as their format.
@@ -76,10 +109,19 @@ The package, in the order a file meets it:
 - :mod:`.validate`: :func:`validate_profile`, run before a profile is saved or used;
 - :mod:`.store`: profiles saved by name;
 - :mod:`.rows` and :mod:`.reader`: :func:`parse_with_profile`, row by row, then entry by entry;
-- :mod:`.survey` and :mod:`.suggest`: helping staff map a file, and :func:`explain_unmappable`.
+- :mod:`.survey` and :mod:`.suggest`: helping staff map a file (:func:`suggest_mapping`: a profile that
+  saves as it is, with its open questions), and :func:`explain_unmappable`;
+- :mod:`.preview`: :func:`preview_mapping`, the first entries as they would be stored, for the page.
 """
 
 from dashboard.ingest.profiles.patterns import DAY_MONTH_PATTERNS, ISO_PATTERNS, TIME_PATTERNS, example, has_time
+from dashboard.ingest.profiles.preview import (
+    PREVIEW_ROWS,
+    MappingPreview,
+    preview_mapping,
+    stored_rows,
+    words_to_number,
+)
 from dashboard.ingest.profiles.reader import parse_with_profile, read_profile_table
 from dashboard.ingest.profiles.spec import (
     AGGREGATES,
@@ -90,16 +132,22 @@ from dashboard.ingest.profiles.spec import (
     LAYOUTS,
     NAME_MAX,
     NO_DATE,
+    NOT_RECORDED,
+    TIME_PARTS,
+    UNIX_LAYOUTS,
     ProfileError,
     ProfileExists,
     role_columns,
 )
 from dashboard.ingest.profiles.store import list_profiles, load_profile, save_profile
 from dashboard.ingest.profiles.suggest import (
+    Suggestion,
     date_readings,
     explain_unmappable,
     guess_field,
     guess_header_row,
+    has_header,
+    suggest_mapping,
     suggest_profile,
 )
 from dashboard.ingest.profiles.survey import column_values, field_values, values_by_item, words_needing_numbers
@@ -116,8 +164,14 @@ __all__ = [
     "LAYOUTS",
     "NAME_MAX",
     "NO_DATE",
+    "NOT_RECORDED",
+    "TIME_PARTS",
+    "UNIX_LAYOUTS",
     "TIME_PATTERNS",
+    "PREVIEW_ROWS",
+    "MappingPreview",
     "ProfileError",
+    "Suggestion",
     "ProfileExists",
     "check_name",
     "column_values",
@@ -127,16 +181,21 @@ __all__ = [
     "field_values",
     "guess_field",
     "guess_header_row",
+    "has_header",
     "has_time",
     "list_profiles",
     "load_profile",
     "parse_with_profile",
+    "preview_mapping",
     "read_profile_table",
     "role_columns",
     "same_profile",
     "save_profile",
+    "stored_rows",
+    "suggest_mapping",
     "suggest_profile",
     "validate_profile",
     "values_by_item",
     "words_needing_numbers",
+    "words_to_number",
 ]

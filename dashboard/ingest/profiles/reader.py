@@ -3,6 +3,7 @@ imported whole or not at all, and ignored columns and items are reported with th
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,16 +18,20 @@ from dashboard.ingest.csv_text import (
     read_csv,
     refuse,
     report_unknown_columns,
+    sniff_delimiter,
 )
 from dashboard.ingest.diary_csv import BP_RANGES, TEXTS
 from dashboard.ingest.profiles.rows import RowReader, When
-from dashboard.ingest.profiles.spec import ProfileError, named_columns
+from dashboard.ingest.profiles.spec import ProfileError, named_columns, positional
 from dashboard.ingest.profiles.validate import validate_profile
 from dashboard.ingest.records import DiaryRecord, FileRefused, ParsedFile, RefusedRow, named_at_import
 
 
-def read_profile_table(raw: bytes, file_name: str, header_row: int = 1) -> Table:
-    """The file as cells, its header on ``header_row``; data rows keep the file's row numbers."""
+def read_profile_table(raw: bytes, file_name: str, header_row: int = 1, header: bool = True) -> Table:
+    """The file as cells, its header on ``header_row``; data rows keep the file's row numbers.
+    Without a header (``header=False``) every row is data and the columns are "column 1", "column 2", ..."""
+    if not header:
+        return _headerless(raw, file_name)
     if header_row == 1:
         return read_csv(raw, file_name)
     lines = io.StringIO(decode(raw, file_name), newline="")
@@ -49,6 +54,25 @@ def read_profile_table(raw: bytes, file_name: str, header_row: int = 1) -> Table
     return Table(file_name, table.header, [(row + offset, cells) for row, cells in table.rows], table.delimiter)
 
 
+def _headerless(raw: bytes, file_name: str) -> Table:
+    """Every row is data, row 1 included: a header of "column 1" ... is put above the file to read
+    it, and the rows keep the file's own numbers."""
+    text = decode(raw, file_name).lstrip("\r\n")
+    delimiter = sniff_delimiter(text.split("\n", 1)[0])
+    try:
+        width = max((len(cells) for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)), default=0)
+    except csv.Error:
+        width = 1  # read_csv below names the row whose quotes are wrong
+    names = positional(max(width, 1))
+    try:
+        table = read_csv((delimiter.join(names) + "\n" + text).encode("utf-8"), file_name)
+    except FileRefused as exc:
+        r = exc.refused
+        raise FileRefused(file_name, r.reason, row=r.row - 1 if isinstance(r.row, int) else r.row,
+                          column=r.column, value=r.value) from None
+    return Table(file_name, table.header, [(row - 1, cells) for row, cells in table.rows], table.delimiter)
+
+
 def parse_with_profile(
     raw: bytes, file_name: str, profile: dict, *, patient_ref: str | None = None, today: date | None = None
 ) -> ParsedFile:
@@ -58,7 +82,7 @@ def parse_with_profile(
         p = validate_profile(profile)
     except ProfileError as exc:
         raise FileRefused(file_name, f"the mapping profile cannot be used: {exc}", row=1) from None
-    table = read_profile_table(raw, file_name, p["header_row"])
+    table = read_profile_table(raw, file_name, p["header_row"], p["header"])
     patient_ref = named_at_import(file_name, patient_ref)
     if not p["patient_column"] and not patient_ref:
         raise FileRefused(file_name, "the profile names no patient column: name the patient when importing",
@@ -118,6 +142,8 @@ def _build(parsed: ParsedFile, entries: dict, spoiled: dict, reader: RowReader) 
 def _report_ignored(parsed: ParsedFile, table: Table, p: dict, reader: RowReader) -> None:
     used = set(named_columns(p).values()) | {c for c, f in (p.get("columns") or {}).items() if f}
     report_unknown_columns(table, {normalise_header(name) for name in used}, parsed)
+    for column, count in reader.unmatched.items():
+        parsed.ignored[f"column '{reader.label(column)}': no match for its rule (not recorded)"] = count
     if p["layout"] == "long":
         item_label = reader.label(p["item_column"])
         for key, count in reader.ignored_items.most_common():

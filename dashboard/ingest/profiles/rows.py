@@ -1,12 +1,14 @@
 """A file's rows read by a profile, one at a time: each row's patient, its date (fill-down,
-fallback date) and its values (value maps, rescaling, the native format's ranges)."""
+fallback date, Unix times, joined time columns, the patient's time zone) and its values
+("not recorded" words, value maps, patterns, packed ratings, rescaling, the native format's ranges)."""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from dashboard import fields
 from dashboard.fields import SIDE_EFFECTS
@@ -21,10 +23,13 @@ from dashboard.ingest.csv_text import (
 )
 from dashboard.ingest.diary_csv import NOTES_MAX, RANGES, SCALES, TEXTS, UNITS, parse_severity
 from dashboard.ingest.profiles.patterns import example, has_time
-from dashboard.ingest.profiles.spec import in_range, item_key, named_columns
+from dashboard.ingest.profiles.spec import UNIX_LAYOUTS, in_range, item_key, named_columns
+from dashboard.ingest.profiles.validate import compile_rule
 from dashboard.ingest.records import FileRefused, RefusedRow
 
 _WHOLE = re.compile(r"[0-9]+")
+_UNIX = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -54,6 +59,11 @@ class RowReader:
             name: {item_key(label): number for label, number in labels.items()}
             for name, labels in profile["value_maps"].items()
         }
+        self.not_recorded = {item_key(w) for w in profile.get("not_recorded") or ()}
+        self.rules = {normalise_header(c): (kind, compile_rule(regex))
+                      for c, rule in (profile.get("rules") or {}).items() for kind, regex in rule.items()}
+        self.zone = ZoneInfo(profile["timezone"]) if profile.get("timezone") else None
+        self.unmatched: Counter[str] = Counter()  # cells a column's rule found nothing in, by column
 
     def _positions(self) -> dict[str, int]:
         """Where each named column is; a named column missing from the file refuses the file."""
@@ -98,6 +108,11 @@ class RowReader:
             except _BadDate as fallback:
                 reason = f"{primary.reason}; and the fallback date cannot be read either: {fallback.reason}"
                 return refuse(row, primary.column, primary.text, reason)
+        if self.zone is not None and when.offset is None and when.has_time:
+            # The patient's zone for a time written without an offset. A time the clock skipped
+            # (02:30 when summer time starts) takes the offset before the change, and a time the
+            # clock passed twice (02:30 when it ends) the first, summer-time one (PEP 495, fold=0).
+            when.offset = int(when.at.replace(tzinfo=self.zone).utcoffset().total_seconds() // 60)
         if p["one_entry_per_day"]:
             when.at, when.offset, when.has_time = datetime.combine(when.at.date(), datetime.min.time()), None, False
         problem = fields.DIARY.problem(when.at, self.today)
@@ -111,9 +126,11 @@ class RowReader:
             when = self._from_parts(cells)
         else:
             when = self._dated(cells, p["date_column"], p["date_format"])
+        if p.get("time_parts"):
+            self._join_parts(cells, when)
         if p["time_column"]:
             text = cell(cells, self.index[p["time_column"]]).strip()
-            if text:
+            if text and item_key(text) not in self.not_recorded:
                 try:
                     clock = datetime.strptime(text, p["time_format"]).time()
                 except ValueError:
@@ -122,11 +139,46 @@ class RowReader:
                 when.at, when.has_time = datetime.combine(when.at.date(), clock), True
         return when
 
+    def _join_parts(self, cells: list[str], when: When) -> None:
+        """An hour column and a minute column (iMoodJournal) joined to the row's date."""
+        clock = {}
+        for part, column in self.p["time_parts"].items():
+            if not column:
+                clock[part] = 0
+                continue
+            text = cell(cells, self.index[column]).strip()
+            if not text or item_key(text) in self.not_recorded:
+                return  # no time: the entry keeps its date only
+            top = 23 if part == "hour" else 59
+            if not _WHOLE.fullmatch(text) or int(text) > top:
+                raise _BadDate(self.label(column), text, f"{text!r} is not {'an' if part == 'hour' else 'a'} {part} "
+                                                         f"(a whole number from 0 to {top})")
+            clock[part] = int(text)
+        when.at, when.has_time = datetime.combine(when.at.date(), datetime.min.time()).replace(**clock), True
+
+    def _unix(self, text: str, label: str, layout: str) -> When:
+        """Seconds or milliseconds since 1970-01-01 00:00 UTC: an instant, shown in the patient's
+        zone when the profile names one, else in UTC (offset 0)."""
+        try:
+            if not _UNIX.fullmatch(text):
+                raise ValueError(text)
+            number = float(text)
+            instant = _EPOCH + (timedelta(milliseconds=number) if layout == "unix_ms" else timedelta(seconds=number))
+        except (ValueError, OverflowError):
+            unit = "milliseconds" if layout == "unix_ms" else "seconds"
+            raise _BadDate(label, text, f"{text!r} is not a Unix time in {unit} since 1970 (e.g. {example(layout)})") \
+                from None
+        local = instant.astimezone(self.zone) if self.zone is not None else instant
+        offset = int(local.utcoffset().total_seconds() // 60)
+        return When(local.replace(tzinfo=None), offset, True, label, text)
+
     def _dated(self, cells: list[str], column: str, pattern: str) -> When:
         text = cell(cells, self.index[column]).strip()
         label = self.label(column)
         if not text:
             raise _BadDate(label, text, "the date is empty")
+        if pattern in UNIX_LAYOUTS:
+            return self._unix(text, label, pattern)
         try:
             at = datetime.strptime(text, pattern)
         except ValueError:
@@ -151,7 +203,7 @@ class RowReader:
         written = f"{numbers['year']}-{numbers['month']}-{numbers['day']}"
         try:
             day = date(numbers["year"], numbers["month"], numbers["day"])
-        except ValueError:
+        except (ValueError, OverflowError):  # a day of 99999999999999999999 overflows a C int
             reason = f"{written} (year-month-day) is not a date on the calendar"
             raise _BadDate(day_label, str(numbers["day"]), reason) from None
         return When(datetime.combine(day, datetime.min.time()), None, False, day_label, written)
@@ -173,13 +225,42 @@ class RowReader:
         found, refused = [], []
         for column, target in sources:
             text = cell(cells, self.index[column])
-            if not text.strip():
+            if not text.strip() or self._placeholder(target, text):
                 continue  # not recorded, never 0
             try:
-                found.append((target, self._value(target, text)))
+                rule = self.rules.get(normalise_header(column))
+                value = self._ruled(target, text, rule) if rule else self._value(target, text)
             except ValueError as exc:
                 refused.append(refuse(row, self.label(column), text, str(exc)))
+                continue
+            if value is None:
+                self.unmatched[column] += 1
+            else:
+                found.append((target, value))
         return refused or found
+
+    def _placeholder(self, name: str, text: str) -> bool:
+        """A "not recorded" word, unless the field's value map gives it a number."""
+        key = item_key(text)
+        return key in self.not_recorded and key not in self.value_maps.get(name, {})
+
+    def _ruled(self, name: str, text: str, rule: tuple[str, re.Pattern]) -> float | int | None:
+        """The number a column's rule reads: every match's named number summed (``pattern``: a list
+        cell sums its items), or the first match's (``label``: one rating out of a packed cell).
+        None when nothing matches: the field is not recorded, and the report counts such cells."""
+        kind, compiled = rule
+        (group,) = compiled.groupindex
+        matches = list(compiled.finditer(text))
+        if not matches:
+            return None
+        numbers = []
+        for m in matches[:1] if kind == "label" else matches:
+            try:
+                numbers.append(parse_number(m.group(group) or "", decimal_comma=self.table.decimal_comma))
+            except ValueError:
+                raise ValueError(f"{m.group(group)!r}, found by the column's {kind} {compiled.pattern!r}, "
+                                 f"is not a number") from None
+        return self._in_range(name, round(sum(numbers), 6))
 
     def _value(self, name: str, text: str):
         if name in TEXTS:
@@ -204,6 +285,11 @@ class RowReader:
             if graded:
                 raise
             raise ValueError(f"{text.strip()!r} is not a number; {_range_text(name)}") from None
+        return self._in_range(name, number)
+
+    def _in_range(self, name: str, number: float):
+        """A number read from the file, rescaled when the profile says so, within the field's range."""
+        scale = self.p["scale"].get(name)
         if scale:
             number = _rescale(name, number, scale)
         if not in_range(name, number):

@@ -16,7 +16,18 @@ KEYS = (
     "date_column", "date_format", "date_parts", "fill_down", "time_column", "time_format",
     "fallback_date_column", "fallback_date_format", "one_entry_per_day",
     "value_maps", "scale", "aggregate", "patient_column",
+    # version 2 (import-formats.md, "Version 3"): all optional, so a saved version-1 profile reads as before
+    "version", "header", "rules", "not_recorded", "time_parts", "timezone",
 )
+VERSIONS = (1, 2)
+VERSION = 2  # written by the suggester and the page
+RULES = ("pattern", "label")  # a column's parse rule: every match summed, or the first match (a packed rating)
+TIME_PARTS = ("hour", "minute")
+# Time layouts besides strptime patterns: seconds or milliseconds since 1970-01-01 00:00 UTC.
+UNIX_LAYOUTS = ("unix_s", "unix_ms")
+# Cells that mean "not recorded": the field is left empty, never read as 0 or refused as "not a number".
+# "none" is not among them: it is a severity word (0) for side effects.
+NOT_RECORDED = ("null", "nil", "[]", "{}", "-", "--", "—", "n/a", "na", "nan", "not recorded", "no data")
 DATE_PARTS = ("year", "month", "day")
 # Daylio's five default moods, evenly spaced on the diary's 0 (worst) - 10 (best) mood scale.
 DAYLIO_MOODS = {"rad": 10.0, "good": 7.5, "meh": 5.0, "bad": 2.5, "fugly": 2.5, "awful": 0.0}
@@ -53,7 +64,15 @@ def named_columns(p: dict) -> dict[str, str]:
                                      "item_column", "value_column") if p.get(key)}
     for part, name in (p.get("date_parts") or {}).items():
         roles[f"date_parts[{part!r}]"] = name
+    for part, name in (p.get("time_parts") or {}).items():
+        if name:
+            roles[f"time_parts[{part!r}]"] = name
     return roles
+
+
+def positional(count: int) -> list[str]:
+    """The names a file without a header gives its columns: "column 1", "column 2", ..."""
+    return [f"column {i + 1}" for i in range(count)]
 
 
 def role_columns(p: dict) -> list[str]:

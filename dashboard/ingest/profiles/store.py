@@ -9,7 +9,7 @@ from dashboard.audit_actions import AuditAction
 from dashboard.db import audit
 from dashboard.db.models import MappingProfile
 from dashboard.ingest.profiles.spec import ProfileExists
-from dashboard.ingest.profiles.validate import check_name, validate_profile
+from dashboard.ingest.profiles.validate import check_name, same_profile, validate_profile
 from dashboard.ingest.writer import utcnow
 
 
@@ -19,8 +19,8 @@ def save_profile(session: Session, name: str, mapping: dict, *, created_by: str,
     name = check_name(name)
     checked = validate_profile({k: v for k, v in mapping.items() if k != "name"})
     stored = session.scalar(select(MappingProfile).where(MappingProfile.name == name))
-    if stored is not None and stored.mapping == checked:
-        return
+    if stored is not None and same_profile(stored.mapping, checked):
+        return  # the same mapping, a version-1 profile saved again included
     if stored is not None and not replace:
         raise ProfileExists(f"name: a different profile called {name!r} exists; choose another name or replace it")
     if stored is None:

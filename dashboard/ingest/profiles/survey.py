@@ -39,19 +39,25 @@ def values_by_item(table: Table, item_column: str, value_column: str) -> dict[st
 
 
 def field_values(table: Table, p: dict) -> dict[str, list[str]]:
-    """The cells each mapped diary field would read, from its columns or its items."""
+    """The cells each mapped diary field would read, from its columns or its items, but for the
+    profile's "not recorded" words and the columns a rule reads."""
     out: dict[str, list[str]] = {}
+    kept = {item_key(w) for w in p.get("not_recorded") or ()}
+    if p.get("layout") == "long" and normalise_header(p.get("value_column") or "") in {
+            normalise_header(c) for c in p.get("rules") or {}}:
+        return out
     if p.get("layout") == "long":
         per_item = values_by_item(table, p.get("item_column") or "", p.get("value_column") or "")
         for item, name in (p.get("items") or {}).items():
             if name:
-                out.setdefault(name, []).extend(per_item.get(item_key(item), []))
+                out.setdefault(name, []).extend(v for v in per_item.get(item_key(item), []) if item_key(v) not in kept)
         return out
     index = {normalise_header(name): i for i, name in enumerate(table.header)}
+    ruled = {normalise_header(c) for c in p.get("rules") or {}}  # read by a pattern, not word by word
     for column, name in (p.get("columns") or {}).items():
-        if name and normalise_header(column) in index:
+        if name and normalise_header(column) in index and normalise_header(column) not in ruled:
             out.setdefault(name, []).extend(cell(c, index[normalise_header(column)]).strip() for _, c in table.rows)
-    return {name: [v for v in seen if v] for name, seen in out.items()}
+    return {name: [v for v in seen if v and item_key(v) not in kept] for name, seen in out.items()}
 
 
 def words_needing_numbers(name: str, seen: list[str]) -> list[str]:

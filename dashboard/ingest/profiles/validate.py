@@ -4,6 +4,8 @@ that cannot work: each message names the key that is wrong."""
 from __future__ import annotations
 
 import math
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dashboard.fields import SIDE_EFFECTS
 from dashboard.ingest.csv_text import normalise_header
@@ -17,6 +19,11 @@ from dashboard.ingest.profiles.spec import (
     LAYOUTS,
     NAME_MAX,
     NO_DATE,
+    NOT_RECORDED,
+    RULES,
+    TIME_PARTS,
+    VERSION,
+    VERSIONS,
     ProfileError,
     field_range,
     in_range,
@@ -36,8 +43,13 @@ def validate_profile(mapping: dict) -> dict:
     out: dict = {}
     if mapping.get("name") is not None:
         out["name"] = check_name(mapping["name"])
+    _choice(mapping, "version", VERSIONS, 1)  # a saved version-1 profile reads as before: its keys are a subset
+    out["version"] = VERSION
     out["layout"] = _choice(mapping, "layout", LAYOUTS, None)
     out["header_row"] = _whole(mapping, "header_row")
+    out["header"] = _flag(mapping, "header", default=True)
+    if not out["header"] and out["header_row"] != 1:
+        raise ProfileError("header_row: a file without a header ('header': false) is read from its first row")
     if out["layout"] == "wide":
         _absent(mapping, ("item_column", "value_column", "items"), "a long layout")
         out["columns"] = _field_map(mapping, "columns", normalise_header)
@@ -53,8 +65,78 @@ def validate_profile(mapping: dict) -> dict:
     mapped = {f for f in (out["columns"] if out["layout"] == "wide" else out["items"]).values() if f}
     out["value_maps"] = _value_maps(mapping.get("value_maps") or {}, mapped)
     out["scale"] = _scales(mapping.get("scale") or {}, mapped)
+    out["rules"] = _rules(mapping.get("rules") or {}, out)
+    out["not_recorded"] = _not_recorded(mapping, out["value_maps"])
+    out["timezone"] = check_timezone(mapping.get("timezone"))
     _roles_distinct(out)
     return out
+
+
+def check_timezone(name) -> str | None:
+    """An IANA time zone name (``Europe/Berlin``), or None for "the offset as written, else none"."""
+    if name in (None, ""):
+        return None
+    try:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(name)
+        ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ProfileError(f"timezone: {name!r} is not a time zone name such as 'Europe/Berlin' (IANA)") from None
+    return name.strip()
+
+
+def compile_rule(regex: str) -> re.Pattern:
+    """A column's pattern, matched ignoring case: ``25 MG`` and ``25 mg`` are the same dose."""
+    return re.compile(regex, re.IGNORECASE)
+
+
+def _rules(given, p: dict) -> dict[str, dict[str, str]]:
+    """``{column: {"pattern": regex}}`` (its one named number summed over every match) or
+    ``{column: {"label": regex}}`` (the first match: one rating out of a packed cell)."""
+    if not isinstance(given, dict):
+        raise ProfileError('rules: give each column its rule, e.g. {"Drug Intakes": {"pattern": "(?P<mg>\\d+)\\s*mg"}}')
+    if p["layout"] == "wide":
+        targets = {normalise_header(c): f for c, f in p["columns"].items()}
+    else:
+        targets = {normalise_header(p["value_column"]): "the value column"}
+    out = {}
+    for column, rule in given.items():
+        where = f"rules[{column!r}]"
+        if not isinstance(column, str) or normalise_header(column) not in targets:
+            raise ProfileError(f"{where}: a rule applies to a column mapped to a diary field"
+                               + ("" if p["layout"] == "wide" else " (in a long layout, the value column)"))
+        target = targets[normalise_header(column)]
+        if target is None:
+            raise ProfileError(f"{where}: the column is ignored; map it to a diary field first")
+        if target in TEXTS:
+            raise ProfileError(f"{where}: {target} is free text; a rule reads a number")
+        if not isinstance(rule, dict) or len(rule) != 1 or next(iter(rule)) not in RULES:
+            raise ProfileError(f"{where}: give one of {', '.join(map(repr, RULES))} with a regular expression")
+        kind, regex = next(iter(rule.items()))
+        if not isinstance(regex, str) or not regex.strip():
+            raise ProfileError(f"{where}[{kind!r}]: give a regular expression")
+        try:
+            compiled = compile_rule(regex)
+        except re.error as exc:
+            raise ProfileError(f"{where}[{kind!r}]: {regex!r} is not a regular expression ({exc})") from None
+        if len(compiled.groupindex) != 1:
+            raise ProfileError(f"{where}[{kind!r}]: {regex!r} needs exactly one named group holding the number, "
+                               "e.g. (?P<mg>\\d+(?:\\.\\d+)?)")
+        out[column.strip()] = {kind: regex}
+    return out
+
+
+def _not_recorded(m: dict, value_maps: dict) -> list[str]:
+    given = m.get("not_recorded")
+    if given is None:
+        given = list(NOT_RECORDED)
+    if not isinstance(given, (list, tuple)) or not all(isinstance(w, str) and w.strip() for w in given):
+        raise ProfileError('not_recorded: give the words that mean "not recorded", e.g. ["null", "-", "n/a"]')
+    labels = {item_key(label): name for name, labels in value_maps.items() for label in labels}
+    for word in given:
+        if item_key(word) in labels:
+            raise ProfileError(f"not_recorded: {word!r} is also a label of value_maps[{labels[item_key(word)]!r}]")
+    return list(dict.fromkeys(w.strip() for w in given))
 
 
 def check_name(name) -> str:
@@ -81,8 +163,8 @@ def _whole(m: dict, key: str) -> int:
     return value
 
 
-def _flag(m: dict, key: str) -> bool:
-    value = m.get(key, False)
+def _flag(m: dict, key: str, *, default: bool = False) -> bool:
+    value = m.get(key, default)
     if value is None:
         return False
     if not isinstance(value, bool):
@@ -133,7 +215,7 @@ def _field_map(m: dict, key: str, normalise) -> dict[str, str | None]:
 
 def _dates(m: dict) -> dict:
     out = {key: None for key in ("date_column", "date_format", "date_parts", "time_column", "time_format",
-                                 "fallback_date_column", "fallback_date_format")}
+                                 "time_parts", "fallback_date_column", "fallback_date_format")}
     by_column, parts = m.get("date_column") not in (None, ""), m.get("date_parts") not in (None, {})
     if by_column == parts:
         raise ProfileError("give either 'date_column' or 'date_parts', not both" if parts else NO_DATE)
@@ -153,9 +235,20 @@ def _dates(m: dict) -> dict:
         out["time_format"] = check_pattern(m, "time_format", kind="time")
         if out["date_format"] and has_time(out["date_format"]):
             raise ProfileError(f"time_column: the date_format {out['date_format']!r} already holds a time")
+    if m.get("time_parts") not in (None, {}):
+        given = m["time_parts"]
+        if out["time_column"]:
+            raise ProfileError("give either 'time_column' or 'time_parts', not both")
+        if not isinstance(given, dict) or not set(given) <= set(TIME_PARTS) or not given.get("hour"):
+            raise ProfileError('time_parts: name the columns as {"hour": ..., "minute": ...} '
+                               "(the minute may be absent)")
+        if out["date_format"] and has_time(out["date_format"]):
+            raise ProfileError(f"time_parts: the date_format {out['date_format']!r} already holds a time")
+        out["time_parts"] = {part: _column(given, part, required=part == "hour") for part in TIME_PARTS}
     if m.get("fallback_date_column") or m.get("fallback_date_format"):
         out["fallback_date_column"] = _column(m, "fallback_date_column", required=True)
         out["fallback_date_format"] = check_pattern(m, "fallback_date_format", kind="date")
+
     return out
 
 
