@@ -1,4 +1,6 @@
-"""The command line as a clinic's IT person uses it: real processes, real databases."""
+"""The command line as a clinic's IT person uses it, on real databases: ``cli`` runs a command's ``main`` in
+this process (tests/clirun.py); the tests about the process itself (two at once, the operating-system
+user, stopping a server, an unusable database) start real processes."""
 
 from __future__ import annotations
 
@@ -13,16 +15,11 @@ from sqlalchemy import func, select
 
 from dashboard.db.models import AuditEvent, DiaryEntry, ImportRecord
 from dashboard.db.session import session_scope
+from tests.clirun import REPO, cli
 from tests.dbdump import assert_only_the_file_kept, dump
 
-REPO = Path(__file__).resolve().parents[1]
 GOOD = "patient_id,date,pain,sleep,nausea,notes\nP-001,2026-03-01T21:30,6.5,4,mild,\"slept badly, woke at 3\"\nP-001,2026-03-02,5,,none,\n"
 BAD = "patient_id,date,pain\nP-001,03/01/2026,6\nP-001,2026-03-02,11\nP-001,2026-03-03,4\n"
-
-
-def cli(db_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DASHBOARD_DATABASE_URL": db_url}
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:

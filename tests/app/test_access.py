@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -26,8 +23,8 @@ from tests.app.conftest import (
     shared_with,
     texts,
 )
+from tests.clirun import cli
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("page", (*PAGES, "login", "no-such-page"))
@@ -154,9 +151,7 @@ def _small_clinic(url: str) -> None:
 
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DASHBOARD_DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return cli(url, *args)  # the command's main, in this process (tests/clirun.py)
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -18,8 +14,8 @@ from dashboard.auth.accounts import add_user
 from dashboard.db.models import DiaryEntry, MappingProfile, Patient
 from dashboard.db.session import session_scope
 from dashboard.ingest.profiles import list_profiles, load_profile, save_profile
+from tests.clirun import cli
 
-REPO = Path(__file__).resolve().parents[2]
 P2 = "data/real/diary_csv/monstermizer/Participant2Pain.csv"
 SCRIPT = """
 from dashboard.app_pages import mapping_ui
@@ -74,10 +70,7 @@ def test_a_profile_saved_on_the_page_is_reused_by_the_cli(page, db_url, shared_d
 
     path = tmp_path / "Participant2Pain.csv"
     path.write_bytes(raw)
-    env = {**os.environ, "DASHBOARD_DATABASE_URL": db_url}
-    command = [sys.executable, "-m", "dashboard", "import", str(path), "--profile", "monstermizer", "--patient", "MM-2",
-               "--json"]
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    result = cli(db_url, "import", str(path), "--profile", "monstermizer", "--patient", "MM-2", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert (report["status"], report["format"], report["patients"], report["entries_added"]) == (

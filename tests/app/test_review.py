@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -30,8 +26,8 @@ from dashboard.db.session import session_scope
 from dashboard.demo import STORIES
 from dashboard.ingest.service import import_file
 from tests.app.conftest import account, app, audit_rows, last_audit_id, patient_id
+from tests.clirun import cli
 
-REPO = Path(__file__).resolve().parents[2]
 TODAY = date.today()
 HEADER = ["Current step"]
 SINCE_LAST_VISIT = ["Mean pain", "Change from baseline", "Change from baseline (%)", "Responder", "Diary days"]
@@ -253,9 +249,7 @@ def test_a_new_step_keeps_the_step_just_finished_answered(clinic_url, days_ago):
 
 def test_the_command_lines_summary_json_is_what_the_page_shows(clinic_url):
     at = review(clinic_url, "DEMO-001", "dr.rivera")
-    env = {**os.environ, "DASHBOARD_DATABASE_URL": clinic_url}
-    result = subprocess.run([sys.executable, "-m", "dashboard", "summary", "DEMO-001", "--json", "--as", "dr.rivera"],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    result = cli(clinic_url, "summary", "DEMO-001", "--json", "--as", "dr.rivera")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     expected = expected_metrics(summary)

@@ -3,12 +3,9 @@ owner does after switching that off (on SQLite and PostgreSQL alike)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -18,8 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from dashboard.db import audit
 from dashboard.db.models import AuditEvent
 from dashboard.db.session import alembic_config, get_engine, migrate, session_scope
+from tests.clirun import cli
 
-REPO = Path(__file__).resolve().parents[2]
 TRIGGERS = {
     "sqlite": {"audit_event_no_update", "audit_event_no_delete"},
     "postgresql": {"audit_event_no_update_delete", "audit_event_no_truncate"},
@@ -74,9 +71,7 @@ def _verify(url: str) -> audit.VerifyResult:
 
 
 def _cli_verify(url: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DASHBOARD_DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "dashboard", "audit", "verify"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return cli(url, "audit", "verify")  # the command's main, in this process (tests/clirun.py)
 
 
 def test_the_triggers_exist_after_migrating(db_url):

@@ -20,6 +20,7 @@ from dashboard.db import audit, audit_checkpoint, audit_key
 from dashboard.db.models import AuditEvent
 from dashboard.db.session import session_scope
 from tests.db.test_audit import _trail, audit_unlocked
+from tests.clirun import cli
 
 REPO = Path(__file__).resolve().parents[2]
 OTHER_KEY = b"not-the-clinic-key-" + b"x" * 32
@@ -246,9 +247,7 @@ def test_many_threads_and_processes_appending_at_once_keep_the_chain(db_url):
 
 
 def _cli(url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "dashboard", "audit", *args], cwd=REPO,
-                          env={**os.environ, "DASHBOARD_DATABASE_URL": url, **env},
-                          capture_output=True, text=True, timeout=120)
+    return cli(url, "audit", *args, **env)  # the command's main, in this process (tests/clirun.py)
 
 
 def test_verify_passes_then_writes_the_checkpoint_then_catches_a_cut_tail(db_url):

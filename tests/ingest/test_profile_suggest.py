@@ -5,8 +5,6 @@ HHMM times; and ``profile suggest`` printing a profile that ``--profile`` takes 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from datetime import date, datetime
 from pathlib import Path
@@ -14,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from dashboard.ingest.profiles import date_readings, guess_field, parse_with_profile, suggest_profile, validate_profile
+from tests.clirun import cli
 
-REPO = Path(__file__).resolve().parents[2]
 MM = "data/real/diary_csv/monstermizer"
 TODAY = date(2026, 12, 1)
 
@@ -76,12 +74,6 @@ def test_the_real_logs_get_profiles_that_import(shared_dir):
         assert entries is None or len(parsed.diary) == entries
     regions = suggest_profile((shared_dir / f"{MM}/pain.csv").read_bytes(), "pain.csv")["items"]
     assert regions["Knees"] == regions["Low back"] == "pain"  # a region log: each region is where it hurts
-
-
-def cli(db_url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DASHBOARD_DATABASE_URL": db_url}
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)
 
 
 def test_profile_suggest_prints_a_profile_that_import_takes_after_saving(shared_dir, db_url, tmp_path):
