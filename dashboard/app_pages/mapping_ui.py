@@ -1,8 +1,8 @@
 """The import page's "Map another layout" section (import-formats.md section 4).
 
 Staff upload another diary app's export and get the suggester's profile as a form: each column
-(or, for a long format, each item) and the diary field it becomes, how its cells are read (as
-written, a pattern summed, a packed rating), numbers for the words it holds, the words that mean
+(or, for a long format, each item) and the diary field it becomes, how its cells (a long format's
+value column) are read (as written, a pattern summed, a packed rating), numbers for the words it holds, the words that mean
 "not recorded", the date layout and the patient's time zone. The suggester's open questions are
 listed with each column's values. A live preview shows the first entries as they would be stored;
 staff save the mapping as a named profile and import with it. Nobody edits JSON (a read-only view
@@ -444,7 +444,7 @@ def _save(profile: dict, user: User) -> str:
             run(imports.save_mapping_profile, user, name, profile, replace=replace)
         except (profiles.ProfileError, PermissionError) as exc:
             st.error("The profile was not saved:")
-            st.text(str(exc))
+            st.text(f"profile {name!r}: {exc}")  # as text: the name is typed, the message may quote a cell
         else:
             st.success("Profile saved. The command line reuses it with: python -m dashboard import FILE --profile NAME")
     return name

@@ -306,3 +306,18 @@ def test_a_long_layouts_value_rule_is_shown_and_kept_when_saved_again(page, db_u
     assert not page.exception and not page.error
     with session_scope(db_url) as session:
         assert load_profile(session, "rated")["rules"] == {"value": {"pattern": r"(?P<v>\d+)/"}}
+
+
+def test_a_pattern_that_could_hang_an_import_is_refused_on_the_page_in_words(page, db_url):
+    upload(page, "imood.csv", IMOOD, patient="IM-1")
+    hostile = r"(?P<mg>(\d+)+)$"
+    page.text_input(key=widget_key("regex_pattern", "Medication")).input(hostile).run()
+    assert not page.exception
+    said = f"rules['Medication']['pattern']: {hostile!r} repeats a group that itself repeats or has alternatives"
+    assert any(said in t for t in texts(page))  # the preview says why it cannot map
+    page.text_input(key="map_profile_name").input("imood").run()
+    page.button(key="map_save").click().run()
+    assert [e.value for e in page.error][-1] == "The profile was not saved:"
+    assert any(t.startswith(f"profile 'imood': {said}") for t in texts(page))
+    with session_scope(db_url) as session:
+        assert list_profiles(session) == []
