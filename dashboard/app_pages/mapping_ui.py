@@ -1,14 +1,14 @@
 """The import page's "Map another layout" section (import-formats.md section 4).
 
-Staff upload another diary app's export and get the suggester's profile as a form: each column
-(or, for a long format, each item) and the diary field it becomes, how its cells (a long format's
-value column's) are read (as written, a pattern summed, a packed rating), numbers for the words
-it holds, the words that mean "not recorded", the date layout and the patient's time zone. The
-suggester's open questions are listed with each column's values. A live preview shows the first entries as they would be stored;
-staff save the mapping as a named profile and import with it. Nobody edits JSON (a read-only view
-remains for experts). The command line reuses the profile: ``python -m dashboard import FILE --profile NAME``.
-The page only arranges widgets: suggestion and preview come from use cases
-(``usecases.imports.suggest_mapping`` and ``preview_mapping``).
+Staff upload another diary app's export and get the suggester's profile as a form: each column (or,
+for a long format, each item) and the diary field it becomes, how its cells (a long format's value
+column's) are read (as written, a pattern summed, a packed rating), numbers for the words it holds,
+the words that mean "not recorded", the date layout and the patient's time zone. The suggester's
+open questions are listed with each column's values. A live preview shows the first entries as they
+would be stored; staff save the mapping as a named profile and import with it. Nobody edits JSON (a
+read-only view remains for experts). The command line reuses the profile: ``python -m dashboard
+import FILE --profile NAME``. The page only arranges widgets: suggestion and preview come from use
+cases (``usecases.imports.suggest_mapping`` and ``preview_mapping``).
 
 File content is patient data. It appears only in st.dataframe, st.text and widget options,
 never as markdown, so a cell such as ``**x**`` or ``<img>`` shows exactly as written.
