@@ -1,14 +1,14 @@
 """The import page's "Map another layout" section (import-formats.md section 4).
 
-Staff upload another diary app's export and get the suggester's profile as a form: each column
-(or, for a long format, each item) and the diary field it becomes, how its cells are read (as
-written, a pattern summed, a packed rating), numbers for the words it holds, the words that mean
-"not recorded", the date layout and the patient's time zone. The suggester's open questions are
-listed with each column's values. A live preview shows the first entries as they would be stored;
-staff save the mapping as a named profile and import with it. Nobody edits JSON (a read-only view
-remains for experts). The command line reuses the profile: ``python -m dashboard import FILE --profile NAME``.
-The page only arranges widgets: suggestion and preview come from use cases
-(``usecases.imports.suggest_mapping`` and ``preview_mapping``).
+Staff upload another diary app's export and get the suggester's profile as a form: each column (or,
+for a long format, each item) and the diary field it becomes, how its cells (a long format's value
+column's) are read (as written, a pattern summed, a packed rating), numbers for the words it holds,
+the words that mean "not recorded", the date layout and the patient's time zone. The suggester's
+open questions are listed with each column's values. A live preview shows the first entries as they
+would be stored; staff save the mapping as a named profile and import with it. Nobody edits JSON (a
+read-only view remains for experts). The command line reuses the profile: ``python -m dashboard
+import FILE --profile NAME``. The page only arranges widgets: suggestion and preview come from use
+cases (``usecases.imports.suggest_mapping`` and ``preview_mapping``).
 
 File content is patient data. It appears only in st.dataframe, st.text and widget options,
 never as markdown, so a cell such as ``**x**`` or ``<img>`` shows exactly as written.
@@ -317,17 +317,25 @@ def _field_pickers(kind: str, names: list[str], current: dict, normalise, values
         out[name] = None if choice == IGNORE else choice
         if values is None or out[name] is None or FIELD[out[name]].kind == TEXT:
             continue
-        rule = given_rules.get(normalise(name)) or {}
-        kinds = list(RULE_LABELS)
-        now = next(iter(rule), "")
-        how = right.selectbox("How its cells are read", kinds, index=kinds.index(now), format_func=RULE_LABELS.get,
-                              key=widget_key("rule", name), label_visibility="collapsed")
-        if how:
-            regex = right.text_input("Regular expression with one named number",
-                                     value=rule.get(how, RULE_EXAMPLES[how]), key=widget_key(f"regex_{how}", name),
-                                     label_visibility="collapsed")
-            chosen_rules[name] = {how: regex}
+        rule = _rule_widget(name, given_rules.get(normalise(name)) or {}, right)
+        if rule:
+            chosen_rules[name] = rule
     return out, chosen_rules
+
+
+def _rule_widget(column: str, rule: dict, container, label: str | None = None) -> dict | None:
+    """How one column's cells are read: as written, a pattern's numbers summed, or one labelled rating.
+    ``label`` is shown; never the column's name, which is file content (labels are markdown)."""
+    kinds = list(RULE_LABELS)
+    now = next(iter(rule), "")
+    how = container.selectbox(label or "How its cells are read", kinds, index=kinds.index(now),
+                              format_func=RULE_LABELS.get, key=widget_key("rule", column),
+                              label_visibility="visible" if label else "collapsed")
+    if not how:
+        return None
+    regex = container.text_input("Regular expression with one named number", value=rule.get(how, RULE_EXAMPLES[how]),
+                                 key=widget_key(f"regex_{how}", column), label_visibility="collapsed")
+    return {how: regex}
 
 
 def _long_widgets(base: dict, header: list[str], values: dict, profile: dict) -> None:
@@ -342,7 +350,13 @@ def _long_widgets(base: dict, header: list[str], values: dict, profile: dict) ->
     kept = [k for k in (base.get("items") or {}) if k.strip().casefold() not in present]  # saved, not in this file
     st.caption("Each item the file holds, and the diary field it becomes")
     mapped, _ = _field_pickers("item", [*items, *kept], base.get("items") or {}, lambda s: s.strip().casefold())
-    profile.update(item_column=item, value_column=value, items=mapped)
+    profile.update(item_column=item, value_column=value, items=mapped, rules={})
+    if value:  # the value column's rule (a pattern summed, a packed rating) applies to every mapped item
+        given = {normalise_header(c): r for c, r in (base.get("rules") or {}).items()}
+        rule = _rule_widget(value, given.get(normalise_header(value)) or {}, st,
+                            label="How the value column's cells are read")
+        if rule:
+            profile["rules"] = {value: rule}
 
 
 def _wide_widgets(base: dict, header: list[str], values: dict, profile: dict) -> None:
@@ -430,7 +444,7 @@ def _save(profile: dict, user: User) -> str:
             run(imports.save_mapping_profile, user, name, profile, replace=replace)
         except (profiles.ProfileError, PermissionError) as exc:
             st.error("The profile was not saved:")
-            st.text(str(exc))
+            st.text(f"profile {name!r}: {exc}")  # as text: the name is typed, the message may quote a cell
         else:
             st.success("Profile saved. The command line reuses it with: python -m dashboard import FILE --profile NAME")
     return name

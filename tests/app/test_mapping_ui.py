@@ -266,3 +266,51 @@ def test_a_header_less_file_is_read_from_its_first_row_on_the_page(page):
     page.checkbox(key="map_header").check().run()  # staff say the first row is a header: one entry left
     assert not page.exception
     assert _preview_rows(page)["file row"].tolist() == ["2"]
+
+
+LONG_RATED = b"item,value,date\nKnee Pain,6/10,2026-03-01\nhappiness,4/10,2026-03-01\nKnee Pain,5/10,2026-03-02\n"
+
+
+def test_a_long_layouts_value_rule_is_shown_and_kept_when_saved_again(page, db_url):
+    """A rule on a long layout's value column has its widget: re-saving from the page keeps it
+    (before, the page dropped it silently) and editing it changes what is saved."""
+    rule = {"pattern": r"(?P<v>\d+)\s*/\s*10"}
+    with session_scope(db_url) as session:
+        save_profile(session, "rated", {
+            "layout": "long", "item_column": "item", "value_column": "value", "date_column": "date",
+            "date_format": "%Y-%m-%d", "items": {"Knee Pain": "pain", "happiness": "mood"},
+            "rules": {"value": rule}}, created_by="staff1")
+    page.run()
+    upload(page, "rated.csv", LONG_RATED)
+    page.selectbox(key="map_start").set_value("rated").run()
+    assert not page.exception and not page.error
+    assert page.selectbox(key=widget_key("rule", "value")).value == "pattern"
+    assert page.text_input(key=widget_key("regex_pattern", "value")).value == rule["pattern"]
+    assert _preview_rows(page)[["pain", "mood"]].values.tolist() == [["6.0", "4.0"], ["5.0", ""]]
+    assert any("Importing would add 2 diary entries" in t for t in texts(page))  # the page's profile is the saved one
+    page.checkbox(key="map_replace").check().run()
+    page.button(key="map_save").click().run()
+    assert not page.exception and not page.error
+    with session_scope(db_url) as session:
+        assert load_profile(session, "rated")["rules"] == {"value": rule}
+    # Edited on the page, the rule is saved as edited.
+    page.text_input(key=widget_key("regex_pattern", "value")).input(r"(?P<v>\d+)/").run()
+    page.button(key="map_save").click().run()
+    assert not page.exception and not page.error
+    with session_scope(db_url) as session:
+        assert load_profile(session, "rated")["rules"] == {"value": {"pattern": r"(?P<v>\d+)/"}}
+
+
+def test_a_pattern_that_could_hang_an_import_is_refused_on_the_page_in_words(page, db_url):
+    upload(page, "imood.csv", IMOOD, patient="IM-1")
+    hostile = r"(?P<mg>(\d+)+)$"
+    page.text_input(key=widget_key("regex_pattern", "Medication")).input(hostile).run()
+    assert not page.exception
+    said = f"rules['Medication']['pattern']: {hostile!r} repeats a group that itself repeats or has alternatives"
+    assert any(said in t for t in texts(page))  # the preview says why it cannot map
+    page.text_input(key="map_profile_name").input("imood").run()
+    page.button(key="map_save").click().run()
+    assert [e.value for e in page.error][-1] == "The profile was not saved:"
+    assert any(t.startswith(f"profile 'imood': {said}") for t in texts(page))
+    with session_scope(db_url) as session:
+        assert list_profiles(session) == []

@@ -17,6 +17,7 @@ from dashboard.ingest.profiles import (
     parse_with_profile,
     preview_mapping,
     save_profile,
+    suggest_mapping,
     validate_profile,
 )
 from dashboard.db.models import MappingProfile
@@ -268,6 +269,64 @@ def test_a_decimal_comma_in_a_semicolon_file():
 def test_a_rule_that_cannot_work_is_refused_at_save(rule, message):
     with pytest.raises(ProfileError, match=message):
         validate_profile({**DOSES, "rules": {"Drug Intakes": rule}})
+
+
+# Patterns that could hang an import (catastrophic backtracking) and cells too long for a pattern
+
+HOSTILE = r"(?P<mg>(\d+)+)$"
+
+
+@pytest.mark.parametrize(("regex", "group"), [
+    (HOSTILE, r"(\d+)+"),
+    (r"(?:(?P<mg>\d+),?)*x", r"(?:(?P<mg>\d+),?)*"),
+    (r"(?:a|aa)+(?P<mg>\d)", r"(?:a|aa)+"),
+    (r"(?P<mg>(?:[\d.]{1,3})+)", r"(?:[\d.]{1,3})+"),
+])
+def test_a_rule_that_repeats_a_repeating_group_is_refused_in_words(regex, group):
+    with pytest.raises(ProfileError) as refused:
+        validate_profile({**DOSES, "rules": {"Drug Intakes": {"pattern": regex}}})
+    said = str(refused.value)
+    assert said.startswith(f"rules['Drug Intakes']['pattern']: {regex!r} repeats a group that itself repeats")
+    assert f"{group!r}" in said and "catastrophic backtracking" in said
+
+
+def test_the_rules_the_suggester_and_the_docs_write_are_not_refused_as_nested():
+    for regex in (MG, rf"ketamin\w*[^\d,\]]*{MG}", r"ketamin[^\d,;|\]]*?(?P<mg>\d+(?:\.\d+)?)\s*mg\b",
+                  r"Sleep Quality:\s*(?P<v>\d+(?:\.\d+)?)\s*/\s*10\b", r"(?P<mg>[(+*]+\d{1,3})"):
+        validate_profile({**DOSES, "rules": {"Drug Intakes": {"pattern": regex}}})
+
+
+def test_a_suggested_profile_with_patterns_still_saves(sqlite_url):
+    raw = (b"Date,Hour,Minute,Medication,Scales\n"
+           b"2026-03-01,9,5,\"Ketamine 25 mg, Ibuprofen 400 mg\",Sleep Quality: 8/10 points | Mood: 3/5\n"
+           b"2026-03-02,8,0,Ketamine 25 mg,Sleep Quality: 6/10 points | Mood: 2/5\n")
+    found = suggest_mapping(raw, "packed.csv")
+    assert {kind for rule in found.profile["rules"].values() for kind in rule} == {"pattern", "label"}
+    with session_scope(sqlite_url) as session:
+        save_profile(session, "packed", found.profile, created_by="staff1")
+    with session_scope(sqlite_url) as session:
+        assert load_profile(session, "packed")["rules"] == found.profile["rules"]
+
+
+def test_a_stored_profile_with_a_hostile_rule_is_refused_at_import_naming_it(sqlite_url):
+    with session_scope(sqlite_url) as session:  # stored before the check existed: written directly
+        session.add(MappingProfile(name="old", mapping={**DOSES, "rules": {"Drug Intakes": {"pattern": HOSTILE}}},
+                                   created_by="staff1", created_at=datetime(2026, 12, 1, tzinfo=timezone.utc)))
+    with session_scope(sqlite_url) as session:
+        profile = load_profile(session, "old")
+    with pytest.raises(FileRefused) as refused:
+        read("Date,Drug Intakes\n3/14/26," + "1" * 22 + "x\n", profile)
+    assert "the mapping profile 'old' cannot be used: rules['Drug Intakes']['pattern']" in str(refused.value)
+
+
+def test_a_cell_longer_than_a_rule_reads_is_refused_naming_the_cell():
+    long_cell = "[" + ", ".join(["Ketamine 25 mg"] * 40) + "]"  # 640 characters
+    parsed = read(f'Date,Drug Intakes\n3/14/26,"{long_cell}"\n3/15/26,"[Ketamine 25 mg]"\n', DOSES)
+    assert [e.measures for e in parsed.diary] == [{"dose_mg": 25.0}]
+    (refused,) = parsed.refused
+    assert (refused.row, refused.column) == (2, "Drug Intakes")
+    assert refused.reason.startswith(f"the cell has {len(long_cell)} characters; the column's pattern")
+    assert "reads cells of at most 500" in refused.reason
 
 
 def test_a_rule_needs_a_column_mapped_to_a_number():

@@ -72,6 +72,9 @@ as before):
     (``Sleep Quality:\s*(?P<v>\d+)\s*/\s*10`` in ``Sleep Quality: 8/10 points | Sleep Time: 8:00``),
     its scale converted by ``scale`` like any number. Both match ignoring case. A cell the rule
     finds nothing in leaves the field empty, and the report counts such cells per column.
+    Python's regular expressions have no time limit, so a rule that repeats a group holding a
+    repeating quantifier or alternatives (``(a+)+``, ``(\d+,?)*``) is refused, and a cell longer
+    than :data:`.regex_guard.RULE_CELL_MAX` characters is refused rather than read by a rule.
 ``not_recorded`` (default :data:`NOT_RECORDED`)
     Words that mean "not recorded" (``null``, ``[]``, ``-``, ``n/a``, ...), matched ignoring case
     and surrounding spaces: the field is left empty instead of refused as "not a number". A word
@@ -107,6 +110,7 @@ The package, in the order a file meets it:
 - :mod:`.spec`: the keys, the diary fields, and the errors;
 - :mod:`.patterns`: the date and time patterns staff choose;
 - :mod:`.validate`: :func:`validate_profile`, run before a profile is saved or used;
+- :mod:`.regex_guard`: refusing a rule's regular expression that could backtrack catastrophically;
 - :mod:`.store`: profiles saved by name;
 - :mod:`.rows` and :mod:`.reader`: :func:`parse_with_profile`, row by row, then entry by entry;
 - :mod:`.survey` and :mod:`.suggest`: helping staff map a file (:func:`suggest_mapping`: a profile that

@@ -81,7 +81,8 @@ def parse_with_profile(
     try:
         p = validate_profile(profile)
     except ProfileError as exc:
-        raise FileRefused(file_name, f"the mapping profile cannot be used: {exc}", row=1) from None
+        named = f" {profile['name']!r}" if isinstance(profile, dict) and profile.get("name") else ""
+        raise FileRefused(file_name, f"the mapping profile{named} cannot be used: {exc}", row=1) from None
     table = read_profile_table(raw, file_name, p["header_row"], p["header"])
     patient_ref = named_at_import(file_name, patient_ref)
     if not p["patient_column"] and not patient_ref:

@@ -23,6 +23,7 @@ from dashboard.ingest.csv_text import (
 )
 from dashboard.ingest.diary_csv import NOTES_MAX, RANGES, SCALES, TEXTS, UNITS, parse_severity
 from dashboard.ingest.profiles.patterns import example, has_time
+from dashboard.ingest.profiles.regex_guard import RULE_CELL_MAX
 from dashboard.ingest.profiles.spec import UNIX_LAYOUTS, in_range, item_key, named_columns
 from dashboard.ingest.profiles.validate import compile_rule
 from dashboard.ingest.records import FileRefused, RefusedRow
@@ -249,6 +250,9 @@ class RowReader:
         cell sums its items), or the first match's (``label``: one rating out of a packed cell).
         None when nothing matches: the field is not recorded, and the report counts such cells."""
         kind, compiled = rule
+        if len(text) > RULE_CELL_MAX:  # a regular expression's time grows with the cell (regex_guard)
+            raise ValueError(f"the cell has {len(text):,} characters; the column's {kind} {compiled.pattern!r} "
+                             f"reads cells of at most {RULE_CELL_MAX:,}")
         (group,) = compiled.groupindex
         matches = list(compiled.finditer(text))
         if not matches:

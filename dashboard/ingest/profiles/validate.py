@@ -11,6 +11,7 @@ from dashboard.fields import SIDE_EFFECTS
 from dashboard.ingest.csv_text import normalise_header
 from dashboard.ingest.diary_csv import TEXTS
 from dashboard.ingest.profiles.patterns import check_pattern, has_time
+from dashboard.ingest.profiles.regex_guard import nested_repeat
 from dashboard.ingest.profiles.spec import (
     AGGREGATES,
     DATE_PARTS,
@@ -122,6 +123,12 @@ def _rules(given, p: dict) -> dict[str, dict[str, str]]:
         if len(compiled.groupindex) != 1:
             raise ProfileError(f"{where}[{kind!r}]: {regex!r} needs exactly one named group holding the number, "
                                "e.g. (?P<mg>\\d+(?:\\.\\d+)?)")
+        nested = nested_repeat(regex)
+        if nested:
+            raise ProfileError(f"{where}[{kind!r}]: {regex!r} repeats a group that itself repeats or has "
+                               f"alternatives, {nested!r}: on a patient's long cell such a pattern can run for hours "
+                               "(catastrophic backtracking). Write the group once: a pattern's numbers are summed "
+                               "over every match, e.g. (?P<mg>\\d+(?:\\.\\d+)?)\\s*mg")
         out[column.strip()] = {kind: regex}
     return out
 
