@@ -38,7 +38,8 @@ def _recent(days_ago: int) -> bytes:
 def test_instruments_chart_measure_list_and_self_harm_flag(sqlite_url, monkeypatch, shared_dir):
     raw = (shared_dir / BRENDA).read_bytes()
     assert import_file(raw, "brenda.json", url=sqlite_url, actor="test").measures_added == 14
-    assert import_file(_recent(2), "recent.json", url=sqlite_url, actor="test").measures_added == 3
+    # A later file that knows the patient only by the resource id: the user names the patient (v3).
+    assert import_file(_recent(2), "recent.json", url=sqlite_url, actor="test", patient_ref=REF).measures_added == 3
     with session_scope(sqlite_url) as session:
         add_user(session, username="dr.test", display_name="Dr. Test", role="clinician", password=None)
         share(session, username="dr.test", patient_ref=REF)

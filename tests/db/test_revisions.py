@@ -84,7 +84,7 @@ def _fhir(url, p1):
             "subject": {"reference": "Patient/P1"}, "effectiveDateTime": f"{TODAY.isoformat()}T07:30:00+00:00",
             "valueQuantity": {"value": 4, "unit": "{score}"}}
     _import(url, json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": pain}]}).encode(),
-            "b.json", "fhir")
+            "b.json", "fhir", patient_ref="P1")  # a resource id alone never joins a stored patient (v3)
 
 
 def _bearable(url, p1):
@@ -146,7 +146,7 @@ def _proposed_step(url, p1):
                "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {"value": 50, "unit": "mg", "code": "mg"}}],
                                       "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}}]}
     _import(url, json.dumps({"resourceType": "Bundle", "type": "collection",
-                             "entry": [{"resource": request}]}).encode(), "rx.json", "fhir")
+                             "entry": [{"resource": request}]}).encode(), "rx.json", "fhir", patient_ref="P1")
     before = _versions(url)
     with session_scope(url) as session:
         step_id = session.scalar(select(TitrationStep.id).where(TitrationStep.patient_id == p1,
