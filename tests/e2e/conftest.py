@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.db.session import get_engine
+from tests.app.conftest import copy_demo
 from tests.conftest import require
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,6 +93,16 @@ def server(_demo_templates, tmp_path_factory) -> Iterator[str]:
     shutil.copy(_demo_templates["sqlite"], path)
     with running_server(f"sqlite:///{path}") as base:
         yield base
+
+
+@pytest.fixture
+def own_server(demo_url, tmp_path) -> Iterator[tuple[str, str]]:
+    """A server of its own on a private copy of the demo clinic, for a test that changes the clinic:
+    (its base URL, the database URL)."""
+    url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
+    with running_server(url, demo=False) as base:
+        yield base, url
+    get_engine(url).dispose()
 
 
 @pytest.fixture

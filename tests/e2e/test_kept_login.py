@@ -13,22 +13,14 @@ from sqlalchemy import select, update
 from dashboard.auth import accounts
 from dashboard.auth.login_sessions import COOKIE
 from dashboard.db.models import AuditEvent, LoginSession
-from dashboard.db.session import get_engine, session_scope
-from tests.app.conftest import PASSWORDS, copy_demo
-from tests.e2e.conftest import login, running_server
+from dashboard.db.session import session_scope
+from tests.app.conftest import PASSWORDS
+from tests.e2e.conftest import login
 
 pytestmark = pytest.mark.e2e
 
 AS_OF = date.today() - timedelta(days=60)
 NEW = "a brand new passphrase 42"
-
-
-@pytest.fixture
-def clinic(demo_url, tmp_path, browser):
-    url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
-    with running_server(url, demo=False) as base:
-        yield url, base
-    get_engine(url).dispose()
 
 
 def _open_review(page, base: str) -> None:
@@ -66,8 +58,8 @@ def _resumes(url: str) -> list[tuple[str, dict]]:
     return [(o, d) for o, d in details if d and d.get("method") == "resumed session"]
 
 
-def test_a_reload_keeps_the_login_the_patient_and_the_date_and_a_logout_ends_it(clinic, page):
-    url, base = clinic
+def test_a_reload_keeps_the_login_the_patient_and_the_date_and_a_logout_ends_it(own_server, page):
+    base, url = own_server
     _open_review(page, base)
     cookie = _wait_for_cookie(page)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
@@ -88,8 +80,8 @@ def test_a_reload_keeps_the_login_the_patient_and_the_date_and_a_logout_ends_it(
 
 
 @pytest.mark.parametrize("change", ["reset", "disable"])
-def test_a_password_reset_or_a_disabled_account_ends_the_kept_login(clinic, page, browser, change):
-    url, base = clinic
+def test_a_password_reset_or_a_disabled_account_ends_the_kept_login(own_server, page, browser, change):
+    base, url = own_server
     _open_review(page, base)
     cookie = _wait_for_cookie(page)
     with session_scope(url) as session:
@@ -112,8 +104,8 @@ def test_a_password_reset_or_a_disabled_account_ends_the_kept_login(clinic, page
 
 
 @pytest.mark.parametrize("bad", ["forged", "expired"])
-def test_a_forged_or_expired_cookie_is_refused(clinic, page, bad):
-    url, base = clinic
+def test_a_forged_or_expired_cookie_is_refused(own_server, page, bad):
+    base, url = own_server
     _open_review(page, base)
     cookie = _wait_for_cookie(page)
     if bad == "forged":

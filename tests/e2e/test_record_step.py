@@ -13,23 +13,13 @@ from sqlalchemy import select
 
 from dashboard.stored.review import patient_summary
 from dashboard.db.models import AuditEvent
-from dashboard.db.session import get_engine, session_scope
+from dashboard.db.session import session_scope
 from dashboard.demo import DEMO_ACCOUNTS
-from tests.app.conftest import copy_demo
-from tests.e2e.conftest import ARTIFACTS, login, running_server
+from tests.e2e.conftest import ARTIFACTS, login
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
 REF = "DEMO-001"
-
-
-@pytest.fixture
-def server(demo_url, tmp_path):
-    """A server of its own on a copy of the demo clinic: this test writes a step and a visit."""
-    url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
-    with running_server(url, demo=False) as base:
-        yield base, url
-    get_engine(url).dispose()
 
 
 def _audit(url: str, action: str) -> list[tuple]:
@@ -52,8 +42,8 @@ def _visit_form(page) -> None:
     page.get_by_role("button", name="Check the visit").wait_for(timeout=30_000)
 
 
-def test_record_a_new_step_and_see_it_on_the_timeline_then_download_the_diary(server, page):
-    base, url = server
+def test_record_a_new_step_and_see_it_on_the_timeline_then_download_the_diary(own_server, page):
+    base, url = own_server  # this test writes a step and a visit
     with session_scope(url) as session:
         step = patient_summary(session, REF, as_of=date.today())["current_step"]
     per_dose = step["daily_dose_mg"] / step["dose_mg"]

@@ -12,23 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.db.models import AuditEvent, Patient, Visit
-from dashboard.db.session import get_engine, session_scope
+from dashboard.db.session import session_scope
 from dashboard.demo import DEMO_ACCOUNTS
-from tests.app.conftest import copy_demo
-from tests.e2e.conftest import ARTIFACTS, login, running_server
+from tests.e2e.conftest import ARTIFACTS, login
 
 pytestmark = pytest.mark.e2e
 PASSWORDS = {user: password for user, _name, _role, password in DEMO_ACCOUNTS}
 REF = "DEMO-008"  # dr.chen's patient
-
-
-@pytest.fixture
-def server(demo_url, tmp_path):
-    """A server of its own on a copy of the demo clinic: this test books a visit."""
-    url = copy_demo(demo_url, tmp_path / "clinic.sqlite")
-    with running_server(url, demo=False) as base:
-        yield base, url
-    get_engine(url).dispose()
 
 
 def _booked(url: str, when: date) -> list[tuple]:
@@ -38,8 +28,8 @@ def _booked(url: str, when: date) -> list[tuple]:
             .where(Patient.ref == REF, Visit.date == when))]
 
 
-def test_staff_book_a_visit_from_their_worklist(server, page):
-    base, url = server
+def test_staff_book_a_visit_from_their_worklist(own_server, page):
+    base, url = own_server  # this test books a visit
     # A day in the list's default days (today and the next 7) with no visit of the patient yet.
     when = next(d for d in (date.today() + timedelta(days=n) for n in range(1, 8)) if not _booked(url, d))
     login(page, base, "sam.staff", PASSWORDS["sam.staff"])
