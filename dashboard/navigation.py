@@ -42,6 +42,12 @@ def admin_page() -> st.Page:
     return st.Page("app_pages/admin.py", title="Accounts and shares", icon=":material/manage_accounts:", url_path="admin")
 
 
+def launch_page() -> st.Page:
+    """The EHR's launch address (SMART on FHIR): not in the menu, opened by the EHR."""
+    return st.Page("app_pages/launch.py", title="Opened from the EHR", icon=":material/login:", url_path="launch",
+                   visibility="hidden")
+
+
 def login_page() -> st.Page:
     return st.Page("app_pages/login.py", title="Log in", url_path="login", default=True)
 
@@ -53,7 +59,7 @@ def login_pages(show_login) -> list[st.Page]:
     """Before login every page's address shows the login form (``show_login``, the login page's
     ``show``: the pages import this module, not it them), so a link to ``/review?patient=REF``
     keeps its address and opens the patient once logged in."""
-    pages = [login_page()]
+    pages = [login_page(), launch_page()]  # the launch page asks for the login itself, keeping the EHR's request
     for path in PROTECTED_PATHS:
         pages.append(st.Page(_login_at(show_login, path), title="Log in", url_path=path))
     return pages
