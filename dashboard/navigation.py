@@ -52,16 +52,18 @@ def login_page() -> st.Page:
     return st.Page("app_pages/login.py", title="Log in", url_path="login", default=True)
 
 
-PROTECTED_PATHS = ("worklist", "patients", "review", "import", "settings", "audit", "admin", "cohort")
+PROTECTED_PATHS = ("worklist", "patients", "review", "import", "settings", "audit", "admin", "cohort", "launch")
 
 
 def login_pages(show_login) -> list[st.Page]:
     """Before login every page's address shows the login form (``show_login``, the login page's
     ``show``: the pages import this module, not it them), so a link to ``/review?patient=REF``
     keeps its address and opens the patient once logged in."""
-    pages = [login_page(), launch_page()]  # the launch page asks for the login itself, keeping the EHR's request
+    pages = [login_page()]
     for path in PROTECTED_PATHS:
-        pages.append(st.Page(_login_at(show_login, path), title="Log in", url_path=path))
+        # The launch page asks for the login itself, keeping the EHR's request across it.
+        pages.append(launch_page() if path == "launch" else st.Page(_login_at(show_login, path), title="Log in",
+                                                                     url_path=path))
     return pages
 
 

@@ -67,7 +67,7 @@ class LaunchResult:
     report: ImportReport
 
 
-def untrusted(iss: str) -> str:
+def _untrusted(iss: str) -> str:
     return (f"The EHR address {smart.said(iss, 200)!r} is not one this dashboard trusts, so it was not contacted and "
             "nothing was read. If it is the clinic's EHR, ask the clinic's administrator to add it to "
             "DASHBOARD_SMART_ISS.")
@@ -82,7 +82,7 @@ def check_ehr(session: Session, actor: User | str, iss: str, *, settings: SmartS
                message=NOT_SET_UP)
     if iss.rstrip("/") not in settings.issuers:
         refuse(session, actor, AuditAction.EHR_LAUNCH, detail={"ehr": iss[:300], "reason": "untrusted EHR"},
-               message=untrusted(iss))
+               message=_untrusted(iss))
 
 
 def start_launch(session: Session, actor: User, iss: str, launch: str, *,

@@ -19,7 +19,8 @@ from dashboard.db.session import session_scope
 from dashboard.ingest import smart
 from dashboard.usecases import NotAllowed, ehr_launch, run
 from dashboard.usecases import accounts as account_cases
-from tests.app.conftest import account, audit_rows
+from dashboard import session_state
+from tests.app.conftest import OLD, account, app, audit_rows, log_in, texts
 from tests.smart_ehr import CLIENT_ID, SmartEhr
 
 REDIRECT = "http://dashboard.test/launch"
@@ -215,3 +216,64 @@ def test_only_clinicians_launch(small_clinic, ehr):
     with pytest.raises(NotAllowed, match="for clinicians"):
         run(ehr_launch.start_launch, account(small_clinic, "alex.admin"), ehr.iss, ehr.new_launch("ehr-77"),
             url=small_clinic)
+
+
+# --- the /launch page (AppTest; the browser's trip to the EHR is played by httpx) ---------------
+
+def page_launch(ehr: SmartEhr, user, pid: str = "ehr-77"):
+    """/launch as the EHR opens it, the trip to the EHR, and /launch again as the EHR sends the
+    browser back (a new session, as in a browser): the second page after its run."""
+    first = app("launch", user=user)
+    first.query_params["iss"], first.query_params["launch"] = ehr.iss, ehr.new_launch(pid)
+    first.run()
+    assert not first.exception and not first.error, [e.value for e in first.error]
+    state = next(reversed(session_state._PENDING))  # the launch this page just sent to the EHR
+    return first, state, session_state._PENDING[state][1]
+
+
+def _back(ehr: SmartEhr, first, state: str, pending, user):
+    """The EHR's answer to the address the page sent the browser to, opened in a new session."""
+    url = next(b.proto.url for b in first.get("link_button"))
+    assert f"state={state}" in url and "code_challenge_method=S256" in url
+    back = _authorize(url)
+    second = app("launch", user=user)
+    for key, value in back.items():
+        second.query_params[key] = value
+    return second.run()
+
+
+def test_the_page_launch_opens_the_review_of_the_ehr_patient_with_a_banner(small_clinic, ehr):
+    user = account(small_clinic, "dr.rivera")
+    first, state, pending = page_launch(ehr, user)
+    second = _back(ehr, first, state, pending, user)
+    assert not second.exception and not second.error, [e.value for e in second.error]
+    assert any(f"Opened from the EHR at {ehr.iss}" in i.value for i in second.info)
+    assert "Janet Okafor" in texts(second) or "MRN-4471" in texts(second)
+
+
+def test_the_page_refuses_an_untrusted_ehr_before_any_login(small_clinic, ehr):
+    at = app("launch")
+    at.query_params["iss"], at.query_params["launch"] = "https://evil.example/fhir", "x"
+    at.run()
+    assert any("not one this dashboard trusts" in e.value for e in at.error)
+    assert not at.text_input  # no login form: nothing goes on
+    assert [r[:3] for r in audit_rows(small_clinic) if r[1] == "ehr_launch"] == [("not logged in", "ehr_launch",
+                                                                                   "denied")]
+
+
+def test_the_page_asks_for_the_login_and_then_goes_on(small_clinic, ehr):
+    at = app("launch")
+    at.query_params["iss"], at.query_params["launch"] = ehr.iss, ehr.new_launch("ehr-77")
+    at.run()
+    assert any("Log in to go on" in i.value for i in at.info)
+    assert not at.query_params.get("launch")  # the EHR's request left the address at once
+    log_in(at, "dr.rivera", OLD)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [b.proto.label for b in at.get("link_button")] == ["Continue to the EHR"]
+
+
+def test_the_page_says_a_wrong_state_in_words(small_clinic, ehr):
+    at = app("launch", user=account(small_clinic, "dr.rivera"))
+    at.query_params["code"], at.query_params["state"] = "c", "forged"
+    at.run()
+    assert not at.exception and any("state does not match" in e.value for e in at.error)
