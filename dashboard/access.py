@@ -34,6 +34,9 @@ Access is decided here, where data is read or written, never by hiding a page.
 - Cohort view (figures aggregated over many patients): a clinician over the patients shared
   with them; staff and administrators over the whole clinic, who import and manage its
   records anyway. Figures only: opening one of the patients behind them is still the rule above.
+- The EHR launch (SMART on FHIR, docs/smart-launch.md): clinicians only. The launched patient's
+  EHR data come in as an import for a patient shared with them, or for a patient new to the
+  dashboard, who is then shared with them; a stored patient not shared with them is refused.
 - ``--as NAME`` on the command line: NAME must be an existing, enabled account.
 """
 
@@ -173,6 +176,48 @@ class AccountImportPolicy:
 
     def scope(self, session: Session) -> ImportScope | None:
         return import_scope(session, self.username)
+
+    def visible(self, session: Session, refs: list[str]) -> set[str]:
+        return stored_values_visible(session, self.username, refs)
+
+
+# --- the EHR launch (SMART on FHIR) ----------------------------------------------------------
+
+LAUNCH_ROLES = ("clinician",)
+
+
+def may_launch_from_ehr(user: User) -> bool:
+    """Opening a patient from the EHR's chart is a clinician's review; staff and administrators
+    import files instead."""
+    return user.role in LAUNCH_ROLES
+
+
+@dataclass(frozen=True)
+class EhrLaunchScope:
+    """For whom an EHR launch may write: the patients shared with the clinician, and the launched
+    patient when the dashboard has no patient of that reference yet (created and shared with
+    them in the import's transaction). A stored patient not shared with them is refused."""
+
+    clinician_id: int
+
+    def refused_refs(self, session: Session, refs: list[str]) -> list[str]:
+        wanted = sorted(set(refs))
+        stored = set(session.scalars(select(Patient.ref).where(Patient.ref.in_(wanted))))
+        shared = set(session.scalars(select(Patient.ref).join(PatientShare, PatientShare.patient_id == Patient.id)
+                                     .where(PatientShare.clinician_id == self.clinician_id, Patient.ref.in_(wanted))))
+        return [ref for ref in wanted if ref in stored and ref not in shared]
+
+
+@dataclass(frozen=True)
+class EhrLaunchImportPolicy:
+    """An EHR launch's import, as ``ingest.service.import_file`` asks it (re-read from the stored
+    account: a disabled account or a changed role counts at once)."""
+
+    username: str
+
+    def scope(self, session: Session) -> EhrLaunchScope | None:
+        user = resolve_user(session, self.username)
+        return EhrLaunchScope(user.id) if user is not None and may_launch_from_ehr(user) else None
 
     def visible(self, session: Session, refs: list[str]) -> set[str]:
         return stored_values_visible(session, self.username, refs)

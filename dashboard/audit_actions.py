@@ -42,6 +42,8 @@ class AuditAction(StrEnum):
     VIEW_WORKLIST = "view_worklist"  # the worklist opened (page or command line): the patients listed
     # a file's patient confirmed, with a reason, to be the stored patient despite a disagreement (both identities)
     CONFIRM_SAME_PERSON = "confirm_same_person"
+    # a SMART on FHIR launch from the EHR: who, which EHR (iss), which patient, the import (or why refused/failed)
+    EHR_LAUNCH = "ehr_launch"
 
 
 # Spellings stored before the enumeration; read, never written.

@@ -44,6 +44,29 @@ def demo_mode() -> bool:
     return os.environ.get("DASHBOARD_DEMO", "").lower() in {"1", "true", "yes"}
 
 
+@dataclass(frozen=True)
+class SmartSettings:
+    """The EHR launch (SMART App Launch 2, docs/smart-launch.md): the FHIR servers the clinic trusts,
+    the client id the EHR registered for the dashboard, and the dashboard's ``/launch`` address."""
+
+    issuers: tuple[str, ...]
+    client_id: str
+    redirect_uri: str
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.issuers and self.client_id and self.redirect_uri)
+
+
+def smart_settings() -> SmartSettings:
+    """``DASHBOARD_SMART_ISS`` (comma-separated FHIR base URLs), ``DASHBOARD_SMART_CLIENT_ID``,
+    ``DASHBOARD_SMART_REDIRECT_URI``; a base URL is compared without a trailing slash."""
+    issuers = tuple(dict.fromkeys(i.strip().rstrip("/") for i in os.environ.get("DASHBOARD_SMART_ISS", "").split(",")
+                                  if i.strip()))
+    return SmartSettings(issuers, os.environ.get("DASHBOARD_SMART_CLIENT_ID", "").strip(),
+                         os.environ.get("DASHBOARD_SMART_REDIRECT_URI", "").strip())
+
+
 def chromium_path() -> str | None:
     """The Chromium that draws the report's chart (plotly's static export through kaleido):
     ``CHROMIUM_PATH``, else kaleido's own ``BROWSER_PATH``, else Debian's /usr/bin/chromium."""

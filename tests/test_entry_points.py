@@ -13,8 +13,14 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import pkgutil
+from contextlib import contextmanager
 from datetime import date
+from unittest import mock
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 import pytest
 import streamlit as st
@@ -26,8 +32,9 @@ from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
 from dashboard.ingest.writer import Resolution
 from dashboard.usecases import accounts as account_cases
-from dashboard.usecases import audit_trail, exports, imports, patients, records, run
+from dashboard.usecases import audit_trail, ehr_launch, exports, imports, patients, records, run
 from tests.app.conftest import account, app, audit_rows, last_audit_id, texts
+from tests.smart_ehr import CLIENT_ID, SmartEhr
 
 SECRET = "chen-secret-note-7731"  # a stored value of dr.chen's patient: must never reach dr.rivera
 STORED = f"patient_id,date,pain,notes\nP-CHE,2026-03-01T21:00,6,{SECRET}\nP-CHE,2026-03-02T21:00,5,\n"
@@ -206,6 +213,61 @@ def _plain_page(path):
     return lambda url: app(path, user=account(url, INTRUDER), patient="P-CHE").run()
 
 
+LAUNCH_BACK = "http://dashboard.test/launch"
+# The EHR's record of dr.chen's patient: known there by the MR number P-CHE.
+CHEN_IN_EHR = {"resourceType": "Patient", "id": "chen-1", "identifier": [{"type": {"coding": [{
+    "system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}, "value": "P-CHE"}]}
+CHEN_PAIN = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/chen-1"},
+             "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+             "effectiveDateTime": "2026-03-01T21:00:00Z", "valueQuantity": {"value": 9, "unit": "{score}"}}
+
+
+@contextmanager
+def _ehr_knowing_chen():
+    """A test EHR (tests/smart_ehr.py) the clinic trusts, holding dr.chen's patient."""
+    with SmartEhr(redirect_uri=LAUNCH_BACK) as ehr, mock.patch.dict(os.environ, {
+            "DASHBOARD_SMART_ISS": ehr.iss, "DASHBOARD_SMART_CLIENT_ID": CLIENT_ID,
+            "DASHBOARD_SMART_REDIRECT_URI": LAUNCH_BACK}):
+        ehr.add_patient(CHEN_IN_EHR, CHEN_PAIN)
+        yield ehr
+
+
+def _ehr_answer(authorize_url: str) -> dict:
+    location = httpx.get(authorize_url, follow_redirects=False).headers["location"]
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def _launch_page(url):
+    """dr.rivera opens dr.chen's patient from the EHR's chart: /launch, the EHR, /launch again."""
+    user = account(url, INTRUDER)
+    with _ehr_knowing_chen() as ehr:
+        first = app("launch", user=user)
+        first.query_params["iss"], first.query_params["launch"] = ehr.iss, ehr.new_launch("chen-1")
+        first.run()
+        back = _ehr_answer(next(b.proto.url for b in first.get("link_button")))
+        at = app("launch", user=user)
+        for key, value in back.items():
+            at.query_params[key] = value
+        at.run()
+    assert any("not shared with you" in e.value for e in at.error)
+    return at
+
+
+def _finish_launch(url, user, patient):
+    with _ehr_knowing_chen() as ehr:
+        start, pending = run(ehr_launch.start_launch, user, ehr.iss, ehr.new_launch("chen-1"), url=url)
+        back = _ehr_answer(start)
+        return run(ehr_launch.finish_launch, user, pending, state=back["state"], code=back["code"], url=url)
+
+
+def _import_ehr_record(url, user, patient):
+    raw = json.dumps({"resourceType": "Bundle", "type": "collection",
+                      "entry": [{"resource": CHEN_IN_EHR}, {"resource": CHEN_PAIN}]}).encode()
+    report = imports.import_ehr_record(user, raw, "EHR record.json", url=url)
+    assert report.status == "refused" and "not among your patients" in report.message
+    return json.dumps(report.as_dict(), default=str)
+
+
 PAGE_CASES = {
     "worklist": _plain_page("worklist"),
     "patients": _plain_page("patients"),
@@ -215,6 +277,7 @@ PAGE_CASES = {
     "audit": _plain_page("audit"),
     "admin": _plain_page("admin"),
     "cohort": _plain_page("cohort"),
+    "launch": _launch_page,
 }
 
 
@@ -358,6 +421,8 @@ FUNCTION_CASES = {
     "imports.kept_import_file": lambda url, user, p: run(imports.kept_import_file, user, _import_of(url, p.ref),
                                                          url=url),
     "imports.import_history": _import_history,
+    "imports.import_ehr_record": _import_ehr_record,
+    "ehr_launch.finish_launch": _finish_launch,
     # Administrators only: a clinician is refused before anything is read.
     "accounts.accounts_overview": lambda url, user, p: run(account_cases.accounts_overview, user, url=url),
     "accounts.shared_refs": lambda url, user, p: run(account_cases.shared_refs, user, "dr.chen", url=url),
@@ -377,7 +442,8 @@ FUNCTION_CASES = {
     "loaders.decide_proposed_step": lambda url, user, p: loaders.decide_proposed_step(user, p, 1, True),
 }
 # Cases whose refusal is a report rather than an exception (an import keeps its refused file).
-REFUSAL_REPORTS = {name for name in FUNCTION_CASES if name.startswith("imports.import_file")}
+REFUSAL_REPORTS = {name for name in FUNCTION_CASES if name.startswith(("imports.import_file",
+                                                                         "imports.import_ehr_record"))}
 
 
 def _trail_filter(patient):
@@ -418,6 +484,8 @@ NOT_PATIENT_DATA = {
     "settings.changeable": "which of the clinic's thresholds the user may change",
     "audit_trail.record_trail_export": "audits a download that audit_trail.trail_export allowed",
     "audit_trail.verify_trail": "the operator's check of the trail's hash chain (no patient data shown)",
+    "ehr_launch.check_ehr": "checks the EHR's address against the clinic's settings (no patient)",
+    "ehr_launch.start_launch": "asks a trusted EHR for its SMART settings; the patient comes with finish_launch",
     "imports.record_import_download": "audits a download that imports.kept_import_file allowed",
     "imports.mapping_profiles": "column layouts of other diary apps",
     "imports.mapping_profile": "column layouts of other diary apps",

@@ -40,6 +40,7 @@ def show() -> None:
     data = loaders.frames(user, patient)
     imports = loaders.imports(user, patient)
     past_date_banner(as_of)
+    ehr_banner(patient.ref)
     first_screen(patient, review, imports, as_of)
     records.download(user, patient)
 
@@ -98,6 +99,20 @@ def keep_in_address(as_of: date) -> None:
             del st.query_params["as_of"]
         else:
             st.query_params["as_of"] = wanted
+
+
+def ehr_banner(ref: str) -> None:
+    """After a launch from the EHR (``app_pages.launch``): which EHR the patient's records came from and when."""
+    launched = st.session_state.get("ehr_banner")
+    if not launched or launched["patient"] != ref:
+        return
+    if launched["status"] == "imported":
+        what = (f"{launched['added']} diary day(s), {launched['records']} record(s) and {launched['measures']} "
+                "measure(s) were new")
+    else:
+        what = "nothing in them was new"
+    st.info(f"Opened from the EHR at {launched['ehr']}: its records of this patient were read at "
+            f"{launched['read_at']:%d %b %Y %H:%M} UTC; {what}.", icon=":material/sync:")
 
 
 def past_date_banner(as_of) -> None:
