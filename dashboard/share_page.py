@@ -93,6 +93,8 @@ def _answer(token: str, answer: UploadAnswer) -> HTMLResponse:
     head = (f"<h1>Thank you: {_clinic()} has your files</h1>" if received else
             f"<h1>{html.escape(answer.busy)}</h1>" if answer.busy else "<h1>No file was sent</h1>")
     body = head + (f"<ul>{lines}</ul>" if lines else "")
+    if received:
+        body += "<p>The clinic's team looks at them before they are added to your record.</p>"
     if not received and not answer.busy:
         body += "<p>Export the file again and send it here.</p>"
     body += f"<p><a href=\"{SHARE_PATH}{html.escape(token)}\">Send more files</a></p>"
