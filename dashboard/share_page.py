@@ -159,6 +159,9 @@ async def share(request: Request) -> HTMLResponse:
     except (SQLAlchemyError, AuditKeyError):
         log.exception("the share page failed")
         return _unavailable()
+    except Exception:  # noqa: BLE001 - a parser's surprise on a hostile file: a page with our headers, not a trace
+        log.exception("the share page failed on an unexpected error")
+        return _page("Not sent", "<h1>Something went wrong. Please try again later.</h1>", 500)
 
 
 ROUTES = [Route(SHARE_PATH + "{token}", share, methods=["GET", "POST"])]

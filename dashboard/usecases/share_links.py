@@ -103,7 +103,8 @@ def create_share_link(session: Session, actor: Actor, patient_ref: str, *, days:
     return NewLink(link.id, where, relative, link.expires_at, uses)
 
 
-def list_share_links(session: Session, actor: Actor, patient_ref: str, *, now: datetime | None = None) -> list[LinkLine]:
+def list_share_links(session: Session, actor: Actor, patient_ref: str, *,
+                     now: datetime | None = None) -> list[LinkLine]:
     """The patient's links, newest first. Listing shows no patient data (dates, counts, who made
     them), so only a refusal is audited; the page lists them on every rerun."""
     now = now or now_utc()

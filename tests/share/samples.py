@@ -9,6 +9,8 @@ import json
 import zipfile
 from datetime import date, timedelta
 
+from dashboard.ingest.pain_diary_app import HEADERS
+
 DAYS = [date(2026, 11, 1) + timedelta(days=i) for i in range(10)]
 
 
@@ -29,22 +31,21 @@ def fhir_bundle(family: str = "Someone") -> bytes:
     return json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}).encode()
 
 
+def _ordinal(day: int) -> str:
+    return f"{day}{ {1: 'st', 2: 'nd', 3: 'rd', 21: 'st', 22: 'nd', 23: 'rd', 31: 'st'}.get(day, 'th')}"
+
+
 def bearable() -> bytes:
     lines = ["date,date formatted,weekday,time of day,category,rating/amount,detail,notes"]
     for d in DAYS[:5]:
-        written = f"{d.day}{'st' if d.day in (1, 21, 31) else 'nd' if d.day in (2, 22) else 'rd' if d.day in (3, 23) else 'th'} " \
-                  f"{d.strftime('%b %Y')}"
+        written = f"{_ordinal(d.day)} {d.strftime('%b %Y')}"  # "1st Nov 2026", as Bearable writes it
         cells = [written, d.isoformat(), d.strftime("%A"), "pm", "Symptom", "2", "Back (lower) pain (Moderate)", ""]
         lines.append(",".join('"' + c + '"' for c in cells))
     return ("\n".join(lines) + "\n").encode()
 
 
 def pain_diary() -> bytes:
-    header = ("date", "condition", "pain level", "body regions", "pain descriptions", "time of pain",
-              "medication", "notes")
-    from dashboard.ingest.pain_diary_app import HEADERS
-
-    header = HEADERS[0]
+    header = HEADERS[0]  # the app's English (US) header, every cell quoted as opencsv writes it
     rows = [(f"{d.month}/{d.day}/{d.year % 100}", "OKAY", str(3 + i % 4), "[]", "[]", "[]", "[]", "")
             for i, d in enumerate(DAYS[:6])]
     return "".join(",".join('"' + c + '"' for c in line) + "\n" for line in [header, *rows]).encode()
