@@ -88,25 +88,31 @@ def link_works(session: Session, token: str, *, now: datetime | None = None) -> 
     return link is not None and store.state(link, now or now_utc()) == store.LIVE
 
 
+def _for_anyone(read, upload: Upload) -> ParsedFile:
+    """``read(patient_ref)`` for the patient the file names, else (a format naming none) for the placeholder."""
+    try:
+        return read(None)
+    except FileRefused as exc:
+        if exc.refused.column not in ("patient", "patient_id"):
+            raise
+        return read(PLACEHOLDER)
+
+
 def _read(session: Session, upload: Upload) -> ParsedFile:
     """The file as the dashboard reads it, for no stored patient; FileRefused in plain words."""
     if upload.raw.startswith(ARCHIVES):
         raise FileRefused(upload.name, "is a compressed file (.zip, .gz, ...), which is not read: send the files "
                                        "inside it")
     try:
-        try:
-            return parse(upload.raw, upload.name)
-        except FileRefused as exc:
-            if exc.refused.column not in ("patient", "patient_id"):
-                raise
-            return parse(upload.raw, upload.name, patient_ref=PLACEHOLDER)  # an app export naming no patient
+        return _for_anyone(lambda ref: parse(upload.raw, upload.name, patient_ref=ref), upload)
     except UnknownFormat:
         if detect.lacks_dates(upload.raw, upload.name):
             raise FileRefused(upload.name, "has no dates: export it again with dates") from None
         for name in list_profiles(session):  # a layout the clinic saved for another diary app
+            profile = load_profile(session, name)
             try:
-                parsed = parse_with_profile(upload.raw, upload.name, load_profile(session, name),
-                                            patient_ref=PLACEHOLDER)
+                parsed = _for_anyone(lambda ref: parse_with_profile(upload.raw, upload.name, profile, patient_ref=ref),
+                                     upload)
             except (FileRefused, LookupError, ValueError):
                 continue
             if parsed.diary:

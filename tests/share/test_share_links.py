@@ -153,3 +153,18 @@ def test_an_expired_or_revoked_link_refuses_as_an_unknown_one(demo_db):
     with session_scope(demo_db) as session:
         assert session.scalar(select(func.count(ImportRecord.id)).where(ImportRecord.share_link_id.is_not(None))) == 0
         assert session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.detail.contains("not-a-token"))) == 0
+
+
+def test_a_layout_the_clinic_saved_as_a_mapping_profile_is_read_too(demo_db):
+    from dashboard.ingest.profiles import save_profile
+
+    profile = {"header_row": 1, "layout": "wide", "date_column": "day", "date_format": "%Y-%m-%d",
+               "patient_column": "who", "columns": {"Knee Pain": "pain"}}
+    with session_scope(demo_db) as session:
+        save_profile(session, "kneeapp", profile, created_by="test")
+    link = _make(demo_db)
+    answer = _send(demo_db, _token(link), ("knee.csv", b"who,day,Knee Pain\nX-1,2026-11-01,6\nX-1,2026-11-02,4\n"),
+                   ("other.csv", b"when,how\nyesterday,fine\n"))
+    assert [(f.received, f.message) for f in answer.files] == [
+        (True, "knee.csv: 2 days of diary received."),
+        (False, f"other.csv {share_upload.NOT_READ}.")]
