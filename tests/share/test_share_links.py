@@ -168,3 +168,27 @@ def test_a_layout_the_clinic_saved_as_a_mapping_profile_is_read_too(demo_db):
     assert [(f.received, f.message) for f in answer.files] == [
         (True, "knee.csv: 2 days of diary received."),
         (False, f"other.csv {share_upload.NOT_READ}.")]
+
+
+def test_the_command_line_prints_the_address_once_lists_without_it_and_revokes(demo_db, monkeypatch, capsys):
+    from dashboard import cli
+
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", demo_db)
+    monkeypatch.setenv("DASHBOARD_PUBLIC_URL", "https://pain.example.org")
+    assert cli.main(["share-link", "create", "DEMO-001", "--days", "30", "--uses", "2", "--as", "sam.staff"]) == 0
+    out, err = capsys.readouterr()
+    address = out.strip()
+    assert address.startswith("https://pain.example.org/share/") and len(out.splitlines()) == 1
+    token = address.rsplit("/", 1)[-1]
+    link_id = int(err.split()[1])
+    assert cli.main(["share-link", "list", "DEMO-001", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(x["id"], x["state"], x["max_uses"], x["created_by"]) for x in listed] == [(link_id, "live", 2, "sam.staff")]
+    assert cli.main(["share-link", "revoke", str(link_id), "--as", "dr.rivera"]) == 0
+    assert cli.main(["share-link", "list", "DEMO-001"]) == 0
+    out = capsys.readouterr().out
+    assert f"{link_id} | revoked" in out and token not in out
+    for argv in (["share-link", "create", "DEMO-001", "--days", "91"], ["share-link", "create", "DEMO-001", "--uses", "0"]):
+        with pytest.raises(SystemExit) as usage:
+            cli.main(argv)
+        assert usage.value.code == 2
