@@ -26,6 +26,10 @@ Access is decided here, where data is read or written, never by hiding a page.
   administrators see every file; a clinician sees a file only when every patient it names is
   shared with them. A file that names no patient (refused before any row could be read, or
   nothing to import) may hold anyone's data: a clinician sees it only if they brought it.
+- Share links (a patient's upload link, issue 22): made, listed and revoked by those who import
+  for the patient: staff and administrators for every patient of the clinic, a clinician for the
+  patients shared with them; the server's operator (command line without ``--as``) too. A link
+  only adds files to the clinic's inbox; it reads nothing.
 - Settings: everyone logged in reads the clinic's thresholds. Who changes each is its record in
   ``config.THRESHOLDS`` (``changed_by``): the clinic-wide thresholds administrators and a
   clinician an administrator marked as the clinic's lead; security settings (automatic logoff)
@@ -221,6 +225,17 @@ class EhrLaunchImportPolicy:
 
     def visible(self, session: Session, refs: list[str]) -> set[str]:
         return stored_values_visible(session, self.username, refs)
+
+
+# --- share links ----------------------------------------------------------------------------
+
+def may_share_link(session: Session, user: User | None, patient_id: int) -> bool:
+    """Whether ``user`` may make, list or revoke the patient's upload links (None: the operator)."""
+    if session.get(Patient, patient_id) is None:
+        return False
+    if user is None or user.role in CLINIC_WIDE_IMPORT_ROLES:
+        return True
+    return user.role in IMPORT_ROLES and can_open_patient(session, user, patient_id)
 
 
 # --- kept import files ----------------------------------------------------------------------

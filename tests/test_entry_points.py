@@ -16,7 +16,7 @@ import json
 import os
 import pkgutil
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,7 +32,7 @@ from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
 from dashboard.ingest.writer import Resolution
 from dashboard.usecases import accounts as account_cases
-from dashboard.usecases import audit_trail, ehr_launch, exports, imports, patients, records, run
+from dashboard.usecases import audit_trail, ehr_launch, exports, imports, patients, records, run, share_links
 from tests.app.conftest import account, app, audit_rows, last_audit_id, texts
 from tests.smart_ehr import CLIENT_ID, SmartEhr
 
@@ -61,6 +61,11 @@ def clinic(sqlite_url, monkeypatch, tmp_path):
         from dashboard.ingest.profiles import save_profile
 
         save_profile(session, "longapp", PROFILE, created_by="test")
+        from dashboard.db import share_links
+        from dashboard.db.queries import patient_by_ref
+
+        share_links.create(session, patient_by_ref(session, "P-CHE").id, created_by="dr.chen", now=datetime(2026, 3, 1),
+                           expires_at=datetime(2099, 1, 1), max_uses=None)  # link 1: dr.chen's patient's
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", sqlite_url)
     monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
     st.cache_data.clear()
@@ -123,9 +128,25 @@ CLI_CASES = {
         ["settings", "--set", "onset_days=21", "--as", INTRUDER],
         ["settings", "--set", "onset_days=21", "--as", "nobody"],
     ],
+    # A patient's upload links (issue 22): made, listed, revoked only by those who import for the patient.
+    "share-link": [
+        ["share-link", "create", "P-CHE", "--as", INTRUDER],
+        ["share-link", "create", "P-CHE", "--days", "90", "--uses", "3", "--as", INTRUDER],
+        ["share-link", "create", "P-CHE", "--as", "nobody"],
+        ["share-link", "list", "P-CHE", "--as", INTRUDER],
+        ["share-link", "list", "P-CHE", "--json", "--as", "nobody"],
+        ["share-link", "revoke", "1", "--as", INTRUDER],
+        ["share-link", "revoke", "1", "--as", "nobody"],
+    ],
 }
 # Subcommands audited under another action than their name.
-CLI_AUDIT_ACTION = {"cohort": "view_cohort", "worklist": "view_worklist", "settings": "settings_change"}
+CLI_AUDIT_ACTION = {"cohort": "view_cohort", "worklist": "view_worklist", "settings": "settings_change",
+                    "share-link create": "share_link_create", "share-link list": "share_link_list",
+                    "share-link revoke": "share_link_revoke"}
+
+
+def _cli_action(argv: list[str]) -> str:
+    return CLI_AUDIT_ACTION.get(" ".join(argv[:2]), CLI_AUDIT_ACTION.get(argv[0], argv[0]))
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
 # ``profile`` reads a file (suggest) or stores a mapping (save): no patient data either way.
 # ``precompute`` stores every patient's worklist snapshot (derived figures) and prints only counts.
@@ -140,6 +161,10 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 
 def _takes_as(sub: argparse.ArgumentParser) -> bool:
+    """``--as`` on the subcommand, or on every one of its own subcommands (``share-link create ...``)."""
+    nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+    if nested:
+        return all(_takes_as(p) for a in nested for p in a.choices.values())
     return any("--as" in a.option_strings for a in sub._actions)
 
 
@@ -170,11 +195,11 @@ def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, c
         assert len(err.strip().splitlines()) == 1 and "not an enabled account" in err
         rows = audit_rows(clinic, before_rows)
         assert [(r[0].startswith("cli:"), r[1], r[2]) for r in rows] == [
-            (True, CLI_AUDIT_ACTION.get(argv[0], argv[0]), "denied")]
+            (True, _cli_action(argv), "denied")]
         assert '"nobody"' in rows[0][4]
         assert not any(r[0] == "nobody" for r in rows)  # an unknown name never becomes the audit actor
     elif "--dry-run" not in argv:
-        action = CLI_AUDIT_ACTION.get(argv[0], argv[0])
+        action = _cli_action(argv)
         assert [(r[0], r[1], r[2]) for r in audit_rows(clinic, before_rows)][-1:] in (
             [(INTRUDER, action, "denied")], [(INTRUDER, action, "refused")])
 
@@ -375,6 +400,10 @@ def _record_permissions(url, user, patient):
     assert run(records.record_permissions, user, patient.id, url=url) == (False, False)
 
 
+def _may_share_link(url, user, patient):
+    assert run(share_links.may_share_link, user, patient.id, url=url) is False
+
+
 def _import_history(url, user, patient):
     _lists_nothing_of(run(imports.import_history, user, url=url), patient.ref)
 
@@ -428,6 +457,10 @@ FUNCTION_CASES = {
     "accounts.shared_refs": lambda url, user, p: run(account_cases.shared_refs, user, "dr.chen", url=url),
     "accounts.change_account": lambda url, user, p: run(account_cases.change_account, user, "user_share",
                                                         {"user": INTRUDER, "patient": p.ref}, lambda s: None, url=url),
+    "share_links.create_share_link": lambda url, user, p: run(share_links.create_share_link, user, p.ref, url=url),
+    "share_links.list_share_links": lambda url, user, p: run(share_links.list_share_links, user, p.ref, url=url),
+    "share_links.revoke_share_link": lambda url, user, p: run(share_links.revoke_share_link, user, 1, url=url),
+    "share_links.may_share_link": _may_share_link,
     "audit_trail.trail_choices": lambda url, user, p: run(audit_trail.trail_choices, user, url=url),
     "audit_trail.trail": lambda url, user, p: run(audit_trail.trail, user, _trail_filter(p), url=url),
     "audit_trail.trail_export": lambda url, user, p: run(audit_trail.trail_export, user, _trail_filter(p), url=url),
@@ -492,6 +525,13 @@ NOT_PATIENT_DATA = {
     "imports.save_mapping_profile": "column layouts of other diary apps",
     "imports.suggest_mapping": "reads the file the user uploads, nothing stored (refused to those who may not import)",
     "imports.preview_mapping": "reads the file the user uploads, nothing stored (refused to those who may not import)",
+    "share_links.now_utc": "the time now",
+    "share_links.address": "a token's address (no patient)",
+    "share_upload.clean_name": "a file name without its folders",
+    "share_upload.check_file": "reads the file the patient's page received, for no stored patient",
+    "share_upload.link_works": "whether a token's link is live: the patient's page, no account (tests/share)",
+    "share_upload.receive_upload": "the patient's page: adds files to the inbox, reads nothing "
+                                   "(tests/share/test_share_page.py tries a stolen link everywhere)",
 }
 
 

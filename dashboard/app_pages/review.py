@@ -14,6 +14,7 @@ from dashboard.usecases import exports, run
 from dashboard.app_pages import review_records as records
 from dashboard.app_pages.review_first_screen import first_screen
 from dashboard.app_pages import review_sections as sections
+from dashboard.app_pages import review_share
 from dashboard.db.clinic_records import RecordError
 from dashboard.usecases.records import AcknowledgementError
 from dashboard.session_state import current_user
@@ -58,6 +59,7 @@ def show() -> None:
         sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
         records.accept_proposed(user, patient, data["proposed_steps"])
         _fhir_download(user, patient)
+        review_share.show(user, patient)
         return
     timeline_slot = st.container()  # drawn after the flags, which choose what it marks
     records.show(user, patient, data["proposed_steps"])  # below the timeline: the first screen stays as it is
@@ -79,6 +81,7 @@ def show() -> None:
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
     records.accept_proposed(user, patient, data["proposed_steps"])
     _fhir_download(user, patient)
+    review_share.show(user, patient)
 
 
 def as_of_in_address() -> date:

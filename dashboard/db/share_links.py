@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from dashboard.db.models import ImportRecord, Patient, ShareLink
@@ -71,6 +71,32 @@ def count_use(session: Session, link: ShareLink) -> bool:
     done = session.execute(statement.values(uses=ShareLink.uses + 1)).rowcount == 1
     session.refresh(link)
     return done
+
+
+LIVE, EXPIRED, USED_UP, REVOKED = "live", "expired", "used up", "revoked"
+UPLOAD_LOCK = 220022  # PostgreSQL advisory lock key: one upload's limit check and write at a time
+
+
+def state(link: ShareLink, now: datetime) -> str:
+    """What a link is at ``now``: live, or why not (revoked first, then expired, then used up)."""
+    if link.revoked_at is not None:
+        return REVOKED
+    if link.expires_at <= now:
+        return EXPIRED
+    if link.max_uses is not None and link.uses >= link.max_uses:
+        return USED_UP
+    return LIVE
+
+
+def lock_uploads(session: Session, link: ShareLink) -> None:
+    """Hold the uploads' lock until the transaction ends, so that two submissions at once (from
+    any server process) cannot both pass the hourly limits: PostgreSQL's transaction-scoped
+    advisory lock; on SQLite a write to the link (its uses, unchanged) takes the database's one
+    write lock, and the reads after it see every upload committed before."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": UPLOAD_LOCK})
+    else:
+        session.execute(update(ShareLink).where(ShareLink.id == link.id).values(uses=ShareLink.uses))
 
 
 def keep_received(session: Session, link: ShareLink, patient_ref: str, *, file_name: str, raw: bytes,
