@@ -42,6 +42,11 @@ class AuditAction(StrEnum):
     VIEW_WORKLIST = "view_worklist"  # the worklist opened (page or command line): the patients listed
     # a file's patient confirmed, with a reason, to be the stored patient despite a disagreement (both identities)
     CONFIRM_SAME_PERSON = "confirm_same_person"
+    VIEW_INBOX = "view_inbox"  # the clinic's inbox listed: the waiting and decided files' patients (refusals audited)
+    # a file sent through a share link imported from the inbox, by a person or the automatic import
+    # (detail: record, link, import_id, automatic), or refused to someone who may not decide it
+    INBOX_ACCEPT = "inbox_accept"
+    INBOX_REJECT = "inbox_reject"  # a file sent through a share link rejected with a reason (detail: record, link)
 
 
 # Spellings stored before the enumeration; read, never written.

@@ -1,0 +1,205 @@
+"""The clinic's inbox (issue 22): files a patient sent through a share link wait, written into
+nothing, until someone who may import for the link's patient imports them (through the import
+service, for the link's patient only, with the same identity rule and audit) or rejects them.
+On both databases; links and received files are made with the storage functions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from dashboard.actors import Operator
+from dashboard.auth import accounts
+from dashboard.db import share_links
+from dashboard.db.models import AuditEvent, DiaryEntry, ImportRecord, Patient
+from dashboard.db.session import session_scope
+from dashboard.usecases import NotAllowed, imports, inbox, run, settings
+from tests.app.conftest import account
+
+OPERATOR = Operator("cli:test")
+NOW = datetime(2026, 12, 7, 9, 0)
+US_CORE = Path(__file__).resolve().parent / "data" / "real" / "us_core"
+DIARY = b"date,pain,notes\n2026-03-02T21:00,5,<b>not html</b>\n2026-03-03T21:00,4,\n"
+
+
+def _fhir(name: str, birth: str, mrn: str, day: str = "2026-03-04") -> bytes:
+    given, family = name.split(" ")
+    patient = {"resourceType": "Patient", "id": "pt", "name": [{"given": [given], "family": family}],
+               "birthDate": birth, "identifier": [{"system": "urn:clinic:mrn", "value": mrn,
+                                                    "type": {"coding": [{"code": "MR"}]}}]}
+    obs = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/pt"},
+           "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+           "effectiveDateTime": f"{day}T21:00:00+01:00", "valueQuantity": {"value": 6}}
+    return json.dumps({"resourceType": "Bundle", "type": "collection",
+                       "entry": [{"resource": patient}, {"resource": obs}]}).encode()
+
+
+@pytest.fixture
+def clinic(db_url):
+    """Janet Okafor (MRN-1, shared with dr.rivera) and Bob Stone (MRN-2, shared with dr.chen), made
+    by FHIR files; sam.staff imports clinic-wide; a live link for MRN-1."""
+    for name, birth, mrn in (("Janet Okafor", "1968-04-02", "MRN-1"), ("Bob Stone", "1970-01-01", "MRN-2")):
+        assert imports.import_file(OPERATOR, _fhir(name, birth, mrn, "2026-03-01"), f"{mrn}.json",
+                                   url=db_url).status == "imported"
+    with session_scope(db_url) as session:
+        for username, role in (("dr.rivera", "clinician"), ("dr.chen", "clinician"), ("sam.staff", "staff")):
+            accounts.add_user(session, username=username, display_name=username, role=role, password=None)
+        accounts.share(session, username="dr.rivera", patient_ref="MRN-1")
+        accounts.share(session, username="dr.chen", patient_ref="MRN-2")
+    return db_url
+
+
+def receive(url: str, raw: bytes, file_name: str = "diary.csv", ref: str = "MRN-1") -> int:
+    with session_scope(url) as session:
+        patient = session.scalar(select(Patient).where(Patient.ref == ref))
+        link = (share_links.for_patient(session, patient.id) or [None])[0]
+        if link is None:
+            link, _ = share_links.create(session, patient.id, created_by="dr.rivera", now=NOW,
+                                         expires_at=NOW + timedelta(days=14), max_uses=None)
+        return share_links.keep_received(session, link, ref, file_name=file_name, raw=raw, now=NOW).id
+
+
+def entries(url: str, ref: str) -> int:
+    with session_scope(url) as session:
+        return session.scalar(select(func.count(DiaryEntry.id)).join(Patient, Patient.id == DiaryEntry.patient_id)
+                              .where(Patient.ref == ref))
+
+
+def record(url: str, record_id: int) -> ImportRecord:
+    with session_scope(url) as session:
+        return session.get(ImportRecord, record_id)
+
+
+def audit_rows(url: str, action: str) -> list[tuple[str, str, dict]]:
+    with session_scope(url) as session:
+        rows = session.execute(select(AuditEvent.actor, AuditEvent.outcome, AuditEvent.detail)
+                               .where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
+    return [(actor, outcome, json.loads(detail) if detail else {}) for actor, outcome, detail in rows]
+
+
+def test_a_waiting_file_is_listed_with_its_dry_run_and_the_listing_is_audited(clinic):
+    rid = receive(clinic, DIARY)
+    rivera = account(clinic, "dr.rivera")
+    box = run(inbox.inbox, rivera, url=clinic)
+    (item,) = box.waiting
+    assert (item.record_id, item.patient_ref, item.patient_name, item.file_name) == (rid, "MRN-1", "Janet Okafor",
+                                                                                     "diary.csv")
+    assert item.size == len(DIARY) and item.check.format == "diary-csv" and item.check.import_id is None
+    assert item.would_add == "2 diary entries" and not item.needs_same_person and item.passes_every_check
+    assert entries(clinic, "MRN-1") == 1  # the dry run wrote nothing
+    assert audit_rows(clinic, "view_inbox")[-1] == ("dr.rivera", "ok", {"patients": ["MRN-1"], "waiting": [rid],
+                                                                        "decided": []})
+    # dr.chen (MRN-2 only) sees nothing of it; staff see the clinic's inbox.
+    assert run(inbox.inbox, account(clinic, "dr.chen"), url=clinic).waiting == []
+    assert [i.record_id for i in run(inbox.inbox, account(clinic, "sam.staff"), url=clinic).waiting] == [rid]
+
+
+def test_one_click_imports_through_the_import_service_and_a_second_click_is_told(clinic):
+    rid = receive(clinic, DIARY)
+    rivera = account(clinic, "dr.rivera")
+    report = inbox.accept_received(rivera, rid, url=clinic)
+    assert report.status == "imported" and report.patients == ["MRN-1"] and report.entries_added == 2
+    assert entries(clinic, "MRN-1") == 3
+    done = record(clinic, rid)
+    assert (done.status, done.decided_by, done.result_import_id) == ("accepted", "dr.rivera", report.import_id)
+    assert audit_rows(clinic, "import")[-1][:2] == ("dr.rivera", "imported")
+    assert audit_rows(clinic, "inbox_accept")[-1] == ("dr.rivera", "ok", {
+        "record": rid, "link": done.share_link_id, "file": "diary.csv", "import_id": report.import_id,
+        "outcome": "imported", "automatic": False})
+    with pytest.raises(inbox.AlreadyDecided, match="already accepted by dr.rivera"):
+        inbox.accept_received(account(clinic, "sam.staff"), rid, url=clinic)
+    assert entries(clinic, "MRN-1") == 3
+    box = run(inbox.inbox, rivera, url=clinic)
+    assert box.waiting == [] and [(d.record_id, d.status, d.decided_by) for d in box.decided] == [
+        (rid, "accepted", "dr.rivera")]
+
+
+def test_an_identity_disagreement_waits_until_a_same_person_reason(clinic):
+    """US Core's blood pressure (its patient is Amy Shaw) sent through Janet Okafor's link."""
+    raw = (US_CORE / "blood-pressure.json").read_bytes()
+    rid = receive(clinic, raw, "blood-pressure.json")
+    (item,) = run(inbox.inbox, account(clinic, "dr.rivera"), url=clinic).waiting
+    assert item.needs_same_person and not item.passes_every_check
+    assert any("Amy Shaw" in words and "DIFFERS" in words for words in item.identity)
+    rivera = account(clinic, "dr.rivera")
+    refused = inbox.accept_received(rivera, rid, url=clinic)
+    assert refused.status == "refused" and "Amy Shaw" in refused.message
+    assert record(clinic, rid).status == "received"  # still waiting, with the reason shown
+    done = inbox.accept_received(rivera, rid, same_person="her portal mislabels her readings", url=clinic)
+    assert done.status == "imported" and done.patients == ["MRN-1"]
+    assert record(clinic, rid).status == "accepted" and record(clinic, rid).decision == "her portal mislabels her readings"
+    assert audit_rows(clinic, "confirm_same_person")[-1][0] == "dr.rivera"
+
+
+def test_a_file_naming_another_patient_never_reaches_that_patient(clinic):
+    """Through Janet's link: a diary naming Bob (MRN-2) in its rows, and Bob's own FHIR export."""
+    bob_before = entries(clinic, "MRN-2")
+    csv = receive(clinic, b"patient_id,date,pain\nMRN-2,2026-03-05T21:00,9\n", "bob.csv")
+    fhir = receive(clinic, _fhir("Bob Stone", "1970-01-01", "MRN-2"), "bob.json")
+    staff = account(clinic, "sam.staff")  # clinic-wide: the widest who could import it
+    items = {i.record_id: i for i in run(inbox.inbox, staff, url=clinic).waiting}
+    assert items[csv].check.refused_rows and not items[csv].passes_every_check
+    assert "MRN-2" in str(items[csv].check.refused_rows)
+    assert items[fhir].needs_same_person  # Bob's name and birth date against Janet's: a disagreement shown
+    assert inbox.accept_received(staff, csv, url=clinic).status == "refused"
+    assert inbox.accept_received(staff, fhir, url=clinic).status == "refused"
+    assert entries(clinic, "MRN-2") == bob_before and entries(clinic, "MRN-1") == 1
+    assert record(clinic, csv).status == record(clinic, fhir).status == "received"
+    # Even confirmed, Bob's file goes to the link's patient only (the reviewer's decision), never to MRN-2.
+    inbox.accept_received(staff, fhir, same_person="tested: the reviewer said so", url=clinic)
+    assert entries(clinic, "MRN-2") == bob_before
+
+
+def test_a_clinician_not_sharing_the_patient_can_neither_import_nor_reject(clinic):
+    rid = receive(clinic, DIARY)
+    chen = account(clinic, "dr.chen")
+    with pytest.raises(NotAllowed, match="not in your inbox"):
+        inbox.accept_received(chen, rid, url=clinic)
+    with pytest.raises(NotAllowed, match="not in your inbox"):
+        run(inbox.reject_received, chen, rid, "spam", url=clinic)
+    with pytest.raises(NotAllowed, match="not in your inbox"):  # the same words for a file that does not exist
+        inbox.accept_received(chen, rid + 1000, url=clinic)
+    assert [r[:2] for r in audit_rows(clinic, "inbox_accept")] == [("dr.chen", "denied")] * 2
+    assert audit_rows(clinic, "inbox_reject") == [("dr.chen", "denied", {"record": rid})]
+    assert record(clinic, rid).status == "received" and entries(clinic, "MRN-1") == 1
+
+
+def test_a_rejection_needs_a_reason_and_is_audited(clinic):
+    rid = receive(clinic, DIARY)
+    rivera = account(clinic, "dr.rivera")
+    with pytest.raises(ValueError, match="reason"):
+        run(inbox.reject_received, rivera, rid, "  ", url=clinic)
+    assert record(clinic, rid).status == "received"
+    run(inbox.reject_received, rivera, rid, "sent twice by mistake", url=clinic)
+    done = record(clinic, rid)
+    assert (done.status, done.decided_by, done.decision) == ("rejected", "dr.rivera", "sent twice by mistake")
+    assert done.original == DIARY  # the file stays kept
+    assert audit_rows(clinic, "inbox_reject")[-1] == ("dr.rivera", "ok", {
+        "record": rid, "link": done.share_link_id, "file": "diary.csv", "reason": "sent twice by mistake"})
+    with pytest.raises(inbox.AlreadyDecided, match="rejected by dr.rivera"):
+        inbox.accept_received(rivera, rid, url=clinic)
+    assert entries(clinic, "MRN-1") == 1
+
+
+def test_the_automatic_import_obeys_the_clinic_setting_and_every_check(clinic):
+    good = receive(clinic, DIARY)
+    assert inbox.auto_import_received(clinic, [good]) == {good: "waiting"}  # off by default
+    assert record(clinic, good).status == "received" and entries(clinic, "MRN-1") == 1
+    run(settings.change_thresholds, OPERATOR, {"inbox_auto_import": "on"}, url=clinic)
+    doubtful = receive(clinic, (US_CORE / "blood-pressure.json").read_bytes(), "blood-pressure.json")
+    assert inbox.auto_import_received(clinic, [good, doubtful]) == {good: "imported", doubtful: "waiting"}
+    accepted = record(clinic, good)
+    assert (accepted.status, accepted.decided_by) == ("accepted", "automatic import")
+    assert entries(clinic, "MRN-1") == 3 and record(clinic, doubtful).status == "received"
+    assert audit_rows(clinic, "inbox_accept")[-1][2]["automatic"] is True
+    assert ("automatic import", "imported") in [r[:2] for r in audit_rows(clinic, "import")]
+    # The doubtful file's check is audited as a dry run, nothing more.
+    assert all(r[2].get("dry_run") for r in audit_rows(clinic, "import") if "blood-pressure.json" == r[2]["file"])
+    # Still in the inbox afterwards, as decided by the automatic import.
+    box = run(inbox.inbox, account(clinic, "dr.rivera"), url=clinic)
+    assert [i.record_id for i in box.waiting] == [doubtful]
+    assert [(d.record_id, d.decided_by) for d in box.decided] == [(good, "automatic import")]
