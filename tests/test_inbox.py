@@ -19,6 +19,7 @@ from dashboard.db.models import AuditEvent, DiaryEntry, ImportRecord, Patient
 from dashboard.db.session import session_scope
 from dashboard.usecases import NotAllowed, imports, inbox, run, settings
 from tests.app.conftest import account
+from tests.clirun import cli
 
 OPERATOR = Operator("cli:test")
 NOW = datetime(2026, 12, 7, 9, 0)
@@ -203,3 +204,29 @@ def test_the_automatic_import_obeys_the_clinic_setting_and_every_check(clinic):
     box = run(inbox.inbox, account(clinic, "dr.rivera"), url=clinic)
     assert [i.record_id for i in box.waiting] == [doubtful]
     assert [(d.record_id, d.decided_by) for d in box.decided] == [(good, "automatic import")]
+
+
+def test_the_command_line_lists_imports_and_rejects(clinic):
+    good = receive(clinic, DIARY)
+    doubtful = receive(clinic, (US_CORE / "blood-pressure.json").read_bytes(), "blood-pressure.json")
+    spam = receive(clinic, DIARY.replace(b"5", b"7"), "again.csv")
+    listed = cli(clinic, "inbox", "list", "--as", "dr.rivera")
+    assert listed.returncode == 0, listed.stderr
+    assert "3 file(s) waiting" in listed.stdout and "would add: 2 diary entries" in listed.stdout
+    assert "Amy Shaw" in listed.stdout and "--same-person" in listed.stdout
+    assert cli(clinic, "inbox", "list", "--as", "dr.chen").stdout.startswith("0 file(s) waiting")
+    assert cli(clinic, "inbox", "import", str(good), "--as", "dr.chen").returncode == 1
+    done = cli(clinic, "inbox", "import", str(good), "--as", "dr.rivera")
+    assert done.returncode == 0 and f"#{good}: imported" in done.stdout, done.stderr
+    again = cli(clinic, "inbox", "import", str(good), "--as", "dr.rivera")
+    assert again.returncode == 1 and "already accepted by dr.rivera" in again.stderr
+    held = cli(clinic, "inbox", "import", str(doubtful), "--as", "dr.rivera")
+    assert held.returncode == 1 and "Amy Shaw" in held.stdout and "stays waiting" in held.stderr
+    assert cli(clinic, "inbox", "import", str(doubtful), "--as", "dr.rivera", "--same-person", " ").returncode == 2
+    assert cli(clinic, "inbox", "import", str(doubtful), "--as", "dr.rivera", "--same-person",
+               "her portal mislabels her readings").returncode == 0
+    assert cli(clinic, "inbox", "reject", str(spam), "--as", "dr.rivera", "--reason", " ").returncode == 2
+    assert cli(clinic, "inbox", "reject", str(spam), "--reason", "sent twice", "--as", "dr.rivera").returncode == 0
+    assert record(clinic, spam).status == "rejected"
+    listed = cli(clinic, "inbox", "list", "--as", "dr.rivera").stdout
+    assert "0 file(s) waiting" in listed and "rejected by dr.rivera" in listed and "sent twice" in listed

@@ -5,7 +5,7 @@ refused, 2 a usage error, 3 it could not be done: the database cannot be reached
 misconfigured (one line on standard error, from every command), or the audit key is missing.
 
 The commands live by what they do: ``patients`` (export, summary, report, cohort, worklist,
-precompute), ``imports`` (import, profile), ``accounts`` (user), ``settings`` (settings), ``operations`` (migrate, demo,
+precompute), ``imports`` (import, profile), ``accounts`` (user), ``settings`` (settings), ``inbox`` (inbox), ``operations`` (migrate, demo,
 run, audit, backup, restore, bench). They call the use cases the pages call (``dashboard.usecases``).
 """
 
@@ -29,7 +29,7 @@ COMMANDS = {
     "import": "imports", "profile": "imports",
     "export": "patients", "summary": "patients", "report": "patients", "cohort": "patients",
     "worklist": "patients", "precompute": "patients",
-    "user": "accounts", "settings": "settings",
+    "user": "accounts", "settings": "settings", "inbox": "inbox",
     "demo": "operations", "migrate": "operations", "audit": "operations", "run": "operations",
     "backup": "operations", "restore": "operations", "bench": "operations",
 }

@@ -61,6 +61,28 @@ class InboxItem:
         return [identity_words(c) for c in self.check.identities]
 
     @property
+    def identity_summary(self) -> str:
+        """The identity check in a few words, for the inbox's table (the lines above say it whole)."""
+        if self.needs_same_person:
+            return "DIFFERS from the stored patient: import only with a same-person reason"
+        if not self.check.identities:
+            return "the file names no one: read for the link's patient"
+        return "no disagreement with the stored patient"
+
+    @property
+    def check_summary(self) -> str:
+        """Whether one click would import it, or what stands in the way."""
+        report = self.check
+        problems = [f"{len(report.refused_rows)} refused row(s)"] if report.refused_rows else []
+        problems += [f"{len(report.conflicts)} conflict(s)"] if report.conflicts else []
+        problems += ["prescriptions to confirm"] if self.needs_prescription else []
+        problems += ["same-person reason needed"] if self.needs_same_person else []
+        if problems:
+            return "; ".join(problems)
+        return {"would-import": "ready to import", "already-imported": "already stored",
+                "nothing-to-import": "nothing the dashboard reads"}.get(report.status, report.status)
+
+    @property
     def needs_same_person(self) -> bool:
         return any(c["needs_confirmation"] for c in self.check.identities)
 
