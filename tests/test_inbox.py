@@ -6,18 +6,19 @@ On both databases; links and received files are made with the storage functions.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from dashboard.actors import Operator
+from dashboard.analysis.worklist_table import attention_words
 from dashboard.auth import accounts
 from dashboard.db import share_links
 from dashboard.db.models import AuditEvent, DiaryEntry, ImportRecord, Patient
 from dashboard.db.session import session_scope
-from dashboard.usecases import NotAllowed, imports, inbox, run, settings
+from dashboard.usecases import NotAllowed, imports, inbox, patients, run, settings
 from tests.app.conftest import account
 from tests.clirun import cli
 
@@ -230,3 +231,18 @@ def test_the_command_line_lists_imports_and_rejects(clinic):
     assert record(clinic, spam).status == "rejected"
     listed = cli(clinic, "inbox", "list", "--as", "dr.rivera").stdout
     assert "0 file(s) waiting" in listed and "rejected by dr.rivera" in listed and "sent twice" in listed
+
+
+def test_the_worklist_says_how_many_files_wait(clinic):
+    first, _second = receive(clinic, DIARY), receive(clinic, DIARY, "again.csv")
+    rivera = account(clinic, "dr.rivera")
+
+    def row():
+        (only,) = run(patients.worklist, rivera, as_of=date(2026, 3, 10), start=date(2026, 3, 1),
+                      end=date(2026, 3, 31), everyone=True, url=clinic)
+        return only
+
+    assert row().files_waiting == 2 and "2 files waiting in the inbox" in attention_words(row())
+    assert row().json()["files_waiting"] == 2
+    run(inbox.reject_received, rivera, first, "sent twice", url=clinic)
+    assert "1 file waiting in the inbox" in attention_words(row())
