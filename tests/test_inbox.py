@@ -21,6 +21,7 @@ from dashboard.db.session import session_scope
 from dashboard.usecases import NotAllowed, imports, inbox, patients, run, settings
 from tests.app.conftest import account
 from tests.clirun import cli
+from tests.dbdump import dump
 
 OPERATOR = Operator("cli:test")
 NOW = datetime(2026, 12, 7, 9, 0)
@@ -246,3 +247,33 @@ def test_the_worklist_says_how_many_files_wait(clinic):
     assert row().json()["files_waiting"] == 2
     run(inbox.reject_received, rivera, first, "sent twice", url=clinic)
     assert "1 file waiting in the inbox" in attention_words(row())
+
+
+def test_the_demo_has_a_live_link_and_two_files_that_import_with_one_click(demo_db):
+    from dashboard.demo import inbox as demo_inbox
+
+    rivera = account(demo_db, "dr.rivera")
+    box = run(inbox.inbox, rivera, url=demo_db)
+    waiting = [i for i in box.waiting if i.patient_ref == demo_inbox.PATIENT]
+    assert sorted(i.check.format for i in waiting) == ["fhir", "privacy-friendly-pain-diary"]
+    assert all(i.passes_every_check and i.would_add == "1 diary entry" for i in waiting)
+    with session_scope(demo_db) as session:
+        patient = session.scalar(select(Patient).where(Patient.ref == demo_inbox.PATIENT))
+        (link,) = share_links.for_patient(session, patient.id)
+        assert link.revoked_at is None and link.expires_at > datetime.now() and link.uses == 2
+    before = entries(demo_db, demo_inbox.PATIENT)
+    assert [inbox.accept_received(rivera, i.record_id, url=demo_db).status for i in waiting] == ["imported"] * 2
+    assert entries(demo_db, demo_inbox.PATIENT) == before + 2
+
+
+def test_the_demo_build_says_its_links_address_once_and_keeps_only_the_hash(sqlite_url):
+    from dashboard.demo import build_demo
+
+    with session_scope(sqlite_url) as session:
+        summary = build_demo(session, seed=7, today=date(2026, 3, 10))
+    token = summary["share_link"].removeprefix("/share/")
+    assert summary["waiting_files"] == 2 and len(token) >= 43
+    with session_scope(sqlite_url) as session:
+        link = share_links.by_token(session, token)
+        assert link is not None and link.token_sha256 != token
+    assert token not in repr(dump(sqlite_url))  # nowhere in the database: only its hash
