@@ -9,11 +9,11 @@ audited); "Check again" reads it anew, and so does every decision.
 import pandas as pd
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, navigation
 from dashboard.session_state import current_user
 from dashboard.usecases import NotAllowed, inbox, run
 
-CACHE, FLASH = "_inbox", "_inbox_flash"
+CACHE, FLASH, IMPORTED = "_inbox", "_inbox_flash", "_inbox_imported"
 FORMAT_WORDS = {"diary-csv": "Diary CSV", "fhir": "FHIR R4", "bearable": "Bearable",
                 "privacy-friendly-pain-diary": "Privacy Friendly Pain Diary", "titration": "Titration CSV",
                 "visits": "Visits CSV", "auto": "not recognised"}
@@ -46,6 +46,10 @@ def show() -> None:
     kind, text = st.session_state.pop(FLASH, (None, None))
     if kind:
         getattr(st, kind)(text)  # plain words of ours and the import's message: st.error/success show them as text
+    ref = st.session_state.get(IMPORTED)
+    if ref and st.button(f"Open the review of {ref}", key="inbox_open_review", icon=":material/monitoring:"):
+        st.session_state.pop(IMPORTED, None)
+        st.switch_page(navigation.review_page(), query_params={"patient": ref})
     box = _box(user)
     if not box.waiting:
         st.info("No files are waiting.")
@@ -113,6 +117,7 @@ def _import(user, item: inbox.InboxItem, same_person: str | None, confirm: str |
     if report.status == "refused":
         st.error(f"Not imported: {report.message} The file stays waiting.")
         return
+    st.session_state[IMPORTED] = item.patient_ref
     _again(("success", f"File #{item.record_id} imported for {item.patient_ref}: {report.status}, "
                        f"import #{report.import_id}."))
 
