@@ -277,3 +277,32 @@ def test_the_demo_build_says_its_links_address_once_and_keeps_only_the_hash(sqli
         link = share_links.by_token(session, token)
         assert link is not None and link.token_sha256 != token
     assert token not in repr(dump(sqlite_url))  # nowhere in the database: only its hash
+
+
+def test_two_accepts_at_once_import_once_and_one_is_told(clinic):
+    from concurrent.futures import ThreadPoolExecutor
+
+    rid = receive(clinic, DIARY)
+    people = [account(clinic, "dr.rivera"), account(clinic, "sam.staff")]
+
+    def accept(user):
+        try:
+            return inbox.accept_received(user, rid, url=clinic).status
+        except inbox.AlreadyDecided as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(accept, people))
+    assert sum(o in inbox.DONE for o in outcomes) >= 1
+    assert all(o in inbox.DONE or o.startswith("This file was already accepted by") for o in outcomes)
+    assert entries(clinic, "MRN-1") == 3  # the two entries, once
+    assert len([r for r in audit_rows(clinic, "inbox_accept") if r[1] == "ok"]) == 1
+    assert record(clinic, rid).status == "accepted"
+
+
+def test_a_file_naming_a_reference_the_clinic_does_not_have_creates_no_patient(clinic):
+    rid = receive(clinic, b"patient_id,date,pain\nNEW-9,2026-03-05T21:00,9\n", "new.csv")
+    assert inbox.accept_received(account(clinic, "sam.staff"), rid, url=clinic).status == "refused"
+    with session_scope(clinic) as session:
+        assert session.scalar(select(func.count(Patient.id)).where(Patient.ref == "NEW-9")) == 0
+    assert record(clinic, rid).status == "received"
