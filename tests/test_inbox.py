@@ -93,6 +93,7 @@ def test_a_waiting_file_is_listed_with_its_dry_run_and_the_listing_is_audited(cl
                                                                                      "diary.csv")
     assert item.size == len(DIARY) and item.check.format == "diary-csv" and item.check.import_id is None
     assert item.would_add == "2 diary entries" and not item.needs_same_person and item.passes_every_check
+    assert item.identity_summary == "the file does not say who (read as the link's patient)"
     assert entries(clinic, "MRN-1") == 1  # the dry run wrote nothing
     assert audit_rows(clinic, "view_inbox")[-1] == ("dr.rivera", "ok", {"patients": ["MRN-1"], "waiting": [rid],
                                                                         "decided": []})
@@ -128,13 +129,15 @@ def test_an_identity_disagreement_waits_until_a_same_person_reason(clinic):
     (item,) = run(inbox.inbox, account(clinic, "dr.rivera"), url=clinic).waiting
     assert item.needs_same_person and not item.passes_every_check
     assert any("Amy Shaw" in words and "DIFFERS" in words for words in item.identity)
+    assert item.identity_summary.startswith("DIFFERS") and "identity differs" in item.check_summary
     rivera = account(clinic, "dr.rivera")
     refused = inbox.accept_received(rivera, rid, url=clinic)
     assert refused.status == "refused" and "Amy Shaw" in refused.message
     assert record(clinic, rid).status == "received"  # still waiting, with the reason shown
     done = inbox.accept_received(rivera, rid, same_person="her portal mislabels her readings", url=clinic)
     assert done.status == "imported" and done.patients == ["MRN-1"]
-    assert record(clinic, rid).status == "accepted" and record(clinic, rid).decision == "her portal mislabels her readings"
+    done = record(clinic, rid)
+    assert done.status == "accepted" and done.decision == "her portal mislabels her readings"
     assert audit_rows(clinic, "confirm_same_person")[-1][0] == "dr.rivera"
 
 

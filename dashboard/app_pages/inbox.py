@@ -61,11 +61,14 @@ def show() -> None:
 def _waiting(user, items: list[inbox.InboxItem]) -> None:
     table = pd.DataFrame([{
         "File #": str(i.record_id), "Patient": f"{i.patient_name or 'name not recorded'} · {i.patient_ref}",
-        "Received": f"{i.received_at:%d %b %Y %H:%M}", "File": f"{i.file_name} ({i.size:,} bytes)",
-        "Format": FORMAT_WORDS.get(i.check.format, i.check.format), "Would add": i.would_add,
+        "Received": f"{i.received_at:%d %b %H:%M}", "File": i.file_name, "Would add": i.would_add,
         "Identity check": i.identity_summary, "Check": i.check_summary,
+        "Format": FORMAT_WORDS.get(i.check.format, i.check.format), "Size": f"{i.size:,} bytes",
     } for i in items], dtype="object")
-    st.dataframe(table, hide_index=True, key="inbox_table", width="stretch")
+    # The reason for deciding (identity, check) stays on screen at 1366 px: narrow number, time and format.
+    widths = {"File #": 55, "Received": 95, "File": 150, "Would add": 105}
+    st.dataframe(table, hide_index=True, key="inbox_table", width="stretch",
+                 column_config={name: st.column_config.TextColumn(name, width=w) for name, w in widths.items()})
     labels = {i.record_id: f"#{i.record_id} · {i.patient_ref} · {i.file_name}" for i in items}
     picked = st.selectbox("File to decide", list(labels), format_func=labels.get, key="inbox_pick")
     item = next(i for i in items if i.record_id == picked)
@@ -90,7 +93,8 @@ def _decide(user, item: inbox.InboxItem) -> None:
         for check in item.check.prescription["needs_confirmation"]:
             st.text(f"Row {check['row']}: {check['words']}.")
         confirmed = st.checkbox("I confirm these prescriptions as written", key="inbox_confirm_prescription")
-        reason = st.text_input("Reason for the confirmation (audited)", key="inbox_confirm_reason", max_chars=500).strip()
+        reason = st.text_input("Reason for the confirmation (audited)", key="inbox_confirm_reason",
+                               max_chars=500).strip()
         confirm = reason if confirmed and reason else None
     left, middle, right = st.columns([1, 2, 1], vertical_alignment="bottom")
     if left.button("Import", type="primary", key="inbox_import", icon=":material/download_done:"):

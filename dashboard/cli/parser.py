@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="actor", default=None, metavar="USER",
                    help="who acts (their inbox: staff the clinic's, a clinician their shared patients')")
     inbox_sub = p.add_subparsers(dest="inbox_command", required=True, parser_class=_Parser)
-    q = inbox_sub.add_parser("list", help="the waiting files with what importing each would add, and the recently decided")
+    q = inbox_sub.add_parser("list", help="the waiting files, what importing each would add, the recently decided")
     q.add_argument("--as", dest="actor", default=argparse.SUPPRESS, metavar="USER")
     q = inbox_sub.add_parser("import", help="import a waiting file for its link's patient (the import service's rules)")
     q.add_argument("record", type=int, metavar="ID")

@@ -64,10 +64,10 @@ class InboxItem:
     def identity_summary(self) -> str:
         """The identity check in a few words, for the inbox's table (the lines above say it whole)."""
         if self.needs_same_person:
-            return "DIFFERS from the stored patient: import only with a same-person reason"
-        if not self.check.identities:
-            return "the file names no one: read for the link's patient"
-        return "no disagreement with the stored patient"
+            return "DIFFERS: same-person reason needed"
+        said = [c for c in self.check.identities
+                if c["file"]["name"] or c["file"]["birth_date"] or c["file"]["identifiers"]]
+        return "agrees with the stored patient" if said else "the file does not say who (read as the link's patient)"
 
     @property
     def check_summary(self) -> str:
@@ -76,7 +76,7 @@ class InboxItem:
         problems = [f"{len(report.refused_rows)} refused row(s)"] if report.refused_rows else []
         problems += [f"{len(report.conflicts)} conflict(s)"] if report.conflicts else []
         problems += ["prescriptions to confirm"] if self.needs_prescription else []
-        problems += ["same-person reason needed"] if self.needs_same_person else []
+        problems += ["identity differs"] if self.needs_same_person else []
         if problems:
             return "; ".join(problems)
         return {"would-import": "ready to import", "already-imported": "already stored",

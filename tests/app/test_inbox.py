@@ -51,7 +51,7 @@ def test_a_waiting_file_is_imported_with_one_click_and_its_text_stays_text(clini
     waiting = table(at, "Would add")
     row = waiting[waiting["File #"] == str(rid)].iloc[0]
     assert row["Patient"] == "Maria Alvarez · DEMO-001" and row["Would add"] == "1 diary entry"
-    assert row["Check"] == "ready to import" and HOSTILE_NAME in row["File"]
+    assert row["Check"] == "ready to import" and row["File"] == HOSTILE_NAME
     # The file's name and the patient's note only ever as text: no markdown or HTML element holds them.
     assert not any("onerror" in m.value or "<script>" in m.value for m in at.markdown)
     assert any(r[1] == "view_inbox" and "DEMO-001" in r[4] for r in audit_rows(clinic_url, before))

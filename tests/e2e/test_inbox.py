@@ -67,7 +67,7 @@ def test_a_waiting_file_imported_with_one_click_lands_on_the_timeline(own_server
     page.get_by_role("heading", name="Inbox").wait_for(timeout=60_000)
     page.get_by_label("File to decide").click()
     page.get_by_role("option", name=f"#{record_id} · {REF} · phone-diary.csv").click()
-    page.get_by_text("Patient check:").first.wait_for(timeout=30_000)
+    page.get_by_text(f"stored {REF}:").wait_for(timeout=30_000)  # the chosen file's check, after the rerun
     page.screenshot(path=str(ARTIFACTS / "inbox.png"))
     page.get_by_role("button", name="Import").click()
     page.get_by_text(f"File #{record_id} imported for {REF}").wait_for(timeout=60_000)
