@@ -27,7 +27,7 @@ def _box(user) -> inbox.Inbox:
     return held[1]
 
 
-def _again(message: tuple[str, str] | None = None) -> None:
+def _again(message: tuple[str, str, str | None] | None = None) -> None:
     st.session_state.pop(CACHE, None)
     if message:
         st.session_state[FLASH] = message
@@ -43,9 +43,11 @@ def show() -> None:
         _again()
     st.caption("Files patients sent through their share link. Nothing is in a diary until you import it; "
                "each file is imported for its link's patient only, with the import's usual checks.")
-    kind, text = st.session_state.pop(FLASH, (None, None))
+    kind, words, detail = st.session_state.pop(FLASH, (None, None, None))
     if kind:
-        getattr(st, kind)(text)  # plain words of ours and the import's message: st.error/success show them as text
+        getattr(st, kind)(words)  # our own words only: st.error and st.success read markdown
+        if detail:
+            st.text(detail)  # a message that may quote the file or a name: plain text
     ref = st.session_state.get(IMPORTED)
     if ref and st.button(f"Open the review of {ref}", key="inbox_open_review", icon=":material/monitoring:"):
         st.session_state.pop(IMPORTED, None)
@@ -108,22 +110,23 @@ def _decide(user, item: inbox.InboxItem) -> None:
         try:
             run(inbox.reject_received, user, item.record_id, why)
         except (NotAllowed, inbox.AlreadyDecided) as exc:
-            _again(("error", str(exc)))
-        _again(("success", f"File #{item.record_id} rejected; it stays kept."))
+            _again(("error", "Not rejected.", str(exc)))
+        _again(("success", f"File #{item.record_id} rejected; it stays kept.", None))
 
 
 def _import(user, item: inbox.InboxItem, same_person: str | None, confirm: str | None) -> None:
     try:
         report = inbox.accept_received(user, item.record_id, same_person=same_person, confirm_prescription=confirm)
     except (NotAllowed, inbox.AlreadyDecided) as exc:
-        _again(("error", str(exc)))
+        _again(("error", "Not imported.", str(exc)))
         return
     if report.status == "refused":
-        st.error(f"Not imported: {report.message} The file stays waiting.")
+        st.error("Not imported: the file stays waiting. Why:")
+        st.text(report.message)  # it quotes the file's names: plain text
         return
     st.session_state[IMPORTED] = item.patient_ref
     _again(("success", f"File #{item.record_id} imported for {item.patient_ref}: {report.status}, "
-                       f"import #{report.import_id}."))
+                       f"import #{report.import_id}.", None))
 
 
 def _decided(items: list[inbox.DecidedItem]) -> None:

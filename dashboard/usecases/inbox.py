@@ -187,8 +187,8 @@ def _waiting_file(session: Session, actor: Actor, record_id: int, action: str) -
                  denied_patient_id=None if found is None else found[1].id, audit_success=False):
         record, patient = found
     if record.status != share_links.RECEIVED:
-        raise AlreadyDecided(f"This file was already {record.status} by {record.decided_by} "
-                             f"on {record.decided_at:%d %b %Y %H:%M}.")
+        when = f" on {record.decided_at:%d %b %Y %H:%M}" if record.decided_at else ""
+        raise AlreadyDecided(f"This file was already {record.status} by {record.decided_by}{when}.")
     return record, patient
 
 

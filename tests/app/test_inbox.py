@@ -72,6 +72,8 @@ def test_an_identity_disagreement_needs_a_same_person_reason_on_the_page(clinic_
     assert "Amy Shaw" in texts(at) and at.checkbox(key="inbox_same_person")
     at = at.button(key="inbox_import").click().run()
     assert any("Not imported" in e.value and "stays waiting" in e.value for e in at.error)
+    assert not any("Amy Shaw" in e.value for e in at.error)  # the file's names only as plain text
+    assert any("Amy Shaw" in t.value for t in at.text)
     assert status(clinic_url, rid)[0] == "received"
     at.checkbox(key="inbox_same_person").check()
     at.text_input(key="inbox_same_person_reason").input("her portal mislabels her readings")
