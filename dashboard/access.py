@@ -19,6 +19,10 @@ Access is decided here, where data is read or written, never by hiding a page.
   or not the reference exists, so an import never tells a clinician which references the clinic
   has (new patients come in through staff, who see the whole clinic anyway). The scope is
   derived from the acting account inside the import service, never passed in by a caller.
+- The clinic's inbox (files a patient sent through a share link, issue 22): seen, imported and
+  rejected by whoever may import for the link's patient (``import_scope``): staff and
+  administrators the whole clinic's, a clinician those of patients shared with them. A file is
+  always imported for its link's patient, never for a patient the file names.
 - Stored values in an import's report (a conflict's stored side): only for patients the acting
   user may open (shared with them, whatever the role); the server's operator (command line
   without ``--as``) sees them. Anyone else sees that a conflict exists, never what is stored.
@@ -160,6 +164,23 @@ def import_scope(session: Session, username: str | None) -> ImportScope | None:
     return OPERATOR_SCOPE if user.role in CLINIC_WIDE_IMPORT_ROLES else ImportScope(clinician_id=user.id)
 
 
+
+def inbox_patient_ids(session: Session, user: User | None) -> list[int]:
+    """The patients whose waiting files ``user`` may see and decide (None: the server's operator)."""
+    scope = import_scope(session, None if user is None else user.username)
+    if scope is None:
+        return []
+    if scope.clinician_id is None:
+        return sorted(session.scalars(select(Patient.id)))
+    return visible_patient_ids(session, user)
+
+
+def may_decide_received(session: Session, user: User | None, patient_id: int) -> bool:
+    """Whether ``user`` may import or reject a file waiting for ``patient_id`` (see the module docstring)."""
+    scope = import_scope(session, None if user is None else user.username)
+    if scope is None:
+        return False
+    return scope.clinician_id is None or can_open_patient(session, user, patient_id)
 
 
 def stored_values_visible(session: Session, username: str | None, refs: list[str]) -> set[str]:

@@ -50,6 +50,11 @@ class AuditAction(StrEnum):
     SHARE_LINK_LIST = "share_link_list"  # a patient's upload links listed: refusals only (no patient data shown)
     # a file sent through an upload link kept in the inbox, or refused (detail: link id, file, size, reason)
     SHARE_LINK_UPLOAD = "share_link_upload"
+    VIEW_INBOX = "view_inbox"  # the clinic's inbox listed: the waiting and decided files' patients (refusals audited)
+    # a file sent through a share link imported from the inbox, by a person or the automatic import
+    # (detail: record, link, import_id, automatic), or refused to someone who may not decide it
+    INBOX_ACCEPT = "inbox_accept"
+    INBOX_REJECT = "inbox_reject"  # a file sent through a share link rejected with a reason (detail: record, link)
 
 
 # Spellings stored before the enumeration; read, never written.

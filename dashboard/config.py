@@ -67,6 +67,9 @@ def smart_settings() -> SmartSettings:
                          os.environ.get("DASHBOARD_SMART_REDIRECT_URI", "").strip())
 
 
+SHARE_PATH = "/share/"  # the patient's upload page: SHARE_PATH + token (dashboard.share_page)
+
+
 def public_url() -> str | None:
     """The dashboard's address as patients reach it (``DASHBOARD_PUBLIC_URL``, e.g.
     ``https://pain.example-clinic.org``): the start of a share link's address. None when unset:
@@ -247,6 +250,9 @@ THRESHOLDS: tuple[Threshold, ...] = (
               "The top of the refractory range: common maintenance doses 50-150 mg/day, 150-300 mg/day or more for "
               "refractory pain (oral and sublingual doses vary widely: Blonk et al. 2010, Eur J Pain 14:466-472; "
               "ASRA/AAPM/ASA consensus, Cohen et al. 2018, Reg Anesth Pain Med 43:521-546)", 50, 1000),
+    Threshold("inbox_auto_import", "off", "on/off", "Import a file a patient sends that passes every check",
+              "Issue 22: a file sent through a share link is imported without a person only when its dry run "
+              "refuses no row, meets no conflict and asks no identity or prescription question", choices=("off", "on")),
     Threshold("idle_logoff_minutes", 15, "minutes", "Idle minutes before a session is logged off",
               "HIPAA Security Rule 45 CFR 164.312(a)(2)(iii): automatic logoff", 1, 240, changed_by=ADMIN_ONLY),
 )

@@ -30,6 +30,11 @@ def import_page() -> st.Page:
     return st.Page("app_pages/import_data.py", title="Import", icon=":material/upload_file:", url_path="import")
 
 
+def inbox_page() -> st.Page:
+    """Files patients sent through a share link, waiting to be imported or rejected (issue 22)."""
+    return st.Page("app_pages/inbox.py", title="Inbox", icon=":material/inbox:", url_path="inbox")
+
+
 def settings_page() -> st.Page:
     return st.Page("app_pages/settings.py", title="Settings", icon=":material/tune:", url_path="settings")
 
@@ -52,7 +57,8 @@ def login_page() -> st.Page:
     return st.Page("app_pages/login.py", title="Log in", url_path="login", default=True)
 
 
-PROTECTED_PATHS = ("worklist", "patients", "review", "import", "settings", "audit", "admin", "cohort", "launch")
+PROTECTED_PATHS = ("worklist", "patients", "review", "import", "settings", "audit", "admin", "cohort", "inbox",
+                   "launch")
 
 
 def login_pages(show_login) -> list[st.Page]:

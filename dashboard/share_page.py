@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from dashboard.config import SHARE_LIMITS, clinic_name
 from dashboard.db.audit_key import AuditKeyError
-from dashboard.usecases import NotAllowed, run
+from dashboard.usecases import NotAllowed, inbox, run
 from dashboard.usecases.share_links import SHARE_PATH
 from dashboard.usecases.share_upload import GONE, Upload, UploadAnswer, clean_name, link_works, receive_upload
 
@@ -75,6 +75,16 @@ def _form(token: str, note: str = "") -> str:
             "<button type=\"submit\">Send files</button></form>"
             f"<p><small>A diary CSV, a FHIR file, a Bearable or a Privacy Friendly Pain Diary export. At most "
             f"{limits.files_per_submission} files at once, {limits.file_bytes // (1024 * 1024)} MB each.</small></p>")
+
+
+async def _auto_import(record_ids: list[int]) -> None:
+    """The clinic's automatic import (``inbox_auto_import``, off unless a lead turns it on). The files
+    are kept and committed already: a failure here leaves them waiting in the inbox, and the patient
+    is still told they were received."""
+    try:
+        await run_in_threadpool(inbox.auto_import_received, None, record_ids)
+    except Exception:  # noqa: BLE001 - the upload stands; the inbox shows the files as waiting
+        log.exception("the automatic import of received files failed; they wait in the inbox")
 
 
 def gone() -> HTMLResponse:
@@ -154,7 +164,7 @@ async def share(request: Request) -> HTMLResponse:
         except NotAllowed:
             return gone()
         if answer.record_ids:  # committed: the clinic's setting may import them at once
-            pass  # inbox: auto-import hook
+            await _auto_import(answer.record_ids)
         return _answer(token, answer)
     except (SQLAlchemyError, AuditKeyError):
         log.exception("the share page failed")

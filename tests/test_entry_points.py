@@ -32,7 +32,7 @@ from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
 from dashboard.ingest.writer import Resolution
 from dashboard.usecases import accounts as account_cases
-from dashboard.usecases import audit_trail, ehr_launch, exports, imports, patients, records, run, share_links
+from dashboard.usecases import audit_trail, ehr_launch, exports, imports, inbox, patients, records, run, share_links
 from tests.app.conftest import account, app, audit_rows, last_audit_id, texts
 from tests.smart_ehr import CLIENT_ID, SmartEhr
 
@@ -66,6 +66,7 @@ def clinic(sqlite_url, monkeypatch, tmp_path):
 
         share_links.create(session, patient_by_ref(session, "P-CHE").id, created_by="dr.chen", now=datetime(2026, 3, 1),
                            expires_at=datetime(2099, 1, 1), max_uses=None)  # link 1: dr.chen's patient's
+        _received_for_chen(session)
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", sqlite_url)
     monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
     st.cache_data.clear()
@@ -75,6 +76,29 @@ def clinic(sqlite_url, monkeypatch, tmp_path):
     yield sqlite_url
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def _received_for_chen(session) -> None:
+    """A file waiting in the clinic's inbox for P-CHE, sent through a share link (issue 22)."""
+    from datetime import datetime, timedelta
+
+    from dashboard.db import share_links
+    from dashboard.db.queries import patient_by_ref
+
+    now = datetime(2026, 3, 9, 9, 0)
+    link, _ = share_links.create(session, patient_by_ref(session, "P-CHE").id, created_by="dr.chen", now=now,
+                                 expires_at=now + timedelta(days=14), max_uses=None)
+    share_links.keep_received(session, link, "P-CHE", file_name="inbox.csv", now=now,
+                              raw=f"date,pain,notes\n2026-03-08T21:00,3,{SECRET} from the inbox\n".encode())
+
+
+def _received_of(url: str) -> int:
+    from sqlalchemy import select
+
+    from dashboard.db.models import ImportRecord
+
+    with session_scope(url) as session:
+        return session.scalar(select(ImportRecord.id).where(ImportRecord.file_name == "inbox.csv"))
 
 
 def _chen_patient(url: str) -> loaders.PatientInfo:
@@ -123,6 +147,14 @@ CLI_CASES = {
     "worklist": [
         ["worklist", "--all", "--json", "--as", "nobody"],
     ],
+    # dr.rivera may list her inbox: it lists only her patients' files (test_the_inbox_lists_only_shared_patients).
+    "inbox": [
+        ["inbox", "import", "{received}", "--as", INTRUDER],
+        ["inbox", "import", "{received}", "--same-person", "same", "--as", INTRUDER],
+        ["inbox", "reject", "{received}", "--reason", "spam", "--as", INTRUDER],
+        ["inbox", "list", "--as", "nobody"],
+        ["inbox", "import", "{received}", "--as", "nobody"],
+    ],
     # No patient data, but a change only administrators and the clinic's lead make (issue 23).
     "settings": [
         ["settings", "--set", "onset_days=21", "--as", INTRUDER],
@@ -142,7 +174,8 @@ CLI_CASES = {
 # Subcommands audited under another action than their name.
 CLI_AUDIT_ACTION = {"cohort": "view_cohort", "worklist": "view_worklist", "settings": "settings_change",
                     "share-link create": "share_link_create", "share-link list": "share_link_list",
-                    "share-link revoke": "share_link_revoke"}
+                    "share-link revoke": "share_link_revoke", "inbox list": "view_inbox",
+                    "inbox import": "inbox_accept", "inbox reject": "inbox_reject"}
 
 
 def _cli_action(argv: list[str]) -> str:
@@ -179,7 +212,8 @@ def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, c
     from tests.dbdump import dump
 
     before_rows, before = last_audit_id(clinic), dump(clinic, skip=("audit_event",))
-    code = cli.main([a.replace("{dir}", str(tmp_path)) for a in argv])
+    received = str(_received_of(clinic))
+    code = cli.main([a.replace("{dir}", str(tmp_path)).replace("{received}", received) for a in argv])
     out, err = capsys.readouterr()
     assert code == cli.EXIT_REFUSED, (out, err)
     assert SECRET not in out + err and "overwrite" not in err
@@ -212,6 +246,13 @@ def test_the_worklist_lists_only_shared_patients(clinic, capsys, args):
     assert "P-CHE" not in out and SECRET not in out
     if "--all" in args:
         assert "P-RIV" in out
+
+
+def test_the_inbox_lists_only_shared_patients(clinic, capsys):
+    code = cli.main(["inbox", "list", "--as", INTRUDER])
+    out, err = capsys.readouterr()
+    assert code == cli.EXIT_OK, err
+    assert out.startswith("0 file(s) waiting") and "P-CHE" not in out and SECRET not in out
 
 
 # --- the pages ----------------------------------------------------------------------------------
@@ -303,6 +344,7 @@ PAGE_CASES = {
     "admin": _plain_page("admin"),
     "cohort": _plain_page("cohort"),
     "launch": _launch_page,
+    "inbox": _plain_page("inbox"),
 }
 
 
@@ -404,6 +446,12 @@ def _may_share_link(url, user, patient):
     assert run(share_links.may_share_link, user, patient.id, url=url) is False
 
 
+def _inbox(url, user, patient):
+    box = run(inbox.inbox, user, url=url)
+    assert box.waiting == [] and box.decided == []  # nothing of P-CHE's waiting file
+    return None
+
+
 def _import_history(url, user, patient):
     _lists_nothing_of(run(imports.import_history, user, url=url), patient.ref)
 
@@ -452,6 +500,11 @@ FUNCTION_CASES = {
     "imports.import_history": _import_history,
     "imports.import_ehr_record": _import_ehr_record,
     "ehr_launch.finish_launch": _finish_launch,
+    "inbox.inbox": _inbox,
+    "inbox.accept_received": lambda url, user, p: inbox.accept_received(user, _received_of(url), url=url),
+    "inbox.accept_received same person": lambda url, user, p: inbox.accept_received(
+        user, _received_of(url), same_person="same", confirm_prescription="ok", url=url),
+    "inbox.reject_received": lambda url, user, p: run(inbox.reject_received, user, _received_of(url), "spam", url=url),
     # Administrators only: a clinician is refused before anything is read.
     "accounts.accounts_overview": lambda url, user, p: run(account_cases.accounts_overview, user, url=url),
     "accounts.shared_refs": lambda url, user, p: run(account_cases.shared_refs, user, "dr.chen", url=url),
@@ -524,6 +577,7 @@ NOT_PATIENT_DATA = {
     "imports.mapping_profile": "column layouts of other diary apps",
     "imports.save_mapping_profile": "column layouts of other diary apps",
     "imports.suggest_mapping": "reads the file the user uploads, nothing stored (refused to those who may not import)",
+    "inbox.auto_import_received": "no person: the upload's automatic import (the clinic's setting), shows nothing",
     "imports.preview_mapping": "reads the file the user uploads, nothing stored (refused to those who may not import)",
     "share_links.now_utc": "the time now",
     "share_links.address": "a token's address (no patient)",

@@ -50,6 +50,7 @@ class WorklistRow:
     days_since_last_bp: int | None
     diary_overdue: bool
     visits_in_range: tuple[pd.Timestamp, ...] = field(default=())
+    files_waiting: int = 0  # files the patient sent through a share link, waiting in the clinic's inbox
 
     @property
     def pain_direction(self) -> str | None:
@@ -74,7 +75,7 @@ class WorklistRow:
             "new_safety_flags": self.new_safety_flags, "open_flags": self.open_flags,
             "completeness_30d": self.completeness_30d, "diary_days_30d": self.diary_days_30d,
             "days_since_last_entry": self.days_since_last_entry, "days_since_last_bp": self.days_since_last_bp,
-            "diary_overdue": self.diary_overdue,
+            "diary_overdue": self.diary_overdue, "files_waiting": self.files_waiting,
         })
 
 
@@ -132,13 +133,13 @@ def in_range(row: WorklistRow) -> bool:
 def build_rows(*, patients: pd.DataFrame, figures: pd.DataFrame, visits: pd.DataFrame,
                clinicians: dict[int, list[str]], figures_of: Callable[[list[int]], dict[int, RuleFigures]],
                as_of: date, start: date, end: date, gap_days: int, everyone: bool = True,
-               completeness_days: int = 30) -> list[WorklistRow]:
+               completeness_days: int = 30, waiting: dict[int, int] | None = None) -> list[WorklistRow]:
     """One row per patient of ``patients`` (the frames of ``db.worklist_queries``); without
     ``everyone``, only those ``in_range``, decided before their rule figures are asked for
     (``figures_of``, once, with the listed patients' ids).
 
     The visits are read for all patients at once with the review's own rules
-    (``review.next_visits``/``overdue_visits``).
+    (``review.next_visits``/``overdue_visits``). ``waiting``: files waiting in the inbox per patient id.
     """
     today = day(as_of)  # ``days_between`` for every patient at once (a Timestamp each was 0.3 s at 5,000)
     figures = figures.assign(since_entry=(today - figures["last_entry"]).dt.days,
@@ -167,6 +168,7 @@ def build_rows(*, patients: pd.DataFrame, figures: pd.DataFrame, visits: pd.Data
             days_since_last_bp=_days(fig, "since_bp"),
             diary_overdue=since is None or since >= gap_days,
             visits_in_range=tuple(day(d) for d in in_range.get(pid, ())),
+            files_waiting=(waiting or {}).get(pid, 0),
         ))
     return attention_order(rows)
 

@@ -57,13 +57,16 @@ def ago(days: int | None, never: str) -> str:
 
 
 def attention_words(row: WorklistRow) -> str:
-    """Why this patient is near the top: new safety flags, a quiet diary, an overdue visit."""
+    """Why this patient is near the top: new safety flags, a quiet diary, an overdue visit, files
+    the patient sent waiting in the inbox."""
     reasons = [f"NEW {rule_name(rule)}" for rule in sorted(row.new_safety_flags, key=RULE_ORDER.get)]
     if row.diary_overdue:
         reasons.append("no diary entries" if row.days_since_last_entry is None
                        else f"no diary for {row.days_since_last_entry} days")
     if row.overdue_visit is not None:
         reasons.append("visit overdue")
+    if row.files_waiting:
+        reasons.append(f"{row.files_waiting} file{'s' if row.files_waiting > 1 else ''} waiting in the inbox")
     older = [rule_name(rule) for rule in sorted(row.open_flags, key=lambda k: RULE_ORDER.get(k, 99))
              if rule in RULES and RULES[rule].safety and rule not in row.new_safety_flags]
     if older:

@@ -89,6 +89,9 @@ def _headline(shown, total: int) -> str:
     overdue = sum(1 for r in shown if r.overdue_visit is not None)
     parts = [f"{len(shown)} of {total} patients", f"{new} with a new safety flag",
              f"{quiet} with a quiet diary", f"{overdue} with an overdue visit"]
+    waiting = sum(1 for r in shown if r.files_waiting)
+    if waiting:  # files the patients sent through a share link (the Inbox page)
+        parts.append(f"{waiting} with files waiting in the inbox")
     return " · ".join(parts)
 
 

@@ -6,7 +6,7 @@ misconfigured (one line on standard error, from every command), or the audit key
 
 The commands live by what they do: ``patients`` (export, summary, report, cohort, worklist,
 precompute), ``imports`` (import, profile), ``accounts`` (user), ``settings`` (settings), ``share_links``
-(share-link), ``operations`` (migrate, demo, run, audit, backup, restore, bench). They call the use cases the pages call (``dashboard.usecases``).
+(share-link), ``inbox`` (inbox), ``operations`` (migrate, demo, run, audit, backup, restore, bench). They call the use cases the pages call (``dashboard.usecases``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ COMMANDS = {
     "import": "imports", "profile": "imports",
     "export": "patients", "summary": "patients", "report": "patients", "cohort": "patients",
     "worklist": "patients", "precompute": "patients",
-    "user": "accounts", "settings": "settings", "share-link": "share_links",
+    "user": "accounts", "settings": "settings", "share-link": "share_links", "inbox": "inbox",
     "demo": "operations", "migrate": "operations", "audit": "operations", "run": "operations",
     "backup": "operations", "restore": "operations", "bench": "operations",
 }

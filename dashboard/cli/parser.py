@@ -144,6 +144,23 @@ def build_parser() -> argparse.ArgumentParser:
     q = link_sub.add_parser("revoke", help="stop a link at once")
     q.add_argument("link_id", type=int, metavar="ID")
     q.add_argument("--as", dest="actor", default=None, metavar="USER")
+    p = sub.add_parser("inbox", help="files patients sent through share links: list them, import one, reject one")
+    p.add_argument("--as", dest="actor", default=None, metavar="USER",
+                   help="who acts (their inbox: staff the clinic's, a clinician their shared patients')")
+    inbox_sub = p.add_subparsers(dest="inbox_command", required=True, parser_class=_Parser)
+    q = inbox_sub.add_parser("list", help="the waiting files, what importing each would add, the recently decided")
+    q.add_argument("--as", dest="actor", default=argparse.SUPPRESS, metavar="USER")
+    q = inbox_sub.add_parser("import", help="import a waiting file for its link's patient (the import service's rules)")
+    q.add_argument("record", type=int, metavar="ID")
+    q.add_argument("--same-person", default=None, metavar="REASON",
+                   help="confirm, with a reason, that the file's patient is the link's patient despite a disagreement")
+    q.add_argument("--confirm-prescription", default=None, metavar="REASON",
+                   help="confirm the file's titration steps that need it, with the reason")
+    q.add_argument("--as", dest="actor", default=argparse.SUPPRESS, metavar="USER")
+    q = inbox_sub.add_parser("reject", help="reject a waiting file with a reason (the file stays kept)")
+    q.add_argument("record", type=int, metavar="ID")
+    q.add_argument("--reason", required=True, metavar="TEXT")
+    q.add_argument("--as", dest="actor", default=argparse.SUPPRESS, metavar="USER")
 
     p = sub.add_parser("precompute", help="every patient's worklist figures as of a day, stored (cron, after midnight)")
     p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD", help="default: today")

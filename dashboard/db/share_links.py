@@ -155,3 +155,23 @@ def decide(session: Session, record: ImportRecord, *, status: str, by: str, now:
                                    result_import_id=result_import_id)).rowcount == 1
     session.refresh(record)
     return done
+
+
+def received_with_patient(session: Session, record_id: int) -> tuple[ImportRecord, Patient] | None:
+    """A file sent through a link (in any state) with its link's patient; None for any other record."""
+    row = session.execute(select(ImportRecord, Patient).join(ShareLink, ImportRecord.share_link_id == ShareLink.id)
+                          .join(Patient, Patient.id == ShareLink.patient_id)
+                          .where(ImportRecord.id == record_id)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def decided(session: Session, patient_ids: list[int] | None = None, *,
+            limit: int = 20) -> list[tuple[ImportRecord, Patient]]:
+    """The received files decided most recently (accepted or rejected), newest first, with their patient."""
+    statement = (select(ImportRecord, Patient).join(ShareLink, ImportRecord.share_link_id == ShareLink.id)
+                 .join(Patient, Patient.id == ShareLink.patient_id)
+                 .where(ImportRecord.status.in_((ACCEPTED, REJECTED)))
+                 .order_by(ImportRecord.decided_at.desc(), ImportRecord.id.desc()).limit(limit))
+    if patient_ids is not None:
+        statement = statement.where(Patient.id.in_(patient_ids))
+    return [(record, patient) for record, patient in session.execute(statement).all()]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from dashboard.auth.passwords import hash_password
 from dashboard.db.models import Clinician, Patient, PatientShare
 from dashboard.demo.clinic import generate_clinic
+from dashboard.demo.inbox import add_waiting_files
 from dashboard.demo.stories import STORIES
 from dashboard.ingest.writer import write_import
 
@@ -99,5 +100,6 @@ def build_demo(session: Session, *, seed: int = 7, today: date | None = None) ->
             totals[key] += n
     accounts = _add_accounts(session)
     shares = _share_patients(session, accounts)
+    inbox = add_waiting_files(session, today, _now())  # its link's address is said here only (only the hash is kept)
     return {"seed": seed, "today": today.isoformat(), "patients": len(STORIES), **totals,
-            "accounts": len(accounts), "shares": shares}
+            "accounts": len(accounts), "shares": shares, **inbox}

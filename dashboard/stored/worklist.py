@@ -16,7 +16,7 @@ from dashboard.analysis.recent import recent_windows
 from dashboard.analysis.review import Review
 from dashboard.analysis.worklist import RuleFigures, WorklistRow, build_rows
 from dashboard.config import Thresholds
-from dashboard.db import snapshots
+from dashboard.db import share_links, snapshots
 from dashboard.db import worklist_queries as q
 from dashboard.db.models import Patient
 from dashboard.db.settings_store import load_thresholds
@@ -46,7 +46,7 @@ def worklist(session, *, patient_ids: list[int], as_of: date, start: date, end: 
         patients=q.patients(session, patient_ids), figures=q.diary_figures(session, patient_ids, pain_windows(as_of)),
         visits=q.visits(session, patient_ids, since=min(as_of, start)), clinicians=q.clinicians(session, patient_ids),
         figures_of=figures_of, as_of=as_of, start=start, end=end, gap_days=limits.diary_gap_days,
-        everyone=everyone, completeness_days=q.COMPLETENESS_DAYS)
+        everyone=everyone, completeness_days=q.COMPLETENESS_DAYS, waiting=share_links.waiting_counts(session))
 
 
 def current_figures(session, patient_ids: list[int], as_of: date, thresholds,

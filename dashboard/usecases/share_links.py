@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 from dashboard import access
 from dashboard.actors import Actor, as_user, audit_name
 from dashboard.audit_actions import AuditAction
-from dashboard.config import SHARE_LIMITS, public_url
+from dashboard.config import SHARE_LIMITS, SHARE_PATH, public_url
 from dashboard.db import queries, share_links as store
 from dashboard.usecases.guard import guarded
 
-SHARE_PATH = "/share/"  # the patient's page: SHARE_PATH + token (dashboard.share_page)
 
 
 class LinkRefused(ValueError):

@@ -26,7 +26,7 @@ from dashboard.demo import DEMO_ACCOUNTS, STORIES
 
 APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 PASSWORDS = {username: password for username, _name, _role, password in DEMO_ACCOUNTS}
-PAGES = ("worklist", "patients", "review", "import", "settings", "audit", "admin", "cohort")
+PAGES = ("worklist", "patients", "review", "import", "settings", "audit", "admin", "cohort", "inbox")
 
 
 def copy_demo(demo_url: str, target: Path) -> str:

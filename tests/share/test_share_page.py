@@ -209,3 +209,25 @@ def test_the_hourly_limit_of_every_link_holds_under_a_burst_from_many_links(demo
     assert _kept(demo_db) == 5
     assert {r.busy for r in results if not isinstance(r, Exception) and not r.record_ids} == {
         share_upload.CLINIC_BUSY}
+
+
+def test_an_upload_is_imported_at_once_when_the_clinic_imports_clean_files_automatically(page):
+    """The page hands what it kept to the inbox's automatic import (``inbox_auto_import``): off, the
+    file waits; on, a file passing every check is accepted and its diary lands, still listed in the inbox."""
+    from dashboard.actors import Operator
+    from dashboard.usecases import settings
+
+    client, url = page
+    link_id, token = _link(url)
+    assert client.post(f"/share/{token}", files=_files(("off.csv", samples.native_csv()))).status_code == 200
+    run(settings.change_thresholds, Operator("cli:test"), {"inbox_auto_import": "on"}, url=url)
+    early = "patient_id,date,pain\n" + "".join(f"DEMO-001,2021-01-0{d}T21:00,6\n" for d in range(1, 6))
+    assert client.post(f"/share/{token}", files=_files(("on.csv", early.encode()))).status_code == 200
+    with session_scope(url) as session:
+        outcome = dict(session.execute(select(ImportRecord.file_name, ImportRecord.status)
+                                       .where(ImportRecord.share_link_id == link_id)).all())
+        accepted = session.scalars(select(ImportRecord).where(ImportRecord.file_name == "on.csv",
+                                                              ImportRecord.share_link_id.is_not(None))).one()
+        result = session.get(ImportRecord, accepted.result_import_id)
+        assert (accepted.decided_by, result.status) == ("automatic import", "imported")
+    assert outcome == {"off.csv": "received", "on.csv": "accepted"}
