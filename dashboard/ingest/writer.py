@@ -194,6 +194,10 @@ def write_import(
     plan = _Plan(session, parsed, patient_ids)
     would_change = bool(plan.has_changes() or plan.conflicts or plan.patient_updates
                         or any(p not in patient_ids for p in report.patients) or identity.has_changes(identities))
+    if any(c.held_by_other for c in identities):
+        # An identifier another stored patient holds: no confirmation passes it (ingest.identity).
+        report.message = identity.held_refusal(parsed.file_name, report.identities)
+        return report
     if not same_person and any(c.disagreements or (c.question and would_change) for c in identities):
         # A disagreement is always said and refused, before anything else is checked against a
         # patient who may not be the file's. A resource id alone ("which patient is this?") in a file
