@@ -13,6 +13,7 @@ Three kinds of actor exist today:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,20 @@ class PatientInfo:
     name: str | None
     birth_year: int | None
     condition: str | None
+    birth_date: date | None = None
+
+    def born(self) -> str:
+        """The birth date beside the name, so a clinician can check they have the right patient."""
+        return born_words(self.birth_date, self.birth_year)
+
+
+def born_words(birth_date: date | None, birth_year: int | None) -> str:
+    """"born 02 Apr 1968", "born 1968" when only the year is known, or "birth date not recorded"."""
+    if birth_date is not None and not (isinstance(birth_date, float) or str(birth_date) in ("NaT", "nan")):
+        return f"born {birth_date:%d %b %Y}"
+    if birth_year is not None and str(birth_year) not in ("nan", "<NA>"):
+        return f"born {int(birth_year)}"
+    return "birth date not recorded"
 
 
 @dataclass(frozen=True)

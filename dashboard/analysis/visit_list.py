@@ -59,6 +59,10 @@ CSV_COLUMNS = {"ref": "Patient reference", "name": "Patient name", "date": "Date
                "diary": f"Diary days in the last {COMPLETENESS_DAYS}"}
 
 
+# On the page, what overdue means to the front desk (the download keeps the plain "overdue").
+OVERDUE_WORDS = "overdue: not recorded as held"
+
+
 def when_words(row: VisitListRow, as_of: date) -> str:
     days = (row.date - day(as_of)).days
     if days < 0:
@@ -73,7 +77,7 @@ def when_words(row: VisitListRow, as_of: date) -> str:
 def visit_table(rows: list[VisitListRow], as_of: date) -> pd.DataFrame:
     """The page's table: one line per visit, every cell a plain string (patient text stays text)."""
     lines = [{"when": when_words(r, as_of), "patient": f"{r.name or 'name not recorded'} · {r.ref}", "kind": r.kind,
-              "status": "overdue" if r.overdue else "booked",
+              "status": OVERDUE_WORDS if r.overdue else "booked",
               "diary": f"{r.diary_days_30d} of {COMPLETENESS_DAYS} days"} for r in rows]
     return pd.DataFrame(lines, columns=list(COLUMNS), dtype="object").rename(columns=COLUMNS)
 

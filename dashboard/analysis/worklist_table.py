@@ -99,11 +99,40 @@ def step_words(row: WorklistRow) -> str:
     return f"{dose} · day {row.days_on_step}"
 
 
-# Pixels: why, who, when, the pain trend and the response fit the page's 900-pixel column on a
+# Pixels: why, who, when, the pain trend and the response fit the page's 980-pixel column on a
 # 1366-pixel screen; the later columns scroll into view. (Pinned columns are drawn in grey text,
 # which would fade the reason, so none is pinned.)
-WIDTHS = {"attention": 265, "patient": 180, "visit": 160, "pain": 140, "responder": 120, "step": 140,
+WIDTHS = {"attention": 330, "patient": 180, "visit": 160, "pain": 140, "responder": 120, "step": 140,
           "diary": 110, "last_entry": 100, "last_bp": 100, "flags": 260, "condition": 240}
+# A long reason wraps rather than being cut: the grid wraps text only in rows taller than 64 px
+# (4rem), a line of its 14-px font takes ~20 px, a cell 8.5 px of padding a side (measured in
+# Chromium, tests/e2e/test_text_fits.py). Capitals and digits run wider than the ~6.4 px average
+# character (app_pages.display.CHAR_PX), so a line holds fewer characters than the average says.
+WRAP_MIN_PX, LINE_PX, CELL_PAD_PX, CHAR_PX = 65, 20, 17, 7.2
+
+
+def row_height(rows: list[WorklistRow]) -> int | None:
+    """The grid's row height that shows every reason in full: None (the grid's own, one line) when
+    each fits on one line, else tall enough for the longest reason's lines, wrapped at spaces."""
+    room = WIDTHS["attention"] - CELL_PAD_PX
+    lines = max((_lines(attention_words(r), room) for r in rows), default=1)
+    return None if lines == 1 else max(WRAP_MIN_PX, lines * LINE_PX + 8)
+
+
+def table_height(rows: int, height: int) -> int:
+    """Pixels for every wrapped row with the header (36 px) and the border: no row hidden inside the grid."""
+    return 36 + rows * height + 3
+
+
+def _lines(text: str, room: float) -> int:
+    lines, used = 1, 0.0
+    for word in text.split(" "):
+        need = len(word) * CHAR_PX
+        if used and used + CHAR_PX + need > room:
+            lines, used = lines + 1, need
+        else:
+            used += (CHAR_PX if used else 0) + need
+    return lines
 
 
 def table(rows: list[WorklistRow], as_of: date) -> pd.DataFrame:

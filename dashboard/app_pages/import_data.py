@@ -11,7 +11,7 @@ from dashboard.usecases import imports, run
 from dashboard.access import may_import
 from dashboard.config import demo_mode
 from dashboard.demo import samples
-from dashboard.ingest.identity import identity_words
+from dashboard.ingest.identity import identity_rows, identity_summary
 from dashboard.ingest.records import FileRefused
 from dashboard.ingest.service import STORED_HIDDEN, parse, preview_frame
 from dashboard.ingest.writer import Resolution
@@ -95,7 +95,12 @@ def _known_formats(user) -> None:
         options["confirm_prescription"] = confirmation
         report = imports.import_file(user, raw, upload.name, dry_run=True, **options)
         _show_report(report, title="With the prescriptions confirmed")
-    if report.status == "refused" and _doubtful(report) and same_person is None:
+    if report.status == "refused" and any(c.get("held_by_other") for c in report.identities):
+        st.error("An identifier in this file belongs to another stored patient: it is refused, and confirming the "
+                 "same person does not pass it. Give that patient's reference if the file is theirs. Keeping it "
+                 "keeps the file, refused, for later review.")
+        label = "Keep the refused file"
+    elif report.status == "refused" and _doubtful(report) and same_person is None:
         st.error("This file names someone who may not be the stored patient: it is refused unless you confirm, "
                  "with a reason, that they are the same person, or give the right patient's reference. "
                  "Keeping it keeps the file, refused, for later review.")
@@ -148,12 +153,19 @@ def _confirm_same_person(doubtful: list[dict]) -> str | None:
     st.caption("The file names its patient differently from the stored patient it would go to. Import it only "
                "if you have checked that they are the same person; the confirmation is audited with both identities.")
     for c in doubtful:
-        st.text(f"{c['patient']}: {identity_words(c)}")  # names from the file: plain text, never markdown
+        _identity(c)
     same = st.checkbox("They are the same person", key="same_person")
     reason = st.text_input("Why they are the same person (required)", key="same_person_reason", max_chars=500).strip()
     if same and not reason:
         st.warning("Give the reason you are sure they are the same person: it is kept in the audit trail.")
     return reason if same and reason else None
+
+
+def _identity(c: dict) -> None:
+    """One patient of the file: what differs in words, then field | in the file | stored as a small
+    table (the stored side only for a reader who may open the patient; the import decides)."""
+    st.text(f"Patient {c['patient']}: {identity_summary(c)}")  # names from the file: plain text, never markdown
+    st.dataframe(pd.DataFrame(identity_rows(c)), hide_index=True, width="content")
 
 
 def _resolve_conflicts(report) -> Resolution | None:
@@ -262,7 +274,7 @@ def _show_report(report, *, title: str) -> None:
         st.text("Patients: " + ", ".join(report.patients)
                 + (f" (new: {', '.join(report.patients_created)})" if report.patients_created else ""))
     for c in report.identities:
-        st.text(f"Patient {c['patient']}: {identity_words(c)}")
+        _identity(c)
     if report.measures_added or report.measures_unchanged or report.merged:
         st.text(f"Measures (questionnaires, other observations): {report.measures_added} added, "
                 f"{report.measures_unchanged} unchanged; identical resources merged: {report.merged}")

@@ -29,8 +29,9 @@ def header(patient, review: Review, imports: pd.DataFrame, as_of: date) -> None:
     """Who, since when, how complete, from where: one title and one line."""
     # The name is patient data: plain text (never a markdown heading), set large by COMPACT's style.
     with st.container(key="patient_title"):
-        st.text(f"{patient.name or 'Name not recorded'} · {patient.ref}")
-    facts = words.header_facts(review, imports)
+        st.text(f"{patient.name or 'Name not recorded'} · {patient.born()} · {patient.ref}")
+    # The birth date is in the title, beside the name: not said twice.
+    facts = [f for f in words.header_facts(review, imports) if not f.startswith("born ")]
     # Condition and name are patient data: plain text, never markdown.
     st.text(" · ".join(f for f in facts if f))
 

@@ -60,8 +60,17 @@ def show() -> None:
     if not shown:
         st.info("No patient matches these filters.")
         return
+    # The picker above the table: a list whose reasons wrap over several lines keeps "Open review" on
+    # the first screen (1366x768).
+    labels = {r.ref: f"{r.name or 'name not recorded'} · {r.ref}" for r in shown}
+    pick, go = st.columns([3, 1], vertical_alignment="bottom")
+    ref = pick.selectbox("Open a patient (or click a row)", list(labels), format_func=labels.get, key="worklist_pick")
+    if go.button("Open review", key="worklist_open", type="primary"):
+        _open(ref)
+    tall = wt.row_height(shown)  # None: every reason on one line
     picked_rows = st.dataframe(wt.table(shown, today), hide_index=True, key="worklist_table", on_select="rerun",
-                               selection_mode="single-row", column_config=_column_config(), width="stretch")
+                               selection_mode="single-row", column_config=_column_config(), width="stretch",
+                               row_height=tall, height="auto" if tall is None else wt.table_height(len(shown), tall))
     st.download_button("Download CSV", lambda: run(exports.worklist_csv, user, as_of=today, start=start, end=end,
                                                    everyone=everyone, conditions=conditions, flags=flags,
                                                    clinicians=clinicians, order=order),
@@ -72,11 +81,6 @@ def show() -> None:
     selected = picked_rows.selection.rows if picked_rows is not None else []
     if selected:
         _open(shown[selected[0]].ref)
-    labels = {r.ref: f"{r.name or 'name not recorded'} · {r.ref}" for r in shown}
-    pick, go = st.columns([3, 1], vertical_alignment="bottom")
-    ref = pick.selectbox("Open a patient (or click a row)", list(labels), format_func=labels.get, key="worklist_pick")
-    if go.button("Open review", key="worklist_open", type="primary"):
-        _open(ref)
 
 
 def _open(ref: str) -> None:

@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import clinic_rules, fields
 from dashboard.analysis.visit_list import recordable, visit_table
 from dashboard.analysis.worklist import DEFAULT_DAYS_AHEAD
+from dashboard.app_pages.display import fitted_widths
 from dashboard.db.clinic_records import RecordRefused, VisitForm
 from dashboard.usecases import exports, patients, records, run
 
@@ -36,7 +37,11 @@ def show(user, today) -> None:
     overdue = sum(1 for r in rows if r.overdue)
     if rows:
         st.caption(f"{len(rows)} visits · {overdue} overdue (booked, not recorded as held)")
-        st.dataframe(visit_table(rows, today), hide_index=True, key="visits_table", width="stretch")
+        shown = visit_table(rows, today)
+        # Each column as wide as its longest words (display.fitted_widths): the status is read in full.
+        st.dataframe(shown, hide_index=True, key="visits_table", width="stretch",
+                     column_config={name: st.column_config.TextColumn(width=width)
+                                    for name, width in fitted_widths(shown).items()})
         st.download_button("Download CSV", lambda: run(exports.visit_list_csv, user, as_of=today, start=start, end=end),
                            file_name=f"visits-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv", mime="text/csv",
                            key="visits_csv", on_click="ignore", icon=":material/download:",

@@ -211,7 +211,7 @@ def patients_frame(session: Session, patient_ids: list[int] | None = None) -> pd
         .subquery()
     )
     query = select(
-        Patient.id, Patient.ref, Patient.name, Patient.birth_year, Patient.condition,
+        Patient.id, Patient.ref, Patient.name, Patient.birth_year, Patient.condition, Patient.birth_date,
         span.c.entries, span.c.first_entry, span.c.last_entry,
     ).outerjoin(span, span.c.patient_id == Patient.id)
     if patient_ids is not None:
@@ -219,7 +219,7 @@ def patients_frame(session: Session, patient_ids: list[int] | None = None) -> pd
     rows = session.execute(query.order_by(Patient.ref)).all()
     df = _frame(
         rows,
-        ["patient_id", "ref", "name", "birth_year", "condition", "entries", "first_entry", "last_entry"],
+        ["patient_id", "ref", "name", "birth_year", "condition", "birth_date", "entries", "first_entry", "last_entry"],
         dates=("first_entry", "last_entry"),
     )
     df["entries"] = df["entries"].fillna(0).astype("int64")

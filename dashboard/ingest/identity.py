@@ -13,6 +13,12 @@ refused, unless someone confirms with a reason that they are the same person, wh
   dates are not both known and equal: the file may be another server's "example". The first
   file with such an id still creates its patient.
 
+An identifier of the file (same system and value) that a **different** stored patient holds is
+refused outright, whether the file joins another stored patient or would create a new one: an
+identifier names one person, so the file's patient is that other patient, or one of the two records
+is wrong. No same-person confirmation passes it (it would leave one identifier on two patients);
+the message names the other patient only to a reader who may open them.
+
 A confirmation is one audit row per patient holding both identities and the reason. A stored
 patient without a name or birth date takes them from the first file that brings them (an audited
 change); identifiers the stored patient lacks are added. A stored name, birth date or identifier
@@ -43,7 +49,8 @@ from dashboard.ingest.records import (
 )
 
 UNKNOWN = "unknown"
-STORED_HIDDEN = "not shown: this patient is not shared with you"  # as ingest.service says of a conflict
+STORED_HIDDEN = "stored details hidden: ask the patient's clinician"  # as ingest.service says of a conflict
+ANOTHER_PATIENT = "another stored patient"  # the holder of an identifier, to a reader who may not open them
 KNOWN_BY_WORDS = {
     KNOWN_BY_REFERENCE: "the clinic's reference",
     KNOWN_BY_IDENTIFIER: "an identifier",
@@ -87,6 +94,8 @@ class IdentityCheck:
     # What the stored patient lacks and the file brings: filled on import.
     fills: dict = field(default_factory=dict)
     new_identifiers: list[tuple[str, str]] = field(default_factory=list)
+    # The file's identifiers a different stored patient holds: {"system", "value", "patient": their ref}.
+    held_by_other: list[dict] = field(default_factory=list)
 
     @property
     def needs_confirmation(self) -> bool:
@@ -97,7 +106,7 @@ class IdentityCheck:
                "resource_id": self.resource_id, "stored": None if self.stored is None else self.stored.as_dict(),
                "new_patient": self.stored is None, "disagreements": list(self.disagreements),
                "unknown": list(self.unknown), "question": self.question,
-               "needs_confirmation": self.needs_confirmation}
+               "needs_confirmation": self.needs_confirmation, "held_by_other": [dict(h) for h in self.held_by_other]}
         return out
 
 
@@ -149,7 +158,27 @@ def check(session: Session, parsed: ParsedFile, patient_ids: dict[str, int]) -> 
             row = session.get(Patient, pid)
             stored = Identity(row.name, row.birth_date, row.birth_year, stored_ids.get(pid, []))
         checks.append(_compare(ref, rec, mine, stored))
+        checks[-1].held_by_other = _held_by_other(session, ref, pid, mine.identifiers)
     return checks
+
+
+def _held_by_other(session: Session, ref: str, pid: int | None, identifiers: list[tuple[str, str]]) -> list[dict]:
+    """The file's identifiers (with a system: without one, whose number is it?) that a stored patient
+    other than ``ref``'s holds; the dashboard's own reference system names a stored patient's ref."""
+    out: list[dict] = []
+    for system, value in identifiers:
+        if not system:
+            continue
+        if system == PATIENT_REF_SYSTEM:
+            holders = [] if value == ref else list(session.scalars(select(Patient.ref).where(Patient.ref == value)))
+        else:
+            query = (select(Patient.ref).join(PatientIdentifier, PatientIdentifier.patient_id == Patient.id)
+                     .where(PatientIdentifier.system == system, PatientIdentifier.value == value))
+            if pid is not None:
+                query = query.where(Patient.id != pid)
+            holders = sorted(set(session.scalars(query)))
+        out += [{"system": system, "value": value, "patient": holder} for holder in holders]
+    return out
 
 
 def _stored_identifiers(session: Session, ids: list[int]) -> dict[int, list[tuple[str, str]]]:
@@ -219,9 +248,72 @@ def identity_words(c: dict) -> str:
         out += "; DIFFERS: " + "; ".join(c["disagreements"])
     if c["question"]:
         out += f"; which patient is this? {c['question']}"
+    if c.get("held_by_other"):
+        out += "; IDENTIFIER OF ANOTHER PATIENT: " + "; ".join(held_words(h) for h in c["held_by_other"])
     if c["unknown"]:
         out += "; unknown: " + ", ".join(c["unknown"])
     return out
+
+
+def identity_rows(c: dict) -> list[dict]:
+    """One patient's check (``IdentityCheck.as_dict``, the stored side perhaps hidden) as rows of
+    field | in the file | stored, for a small table beside the confirmation."""
+    stored = c["stored"]
+
+    def side(identity: dict | None, part: str) -> str:
+        if identity is None:
+            return "new patient"
+        if identity is stored and c.get("stored_hidden"):
+            return STORED_HIDDEN
+        if part == "identifiers":
+            return ", ".join(f"{i['system'] or 'no system'} {i['value']}" for i in identity["identifiers"]) or UNKNOWN
+        return identity[part] or UNKNOWN
+
+    known_by = KNOWN_BY_WORDS.get(c["known_by"], c["known_by"])
+    resource = f", resource id {c['resource_id']}" if c["resource_id"] else ""
+    return [{"field": "name", "in the file": side(c["file"], "name"), "stored": side(stored, "name")},
+            {"field": "birth date", "in the file": side(c["file"], "birth_date"), "stored": side(stored, "birth_date")},
+            {"field": "identifiers", "in the file": side(c["file"], "identifiers"),
+             "stored": side(stored, "identifiers")},
+            {"field": "known by", "in the file": known_by + resource, "stored": c["patient"]}]
+
+
+def identity_summary(c: dict) -> str:
+    """What the table of ``identity_rows`` does not say: new or stored, what differs, what is unknown."""
+    out = "new patient" if c["stored"] is None else "stored patient"
+    if c["disagreements"]:
+        out += "; DIFFERS: " + "; ".join(c["disagreements"])
+    if c["question"]:
+        out += f"; which patient is this? {c['question']}"
+    if c.get("held_by_other"):
+        out += "; IDENTIFIER OF ANOTHER PATIENT: " + "; ".join(held_words(h) for h in c["held_by_other"])
+    if c["unknown"]:
+        out += "; unknown: " + ", ".join(c["unknown"])
+    return out
+
+
+def held_words(held: dict) -> str:
+    """One identifier of the file that another stored patient holds, that patient named only when
+    the reader may open them (``hide_stored``)."""
+    holder = held["patient"] or f"{ANOTHER_PATIENT} ({STORED_HIDDEN})"
+    return f"the file's identifier {held['system']} {held['value']!r} is already held by {holder}"
+
+
+def held_refusal(file_name: str, identities: list[dict]) -> str | None:
+    """The refusal of a file whose identifier a different stored patient holds; None when none does.
+    No same-person confirmation passes it (see the module docstring)."""
+    parts = []
+    for c in identities:
+        if not c.get("held_by_other"):
+            continue
+        goes_to = "a new patient" if c["stored"] is None else "the stored patient"
+        parts.append(f"the file's patient would go to {goes_to} {c['patient']}, but "
+                     + "; ".join(held_words(h) for h in c["held_by_other"]))
+    if not parts:
+        return None
+    return (f"{file_name}: " + " | ".join(parts) + ". An identifier names one person: nothing was imported. If the "
+            "file is that patient's, import it as theirs (--patient REF; on the import page, the patient reference); "
+            "if a stored identifier is wrong, have it corrected first. Confirming the same person does not pass this.")
 
 
 def refusal(file_name: str, identities: list[dict]) -> str:
@@ -249,6 +341,9 @@ def hide_stored(identities: list[dict], visible: set[str]) -> None:
             c["stored"] = {"name": None, "birth_date": None, "identifiers": []}
             c["disagreements"] = [d.split(":", 1)[0] + " differs from the stored patient's" for d in c["disagreements"]]
             c["unknown"] = [u for u in c["unknown"] if not u.startswith("the stored patient")]
+        for held in c.get("held_by_other", []):
+            if held["patient"] not in visible:
+                held["patient"] = None
 
 
 def has_changes(checks: list[IdentityCheck]) -> bool:

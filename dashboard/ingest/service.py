@@ -286,13 +286,16 @@ def _hide_stored_values(session: Session, report: ImportReport, policy: ImportPo
     """A conflict's stored side only for patients the policy's account may open; the patients
     whose stored values the report still shows, for the audit row."""
     refs = sorted({c["patient"] for c in report.conflicts if c.get("patient")}
-                  | {c["patient"] for c in report.identities if c["stored"] is not None})
+                  | {c["patient"] for c in report.identities if c["stored"] is not None}
+                  | {h["patient"] for c in report.identities for h in c.get("held_by_other", [])})
     visible = policy.visible(session, refs)
     for c in report.conflicts:
         if c.get("patient") not in visible:
             c["stored"] = STORED_HIDDEN
     identity.hide_stored(report.identities, visible)
-    if report.status == "refused" and any(c["needs_confirmation"] for c in report.identities):
+    if report.status == "refused" and any(c.get("held_by_other") for c in report.identities):
+        report.message = identity.held_refusal(report.file, report.identities)
+    elif report.status == "refused" and any(c["needs_confirmation"] for c in report.identities):
         report.message = identity.refusal(report.file, report.identities)
     return sorted(visible)
 
@@ -302,7 +305,8 @@ def _read_stored(report: ImportReport) -> bool:
     record): a dry run that does is a read of the patient's stored data, and is audited (a dry run
     repeated with guessed values would otherwise read them unseen)."""
     return bool(report.conflicts or report.entries_unchanged or any(report.records_unchanged.values())
-                or report.measures_unchanged or any(c["stored"] is not None for c in report.identities))
+                or report.measures_unchanged
+                or any(c["stored"] is not None or c.get("held_by_other") for c in report.identities))
 
 
 def _audit(session: Session, actor: str, report: ImportReport, stored_values_shown: list[str] | None = None,
@@ -328,6 +332,9 @@ def _audit(session: Session, actor: str, report: ImportReport, stored_values_sho
         detail["identity_disagrees"] = doubtful
         if report.same_person:
             detail["same_person"] = report.same_person
+    held = sorted({h["patient"] or "hidden" for c in report.identities for h in c.get("held_by_other", [])})
+    if held:  # an identifier of the file another stored patient holds (refused; ingest.identity)
+        detail["identifier_held_by"] = held
     if dry_run:
         detail["dry_run"] = True
     audit.record(session, actor=actor, action=AuditAction.IMPORT, outcome=report.status, detail=detail)

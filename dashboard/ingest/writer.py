@@ -19,12 +19,9 @@ from datetime import date, datetime, timezone
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from dashboard import prescription_checks as checks
 from dashboard.db import revisions
-from dashboard.db.queries import titration_frame
-from dashboard.db.settings_store import load_thresholds
 from dashboard.db.models import ImportRecord, Patient
-from dashboard.ingest import identity
+from dashboard.ingest import identity, import_prescriptions
 from dashboard.ingest.records import ParsedFile, RefusedRow
 from dashboard.ingest.resolve import apply_decisions
 from dashboard.ingest.write_plan import _iso, _plain_signature, _Plan, _record_signature
@@ -140,8 +137,8 @@ def write_import(
 ) -> ImportReport:
     """Store ``parsed`` in the caller's transaction when its outcome is ``imported``.
 
-    The file's new troche steps pass the prescription checks the step form applies
-    (``dashboard.prescription_checks``): an overlap with a stored step is a refused row; a step
+    The file's new troche steps, and stored steps a "take" decision changes, pass the prescription
+    checks the step form applies (``dashboard.ingest.import_prescriptions``): an overlap with a stored step is a refused row; a step
     above the clinic's maximum daily dose or more than twice the previous one is a refused row
     unless ``confirm_prescription`` gives the reason (kept in the report, for the audit row).
 
@@ -197,6 +194,10 @@ def write_import(
     plan = _Plan(session, parsed, patient_ids)
     would_change = bool(plan.has_changes() or plan.conflicts or plan.patient_updates
                         or any(p not in patient_ids for p in report.patients) or identity.has_changes(identities))
+    if any(c.held_by_other for c in identities):
+        # An identifier another stored patient holds: no confirmation passes it (ingest.identity).
+        report.message = identity.held_refusal(parsed.file_name, report.identities)
+        return report
     if not same_person and any(c.disagreements or (c.question and would_change) for c in identities):
         # A disagreement is always said and refused, before anything else is checked against a
         # patient who may not be the file's. A resource id alone ("which patient is this?") in a file
@@ -205,8 +206,11 @@ def write_import(
         report.status = "refused"
         report.message = identity.refusal(parsed.file_name, report.identities)
         return report
-    checked = _prescription_checks(session, plan, patient_ids, confirm_prescription, today or date.today())
-    report.prescription, prescription_refused = checked
+    decided, open_conflicts = _decide(plan.conflicts, resolution)
+    # A stored step changed by "take" is a changed prescription: the same checks as a new one.
+    taken = import_prescriptions.taken_steps(session, plan, decided)
+    report.prescription, prescription_refused, refused_takes = import_prescriptions.check_import(
+        session, plan, patient_ids, taken, confirm_prescription, today or date.today())
     if prescription_refused:
         report.refused_rows += [r.as_dict() for r in prescription_refused]
         if not accept_valid:
@@ -215,6 +219,8 @@ def write_import(
         refused_rows = {r.row for r in prescription_refused}
         plan.new_records["titration_steps"] = [r for r in plan.new_records["titration_steps"]
                                                if r.row not in refused_rows]
+        open_conflicts += [c for c, _ in decided if c["key"] in refused_takes]  # the "take" refused: still open
+        decided = [(c, d) for c, d in decided if c["key"] not in refused_takes]
     report.entries_unchanged = plan.entries_unchanged
     report.records_unchanged = plan.records_unchanged
     report.entries_added = len(plan.new_entries)
@@ -222,7 +228,6 @@ def write_import(
     report.measures_added = len(plan.new_records["measures"])
     report.measures_unchanged = plan.records_unchanged.pop("measure", 0)
     report.patients_created = [p for p in report.patients if p not in patient_ids]
-    decided, open_conflicts = _decide(plan.conflicts, resolution)
     report.conflicts = [{**c, "decision": d} for c, d in decided] + open_conflicts
 
     if open_conflicts and not accept_valid:
@@ -285,39 +290,6 @@ def write_import(
     revisions.bump(session, patient_ids.values())  # every patient of the file: their reviews may differ now
     report.status, report.import_id = "imported", record.id
     return report
-
-
-def _prescription_checks(session: Session, plan: _Plan, patient_ids: dict[str, int], reason: str | None,
-                         today: date) -> tuple[dict, list[RefusedRow]]:
-    """The prescription checks of the file's new active steps, patient by patient, beside the
-    stored ones: (what the report and the audit row keep, the rows refused)."""
-    by_patient: dict[str, list] = {}
-    for rec in plan.new_records["titration_steps"]:
-        if rec.status == "active":
-            by_patient.setdefault(rec.patient_ref, []).append(rec)
-    said: dict = {}
-    refused: list[RefusedRow] = []
-    maximum = load_thresholds(session).max_daily_dose_mg if by_patient else None
-    for ref, recs in by_patient.items():
-        pid = patient_ids.get(ref)
-        stored = titration_frame(session, pid) if pid is not None else titration_frame(session, -1)
-        new = [checks.NewStep(start=r.start_date, end=r.end_date, dose_mg=r.dose_mg, frequency=r.frequency,
-                              max_per_day=r.max_per_day, route=r.route) for r in recs]
-        result = checks.check(stored, new, maximum_mg=maximum, today=today)
-        for index, column, why in result.refusals(reason=reason):
-            rec = recs[index]
-            value = getattr(rec, column)
-            refused.append(RefusedRow(row=rec.row, column=column, value=_iso(value) if value is not None else "",
-                                      reason=why))
-        found = [{**f.audit(), "patient": ref, "row": recs[f.new_index].row} for f in result.findings]
-        if found and (reason or "").strip():
-            said.setdefault("confirmed", {"reason": reason.strip(), "checks": []})["checks"] += found
-        elif found:  # what a confirmation would pass: the page offers it
-            said.setdefault("needs_confirmation", []).extend(found)
-        said.setdefault("gaps", []).extend(f"{ref}: {gap}" for gap in result.gaps)
-    if not said.get("gaps"):
-        said.pop("gaps", None)
-    return said, refused
 
 
 def _decide(conflicts: list[dict], resolution: Resolution | None) -> tuple[list[tuple[dict, str]], list[dict]]:

@@ -42,7 +42,8 @@ def open_patient(session: Session, actor: User, ref: str, *, audit_view: bool = 
     if audit_view:
         audit.record(session, actor=actor.username, action=AuditAction.VIEW_PATIENT, patient_id=patient.id,
                      detail={"ref": ref})
-    return PatientInfo(patient.id, patient.ref, patient.name, patient.birth_year, patient.condition)
+    return PatientInfo(patient.id, patient.ref, patient.name, patient.birth_year, patient.condition,
+                       patient.birth_date)
 
 
 def _queryable(ref: str) -> bool:

@@ -126,8 +126,8 @@ VIEWER = {story.ref: story.shared_with[0] for story in STORIES}
 def test_each_demo_patient_shows_the_summarys_numbers(clinic_url, ref):
     at = review(clinic_url, ref, VIEWER[ref])
     story = next(s for s in STORIES if s.ref == ref)
-    assert words(at, "text")[0] == f"{story.name} · {ref}"  # patient data: text, never a markdown heading
-    assert any(t.startswith(f"born {story.birth_year} · {story.condition} · ") for t in words(at, "text"))
+    assert words(at, "text")[0] == f"{story.name} · born {story.birth_year} · {ref}"  # text, never a markdown heading
+    assert any(t.startswith(f"{story.condition} · ") for t in words(at, "text"))
     shown = metrics(at)
     assert list(shown) == HEADER + SINCE_LAST_VISIT
     summary = summary_of(clinic_url, ref)

@@ -67,7 +67,7 @@ def test_staff_see_the_clinics_visits_without_clinical_figures(clinic_url):
     assert list(table.columns) == ["When", "Patient", "Kind", "Status", "Diary, 30 days"]
     shown = {p.split(" · ")[-1] for p in table["Patient"]}
     assert {"DEMO-001", "DEMO-005", "DEMO-008"} <= shown  # dr.rivera's and dr.chen's patients alike
-    assert "overdue" in set(table["Status"])
+    assert "overdue: not recorded as held" in set(table["Status"])
     everything = texts(at)
     for clinical in ("Pain", "mg/day", "flag", "Needs attention", "Responder", "Condition"):
         assert clinical not in everything, clinical
