@@ -430,8 +430,13 @@ def test_an_infusion_falls_in_the_hybrid_patients_windows_only(clinic):
 
 
 def test_the_bladder_patients_diary_is_too_quiet_since_the_last_visit_to_say_none(clinic):
-    quiet = {ref for ref in REFS if _summary(clinic, ref)["safety_since_last_visit"]["coverage"] < 0.5}
-    assert quiet == {BLADDER}
+    coverage = {ref: _summary(clinic, ref)["safety_since_last_visit"]["coverage"] for ref in REFS}
+    quiet = {ref for ref, covered in coverage.items() if covered < 0.5}
+    # The sparse patient's diary misses about 45 % of days by design, so since a recent visit it falls
+    # either side of half depending on the demo's today (0.41-0.69 over December 2026): either answer
+    # is then right. Every other patient keeps a diary on most days.
+    assert BLADDER in quiet and quiet - {SPARSE} == {BLADDER}
+    assert all(coverage[ref] >= 0.5 for ref in REFS if ref not in (BLADDER, SPARSE))
     safety = _summary(clinic, BLADDER)["safety_since_last_visit"]
     assert safety["bladder_days"] == 0 and safety["diary_days"] < safety["days"] / 2
 
