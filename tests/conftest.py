@@ -88,6 +88,20 @@ def _runs_on_postgres(item) -> bool:
     return bool(POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
+# The longest single tests (each 20–90 s, mostly waiting: an idle limit, servers, Chromium), started
+# first so that they overlap the short tests instead of ending the run alone on one worker.
+LONGEST_FIRST = (
+    "tests/e2e/test_security.py::test_an_unattended_screen_logs_off_by_itself",
+    "tests/test_bench.py::test_simulated_clinicians",
+    "tests/e2e/test_two_servers.py",
+)
+
+
+def _start_order(item) -> tuple[int, int]:
+    longest = next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+    return longest, item.get_closest_marker("e2e") is None
+
+
 def pytest_collection_modifyitems(config, items):
     e2e = TESTS / "e2e"
     for item in items:
@@ -95,6 +109,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
         if _runs_on_postgres(item):
             item.add_marker(pytest.mark.postgres)
+    # pytest-xdist hands the tests out in this order (every worker collects the same): the longest
+    # first, then the browser tests (they wait on servers and Chromium), then the rest as written.
+    items.sort(key=_start_order)
 
 
 @pytest.hookimpl(hookwrapper=True)
