@@ -50,8 +50,8 @@ os.environ.pop("DASHBOARD_SESSION_KEY_FILE", None)
 os.environ["DASHBOARD_AUDIT_CHECKPOINT_FILE"] = str(Path(tempfile.mkdtemp(prefix="audit-")) / "audit-checkpoint.json")
 PG_URL = os.environ.get("DASHBOARD_TEST_POSTGRES_URL", "")
 # Every new AppTest scans all installed packages for Streamlit components (streamlit 1.67,
-# ``AppTest._run`` → ``discover_and_register_components``): 0.3–1.5 s per AppTest reading package
-# metadata, for an answer that cannot change while the tests run. Scanned once per worker.
+# ``AppTest._run`` → ``discover_and_register_components``): 1.2–1.6 s of wall per AppTest on a
+# loaded machine (0.1 s of CPU; it reads package metadata), for an answer that cannot change while the tests run. Scanned once per worker.
 _scan_once = functools.cache(manifest_scanner.scan_component_manifests)
 manifest_scanner.scan_component_manifests = lambda max_workers=None: list(_scan_once())
 # argon2 at the production cost (passwords.PARAMETERS: 64 MiB, 3 passes) takes about 0.2 s of CPU
