@@ -19,6 +19,7 @@ so workers never share one. Markers, set here so that no test is forgotten:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import secrets
@@ -30,9 +31,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from streamlit.components.v2 import manifest_scanner
 
+from dashboard.auth import passwords
 from dashboard.db.session import get_engine, migrate
 from tests import hypothesis_profiles  # noqa: F401 - registers and loads the Hypothesis profiles (ci, explore)
 
@@ -45,6 +49,18 @@ os.environ["DASHBOARD_SESSION_KEY"] = secrets.token_hex(32)  # the login cookie'
 os.environ.pop("DASHBOARD_SESSION_KEY_FILE", None)
 os.environ["DASHBOARD_AUDIT_CHECKPOINT_FILE"] = str(Path(tempfile.mkdtemp(prefix="audit-")) / "audit-checkpoint.json")
 PG_URL = os.environ.get("DASHBOARD_TEST_POSTGRES_URL", "")
+# Every new AppTest scans all installed packages for Streamlit components (streamlit 1.67,
+# ``AppTest._run`` → ``discover_and_register_components``): 1.2–1.6 s of wall per AppTest on a
+# loaded machine (0.1 s of CPU; it reads package metadata), for an answer that cannot change while the tests run. Scanned once per worker.
+_scan_once = functools.cache(manifest_scanner.scan_component_manifests)
+manifest_scanner.scan_component_manifests = lambda max_workers=None: list(_scan_once())
+# argon2 at the production cost (passwords.PARAMETERS: 64 MiB, 3 passes) takes about 0.2 s of CPU
+# per hash or check, and the demo clinic, the logins and the account tests make hundreds. In the
+# test processes passwords are hashed at argon2's cheapest cost (the same argon2id and checks);
+# a hash carries its parameters, so checking one needs no setting. A real process (a server, a
+# real command line) keeps the production cost, and tests/test_passwords.py proves what it is.
+CHEAP_PASSWORDS = dataclasses.replace(profiles.CHEAPEST, hash_len=32, salt_len=16)  # 8 KiB, 1 pass
+passwords._hasher = PasswordHasher.from_parameters(CHEAP_PASSWORDS)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 if not SHARED.exists():  # a clone beside shared/, as CI lays it out
     SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -72,6 +88,20 @@ def _runs_on_postgres(item) -> bool:
     return bool(POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
+# The longest single tests (each 20–90 s, mostly waiting: an idle limit, servers, Chromium), started
+# first so that they overlap the short tests instead of ending the run alone on one worker.
+LONGEST_FIRST = (
+    "tests/e2e/test_security.py::test_an_unattended_screen_logs_off_by_itself",
+    "tests/test_bench.py::test_simulated_clinicians",
+    "tests/e2e/test_two_servers.py",
+)
+
+
+def _start_order(item) -> tuple[int, int]:
+    longest = next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+    return longest, item.get_closest_marker("e2e") is None
+
+
 def pytest_collection_modifyitems(config, items):
     e2e = TESTS / "e2e"
     for item in items:
@@ -79,6 +109,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
         if _runs_on_postgres(item):
             item.add_marker(pytest.mark.postgres)
+    # pytest-xdist hands the tests out in this order (every worker collects the same): the longest
+    # first, then the browser tests (they wait on servers and Chromium), then the rest as written.
+    items.sort(key=_start_order)
 
 
 @pytest.hookimpl(hookwrapper=True)

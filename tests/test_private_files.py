@@ -2,7 +2,9 @@
 (issue 24, item 6), on SQLite and PostgreSQL.
 
 The command line runs under a shell umask of 022 here (anyone may read what it creates) to show
-that it is the dashboard, not the caller's shell, that makes its files 0600.
+that it is the dashboard, not the caller's shell, that makes its files 0600: in this process
+(``main``, as tests/clirun.py runs it), and as real processes in the test of a new and a restored
+database, where the process's own umask is the point.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import text
 from dashboard.config import chromium_path
 from dashboard.db import audit, audit_key
 from dashboard.db.session import get_engine, session_scope
+from tests import clirun
 from tests.conftest import require
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,6 +29,16 @@ DIARY = "patient_id,date,pain,notes\nP-001,2026-03-01T21:30,6,slept badly\nP-001
 
 
 def cli(url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """The command in this process (tests/clirun.py), called with the shell's umask of 022."""
+    previous = os.umask(0o022)
+    try:
+        return clirun.cli(url, *args, **env)
+    finally:
+        os.umask(previous)
+
+
+def cli_process(url: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """The command as a real process started by a shell whose umask is 022."""
     return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=REPO,
                           env={**os.environ, "DASHBOARD_DATABASE_URL": url, **env}, capture_output=True, text=True,
                           timeout=180, preexec_fn=lambda: os.umask(0o022))
@@ -65,15 +78,17 @@ def test_what_the_command_line_writes_is_owner_only(clinic, tmp_path, args, writ
 
 
 def test_a_new_sqlite_database_and_a_restored_one_are_owner_only(tmp_path):
+    """Real processes: the umask a real ``python -m dashboard`` sets, whatever its shell's."""
     created = tmp_path / "new" / "clinic.sqlite"
     diary = tmp_path / "diary.csv"
     diary.write_text(DIARY, encoding="utf-8")
-    assert cli(f"sqlite:///{created}", "import", str(diary)).returncode == 0
+    assert cli_process(f"sqlite:///{created}", "import", str(diary)).returncode == 0
     assert mode(created) == 0o600
     backup = tmp_path / "clinic.backup"
-    assert cli(f"sqlite:///{created}", "backup", "-o", str(backup)).returncode == 0
+    assert cli_process(f"sqlite:///{created}", "backup", "-o", str(backup)).returncode == 0
+    assert mode(backup) == 0o600
     restored = tmp_path / "elsewhere" / "restored.sqlite"
-    done = cli(f"sqlite:///{restored}", "restore", str(backup),
+    done = cli_process(f"sqlite:///{restored}", "restore", str(backup),
                DASHBOARD_AUDIT_CHECKPOINT_FILE=str(tmp_path / "restored-checkpoint.json"))
     assert done.returncode == 0, done.stderr
     assert mode(restored) == 0o600
