@@ -181,8 +181,8 @@ def _resolve_conflicts(report) -> Resolution | None:
         when = (c.get("recorded_at") or "").replace("T", " ")[:16] or f"row {c.get('row')}"
         # The values may be a patient's notes: plain text, never in a (markdown) widget label.
         stored = c.get("stored")
-        stored = stored if stored == STORED_HIDDEN else repr(stored)
-        st.text(f"Conflict {i + 1}: {c.get('patient')}, {when}: {c.get('column')} stored {stored}, file {c.get('new')!r}")
+        stored = stored if stored == STORED_HIDDEN else f"stored {stored!r}"  # the hidden words say "stored" already
+        st.text(f"Conflict {i + 1}: {c.get('patient')}, {when}: {c.get('column')} {stored}, file {c.get('new')!r}")
         choice = st.selectbox(f"Decision for conflict {i + 1}", list(DECISION_LABELS), key=f"resolve_{i}",
                               format_func=lambda d: DECISION_LABELS[d] if d else undecided)
         if choice:

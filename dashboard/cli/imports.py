@@ -88,8 +88,8 @@ def _print_report(report, name: str) -> None:
     for c in report.conflicts:
         decided = {"keep": "; kept the stored values", "take": "; took the file's values"}.get(c.get("decision"), "")
         stored = c.get("stored")
-        stored = stored if stored == STORED_HIDDEN else repr(stored)
-        print(f"  conflict: row {c.get('row')}, {c.get('column')}: stored {stored}, file {c.get('new')!r}{decided}")
+        stored = stored if stored == STORED_HIDDEN else f"stored {stored!r}"  # the hidden words say "stored" already
+        print(f"  conflict: row {c.get('row')}, {c.get('column')}: {stored}, file {c.get('new')!r}{decided}")
     for r in report.refused_rows:
         print(f"  refused: {name}, row {r['row']}, column {r['column']!r}, value {r['value']!r}: {r['reason']}")
     for label, count in report.ignored.items():

@@ -240,7 +240,7 @@ def identity_words(c: dict) -> str:
     if c["stored"] is None:
         stored = "new patient"
     elif c.get("stored_hidden"):
-        stored = f"stored {STORED_HIDDEN}"
+        stored = STORED_HIDDEN
     else:
         stored = f"stored {c['patient']}: {describe(c['stored'])}"
     out = f"the file says {describe(c['file'])} (known by {known_by}{resource}); {stored}"

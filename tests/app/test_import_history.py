@@ -95,7 +95,7 @@ def test_conflicts_are_resolved_entry_by_entry_with_a_reason(clinic):
     at = app("import", user=account(clinic, "sam")).run()
     at.file_uploader(key="upload").upload("corrected.csv", corrected, "text/csv").run()
     # Staff import for the whole clinic but see stored values only of patients shared with them (issue 24).
-    assert f"Conflict 1: H-1, {D1} 20:00: pain stored {STORED_HIDDEN}, file '8.0'" in [t.value for t in at.text]
+    assert f"Conflict 1: H-1, {D1} 20:00: pain {STORED_HIDDEN}, file '8.0'" in [t.value for t in at.text]
     with session_scope(clinic) as session:
         share(session, username="sam", patient_ref="H-1")
     at = app("import", user=account(clinic, "sam")).run()
