@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import session_state
+from dashboard import session_state, trace
 from dashboard.demo import DEMO_ACCOUNTS, DEMO_LEADS
 from dashboard.usecases import accounts, run
 from dashboard.auth import oidc
@@ -45,12 +45,14 @@ def _password_form() -> None:
         return
     # Its own unit of work (usecases.run): the attempt's audit row and any lockout land even when it
     # fails; the one who acts is the user name typed.
-    user, why = run(accounts.log_in, username, password)
+    with trace.timed("password check"):
+        user, why = run(accounts.log_in, username, password)
     if user is None:
         st.error(why)
         return
     session_state.login(user)
-    session_state.keep_login(user)  # the next run hands its code to the cookie route: a reload keeps the login
+    with trace.timed("keep login"):
+        session_state.keep_login(user)  # the next run hands its code to the cookie route: a reload keeps the login
     st.rerun()
 
 
