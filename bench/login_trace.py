@@ -116,6 +116,30 @@ def kind(data: bytes) -> str:
     return what
 
 
+def _cpu(cdp) -> dict:
+    wanted = {"TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration"}
+    return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] in wanted}
+
+
+PROFILE = False  # --profile: the browser's JavaScript time after the click, by script and function
+
+
+def _by_script(profile: dict) -> dict:
+    """Self time of a CPU profile by script file, and the ten costliest functions."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    ticks = Counter(profile.get("samples", []))
+    deltas = profile.get("timeDeltas", [])
+    tick_s = (sum(deltas) / len(deltas) / 1e6) if deltas else 0.001
+    files, funcs = Counter(), Counter()
+    for node_id, count in ticks.items():
+        frame = nodes[node_id]["callFrame"]
+        name = frame.get("url", "").split("/").pop() or f"({frame.get('functionName') or 'program'})"
+        files[name] += count * tick_s
+        funcs[f"{frame.get('functionName') or '?'} {name}"] += count * tick_s
+    return {"files": {k: round(v, 3) for k, v in files.most_common(10)},
+            "functions": {k: round(v, 3) for k, v in funcs.most_common(12)}}
+
+
 def server_events(path: Path, since: float) -> list[dict]:
     if not path.exists():
         return []
@@ -139,10 +163,17 @@ def open_patient(context, base: str, ref: str, username: str, password: str, exp
     page = context.new_page()
     page.bring_to_front()
     socket = Socket(page)
+    cdp = context.new_cdp_session(page)  # the browser's own CPU split: script, layout, style
+    cdp.send("Performance.enable")
     wall_before = time.time()
     page.goto(f"{base}/review?patient={ref}", wait_until="commit")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
+    at_click = _cpu(cdp)
+    if PROFILE:
+        cdp.send("Profiler.enable")
+        cdp.send("Profiler.setSamplingInterval", {"interval": 1000})
+        cdp.send("Profiler.start")
     click_at = page.evaluate("() => performance.now()")
     page.get_by_role("button", name="Log in").click()
     deadline = time.time() + 120
@@ -154,6 +185,8 @@ def open_patient(context, base: str, ref: str, username: str, password: str, exp
         if done or snap["errors"] or time.time() > deadline:
             break
         time.sleep(0.05)
+    at_end = _cpu(cdp)
+    profile = _by_script(cdp.send("Profiler.stop")["profile"]) if PROFILE else None
     page.close()
     origin = snap["origin"] / 1000  # the page's clock -> the wall clock
 
@@ -163,6 +196,8 @@ def open_patient(context, base: str, ref: str, username: str, password: str, exp
     click = wall(click_at)
     all_drawn = max((c["drawn"] for c in snap["charts"] if c["drawn"] is not None), default=None)
     return {
+        "browser_cpu_after_click_s": {k: round(at_end[k] - at_click.get(k, 0), 3) for k in at_end},
+        "js_self_time_by_script_s": profile,
         "ref": ref, "user": username, "expected_charts": expected, "errors": snap["errors"],
         "timed_out": not done, "origin": origin, "click": click,
         "address_to_drawn_s": None if all_drawn is None else round(all_drawn / 1000, 3),
@@ -259,7 +294,7 @@ def summary_line(r: dict) -> str:
     flag = " TIMED OUT" if r["timed_out"] else (" ERRORS" if r["errors"] else "")
     return (f"{r['ref']:<9} address->drawn {r['address_to_drawn_s']} s, click->drawn {r['click_to_drawn_s']} s "
             f"({len(r['charts'])}/{r['expected_charts']} charts){flag}; server runs {b['runs']}; parts "
-            f"{b['parts_s']}; received {b['ws_received']['messages']} msgs {b['ws_received']['bytes'] / 1e3:.0f} kB, "
+            f"{b['parts_s']}; browser CPU {r['browser_cpu_after_click_s']}; received {b['ws_received']['messages']} msgs {b['ws_received']['bytes'] / 1e3:.0f} kB, "
             f"last at {b['ws_received']['last_at_s']} s; charts drawn {b['first_chart_drawn_s']}..{b['last_chart_drawn_s']} s")
 
 
@@ -283,7 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", metavar="URL", help="a clinic built by review_page.build_database (reused)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--timeline", action="store_true", help="print every event of each patient")
+    parser.add_argument("--profile", action="store_true", help="profile the browser's JavaScript after the click")
     args = parser.parse_args(argv)
+    global PROFILE
+    PROFILE = args.profile
     workdir = Path(tempfile.mkdtemp(prefix="login-trace-"))
     url = args.database or f"sqlite:///{workdir / 'bench.sqlite'}"
     os.environ["DASHBOARD_DATABASE_URL"] = url
