@@ -30,9 +30,11 @@ def show() -> None:
 
 # Streamlit fetches an element's browser code the first time a page shows one; Plotly's is 4.7 MB
 # (Streamlit 1.67), and fetching and compiling it after the Log in click took longer than the
-# server's whole run (bench/login_trace.py). The login page starts those imports while the user
-# types, so the first page after it draws its charts at once. The page's own code, no data.
-PRELOADED = ("PlotlyChart", "DataFrame", "StreamlitSyntaxHighlighter")
+# server's whole run (bench/login_trace.py), the others came in waves as their elements arrived.
+# The login page starts those imports while the user types, so the first page after it draws at
+# once. Streamlit's own code, no data; a name this Streamlit's build lacks is skipped.
+PRELOADED = ("PlotlyChart", "DataFrame", "StreamlitSyntaxHighlighter", "Metric", "DateInput", "DownloadButton",
+             "Radio", "NumberInput", "Selectbox", "Checkbox", "TextArea")
 
 
 @cache
