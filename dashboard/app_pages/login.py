@@ -31,8 +31,11 @@ def show() -> None:
 # Streamlit fetches an element's browser code the first time a page shows one; Plotly's is 4.7 MB
 # (Streamlit 1.67), and fetching and compiling it after the Log in click took longer than the
 # server's whole run (bench/login_trace.py), the others came in waves as their elements arrived.
-# The login page starts those imports while the user types, so the first page after it draws at
-# once. Streamlit's own code, no data; a name this Streamlit's build lacks is skipped.
+# The login page has the browser fetch and compile that code while the user types (a module
+# preload, compiled off the page's thread), then run it once the page is idle: an import() at once
+# ran Plotly's 4.7 MB on the page's thread and held up a quick click by seconds on a loaded
+# machine (bench/login_trace.py). So the first page after the login draws at once. Streamlit's
+# own code, no data; a name this Streamlit's build lacks is skipped.
 PRELOADED = ("PlotlyChart", "DataFrame", "StreamlitSyntaxHighlighter", "Metric", "DateInput", "DownloadButton",
              "Radio", "NumberInput", "Selectbox", "Checkbox", "TextArea")
 
@@ -48,8 +51,12 @@ def _preload_page_code() -> None:
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     urls = [f"/{base}/static/js/{name}" if base else f"/static/js/{name}" for name in _page_code()]
     if urls:
-        imports = "".join(f"import({json.dumps(url)}).catch(() => {{}});" for url in urls)
-        st.html(f"<script>{imports}</script>", unsafe_allow_javascript=True, width="content")
+        # DOMPurify (st.html) keeps no <link>: the script adds them to the document's head.
+        script = (f"(() => {{ const urls = {json.dumps(urls)}; for (const href of urls) {{ const link = "
+                  "document.createElement('link'); link.rel = 'modulepreload'; link.href = href; "
+                  "document.head.appendChild(link); } (window.requestIdleCallback || setTimeout)(() => "
+                  "urls.forEach((url) => import(url).catch(() => {}))); })();")
+        st.html(f"<script>{script}</script>", unsafe_allow_javascript=True, width="content")
 
 
 def _identity_providers() -> None:

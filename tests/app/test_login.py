@@ -357,5 +357,6 @@ def test_the_login_page_starts_fetching_the_charts_code(clinic_url):
     """Streamlit's own browser code for the next page's elements (Plotly's first), never data."""
     at = app().run()
     (script,) = [h.proto.body for h in at.get("html")]
-    assert "import(\"/static/js/PlotlyChart." in script and "import(\"/static/js/DataFrame." in script
+    assert "modulepreload" in script
+    assert "\"/static/js/PlotlyChart." in script and "\"/static/js/DataFrame." in script
     assert "DEMO-" not in script and "dr." not in script
