@@ -26,6 +26,10 @@ Access is decided here, where data is read or written, never by hiding a page.
   administrators see every file; a clinician sees a file only when every patient it names is
   shared with them. A file that names no patient (refused before any row could be read, or
   nothing to import) may hold anyone's data: a clinician sees it only if they brought it.
+- Share links (a patient's upload link, issue 22): made, listed and revoked by those who import
+  for the patient: staff and administrators for every patient of the clinic, a clinician for the
+  patients shared with them; the server's operator (command line without ``--as``) too. A link
+  only adds files to the clinic's inbox; it reads nothing.
 - Settings: everyone logged in reads the clinic's thresholds. Who changes each is its record in
   ``config.THRESHOLDS`` (``changed_by``): the clinic-wide thresholds administrators and a
   clinician an administrator marked as the clinic's lead; security settings (automatic logoff)
@@ -34,6 +38,9 @@ Access is decided here, where data is read or written, never by hiding a page.
 - Cohort view (figures aggregated over many patients): a clinician over the patients shared
   with them; staff and administrators over the whole clinic, who import and manage its
   records anyway. Figures only: opening one of the patients behind them is still the rule above.
+- The EHR launch (SMART on FHIR, docs/smart-launch.md): clinicians only. The launched patient's
+  EHR data come in as an import for a patient shared with them, or for a patient new to the
+  dashboard, who is then shared with them; a stored patient not shared with them is refused.
 - ``--as NAME`` on the command line: NAME must be an existing, enabled account.
 """
 
@@ -176,6 +183,59 @@ class AccountImportPolicy:
 
     def visible(self, session: Session, refs: list[str]) -> set[str]:
         return stored_values_visible(session, self.username, refs)
+
+
+# --- the EHR launch (SMART on FHIR) ----------------------------------------------------------
+
+LAUNCH_ROLES = ("clinician",)
+
+
+def may_launch_from_ehr(user: User) -> bool:
+    """Opening a patient from the EHR's chart is a clinician's review; staff and administrators
+    import files instead."""
+    return user.role in LAUNCH_ROLES
+
+
+@dataclass(frozen=True)
+class EhrLaunchScope:
+    """For whom an EHR launch may write: the patients shared with the clinician, and the launched
+    patient when the dashboard has no patient of that reference yet (created and shared with
+    them in the import's transaction). A stored patient not shared with them is refused."""
+
+    clinician_id: int
+
+    def refused_refs(self, session: Session, refs: list[str]) -> list[str]:
+        wanted = sorted(set(refs))
+        stored = set(session.scalars(select(Patient.ref).where(Patient.ref.in_(wanted))))
+        shared = set(session.scalars(select(Patient.ref).join(PatientShare, PatientShare.patient_id == Patient.id)
+                                     .where(PatientShare.clinician_id == self.clinician_id, Patient.ref.in_(wanted))))
+        return [ref for ref in wanted if ref in stored and ref not in shared]
+
+
+@dataclass(frozen=True)
+class EhrLaunchImportPolicy:
+    """An EHR launch's import, as ``ingest.service.import_file`` asks it (re-read from the stored
+    account: a disabled account or a changed role counts at once)."""
+
+    username: str
+
+    def scope(self, session: Session) -> EhrLaunchScope | None:
+        user = resolve_user(session, self.username)
+        return EhrLaunchScope(user.id) if user is not None and may_launch_from_ehr(user) else None
+
+    def visible(self, session: Session, refs: list[str]) -> set[str]:
+        return stored_values_visible(session, self.username, refs)
+
+
+# --- share links ----------------------------------------------------------------------------
+
+def may_share_link(session: Session, user: User | None, patient_id: int) -> bool:
+    """Whether ``user`` may make, list or revoke the patient's upload links (None: the operator)."""
+    if session.get(Patient, patient_id) is None:
+        return False
+    if user is None or user.role in CLINIC_WIDE_IMPORT_ROLES:
+        return True
+    return user.role in IMPORT_ROLES and can_open_patient(session, user, patient_id)
 
 
 # --- kept import files ----------------------------------------------------------------------

@@ -37,7 +37,7 @@ def main(run: dict) -> None:
         page = st.navigation(navigation.login_pages(login.show), position="hidden")
     else:
         pages = [navigation.worklist_page(), navigation.patients_page(), navigation.review_page(), navigation.import_page(),
-                 navigation.settings_page(), navigation.cohort_page()]
+                 navigation.settings_page(), navigation.cohort_page(), navigation.launch_page()]
         if user.role == "admin":
             pages += [navigation.audit_page(), navigation.admin_page()]
         page = st.navigation(pages)

@@ -42,6 +42,14 @@ class AuditAction(StrEnum):
     VIEW_WORKLIST = "view_worklist"  # the worklist opened (page or command line): the patients listed
     # a file's patient confirmed, with a reason, to be the stored patient despite a disagreement (both identities)
     CONFIRM_SAME_PERSON = "confirm_same_person"
+    # a SMART on FHIR launch from the EHR: who, which EHR (iss), which patient, the import (or why refused/failed)
+    EHR_LAUNCH = "ehr_launch"
+    # a patient's upload link made (detail: link id, expiry, uses; never its token), or refused
+    SHARE_LINK_CREATE = "share_link_create"
+    SHARE_LINK_REVOKE = "share_link_revoke"  # an upload link revoked (detail: link id), or refused
+    SHARE_LINK_LIST = "share_link_list"  # a patient's upload links listed: refusals only (no patient data shown)
+    # a file sent through an upload link kept in the inbox, or refused (detail: link id, file, size, reason)
+    SHARE_LINK_UPLOAD = "share_link_upload"
 
 
 # Spellings stored before the enumeration; read, never written.

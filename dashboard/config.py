@@ -44,6 +44,68 @@ def demo_mode() -> bool:
     return os.environ.get("DASHBOARD_DEMO", "").lower() in {"1", "true", "yes"}
 
 
+@dataclass(frozen=True)
+class SmartSettings:
+    """The EHR launch (SMART App Launch 2, docs/smart-launch.md): the FHIR servers the clinic trusts,
+    the client id the EHR registered for the dashboard, and the dashboard's ``/launch`` address."""
+
+    issuers: tuple[str, ...]
+    client_id: str
+    redirect_uri: str
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.issuers and self.client_id and self.redirect_uri)
+
+
+def smart_settings() -> SmartSettings:
+    """``DASHBOARD_SMART_ISS`` (comma-separated FHIR base URLs), ``DASHBOARD_SMART_CLIENT_ID``,
+    ``DASHBOARD_SMART_REDIRECT_URI``; a base URL is compared without a trailing slash."""
+    issuers = tuple(dict.fromkeys(i.strip().rstrip("/") for i in os.environ.get("DASHBOARD_SMART_ISS", "").split(",")
+                                  if i.strip()))
+    return SmartSettings(issuers, os.environ.get("DASHBOARD_SMART_CLIENT_ID", "").strip(),
+                         os.environ.get("DASHBOARD_SMART_REDIRECT_URI", "").strip())
+
+
+def public_url() -> str | None:
+    """The dashboard's address as patients reach it (``DASHBOARD_PUBLIC_URL``, e.g.
+    ``https://pain.example-clinic.org``): the start of a share link's address. None when unset:
+    the link is then shown as a path to put after the address the clinic's staff use."""
+    text = os.environ.get("DASHBOARD_PUBLIC_URL", "").strip().rstrip("/")
+    return text or None
+
+
+def clinic_name() -> str:
+    """The clinic's name as the patient's upload page says it (``DASHBOARD_CLINIC_NAME``)."""
+    return os.environ.get("DASHBOARD_CLINIC_NAME", "").strip()[:200] or "your clinic"
+
+
+@dataclass(frozen=True)
+class ShareLimits:
+    """What a share link takes (issue 22, docs/security.md "Share links"): a file's size, files per
+    submission, and per hour through one link and through every link at once (counted in the
+    database, so they hold across server processes). A file's 10 MB stays below the pages' own
+    upload limit (``.streamlit/config.toml`` maxUploadSize 50 MB); a year of a daily diary is a few
+    hundred kB in every format the dashboard reads."""
+
+    file_bytes: int = 10 * 1024 * 1024
+    files_per_submission: int = 10
+    link_files_per_hour: int = 30
+    link_bytes_per_hour: int = 50 * 1024 * 1024
+    all_files_per_hour: int = 500
+    all_bytes_per_hour: int = 500 * 1024 * 1024
+    default_days: int = 14
+    max_days: int = 90
+
+    @property
+    def body_bytes(self) -> int:
+        """The most a submission's request body may hold: the files and their form's overhead."""
+        return self.file_bytes * 2 + 64 * 1024
+
+
+SHARE_LIMITS = ShareLimits()
+
+
 def chromium_path() -> str | None:
     """The Chromium that draws the report's chart (plotly's static export through kaleido):
     ``CHROMIUM_PATH``, else kaleido's own ``BROWSER_PATH``, else Debian's /usr/bin/chromium."""

@@ -42,11 +42,17 @@ def admin_page() -> st.Page:
     return st.Page("app_pages/admin.py", title="Accounts and shares", icon=":material/manage_accounts:", url_path="admin")
 
 
+def launch_page() -> st.Page:
+    """The EHR's launch address (SMART on FHIR): not in the menu, opened by the EHR."""
+    return st.Page("app_pages/launch.py", title="Opened from the EHR", icon=":material/login:", url_path="launch",
+                   visibility="hidden")
+
+
 def login_page() -> st.Page:
     return st.Page("app_pages/login.py", title="Log in", url_path="login", default=True)
 
 
-PROTECTED_PATHS = ("worklist", "patients", "review", "import", "settings", "audit", "admin", "cohort")
+PROTECTED_PATHS = ("worklist", "patients", "review", "import", "settings", "audit", "admin", "cohort", "launch")
 
 
 def login_pages(show_login) -> list[st.Page]:
@@ -55,7 +61,9 @@ def login_pages(show_login) -> list[st.Page]:
     keeps its address and opens the patient once logged in."""
     pages = [login_page()]
     for path in PROTECTED_PATHS:
-        pages.append(st.Page(_login_at(show_login, path), title="Log in", url_path=path))
+        # The launch page asks for the login itself, keeping the EHR's request across it.
+        pages.append(launch_page() if path == "launch" else st.Page(_login_at(show_login, path), title="Log in",
+                                                                     url_path=path))
     return pages
 
 

@@ -7,7 +7,8 @@ the websocket's request cookies). So a local login is kept the same way: the pag
 one-minute hand-over code (``dashboard.auth.login_sessions``) to ``POST /api/session``, which
 answers with the cookie, HTTP-only, SameSite=Strict, Secure when the browser came over HTTPS;
 ``DELETE /api/session`` (after a logout) ends the login the cookie names and drops it. Started by
-``python -m dashboard run`` as ``streamlit run dashboard/server.py``.
+``python -m dashboard run`` as ``streamlit run dashboard/server.py``. The patient's upload page of a
+share link (``/share/{token}``, issue 22) is ``dashboard.share_page``, served beside it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.routing import Route
 
 from dashboard.auth.login_sessions import COOKIE
 from dashboard.db.audit_key import AuditKeyError
+from dashboard.share_page import ROUTES as SHARE_ROUTES
 from dashboard.usecases import accounts, run
 
 log = logging.getLogger("dashboard.server")
@@ -69,4 +71,5 @@ async def session_cookie(request: Request) -> Response:
     return response
 
 
-app = st.App(Path(__file__).with_name("app.py"), routes=[Route(ROUTE, session_cookie, methods=["POST", "DELETE"])])
+app = st.App(Path(__file__).with_name("app.py"), routes=[Route(ROUTE, session_cookie, methods=["POST", "DELETE"]),
+                                                                     *SHARE_ROUTES])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -225,3 +226,43 @@ def refuse_unless(user: User, allowed: bool, action: AuditAction, refusal: str) 
     except NotAllowed:
         st.error(refusal)
     return False
+
+
+# --- the EHR launch's trip to the EHR and back ----------------------------------------------
+
+_PENDING: dict[str, tuple[float, object]] = {}
+_PENDING_LOCK = threading.Lock()
+PENDING_SECONDS = 600
+
+
+def keep_pending_launch(state: str, pending: object) -> None:
+    """A launch gone to the EHR (``usecases.ehr_launch.PendingLaunch``: the PKCE verifier among
+    it), found again by its ``state`` when the browser comes back in a new Streamlit session.
+    In this server process's memory only: never the page, the address or the database."""
+    now = time.time()
+    with _PENDING_LOCK:
+        for old in [k for k, (at, _) in _PENDING.items() if now - at > PENDING_SECONDS]:
+            del _PENDING[old]
+        _PENDING[state] = (now, pending)
+
+
+def take_pending_launch(state: str) -> object | None:
+    """The launch of ``state``, once (a second return with the same state finds nothing)."""
+    with _PENDING_LOCK:
+        found = _PENDING.pop(state, None)
+    return None if found is None or time.time() - found[0] > PENDING_SECONDS else found[1]
+
+
+def go_to(url: str) -> None:
+    """Send the browser to ``url`` (the EHR's authorize address), after handing a fresh login's
+    code to the cookie route, so the login outlives the trip to the EHR and back."""
+    handoff = st.session_state.pop(HANDOFF_KEY, None)
+    target = json.dumps(url).replace("<", "\\u003c")  # no "</script>" can end the script early
+    if handoff:
+        base = (st.get_option("server.baseUrlPath") or "").strip("/")
+        route = json.dumps(f"/{base}{SESSION_ROUTE}" if base else SESSION_ROUTE)
+        script = (f'fetch({route}, {{method: "POST", credentials: "same-origin", body: {json.dumps(handoff)}}})'
+                  f".finally(() => window.location.assign({target}));")
+    else:
+        script = f"window.location.assign({target});"
+    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True, width="content")

@@ -13,8 +13,14 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import pkgutil
-from datetime import date
+from contextlib import contextmanager
+from datetime import date, datetime
+from unittest import mock
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 import pytest
 import streamlit as st
@@ -26,8 +32,9 @@ from dashboard.db.session import session_scope
 from dashboard.ingest.service import import_file
 from dashboard.ingest.writer import Resolution
 from dashboard.usecases import accounts as account_cases
-from dashboard.usecases import audit_trail, exports, imports, patients, records, run
+from dashboard.usecases import audit_trail, ehr_launch, exports, imports, patients, records, run, share_links
 from tests.app.conftest import account, app, audit_rows, last_audit_id, texts
+from tests.smart_ehr import CLIENT_ID, SmartEhr
 
 SECRET = "chen-secret-note-7731"  # a stored value of dr.chen's patient: must never reach dr.rivera
 STORED = f"patient_id,date,pain,notes\nP-CHE,2026-03-01T21:00,6,{SECRET}\nP-CHE,2026-03-02T21:00,5,\n"
@@ -54,6 +61,11 @@ def clinic(sqlite_url, monkeypatch, tmp_path):
         from dashboard.ingest.profiles import save_profile
 
         save_profile(session, "longapp", PROFILE, created_by="test")
+        from dashboard.db import share_links
+        from dashboard.db.queries import patient_by_ref
+
+        share_links.create(session, patient_by_ref(session, "P-CHE").id, created_by="dr.chen", now=datetime(2026, 3, 1),
+                           expires_at=datetime(2099, 1, 1), max_uses=None)  # link 1: dr.chen's patient's
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", sqlite_url)
     monkeypatch.delenv("DASHBOARD_DEMO", raising=False)
     st.cache_data.clear()
@@ -116,9 +128,25 @@ CLI_CASES = {
         ["settings", "--set", "onset_days=21", "--as", INTRUDER],
         ["settings", "--set", "onset_days=21", "--as", "nobody"],
     ],
+    # A patient's upload links (issue 22): made, listed, revoked only by those who import for the patient.
+    "share-link": [
+        ["share-link", "create", "P-CHE", "--as", INTRUDER],
+        ["share-link", "create", "P-CHE", "--days", "90", "--uses", "3", "--as", INTRUDER],
+        ["share-link", "create", "P-CHE", "--as", "nobody"],
+        ["share-link", "list", "P-CHE", "--as", INTRUDER],
+        ["share-link", "list", "P-CHE", "--json", "--as", "nobody"],
+        ["share-link", "revoke", "1", "--as", INTRUDER],
+        ["share-link", "revoke", "1", "--as", "nobody"],
+    ],
 }
 # Subcommands audited under another action than their name.
-CLI_AUDIT_ACTION = {"cohort": "view_cohort", "worklist": "view_worklist", "settings": "settings_change"}
+CLI_AUDIT_ACTION = {"cohort": "view_cohort", "worklist": "view_worklist", "settings": "settings_change",
+                    "share-link create": "share_link_create", "share-link list": "share_link_list",
+                    "share-link revoke": "share_link_revoke"}
+
+
+def _cli_action(argv: list[str]) -> str:
+    return CLI_AUDIT_ACTION.get(" ".join(argv[:2]), CLI_AUDIT_ACTION.get(argv[0], argv[0]))
 # Subcommands with no --as: the server's operator, who can read the database directly anyway (README).
 # ``profile`` reads a file (suggest) or stores a mapping (save): no patient data either way.
 # ``precompute`` stores every patient's worklist snapshot (derived figures) and prints only counts.
@@ -133,6 +161,10 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 
 
 def _takes_as(sub: argparse.ArgumentParser) -> bool:
+    """``--as`` on the subcommand, or on every one of its own subcommands (``share-link create ...``)."""
+    nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+    if nested:
+        return all(_takes_as(p) for a in nested for p in a.choices.values())
     return any("--as" in a.option_strings for a in sub._actions)
 
 
@@ -163,11 +195,11 @@ def test_the_command_line_refuses_another_clinicians_patient(clinic, tmp_path, c
         assert len(err.strip().splitlines()) == 1 and "not an enabled account" in err
         rows = audit_rows(clinic, before_rows)
         assert [(r[0].startswith("cli:"), r[1], r[2]) for r in rows] == [
-            (True, CLI_AUDIT_ACTION.get(argv[0], argv[0]), "denied")]
+            (True, _cli_action(argv), "denied")]
         assert '"nobody"' in rows[0][4]
         assert not any(r[0] == "nobody" for r in rows)  # an unknown name never becomes the audit actor
     elif "--dry-run" not in argv:
-        action = CLI_AUDIT_ACTION.get(argv[0], argv[0])
+        action = _cli_action(argv)
         assert [(r[0], r[1], r[2]) for r in audit_rows(clinic, before_rows)][-1:] in (
             [(INTRUDER, action, "denied")], [(INTRUDER, action, "refused")])
 
@@ -206,6 +238,61 @@ def _plain_page(path):
     return lambda url: app(path, user=account(url, INTRUDER), patient="P-CHE").run()
 
 
+LAUNCH_BACK = "http://dashboard.test/launch"
+# The EHR's record of dr.chen's patient: known there by the MR number P-CHE.
+CHEN_IN_EHR = {"resourceType": "Patient", "id": "chen-1", "identifier": [{"type": {"coding": [{
+    "system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}, "value": "P-CHE"}]}
+CHEN_PAIN = {"resourceType": "Observation", "id": "o1", "status": "final", "subject": {"reference": "Patient/chen-1"},
+             "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+             "effectiveDateTime": "2026-03-01T21:00:00Z", "valueQuantity": {"value": 9, "unit": "{score}"}}
+
+
+@contextmanager
+def _ehr_knowing_chen():
+    """A test EHR (tests/smart_ehr.py) the clinic trusts, holding dr.chen's patient."""
+    with SmartEhr(redirect_uri=LAUNCH_BACK) as ehr, mock.patch.dict(os.environ, {
+            "DASHBOARD_SMART_ISS": ehr.iss, "DASHBOARD_SMART_CLIENT_ID": CLIENT_ID,
+            "DASHBOARD_SMART_REDIRECT_URI": LAUNCH_BACK}):
+        ehr.add_patient(CHEN_IN_EHR, CHEN_PAIN)
+        yield ehr
+
+
+def _ehr_answer(authorize_url: str) -> dict:
+    location = httpx.get(authorize_url, follow_redirects=False).headers["location"]
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def _launch_page(url):
+    """dr.rivera opens dr.chen's patient from the EHR's chart: /launch, the EHR, /launch again."""
+    user = account(url, INTRUDER)
+    with _ehr_knowing_chen() as ehr:
+        first = app("launch", user=user)
+        first.query_params["iss"], first.query_params["launch"] = ehr.iss, ehr.new_launch("chen-1")
+        first.run()
+        back = _ehr_answer(next(b.proto.url for b in first.get("link_button")))
+        at = app("launch", user=user)
+        for key, value in back.items():
+            at.query_params[key] = value
+        at.run()
+    assert any("not shared with you" in e.value for e in at.error)
+    return at
+
+
+def _finish_launch(url, user, patient):
+    with _ehr_knowing_chen() as ehr:
+        start, pending = run(ehr_launch.start_launch, user, ehr.iss, ehr.new_launch("chen-1"), url=url)
+        back = _ehr_answer(start)
+        return run(ehr_launch.finish_launch, user, pending, state=back["state"], code=back["code"], url=url)
+
+
+def _import_ehr_record(url, user, patient):
+    raw = json.dumps({"resourceType": "Bundle", "type": "collection",
+                      "entry": [{"resource": CHEN_IN_EHR}, {"resource": CHEN_PAIN}]}).encode()
+    report = imports.import_ehr_record(user, raw, "EHR record.json", url=url)
+    assert report.status == "refused" and "not among your patients" in report.message
+    return json.dumps(report.as_dict(), default=str)
+
+
 PAGE_CASES = {
     "worklist": _plain_page("worklist"),
     "patients": _plain_page("patients"),
@@ -215,6 +302,7 @@ PAGE_CASES = {
     "audit": _plain_page("audit"),
     "admin": _plain_page("admin"),
     "cohort": _plain_page("cohort"),
+    "launch": _launch_page,
 }
 
 
@@ -312,6 +400,10 @@ def _record_permissions(url, user, patient):
     assert run(records.record_permissions, user, patient.id, url=url) == (False, False)
 
 
+def _may_share_link(url, user, patient):
+    assert run(share_links.may_share_link, user, patient.id, url=url) is False
+
+
 def _import_history(url, user, patient):
     _lists_nothing_of(run(imports.import_history, user, url=url), patient.ref)
 
@@ -358,11 +450,17 @@ FUNCTION_CASES = {
     "imports.kept_import_file": lambda url, user, p: run(imports.kept_import_file, user, _import_of(url, p.ref),
                                                          url=url),
     "imports.import_history": _import_history,
+    "imports.import_ehr_record": _import_ehr_record,
+    "ehr_launch.finish_launch": _finish_launch,
     # Administrators only: a clinician is refused before anything is read.
     "accounts.accounts_overview": lambda url, user, p: run(account_cases.accounts_overview, user, url=url),
     "accounts.shared_refs": lambda url, user, p: run(account_cases.shared_refs, user, "dr.chen", url=url),
     "accounts.change_account": lambda url, user, p: run(account_cases.change_account, user, "user_share",
                                                         {"user": INTRUDER, "patient": p.ref}, lambda s: None, url=url),
+    "share_links.create_share_link": lambda url, user, p: run(share_links.create_share_link, user, p.ref, url=url),
+    "share_links.list_share_links": lambda url, user, p: run(share_links.list_share_links, user, p.ref, url=url),
+    "share_links.revoke_share_link": lambda url, user, p: run(share_links.revoke_share_link, user, 1, url=url),
+    "share_links.may_share_link": _may_share_link,
     "audit_trail.trail_choices": lambda url, user, p: run(audit_trail.trail_choices, user, url=url),
     "audit_trail.trail": lambda url, user, p: run(audit_trail.trail, user, _trail_filter(p), url=url),
     "audit_trail.trail_export": lambda url, user, p: run(audit_trail.trail_export, user, _trail_filter(p), url=url),
@@ -377,7 +475,8 @@ FUNCTION_CASES = {
     "loaders.decide_proposed_step": lambda url, user, p: loaders.decide_proposed_step(user, p, 1, True),
 }
 # Cases whose refusal is a report rather than an exception (an import keeps its refused file).
-REFUSAL_REPORTS = {name for name in FUNCTION_CASES if name.startswith("imports.import_file")}
+REFUSAL_REPORTS = {name for name in FUNCTION_CASES if name.startswith(("imports.import_file",
+                                                                         "imports.import_ehr_record"))}
 
 
 def _trail_filter(patient):
@@ -418,12 +517,21 @@ NOT_PATIENT_DATA = {
     "settings.changeable": "which of the clinic's thresholds the user may change",
     "audit_trail.record_trail_export": "audits a download that audit_trail.trail_export allowed",
     "audit_trail.verify_trail": "the operator's check of the trail's hash chain (no patient data shown)",
+    "ehr_launch.check_ehr": "checks the EHR's address against the clinic's settings (no patient)",
+    "ehr_launch.start_launch": "asks a trusted EHR for its SMART settings; the patient comes with finish_launch",
     "imports.record_import_download": "audits a download that imports.kept_import_file allowed",
     "imports.mapping_profiles": "column layouts of other diary apps",
     "imports.mapping_profile": "column layouts of other diary apps",
     "imports.save_mapping_profile": "column layouts of other diary apps",
     "imports.suggest_mapping": "reads the file the user uploads, nothing stored (refused to those who may not import)",
     "imports.preview_mapping": "reads the file the user uploads, nothing stored (refused to those who may not import)",
+    "share_links.now_utc": "the time now",
+    "share_links.address": "a token's address (no patient)",
+    "share_upload.clean_name": "a file name without its folders",
+    "share_upload.check_file": "reads the file the patient's page received, for no stored patient",
+    "share_upload.link_works": "whether a token's link is live: the patient's page, no account (tests/share)",
+    "share_upload.receive_upload": "the patient's page: adds files to the inbox, reads nothing "
+                                   "(tests/share/test_share_page.py tries a stolen link everywhere)",
 }
 
 

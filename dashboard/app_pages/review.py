@@ -14,6 +14,7 @@ from dashboard.usecases import exports, run
 from dashboard.app_pages import review_records as records
 from dashboard.app_pages.review_first_screen import first_screen
 from dashboard.app_pages import review_sections as sections
+from dashboard.app_pages import review_share
 from dashboard.db.clinic_records import RecordError
 from dashboard.usecases.records import AcknowledgementError
 from dashboard.session_state import current_user
@@ -41,6 +42,7 @@ def show() -> None:
         data = loaders.frames(user, patient)
         imports = loaders.imports(user, patient)
     past_date_banner(as_of)
+    ehr_banner(patient.ref)
     with trace.timed("review: first screen"):
         first_screen(patient, review, imports, as_of)
     records.download(user, patient)
@@ -59,6 +61,7 @@ def show() -> None:
         sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
         records.accept_proposed(user, patient, data["proposed_steps"])
         _fhir_download(user, patient)
+        review_share.show(user, patient)
         return
     timeline_slot = st.container()  # drawn after the flags, which choose what it marks
     records.show(user, patient, data["proposed_steps"])  # below the timeline: the first screen stays as it is
@@ -80,6 +83,7 @@ def show() -> None:
     sections.proposed_steps(data["proposed_steps"], lambda step_id, accept: _decide(user, patient, step_id, accept))
     records.accept_proposed(user, patient, data["proposed_steps"])
     _fhir_download(user, patient)
+    review_share.show(user, patient)
 
 
 def as_of_in_address() -> date:
@@ -100,6 +104,20 @@ def keep_in_address(as_of: date) -> None:
             del st.query_params["as_of"]
         else:
             st.query_params["as_of"] = wanted
+
+
+def ehr_banner(ref: str) -> None:
+    """After a launch from the EHR (``app_pages.launch``): which EHR the patient's records came from and when."""
+    launched = st.session_state.get("ehr_banner")
+    if not launched or launched["patient"] != ref:
+        return
+    if launched["status"] == "imported":
+        what = (f"{launched['added']} diary day(s), {launched['records']} record(s) and {launched['measures']} "
+                "measure(s) were new")
+    else:
+        what = "nothing in them was new"
+    st.info(f"Opened from the EHR at {launched['ehr']}: its records of this patient were read at "
+            f"{launched['read_at']:%d %b %Y %H:%M} UTC; {what}.", icon=":material/sync:")
 
 
 def past_date_banner(as_of) -> None:

@@ -5,8 +5,8 @@ refused, 2 a usage error, 3 it could not be done: the database cannot be reached
 misconfigured (one line on standard error, from every command), or the audit key is missing.
 
 The commands live by what they do: ``patients`` (export, summary, report, cohort, worklist,
-precompute), ``imports`` (import, profile), ``accounts`` (user), ``settings`` (settings), ``operations`` (migrate, demo,
-run, audit, backup, restore, bench). They call the use cases the pages call (``dashboard.usecases``).
+precompute), ``imports`` (import, profile), ``accounts`` (user), ``settings`` (settings), ``share_links``
+(share-link), ``operations`` (migrate, demo, run, audit, backup, restore, bench). They call the use cases the pages call (``dashboard.usecases``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ COMMANDS = {
     "import": "imports", "profile": "imports",
     "export": "patients", "summary": "patients", "report": "patients", "cohort": "patients",
     "worklist": "patients", "precompute": "patients",
-    "user": "accounts", "settings": "settings",
+    "user": "accounts", "settings": "settings", "share-link": "share_links",
     "demo": "operations", "migrate": "operations", "audit": "operations", "run": "operations",
     "backup": "operations", "restore": "operations", "bench": "operations",
 }
@@ -40,7 +40,7 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
     # (scipy, plotly, fpdf2: about 2 s of CPU measured with -X importtime), which ``user list``,
     # ``migrate`` or a usage error should not pay.
     module = importlib.import_module(f"dashboard.cli.{COMMANDS[command]}")
-    return getattr(module, f"cmd_{command}")
+    return getattr(module, f"cmd_{command.replace('-', '_')}")
 
 
 PRIVATE_UMASK = 0o077

@@ -8,6 +8,7 @@ from datetime import date
 
 from dashboard import fields
 from dashboard.cli.common import EXIT_USAGE
+from dashboard.config import SHARE_LIMITS
 
 DESCRIPTION = "``python -m dashboard ...``: import, demo data, export, summary, cohort, audit, run."
 
@@ -38,6 +39,18 @@ def _iso_date(text: str) -> date:
 def _plan_date(text: str) -> date:
     """A visit day (``worklist --from/--to``): within the dates a visit may carry."""
     return _day_within(text, fields.PLAN)
+
+
+def _link_days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= SHARE_LIMITS.max_days:
+        raise argparse.ArgumentTypeError(f"a link lasts 1 to {SHARE_LIMITS.max_days} days, not {text!r}")
+    return int(text)
+
+
+def _link_uses(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1000:
+        raise argparse.ArgumentTypeError(f"a link's uses are 1 to 1000, not {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +126,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD", help="the day the figures are for")
     p.add_argument("--json", action="store_true", help="one JSON object per patient, as a list")
     p.add_argument("--as", dest="actor", default=None, metavar="USER", help="only the patients shared with USER")
+
+    p = sub.add_parser("share-link", help="a patient's upload links: create one (its address shown once), list, "
+                       "revoke")
+    link_sub = p.add_subparsers(dest="share_command", required=True, parser_class=_Parser)
+    q = link_sub.add_parser("create", help="a link that lets whoever holds it send diary files for the patient "
+                            "into the clinic's inbox")
+    q.add_argument("patient", metavar="REF")
+    q.add_argument("--days", type=_link_days, default=SHARE_LIMITS.default_days,
+                   help=f"how long it works (default {SHARE_LIMITS.default_days}, at most {SHARE_LIMITS.max_days})")
+    q.add_argument("--uses", type=_link_uses, default=None, metavar="N", help="how many submissions (default: no limit)")
+    q.add_argument("--as", dest="actor", default=None, metavar="USER")
+    q = link_sub.add_parser("list", help="the patient's links: made when and by whom, until when, uses, state")
+    q.add_argument("patient", metavar="REF")
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--as", dest="actor", default=None, metavar="USER")
+    q = link_sub.add_parser("revoke", help="stop a link at once")
+    q.add_argument("link_id", type=int, metavar="ID")
+    q.add_argument("--as", dest="actor", default=None, metavar="USER")
 
     p = sub.add_parser("precompute", help="every patient's worklist figures as of a day, stored (cron, after midnight)")
     p.add_argument("--as-of", type=_iso_date, default=None, metavar="YYYY-MM-DD", help="default: today")

@@ -55,7 +55,8 @@ class ImportRecord(Base):
 
     Every outcome keeps a record (import-formats.md v2): ``status`` is ``imported``,
     ``already-imported``, ``nothing-to-import`` or ``refused``. Only ``imported`` records brought
-    rows; the same file may have several records (one per attempt).
+    rows; the same file may have several records (one per attempt). A file sent through a share
+    link waits in the clinic's inbox as ``received``, then ``accepted`` or ``rejected``.
     """
 
     __tablename__ = "import_record"
@@ -81,6 +82,34 @@ class ImportRecord(Base):
     # Why a file was refused as a whole (or what the outcome means), as the report said it.
     message: Mapped[str | None] = mapped_column(Text)
     records_unchanged: Mapped[dict | None] = mapped_column(JSON, default=dict)
+    # The clinic's inbox (migration 0017, issue 22): a file a patient sent through a share link is
+    # kept as ``received`` for the link's patient and written into nothing until someone decides:
+    # ``accepted`` (``result_import_id`` is the import it became) or ``rejected`` (``decision``
+    # says why). Empty for a file a clinician or staff member imported themselves.
+    share_link_id: Mapped[int | None] = mapped_column(ForeignKey("share_link.id", use_alter=True), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decision: Mapped[str | None] = mapped_column(Text)
+    result_import_id: Mapped[int | None] = mapped_column(ForeignKey("import_record.id"))
+
+
+class ShareLink(Base):
+    """A link that lets whoever holds it upload diary files for one patient, and nothing else
+    (issue 22). Only the token's SHA-256 is kept: the token is shown once, when it is made. Usable
+    until ``expires_at``, until ``uses`` reaches ``max_uses`` (None: no limit), or until revoked."""
+
+    __tablename__ = "share_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class Patient(Base):

@@ -42,3 +42,13 @@ def detect_csv_format(raw: bytes, file_name: str) -> str | None:
         return "diary-csv"
     return None
 
+
+
+def lacks_dates(raw: bytes, file_name: str) -> bool:
+    """A diary CSV without its date: the header names diary values (pain, mood, a side effect)
+    but no date or timestamp column, so the patient can be told to export it again with dates."""
+    try:
+        present = {normalise_header(name) for name in read_header(raw, file_name)}
+    except FileRefused:
+        return False
+    return bool(present & {*MEASURES, *SIDE_EFFECTS}) and not present & {"date", "timestamp"}

@@ -12,6 +12,7 @@ import json
 import time
 from contextlib import contextmanager
 from datetime import date
+from collections.abc import Callable
 from typing import Protocol
 
 import pandas as pd
@@ -158,6 +159,7 @@ def import_file(
     resolution: Resolution | None = None,
     confirm_prescription: str | None = None,
     same_person: str | None = None,
+    then: Callable[[Session, ImportReport], None] | None = None,
 ) -> ImportReport:
     """Parse and store one file in one transaction, retrying when a concurrent import won the race.
 
@@ -177,6 +179,8 @@ def import_file(
     report that shows stored values or compares with them is audited, dry runs included.
     ``same_person`` is the reason given that the file's patients are the stored ones despite a
     disagreement of identity (``ingest.identity``); without it such a file is refused and kept.
+    ``then`` runs in the transaction of an import that wrote rows (the EHR launch shares the
+    patient it created with the launching clinician there, so neither happens without the other).
     """
     profile = None
     scope = _scope(patient_ref, None)
@@ -200,7 +204,7 @@ def import_file(
         report, keep = _write_retrying(parsed, raw, url=url, accept_valid=accept_valid, actor=actor, scope=scope,
                                        dry_run=dry_run, policy=policy, resolution=resolution, retries=retries,
                                        confirm_prescription=confirm_prescription, today=today,
-                                       same_person=same_person)
+                                       same_person=same_person, then=then)
     if not keep or report.status == "imported":
         return report
     return _finish(url, actor, raw, report, dry_run=dry_run, scope=scope)
@@ -247,7 +251,7 @@ def _finish(url, actor: str, raw: bytes, report: ImportReport, *, dry_run: bool,
 
 def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, dry_run, policy: ImportPolicy,
            resolution=None, confirm_prescription: str | None = None, today: date | None = None,
-           same_person=None) -> tuple[ImportReport, bool]:
+           same_person=None, then=None) -> tuple[ImportReport, bool]:
     """The report, and whether the file is to be kept: an account that may not import at all is
     refused and audited, but its file is not kept (nobody entitled to hand it to the clinic did)."""
     with session_scope(url) as session:
@@ -270,6 +274,8 @@ def _write(parsed: ParsedFile, raw: bytes, *, url, accept_valid, actor, scope, d
         shown = _hide_stored_values(session, report, policy)
         if report.status == "imported":
             _audit(session, actor, report, shown)
+            if then is not None:
+                then(session, report)
         elif dry_run and _read_stored(report):
             _audit(session, actor, report, shown, dry_run=True)
         report.stored_values_shown = shown

@@ -10,7 +10,8 @@ caller that holds none (a page, a test).
 Modules by area: ``patients`` (open, review inputs, worklist, cohort), ``records`` (steps,
 visits, flags, proposed steps), ``imports`` (files, dry runs, history, kept files, mapping
 profiles), ``exports`` (diary CSV, FHIR, pre-visit report, note and summary), ``settings``,
-``accounts`` (log in, accounts and shares), ``audit_trail`` (view, export, verify).
+``accounts`` (log in, accounts and shares), ``audit_trail`` (view, export, verify),
+``ehr_launch`` (a patient opened from the EHR: SMART on FHIR, docs/smart-launch.md).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ from sqlalchemy.orm import Session
 from dashboard import access
 from dashboard.actors import Actor, Operator, User, audit_name
 from dashboard.audit_actions import AuditAction
+from dashboard.auth import accounts as stored_accounts
 from dashboard.db import audit, import_history as history
+from dashboard.db.queries import patient_by_ref
 from dashboard.ingest import profiles
 from dashboard.ingest.service import OPERATOR, import_file as _import_file
 from dashboard.ingest.writer import ImportReport
@@ -27,6 +29,25 @@ def import_file(actor: Actor, raw: bytes, file_name: str, *, url: str | None = N
     return _import_file(raw, file_name, url=url, actor=audit_name(actor),
                         policy=OPERATOR if isinstance(actor, Operator) else access.AccountImportPolicy(audit_name(actor)),
                         **options)
+
+
+def import_ehr_record(actor: User, raw: bytes, file_name: str, *, url: str | None = None) -> ImportReport:
+    """The EHR's record of a launched patient (a FHIR Bundle, ``ehr_launch``), imported like any
+    file (identity check, proposed steps, one kept record, nothing twice) for a patient shared
+    with the clinician or new to the dashboard: a new patient is shared with them in the same
+    transaction (``access.EhrLaunchImportPolicy``); a stored patient not shared with them is
+    refused in the report, like any clinician's file."""
+
+    def share_created(session: Session, report: ImportReport) -> None:
+        for ref in report.patients_created:
+            stored_accounts.share(session, username=actor.username, patient_ref=ref)
+            audit.record(session, actor=actor.username, action=AuditAction.SHARE,
+                         patient_id=patient_by_ref(session, ref).id,
+                         detail={"user": actor.username, "patient": ref, "why": "new patient opened from the EHR",
+                                 "import_id": report.import_id})
+
+    return _import_file(raw, file_name, url=url, actor=audit_name(actor),
+                        policy=access.EhrLaunchImportPolicy(actor.username), then=share_created)
 
 
 def import_history(session: Session, actor: User) -> pd.DataFrame:

@@ -51,9 +51,11 @@ def browser():
         b.close()
 
 
-def start_server(db_url: str, *, demo: bool = True) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "DASHBOARD_DATABASE_URL": db_url, "DASHBOARD_DEMO": "1" if demo else ""}
+def start_server(db_url: str, *, demo: bool = True, port: int | None = None,
+                 env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """``port`` when the test must know the address first (an EHR's redirect URI); ``env`` more settings."""
+    port = port or _free_port()
+    env = {**os.environ, "DASHBOARD_DATABASE_URL": db_url, "DASHBOARD_DEMO": "1" if demo else "", **(env or {})}
     ARTIFACTS.mkdir(exist_ok=True)
     # The server's output goes to a file: an unread pipe fills up and stalls the server.
     log = open(ARTIFACTS / f"server-{port}.log", "wb")  # noqa: SIM115 - closed with the process
@@ -76,9 +78,10 @@ def start_server(db_url: str, *, demo: bool = True) -> tuple[subprocess.Popen, s
 
 
 @contextmanager
-def running_server(db_url: str, *, demo: bool = True) -> Iterator[str]:
+def running_server(db_url: str, *, demo: bool = True, port: int | None = None,
+                   env: dict | None = None) -> Iterator[str]:
     """A server on ``db_url`` for the block's duration; yields its base URL."""
-    proc, base = start_server(db_url, demo=demo)
+    proc, base = start_server(db_url, demo=demo, port=port, env=env)
     try:
         yield base
     finally:
