@@ -1,8 +1,8 @@
 """``python -m dashboard bench``: the clinic-scale figures, each beside its baseline, in one run.
 
     python -m dashboard bench [--patients N] [--years Y] [--database URL] [--json FILE]
-                              [--skip import,review,browser,clinicians] [--clinicians 20] [--repeat 1]
-                              [--keep NAME | --existing URL]
+                              [--skip import,review,browser,login,clinicians,worklist] [--clinicians 20]
+                              [--repeat 1] [--keep NAME | --existing URL] [--baseline FILE] [--quick]
 
 The defaults finish in a few minutes on two cores; the issue's clinic-scale figures use the flags
 (``--patients 5000 --years 2 --database postgresql+psycopg://postgres@127.0.0.1:5432/postgres``).
@@ -17,6 +17,9 @@ Sections (each also a script of its own in bench/):
   3-year twice-daily patient: first run in a warm process, warm rerun, after an as-of change,
   an empty page, and ``summary --json``.
 * ``browser`` (bench/review_page.py): Chromium, navigation to every chart drawn, websocket bytes.
+* ``login`` (bench/login_trace.py): Chromium, each patient from its address through the login form
+  to every chart drawn, from the navigation and from the Log in click, and an empty Streamlit page
+  in the same browser (the floor).
 * ``clinicians`` (bench/clinicians.py): simulated clinicians with think time over the websocket
   protocol against a running server: p50/p95 to idle, errors, memory per idle session.
 * ``worklist`` (bench/worklist.py): every patient's worklist ("All my patients" of the bench
@@ -24,7 +27,9 @@ Sections (each also a script of its own in bench/):
   version per patient and each review kept in memory) interleaved with it, and the page (AppTest).
 
 ``--patients N --years Y`` adds N generated patients of Y years each (shared with the bench
-clinician) before the sections that read the clinic. Targets are printed beside each figure.
+clinician) before the sections that read the clinic. Each figure is printed beside the same figure
+of a baseline run (``--baseline FILE``, by default the newest committed ``bench/results/bench-<backend>-*.json``)
+and its target (bench/bench_table.py). ``--quick`` runs every section small, to check the tools.
 """
 
 from __future__ import annotations
@@ -43,23 +48,11 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-SECTIONS = ("import", "review", "browser", "clinicians", "worklist")
-# The issue's targets on two cores (issue 12); "ratio" figures are the import's speed over the baseline's.
-TARGETS = {
-    ("import", "sqlite", "ratio_to_executemany"): (">=", 0.5),
-    ("import", "postgresql", "ratio_to_copy"): (">=", 2 / 3),
-    ("review", "rerun_s"): ("<=", 0.150),
-    ("review", "first_s"): ("<=", 1.0),
-    ("browser", "drawn_s"): ("<=", 1.5),
-    ("browser", "bench_mb"): ("<=", 0.3),
-    ("clinicians", "review_p95_s"): ("<=", 2.0),
-    ("clinicians", "errors"): ("<=", 0),
-    ("clinicians", "mb_per_idle_session"): ("<=", 5.0),
-    ("worklist", "postgresql", "after_warm_s"): ("<=", 1.0),
-    ("worklist", "postgresql", "page_first_s"): ("<=", 1.0),
-    ("worklist", "sqlite", "after_warm_s"): ("<=", 2.0),
-    ("worklist", "sqlite", "page_first_s"): ("<=", 2.0),
-}
+import bench_table  # noqa: E402  (bench/ is a folder of scripts, not a package)
+
+SECTIONS = ("import", "review", "browser", "login", "clinicians", "worklist")
+LOGIN_PATIENTS = ("DEMO-001", "DEMO-002", "DEMO-003", "DEMO-004", "DEMO-005", "DEMO-006", "DEMO-007", "DEMO-008",
+                  "DEMO-009", "BENCH-3Y")
 BEFORE_COLD_UP_TO = 100  # patients: above, the old first opening (a review each, the work precompute does) is left out
 
 
@@ -227,14 +220,6 @@ def _copy_patients(session, sources: list[int], refs: list[str], clinician_id: i
     return {n: o for o, n in mapping}
 
 
-def _check(value, rule) -> str:
-    if value is None:
-        return "—"
-    op, limit = rule
-    ok = value >= limit if op == ">=" else value <= limit
-    return f"{'met' if ok else 'MISSED'} ({op} {limit:g})"
-
-
 def run(args) -> dict:
     import review_page
     from sqlalchemy.engine import make_url
@@ -275,12 +260,22 @@ def run(args) -> dict:
                     copies = result["database"]["scale"].pop("copies")
                 if args.keep:
                     print(f"kept for --existing: {make_url(url).render_as_string(hide_password=True)}", flush=True)
-            refs = [review_page.DEMO_REF, review_page.BENCH_REF]
+            refs = [review_page.DEMO_REF] if args.quick else [review_page.DEMO_REF, review_page.BENCH_REF]
             if "review" not in skip:
                 result["sections"]["review"] = review_page.run_server_side(url, refs, args.repeat)
             if "browser" not in skip:
                 expected = review_page.expected_charts(url, [review_page.WARMUP_REF, *refs])
                 result["sections"]["browser"] = review_page.run_browser_side(url, refs, args.repeat, workdir, expected)
+            if "login" not in skip:
+                import login_trace
+
+                print("login: each patient from its address through the login form (bench/login_trace.py) ...",
+                      flush=True)
+                login = login_trace.run(url, args.login_patients.split(","), workdir)
+                for r in login["patients"]:  # the figures and their breakdown; every event stays in login_trace's JSON
+                    for key in ("received", "sent", "scripts", "marks"):
+                        r.pop(key, None)
+                result["sections"]["login"] = login
             if "clinicians" not in skip:
                 result["sections"]["clinicians"] = _clinicians(url, workdir, args)
             if "worklist" not in skip:
@@ -289,8 +284,9 @@ def run(args) -> dict:
 
                 print("worklist: every patient of the bench clinician, snapshots and the page ...", flush=True)
                 result["sections"]["worklist"] = worklist_bench.measure(
-                    url, date.today(), repeat=max(3, args.repeat), page_user=review_page.USERNAME,
-                    before_cold=(args.patients or 0) <= BEFORE_COLD_UP_TO and not args.existing, copies=copies)
+                    url, date.today(), repeat=1 if args.quick else max(3, args.repeat), page_user=review_page.USERNAME,
+                    before_cold=(args.patients or 0) <= BEFORE_COLD_UP_TO and not args.existing and not args.quick,
+                    copies=copies)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return result
@@ -323,74 +319,6 @@ def _clinicians(url: str, workdir: Path, args) -> dict:
             proc.wait(timeout=30)
 
 
-def table(result: dict) -> str:
-    lines = [f"dashboard bench, {result['backend']}, git {result['machine'].get('git_sha')}, "
-             f"{result['machine'].get('nproc')} CPUs, load at start {result['machine'].get('load_average_at_start')}"]
-    sec = result["sections"]
-
-    def row(label, value, unit, rule=None):
-        shown = "—" if value is None else (f"{value:,.3f}" if isinstance(value, float) else f"{value:,}")
-        lines.append(f"  {label:<52} {shown:>12} {unit:<8} {_check(value, rule) if rule else ''}")
-
-    if "import" in sec:
-        s = sec["import"]
-        lines.append(f"import of {s['rows']:,} diary rows ({s['file_mb']} MB)")
-        row("full import, rows/s", s["import_rows_per_s"], "rows/s")
-        row("read_csv + executemany, rows/s", s["executemany_rows_per_s"], "rows/s")
-        row("ratio to executemany", s["ratio_to_executemany"], "",
-            TARGETS.get(("import", result["backend"], "ratio_to_executemany")))
-        if "copy_rows_per_s" in s:
-            row("read_csv + COPY, rows/s", s["copy_rows_per_s"], "rows/s")
-            row("ratio to COPY", s["ratio_to_copy"], "", TARGETS[("import", "postgresql", "ratio_to_copy")])
-    if "review" in sec:
-        lines.append("review page, server side (AppTest), median seconds")
-        for ref, figures in sec["review"].items():
-            if not isinstance(figures, dict) or "first" not in figures:
-                continue
-            row(f"{ref}: first run in a warm process", figures["first"]["median_s"], "s", TARGETS[("review", "first_s")])
-            row(f"{ref}: warm rerun", figures["rerun"]["median_s"], "s", TARGETS[("review", "rerun_s")])
-            row(f"{ref}: after an as-of change", figures["as_of"]["median_s"], "s")
-            row(f"{ref}: summary --json (function)", figures["summary"]["patient_summary"]["median_s"], "s")
-        empty = sec["review"].get("empty_page", {}).get("empty", {})
-        row("empty review page", empty.get("median_s"), "s")
-    if "browser" in sec:
-        lines.append("Chromium, navigation to every chart drawn (in-app switch, caches warm)")
-        for ref, cases in sec["browser"].items():
-            if isinstance(cases, dict) and "switch" in cases and ref != "empty_page":
-                row(f"{ref}: seconds", cases["switch"].get("charts_s"), "s", TARGETS[("browser", "drawn_s")])
-                sent = cases["switch"].get("ws_bytes")
-                rule = TARGETS[("browser", "bench_mb")] if ref == "BENCH-3Y" else None
-                row(f"{ref}: MB over the websocket", None if sent is None else sent / 1e6, "MB", rule)
-    if "clinicians" in sec:
-        s = sec["clinicians"]
-        lines.append(f"{s['clinicians']} simulated clinicians on {s.get('servers', 1)} server process(es), think time {s['think_s'][0]:g}-{s['think_s'][1]:g} s, "
-                     f"{s['pages']} review pages")
-        row("review page p50 to idle", s["review_p50_s"], "s")
-        row("review page p95 to idle", s["review_p95_s"], "s", TARGETS[("clinicians", "review_p95_s")])
-        row("errors", s["errors"], "", TARGETS[("clinicians", "errors")])
-        row("MB per idle session", s["memory"]["mb_per_idle_session"], "MB",
-            TARGETS[("clinicians", "mb_per_idle_session")])
-    if "worklist" in sec:
-        s = sec["worklist"]
-        lines.append(f"worklist of {s['patients']:,} patients (all, bench clinician), median seconds")
-        row("grouped diary figures and visits (SQL)", s["sql_s"], "s")
-        row("data versions, one patient at a time (before)", s["versions_before_s"], "s")
-        row("data versions, grouped (after)", s["versions_after_s"], "s")
-        row("first opening of the day, a review each (before)", s.get("before_cold_s"), "s")
-        row("precompute, every snapshot from empty", s.get("precompute_s"), "s")
-        if s.get("precompute_originals_s") is not None:
-            row("precompute of the generated patients, copies' copied", s["precompute_originals_s"], "s")
-        row("worklist, reviews kept in memory (before)", s["before_warm_s"], "s")
-        row("worklist, snapshots current (after)", s["after_warm_s"], "s",
-            TARGETS[("worklist", result["backend"], "after_warm_s")])
-        row("page (AppTest), new session", s.get("page_first_s"), "s",
-            TARGETS[("worklist", result["backend"], "page_first_s")])
-        row("page (AppTest), rerun", s.get("page_rerun_s"), "s")
-        for part, seconds in (s.get("parts_s") or {}).items():
-            row(f"  of which {part}", seconds, "s")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dashboard bench", description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=0, help="extra generated patients (the worklist's scale)")
@@ -408,12 +336,25 @@ def main(argv: list[str] | None = None) -> int:
                         help="app processes the clinicians are spread over (sticky, as behind deploy/nginx)")
     parser.add_argument("--rounds", type=int, default=4, help="review pages each simulated clinician opens")
     parser.add_argument("--repeat", type=int, default=1, help="repeats of the review and browser figures")
+    parser.add_argument("--login-patients", default=",".join(LOGIN_PATIENTS), metavar="REFS",
+                        help="patients the login section opens from their address (default every demo patient and "
+                        "BENCH-3Y)")
+    parser.add_argument("--baseline", metavar="FILE", help="the run to print beside this one (default the newest "
+                        "committed bench/results/bench-<backend>-*.json)")
+    parser.add_argument("--quick", action="store_true", help="every section, small: a 2,000-row import, DEMO-001 "
+                        "alone in the review, browser and login sections, 2 clinicians with 1 page each, the worklist "
+                        "once and without the old way's first opening (checks the tools, not the figures)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rows, args.clinicians, args.rounds, args.repeat = min(args.rows, 2000), 2, 1, 1
+        args.login_patients = "DEMO-001"
     result = run(args)
-    print()
-    print(table(result))
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     target = Path(args.json) if args.json else (
         BENCH / "results" / f"bench-{result['backend']}-{result['machine'].get('git_sha')}.json")
+    base_name, base = bench_table.baseline(result["backend"], args.baseline, exclude=target)
+    print()
+    print(bench_table.table(result, base, base_name))
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(f"\nwritten to {target}")

@@ -23,7 +23,7 @@ Server side (``streamlit.testing.v1.AppTest``, in this process, logged in as dr.
 * ``summary``: ``patient_summary`` (what ``python -m dashboard summary REF --json`` prints)
   and the CLI function itself in-process (it also migrates and audits).
 
-Browser side (``python -m streamlit run dashboard/app.py`` + Playwright/Chromium, 1366x768):
+Browser side (``python -m streamlit run dashboard/server.py`` + Playwright/Chromium, 1366x768):
 see :data:`DRAWN_CRITERION`. Each figure is the median of ``--repeat`` runs.
 """
 
@@ -50,7 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 # This checkout's package, whatever the current directory or another checkout's installs say.
 sys.path.insert(0, str(REPO))
 
-APP = REPO / "dashboard" / "app.py"
+APP = REPO / "dashboard" / "app.py"  # AppTest runs the script
+SERVER = REPO / "dashboard" / "server.py"  # what `python -m dashboard run` serves: st.App with the cookie route
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCH_REF = "BENCH-3Y"
 DEMO_REF = "DEMO-001"
@@ -416,14 +417,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(url: str, log_path: Path, app: Path = SERVER) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**{k: v for k, v in os.environ.items() if k != "STREAMLIT_LOGGER_LEVEL"},
            "DASHBOARD_DATABASE_URL": url, "DASHBOARD_DEMO": "",
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     log = open(log_path, "ab")  # noqa: SIM115 - closed with the process; a pipe nobody reads would stall the server
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -467,6 +468,7 @@ def open_with_login(context, base: str, path: str, password: str, expected: int)
 
     Times count from the navigation's start (the new document's time origin).
     """
+    context.clear_cookies()  # a kept login (dashboard/server.py's cookie) would skip the form
     page = context.new_page()
     # A tab in the background gets throttled timers and no frames: Streamlit then leaves charts undrawn.
     page.bring_to_front()

@@ -168,6 +168,8 @@ def page(url: str, username: str, repeat: int) -> dict:
     from dashboard.auth.accounts import resolve_user
 
     os.environ["DASHBOARD_DATABASE_URL"] = url
+    # AppTest runs the page script itself: app.py is what dashboard/server.py's st.App serves (this
+    # benchmark starts no server; the browser figures, bench/review_page.py, start server.py).
     app = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
     with session_scope(url) as session:
         user = resolve_user(session, username)

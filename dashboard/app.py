@@ -7,7 +7,7 @@ import streamlit as st
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from dashboard import navigation, session_state
+from dashboard import navigation, session_state, trace
 from dashboard.app_pages import login
 from dashboard.config import database_url
 from dashboard.db import audit_key
@@ -26,7 +26,7 @@ FAILED = ("A database error stopped this page. Nothing on this page was changed.
           "The details were logged for the clinic's administrator.")
 
 
-def main() -> None:
+def main(run: dict) -> None:
     misplaced = audit_key.placement_problem(database_url())
     if misplaced:  # the server started without ``run`` (which refuses to start so)
         log.error("refusing every page: %s", misplaced)
@@ -43,6 +43,7 @@ def main() -> None:
             pages += [navigation.audit_page(), navigation.admin_page()]
         page = st.navigation(pages)
         session_state.sidebar_account(user)
+    run["page"] = page.url_path or "(default)"
     page.run()
     session_state.cookie_script()  # last, below the page: the kept login's cookie, when one is due
 
@@ -57,7 +58,8 @@ st.set_page_config(page_title="Ketamine titration review", page_icon=":material/
 # was launched (``python -m dashboard run`` sets the same umask before starting it).
 os.umask(0o077)
 try:
-    main()
+    with trace.timed("run") as this_run:
+        main(this_run)
 except audit_key.AuditKeyError:
     log.exception("the audit key cannot be used")
     st.error(KEY_FAILED)

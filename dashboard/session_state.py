@@ -22,6 +22,7 @@ from datetime import timedelta
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard import trace
 from dashboard.audit_actions import AuditAction
 from dashboard.auth import oidc
 from dashboard.actors import User
@@ -201,6 +202,11 @@ def sidebar_account(user: User) -> None:
 @st.fragment(run_every=IDLE_CHECK_SECONDS)
 def _idle_watch() -> None:
     """Reruns the whole page once the idle limit has passed, so the logoff happens without a click."""
+    with trace.timed("idle fragment"):
+        _rerun_when_idle()
+
+
+def _rerun_when_idle() -> None:
     last = st.session_state.get(ACTIVITY_KEY)
     try:
         idle = last is not None and time.time() - last > idle_limit_seconds()

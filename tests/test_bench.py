@@ -1,6 +1,7 @@
 """The benchmark's tools work (what they measure is never asserted: speed is not a test here).
 
-``python -m dashboard bench`` with its import section on a small file, and the simulated
+``python -m dashboard bench`` with its import section on a small file, the whole command in its
+quick mode (every section, the browser's included, each figure beside a baseline), and the simulated
 clinicians (Streamlit's websocket protocol, bench/clinicians.py) against a real server: each
 logs in through the form and opens review pages, and a page with an error is counted as one.
 """
@@ -22,12 +23,42 @@ import clinicians  # noqa: E402
 
 def test_the_bench_command_measures_the_import_against_its_baseline(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert cli.main(["bench", "--rows", "400", "--skip", "review,browser,clinicians,worklist", "--json", str(out)]) == 0
+    assert cli.main(["bench", "--rows", "400", "--skip", "review,browser,login,clinicians,worklist",
+                     "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     figures = result["sections"]["import"]
     assert figures["rows"] == 400
     assert figures["ratio_to_executemany"] == round(figures["executemany_s"] / figures["import_s"], 3)
     assert "ratio to executemany" in capsys.readouterr().out
+
+
+def test_the_bench_command_runs_every_section_in_its_quick_mode(tmp_path, capsys):
+    """Issue 25 item 4: one run, every section (Chromium included, and an empty Streamlit page as the
+    floor), each figure printed beside the baseline run's; a section that breaks fails here."""
+    out, base = tmp_path / "bench.json", tmp_path / "baseline.json"
+    base.write_text(json.dumps({"machine": {"git_sha": "base"}, "sections": {
+        "review": {"DEMO-001": {"rerun": {"median_s": 12.5}}}, "login": {"patients": [
+            {"ref": "DEMO-001", "click_to_drawn_s": 23.25}]}}}))
+    assert cli.main(["bench", "--quick", "--json", str(out), "--baseline", str(base)]) == 0
+    result = json.loads(out.read_text())
+    sections = result["sections"]
+    assert set(sections) == {"import", "review", "browser", "login", "clinicians", "worklist"}
+    assert sections["clinicians"]["errors"] == 0
+    login = sections["login"]
+    assert [r["ref"] for r in login["patients"]] == ["DEMO-001"]
+    (opened,) = login["patients"]
+    assert not opened["timed_out"] and not opened["errors"] and len(opened["charts"]) == opened["expected_charts"] > 0
+    assert opened["click_to_drawn_s"] < opened["address_to_drawn_s"]
+    assert {e["what"] for e in opened["server"]} >= {"run", "password check", "review: data"}  # the server's trace
+    assert login["floor"]["shown_s"] > 0
+    assert sections["browser"]["DEMO-001"]["first"]["charts"] == [opened["expected_charts"]]
+    printed = capsys.readouterr().out
+    assert "baseline: baseline.json" in printed
+    rerun = next(line for line in printed.splitlines() if "DEMO-001: warm rerun" in line)
+    assert "12.500" in rerun  # the baseline's figure beside this run's
+    click = next(line for line in printed.splitlines() if "DEMO-001: Log in click to every chart drawn" in line)
+    assert "23.250" in click
+    assert "an empty Streamlit page" in printed
 
 
 def test_simulated_clinicians_log_in_and_open_their_patients_without_errors(demo_url, tmp_path):

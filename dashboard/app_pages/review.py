@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, trace
 from dashboard.usecases import exports, run
 from dashboard.app_pages import review_records as records
 from dashboard.app_pages.review_first_screen import first_screen
@@ -37,12 +37,14 @@ def show() -> None:
         st.title("Patient review")
         st.error("This patient is not available to you. Patients are shared with clinicians by an administrator.")
         return
-    review = loaders.review(user, patient, as_of)
-    data = loaders.frames(user, patient)
-    imports = loaders.imports(user, patient)
+    with trace.timed("review: data"):
+        review = loaders.review(user, patient, as_of)
+        data = loaders.frames(user, patient)
+        imports = loaders.imports(user, patient)
     past_date_banner(as_of)
     ehr_banner(patient.ref)
-    first_screen(patient, review, imports, as_of)
+    with trace.timed("review: first screen"):
+        first_screen(patient, review, imports, as_of)
     records.download(user, patient)
 
     def make_report() -> bytes:  # called on the click, in Streamlit's download thread
@@ -65,7 +67,7 @@ def show() -> None:
     records.show(user, patient, data["proposed_steps"])  # below the timeline: the first screen stays as it is
     highlight = sections.flags(review, lambda rule, start, end, note: _acknowledge(
         user, patient, rule, start, end, note))
-    with timeline_slot:
+    with timeline_slot, trace.timed("review: timeline"):
         drawn = sections.timeline(review, data["visits"], highlight, as_of)
         sections.measures_chart(review, drawn)  # below the timeline, on its date axis
     sections.since_last_visit(review)

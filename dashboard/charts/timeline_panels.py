@@ -124,24 +124,30 @@ def _flag_lanes(parts: Parts, runs: list[FlagRun]) -> None:
         _empty(parts, "flags", "no flags in this period")
         return
     row = {lane: i for i, lane in enumerate(lanes)}
-    y = [row[r.lane] for r in runs]
-    colour = [c.VERMILLION if r.safety else c.BLUE for r in runs]
-    opacity = [0.3 if r.acknowledged else 1.0 for r in runs]
-    starts = [max(r.start, parts.start) for r in runs]
-    ends = [min(r.end, parts.end) for r in runs]
-    parts.add("flags", {
-        "type": "bar", "orientation": "h", "name": "flag runs", "showlegend": False, "hoverinfo": "skip",
-        "y": y, "base": [(s - HALF_DAY).isoformat() for s in starts], "width": 0.5,
-        "x": [(e - s + DAY) / pd.Timedelta(milliseconds=1) for s, e in zip(starts, ends)],
-        "marker": {"color": colour, "opacity": opacity, "line": {"width": 0}}})
-    parts.add("flags", {
-        "type": "scatter", "mode": "markers", "name": "flags", "showlegend": False,
-        "x": [(s + (e - s) / 2).isoformat() for s, e in zip(starts, ends)], "y": y,
-        "hovertext": [_flag_hover(r) for r in runs], "hovertemplate": "%{hovertext}<extra></extra>",
-        "marker": {"symbol": [(SAFETY_SYMBOL if r.safety else COURSE_SYMBOL) + ("-open" if r.acknowledged else "")
-                              for r in runs], "color": colour, "opacity": opacity,
-                   "size": [12 if r.new else 9 for r in runs],
-                   "line": {"color": c.BLACK, "width": [1.5 if r.new else 0 for r in runs]}}})
+    # One trace per look (safety or course, acknowledged, new), its style said once: the browser is
+    # sent the runs' points, not a colour, symbol and size per run (issue 25).
+    for safety, acknowledged in ((True, False), (True, True), (False, False), (False, True)):
+        group = [r for r in runs if r.safety == safety and r.acknowledged == acknowledged]
+        if not group:
+            continue
+        starts = [max(r.start, parts.start) for r in group]
+        ends = [min(r.end, parts.end) for r in group]
+        look = {"color": c.VERMILLION if safety else c.BLUE, "opacity": 0.3 if acknowledged else 1.0}
+        parts.add("flags", {
+            "type": "bar", "orientation": "h", "name": "flag runs", "showlegend": False, "hoverinfo": "skip",
+            "y": [row[r.lane] for r in group], "base": [(s - HALF_DAY).isoformat() for s in starts], "width": 0.5,
+            "x": [(e - s + DAY) / pd.Timedelta(milliseconds=1) for s, e in zip(starts, ends)],
+            "marker": {**look, "line": {"width": 0}}})
+        for new in (True, False):
+            marks = [(r, s, e) for r, s, e in zip(group, starts, ends) if r.new == new]
+            if not marks:
+                continue
+            parts.add("flags", {
+                "type": "scatter", "mode": "markers", "name": "flags", "showlegend": False,
+                "x": [(s + (e - s) / 2).isoformat() for _r, s, e in marks], "y": [row[r.lane] for r, _s, _e in marks],
+                "hovertext": [_flag_hover(r) for r, _s, _e in marks], "hovertemplate": "%{hovertext}<extra></extra>",
+                "marker": {**look, "symbol": (SAFETY_SYMBOL if safety else COURSE_SYMBOL) + ("-open" if acknowledged else ""),
+                           "size": 12 if new else 9, "line": {"color": c.BLACK, "width": 1.5 if new else 0}}})
     new = {r.lane for r in runs if r.new and not r.acknowledged}
     parts.axis("flags", tickvals=list(range(len(lanes))), range=[len(lanes) - 0.4, -0.6], ticks="",
                ticktext=[lane_label(firsts[lane], lane in new) for lane in lanes], tickfont={"size": 11})

@@ -322,3 +322,41 @@ def test_an_open_session_ends_when_the_account_is_disabled_or_its_role_changes(c
     assert not _logged_in(at) and "Maria Alvarez" not in texts(at)
     assert "account was disabled or changed" in " ".join(i.value for i in at.info)
     assert [r[:3] for r in audit_rows(clinic_url, before)] == [("dr.rivera", "logout", "ok")]
+
+
+# --- speed: one run after the click, the page's code fetched while the user types (issue 25) -----
+
+def test_the_log_in_click_runs_the_requested_page_once(clinic_url, monkeypatch, tmp_path):
+    """The password is checked in the form's callback: the click's run is already the review (no run
+    cut short by ``st.rerun`` to switch pages), timed by ``DASHBOARD_TRACE_RUNS`` (dashboard/trace.py)."""
+    import json
+
+    trace_file = tmp_path / "trace.jsonl"
+    at = app("review", patient="DEMO-001").run()
+    monkeypatch.setenv("DASHBOARD_TRACE_RUNS", str(trace_file))
+    at.text_input(key="login_username").input("dr.rivera")
+    at.text_input(key="login_password").input(PASSWORDS["dr.rivera"])
+    at.button[0].click().run()
+    assert _logged_in(at) and "Maria Alvarez" in texts(at)
+    events = [json.loads(line) for line in trace_file.read_text().splitlines()]
+    runs = [(e["page"], e["ended"]) for e in events if e["what"] == "run"]
+    assert runs == [("review", "done")]
+    assert [e["what"] for e in events if e["what"] == "password check"] == ["password check"]
+
+
+def test_a_refused_login_says_why_under_the_form_and_keeps_the_user_name(clinic_url):
+    from dashboard.auth.accounts import LOGIN_REFUSED
+
+    at = log_in(app(), "dr.rivera", "not-her-password")
+    assert not _logged_in(at) and _errors(at) == LOGIN_REFUSED
+    assert at.text_input(key="login_username").value == "dr.rivera"
+    assert not at.exception
+
+
+def test_the_login_page_starts_fetching_the_charts_code(clinic_url):
+    """Streamlit's own browser code for the next page's elements (Plotly's first), never data."""
+    at = app().run()
+    (script,) = [h.proto.body for h in at.get("html")]
+    assert "modulepreload" in script
+    assert "\"/static/js/PlotlyChart." in script and "\"/static/js/DataFrame." in script
+    assert "DEMO-" not in script and "dr." not in script

@@ -438,23 +438,48 @@ def test_flag_lanes_put_safety_first_named_for_humans():
     assert axis.range[0] > axis.range[1]  # the first lane on top
 
 
+def flag_marks(fig) -> list[dict]:
+    """Every flag marker with the style it is drawn in, lane by lane, each in date order."""
+    marks = [{"y": y, "x": pd.Timestamp(x), "hover": hover, "colour": t.marker.color, "opacity": t.marker.opacity,
+              "symbol": t.marker.symbol, "size": t.marker.size, "outline": t.marker.line.width}
+             for t in fig.data if t.name == "flags" for x, y, hover in zip(t.x, t.y, t.hovertext)]
+    return sorted(marks, key=lambda m: (m["y"], m["x"]))
+
+
 def test_flag_markers_carry_status_and_escaped_hover():
     fig = build(FULL, flag_frame=MIXED_FLAGS)
-    marks = trace(fig, "flags")
-    assert list(marks.y) == [0, 1, 1, 2]  # lane by lane, each in date order
-    assert list(marks.marker.color) == [palette.VERMILLION, palette.BLUE, palette.BLUE, palette.BLUE]
-    assert list(marks.marker.opacity) == [1.0, 1.0, 1.0, 0.3]  # the acknowledged run faded
+    marks = flag_marks(fig)
+    assert [m["y"] for m in marks] == [0, 1, 1, 2]  # lane by lane
+    assert [m["colour"] for m in marks] == [palette.VERMILLION, palette.BLUE, palette.BLUE, palette.BLUE]
+    assert [m["opacity"] for m in marks] == [1.0, 1.0, 1.0, 0.3]  # the acknowledged run faded
     # Not by colour alone: safety a triangle, course a diamond, acknowledged hollow (issue 19).
-    assert list(marks.marker.symbol) == ["triangle-up", "diamond", "diamond", "diamond-open"]
-    assert list(marks.marker.size)[0] > list(marks.marker.size)[1]  # the new one emphasised
-    assert marks.hovertext[1] == ("<b>Pain spike</b><br>01 Mar 2026 – 02 Mar 2026<br>"
-                                  "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more")
-    assert marks.hovertext[0].endswith("new since the last visit")
-    assert marks.hovertext[3].endswith("acknowledged")
-    runs = trace(fig, "flag runs")
-    assert runs.orientation == "h" and list(runs.y) == [0, 1, 1, 2]
-    assert [pd.Timestamp(b) for b in runs.base][1] == ts("01") - pd.Timedelta(hours=12)
-    assert list(runs.x)[1] == pd.Timedelta(days=2).total_seconds() * 1000  # two whole days
+    assert [m["symbol"] for m in marks] == ["triangle-up", "diamond", "diamond", "diamond-open"]
+    assert marks[0]["size"] > marks[1]["size"] and marks[0]["outline"] > marks[1]["outline"] == 0  # the new one
+    assert marks[1]["hover"] == ("<b>Pain spike</b><br>01 Mar 2026 – 02 Mar 2026<br>"
+                                 "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more")
+    assert marks[0]["hover"].endswith("new since the last visit")
+    assert marks[3]["hover"].endswith("acknowledged")
+    runs = sorted(((y, pd.Timestamp(b), x, t.marker.color, t.marker.opacity) for t in fig.data if t.name == "flag runs"
+                   for y, b, x in zip(t.y, t.base, t.x)), key=lambda r: (r[0], r[1]))
+    assert all(t.orientation == "h" for t in fig.data if t.name == "flag runs")
+    assert [r[0] for r in runs] == [0, 1, 1, 2]
+    assert runs[1][1] == ts("01") - pd.Timedelta(hours=12)
+    assert runs[1][2] == pd.Timedelta(days=2).total_seconds() * 1000  # two whole days
+    assert [r[3:] for r in runs] == [(palette.VERMILLION, 1.0), (palette.BLUE, 1.0), (palette.BLUE, 1.0),
+                                     (palette.BLUE, 0.3)]
+
+
+def test_flag_styles_are_sent_once_per_trace_not_per_run():
+    """Issue 25: the figure carries the runs' points; each look (colour, symbol, size) is said once."""
+    many = flags(*[("pain_spike", "Pain spike", False, f"2026-03-{d:02d}", f"2026-03-{d:02d}", "", d % 3 == 0, d % 2 == 0)
+                   for d in range(1, 29)])
+    fig = build(FULL, flag_frame=many, period=PERIOD)
+    flag_traces = [t for t in fig.data if t.name in ("flags", "flag runs")]
+    assert len(flag_traces) <= 6 and sum(len(t.y) for t in flag_traces if t.name == "flags") == 28
+    for t in flag_traces:
+        styles = [t.marker.color, t.marker.opacity] + ([t.marker.symbol, t.marker.size, t.marker.line.width]
+                                                      if t.name == "flags" else [])
+        assert all(isinstance(s, (str, int, float)) for s in styles), t.name
 
 
 def test_no_raw_rule_key_reaches_the_figure():
