@@ -5,6 +5,7 @@ kept under tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -14,6 +15,8 @@ from dashboard.db import share_links
 from dashboard.db.models import ImportRecord, Patient
 from dashboard.db.session import session_scope
 from dashboard.demo import DEMO_ACCOUNTS
+from dashboard.ingest.pain_diary_app import HEADERS as PAIN_DIARY_HEADERS
+from tests.app.conftest import audit_rows, last_audit_id
 from tests.e2e.conftest import ARTIFACTS, login
 
 pytestmark = pytest.mark.e2e
@@ -77,3 +80,73 @@ def test_a_waiting_file_imported_with_one_click_lands_on_the_timeline(own_server
     page.get_by_role("button", name=f"Open the review of {REF}").click()
     page.wait_for_url(f"**/review?patient={REF}", timeout=60_000)
     assert TODAY.isoformat() in _pain_days(page)
+
+
+def _pain_diary_export(day: date) -> bytes:
+    """One day of a Privacy Friendly Pain Diary export, as the app writes it (tests/share/samples.py)."""
+    header = PAIN_DIARY_HEADERS[0]
+    row = (f"{day.month}/{day.day}/{day.year % 100}", "OKAY", "2", "[]", "[]", "[]", "[]", "")
+    return "".join(",".join(f'"{c}"' for c in line) + "\n" for line in (header, row)).encode()
+
+
+def _portal_fhir(day: date) -> bytes:
+    """A patient portal's FHIR Bundle naming the patient as the clinic knows her, with one pain score."""
+    return json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "me", "name": [{"family": "Alvarez", "given": ["Maria"]}]}},
+        {"resource": {"resourceType": "Observation", "id": "p1", "status": "final",
+                      "code": {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]},
+                      "subject": {"reference": "Patient/me"}, "effectiveDateTime": f"{day.isoformat()}T06:40:00",
+                      "valueQuantity": {"value": 3, "system": "http://unitsofmeasure.org", "code": "{score}"}}},
+    ]}).encode()
+
+
+def test_a_link_made_on_the_review_a_phone_upload_and_one_click_per_file_bring_the_diary_onto_the_timeline(
+        own_server, page, browser):
+    """Issue 22's "done when", as a new user would do it: the clinician makes the link on the review
+    page, the patient sends a Privacy Friendly Pain Diary export and a FHIR file from a phone without
+    an account (the page says nothing of her record), both wait in the inbox with their patient
+    check, one click each brings them onto the timeline, and every step is in the audit trail."""
+    base, url = own_server
+    start = last_audit_id(url)
+    login(page, f"{base}/review?patient={REF}", "dr.rivera", PASSWORDS["dr.rivera"])
+    assert TODAY.isoformat() not in _pain_days(page)
+    page.get_by_text("Patient upload link").click()
+    page.get_by_role("button", name="Create link").click()
+    address = page.locator("[data-testid='stCode'] code", has_text="/share/").inner_text(timeout=60_000).strip()
+    assert address.startswith(f"{base}/share/")
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        sender = phone.new_page()
+        sender.goto(address)
+        sender.locator("input[type=file]").set_input_files([
+            {"name": "pain_diary.csv", "mimeType": "text/csv", "buffer": _pain_diary_export(TODAY)},
+            {"name": "portal.json", "mimeType": "application/json", "buffer": _portal_fhir(TODAY)}])
+        sender.get_by_role("button", name="Send files").click()
+        sender.get_by_role("heading", name="Thank you: your clinic has your files").wait_for(timeout=60_000)
+        shown = sender.inner_text("body")
+        assert REF not in shown and "Alvarez" not in shown and "Maria" not in shown
+        assert sender.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    finally:
+        phone.close()
+
+    with session_scope(url) as session:
+        waiting = {r.file_name: r.id for r, p in share_links.waiting(session) if p.ref == REF}
+    assert sorted(waiting) == ["pain_diary.csv", "portal.json"]
+    page.get_by_role("link", name="Inbox").click()
+    page.get_by_role("heading", name="Inbox").wait_for(timeout=60_000)
+    for name, record_id in sorted(waiting.items()):
+        page.get_by_label("File to decide").click()
+        page.get_by_role("option", name=f"#{record_id} · {REF} · {name}").click()
+        page.get_by_text(f"stored {REF}:").wait_for(timeout=30_000)  # the patient check against the stored patient
+        page.get_by_role("button", name="Import").click()
+        page.get_by_text(f"File #{record_id} imported for {REF}").wait_for(timeout=60_000)
+    page.get_by_role("button", name=f"Open the review of {REF}").click()
+    page.wait_for_url(f"**/review?patient={REF}", timeout=60_000)
+    assert TODAY.isoformat() in _pain_days(page)
+
+    actions = [(actor, action, outcome) for actor, action, outcome, _pid, _detail in audit_rows(url, start)]
+    link_actor = next(actor for actor, action, _ in actions if action == "share_link_upload")
+    assert ("dr.rivera", "share_link_create", "ok") in actions
+    assert link_actor.startswith("share link ") and (link_actor, "share_link_upload", "ok") in actions
+    assert [a for a in actions if a[1] == "inbox_accept"] == [("dr.rivera", "inbox_accept", "ok")] * 2
