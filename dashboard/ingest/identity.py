@@ -243,7 +243,12 @@ def identity_words(c: dict) -> str:
         stored = STORED_HIDDEN
     else:
         stored = f"stored {c['patient']}: {describe(c['stored'])}"
-    out = f"the file says {describe(c['file'])} (known by {known_by}{resource}); {stored}"
+    return f"the file says {describe(c['file'])} (known by {known_by}{resource}); {stored}" + _findings(c)
+
+
+def _findings(c: dict) -> str:
+    """What differs, what is asked, whose identifier it is and what is unknown, each after "; "."""
+    out = ""
     if c["disagreements"]:
         out += "; DIFFERS: " + "; ".join(c["disagreements"])
     if c["question"]:
@@ -280,16 +285,7 @@ def identity_rows(c: dict) -> list[dict]:
 
 def identity_summary(c: dict) -> str:
     """What the table of ``identity_rows`` does not say: new or stored, what differs, what is unknown."""
-    out = "new patient" if c["stored"] is None else "stored patient"
-    if c["disagreements"]:
-        out += "; DIFFERS: " + "; ".join(c["disagreements"])
-    if c["question"]:
-        out += f"; which patient is this? {c['question']}"
-    if c.get("held_by_other"):
-        out += "; IDENTIFIER OF ANOTHER PATIENT: " + "; ".join(held_words(h) for h in c["held_by_other"])
-    if c["unknown"]:
-        out += "; unknown: " + ", ".join(c["unknown"])
-    return out
+    return ("new patient" if c["stored"] is None else "stored patient") + _findings(c)
 
 
 def held_words(held: dict) -> str:
