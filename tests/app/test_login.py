@@ -301,7 +301,7 @@ def test_a_link_to_a_review_opens_it_once_logged_in_if_shared(clinic_url, userna
     at = log_in(app("review", patient=ref), username, PASSWORDS[username])
     assert not at.exception and _logged_in(at)
     if shown:
-        assert [t.value for t in at.text][0] == f"{shown} · {ref}"
+        assert [t.value for t in at.text][0] == f"{shown} · born 1979 · {ref}"  # the title, birth year beside the name
         assert shown in texts(at)
     else:
         assert [t.value for t in at.title] == ["Patient review"]

@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 
 from dashboard.actors import Operator
+from dashboard.db import share_links as stored_links
 from dashboard.db.models import ImportRecord
 from dashboard.db.session import session_scope
 from dashboard.usecases import run, share_links
@@ -72,7 +73,8 @@ def test_a_patient_sends_each_format_from_a_phone(browser, own_server):
     with session_scope(url) as session:
         from sqlalchemy import select
 
-        kept = session.scalars(select(ImportRecord.file_name).where(ImportRecord.share_link_id.is_not(None))).all()
+        link_id = stored_links.by_token(session, address.rsplit("/", 1)[-1]).id
+        kept = session.scalars(select(ImportRecord.file_name).where(ImportRecord.share_link_id == link_id)).all()
     assert sorted(kept) == ["bearable.csv", "diary.csv", "fhir.json", "pain-diary.csv"]
 
 
@@ -122,5 +124,6 @@ def test_a_stolen_link_reads_nothing_anywhere_else(browser, own_server):
     with session_scope(url) as session:
         from sqlalchemy import func, select
 
-        assert session.scalar(select(func.count(ImportRecord.id)).where(ImportRecord.share_link_id.is_not(None))) == 0
+        ours = [stored_links.by_token(session, t.rsplit("/", 1)[-1]).id for t in (address, other)]
+        assert session.scalar(select(func.count(ImportRecord.id)).where(ImportRecord.share_link_id.in_(ours))) == 0
     assert json.dumps(names)  # the clinic's patients were there to be found
