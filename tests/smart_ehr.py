@@ -8,7 +8,9 @@ One threaded HTTP server on 127.0.0.1 with what an EHR launch touches, done as t
   (the app's launch URL with ``iss`` and a fresh ``launch``);
 - ``/authorize``: checks client id, redirect URI, ``launch``, ``aud`` = the FHIR base, ``state``,
   and an ``S256`` code challenge (``plain`` or none is ``invalid_request``); redirects back with
-  ``code`` and ``state``, or ``error=access_denied`` when the patient (``deny_consent``) says no;
+  ``code`` and ``state``, or ``error=access_denied`` when the patient (``deny_consent``) says no,
+  or the OAuth error ``refuse_authorize`` names; every error with an ``error_description``, as the
+  SMART reference launcher (smart-on-fhir/smart-launcher-v2) sends;
 - ``/token``: a public client's code exchange; the verifier's S256 must equal the challenge
   (``invalid_grant`` otherwise, and a code works once); ``patient`` in the response;
 - ``/fhir/Patient/ID`` and ``/fhir/TYPE?patient=ID``: bearer-checked (401 without a valid token),
@@ -44,6 +46,7 @@ class SmartEhr:
         self.token_requests: list[dict] = []
         self.pkce_verified = 0
         self.deny_consent = False
+        self.refuse_authorize: str | None = None  # e.g. "invalid_scope": the reference launcher's simulated errors
         self.refuse_tokens = False
         self.force_status: dict[str, int] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -166,9 +169,14 @@ class SmartEhr:
         if (q.get("response_type") != "code" or not q.get("state") or q.get("aud") != self.iss
                 or q.get("launch") not in self.launches or "launch" not in scopes
                 or q.get("code_challenge_method") != "S256" or len(q.get("code_challenge", "")) != 43):
-            return "", back(error="invalid_request")
+            return "", back(error="invalid_request", error_description="Invalid code_challenge_method. Must be S256."
+                            if q.get("code_challenge_method") != "S256" else "Invalid authorize request")
+        if self.refuse_authorize == "invalid_scope":  # the reference launcher's words for a scope not registered
+            return "", back(error="invalid_scope", error_description=f'Scope "{scopes[-1]}" could not be granted.')
+        if self.refuse_authorize:
+            return "", back(error=self.refuse_authorize, error_description=f"Simulated {self.refuse_authorize} error")
         if self.deny_consent:
-            return "", back(error="access_denied")
+            return "", back(error="access_denied", error_description="The user declined the app's access")
         code = secrets.token_urlsafe(24)
         self.codes[code] = {"challenge": q["code_challenge"], "patient": self.launches[q["launch"]],
                             "scope": " ".join(scopes)}

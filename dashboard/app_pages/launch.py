@@ -17,7 +17,9 @@ from dashboard.usecases import NotAllowed, ehr_launch, run
 REQUEST_KEY = "ehr_launch_request"  # the EHR's request, kept across the login
 BANNER_KEY = "ehr_banner"  # what the review page says of the launch it opened
 NOT_LOGGED_IN = "not logged in"  # the audit trail's actor for a launch refused before any login
-PARAMS = ("iss", "launch", "code", "state", "error")
+# The EHR's parameters, all taken out of the address (an OAuth error comes with a description and
+# maybe an address explaining it, RFC 6749 4.1.2.1).
+PARAMS = ("iss", "launch", "code", "state", "error", "error_description", "error_uri")
 
 
 def show() -> None:
@@ -60,7 +62,8 @@ def _take_request_from_address() -> None:
                                          "launch": found.get("launch") or ""}
     else:
         st.session_state[REQUEST_KEY] = {"kind": "return", "state": found.get("state") or "",
-                                         "code": found.get("code"), "error": found.get("error")}
+                                         "code": found.get("code"), "error": found.get("error"),
+                                         "error_description": found.get("error_description")}
 
 
 def _start(user, request: dict) -> None:
@@ -87,7 +90,7 @@ def _finish(user, request: dict) -> None:
     try:
         with st.spinner("Reading the patient's records from the EHR..."):
             result = run(ehr_launch.finish_launch, user, pending, state=request["state"], code=request["code"],
-                         error=request["error"])
+                         error=request["error"], error_description=request.get("error_description"))
     except (NotAllowed, ehr_launch.LaunchFailed) as exc:
         _stop(str(exc))
         return
@@ -100,9 +103,11 @@ def _finish(user, request: dict) -> None:
 
 
 def _stop(message: str) -> None:
+    """The sentence on the page as written: an EHR's words may name ``patient/*.read``, and a
+    markdown ``*`` would turn into emphasis (``smart.said`` has removed the other markup)."""
     st.session_state.pop(REQUEST_KEY, None)
     st.title("Opened from the EHR")
-    st.error(message)
+    st.error(message.replace("*", "\\*"))
 
 
 if __name__ == "__main__":

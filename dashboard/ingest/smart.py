@@ -61,8 +61,9 @@ class Token:
 
 
 def said(text: object, limit: int = 120) -> str:
-    """A server's own words (an OAuth ``error``), cut and reduced to plain characters: shown as text."""
-    return re.sub(r"[^A-Za-z0-9 _.:,'()/-]", "", str(text))[:limit]
+    """A server's own words (an OAuth ``error``), cut and reduced to plain characters: shown as text.
+    ``*`` is kept for the scopes an EHR names (``patient/*.read``); the page escapes it."""
+    return re.sub(r"[^A-Za-z0-9 _.:,'()/*-]", "", str(text))[:limit]
 
 
 def _is_https_or_local(url: str) -> bool:

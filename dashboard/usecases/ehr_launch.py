@@ -109,19 +109,18 @@ def start_launch(session: Session, actor: User, iss: str, launch: str, *,
 
 
 def finish_launch(session: Session, actor: User, pending: PendingLaunch | None, *, state: str,
-                  code: str | None = None, error: str | None = None) -> LaunchResult:
+                  code: str | None = None, error: str | None = None,
+                  error_description: str | None = None) -> LaunchResult:
     """The return from the EHR: the state checked, the code exchanged with the verifier, the
-    launched patient's records read and imported, the launch audited with the patient."""
+    launched patient's records read and imported, the launch audited with the patient.
+    ``error`` and ``error_description`` are the EHR's OAuth error (RFC 6749 4.1.2.1), if any."""
     iss = pending.config.iss if pending else None
     fresh = pending is not None and time.time() - pending.started <= PENDING_SECONDS
     if not (fresh and secrets.compare_digest(pending.state, state) and pending.username == actor.username):
         refuse(session, actor, AuditAction.EHR_LAUNCH, detail={"ehr": iss, "reason": "state does not match"},
                message=WRONG_STATE)
     if error or not code:
-        why = smart.said(error or "no code")
-        _failed(session, actor, iss, smart.SmartError(
-            f"The EHR did not give the dashboard access ({why}): access was declined or the launch was cancelled "
-            f"at the EHR. Nothing was read. {smart.AGAIN}", "authorize"))
+        _failed(session, actor, iss, smart.SmartError(_refused_at_authorize(error, error_description), "authorize"))
     try:
         with httpx.Client(timeout=smart.TIMEOUT) as client:
             token = smart.exchange(client, pending.config, code=code, verifier=pending.verifier,
@@ -148,6 +147,24 @@ def finish_launch(session: Session, actor: User, pending: PendingLaunch | None, 
                  detail={**detail, "patient": ref}, patient_id=patient.id, denied_patient_id=patient.id,
                  message=NOT_YOURS):
         return LaunchResult(ref, iss, read_at, report)
+
+
+def _refused_at_authorize(error: str | None, description: str | None) -> str:
+    """The EHR's OAuth error in words: declined (``access_denied``), the EHR's own trouble, or a
+    request it would not take (``invalid_scope``, ``invalid_client``, ``invalid_request``...: the
+    app's registration and the dashboard's settings disagree). The EHR's ``error_description``
+    is quoted, cut and reduced to plain characters, as the reference launcher explains its
+    refusals there (docs/smart-launch.md)."""
+    said = smart.said(error or "no code") + (f": {smart.said(description, 200)}" if description else "")
+    if not error or error == "access_denied":
+        return (f"The EHR did not give the dashboard access ({said}): access was declined or the launch was "
+                f"cancelled at the EHR. Nothing was read. {smart.AGAIN}")
+    if error in ("server_error", "temporarily_unavailable"):
+        return (f"The EHR could not answer the dashboard's request ({said}). Nothing was read. Try again in a "
+                "minute; if it goes on, tell the clinic's administrator.")
+    return (f"The EHR refused the dashboard's request ({said}). Nothing was read. The app's registration at the "
+            "EHR (client id, redirect URI, scopes) and this dashboard's settings may not match: tell the clinic's "
+            "administrator.")
 
 
 def _failed(session: Session, actor: User, iss: str | None, exc: smart.SmartError,

@@ -75,7 +75,7 @@ def launch(url: str, user, ehr: SmartEhr, pid: str = "ehr-77", *, state: str | N
     if tamper:
         pending = tamper(pending)
     return run(ehr_launch.finish_launch, user, pending, state=state or back["state"], code=back.get("code"),
-               error=back.get("error"), url=url)
+               error=back.get("error"), error_description=back.get("error_description"), url=url)
 
 
 def _entries(url: str, ref: str) -> int:
@@ -175,7 +175,26 @@ def test_the_test_ehr_refuses_a_plain_code_challenge(ehr):
              "state": "s", "aud": ehr.iss, "launch": ehr.new_launch("ehr-77"), "code_challenge": "x" * 43,
              "code_challenge_method": "plain"}
     back = _authorize(f"{ehr.base}/authorize?" + "&".join(f"{k}={v}" for k, v in query.items()))
-    assert back == {"error": "invalid_request", "state": "s"}
+    assert back == {"error": "invalid_request", "error_description": "Invalid code_challenge_method. Must be S256.",
+                    "state": "s"}
+
+
+@pytest.mark.parametrize("error, words", [
+    ("invalid_scope", r"refused the dashboard's request \(invalid_scope: Scope patient/\*\.rs could not be granted\.\)"
+                      r".*registration"),
+    ("invalid_client", r"refused the dashboard's request \(invalid_client: Simulated invalid_client error\)"),
+    ("temporarily_unavailable", r"could not answer .*Try again in a minute"),
+])
+def test_a_request_the_ehr_refuses_says_what_it_said_not_declined(small_clinic, ehr, error, words):
+    """Found against the SMART reference launcher: its refusals (a scope or client id that the app's
+    registration does not allow) come back as an OAuth error with a description, not a consent
+    declined; the clinician is told to ask the administrator, with the EHR's words."""
+    ehr.refuse_authorize = error
+    with pytest.raises(ehr_launch.LaunchFailed, match=words) as failed:
+        launch(small_clinic, account(small_clinic, "dr.rivera"), ehr)
+    assert "declined" not in str(failed.value)
+    assert ehr.token_requests == [] and ehr.fhir_requests == []
+    assert [r[2] for r in audit_rows(small_clinic) if r[1] == "ehr_launch"] == ["failed"]
 
 
 @pytest.mark.parametrize("status, words", [(401, "HTTP 401"), (403, "HTTP 403")])
@@ -270,6 +289,19 @@ def test_the_page_asks_for_the_login_and_then_goes_on(small_clinic, ehr):
     log_in(at, "dr.rivera", OLD)
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert [b.proto.label for b in at.get("link_button")] == ["Continue to the EHR"]
+
+
+def test_the_page_takes_the_ehr_error_and_its_description_out_of_the_address(small_clinic, ehr):
+    """The reference launcher sends ``error_description`` with every refusal: it is said on the
+    page and, like the rest of the EHR's answer, leaves the address."""
+    user = account(small_clinic, "dr.rivera")
+    first, state, pending = page_launch(ehr, user)
+    ehr.refuse_authorize = "invalid_scope"
+    second = _back(ehr, first, state, pending, user)
+    assert not second.exception
+    # the EHR's ``*`` shown as written, not as markdown emphasis
+    assert any(r"invalid_scope: Scope patient/\*.rs could not be granted." in e.value for e in second.error)
+    assert not any(second.query_params.get(k) for k in ("error", "error_description", "state"))
 
 
 def test_the_page_says_a_wrong_state_in_words(small_clinic, ehr):
