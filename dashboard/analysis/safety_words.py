@@ -56,10 +56,17 @@ def _silent_line(review: Review, label: str, none: str) -> SafetyLine:
 SHORT_LAB_NAMES = {"Total bilirubin": "bilirubin", "Alkaline phosphatase": "ALP"}
 
 
+def measured(value: float) -> str:
+    """A measured number as a clinician reads it: three significant figures, never an exponent
+    ("41.8", "0.87", "142", "1234"). EHR exports carry what their instruments computed (Synthea's
+    "41.8084 U/L"); the comparison with limits uses the number as stored, only the words round."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def lab_words(lab) -> str:
     """'ALT 142 U/L (3.46 × upper limit 41)': a result as written, with its multiple of the
     laboratory's upper limit (rounded as the JSON rounds)."""
-    value = lab.answer if lab.answer is not None else f"{lab.value:g}"
+    value = lab.answer if lab.answer is not None else measured(lab.value)
     unit = f" {lab.unit}" if lab.unit and lab.answer is None else ""
     limit = ""
     if lab.times_upper_limit is not None and lab.upper_limit is not None:
@@ -106,7 +113,9 @@ def safety_lines(review: Review) -> list[SafetyLine]:
     else:
         high = (f", {plural(safety.high_readings, 'reading')} ≥ {limits.bp_systolic_high:g}/"
                 f"{limits.bp_diastolic_high:g}") if safety.high_readings else ""
-        lines.append(SafetyLine("Blood pressure", f"highest {safety.max_systolic:g}/{safety.max_diastolic:g}{high}",
+        # At most one decimal (a device's 134.704 reads 134.7): never rounded across the limit it is counted against.
+        highest = f"highest {round(safety.max_systolic, 1):g}/{round(safety.max_diastolic, 1):g}"
+        lines.append(SafetyLine("Blood pressure", f"{highest}{high}",
                                 "bp_high", "alarm" if safety.high_readings else None,
                                 f" (readings on {plural(safety.bp_days, 'day')})"))
     dissociation = safety.severe_dissociation_days

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from dashboard.analysis.safety_flags import liver_tests_high
-from dashboard.analysis.measures import NO_MEASURES, lab_results, labs_since
+from dashboard.analysis.measures import NO_MEASURES, LabResult, lab_results, labs_since
+from dashboard.analysis.safety_words import lab_words, measured
 from dashboard.config import Thresholds
 from dashboard.measures import LOINC
 from tests.analysis import ts
@@ -108,3 +109,16 @@ def test_summary_json_carries_labs_and_the_flag():
     flags = [f for f in summary["flags"] if f["rule"] == "liver_tests_high"]
     assert [(f["start"], f["end"], f["new"], f["safety"]) for f in flags] == [
         ("2026-03-10", "2026-03-20", True, True)]
+
+
+@pytest.mark.parametrize(("value", "shown"), [(41.8084, "41.8"), (0.8712, "0.871"), (142.0, "142"), (1234.4, "1234"),
+                                              (3.0, "3"), (99.96, "100")])
+def test_a_measured_number_reads_as_a_clinician_writes_it(value, shown):
+    """An EHR's ALT of 41.8084 U/L (Synthea, tried against the SMART launcher) read "41.8084" on the first screen."""
+    assert measured(value) == shown
+
+
+def test_a_lab_result_in_words_keeps_its_limit_and_rounds_only_what_it_shows():
+    lab = LabResult(code="1742-6", name="ALT", value=41.8084, unit="U/L", upper_limit=40.0,
+                    times_upper_limit=41.8084 / 40.0, date=pd.Timestamp("2026-03-20"))
+    assert lab_words(lab) == "ALT 41.8 U/L (1.05 × upper limit 40)"
