@@ -39,8 +39,8 @@ class AlreadyDecided(ValueError):
 
 
 @dataclass(frozen=True)
-class InboxItem:
-    """A waiting file and what its dry run says (``check``: the import service's report, nothing written)."""
+class ReceivedFile:
+    """A file sent through a share link, as the inbox names it: which record, link, patient and file."""
 
     record_id: int
     link_id: int
@@ -48,6 +48,12 @@ class InboxItem:
     patient_name: str | None
     received_at: datetime
     file_name: str
+
+
+@dataclass(frozen=True)
+class InboxItem(ReceivedFile):
+    """A waiting file and what its dry run says (``check``: the import service's report, nothing written)."""
+
     size: int
     check: ImportReport
 
@@ -96,15 +102,9 @@ class InboxItem:
 
 
 @dataclass(frozen=True)
-class DecidedItem:
+class DecidedItem(ReceivedFile):
     """A received file someone (or the automatic import) decided."""
 
-    record_id: int
-    link_id: int
-    patient_ref: str
-    patient_name: str | None
-    received_at: datetime
-    file_name: str
     status: str  # accepted | rejected
     decided_by: str | None
     decided_at: datetime | None
