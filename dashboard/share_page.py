@@ -68,8 +68,8 @@ def _clinic() -> str:
 def _form(token: str, note: str = "") -> str:
     limits = SHARE_LIMITS
     return (f"<h1>Send your diary to {_clinic()}</h1>{note}"
-            f"<p>The files you choose go to {_clinic()} only. A member of the clinic's team looks at them "
-            "before they are added to your record.</p>"
+            f"<p>The files you choose go to {_clinic()} only. Each is checked before it is added to your "
+            "record, and the clinic's team sees every file you send.</p>"
             f"<form method=\"post\" action=\"{SHARE_PATH}{html.escape(token)}\" enctype=\"multipart/form-data\">"
             f"<label for=\"f\">Diary files</label><input id=\"f\" type=\"file\" name=\"{FIELD}\" multiple required>"
             "<button type=\"submit\">Send files</button></form>"
@@ -104,7 +104,7 @@ def _answer(token: str, answer: UploadAnswer) -> HTMLResponse:
             f"<h1>{html.escape(answer.busy)}</h1>" if answer.busy else "<h1>No file was sent</h1>")
     body = head + (f"<ul>{lines}</ul>" if lines else "")
     if received:
-        body += "<p>The clinic's team looks at them before they are added to your record.</p>"
+        body += "<p>Each is checked before it is added to your record; the clinic's team sees every file.</p>"
     if not received and not answer.busy:
         body += "<p>Export the file again and send it here.</p>"
     body += f"<p><a href=\"{SHARE_PATH}{html.escape(token)}\">Send more files</a></p>"

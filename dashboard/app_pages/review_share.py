@@ -36,8 +36,8 @@ def show(user, patient) -> None:
     kept = st.session_state.get(NEW)
     with st.expander("Patient upload link", expanded=bool(kept and kept[0] == patient.id)):
         st.caption("A link the patient opens on their phone or computer to send their diary files to the clinic, "
-                   "without an account. The files wait in the clinic's inbox until someone looks at them; the link "
-                   "shows nothing of the record.")
+                   "without an account. The files wait in the clinic's inbox until someone imports them (or, with the "
+                   "clinic's automatic import on, until they pass every check); the link shows nothing of the record.")
         if kept and kept[0] == patient.id:
             _new_address(kept[1], kept[2])
         with st.form(f"share_link_form_{patient.id}", border=False):

@@ -12,7 +12,7 @@ A readable file is kept (``db.share_links.keep_received``, status ``received``):
 submission's in one transaction with the link's use. An unreadable file is refused and not kept:
 it gives the clinic nothing to import, and bytes from an anonymous link that no parser reads
 (an archive, a web page, a program) are better not stored for staff to download; the refusal is
-audited with the file's name, size, SHA-256 and the reason, and the sender is told at once.
+audited with the file's name, size and the reason, and the sender is told at once.
 """
 
 from __future__ import annotations
