@@ -12,7 +12,7 @@ name or birth date is an identity disagreement the reviewer sees. The clinic's s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from dashboard.ingest.identity import identity_words
 from dashboard.ingest.writer import ImportReport
 from dashboard.usecases import imports
 from dashboard.usecases.guard import guarded
+from dashboard.usecases.share_links import now_utc
 
 NOT_IN_INBOX = "This file is not in your inbox."  # one wording, whether the file exists or not
 AUTOMATIC = Operator("automatic import")  # who the audit trail names for the clinic's automatic import
@@ -137,10 +138,6 @@ def _passes_every_check(report: ImportReport) -> bool:
             and not report.prescription.get("needs_confirmation"))
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def _url(session: Session) -> str:
     """The caller's database, for the import service (which opens its own units of work)."""
     return session.get_bind().url.render_as_string(hide_password=False)
@@ -196,7 +193,7 @@ def _accepted(url: str | None, actor: Actor, record_id: int, report: ImportRepor
     """Mark the received file accepted as ``report``'s import, once, with its audit row."""
     with session_scope(url) as session:
         record, patient = share_links.received_with_patient(session, record_id)
-        if not share_links.decide(session, record, status=share_links.ACCEPTED, by=audit_name(actor), now=_now(),
+        if not share_links.decide(session, record, status=share_links.ACCEPTED, by=audit_name(actor), now=now_utc(),
                                   decision=report.same_person, result_import_id=report.import_id):
             raise AlreadyDecided(f"This file was already {record.status} by {record.decided_by}.")
         detail = {"record": record_id, "link": record.share_link_id, "file": record.file_name,
@@ -229,7 +226,7 @@ def reject_received(session: Session, actor: Actor, record_id: int, reason: str)
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("Give the reason for rejecting this file: it is kept in the audit trail.")
-    if not share_links.decide(session, record, status=share_links.REJECTED, by=audit_name(actor), now=_now(),
+    if not share_links.decide(session, record, status=share_links.REJECTED, by=audit_name(actor), now=now_utc(),
                               decision=reason[:2000]):
         raise AlreadyDecided(f"This file was already {record.status} by {record.decided_by}.")
     audit.record(session, actor=audit_name(actor), action=AuditAction.INBOX_REJECT, patient_id=patient.id,
